@@ -1,0 +1,1 @@
+"""The volunteer exchange server: domain, persistence, mail, events, app and CLI."""

@@ -1,0 +1,192 @@
+"""Who is calling, and every rule about who may see or do what. Nothing else compares roles."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from exchange.errors import forbidden, unauthenticated
+from exchange.models import ApiKey, ApiKeyRole, Exchange, ExchangeStatus, Organisation
+
+KEY_PREFIX = "vx_"
+
+
+class Role(StrEnum):
+    ANONYMOUS = "ANONYMOUS"
+    READ_ONLY = "READ_ONLY"
+    ORGANISATION = "ORGANISATION"
+    ADMIN = "ADMIN"
+
+
+@dataclass(frozen=True)
+class Actor:
+    role: Role
+    organisation_id: int | None = None
+    key_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    @property
+    def is_organisation(self) -> bool:
+        return self.role is Role.ORGANISATION and self.organisation_id is not None
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.role is not Role.ANONYMOUS
+
+    @property
+    def rate_limit_scope(self) -> str | None:
+        return self.key_id
+
+
+ANONYMOUS = Actor(Role.ANONYMOUS)
+
+
+# ---------------------------------------------------------------- API keys
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    public_id: str
+    secret: str
+    key: ApiKey
+
+
+async def issue_key(role: ApiKeyRole, organisation: Organisation | None, label: str | None = None) -> IssuedKey:
+    """A new key: 256 random bits, returned once; only its SHA-256 is stored."""
+    public_id = "key_" + secrets.token_hex(8)
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = await ApiKey.create(
+        public_id=public_id,
+        secret_hash=hash_secret(secret),
+        role=role,
+        organisation=organisation,
+        label=label,
+    )
+    return IssuedKey(public_id, secret, key)
+
+
+class InvalidKey(Exception):
+    """The presented key is unknown or revoked."""
+
+
+async def authenticate(secret: str | None) -> Actor:
+    """The actor behind a bearer secret; no secret is anonymous, a bad one raises InvalidKey."""
+    if not secret:
+        return ANONYMOUS
+    digest = hash_secret(secret)
+    key = await ApiKey.get_or_none(secret_hash=digest)
+    # The lookup is by hash, so its timing says nothing about the secret; compare anyway
+    # in constant time to keep that property if the lookup ever changes.
+    if key is None or not hmac.compare_digest(key.secret_hash, digest) or key.revoked_at is not None:
+        raise InvalidKey
+    role = {
+        ApiKeyRole.ADMIN: Role.ADMIN,
+        ApiKeyRole.ORGANISATION: Role.ORGANISATION,
+        ApiKeyRole.READ_ONLY: Role.READ_ONLY,
+    }[key.role]
+    return Actor(role=role, organisation_id=key.organisation_id, key_id=key.public_id)  # type: ignore[attr-defined]
+
+
+async def revoke_key(public_id: str) -> bool:
+    updated = await ApiKey.filter(public_id=public_id, revoked_at=None).update(revoked_at=datetime.now(UTC))
+    return updated > 0
+
+
+async def is_key_active(public_id: str) -> bool:
+    return await ApiKey.filter(public_id=public_id, revoked_at=None).exists()
+
+
+# ---------------------------------------------------------------- policies
+
+
+def require_authenticated(actor: Actor) -> None:
+    if not actor.is_authenticated:
+        raise unauthenticated()
+
+
+def require_admin(actor: Actor) -> None:
+    require_authenticated(actor)
+    if not actor.is_admin:
+        raise forbidden("Only a platform admin may do this.")
+
+
+def require_writer(actor: Actor) -> None:
+    """Admins and organisation keys write; read-only keys and anonymous callers do not."""
+    require_authenticated(actor)
+    if not (actor.is_admin or actor.is_organisation):
+        raise forbidden("This API key is read-only.")
+
+
+def can_list_volunteers(actor: Actor) -> bool:
+    return actor.is_admin or actor.is_organisation
+
+
+def require_volunteer_list(actor: Actor) -> None:
+    require_authenticated(actor)
+    if not can_list_volunteers(actor):
+        raise forbidden("The volunteer list needs an organisation or admin key.")
+
+
+def organiser_ids(exchange_host_id: int, partner_ids: frozenset[int] | set[int]) -> frozenset[int]:
+    return frozenset({exchange_host_id, *partner_ids})
+
+
+def is_organiser(actor: Actor, host_id: int, partner_ids: frozenset[int] | set[int]) -> bool:
+    """The host or a partner organisation of an exchange."""
+    return actor.is_organisation and actor.organisation_id in organiser_ids(host_id, partner_ids)
+
+
+def can_see_exchange(actor: Actor, status: ExchangeStatus, host_id: int, partner_ids: frozenset[int]) -> bool:
+    if status is not ExchangeStatus.DRAFT or actor.is_admin:
+        return True
+    return is_organiser(actor, host_id, partner_ids)
+
+
+def can_manage_exchange(actor: Actor, host_id: int) -> bool:
+    """Only the host writes an exchange (partners read); an admin acts for the host."""
+    return actor.is_admin or (actor.is_organisation and actor.organisation_id == host_id)
+
+
+def require_manage_exchange(actor: Actor, exchange: Exchange) -> None:
+    require_writer(actor)
+    if not can_manage_exchange(actor, exchange.host_id):  # type: ignore[attr-defined]
+        raise forbidden("Only the exchange's host organisation may change it.")
+
+
+def can_see_invitations(actor: Actor, host_id: int, partner_ids: frozenset[int]) -> bool:
+    return actor.is_admin or is_organiser(actor, host_id, partner_ids)
+
+
+def can_see_volunteer_email(
+    actor: Actor, volunteer_organisation_id: int | None, organised_by_actor: bool
+) -> bool:
+    """The contract's rule: a platform admin, the volunteer's organisation, or an organiser
+    (host or partner) of an exchange the volunteer is invited to or takes part in.
+    ``organised_by_actor`` is that last fact, computed by a loader for the actor."""
+    if actor.is_admin:
+        return True
+    if not actor.is_organisation:
+        return False
+    return volunteer_organisation_id == actor.organisation_id or organised_by_actor
+
+
+def can_subscribe_to_invitations(actor: Actor) -> bool:
+    return actor.is_admin or actor.is_organisation
+
+
+def visible_exchange_filter(actor: Actor) -> dict[str, object] | None:
+    """Extra ORM filter so lists show only exchanges the actor may see (None: no limit)."""
+    if actor.is_admin:
+        return None
+    return {"status__not": ExchangeStatus.DRAFT}

@@ -1,0 +1,94 @@
+"""The ASGI application: the only place (with the CLI) where exchange/ meets schema/."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from exchange import db
+from exchange.settings import Settings, get_settings
+
+log = logging.getLogger("exchange.app")
+
+# Background services (mail dispatcher, expiry sweep, event bus, webhooks) register a
+# start function here; each returns an async stop function. Started in the lifespan, after
+# the database, stopped in reverse order.
+Service = Callable[[Settings, "AppState"], Awaitable[Callable[[], Awaitable[None]]]]
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    services: dict[str, Any] = field(default_factory=dict)
+
+
+def background_services(settings: Settings) -> list[Service]:
+    return []
+
+
+async def healthz(_request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(_request: Request) -> JSONResponse:
+    if await db.ping():
+        return JSONResponse({"status": "ready", "database": "ok"})
+    return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+
+
+def create_app(settings: Settings | None = None, *, check_migrations: bool = True) -> Starlette:
+    from schema import schema as graphql_schema
+    from schema.http import ExchangeGraphQL
+
+    settings = settings or get_settings()
+    settings.check_safe()
+    state = AppState(settings=settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await db.init_db(settings)
+        stops: list[Callable[[], Awaitable[None]]] = []
+        try:
+            if check_migrations:
+                await db.ensure_migrated()
+            for start in background_services(settings):
+                stops.append(await start(settings, state))
+            yield
+        finally:
+            for stop in reversed(stops):
+                try:
+                    await stop()
+                except Exception:
+                    log.exception("a background service failed to stop cleanly")
+            await db.close_db()
+
+    graphql_app = ExchangeGraphQL(graphql_schema, settings)
+    routes = [
+        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_app),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    middleware = []
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["Authorization", "Content-Type", "Accept", "Accept-Language", "Idempotency-Key"],
+            )
+        )
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.exchange = state
+    return app

@@ -1,0 +1,115 @@
+"""Tortoise configuration, start-up and shutdown, migrations, and the "is migrated?" check."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
+
+from tortoise import Tortoise, connections
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.migrations.executor import MigrationExecutor
+
+from exchange.settings import Settings
+
+APP_LABEL = "models"
+
+
+class DatabaseNotMigrated(RuntimeError):
+    """The database lacks migrations that this code needs."""
+
+
+def _with_pool(url: str, settings: Settings) -> str:
+    if not url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+        return url
+    parts = urlparse(url)
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("minsize", str(settings.db_pool_min))
+    query.setdefault("maxsize", str(settings.db_pool_max))
+    return urlunparse(parts._replace(query=urlencode(query)))
+
+
+def tortoise_config(settings: Settings) -> dict[str, Any]:
+    return {
+        "connections": {"default": _with_pool(settings.database_url, settings)},
+        "apps": {
+            APP_LABEL: {
+                "models": ["exchange.models"],
+                "migrations": "exchange.migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+# For `tortoise makemigrations -c exchange.db.TORTOISE_ORM` (developers only).
+def _default_config() -> dict[str, Any]:
+    return tortoise_config(Settings())
+
+
+TORTOISE_ORM = _default_config()
+
+
+async def init_db(settings: Settings, *, global_fallback: bool = True) -> None:
+    # The ASGI lifespan runs in another task than the requests: the global fallback lets
+    # request tasks see the context that start-up created.
+    # Tortoise caches prepared INSERT statements per connection *name*, not per dialect: a
+    # process that re-initialises on another engine (tests, tools) must start clean.
+    EXECUTOR_CACHE.clear()
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=global_fallback)
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+async def _executor() -> MigrationExecutor:
+    config = Tortoise.apps  # noqa: F841  (ensures init happened)
+    app_config = {
+        APP_LABEL: {
+            "models": ["exchange.models"],
+            "migrations": "exchange.migrations",
+            "default_connection": "default",
+        }
+    }
+    return MigrationExecutor(connections.get("default"), app_config)
+
+
+async def pending_migrations() -> list[str]:
+    """Names of migrations not yet applied to the connected database."""
+    executor = await _executor()
+    steps = await executor.plan(None)
+    return [step.migration.name for step in steps if not step.backward]
+
+
+async def migrate() -> list[str]:
+    """Apply every pending migration; returns the names applied."""
+    pending = await pending_migrations()
+    if pending:
+        executor = await _executor()
+        await executor.migrate(None)
+    return pending
+
+
+async def ensure_migrated() -> None:
+    pending = await pending_migrations()
+    if pending:
+        raise DatabaseNotMigrated(
+            f"the database is not migrated ({len(pending)} pending: {', '.join(pending)}); "
+            "run `exchange migrate`, or start with `exchange serve --migrate`"
+        )
+
+
+async def has_data() -> bool:
+    from exchange.models import Organisation
+
+    return await Organisation.exists()
+
+
+async def ping() -> bool:
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+    except Exception:
+        return False
+    return True

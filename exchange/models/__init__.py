@@ -1,0 +1,54 @@
+"""Tortoise models, one module per aggregate; the app label is ``models``."""
+
+from exchange.models.apikey import ApiKey
+from exchange.models.enums import (
+    ApiKeyRole,
+    DeliveryStatus,
+    ExchangeStatus,
+    InvitationStatus,
+    MailKind,
+    MailStatus,
+    OrganisationKind,
+    ParticipationRole,
+    ParticipationStatus,
+    SessionFormat,
+    Theme,
+)
+from exchange.models.exchange import Exchange, Session
+from exchange.models.invitation import Invitation
+from exchange.models.organisation import Organisation
+from exchange.models.outbox import (
+    IdempotencyRecord,
+    OutboxMail,
+    PersistedDocument,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from exchange.models.participation import Participation
+from exchange.models.volunteer import Volunteer
+
+__all__ = [
+    "ApiKey",
+    "ApiKeyRole",
+    "DeliveryStatus",
+    "Exchange",
+    "ExchangeStatus",
+    "IdempotencyRecord",
+    "Invitation",
+    "InvitationStatus",
+    "MailKind",
+    "MailStatus",
+    "Organisation",
+    "OrganisationKind",
+    "OutboxMail",
+    "Participation",
+    "ParticipationRole",
+    "ParticipationStatus",
+    "PersistedDocument",
+    "Session",
+    "SessionFormat",
+    "Theme",
+    "Volunteer",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+]

@@ -1,0 +1,91 @@
+"""Enumerations stored in the database (values are the contract's enum names)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrganisationKind(StrEnum):
+    INTERNATIONAL = "INTERNATIONAL"
+    GOVERNMENT = "GOVERNMENT"
+    NGO = "NGO"
+    EDUCATION = "EDUCATION"
+    BUSINESS = "BUSINESS"
+    COMMUNITY = "COMMUNITY"
+
+
+class Theme(StrEnum):
+    ECOLOGY = "ECOLOGY"
+    EDUCATION = "EDUCATION"
+    HEALTH = "HEALTH"
+    EMERGENCY_RESPONSE = "EMERGENCY_RESPONSE"
+    CULTURE = "CULTURE"
+    SOCIAL = "SOCIAL"
+    SPORT = "SPORT"
+    OTHER = "OTHER"
+
+
+class ExchangeStatus(StrEnum):
+    DRAFT = "DRAFT"
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+
+
+class SessionFormat(StrEnum):
+    IN_PERSON = "IN_PERSON"
+    ONLINE = "ONLINE"
+    HYBRID = "HYBRID"
+
+
+class ParticipationRole(StrEnum):
+    PARTICIPANT = "PARTICIPANT"
+    MENTOR = "MENTOR"
+    SPEAKER = "SPEAKER"
+    COORDINATOR = "COORDINATOR"
+
+
+class ParticipationStatus(StrEnum):
+    CONFIRMED = "CONFIRMED"
+    WITHDRAWN = "WITHDRAWN"
+    ATTENDED = "ATTENDED"
+
+
+class InvitationStatus(StrEnum):
+    QUEUED = "QUEUED"
+    SENT = "SENT"
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+    EXPIRED = "EXPIRED"
+    REVOKED = "REVOKED"
+    FAILED = "FAILED"
+
+
+LIVE_INVITATION_STATUSES = (InvitationStatus.QUEUED, InvitationStatus.SENT, InvitationStatus.ACCEPTED)
+
+
+class ApiKeyRole(StrEnum):
+    ADMIN = "ADMIN"
+    ORGANISATION = "ORGANISATION"
+    READ_ONLY = "READ_ONLY"
+
+
+class MailKind(StrEnum):
+    INVITATION = "INVITATION"
+    RESEND = "RESEND"
+    REMINDER = "REMINDER"
+    UPDATE = "UPDATE"
+    CANCELLATION = "CANCELLATION"
+
+
+class MailStatus(StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    FAILED = "FAILED"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from exchange.models.enums import ParticipationRole, ParticipationStatus
+from exchange.models.exchange import Exchange
+from exchange.models.volunteer import Volunteer
+
+
+class Participation(Model):
+    id = fields.IntField(primary_key=True)
+    volunteer: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
+        "models.Volunteer", related_name="participations", on_delete=fields.CASCADE
+    )
+    exchange: fields.ForeignKeyRelation[Exchange] = fields.ForeignKeyField(
+        "models.Exchange", related_name="participations", on_delete=fields.CASCADE
+    )
+    role = fields.CharEnumField(ParticipationRole, max_length=20, default=ParticipationRole.PARTICIPANT)
+    status = fields.CharEnumField(
+        ParticipationStatus, max_length=20, default=ParticipationStatus.CONFIRMED
+    )
+    hours = fields.FloatField(null=True)
+    joined_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "participation"
+        ordering = ["id"]
+        unique_together = (("volunteer", "exchange"),)

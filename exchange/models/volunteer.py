@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from exchange.models.organisation import Organisation
+
+
+class Volunteer(Model):
+    id = fields.IntField(primary_key=True)
+    full_name = fields.CharField(max_length=200)
+    # Stored lower-cased: addresses compare case-insensitively everywhere.
+    email = fields.CharField(max_length=320, unique=True)
+    country = fields.CharField(max_length=2)
+    languages: list[str] = fields.JSONField(default=list)
+    skills: list[str] = fields.JSONField(default=list)
+    # Case-folded skills joined by "\n" so a skill filter is one indexed-free LIKE on both databases.
+    skills_folded = fields.TextField(default="")
+    organisation: fields.ForeignKeyNullableRelation[Organisation] = fields.ForeignKeyField(
+        "models.Organisation", related_name="volunteers", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "volunteer"
+        ordering = ["id"]

@@ -1,0 +1,146 @@
+"""Settings from environment variables (prefix ``EXCHANGE_``) and an optional ``.env``.
+
+Partners' deployment scripts rely on these names; every one is documented in the README.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated
+from urllib.parse import urlparse
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class SmtpTls(StrEnum):
+    NONE = "none"
+    STARTTLS = "starttls"
+    TLS = "tls"
+
+
+class UnsafeSettings(ValueError):
+    """Production mode was asked to start with settings that would hurt users."""
+
+
+DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="EXCHANGE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    mode: Mode = Mode.DEVELOPMENT
+    database_url: str = "sqlite://exchange.sqlite3"
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    redis_url: str | None = None
+    secret_key: str | None = None
+
+    public_url: str = "http://127.0.0.1:8000"
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    websocket_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_tls: SmtpTls = SmtpTls.NONE
+    smtp_timeout_seconds: float = 15.0
+    mail_from: str = "Volunteer Exchange <no-reply@exchange.localhost>"
+    mail_dir: str = "mail-out"
+    mail_batch_size: int = 100
+    mail_max_attempts: int = 8
+    mail_retry_base_seconds: float = 2.0
+    mail_poll_seconds: float = 1.0
+    run_mail_dispatcher: bool = True
+
+    page_size_cap: int = 100
+    invitees_per_call: int = 1000
+    invitation_message_max_length: int = 2000
+    invitation_default_days: int = 30
+    invitation_max_days: int = 365
+    reminder_days_before: int | None = 3
+    expiry_sweep_seconds: float = 60.0
+
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 5000
+    max_root_fields: int = 20
+    max_cost: int = 50_000
+    max_body_bytes: int = 1_000_000
+    max_input_list: int = 1000
+    execution_timeout_seconds: float = 10.0
+    rate_limit_points: int = 100_000
+    rate_limit_window_seconds: int = 60
+
+    introspection: bool | None = None
+    graphiql: bool | None = None
+    persisted_queries_only: bool = False
+
+    subscriptions_per_connection: int = 100
+    subscriptions_per_key: int = 10_000
+    subscriber_queue_size: int = 1000
+
+    log_level: str = "INFO"
+
+    @field_validator("cors_origins", "websocket_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.mode is Mode.PRODUCTION
+
+    @property
+    def signing_key(self) -> bytes:
+        return (self.secret_key or DEVELOPMENT_SECRET).encode()
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return (not self.is_production) if self.introspection is None else self.introspection
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return (not self.is_production) if self.graphiql is None else self.graphiql
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def unsafe_reasons(self) -> list[str]:
+        """Why production mode must not start with these settings (empty: safe)."""
+        if not self.is_production:
+            return []
+        reasons = []
+        if self.uses_sqlite:
+            reasons.append("EXCHANGE_DATABASE_URL is SQLite; production needs PostgreSQL")
+        if not self.smtp_host:
+            reasons.append("EXCHANGE_SMTP_HOST is not set; invitations would only be written to files")
+        if not self.secret_key or self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32:
+            reasons.append("EXCHANGE_SECRET_KEY is missing or shorter than 32 characters")
+        if urlparse(self.public_url).scheme != "https":
+            reasons.append("EXCHANGE_PUBLIC_URL must be an https:// URL (links in emails)")
+        if "*" in self.cors_origins:
+            reasons.append("EXCHANGE_CORS_ORIGINS allows every origin ('*')")
+        return reasons
+
+    def check_safe(self) -> None:
+        reasons = self.unsafe_reasons()
+        if reasons:
+            raise UnsafeSettings("refusing to start in production mode: " + "; ".join(reasons))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

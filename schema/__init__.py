@@ -1,0 +1,61 @@
+"""The Strawberry schema: root types merged from per-domain query and mutation classes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from schema.context import Info
+from schema.mutations.organisations import OrganisationMutations
+from schema.node import resolve_node
+from schema.queries import OrganisationQueries
+from schema.scalars import SCALAR_MAP
+from schema.types.node import Node
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        info.context.actor  # noqa: B018  (an invalid key is refused)
+        return await resolve_node(info, id)  # type: ignore[no-any-return]
+
+
+# Each area adds its root classes here (and nothing else in this file).
+QUERY_PARTS: tuple[type, ...] = (NodeQuery, OrganisationQueries)
+MUTATION_PARTS: tuple[type, ...] = (OrganisationMutations,)
+SUBSCRIPTION_PARTS: tuple[type, ...] = ()
+EXTRA_TYPES: tuple[type, ...] = ()
+
+Query = merge_types("Query", QUERY_PARTS)
+Mutation = merge_types("Mutation", MUTATION_PARTS)
+Subscription = merge_types("Subscription", SUBSCRIPTION_PARTS) if SUBSCRIPTION_PARTS else None
+
+
+class ExchangeSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        # Expected refusals and request errors are the caller's business, not the log's;
+        # unexpected ones are logged with their request id where they are masked (schema.http).
+        return None
+
+
+def build_schema(**kwargs: Any) -> strawberry.Schema:
+    return ExchangeSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=EXTRA_TYPES,
+        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
+        **kwargs,
+    )
+
+
+schema = build_schema()
+
+
+def export_sdl() -> str:
+    return schema.as_str() + "\n"

@@ -1,0 +1,52 @@
+"""The per-request context: who is calling, in which languages, and the request's loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from strawberry.types import Info as StrawberryInfo
+
+from exchange.access import Actor
+from exchange.errors import DomainError
+from exchange.settings import Settings
+
+if TYPE_CHECKING:
+    from schema.loaders import Loaders
+
+
+@dataclass
+class Context:
+    settings: Settings
+    # The actor, or the DomainError that authentication raised (unknown or revoked key):
+    # raised again by every resolver that asks who is calling.
+    _actor: Actor | DomainError
+    accept_languages: list[str] = field(default_factory=list)
+    request: Any = None
+    response: Any = None
+    # Set by the transport for token-authorised calls (respondToInvitation), etc.
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def actor(self) -> Actor:
+        if isinstance(self._actor, DomainError):
+            raise self._actor
+        return self._actor
+
+    @property
+    def actor_or_none(self) -> Actor | None:
+        return None if isinstance(self._actor, DomainError) else self._actor
+
+    def locales(self, explicit: str | None = None) -> list[str]:
+        """Preferred languages for a localized field: the argument, then Accept-Language."""
+        return [explicit, *self.accept_languages] if explicit else self.accept_languages
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        from schema.loaders import Loaders
+
+        return Loaders(self)
+
+
+Info = StrawberryInfo[Context, Any]

@@ -1,0 +1,1 @@
+"""Mutations, one module per area: input -> service call -> payload."""

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+
+from exchange import access, organisations
+from exchange.models import ApiKeyRole as DomainApiKeyRole
+from exchange.validation import LocalizedText
+from schema.context import Info
+from schema.errors import UserError, mutate
+from schema.relay import pk_of
+from schema.scalars import CountryCode, LanguageCode
+from schema.types.enums import ApiKeyRole, OrganisationKind
+from schema.types.organisation import Organisation
+
+
+@strawberry.input
+class LocalizedTextInput:
+    locale: LanguageCode
+    text: str
+
+
+def texts(items: list[LocalizedTextInput] | None) -> list[LocalizedText] | None:
+    return None if items is None else [LocalizedText(item.locale, item.text) for item in items]
+
+
+@strawberry.input
+class CreateOrganisationInput:
+    slug: str
+    names: list[LocalizedTextInput] = strawberry.field(description="Names by language; at least one.")
+    kind: OrganisationKind
+    country: CountryCode | None = None
+    website: str | None = None
+    parent_id: strawberry.ID | None = None
+    contact_email: str | None = strawberry.field(
+        default=None, description="Address volunteers' replies to invitations go to (Reply-To)."
+    )
+
+
+@strawberry.type
+class OrganisationPayload:
+    organisation: Organisation | None = None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class ApiKeyPayload:
+    key: str | None = strawberry.field(default=None, description="The secret, shown exactly once; only a hash is stored.")
+    key_id: str | None = strawberry.field(default=None, description="The key's non-secret id, for listing and revoking.")
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class OrganisationMutations:
+    @strawberry.mutation(description="Platform admin only.")
+    async def create_organisation(self, info: Info, input: CreateOrganisationInput) -> OrganisationPayload:
+        async def action() -> dict[str, Any]:
+            actor = info.context.actor
+            access.require_admin(actor)
+            parent_id = pk_of(input.parent_id, "Organisation", ["parentId"]) if input.parent_id else None
+            organisation = await organisations.create_organisation(
+                actor,
+                organisations.NewOrganisation(
+                    slug=input.slug,
+                    names=texts(input.names) or [],
+                    kind=input.kind,
+                    country=input.country,
+                    website=input.website,
+                    parent_id=parent_id,
+                    contact_email=input.contact_email,
+                ),
+            )
+            return {"organisation": organisation}
+
+        return await mutate(OrganisationPayload, action)
+
+    @strawberry.mutation(description="Platform admin only.")
+    async def issue_api_key(
+        self, info: Info, organisation_id: strawberry.ID, role: ApiKeyRole
+    ) -> ApiKeyPayload:
+        async def action() -> dict[str, Any]:
+            issued = await organisations.issue_api_key(
+                info.context.actor,
+                pk_of(organisation_id, "Organisation", ["organisationId"]),
+                DomainApiKeyRole[role.value],
+            )
+            return {"key": issued.secret, "key_id": issued.public_id}
+
+        return await mutate(ApiKeyPayload, action)

@@ -1,0 +1,189 @@
+"""Global ids, cursors, and connection building with a page-size cap."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+
+from exchange.errors import ErrorCode, not_found
+
+T = TypeVar("T")
+
+
+# ---------------------------------------------------------------- global ids
+
+
+def encode_id(type_name: str, pk: int | str) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
+
+
+def decode_id(global_id: str) -> tuple[str, int] | None:
+    """(type name, primary key), or None for anything that is not one of our ids."""
+    try:
+        padded = global_id + "=" * (-len(global_id) % 4)
+        raw = base64.urlsafe_b64decode(padded.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    type_name, sep, pk = raw.partition(":")
+    if not sep or not pk.isdigit() or len(pk) > 18:
+        return None
+    return type_name, int(pk)
+
+
+def pk_of(global_id: str, type_name: str, field: Sequence[str | int] | None = None) -> int:
+    """The primary key in an id that must name ``type_name``; NOT_FOUND otherwise."""
+    decoded = decode_id(global_id)
+    if decoded is None or decoded[0] != type_name:
+        raise not_found(type_name, field)
+    return decoded[1]
+
+
+# ---------------------------------------------------------------- connections
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    page_info: PageInfo
+    edges: list[Edge[T]]
+    total_count: int
+
+
+_CURSOR_PREFIX = "offset:"
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{offset}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, argument: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raw = ""
+    if not raw.startswith(_CURSOR_PREFIX) or not raw[len(_CURSOR_PREFIX) :].isdigit():
+        raise bad_input(f"`{argument}` is not a cursor returned by this API.")
+    return int(raw[len(_CURSOR_PREFIX) :])
+
+
+def bad_input(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
+
+
+@dataclass(frozen=True)
+class PageArgs:
+    """Validated first/after/last/before. ``after``/``before`` are offsets."""
+
+    first: int | None = None
+    after: int | None = None
+    last: int | None = None
+    before: int | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        first: int | None,
+        after: str | None,
+        last: int | None,
+        before: str | None,
+        cap: int,
+    ) -> PageArgs:
+        for name, value in (("first", first), ("last", last)):
+            if value is None:
+                continue
+            if value < 0:
+                raise bad_input(f"`{name}` must not be negative.")
+            if value > cap:
+                raise bad_input(f"`{name}` must be at most {cap} (asked for {value}); page with cursors.")
+        return cls(
+            first=first,
+            after=decode_cursor(after, "after") if after is not None else None,
+            last=last,
+            before=decode_cursor(before, "before") if before is not None else None,
+        )
+
+    def default_first(self, cap: int) -> PageArgs:
+        if self.first is None and self.last is None:
+            return PageArgs(first=cap, after=self.after, last=None, before=self.before)
+        return self
+
+    def window(self, total: int) -> tuple[int, int]:
+        """[start, end) offsets of the page, per the Relay cursor connection algorithm."""
+        start = 0 if self.after is None else min(self.after + 1, total)
+        end = total if self.before is None else max(min(self.before, total), start)
+        if self.first is not None:
+            end = min(end, start + self.first)
+        if self.last is not None:
+            start = max(start, end - self.last)
+        return start, end
+
+    @property
+    def needs_total(self) -> bool:
+        """Whether the window can only be placed once the total is known."""
+        return self.last is not None and self.before is None
+
+
+def build_connection(
+    nodes: Sequence[Any], start: int, total: int, wrap: Callable[[Any], Any] | None = None
+) -> Connection[Any]:
+    end = start + len(nodes)
+    edges = [
+        Edge(cursor=encode_cursor(start + i), node=wrap(node) if wrap else node)
+        for i, node in enumerate(nodes)
+    ]
+    return Connection(
+        page_info=PageInfo(
+            has_next_page=end < total,
+            has_previous_page=start > 0,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        edges=edges,
+        total_count=total,
+    )
+
+
+async def paginate_queryset(queryset: Any, args: PageArgs) -> Connection[Any]:
+    """A connection over a Tortoise queryset: one COUNT and one page query."""
+    total = await queryset.count()
+    start, end = args.window(total)
+    nodes = await queryset.offset(start).limit(end - start) if end > start else []
+    return build_connection(nodes, start, total)
+
+
+def empty_connection() -> Connection[Any]:
+    return build_connection([], 0, 0)
+
+
+__all__ = [
+    "Connection",
+    "Edge",
+    "ErrorCode",
+    "PageArgs",
+    "PageInfo",
+    "build_connection",
+    "decode_id",
+    "empty_connection",
+    "encode_id",
+    "paginate_queryset",
+    "pk_of",
+]

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+
+from exchange import i18n, models
+from schema.context import Info
+from schema.relay import encode_id
+from schema.scalars import CountryCode, LanguageCode
+from schema.types.enums import OrganisationKind
+from schema.types.node import LocalizedText, Node, translations
+
+
+@strawberry.type(name="Organisation")
+class Organisation(Node):
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: Any) -> bool:
+        return isinstance(obj, models.Organisation)
+
+    @strawberry.field(description="Opaque global identifier.")
+    @staticmethod
+    def id(root: strawberry.Parent[models.Organisation]) -> strawberry.ID:
+        return strawberry.ID(encode_id("Organisation", root.id))
+
+    slug: str
+
+    @strawberry.field(
+        description="Name in the requested locale, falling back to the organisation's default language."
+    )
+    @staticmethod
+    def name(root: strawberry.Parent[models.Organisation], info: Info, locale: LanguageCode | None = None) -> str:
+        return i18n.pick_text(root.names, info.context.locales(locale)) or root.slug
+
+    @strawberry.field(description="Every translation of the name, default language first (for edit forms).")
+    @staticmethod
+    def names(root: strawberry.Parent[models.Organisation]) -> list[LocalizedText]:
+        return translations(root.names)
+
+    kind: OrganisationKind
+    country: CountryCode | None = strawberry.field(
+        description="Null for bodies that belong to no single country (UN, SCO, CICA, CIS)."
+    )
+    website: str | None
+
+    @strawberry.field
+    @staticmethod
+    async def parent(root: strawberry.Parent[models.Organisation], info: Info) -> Organisation | None:
+        parent_id = root.parent_id  # type: ignore[attr-defined]
+        return None if parent_id is None else await info.context.loaders.organisation.load(parent_id)
