@@ -1,0 +1,1 @@
+"""Invitations: invite, respond, resend, revoke, expiry and reminders."""
