@@ -62,7 +62,9 @@ class IssuedKey:
     key: ApiKey
 
 
-async def issue_key(role: ApiKeyRole, organisation: Organisation | None, label: str | None = None) -> IssuedKey:
+async def issue_key(
+    role: ApiKeyRole, organisation: Organisation | None, label: str | None = None
+) -> IssuedKey:
     """A new key: 256 random bits, returned once; only its SHA-256 is stored."""
     public_id = "key_" + secrets.token_hex(8)
     secret = KEY_PREFIX + secrets.token_urlsafe(32)

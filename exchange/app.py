@@ -86,7 +86,13 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["Authorization", "Content-Type", "Accept", "Accept-Language", "Idempotency-Key"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "Accept",
+                    "Accept-Language",
+                    "Idempotency-Key",
+                ],
             )
         )
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -38,9 +38,7 @@ class DomainError(Exception):
 
     problems: list[Problem] = field(default_factory=list)
 
-    def __init__(
-        self, code: ErrorCode, message: str, field: Sequence[str | int] | None = None
-    ) -> None:
+    def __init__(self, code: ErrorCode, message: str, field: Sequence[str | int] | None = None) -> None:
         super().__init__(message)
         self.problems = [Problem(code, message, _path(field))]
 
@@ -83,7 +81,9 @@ class Problems:
             raise DomainError.many(self.items)
 
 
-def unauthenticated(message: str = "An API key is required: send `Authorization: Bearer <key>`.") -> DomainError:
+def unauthenticated(
+    message: str = "An API key is required: send `Authorization: Bearer <key>`.",
+) -> DomainError:
     return DomainError(ErrorCode.UNAUTHENTICATED, message)
 
 

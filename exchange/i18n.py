@@ -48,9 +48,7 @@ def parse_accept_language(header: str | None) -> list[str]:
     return seen
 
 
-def pick_text(
-    texts: Mapping[str, str] | None, preferred: Sequence[str] = ()
-) -> str | None:
+def pick_text(texts: Mapping[str, str] | None, preferred: Sequence[str] = ()) -> str | None:
     """The text in the first preferred language it has, else the record's default (first)."""
     if not texts:
         return None

@@ -56,7 +56,9 @@ def localized_map(
     return result
 
 
-def check_url(problems: Problems, url: str | None, field: str, *, schemes: tuple[str, ...] = ("http", "https")) -> None:
+def check_url(
+    problems: Problems, url: str | None, field: str, *, schemes: tuple[str, ...] = ("http", "https")
+) -> None:
     if url is None:
         return
     parsed = urlparse(url)

@@ -24,7 +24,7 @@ class UserErrorCode(enum.Enum):
 
 
 @strawberry.type(
-    description='A problem with the input that the caller can fix; field is the path into the input, '
+    description="A problem with the input that the caller can fix; field is the path into the input, "
     'e.g. ["invitees", "2", "email"].'
 )
 class UserError:

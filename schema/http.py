@@ -51,7 +51,11 @@ def classify(error: GraphQLError) -> str:
     message = error.message
     if message.startswith("Syntax Error"):
         return "GRAPHQL_PARSE_FAILED"
-    if message.startswith("Variable '$") or "Expected value of type" in message or "cannot represent" in message:
+    if (
+        message.startswith("Variable '$")
+        or "Expected value of type" in message
+        or "cannot represent" in message
+    ):
         return "BAD_USER_INPUT"
     return "GRAPHQL_VALIDATION_FAILED"
 

@@ -13,7 +13,9 @@ from schema.relay import decode_id
 NODE_RESOLVERS: dict[str, Callable[[Info, int], Awaitable[Any]]] = {}
 
 
-def node_resolver(type_name: str) -> Callable[[Callable[[Info, int], Awaitable[Any]]], Callable[[Info, int], Awaitable[Any]]]:
+def node_resolver(
+    type_name: str,
+) -> Callable[[Callable[[Info, int], Awaitable[Any]]], Callable[[Info, int], Awaitable[Any]]]:
     def register(fn: Callable[[Info, int], Awaitable[Any]]) -> Callable[[Info, int], Awaitable[Any]]:
         NODE_RESOLVERS[type_name] = fn
         return fn

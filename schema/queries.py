@@ -12,7 +12,9 @@ from schema.types.enums import OrganisationKind
 from schema.types.organisation import Organisation
 
 
-def page_args(info: Info, first: int | None, after: str | None, last: int | None, before: str | None) -> PageArgs:
+def page_args(
+    info: Info, first: int | None, after: str | None, last: int | None, before: str | None
+) -> PageArgs:
     cap = info.context.settings.page_size_cap
     return PageArgs.parse(first, after, last, before, cap).default_first(cap)
 

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import NewType
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 from exchange.i18n import is_country_code, is_language_code
 
@@ -55,7 +56,7 @@ def serialize_datetime(value: dt.datetime) -> str:
 CountryCode = NewType("CountryCode", str)
 LanguageCode = NewType("LanguageCode", str)
 
-SCALAR_MAP = {
+SCALAR_MAP: dict[object, ScalarDefinition] = {
     CountryCode: strawberry.scalar(
         name="CountryCode",
         description="ISO 3166-1 alpha-2 country code, upper case, e.g. KZ, UZ, DE.",

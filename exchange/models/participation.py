@@ -17,9 +17,7 @@ class Participation(Model):
         "models.Exchange", related_name="participations", on_delete=fields.CASCADE
     )
     role = fields.CharEnumField(ParticipationRole, max_length=20, default=ParticipationRole.PARTICIPANT)
-    status = fields.CharEnumField(
-        ParticipationStatus, max_length=20, default=ParticipationStatus.CONFIRMED
-    )
+    status = fields.CharEnumField(ParticipationStatus, max_length=20, default=ParticipationStatus.CONFIRMED)
     hours = fields.FloatField(null=True)
     joined_at = fields.DatetimeField(auto_now_add=True)
 

@@ -46,8 +46,12 @@ class OrganisationPayload:
 
 @strawberry.type
 class ApiKeyPayload:
-    key: str | None = strawberry.field(default=None, description="The secret, shown exactly once; only a hash is stored.")
-    key_id: str | None = strawberry.field(default=None, description="The key's non-secret id, for listing and revoking.")
+    key: str | None = strawberry.field(
+        default=None, description="The secret, shown exactly once; only a hash is stored."
+    )
+    key_id: str | None = strawberry.field(
+        default=None, description="The key's non-secret id, for listing and revoking."
+    )
     user_errors: list[UserError]
 
 
@@ -83,7 +87,7 @@ class OrganisationMutations:
             issued = await organisations.issue_api_key(
                 info.context.actor,
                 pk_of(organisation_id, "Organisation", ["organisationId"]),
-                DomainApiKeyRole[role.value],
+                DomainApiKeyRole[role.name],
             )
             return {"key": issued.secret, "key_id": issued.public_id}
 

@@ -1,4 +1,5 @@
-"""The contract's enums, backed by the domain's enums (same member names)."""
+"""The contract's enums are the domain's enums (same member names), registered with
+Strawberry here so mypy and the domain see one class."""
 
 from __future__ import annotations
 
@@ -6,18 +7,23 @@ import enum
 
 import strawberry
 
-from exchange import models
-
-OrganisationKind = strawberry.enum(models.OrganisationKind, name="OrganisationKind")
-Theme = strawberry.enum(models.Theme, name="Theme")
-ExchangeStatus = strawberry.enum(models.ExchangeStatus, name="ExchangeStatus")
-SessionFormat = strawberry.enum(models.SessionFormat, name="SessionFormat")
-ParticipationRole = strawberry.enum(models.ParticipationRole, name="ParticipationRole")
-ParticipationStatus = strawberry.enum(models.ParticipationStatus, name="ParticipationStatus")
-InvitationStatus = strawberry.enum(
-    models.InvitationStatus,
-    name="InvitationStatus",
+from exchange.models import (
+    ExchangeStatus,
+    InvitationStatus,
+    OrganisationKind,
+    ParticipationRole,
+    ParticipationStatus,
+    SessionFormat,
+    Theme,
 )
+
+strawberry.enum(OrganisationKind, name="OrganisationKind")
+strawberry.enum(Theme, name="Theme")
+strawberry.enum(ExchangeStatus, name="ExchangeStatus")
+strawberry.enum(SessionFormat, name="SessionFormat")
+strawberry.enum(ParticipationRole, name="ParticipationRole")
+strawberry.enum(ParticipationStatus, name="ParticipationStatus")
+strawberry.enum(InvitationStatus, name="InvitationStatus")
 
 
 @strawberry.enum(name="ApiKeyRole")
@@ -28,4 +34,18 @@ class ApiKeyRole(enum.Enum):
         "ORGANISATION",
         description="Acts for one organisation: manages its exchanges, sessions and invitations.",
     )
-    READ_ONLY = strawberry.enum_value("READ_ONLY", description="Reads public data only; for partner frontends.")
+    READ_ONLY = strawberry.enum_value(
+        "READ_ONLY", description="Reads public data only; for partner frontends."
+    )
+
+
+__all__ = [
+    "ApiKeyRole",
+    "ExchangeStatus",
+    "InvitationStatus",
+    "OrganisationKind",
+    "ParticipationRole",
+    "ParticipationStatus",
+    "SessionFormat",
+    "Theme",
+]

@@ -17,4 +17,4 @@ class LocalizedText:
 
 
 def translations(texts: dict[str, str] | None) -> list[LocalizedText]:
-    return [LocalizedText(locale=locale, text=text) for locale, text in (texts or {}).items()]
+    return [LocalizedText(locale=LanguageCode(locale), text=text) for locale, text in (texts or {}).items()]

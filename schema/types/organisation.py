@@ -29,7 +29,9 @@ class Organisation(Node):
         description="Name in the requested locale, falling back to the organisation's default language."
     )
     @staticmethod
-    def name(root: strawberry.Parent[models.Organisation], info: Info, locale: LanguageCode | None = None) -> str:
+    def name(
+        root: strawberry.Parent[models.Organisation], info: Info, locale: LanguageCode | None = None
+    ) -> str:
         return i18n.pick_text(root.names, info.context.locales(locale)) or root.slug
 
     @strawberry.field(description="Every translation of the name, default language first (for edit forms).")

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from tests.conftest import GraphQLClient, make_key, make_organisation
 from exchange.models import ApiKeyRole
+from tests.conftest import GraphQLClient, make_key, make_organisation
 
 CREATE = """
 mutation($input: CreateOrganisationInput!) {
@@ -19,7 +19,10 @@ async def test_admin_creates_organisation_with_localized_names(gql: GraphQLClien
         {
             "input": {
                 "slug": "kazakh-volunteers",
-                "names": [{"locale": "kk", "text": "Қазақстан волонтерлері"}, {"locale": "en", "text": "Kazakh Volunteers"}],
+                "names": [
+                    {"locale": "kk", "text": "Қазақстан волонтерлері"},
+                    {"locale": "en", "text": "Kazakh Volunteers"},
+                ],
                 "kind": "NGO",
                 "country": "KZ",
             }
@@ -34,7 +37,9 @@ async def test_admin_creates_organisation_with_localized_names(gql: GraphQLClien
 
     query = '{ organisation(slug: "kazakh-volunteers") { name(locale: "en") } }'
     assert (await gql(query))["data"]["organisation"]["name"] == "Kazakh Volunteers"
-    by_header = await gql('{ organisation(slug: "kazakh-volunteers") { name } }', headers={"Accept-Language": "en-GB,ru;q=0.5"})
+    by_header = await gql(
+        '{ organisation(slug: "kazakh-volunteers") { name } }', headers={"Accept-Language": "en-GB,ru;q=0.5"}
+    )
     assert by_header["data"]["organisation"]["name"] == "Kazakh Volunteers"
 
 
@@ -76,14 +81,23 @@ async def test_malformed_country_is_bad_user_input(gql: GraphQLClient, admin_key
 async def test_organisations_pagination(gql: GraphQLClient) -> None:
     for i in range(5):
         await make_organisation(f"org-{i}")
-    first = await gql("{ organisations(first: 2) { totalCount edges { cursor node { slug } } pageInfo { hasNextPage hasPreviousPage endCursor } } }")
+    first = await gql(
+        "{ organisations(first: 2) { totalCount edges { cursor node { slug } } pageInfo { hasNextPage hasPreviousPage endCursor } } }"
+    )
     conn = first["data"]["organisations"]
     assert conn["totalCount"] == 5
     assert [e["node"]["slug"] for e in conn["edges"]] == ["org-0", "org-1"]
     assert conn["pageInfo"]["hasNextPage"] is True and conn["pageInfo"]["hasPreviousPage"] is False
     after = conn["pageInfo"]["endCursor"]
-    second = await gql("query($a: String) { organisations(first: 10, after: $a) { edges { node { slug } } pageInfo { hasNextPage hasPreviousPage } } }", {"a": after})
-    assert [e["node"]["slug"] for e in second["data"]["organisations"]["edges"]] == ["org-2", "org-3", "org-4"]
+    second = await gql(
+        "query($a: String) { organisations(first: 10, after: $a) { edges { node { slug } } pageInfo { hasNextPage hasPreviousPage } } }",
+        {"a": after},
+    )
+    assert [e["node"]["slug"] for e in second["data"]["organisations"]["edges"]] == [
+        "org-2",
+        "org-3",
+        "org-4",
+    ]
     assert second["data"]["organisations"]["pageInfo"] == {"hasNextPage": False, "hasPreviousPage": True}
     last = await gql("{ organisations(last: 2) { edges { node { slug } } pageInfo { hasPreviousPage } } }")
     assert [e["node"]["slug"] for e in last["data"]["organisations"]["edges"]] == ["org-3", "org-4"]
