@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from exchange.errors import forbidden, unauthenticated
+from tortoise.expressions import Q, Subquery
+
+from exchange.errors import DomainError, ErrorCode, forbidden, unauthenticated
 from exchange.models import ApiKey, ApiKeyRole, Exchange, ExchangeStatus, Organisation
 
 KEY_PREFIX = "vx_"
@@ -170,6 +173,17 @@ def can_see_invitations(actor: Actor, host_id: int, partner_ids: frozenset[int])
     return actor.is_admin or is_organiser(actor, host_id, partner_ids)
 
 
+def can_manage_invitations(actor: Actor, host_id: int) -> bool:
+    """Only the host invites, resends and revokes (partners read); an admin acts for the host."""
+    return can_manage_exchange(actor, host_id)
+
+
+def require_manage_invitations(actor: Actor, host_id: int) -> None:
+    require_writer(actor)
+    if not can_manage_invitations(actor, host_id):
+        raise forbidden("Only the exchange's host organisation may invite, resend or revoke.")
+
+
 def can_see_volunteer_email(
     actor: Actor, volunteer_organisation_id: int | None, organised_by_actor: bool
 ) -> bool:
@@ -192,3 +206,81 @@ def visible_exchange_filter(actor: Actor) -> dict[str, object] | None:
     if actor.is_admin:
         return None
     return {"status__not": ExchangeStatus.DRAFT}
+
+
+# ---------------------------------------------------------------- exchanges, sessions, volunteers
+# Lists are filtered in the database; the two renderings below say the same as
+# can_see_exchange and must change together with it.
+
+
+def visible_exchanges_q(actor: Actor) -> Q | None:
+    """ORM condition for the exchanges ``actor`` may see (None: every exchange)."""
+    if actor.is_admin:
+        return None
+    public = Q(status__not=ExchangeStatus.DRAFT)
+    if not actor.is_organisation:
+        return public
+    org = actor.organisation_id
+    partnered = Subquery(Exchange.filter(partners__id=org).values("id"))
+    return Q(public, Q(host_id=org), Q(id__in=partnered), join_type=Q.OR)
+
+
+def visible_exchanges_sql(actor: Actor, alias: str, param: Callable[[object], str]) -> str | None:
+    """The same condition as SQL over the exchange row ``alias`` (None: no condition)."""
+    if actor.is_admin:
+        return None
+    public = f"{alias}.status <> {param(ExchangeStatus.DRAFT.value)}"
+    if not actor.is_organisation:
+        return public
+    org = actor.organisation_id
+    return (
+        f"({public} OR {alias}.host_id = {param(org)} OR EXISTS (SELECT 1 FROM exchange_partner ep "  # noqa: S608
+        f"WHERE ep.exchange_id = {alias}.id AND ep.organisation_id = {param(org)}))"
+    )
+
+
+def exchange_host_for(actor: Actor, requested_host_id: int | None) -> int:
+    """Which organisation hosts a new exchange: an organisation key hosts its own; an admin
+    acts for a host and must name it."""
+    require_writer(actor)
+    if actor.is_admin:
+        if requested_host_id is None:
+            raise DomainError(
+                ErrorCode.INVALID, "An admin key belongs to no organisation: give hostId.", ["hostId"]
+            )
+        return requested_host_id
+    assert actor.organisation_id is not None
+    if requested_host_id is not None and requested_host_id != actor.organisation_id:
+        raise forbidden("An organisation key creates exchanges for its own organisation only.")
+    return actor.organisation_id
+
+
+def volunteer_organisation_for(actor: Actor, requested_organisation_id: int | None) -> int | None:
+    """The sending organisation of a volunteer being registered: an organisation key
+    registers for itself; an admin for any organisation or none."""
+    require_writer(actor)
+    if actor.is_admin:
+        return requested_organisation_id
+    if requested_organisation_id is not None and requested_organisation_id != actor.organisation_id:
+        raise forbidden("An organisation key registers volunteers for its own organisation only.")
+    return actor.organisation_id
+
+
+def volunteer_email_known_without_lookup(actor: Actor, volunteer_organisation_id: int | None) -> bool | None:
+    """can_see_volunteer_email when it does not depend on the actor's exchanges: True or
+    False, or None when only the "organised by the actor" lookup can tell."""
+    if can_see_volunteer_email(actor, volunteer_organisation_id, organised_by_actor=False):
+        return True
+    if not can_see_volunteer_email(actor, volunteer_organisation_id, organised_by_actor=True):
+        return False
+    return None
+
+
+def can_add_session(actor: Actor, host_id: int) -> bool:
+    return can_manage_exchange(actor, host_id)
+
+
+def require_add_session(actor: Actor, host_id: int) -> None:
+    require_writer(actor)
+    if not can_add_session(actor, host_id):
+        raise forbidden("Only the exchange's host organisation may add sessions.")
