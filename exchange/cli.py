@@ -1,0 +1,348 @@
+"""The `exchange` command: serve, migrate, API keys, demo data, schema export, workers.
+
+Each area is a sub-app (``apikey``, ``documents``...) or one command; adding a command
+is one decorated function here. Commands that need the database open it for their own
+duration only (``_with_db``); ``export-schema`` never touches it.
+
+Output rule for scripts: a command that creates a secret prints it alone on the LAST
+line of stdout (``exchange apikey create ... | tail -1``); everything else goes before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from exchange import access, db
+from exchange.models import ApiKey, ApiKeyRole, Organisation
+from exchange.settings import Settings, UnsafeSettings
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="exchange",
+    help="The volunteer exchange GraphQL server and its tools.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+apikey_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
+
+# soft_wrap: never break a line inside an id, URL or key that a script may cut out.
+out = Console(soft_wrap=True, highlight=False)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def load_settings() -> Settings:
+    # A fresh read each time (not get_settings()'s cache): tests run many commands in one process.
+    return Settings()
+
+
+def _with_db(settings: Settings, work: Callable[[], Awaitable[T]], *, require_migrated: bool = True) -> T:
+    async def run() -> T:
+        await db.init_db(settings, global_fallback=False)
+        try:
+            if require_migrated:
+                await db.ensure_migrated()
+            return await work()
+        finally:
+            await db.close_db()
+
+    try:
+        return asyncio.run(run())
+    except db.DatabaseNotMigrated as exc:
+        fail(str(exc))
+
+
+def _lazy(module: str, attribute: str, what: str) -> Any:
+    """A function from a module another part of the system provides; a clear message if absent."""
+    try:
+        return getattr(importlib.import_module(module), attribute)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module.startswith(exc.name):
+            fail(f"{what} is not available in this build ({module} is missing).")
+        raise
+    except AttributeError:
+        fail(f"{what} is not available in this build ({module}.{attribute} is missing).")
+
+
+# ---------------------------------------------------------------- serve
+
+
+async def _applied_any() -> bool:
+    from tortoise import connections
+    from tortoise.migrations.recorder import MigrationRecorder
+
+    return bool(await MigrationRecorder(connections.get("default")).applied_migrations())
+
+
+def _print_demo(result: Any, host: str, port: int) -> None:
+    display_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    out.print(f"Demo data loaded: {result.summary}.")
+    out.print(f"GraphiQL: http://{display_host}:{port}/graphql")
+    out.print(f"Organisation API key ({result.organisation_slug}): {result.organisation_key}")
+    out.print(f"Admin API key: {result.admin_key}")
+    out.print("Send a key as `Authorization: Bearer <key>`; keys are shown once, only hashes are stored.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (more than 1 needs EXCHANGE_REDIS_URL).")
+    ] = 1,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+    migrate: Annotated[bool, typer.Option("--migrate", help="Apply pending migrations first.")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="On an empty database: migrate, load demo data, print keys.")
+    ] = False,
+) -> None:
+    """Run the HTTP server (GraphQL at /graphql, health at /healthz and /readyz)."""
+    settings = load_settings()
+    try:
+        settings.check_safe()
+    except UnsafeSettings as exc:
+        fail(str(exc), 2)
+    if demo and settings.is_production:
+        fail("--demo loads made-up data and prints an admin key; it is refused in production mode.", 2)
+    if workers > 1 and not settings.redis_url:
+        fail(
+            f"--workers {workers} needs EXCHANGE_REDIS_URL: invitation events must be shared across "
+            "worker processes, otherwise each subscriber hears only the events of its own worker.",
+            2,
+        )
+
+    async def prepare() -> Any:
+        pending = await db.pending_migrations()
+        if pending:
+            fresh = not await _applied_any()
+            if not (migrate or (demo and fresh)):
+                await db.ensure_migrated()  # raises with the pending list and the way out
+            applied = await db.migrate()
+            out.print(f"Applied {len(applied)} migration(s): {', '.join(applied)}")
+        if not demo:
+            return None
+        if await db.has_data():
+            out.print(
+                "The database already has data; the demo data was not loaded and nothing was changed. "
+                "Make a key with `exchange apikey create --admin`."
+            )
+            return None
+        from exchange import demo as demo_data
+
+        return await demo_data.load()
+
+    result = _with_db(settings, prepare, require_migrated=False)
+    if result is not None:
+        _print_demo(result, host, port)
+    sys.stdout.flush()
+
+    import uvicorn
+
+    uvicorn.run(
+        "exchange.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers if not reload else None,
+        reload=reload,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
+
+
+# ---------------------------------------------------------------- database
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Apply pending database migrations."""
+    applied = _with_db(load_settings(), db.migrate, require_migrated=False)
+    if applied:
+        for name in applied:
+            out.print(f"applied {name}")
+        out.print(f"{len(applied)} migration(s) applied.")
+    else:
+        out.print("The database is up to date; nothing to apply.")
+
+
+@app.command()
+def seed(
+    demo: Annotated[bool, typer.Option("--demo", help="Load the demo data set.")] = False,
+) -> None:
+    """Load a data set into a migrated database (left alone when it already has data)."""
+    if not demo:
+        fail("say which data set: `exchange seed --demo` (the only one so far).", 2)
+    from exchange import demo as demo_data
+
+    async def run() -> Any:
+        if await db.has_data():
+            return None
+        return await demo_data.load()
+
+    result = _with_db(load_settings(), run)
+    if result is None:
+        out.print("The database already has data; the demo data was not loaded and nothing was changed.")
+        return
+    out.print(f"Demo data loaded: {result.summary}.")
+    out.print(f"Organisation API key ({result.organisation_slug}): {result.organisation_key}")
+    out.print("Admin API key (alone on the next line):")
+    print(result.admin_key)
+
+
+# ---------------------------------------------------------------- API keys
+
+
+@apikey_app.command("create")
+def apikey_create(
+    admin: Annotated[bool, typer.Option("--admin", help="A platform admin key.")] = False,
+    organisation: Annotated[
+        str | None, typer.Option("--organisation", help="Slug of the organisation the key acts for.")
+    ] = None,
+    read_only: Annotated[bool, typer.Option("--read-only", help="Reads public data only.")] = False,
+    label: Annotated[str | None, typer.Option(help="A note to recognise the key by.")] = None,
+) -> None:
+    """Issue a key; its secret is printed once, alone on the last line."""
+    if admin == (organisation is not None):
+        fail("give exactly one of --admin or --organisation SLUG.", 2)
+    if admin and read_only:
+        fail("--read-only applies to organisation keys; an admin key is never read-only.", 2)
+    role = ApiKeyRole.ADMIN if admin else ApiKeyRole.READ_ONLY if read_only else ApiKeyRole.ORGANISATION
+
+    async def run() -> access.IssuedKey | None:
+        owner = None
+        if organisation is not None:
+            owner = await Organisation.get_or_none(slug=organisation)
+            if owner is None:
+                return None
+        return await access.issue_key(role, owner, label)
+
+    issued = _with_db(load_settings(), run)
+    if issued is None:
+        fail(f"no organisation with slug {organisation!r} (see the `organisations` query).")
+    owner_text = f" for {organisation}" if organisation else ""
+    out.print(f"Created {role.value} key {issued.public_id}{owner_text}. The secret is shown only now:")
+    print(issued.secret)
+
+
+@apikey_app.command("list")
+def apikey_list() -> None:
+    """Every key: public id, role, organisation, label, created and revoked times."""
+
+    async def run() -> list[ApiKey]:
+        return await ApiKey.all().order_by("id").prefetch_related("organisation")
+
+    keys = _with_db(load_settings(), run)
+    table = Table("public id", "role", "organisation", "label", "created", "revoked")
+    for key in keys:
+        table.add_row(
+            key.public_id,
+            key.role.value,
+            key.organisation.slug if key.organisation else "-",
+            key.label or "",
+            f"{key.created_at:%Y-%m-%d %H:%M}Z",
+            f"{key.revoked_at:%Y-%m-%d %H:%M}Z" if key.revoked_at else "",
+        )
+    # Piped output has no terminal width; ids must never be cut, so give the table room.
+    Console(highlight=False, width=None if out.is_terminal else 200).print(table)
+    out.print(f"{len(keys)} key(s).")
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    public_id: Annotated[str, typer.Argument(help="The key's public id, e.g. key_1a2b...")],
+) -> None:
+    """Revoke a key; requests carrying it are refused from now on."""
+
+    async def run() -> bool:
+        return await access.revoke_key(public_id)
+
+    if not _with_db(load_settings(), run):
+        fail(f"no active key with public id {public_id!r} (see `exchange apikey list`).")
+    out.print(f"Revoked {public_id}.")
+
+
+# ---------------------------------------------------------------- schema
+
+
+@app.command("export-schema")
+def export_schema(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead.")] = None,
+) -> None:
+    """Print the GraphQL schema (SDL). Needs no database."""
+    from schema import export_sdl
+
+    sdl = export_sdl()
+    if output is not None:
+        output.write_text(sdl, encoding="utf-8")
+        err.print(f"wrote {output}")
+    else:
+        sys.stdout.write(sdl)
+
+
+# ---------------------------------------------------------------- workers and imports
+
+
+async def _awaited(result: Awaitable[T]) -> T:
+    return await result
+
+
+def _run_maybe_async(settings: Settings, result: Any) -> Any:
+    if inspect.isawaitable(result):
+        return _with_db(settings, lambda: _awaited(result))
+    return result
+
+
+@app.command("mail-worker")
+def mail_worker() -> None:
+    """Send queued mail (when the web processes run with EXCHANGE_RUN_MAIL_DISPATCHER=false)."""
+    run_worker = _lazy("exchange.mail.dispatcher", "run_worker", "The mail worker")
+    settings = load_settings()
+    try:
+        settings.check_safe()
+    except UnsafeSettings as exc:
+        fail(str(exc), 2)
+    # The worker owns its database connection and runs until interrupted.
+    result = run_worker(settings)
+    if inspect.isawaitable(result):
+        asyncio.run(_awaited(result))
+
+
+@app.command()
+def invite(
+    exchange: Annotated[str, typer.Option("--exchange", help="Slug of the exchange to invite to.")],
+    csv_file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV of invitees.")
+    ],
+) -> None:
+    """Invite volunteers listed in a CSV file (email, full name, country, locale)."""
+    import_csv = _lazy("exchange.invitations.csv_import", "import_csv", "Inviting from CSV")
+    settings = load_settings()
+    result = import_csv(settings, exchange, csv_file)
+    result = _run_maybe_async(settings, result)
+    if result is not None:
+        out.print(str(result))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
