@@ -284,3 +284,36 @@ def require_add_session(actor: Actor, host_id: int) -> None:
     require_writer(actor)
     if not can_add_session(actor, host_id):
         raise forbidden("Only the exchange's host organisation may add sessions.")
+
+
+# ---------------------------------------------------------------- live updates and webhooks
+
+
+def can_hear_invitation_event(actor: Actor, organiser_ids: frozenset[int]) -> bool:
+    """Invitation events reach an admin, or the host or a partner organisation of the
+    exchange as it was organised when the event happened."""
+    return actor.is_admin or (actor.is_organisation and actor.organisation_id in organiser_ids)
+
+
+def require_subscribe_to_invitations(actor: Actor) -> None:
+    require_authenticated(actor)
+    if not can_subscribe_to_invitations(actor):
+        raise forbidden("Invitation updates need an organisation or admin key.")
+
+
+def webhook_owner_for(actor: Actor, requested_organisation_id: int | None) -> int:
+    """The organisation whose webhook endpoints are managed: an organisation key manages its
+    own; an admin names one."""
+    require_writer(actor)
+    if actor.is_admin:
+        if requested_organisation_id is None:
+            raise forbidden("An admin must name the organisation (organisationId).")
+        return requested_organisation_id
+    if requested_organisation_id is not None and requested_organisation_id != actor.organisation_id:
+        raise forbidden("An organisation key manages its own webhook endpoints only.")
+    assert actor.organisation_id is not None
+    return actor.organisation_id
+
+
+def can_manage_webhooks(actor: Actor, organisation_id: int) -> bool:
+    return actor.is_admin or (actor.is_organisation and actor.organisation_id == organisation_id)
