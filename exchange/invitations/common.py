@@ -1,0 +1,67 @@
+"""What every invitation service shares: the status as readers see it, who organises an
+exchange (who may hear its events), and the row lock that serialises changes per exchange."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from exchange import access
+from exchange.events import AfterCommit, InvitationEvent
+from exchange.models import Exchange, Invitation, InvitationStatus, Organisation
+
+# Statuses that still wait for an answer: past expires_at they read as EXPIRED.
+OPEN_STATUSES = (InvitationStatus.QUEUED, InvitationStatus.SENT)
+LIVE_STATUSES = (InvitationStatus.QUEUED, InvitationStatus.SENT, InvitationStatus.ACCEPTED)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def effective_status(invitation: Invitation, now: datetime | None = None) -> InvitationStatus:
+    """The status a reader sees: an unanswered invitation past its expiry is EXPIRED at once,
+    whether or not the sweep has stored that yet (reads never write)."""
+    status = InvitationStatus(invitation.status)
+    if status in OPEN_STATUSES and invitation.expires_at <= (now or utcnow()):
+        return InvitationStatus.EXPIRED
+    return status
+
+
+def is_live(invitation: Invitation, now: datetime | None = None) -> bool:
+    return effective_status(invitation, now) in LIVE_STATUSES
+
+
+async def partner_ids(exchange_id: int) -> frozenset[int]:
+    rows = await Organisation.filter(partner_exchanges__id=exchange_id).values_list("id", flat=True)
+    return frozenset(int(pk) for pk in rows)
+
+
+async def organisers(exchange: Exchange) -> frozenset[int]:
+    return access.organiser_ids(exchange.host_id, await partner_ids(exchange.id))  # type: ignore[attr-defined]
+
+
+async def lock_exchange(exchange_id: int) -> Exchange:
+    """Reads the exchange inside the current transaction, locking its row on PostgreSQL so
+    concurrent invites and answers for one exchange take turns (seat counting, one live
+    invitation per address). SQLite has one writer at a time anyway."""
+    return await Exchange.select_for_update().get(id=exchange_id)
+
+
+def status_changed(
+    after: AfterCommit,
+    invitation: Invitation,
+    organiser_ids: frozenset[int],
+    previous: InvitationStatus | None,
+    status: InvitationStatus,
+    at: datetime,
+) -> None:
+    after.add(
+        InvitationEvent(
+            invitation_id=invitation.id,
+            exchange_id=invitation.exchange_id,  # type: ignore[attr-defined]
+            organiser_ids=organiser_ids,
+            previous_status=previous,
+            status=status,
+            at=at,
+        )
+    )

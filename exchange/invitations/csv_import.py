@@ -1,0 +1,141 @@
+"""`exchange invite --exchange SLUG invitees.csv`: invite a list from a spreadsheet.
+
+Columns: email, full_name, country, locale (locale optional). Rows go through the same
+service as the API, in chunks of ``invitees_per_call``; rows it refuses are written with
+their reasons to ``<file>.rejected.csv`` next to the input, so the list can be fixed and
+imported again (addresses already invited are returned, not invited twice)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from exchange.access import Actor, Role
+from exchange.errors import DomainError
+from exchange.invitations.invite import Invitee, InviteRequest, invite_volunteers
+from exchange.models import Exchange
+from exchange.settings import Settings
+
+COLUMNS = ("email", "full_name", "country", "locale")
+# The operator at the console acts for the host, like a platform admin.
+CLI_ACTOR = Actor(Role.ADMIN, key_id="cli")
+
+
+class CsvImportError(Exception):
+    """The file or the exchange cannot be used at all (nothing was imported)."""
+
+
+@dataclass
+class RejectedRow:
+    line: int
+    row: dict[str, str]
+    reasons: list[str]
+
+
+@dataclass
+class ImportSummary:
+    rows: int = 0
+    invited: int = 0
+    already_invited: int = 0
+    rejected: list[RejectedRow] = field(default_factory=list)
+    rejected_file: Path | None = None
+
+    def __str__(self) -> str:
+        text = (
+            f"{self.rows} rows: {self.invited} invited, {self.already_invited} already invited, "
+            f"{len(self.rejected)} rejected"
+        )
+        if self.rejected_file is not None:
+            text += f" (reasons in {self.rejected_file})"
+        return text
+
+
+def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        header = [name.strip().lower() for name in reader.fieldnames or []]
+        missing = [name for name in COLUMNS[:3] if name not in header]
+        if missing:
+            raise CsvImportError(
+                f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}"
+            )
+        reader.fieldnames = header
+        rows = []
+        for row in reader:
+            cleaned = {key: (value or "").strip() for key, value in row.items() if key in COLUMNS}
+            if any(cleaned.values()):
+                rows.append((reader.line_num, cleaned))
+        return rows
+
+
+def _invitee(row: dict[str, str]) -> Invitee:
+    return Invitee(
+        email=row.get("email", ""),
+        full_name=row.get("full_name", ""),
+        country=row.get("country", "").upper(),
+        locale=row.get("locale", "").lower() or None,
+    )
+
+
+def _write_rejected(path: Path, rejected: Sequence[RejectedRow]) -> Path:
+    target = path.with_name(path.stem + ".rejected.csv")
+    with target.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["line", *COLUMNS, "reasons"])
+        for item in rejected:
+            writer.writerow(
+                [item.line, *(item.row.get(name, "") for name in COLUMNS), "; ".join(item.reasons)]
+            )
+    return target
+
+
+async def import_csv(
+    settings: Settings, exchange_slug: str, path: Path, *, console: Console | None = None
+) -> ImportSummary:
+    exchange = await Exchange.get_or_none(slug=exchange_slug)
+    if exchange is None:
+        raise CsvImportError(f"No exchange with the slug {exchange_slug!r}.")
+    rows = read_rows(path)
+    summary = ImportSummary(rows=len(rows))
+    chunk_size = max(1, settings.invitees_per_call)
+    console = console or Console(stderr=True)
+    progress = Progress(
+        TextColumn("Inviting"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+    )
+    with progress:
+        task = progress.add_task("invite", total=len(rows))
+        for start in range(0, len(rows), chunk_size):
+            chunk = rows[start : start + chunk_size]
+            request = InviteRequest(exchange_id=exchange.id, invitees=[_invitee(row) for _, row in chunk])
+            try:
+                result = await invite_volunteers(CLI_ACTOR, settings, request)
+            except DomainError as error:
+                # The whole call was refused (e.g. the exchange is not open): every row shares the reason.
+                reason = "; ".join(problem.message for problem in error.problems)
+                summary.rejected.extend(RejectedRow(line, row, [reason]) for line, row in chunk)
+                progress.advance(task, len(chunk))
+                continue
+            reasons: dict[int, list[str]] = {}
+            for problem in result.problems:
+                index = int(problem.field[1]) if problem.field and len(problem.field) > 1 else 0
+                column = problem.field[2] if problem.field and len(problem.field) > 2 else ""
+                reasons.setdefault(index, []).append(
+                    f"{column}: {problem.message}" if column else problem.message
+                )
+            for index, (line, row) in enumerate(chunk):
+                if index in reasons:
+                    summary.rejected.append(RejectedRow(line, row, reasons[index]))
+            for invitation in result.invitations:
+                if invitation.id in result.created_ids:
+                    summary.invited += 1
+                else:
+                    summary.already_invited += 1
+            progress.advance(task, len(chunk))
+    if summary.rejected:
+        summary.rejected_file = _write_rejected(path, summary.rejected)
+    return summary

@@ -1,0 +1,188 @@
+"""The host's follow-ups on an invitation (resend, revoke) and the organisers' reads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from tortoise.transactions import in_transaction
+
+from exchange import access
+from exchange.access import Actor
+from exchange.errors import DomainError, ErrorCode, not_found
+from exchange.events import AfterCommit
+from exchange.invitations.common import (
+    LIVE_STATUSES,
+    OPEN_STATUSES,
+    effective_status,
+    lock_exchange,
+    organisers,
+    partner_ids,
+    status_changed,
+    utcnow,
+)
+from exchange.mail.outbox import enqueue
+from exchange.models import (
+    Exchange,
+    Invitation,
+    InvitationStatus,
+    MailKind,
+    MailStatus,
+    OutboxMail,
+    Participation,
+    ParticipationStatus,
+    Session,
+)
+from exchange.settings import Settings
+from exchange.sql import Page, PageWindow, Statement, paged_children
+
+_REFUSALS = {
+    InvitationStatus.REVOKED: (ErrorCode.REVOKED, "The invitation was revoked."),
+    InvitationStatus.ACCEPTED: (ErrorCode.ALREADY_RESPONDED, "The invitee has already accepted."),
+    InvitationStatus.DECLINED: (ErrorCode.ALREADY_RESPONDED, "The invitee has already declined."),
+    InvitationStatus.EXPIRED: (ErrorCode.EXPIRED, "The invitation has expired; invite the address again."),
+    InvitationStatus.FAILED: (
+        ErrorCode.INVALID,
+        "The invitation could not be delivered; check the address and invite again.",
+    ),
+}
+
+
+def _refuse(status: InvitationStatus) -> DomainError:
+    code, message = _REFUSALS[status]
+    return DomainError(code, message, ["id"])
+
+
+async def _managed_invitation(actor: Actor, invitation_id: int) -> tuple[Invitation, frozenset[int]]:
+    access.require_writer(actor)
+    invitation = await Invitation.get_or_none(id=invitation_id)
+    if invitation is None:
+        raise not_found("Invitation", ["id"])
+    exchange = await Exchange.get(id=invitation.exchange_id)  # type: ignore[attr-defined]
+    partners = await partner_ids(exchange.id)
+    if not access.can_see_invitations(actor, exchange.host_id, partners):  # type: ignore[attr-defined]
+        raise not_found("Invitation", ["id"])
+    access.require_manage_invitations(actor, exchange.host_id)  # type: ignore[attr-defined]
+    return invitation, access.organiser_ids(exchange.host_id, partners)  # type: ignore[attr-defined]
+
+
+async def resend_invitation(actor: Actor, settings: Settings, invitation_id: int) -> Invitation:
+    """Mails the same working link again; the calendar entry gets a new SEQUENCE."""
+    invitation, _ = await _managed_invitation(actor, invitation_id)
+    async with in_transaction():
+        await lock_exchange(invitation.exchange_id)  # type: ignore[attr-defined]
+        invitation = await Invitation.get(id=invitation_id)
+        status = effective_status(invitation)
+        if status not in OPEN_STATUSES:
+            raise _refuse(status)
+        invitation.calendar_sequence += 1
+        await invitation.save(update_fields=["calendar_sequence"])
+        await enqueue(MailKind.RESEND, invitation, settings=settings)
+    return invitation
+
+
+async def revoke_invitation(actor: Actor, settings: Settings, invitation_id: int) -> Invitation:
+    invitation, organiser_ids = await _managed_invitation(actor, invitation_id)
+    after = AfterCommit()
+    async with in_transaction():
+        await lock_exchange(invitation.exchange_id)  # type: ignore[attr-defined]
+        invitation = await Invitation.get(id=invitation_id)
+        now = utcnow()
+        status = effective_status(invitation, now)
+        if status not in LIVE_STATUSES:
+            raise _refuse(status)
+        previous = InvitationStatus(invitation.status)
+        invitation.status = InvitationStatus.REVOKED
+        invitation.calendar_sequence += 1
+        await invitation.save(update_fields=["status", "calendar_sequence"])
+        if previous is InvitationStatus.ACCEPTED and invitation.volunteer_id is not None:  # type: ignore[attr-defined]
+            await Participation.filter(
+                volunteer_id=invitation.volunteer_id,  # type: ignore[attr-defined]
+                exchange_id=invitation.exchange_id,  # type: ignore[attr-defined]
+                status=ParticipationStatus.CONFIRMED,
+            ).update(status=ParticipationStatus.WITHDRAWN)
+        # A calendar entry exists only if some mail left: cancel it; otherwise stay silent.
+        if (
+            invitation.sent_at is not None
+            or await OutboxMail.filter(invitation_id=invitation.id, status=MailStatus.SENT).exists()
+        ):
+            await enqueue(MailKind.CANCELLATION, invitation, settings=settings)
+        status_changed(after, invitation, organiser_ids, previous, InvitationStatus.REVOKED, now)
+    await after.publish()
+    return invitation
+
+
+# ---------------------------------------------------------------- reads
+
+
+def status_condition(statement: Statement, status: InvitationStatus | None, now: datetime) -> str:
+    """SQL over invitation row ``t`` matching what readers see (effective_status), not the
+    stored column: an overdue unanswered invitation counts as EXPIRED, not QUEUED/SENT."""
+    if status is None:
+        return ""
+    waiting = statement.in_list(status.value for status in OPEN_STATUSES)
+    if status is InvitationStatus.EXPIRED:
+        return (
+            f"t.status = {statement.param(status.value)} OR "
+            f"(t.status IN {waiting} AND t.expires_at <= {statement.param(now)})"
+        )
+    if status in OPEN_STATUSES:
+        return f"t.status = {statement.param(status.value)} AND t.expires_at > {statement.param(now)}"
+    return f"t.status = {statement.param(status.value)}"
+
+
+async def pages_by_exchange(
+    exchange_ids: Sequence[int], page: PageWindow, status: InvitationStatus | None
+) -> dict[int, Page]:
+    """Invitations of exchanges whose invitations the caller may see, oldest first: one
+    statement for every exchange of a response."""
+    statement = Statement()
+    return await paged_children(
+        Invitation,
+        from_sql="invitation t",
+        parent_column="t.exchange_id",
+        order_by="t.id",
+        parent_ids=exchange_ids,
+        page=page,
+        statement=statement,
+        where=status_condition(statement, status, utcnow()),
+    )
+
+
+async def sessions_by_invitation(invitation_ids: Sequence[int]) -> dict[int, list[Session]]:
+    """Invited sessions per invitation, by start time."""
+    statement = Statement()
+    ids = statement.in_list(invitation_ids)
+    sql = f"SELECT invitation_id, session_id FROM invitation_session WHERE invitation_id IN {ids}"  # noqa: S608
+    pairs = await statement.fetch(sql)
+    sessions = {
+        session.id: session
+        for session in await Session.filter(id__in=list({int(row["session_id"]) for row in pairs}))
+    }
+    result: dict[int, list[Session]] = {pk: [] for pk in invitation_ids}
+    for row in pairs:
+        result[int(row["invitation_id"])].append(sessions[int(row["session_id"])])
+    for items in result.values():
+        items.sort(key=lambda session: (session.starts_at, session.id))
+    return result
+
+
+async def visible_invitation(actor: Actor, invitation_id: int) -> Invitation | None:
+    """An invitation for node(id:): only the exchange's organisers and admins see it."""
+    invitation = await Invitation.get_or_none(id=invitation_id)
+    if invitation is None:
+        return None
+    exchange = await Exchange.get(id=invitation.exchange_id)  # type: ignore[attr-defined]
+    if not access.can_see_invitations(actor, exchange.host_id, await partner_ids(exchange.id)):  # type: ignore[attr-defined]
+        return None
+    return invitation
+
+
+__all__ = [
+    "organisers",
+    "pages_by_exchange",
+    "resend_invitation",
+    "revoke_invitation",
+    "sessions_by_invitation",
+    "visible_invitation",
+]

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+
+from exchange.errors import DomainError
+from exchange.invitations import invite as invite_service
+from exchange.invitations import manage, respond
+from exchange.invitations.respond import Response
+from schema.context import Info
+from schema.errors import UserError, graphql_error, mutate, user_errors
+from schema.relay import pk_of
+from schema.scalars import CountryCode, LanguageCode
+from schema.types.invitation import Invitation, InvitationPreview
+
+InvitationResponse = strawberry.enum(Response, name="InvitationResponse")
+
+
+@strawberry.input
+class InviteeInput:
+    email: str
+    full_name: str
+    country: CountryCode
+    locale: LanguageCode | None = strawberry.field(
+        default=None, description="Language of the email; defaults to the exchange's first language."
+    )
+
+
+@strawberry.input
+class InviteVolunteersInput:
+    exchange_id: strawberry.ID
+    session_ids: list[strawberry.ID] | None = None
+    invitees: list[InviteeInput]
+    message: str | None = strawberry.field(
+        default=None, description="Personal note from the organiser, included in the email."
+    )
+    expires_in_days: int | None = None
+
+
+@strawberry.type
+class InviteVolunteersPayload:
+    invitations: list[Invitation] = strawberry.field(
+        description="One per valid invitee, in input order; re-inviting an address with a live "
+        "invitation returns that invitation."
+    )
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class InvitationPayload:
+    invitation: Invitation | None = None
+    user_errors: list[UserError]
+
+
+def _request(input: InviteVolunteersInput) -> invite_service.InviteRequest:
+    return invite_service.InviteRequest(
+        exchange_id=pk_of(input.exchange_id, "ExperienceExchange", ["exchangeId"]),
+        session_ids=None
+        if input.session_ids is None
+        else [pk_of(sid, "Session", ["sessionIds", index]) for index, sid in enumerate(input.session_ids)],
+        invitees=[
+            invite_service.Invitee(
+                email=item.email, full_name=item.full_name, country=item.country, locale=item.locale
+            )
+            for item in input.invitees
+        ],
+        message=input.message,
+        expires_in_days=input.expires_in_days,
+    )
+
+
+@strawberry.type
+class InvitationMutations:
+    @strawberry.mutation
+    async def invite_volunteers(self, info: Info, input: InviteVolunteersInput) -> InviteVolunteersPayload:
+        # Partial success: valid invitees are invited while the others come back as
+        # userErrors in the same payload, so `mutate` (all or nothing) does not fit.
+        try:
+            result = await invite_service.invite_volunteers(
+                info.context.actor, info.context.settings, _request(input)
+            )
+        except DomainError as error:
+            if error.is_auth:
+                raise graphql_error(error) from error
+            return InviteVolunteersPayload(invitations=[], user_errors=user_errors(error))
+        problems = user_errors(DomainError.many(result.problems)) if result.problems else []
+        return InviteVolunteersPayload(invitations=result.invitations, user_errors=problems)
+
+    @strawberry.mutation
+    async def resend_invitation(self, info: Info, id: strawberry.ID) -> InvitationPayload:
+        async def action() -> dict[str, Any]:
+            actor = info.context.actor
+            return {
+                "invitation": await manage.resend_invitation(
+                    actor, info.context.settings, pk_of(id, "Invitation", ["id"])
+                )
+            }
+
+        return await mutate(InvitationPayload, action)
+
+    @strawberry.mutation
+    async def revoke_invitation(self, info: Info, id: strawberry.ID) -> InvitationPayload:
+        async def action() -> dict[str, Any]:
+            actor = info.context.actor
+            return {
+                "invitation": await manage.revoke_invitation(
+                    actor, info.context.settings, pk_of(id, "Invitation", ["id"])
+                )
+            }
+
+        return await mutate(InvitationPayload, action)
+
+    @strawberry.mutation(description="Public, authorised by the invitation token alone.")
+    async def respond_to_invitation(
+        self, info: Info, token: str, response: InvitationResponse
+    ) -> InvitationPayload:
+        async def action() -> dict[str, Any]:
+            info.context.actor  # noqa: B018  (an invalid key is refused even here)
+            return {"invitation": await respond.respond(token, Response(response.value))}
+
+        return await mutate(InvitationPayload, action)
+
+
+@strawberry.type
+class InvitationQueries:
+    @strawberry.field(description="Public: what an invitation link shows; null for an unknown token.")
+    async def invitation(self, info: Info, token: str) -> InvitationPreview | None:
+        info.context.actor  # noqa: B018
+        return await respond.find_by_token(token)

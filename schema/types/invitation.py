@@ -1,0 +1,138 @@
+"""Invitation (for organisers) and InvitationPreview (for the holder of the link).
+Roots are ``exchange.models.Invitation`` instances; the status shown is the effective
+one, so an overdue invitation reads EXPIRED before the sweep stores it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+
+from exchange import access, models
+from exchange.invitations.common import effective_status
+from exchange.models import InvitationStatus
+from schema.context import Info
+from schema.relay import Connection, PageArgs, build_connection, empty_connection, encode_id
+from schema.scalars import CountryCode, LanguageCode
+from schema.types.node import Node
+from schema.types.organisation import Organisation
+
+if TYPE_CHECKING:
+    from schema.types.exchange import ExperienceExchange, Session
+    from schema.types.volunteer import Volunteer
+
+ExchangeRef = Annotated["ExperienceExchange", strawberry.lazy("schema.types.exchange")]
+SessionRef = Annotated["Session", strawberry.lazy("schema.types.exchange")]
+VolunteerRef = Annotated["Volunteer", strawberry.lazy("schema.types.volunteer")]
+
+
+async def _exchange(root: models.Invitation, info: Info) -> Any:
+    return await info.context.loaders.exchange.load(root.exchange_id)  # type: ignore[attr-defined]
+
+
+async def _sessions(root: models.Invitation, info: Info) -> Any:
+    return await info.context.loaders.invitation_sessions.load(root.id)
+
+
+async def _invited_by(root: models.Invitation, info: Info) -> Any:
+    return await info.context.loaders.organisation.load(root.invited_by_id)  # type: ignore[attr-defined]
+
+
+@strawberry.type(name="Invitation")
+class Invitation(Node):
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: Any) -> bool:
+        return isinstance(obj, models.Invitation)
+
+    @strawberry.field(description="Opaque global identifier.")
+    @staticmethod
+    def id(root: strawberry.Parent[models.Invitation]) -> strawberry.ID:
+        return strawberry.ID(encode_id("Invitation", root.id))
+
+    @strawberry.field
+    @staticmethod
+    async def exchange(root: strawberry.Parent[models.Invitation], info: Info) -> ExchangeRef:
+        return await _exchange(root, info)
+
+    @strawberry.field(description="Sessions the invitee is invited to; empty means the whole exchange.")
+    @staticmethod
+    async def sessions(root: strawberry.Parent[models.Invitation], info: Info) -> list[SessionRef]:
+        return await _sessions(root, info)
+
+    @strawberry.field
+    @staticmethod
+    async def invited_by(root: strawberry.Parent[models.Invitation], info: Info) -> Organisation:
+        return await _invited_by(root, info)
+
+    email: str
+    full_name: str
+    country: CountryCode
+    locale: LanguageCode
+
+    @strawberry.field
+    @staticmethod
+    def status(root: strawberry.Parent[models.Invitation]) -> InvitationStatus:
+        return effective_status(root)
+
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    responded_at: dt.datetime | None
+    expires_at: dt.datetime
+    delivery_attempts: int
+    last_error: str | None
+    message: str | None = strawberry.field(description="The organiser's personal note, as sent in the email.")
+
+    @strawberry.field(description="The volunteer record, once the invitation is accepted.")
+    @staticmethod
+    async def volunteer(root: strawberry.Parent[models.Invitation], info: Info) -> VolunteerRef | None:
+        volunteer_id = root.volunteer_id  # type: ignore[attr-defined]
+        return None if volunteer_id is None else await info.context.loaders.volunteer.load(volunteer_id)
+
+
+InvitationConnection = Connection[Invitation]
+
+
+@strawberry.type(
+    name="InvitationPreview",
+    description="What the holder of an invitation link may see, without any other credential.",
+)
+class InvitationPreview:
+    @strawberry.field
+    @staticmethod
+    async def exchange(root: strawberry.Parent[models.Invitation], info: Info) -> ExchangeRef:
+        return await _exchange(root, info)
+
+    @strawberry.field
+    @staticmethod
+    async def sessions(root: strawberry.Parent[models.Invitation], info: Info) -> list[SessionRef]:
+        return await _sessions(root, info)
+
+    @strawberry.field
+    @staticmethod
+    async def invited_by(root: strawberry.Parent[models.Invitation], info: Info) -> Organisation:
+        return await _invited_by(root, info)
+
+    full_name: str
+    locale: LanguageCode
+
+    @strawberry.field
+    @staticmethod
+    def status(root: strawberry.Parent[models.Invitation]) -> InvitationStatus:
+        return effective_status(root)
+
+    expires_at: dt.datetime
+    message: str | None = strawberry.field(description="The organiser's personal note.")
+
+
+async def invitations_of(
+    exchange: models.Exchange, info: Info, args: PageArgs, status: InvitationStatus | None
+) -> Connection[Invitation]:
+    """ExperienceExchange.invitations: organisers and admins see them, anyone else an empty
+    list (never an error: the exchange itself is public)."""
+    partners = await info.context.loaders.exchange_partners.load(exchange.id)
+    partner_ids = frozenset(partner.id for partner in partners)
+    if not access.can_see_invitations(info.context.actor, exchange.host_id, partner_ids):  # type: ignore[attr-defined]
+        return empty_connection()
+    page = await info.context.loaders.exchange_invitations.load((exchange.id, args, status))
+    return build_connection(page.nodes, page.start, page.total)
