@@ -1,0 +1,424 @@
+"""The mail dispatcher: claims due outbox rows under a lease, sends them over one SMTP
+connection per batch, and records each outcome (with the invitation's transition) as soon
+as it is known.
+
+Delivery guarantee: a row is marked SENT only after the server accepted it, in its own
+short transaction. A crash in between leaves the row PENDING under a lease that expires,
+and the next dispatcher sends it again with the same Message-ID; every other row is sent
+once. Several dispatchers may run at once: on PostgreSQL a batch is claimed with
+``SELECT ... FOR UPDATE SKIP LOCKED``; on SQLite with a conditional UPDATE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import signal
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from tortoise import connections
+from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
+
+from exchange import db
+from exchange.events import AfterCommit, InvitationEvent
+from exchange.mail import render
+from exchange.mail.transport import DeliveryError, ServerUnavailable, Transport, make_transport
+from exchange.models import Exchange, Invitation, InvitationStatus, MailKind, MailStatus, OutboxMail
+from exchange.settings import Settings
+
+if TYPE_CHECKING:
+    from exchange.app import AppState
+
+log = logging.getLogger("exchange.mail.dispatcher")
+
+_FIRST_MAIL = (MailKind.INVITATION, MailKind.RESEND)
+_MAX_BACKOFF_SECONDS = 3600.0
+_OPEN = (InvitationStatus.QUEUED, InvitationStatus.SENT)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def backoff_seconds(attempts: int, base: float) -> float:
+    """Exponential backoff with "equal jitter": half the delay fixed, half random, so
+    retries after a shared outage do not arrive at the server all at once."""
+    delay = min(base * 2 ** max(attempts - 1, 0), _MAX_BACKOFF_SECONDS)
+    return delay / 2 + random.uniform(0, delay / 2)
+
+
+def skip_reason(mail: OutboxMail, invitation: Invitation, now: datetime) -> str | None:
+    """Why this mail must not go out any more (None: send it). Decided at send time,
+    because the invitation may have been answered or revoked since the row was written."""
+    kind = MailKind(mail.kind)
+    status = invitation.status
+    if kind in (MailKind.INVITATION, MailKind.RESEND, MailKind.REMINDER):
+        if status not in _OPEN:
+            return f"invitation is {status.value}"
+        if invitation.expires_at <= now:
+            return "invitation has expired"
+        return None
+    if kind is MailKind.UPDATE:
+        if status not in (*_OPEN, InvitationStatus.ACCEPTED):
+            return f"invitation is {status.value}"
+        return None
+    # CANCELLATION: only someone who received an invitation has anything to cancel, and
+    # someone who declined has already let it go.
+    if invitation.sent_at is None:
+        return "no invitation mail was ever sent"
+    if status in (InvitationStatus.DECLINED, InvitationStatus.FAILED):
+        return f"invitation is {status.value}"
+    return None
+
+
+@dataclass
+class DispatchStats:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+    batches: int = 0
+    connections_opened: int = 0
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        name: str | None = None,
+        lease_seconds: float | None = None,
+        batch_size: int | None = None,
+        transport_factory: Callable[[], Transport] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.name = (name or f"{socket.gethostname()}:{os.getpid()}")[:60]
+        # Long enough for a batch's slowest message; renewed while a batch is being sent.
+        self.lease = timedelta(seconds=lease_seconds or max(60.0, settings.smtp_timeout_seconds * 4))
+        self.batch_size = batch_size or settings.mail_batch_size
+        self._transport_factory = transport_factory or (lambda: make_transport(settings))
+        self.stats = DispatchStats()
+        self._wake = asyncio.Event()
+
+    # -- claiming ---------------------------------------------------------------------
+
+    @staticmethod
+    def _due(now: datetime) -> Q:
+        return Q(status=MailStatus.PENDING, next_attempt_at__lte=now) & (
+            Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
+        )
+
+    async def claim(self) -> tuple[str, list[OutboxMail]]:
+        """Take up to a batch of due rows under a fresh lease; returns (lease token, rows)."""
+        token = f"{self.name}:{uuid.uuid4().hex[:12]}"
+        now = now_utc()
+        until = now + self.lease
+        if connections.get("default").capabilities.dialect == "postgres":
+            async with in_transaction() as conn:
+                rows = (
+                    await OutboxMail.filter(self._due(now))
+                    .order_by("next_attempt_at", "id")
+                    .limit(self.batch_size)
+                    .select_for_update(skip_locked=True)
+                    .using_db(conn)
+                )
+                if not rows:
+                    return token, []
+                await OutboxMail.filter(id__in=[row.id for row in rows]).using_db(conn).update(
+                    claimed_until=until, claimed_by=token
+                )
+        else:
+            # One writer at a time on SQLite: a conditional UPDATE re-checks the lease, so
+            # two processes never take the same row even without row locks.
+            candidates = (
+                await OutboxMail.filter(self._due(now))
+                .order_by("next_attempt_at", "id")
+                .limit(self.batch_size)
+                .values_list("id", flat=True)
+            )
+            if not candidates:
+                return token, []
+            await OutboxMail.filter(Q(id__in=list(candidates)) & self._due(now)).update(
+                claimed_until=until, claimed_by=token
+            )
+        rows = await OutboxMail.filter(claimed_by=token, status=MailStatus.PENDING).order_by(
+            "next_attempt_at", "id"
+        )
+        return token, list(rows)
+
+    async def _keep_lease(self, token: str) -> None:
+        interval = max(self.lease.total_seconds() / 3, 0.05)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await OutboxMail.filter(claimed_by=token, status=MailStatus.PENDING).update(
+                    claimed_until=now_utc() + self.lease
+                )
+            except Exception:
+                log.warning("could not renew the mail lease %s", token, exc_info=True)
+
+    # -- one round --------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Claim one batch and deliver it; returns how many rows were claimed."""
+        token, rows = await self.claim()
+        if not rows:
+            return 0
+        self.stats.batches += 1
+        self.stats.claimed += len(rows)
+        transport = self._transport_factory()
+        keeper = asyncio.create_task(self._keep_lease(token))
+        cache: dict[Any, Any] = {}
+        try:
+            for index, mail in enumerate(rows):
+                try:
+                    await self._deliver(mail, transport, cache)
+                except ServerUnavailable as exc:
+                    # No connection: the rest of the batch waits for the next try as well.
+                    for other in rows[index + 1 :]:
+                        await self._settle_failure(other, None, exc.reason, permanent=False, cache=cache)
+                    break
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+            with contextlib.suppress(Exception):
+                await transport.close()
+            self.stats.connections_opened += transport.connections_opened
+        return len(rows)
+
+    async def _deliver(self, mail: OutboxMail, transport: Transport, cache: dict[Any, Any]) -> None:
+        invitation = await Invitation.get_or_none(id=mail.invitation_id)  # type: ignore[attr-defined]
+        if invitation is None:
+            await self._settle_failure(mail, None, "the invitation no longer exists", permanent=True, cache=cache)
+            return
+        reason = skip_reason(mail, invitation, now_utc())
+        if reason is not None:
+            await self._settle_skip(mail, reason)
+            return
+        try:
+            data = await render.load(mail, invitation, cache=cache)
+            message = render.compose(data, self.settings)
+            envelope_from = render.sender(self.settings).addr_spec
+        except render.InvalidMail as exc:
+            await self._settle_failure(mail, invitation, str(exc), permanent=True, cache=cache)
+            return
+        except Exception as exc:
+            log.exception("could not render mail %s", mail.id)
+            await self._settle_failure(
+                mail, invitation, f"could not render the mail: {type(exc).__name__}", permanent=False, cache=cache
+            )
+            return
+        try:
+            await transport.send(message, envelope_from, mail.recipient)
+        except ServerUnavailable as exc:
+            await self._settle_failure(mail, invitation, exc.reason, permanent=False, cache=cache)
+            raise
+        except DeliveryError as exc:
+            await self._settle_failure(mail, invitation, exc.reason, permanent=exc.permanent, cache=cache)
+            return
+        await self._settle_sent(mail, invitation, cache)
+
+    # -- outcomes ---------------------------------------------------------------------
+
+    async def _organiser_ids(self, exchange_id: int, cache: dict[Any, Any]) -> frozenset[int]:
+        key = ("organisers", exchange_id)
+        if key not in cache:
+            exchange: Exchange = cache.get(("exchange", exchange_id)) or await Exchange.get(id=exchange_id)
+            partner_ids = await exchange.partners.all().values_list("id", flat=True)
+            host_id: int = exchange.host_id  # type: ignore[attr-defined]
+            cache[key] = frozenset({host_id, *partner_ids})
+        organisers: frozenset[int] = cache[key]
+        return organisers
+
+    async def _event(
+        self, invitation: Invitation, previous: InvitationStatus, status: InvitationStatus, at: datetime,
+        cache: dict[Any, Any],
+    ) -> InvitationEvent:
+        exchange_id: int = invitation.exchange_id  # type: ignore[attr-defined]
+        return InvitationEvent(
+            invitation_id=invitation.id,
+            exchange_id=exchange_id,
+            organiser_ids=await self._organiser_ids(exchange_id, cache),
+            previous_status=previous,
+            status=status,
+            at=at,
+        )
+
+    async def _settle_sent(self, mail: OutboxMail, invitation: Invitation, cache: dict[Any, Any]) -> None:
+        now = now_utc()
+        kind = MailKind(mail.kind)
+        after = AfterCommit()
+        event = None
+        if kind in _FIRST_MAIL and invitation.status is InvitationStatus.QUEUED:
+            event = await self._event(invitation, InvitationStatus.QUEUED, InvitationStatus.SENT, now, cache)
+        async with in_transaction():
+            updated = await OutboxMail.filter(id=mail.id, status=MailStatus.PENDING).update(
+                status=MailStatus.SENT,
+                sent_at=now,
+                attempts=F("attempts") + 1,
+                last_error=None,
+                claimed_until=None,
+                claimed_by=None,
+            )
+            if not updated:
+                # Another dispatcher (after our lease lapsed) recorded it already.
+                return
+            if kind in _FIRST_MAIL:
+                await Invitation.filter(id=invitation.id).update(
+                    delivery_attempts=F("delivery_attempts") + 1, sent_at=now, last_error=None
+                )
+                # Conditional: never downgrade an invitation answered in the meantime.
+                moved = await Invitation.filter(id=invitation.id, status=InvitationStatus.QUEUED).update(
+                    status=InvitationStatus.SENT
+                )
+                if moved and event is not None:
+                    after.add(event)
+            elif kind is MailKind.REMINDER:
+                await Invitation.filter(id=invitation.id).update(reminder_sent_at=now)
+        self.stats.sent += 1
+        await after.publish()
+
+    async def _settle_failure(
+        self,
+        mail: OutboxMail,
+        invitation: Invitation | None,
+        reason: str,
+        *,
+        permanent: bool,
+        cache: dict[Any, Any],
+    ) -> None:
+        now = now_utc()
+        kind = MailKind(mail.kind)
+        attempts = mail.attempts + 1
+        final = permanent or attempts >= self.settings.mail_max_attempts
+        if final and not permanent:
+            reason = f"gave up after {attempts} attempts: {reason}"
+        reason = reason[:2000]
+        changes: dict[str, Any] = {
+            "attempts": F("attempts") + 1,
+            "last_error": reason,
+            "claimed_until": None,
+            "claimed_by": None,
+        }
+        if final:
+            changes["status"] = MailStatus.FAILED
+        else:
+            changes["next_attempt_at"] = now + timedelta(
+                seconds=backoff_seconds(attempts, self.settings.mail_retry_base_seconds)
+            )
+        if invitation is None and mail.invitation_id is not None:  # type: ignore[attr-defined]
+            invitation = await Invitation.get_or_none(id=mail.invitation_id)  # type: ignore[attr-defined]
+        after = AfterCommit()
+        event = None
+        if invitation is not None and final and kind in _FIRST_MAIL and invitation.status is InvitationStatus.QUEUED:
+            event = await self._event(invitation, InvitationStatus.QUEUED, InvitationStatus.FAILED, now, cache)
+        async with in_transaction():
+            updated = await OutboxMail.filter(id=mail.id, status=MailStatus.PENDING).update(**changes)
+            if not updated:
+                return
+            if invitation is not None:
+                note = reason if kind in _FIRST_MAIL else f"{kind.value.lower()} mail: {reason}"
+                invitation_changes: dict[str, Any] = {"last_error": note[:2000]}
+                if kind in _FIRST_MAIL:
+                    invitation_changes["delivery_attempts"] = F("delivery_attempts") + 1
+                await Invitation.filter(id=invitation.id).update(**invitation_changes)
+                if event is not None:
+                    moved = await Invitation.filter(id=invitation.id, status=InvitationStatus.QUEUED).update(
+                        status=InvitationStatus.FAILED
+                    )
+                    if moved:
+                        after.add(event)
+        if final:
+            self.stats.failed += 1
+            log.warning("mail %s to invitation %s failed for good: %s", mail.id, mail.invitation_id, reason)  # type: ignore[attr-defined]
+        else:
+            self.stats.retried += 1
+        await after.publish()
+
+    async def _settle_skip(self, mail: OutboxMail, reason: str) -> None:
+        # Marked done without sent_at: nothing left the platform.
+        updated = await OutboxMail.filter(id=mail.id, status=MailStatus.PENDING).update(
+            status=MailStatus.SENT,
+            last_error=f"not sent: {reason}",
+            claimed_until=None,
+            claimed_by=None,
+        )
+        if updated:
+            self.stats.skipped += 1
+
+    # -- running ----------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Look for due mail now instead of after the poll interval."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
+            try:
+                claimed = await self.run_once()
+            except Exception:
+                log.exception("a mail dispatch round failed; trying again shortly")
+                claimed = 0
+            if claimed >= self.batch_size:
+                continue
+            await self._pause(stop)
+
+    async def _pause(self, stop: asyncio.Event) -> None:
+        self._wake.clear()
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=self.settings.mail_poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+
+async def start_service(settings: Settings, state: AppState) -> Callable[[], Awaitable[None]]:
+    """The dispatcher inside the web process (``background_services``)."""
+    dispatcher = Dispatcher(settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(dispatcher.run(stop), name="mail-dispatcher")
+    state.services["mail_dispatcher"] = dispatcher
+
+    async def stop_service() -> None:
+        stop.set()
+        try:
+            # Let the current message finish; a cut-off batch is picked up again after its lease.
+            await asyncio.wait_for(asyncio.shield(task), settings.smtp_timeout_seconds + 5)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return stop_service
+
+
+async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """``exchange mail-worker``: a dispatcher in its own process until SIGINT/SIGTERM."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    await db.init_db(settings)
+    try:
+        await db.ensure_migrated()
+        log.info("mail worker started (%s)", "SMTP " + settings.smtp_host if settings.smtp_host else "files")
+        await Dispatcher(settings).run(stop)
+    finally:
+        await db.close_db()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)
