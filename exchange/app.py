@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from exchange import db
+from exchange.middleware import BodySizeLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from exchange.settings import Settings, get_settings
 
 log = logging.getLogger("exchange.app")
@@ -33,7 +34,14 @@ class AppState:
 
 
 def background_services(settings: Settings) -> list[Service]:
-    return []
+    from exchange.events.service import start_event_bus
+    from exchange.webhooks.worker import start_webhook_worker
+
+    # The bus first (others publish through it), so it stops last.
+    services: list[Service] = [start_event_bus]
+    if settings.run_webhook_worker:
+        services.append(start_webhook_worker)
+    return services
 
 
 async def healthz(_request: Request) -> JSONResponse:
@@ -79,7 +87,12 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
-    middleware = []
+    # Outermost first: every response (even a refused body) carries the request id and nosniff.
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(SecurityHeadersMiddleware),
+        Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+    ]
     if settings.cors_origins:
         middleware.append(
             Middleware(

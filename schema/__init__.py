@@ -10,6 +10,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.context import Info
+from schema.limits import PreparedDocument
 from schema.mutations.organisations import OrganisationMutations
 from schema.node import resolve_node
 from schema.queries import OrganisationQueries
@@ -30,6 +31,8 @@ QUERY_PARTS: tuple[type, ...] = (NodeQuery, OrganisationQueries)
 MUTATION_PARTS: tuple[type, ...] = (OrganisationMutations,)
 SUBSCRIPTION_PARTS: tuple[type, ...] = ()
 EXTRA_TYPES: tuple[type, ...] = ()
+# Schema extensions, per request. PreparedDocument: parse/validation cache and the limits.
+EXTENSIONS: tuple[type, ...] = (PreparedDocument,)
 
 Query = merge_types("Query", QUERY_PARTS)
 Mutation = merge_types("Mutation", MUTATION_PARTS)
@@ -50,6 +53,7 @@ def build_schema(**kwargs: Any) -> strawberry.Schema:
         subscription=Subscription,
         types=EXTRA_TYPES,
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
+        extensions=kwargs.pop("extensions", list(EXTENSIONS)),
         **kwargs,
     )
 

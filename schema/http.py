@@ -1,34 +1,71 @@
-"""The GraphQL endpoint over HTTP (and WebSocket): context building, error codes, masking.
+"""The GraphQL endpoint over HTTP (and WebSocket): the request pipeline, error codes, masking.
 
-Every error leaves here with ``extensions.code``; anything unexpected is masked with a
-request id that also appears in the log line carrying the traceback.
+An HTTP request goes through, in order (each step answers on its own when it refuses):
+
+1. content negotiation (``Accept``; 406), the body or query string (400, 415);
+2. persisted documents (APQ hash, allow-list mode);
+3. the document, parsed and checked once per distinct text (schema.limits: tokens,
+   validation, depth, aliases, root fields, literal lists);
+4. the operation (GET may only read: 405), variable coercion, variable list sizes, cost;
+5. the caller (API key), the rate limit in cost points (429);
+6. ``Idempotency-Key`` for mutations (replay, 409 in progress, 422 reused);
+7. execution under a time limit, then the response with ``extensions.cost``.
+
+Status codes follow GraphQL over HTTP: with ``application/graphql-response+json`` a request
+error (nothing ran, no ``data``) is 400; with ``application/json`` it is 200. Every error
+leaves with ``extensions.code``; anything unexpected is masked with the request id that
+also appears in the log line carrying the traceback.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationDefinitionNode, OperationType
+from graphql.execution.values import get_variable_values
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType as StrawberryOperationType
+from strawberry.types.unset import UNSET
+from tortoise.exceptions import DBConnectionError, OperationalError
 
-from exchange import access
+from exchange import access, idempotency
+from exchange.documents import DocumentStore, sha256_hex
 from exchange.errors import DomainError, unauthenticated
 from exchange.i18n import parse_accept_language
+from exchange.ratelimit import RateLimiter
 from exchange.settings import Settings
 from schema.context import Context
+from schema.cost import CostError, operation_cost
 from schema.errors import graphql_error
+from schema.limits import Limits, Prepared, input_list_error, limit_error, longest_list, prepare
 
 log = logging.getLogger("exchange.graphql")
 
 INTERNAL_MESSAGE = "Internal server error."
+UNAVAILABLE_MESSAGE = "The service is temporarily unavailable; retry shortly."
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
+IDEMPOTENCY_WAIT_SECONDS = 5.0
+
+# GraphiQL loads its scripts and styles from a CDN; nothing else is allowed.
+GRAPHIQL_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com; "
+    "style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data: https://unpkg.com; "
+    "font-src 'self' data: https://unpkg.com; connect-src 'self' ws: wss:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 def bearer_secret(authorization: str | None) -> str | None:
@@ -46,16 +83,40 @@ async def actor_for(authorization: str | None) -> access.Actor | DomainError:
         return unauthenticated("The API key is unknown or revoked.")
 
 
+# ---------------------------------------------------------------- errors
+
+
+def is_unavailable(error: BaseException | None) -> bool:
+    """Whether an exception means the database (or the network to it) is away."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, DBConnectionError | ConnectionError | TimeoutError | OSError):
+            return True
+        if isinstance(error, OperationalError) and any(
+            hint in str(error).lower() for hint in ("unable to open", "locked", "disk i/o", "connection")
+        ):
+            return True
+        module = type(error).__module__
+        if module.startswith("asyncpg") and type(error).__name__ in (
+            "ConnectionDoesNotExistError",
+            "InterfaceError",
+            "CannotConnectNowError",
+            "ConnectionFailureError",
+            "InternalClientError",
+            "TooManyConnectionsError",
+        ):
+            return True
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return False
+
+
 def classify(error: GraphQLError) -> str:
     """extensions.code for an error graphql-core raised itself (no resolver involved)."""
     message = error.message
     if message.startswith("Syntax Error"):
         return "GRAPHQL_PARSE_FAILED"
-    if (
-        message.startswith("Variable '$")
-        or "Expected value of type" in message
-        or "cannot represent" in message
-    ):
+    if message.startswith("Variable '$") or "Expected value of type" in message or "cannot represent" in message:
         return "BAD_USER_INPUT"
     return "GRAPHQL_VALIDATION_FAILED"
 
@@ -70,6 +131,15 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
             extensions={"code": original.code.value},
         )
     elif original is not None and not isinstance(original, GraphQLError):
+        locations = [loc._asdict() for loc in error.locations or []]
+        if is_unavailable(original):
+            log.warning("request %s: database unavailable at %s: %r", request_id, error.path, original)
+            return {
+                "message": UNAVAILABLE_MESSAGE,
+                "locations": locations,
+                "path": error.path,
+                "extensions": {"code": "SERVICE_UNAVAILABLE", "requestId": request_id},
+            }
         log.error(
             "request %s: unexpected error at %s",
             request_id,
@@ -78,7 +148,7 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         )
         return {
             "message": INTERNAL_MESSAGE,
-            "locations": [loc._asdict() for loc in error.locations or []],
+            "locations": locations,
             "path": error.path,
             "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
         }
@@ -100,6 +170,88 @@ def format_result(result: ExecutionResult, request_id: str) -> GraphQLHTTPRespon
     return data
 
 
+@dataclass
+class RequestError(Exception):
+    """A request refused before execution; ``status`` None means the GraphQL-over-HTTP rule
+    (400 for graphql-response+json, 200 for application/json)."""
+
+    errors: list[dict[str, Any]]
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, message: str, code: str, status: int | None = None, **kwargs: Any) -> RequestError:
+        return cls([{"message": message, "extensions": {"code": code}}], status, **kwargs)
+
+    @classmethod
+    def graphql(cls, errors: list[GraphQLError], status: int | None = None, **kwargs: Any) -> RequestError:
+        formatted = []
+        for error in errors:
+            item = dict(error.formatted)
+            item["extensions"] = {"code": classify(error), **(error.extensions or {})}
+            formatted.append(item)
+        return cls(formatted, status, **kwargs)
+
+
+# ---------------------------------------------------------------- content negotiation
+
+
+def _media_ranges(accept: str) -> list[tuple[str, float]]:
+    ranges = []
+    for part in accept.split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        if not media:
+            continue
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranges.append((media.lower(), quality))
+    return ranges
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an ``Accept`` header; None when nothing we speak fits.
+    graphql-response+json when the client names it (and likes it at least as much as
+    application/json); application/json for a missing header or wildcards (legacy clients)."""
+    if not accept or not accept.strip():
+        return JSON
+    best: dict[str, float] = {}
+    for media, quality in _media_ranges(accept):
+        for candidate in (GRAPHQL_RESPONSE_JSON, JSON):
+            if media == candidate:
+                best[candidate] = max(best.get(candidate, 0.0), quality)
+        if media in ("*/*", "application/*"):
+            best.setdefault(f"wildcard:{JSON}", quality)
+    named = {key: value for key, value in best.items() if not key.startswith("wildcard:") and value > 0}
+    if named:
+        if named.get(GRAPHQL_RESPONSE_JSON, 0) >= named.get(JSON, 0):
+            return GRAPHQL_RESPONSE_JSON
+        return JSON
+    if best.get(f"wildcard:{JSON}", 0) > 0:
+        return JSON
+    return None
+
+
+def _wants_html(accept: str | None) -> bool:
+    return bool(accept) and "text/html" in (accept or "").lower()
+
+
+# ---------------------------------------------------------------- the view
+
+
+@dataclass
+class Outcome:
+    body: dict[str, Any]
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
 class ExchangeGraphQL(GraphQL[Context, None]):
     def __init__(self, schema: Any, settings: Settings, **kwargs: Any) -> None:
         super().__init__(
@@ -110,6 +262,9 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             **kwargs,
         )
         self.settings = settings
+        self.limits = Limits.from_settings(settings)
+        self.rate_limiter = RateLimiter(settings)
+        self.documents = DocumentStore()
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         context = Context(
@@ -119,12 +274,11 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             request=request,
             response=response,
         )
-        context.extras["request_id"] = request.headers.get("x-request-id") or uuid.uuid4().hex
+        context.extras["request_id"] = request_id_of(request)
         return context
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
-        request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
-        return format_result(result, request_id)
+        return format_result(result, request_id_of(request))
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -132,5 +286,372 @@ class ExchangeGraphQL(GraphQL[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        response = HTMLResponse(self.graphql_ide_html)
+        response.headers["Content-Security-Policy"] = GRAPHIQL_CSP
+        return response
 
-__all__ = ["ExchangeGraphQL", "format_result", "graphql_error"]
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        if self.is_websocket_request(request):
+            return await super().run(request, context, root_value)
+        return await self.handle_http(request)
+
+    # ------------------------------------------------------------ HTTP
+
+    async def handle_http(self, request: Request) -> Response:
+        accept = request.headers.get("accept")
+        if (
+            request.method == "GET"
+            and self.graphql_ide
+            and "query" not in request.query_params
+            and "extensions" not in request.query_params
+            and _wants_html(accept)
+        ):
+            return await self.render_graphql_ide(request)
+        media = negotiate(accept)
+        if media is None:
+            body = RequestError.of(
+                f"Not acceptable: this endpoint answers {GRAPHQL_RESPONSE_JSON} or {JSON}.", "NOT_ACCEPTABLE"
+            )
+            return self._respond(JSON, Outcome({"errors": body.errors}, 406))
+        try:
+            outcome = await self.pipeline(request, media)
+        except RequestError as refused:
+            body: dict[str, Any] = {"errors": refused.errors}
+            if refused.extensions:
+                body["extensions"] = refused.extensions
+            status = refused.status or (400 if media == GRAPHQL_RESPONSE_JSON else 200)
+            outcome = Outcome(body, status, refused.headers)
+        except Exception as error:
+            request_id = request_id_of(request)
+            if is_unavailable(error):
+                log.warning("request %s: database unavailable: %r", request_id, error)
+                refused = RequestError.of(UNAVAILABLE_MESSAGE, "SERVICE_UNAVAILABLE")
+                refused.errors[0]["extensions"]["requestId"] = request_id
+                outcome = Outcome({"errors": refused.errors}, 503, {"Retry-After": "1"})
+            else:
+                log.exception("request %s: unexpected error before execution", request_id)
+                refused = RequestError.of(INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR")
+                refused.errors[0]["extensions"]["requestId"] = request_id
+                outcome = Outcome({"errors": refused.errors}, 500)
+        return self._respond(media, outcome)
+
+    def _respond(self, media: str, outcome: Outcome) -> Response:
+        return Response(
+            orjson.dumps(outcome.body),
+            status_code=outcome.status,
+            headers=outcome.headers,
+            media_type=media,
+        )
+
+    async def read_params(self, request: Request) -> dict[str, Any]:
+        if request.method == "GET":
+            params: dict[str, Any] = dict(request.query_params)
+            for name in ("variables", "extensions"):
+                if isinstance(params.get(name), str):
+                    try:
+                        params[name] = orjson.loads(params[name])
+                    except orjson.JSONDecodeError as error:
+                        raise RequestError.of(f"`{name}` is not valid JSON.", "BAD_REQUEST", 400) from error
+        else:
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type != JSON:
+                raise RequestError.of(
+                    "Send the request as application/json.", "UNSUPPORTED_MEDIA_TYPE", 415, headers={"Accept-Post": JSON}
+                )
+            raw = await request.body()
+            if not raw:
+                raise RequestError.of("The request body is empty.", "BAD_REQUEST", 400)
+            try:
+                params = orjson.loads(raw)
+            except orjson.JSONDecodeError as error:
+                raise RequestError.of("The request body is not valid JSON.", "BAD_REQUEST", 400) from error
+            if not isinstance(params, dict):
+                raise RequestError.of("The request body must be a JSON object (no batching).", "BAD_REQUEST", 400)
+        for name, kind in (("query", str), ("operationName", str), ("variables", dict), ("extensions", dict)):
+            value = params.get(name)
+            if value is not None and not isinstance(value, kind):
+                expected = "a string" if kind is str else "an object"
+                raise RequestError.of(f"`{name}` must be {expected} or null.", "BAD_REQUEST", 400)
+        return params
+
+    async def resolve_document(self, query: str | None, extensions: dict[str, Any] | None) -> str:
+        persisted = (extensions or {}).get("persistedQuery")
+        only_registered = self.settings.persisted_queries_only
+        if isinstance(persisted, dict):
+            digest = persisted.get("sha256Hash")
+            if persisted.get("version") != 1 or not isinstance(digest, str):
+                raise RequestError.of("Unsupported persistedQuery (version 1 with sha256Hash).", "BAD_REQUEST", 400)
+            digest = digest.lower()
+            if query is None:
+                known = await self.documents.lookup(digest, need_registered=only_registered)
+                if known is None or (only_registered and not known.registered):
+                    raise RequestError.of("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
+                return known.document
+            if sha256_hex(query) != digest:
+                raise RequestError.of("The query does not match its sha256Hash.", "PERSISTED_QUERY_HASH_MISMATCH", 400)
+            if only_registered:
+                known = await self.documents.lookup(digest, need_registered=True)
+                if known is None or not known.registered:
+                    raise RequestError.of(
+                        "Only registered documents run here; this one is not.", "PERSISTED_QUERY_NOT_ALLOWED"
+                    )
+                return query
+            # Registered only once it parses and validates (checked by the caller).
+            return query
+        if not query:
+            raise RequestError.of("No GraphQL query in the request.", "BAD_REQUEST", 400)
+        if only_registered:
+            known = await self.documents.lookup(sha256_hex(query), need_registered=True)
+            if known is None or not known.registered:
+                raise RequestError.of("Only registered documents run here; this one is not.", "PERSISTED_QUERY_NOT_ALLOWED")
+        return query
+
+    async def pipeline(self, request: Request, media: str) -> Outcome:
+        settings = self.settings
+        params = await self.read_params(request)
+        extensions = params.get("extensions")
+        query = await self.resolve_document(params.get("query"), extensions)
+        operation_name = params.get("operationName")
+        raw_variables: dict[str, Any] = params.get("variables") or {}
+
+        prepared = prepare(self.schema._schema, query, self.limits)  # type: ignore[attr-defined]
+        if prepared.errors:
+            raise RequestError.graphql(prepared.errors)
+        operation = self.select_operation(prepared, operation_name)
+        if request.method == "GET" and operation.operation is not OperationType.QUERY:
+            raise RequestError.of(
+                f"A {operation.operation.value} cannot be sent with GET; use POST.",
+                "METHOD_NOT_ALLOWED",
+                405,
+                headers={"Allow": "POST"},
+            )
+        if operation.operation is OperationType.SUBSCRIPTION:
+            raise RequestError.of(
+                "Subscriptions run over WebSocket (graphql-transport-ws) at this URL.", "BAD_REQUEST", 400
+            )
+        if (
+            isinstance(extensions, dict)
+            and isinstance(extensions.get("persistedQuery"), dict)
+            and params.get("query")
+            and not settings.persisted_queries_only
+        ):
+            await self.documents.save(query, registered=False)
+
+        coerced_or_errors = get_variable_values(
+            self.schema._schema,  # type: ignore[attr-defined]
+            operation.variable_definitions or (),
+            raw_variables,
+            max_errors=20,
+            hide_suggestions=self.limits.hide_suggestions,
+        )
+        if isinstance(coerced_or_errors, list):
+            for error in coerced_or_errors:
+                error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
+            raise RequestError.graphql(coerced_or_errors)
+        coerced = coerced_or_errors.coerced
+        longest = longest_list(raw_variables)
+        if longest > self.limits.max_input_list:
+            raise RequestError.graphql([input_list_error(longest, self.limits)])
+        try:
+            cost = operation_cost(
+                self.schema._schema,  # type: ignore[attr-defined]
+                operation,
+                prepared.fragments,
+                coerced,
+                settings.page_size_cap,
+            )
+        except CostError as error:
+            raise RequestError.graphql([error]) from error
+        cost_extension = {"requested": cost, "limit": settings.max_cost}
+        if cost > settings.max_cost:
+            raise RequestError.graphql(
+                [
+                    limit_error(
+                        f"The operation would cost {cost} points; at most {settings.max_cost} are allowed. "
+                        "Ask for smaller pages.",
+                        "QUERY_TOO_COSTLY",
+                    )
+                ],
+                extensions={"cost": cost_extension},
+            )
+
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, sub_response)
+        context.extras["prepared"] = prepared
+        actor = context.actor_or_none
+        scope = f"key:{actor.key_id}" if actor is not None and actor.key_id else f"addr:{client_address(request)}"
+        decision = await self.rate_limiter.hit(scope, cost)
+        headers = decision.headers()
+        extensions_out: dict[str, Any] = {"cost": cost_extension, "rateLimit": decision.extension()}
+        if not decision.allowed:
+            raise RequestError.of(
+                f"Rate limit reached: {decision.limit} points per {settings.rate_limit_window_seconds} s; "
+                f"retry in {decision.retry_after} s.",
+                "RATE_LIMITED",
+                429,
+                headers=headers,
+                extensions=extensions_out,
+            )
+
+        claim: idempotency.Claim | None = None
+        key = request.headers.get("idempotency-key")
+        if key is not None and operation.operation is OperationType.MUTATION:
+            claim = await self.claim_idempotency(key, actor, request, prepared, operation, coerced, raw_variables)
+            if claim.status is idempotency.Status.REPLAY:
+                stored = claim.response or {}
+                return Outcome(
+                    dict(stored.get("body") or {}),
+                    int(stored.get("status") or 200),
+                    {**headers, "Idempotent-Replayed": "true"},
+                )
+
+        try:
+            outcome = await self.execute_prepared(request, context, query, operation_name, raw_variables, extensions)
+        except BaseException:
+            if claim is not None and claim.record_id is not None:
+                with contextlib.suppress(Exception):
+                    await idempotency.release(claim.record_id)
+            raise
+        outcome.body["extensions"] = {**(outcome.body.get("extensions") or {}), **extensions_out}
+        outcome.headers = {**headers, **outcome.headers}
+        for name, value in sub_response.headers.items():
+            if name.lower() not in ("content-length", "content-type"):
+                outcome.headers.setdefault(name, value)
+        if sub_response.status_code:
+            outcome.status = sub_response.status_code
+
+        if claim is not None and claim.record_id is not None:
+            codes = {error.get("extensions", {}).get("code") for error in outcome.body.get("errors") or []}
+            if codes & {"TIMEOUT", "SERVICE_UNAVAILABLE", "INTERNAL_SERVER_ERROR"}:
+                await idempotency.release(claim.record_id)
+            else:
+                await idempotency.complete(claim.record_id, {"status": outcome.status, "body": outcome.body})
+        return outcome
+
+    @staticmethod
+    def select_operation(prepared: Prepared, name: str | None) -> OperationDefinitionNode:
+        operation = prepared.operation(name)
+        if operation is not None:
+            return operation
+        if name:
+            message = f"Unknown operation named '{name}'."
+        else:
+            message = "The document holds several operations: send `operationName`."
+        raise RequestError.of(message, "OPERATION_RESOLUTION_FAILURE")
+
+    async def claim_idempotency(
+        self,
+        key: str,
+        actor: access.Actor | None,
+        request: Request,
+        prepared: Prepared,
+        operation: OperationDefinitionNode,
+        coerced: dict[str, Any],
+        raw_variables: dict[str, Any],
+    ) -> idempotency.Claim:
+        key = key.strip()
+        if not key or len(key) > idempotency.MAX_KEY_LENGTH:
+            raise RequestError.of(
+                f"Idempotency-Key must be 1 to {idempotency.MAX_KEY_LENGTH} characters.", "BAD_REQUEST", 400
+            )
+        if actor is not None and actor.key_id:
+            scope = f"key:{actor.key_id}"
+        else:
+            token = invitation_token(operation, coerced)
+            scope = idempotency.scope_for_token(token) if token else f"addr:{client_address(request)}"
+        fingerprint = idempotency.request_hash(
+            prepared.sha256.encode(),
+            (operation.name.value if operation.name else "").encode(),
+            orjson.dumps(raw_variables, option=orjson.OPT_SORT_KEYS),
+        )
+        claim = await idempotency.claim(scope, key, fingerprint, wait_seconds=IDEMPOTENCY_WAIT_SECONDS)
+        if claim.status is idempotency.Status.MISMATCH:
+            raise RequestError.of(
+                "This Idempotency-Key was used for a different request; use a new key.",
+                "IDEMPOTENCY_KEY_REUSED",
+                422,
+            )
+        if claim.status is idempotency.Status.IN_PROGRESS:
+            raise RequestError.of(
+                "A request with this Idempotency-Key is still in progress; retry later.",
+                "IDEMPOTENCY_IN_PROGRESS",
+                409,
+                headers={"Retry-After": "1"},
+            )
+        return claim
+
+    async def execute_prepared(
+        self,
+        request: Request,
+        context: Context,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, Any],
+        extensions: dict[str, Any] | None,
+    ) -> Outcome:
+        request_id = request_id_of(request)
+        allowed = (
+            {StrawberryOperationType.QUERY}
+            if request.method == "GET"
+            else {StrawberryOperationType.QUERY, StrawberryOperationType.MUTATION}
+        )
+        try:
+            async with asyncio.timeout(self.settings.execution_timeout_seconds):
+                result = await self.schema.execute(
+                    query,
+                    variable_values=variables,
+                    context_value=context,
+                    operation_name=operation_name,
+                    allowed_operation_types=allowed,
+                    operation_extensions=extensions,
+                )
+        except TimeoutError:
+            log.warning("request %s: execution timed out", request_id)
+            return Outcome(
+                {
+                    "data": None,
+                    "errors": [
+                        {
+                            "message": f"The operation took longer than {self.settings.execution_timeout_seconds} s "
+                            "and was stopped.",
+                            "extensions": {"code": "TIMEOUT", "requestId": request_id},
+                        }
+                    ],
+                }
+            )
+        body: dict[str, Any] = dict(format_result(result, request_id))
+        outcome = Outcome(body)
+        codes = {error["extensions"]["code"] for error in body.get("errors") or []}
+        if "SERVICE_UNAVAILABLE" in codes and body.get("data") is None:
+            outcome.status = 503
+            outcome.headers["Retry-After"] = "1"
+        return outcome
+
+
+def request_id_of(request: Request | WebSocket) -> str:
+    state = request.scope.setdefault("state", {})
+    request_id = state.get("request_id")
+    if not request_id:
+        request_id = state["request_id"] = uuid.uuid4().hex
+    return str(request_id)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def invitation_token(operation: OperationDefinitionNode, variables: dict[str, Any]) -> str | None:
+    """The token argument of a respondToInvitation call, literal or from a variable."""
+    from graphql import FieldNode, GraphQLString, value_from_ast
+
+    for selection in operation.selection_set.selections:
+        if isinstance(selection, FieldNode) and selection.name.value == "respondToInvitation":
+            for argument in selection.arguments or ():
+                if argument.name.value == "token":
+                    value = value_from_ast(argument.value, GraphQLString, variables)
+                    return value if isinstance(value, str) else None
+    return None
+
+
+__all__ = ["ExchangeGraphQL", "format_result", "graphql_error", "negotiate"]

@@ -1,0 +1,311 @@
+"""Everything checked about a document before it runs: tokens, validity, depth, aliases,
+root fields, literal list sizes — once per distinct document (cached), then per request
+the variables' list sizes and the cost (schema.cost).
+
+Every refusal is a GraphQLError with ``extensions.code``; the HTTP view answers them as
+request errors (no ``data``), so nothing of the operation has run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLSchema,
+    InlineFragmentNode,
+    ListValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    Visitor,
+    parse,
+    specified_rules,
+    validate,
+    visit,
+)
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+
+from exchange.settings import Settings
+
+# Distinct documents kept parsed and validated; longer texts are not kept (a flood of big
+# unique documents must not grow memory).
+CACHE_SIZE = 1024
+CACHE_MAX_CHARS = 32_000
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_depth: int
+    max_aliases: int
+    max_tokens: int
+    max_root_fields: int
+    max_cost: int
+    max_input_list: int
+    page_size_cap: int
+    introspection: bool
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(
+            max_depth=settings.max_depth,
+            max_aliases=settings.max_aliases,
+            max_tokens=settings.max_tokens,
+            max_root_fields=settings.max_root_fields,
+            max_cost=settings.max_cost,
+            max_input_list=settings.max_input_list,
+            page_size_cap=settings.page_size_cap,
+            introspection=settings.introspection_enabled,
+        )
+
+    @property
+    def hide_suggestions(self) -> bool:
+        # "Did you mean …" reveals the schema; where introspection is off, so are they.
+        return not self.introspection
+
+
+def limit_error(message: str, code: str, nodes: Any = None) -> GraphQLError:
+    return GraphQLError(message, nodes=nodes, extensions={"code": code})
+
+
+@dataclass
+class Prepared:
+    """A parsed and checked document; ``errors`` non-empty means it must not run."""
+
+    query: str
+    sha256: str
+    document: DocumentNode | None
+    errors: list[GraphQLError]
+    operations: dict[str | None, OperationDefinitionNode] = field(default_factory=dict)
+    fragments: dict[str, FragmentDefinitionNode] = field(default_factory=dict)
+
+    def operation(self, name: str | None) -> OperationDefinitionNode | None:
+        if name:
+            return self.operations.get(name)
+        if len(self.operations) == 1:
+            return next(iter(self.operations.values()))
+        return None
+
+
+class _LRU:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple[Limits, str], Prepared] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[Limits, str]) -> Prepared | None:
+        with self.lock:
+            item = self.items.get(key)
+            if item is not None:
+                self.items.move_to_end(key)
+            return item
+
+    def put(self, key: tuple[Limits, str], value: Prepared) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+_cache = _LRU(CACHE_SIZE)
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def prepare(schema: GraphQLSchema, query: str, limits: Limits) -> Prepared:
+    key = (limits, query)
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    prepared = _prepare(schema, query, limits)
+    if len(query) <= CACHE_MAX_CHARS:
+        _cache.put(key, prepared)
+    return prepared
+
+
+def _prepare(schema: GraphQLSchema, query: str, limits: Limits) -> Prepared:
+    digest = sha256_hex(query)
+    try:
+        document = parse(query, max_tokens=limits.max_tokens)
+    except GraphQLError as error:
+        code = "TOO_MANY_TOKENS" if "tokens" in error.message and "Parsing aborted" in error.message else None
+        if code:
+            error = limit_error(f"The document has more than {limits.max_tokens} tokens.", code)
+        else:
+            error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_PARSE_FAILED"}
+        return Prepared(query, digest, None, [error])
+
+    rules = [*specified_rules, MaybeNullValidationRule, OneOfInputValidationRule]
+    if not limits.introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    errors = validate(schema, document, rules, max_errors=20, hide_suggestions=limits.hide_suggestions)
+    for error in errors:
+        error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
+    if errors:
+        return Prepared(query, digest, document, errors)
+
+    operations: dict[str | None, OperationDefinitionNode] = {}
+    fragments: dict[str, FragmentDefinitionNode] = {}
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            operations[definition.name.value if definition.name else None] = definition
+        elif isinstance(definition, FragmentDefinitionNode):
+            fragments[definition.name.value] = definition
+    prepared = Prepared(query, digest, document, [], operations, fragments)
+    prepared.errors = shape_errors(prepared, limits)
+    return prepared
+
+
+# ---------------------------------------------------------------- shape limits
+
+
+def _fields(selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode]) -> Iterator[FieldNode]:
+    """Fields of a selection set with fragments expanded (validation ruled out cycles)."""
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _fields(selection.selection_set, fragments)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None:
+                yield from _fields(fragment.selection_set, fragments)
+
+
+def _depth(selection_set: SelectionSetNode | None, fragments: Mapping[str, FragmentDefinitionNode]) -> int:
+    if selection_set is None:
+        return 0
+    deepest = 0
+    for node in _fields(selection_set, fragments):
+        if node.name.value.startswith("__"):
+            # Introspection (allowed only where enabled) nests ofType deeply by design.
+            continue
+        deepest = max(deepest, 1 + _depth(node.selection_set, fragments))
+    return deepest
+
+
+def _aliases(selection_set: SelectionSetNode | None, fragments: Mapping[str, FragmentDefinitionNode]) -> int:
+    if selection_set is None:
+        return 0
+    return sum(
+        (1 if node.alias is not None else 0) + _aliases(node.selection_set, fragments)
+        for node in _fields(selection_set, fragments)
+    )
+
+
+class _LongestList(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.longest = 0
+        self.node: ListValueNode | None = None
+
+    def enter_list_value(self, node: ListValueNode, *_args: Any) -> None:
+        if len(node.values) > self.longest:
+            self.longest, self.node = len(node.values), node
+
+
+def shape_errors(prepared: Prepared, limits: Limits) -> list[GraphQLError]:
+    errors: list[GraphQLError] = []
+    for operation in prepared.operations.values():
+        label = f"Operation '{operation.name.value}'" if operation.name else "The operation"
+        depth = _depth(operation.selection_set, prepared.fragments)
+        if depth > limits.max_depth:
+            errors.append(
+                limit_error(f"{label} is {depth} levels deep; at most {limits.max_depth} are allowed.", "QUERY_TOO_DEEP", operation)
+            )
+        aliases = _aliases(operation.selection_set, prepared.fragments)
+        if aliases > limits.max_aliases:
+            errors.append(
+                limit_error(f"{label} uses {aliases} aliases; at most {limits.max_aliases} are allowed.", "TOO_MANY_ALIASES", operation)
+            )
+        roots = sum(
+            1 for node in _fields(operation.selection_set, prepared.fragments) if node.name.value != "__typename"
+        )
+        if roots > limits.max_root_fields:
+            errors.append(
+                limit_error(
+                    f"{label} selects {roots} root fields; at most {limits.max_root_fields} are allowed.",
+                    "TOO_MANY_ROOT_FIELDS",
+                    operation,
+                )
+            )
+    assert prepared.document is not None
+    longest = _LongestList()
+    visit(prepared.document, longest)
+    if longest.longest > limits.max_input_list:
+        errors.append(input_list_error(longest.longest, limits, longest.node))
+    return errors
+
+
+def input_list_error(length: int, limits: Limits, node: Any = None) -> GraphQLError:
+    return limit_error(
+        f"An input list has {length} items; at most {limits.max_input_list} are allowed per list.",
+        "INPUT_LIST_TOO_LONG",
+        node,
+    )
+
+
+def longest_list(value: object) -> int:
+    """The length of the longest list anywhere in a JSON value (the request's variables)."""
+    longest = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            longest = max(longest, len(item))
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    return longest
+
+
+# ---------------------------------------------------------------- Strawberry hook
+
+
+class PreparedDocument(SchemaExtension):
+    """Lets Strawberry reuse what the HTTP view prepared (no second parse or validation),
+    and applies the same cached checks to operations arriving by WebSocket."""
+
+    _prepared: Prepared | None = None
+
+    def _get(self) -> Prepared | None:
+        execution_context = self.execution_context
+        query = execution_context.query
+        if not query:
+            return None
+        context = execution_context.context
+        extras = getattr(context, "extras", None)
+        prepared = extras.get("prepared") if isinstance(extras, dict) else None
+        if isinstance(prepared, Prepared) and prepared.query == query:
+            return prepared
+        settings = getattr(context, "settings", None)
+        if not isinstance(settings, Settings):
+            return None
+        return prepare(execution_context.schema._schema, query, Limits.from_settings(settings))
+
+    def on_parse(self) -> Iterator[None]:
+        prepared = self._prepared = self._get()
+        if prepared is not None:
+            if prepared.document is None:
+                raise prepared.errors[0]
+            self.execution_context.graphql_document = prepared.document
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        if self._prepared is not None:
+            self.execution_context.pre_execution_errors = list(self._prepared.errors)
+        yield
