@@ -27,6 +27,8 @@ class Context:
     response: Any = None
     # Set by the transport for token-authorised calls (respondToInvitation), etc.
     extras: dict[str, Any] = field(default_factory=dict)
+    # WebSocket only: the connection_init payload (Strawberry fills it in; see schema.live).
+    connection_params: dict[str, Any] | None = None
 
     @property
     def actor(self) -> Actor:
