@@ -88,6 +88,20 @@ class Settings(BaseSettings):
     subscriptions_per_connection: int = 100
     subscriptions_per_key: int = 10_000
     subscriber_queue_size: int = 1000
+    # Live updates (README, "Live updates: subscriptions and webhooks").
+    redis_channel: str = "exchange:invitation-events"  # one deployment per channel
+    redis_reconnect_max_seconds: float = 5.0  # backoff cap while Redis is away
+    event_order_window_seconds: float = 0.05  # how long an event waits for its predecessor
+    subscription_key_check_seconds: float = 5.0  # revoked keys' streams end within this
+    shutdown_drain_seconds: float = 2.0  # time for streams to send `complete` on SIGTERM
+    run_webhook_worker: bool = True
+    webhook_poll_seconds: float = 1.0
+    webhook_batch_size: int = 20
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = 10
+    webhook_retry_base_seconds: float = 5.0  # 5 s, 10 s, 20 s, ... capped below
+    webhook_retry_max_seconds: float = 3600.0
+    webhook_lease_seconds: float = 60.0  # a crashed worker's claimed deliveries return after this
 
     log_level: str = "INFO"
 
@@ -133,6 +147,8 @@ class Settings(BaseSettings):
             reasons.append("EXCHANGE_PUBLIC_URL must be an https:// URL (links in emails)")
         if "*" in self.cors_origins:
             reasons.append("EXCHANGE_CORS_ORIGINS allows every origin ('*')")
+        if "*" in self.websocket_origins:
+            reasons.append("EXCHANGE_WEBSOCKET_ORIGINS allows every origin ('*')")
         return reasons
 
     def check_safe(self) -> None:

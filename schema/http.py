@@ -45,6 +45,7 @@ from exchange.errors import DomainError, unauthenticated
 from exchange.i18n import parse_accept_language
 from exchange.ratelimit import RateLimiter
 from exchange.settings import Settings
+from schema import live
 from schema.context import Context
 from schema.cost import CostError, operation_cost
 from schema.errors import graphql_error
@@ -253,12 +254,18 @@ class Outcome:
 
 
 class ExchangeGraphQL(GraphQL[Context, None]):
+    # Subscriptions: WebSocket handlers and HTTP stream transports (schema.live).
+    graphql_transport_ws_handler_class = live.TransportWSHandler
+    graphql_ws_handler_class = live.LegacyWSHandler
+    stream_transport_classes_by_protocol = live.STREAM_TRANSPORTS
+
     def __init__(self, schema: Any, settings: Settings, **kwargs: Any) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             max_subscriptions_per_connection=settings.subscriptions_per_connection,
             allowed_origins=settings.websocket_origins or settings.cors_origins,
+            subscription_protocols=live.SUBSCRIPTION_PROTOCOLS,
             **kwargs,
         )
         self.settings = settings
@@ -280,6 +287,9 @@ class ExchangeGraphQL(GraphQL[Context, None]):
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         return format_result(result, request_id_of(request))
 
+    async def on_ws_connect(self, context: Context) -> None:
+        await live.authenticate_connection(context, actor_for)
+
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
@@ -292,7 +302,9 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         return response
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
-        if self.is_websocket_request(request):
+        if self.is_websocket_request(request) or self._get_stream_transport_from_headers(request.headers):
+            # WebSocket and HTTP event streams (Accept: multipart/mixed;subscriptionSpec=1.0 or
+            # text/event-stream) take Strawberry's subscription path.
             return await super().run(request, context, root_value)
         return await self.handle_http(request)
 
@@ -428,7 +440,10 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             )
         if operation.operation is OperationType.SUBSCRIPTION:
             raise RequestError.of(
-                "Subscriptions run over WebSocket (graphql-transport-ws) at this URL.", "BAD_REQUEST", 400
+                "Subscriptions run over WebSocket (graphql-transport-ws, graphql-ws) or over HTTP with "
+                'Accept: multipart/mixed;subscriptionSpec="1.0" or text/event-stream.',
+                "BAD_REQUEST",
+                400,
             )
         if (
             isinstance(extensions, dict)

@@ -3,18 +3,24 @@ Redis when EXCHANGE_REDIS_URL is set).
 
 Services collect events while they work and publish them only after their transaction
 commits (``AfterCommit``), so no subscriber ever hears of a change that was rolled back.
+
+Every process has one bus. Its backend carries events between processes (Redis pub/sub: one
+subscription per process); the process's ``Hub`` fans each event out to the local
+subscribers (GraphQL subscriptions), each with its own bounded queue.
 """
 
 from __future__ import annotations
 
-import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from exchange.models import InvitationStatus
+
+log = logging.getLogger("exchange.events")
 
 
 @dataclass(frozen=True)
@@ -28,67 +34,120 @@ class InvitationEvent:
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
     event_id: str = field(default_factory=lambda: "evt_" + uuid.uuid4().hex)
 
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "id": self.event_id,
+            "invitation": self.invitation_id,
+            "exchange": self.exchange_id,
+            "organisers": sorted(self.organiser_ids),
+            "previous": self.previous_status.value if self.previous_status else None,
+            "status": self.status.value,
+            "at": self.at.isoformat(),
+        }
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> InvitationEvent:
+        return cls(
+            invitation_id=int(data["invitation"]),
+            exchange_id=int(data["exchange"]),
+            organiser_ids=frozenset(int(pk) for pk in data["organisers"]),
+            previous_status=InvitationStatus(data["previous"]) if data.get("previous") else None,
+            status=InvitationStatus(data["status"]),
+            at=datetime.fromisoformat(data["at"]),
+            event_id=str(data["id"]),
+        )
+
 
 class Bus(Protocol):
-    async def publish(self, event: InvitationEvent) -> None: ...
+    """Carries events to every process; ``hub`` hands them to this process's subscribers."""
+
+    @property
+    def hub(self) -> Any: ...
+
+    async def publish(self, event: InvitationEvent) -> None:
+        """Never raises: a change that has committed is not undone by a bus that is down
+        (live subscribers are told the bus failed; webhooks come from durable rows)."""
 
     def subscribe(self) -> AsyncIterator[InvitationEvent]: ...
+
+    async def start(self) -> None: ...
 
     async def close(self) -> None: ...
 
 
-class MemoryBus:
-    """One process: every subscriber gets its own queue."""
-
-    def __init__(self, queue_size: int = 1000) -> None:
-        self._queues: set[asyncio.Queue[InvitationEvent]] = set()
-        self._queue_size = queue_size
-
-    async def publish(self, event: InvitationEvent) -> None:
-        for queue in list(self._queues):
-            try:
-                queue.put_nowait(event)
-            except asyncio.QueueFull:
-                # A slow consumer; the subscription layer decides what that means.
-                queue.put_nowait  # noqa: B018
-                continue
-
-    async def subscribe(self) -> AsyncIterator[InvitationEvent]:
-        queue: asyncio.Queue[InvitationEvent] = asyncio.Queue(self._queue_size)
-        self._queues.add(queue)
-        try:
-            while True:
-                yield await queue.get()
-        finally:
-            self._queues.discard(queue)
-
-    async def close(self) -> None:
-        self._queues.clear()
-
-
-_bus: Bus = MemoryBus()
+_bus: Bus | None = None
 
 
 def get_bus() -> Bus:
+    """The process's bus. A process that never configured one (a script, the mail worker
+    started without the app) gets one built from the environment's settings, so its events
+    still reach the servers through Redis when EXCHANGE_REDIS_URL is set."""
+    global _bus
+    if _bus is None:
+        from exchange.events.service import bus_from_settings
+        from exchange.settings import get_settings
+
+        _bus = bus_from_settings(get_settings(), listen=False)
     return _bus
 
 
-def set_bus(bus: Bus) -> None:
+def set_bus(bus: Bus | None) -> None:
     global _bus
     _bus = bus
 
 
+def __getattr__(name: str) -> Any:
+    # MemoryBus used to live here; keep the old import path working without an import cycle.
+    if name == "MemoryBus":
+        from exchange.events.memory import MemoryBus
+
+        return MemoryBus
+    raise AttributeError(name)
+
+
 class AfterCommit:
-    """Events gathered inside a transaction, published once it has committed."""
+    """Events gathered inside a transaction, published once it has committed.
+
+    ``publish()`` first writes the webhook deliveries the events cause (durable rows the
+    webhook worker retries), then hands the events to the bus. Call ``stage()`` inside the
+    transaction instead to write those rows atomically with the change; ``publish()`` then
+    only announces them.
+    """
 
     def __init__(self) -> None:
         self.events: list[InvitationEvent] = []
+        self._staged: set[str] = set()
 
     def add(self, event: InvitationEvent) -> None:
         self.events.append(event)
 
+    async def stage(self, using_db: Any = None) -> None:
+        """Write the webhook delivery rows for the events gathered so far, inside the
+        caller's transaction (pass its connection as ``using_db``)."""
+        from exchange.webhooks.outbox import record_deliveries
+
+        pending = [event for event in self.events if event.event_id not in self._staged]
+        await record_deliveries(pending, using_db=using_db)
+        self._staged.update(event.event_id for event in pending)
+
     async def publish(self) -> None:
+        events, self.events = self.events, []
+        if not events:
+            return
+        unstaged = [event for event in events if event.event_id not in self._staged]
+        if unstaged:
+            from exchange.webhooks.outbox import record_deliveries
+
+            try:
+                await record_deliveries(unstaged)
+            except Exception:
+                # The change has committed; failing the caller now would report a change
+                # that did happen as failed. The webhooks of these events are lost (logged).
+                log.exception("could not record webhook deliveries for %s", [e.event_id for e in unstaged])
+        self._staged.clear()
+        from exchange.webhooks.worker import notify
+
+        notify()
         bus = get_bus()
-        for event in self.events:
+        for event in events:
             await bus.publish(event)
-        self.events.clear()

@@ -1,0 +1,31 @@
+"""The single-process bus: publishing hands the event straight to this process's hub."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from exchange.events import InvitationEvent
+from exchange.events.hub import Hub
+
+
+class MemoryBus:
+    def __init__(self, hub: Hub | None = None) -> None:
+        self.hub = hub or Hub()
+
+    async def start(self) -> None:
+        return None
+
+    async def publish(self, event: InvitationEvent) -> None:
+        self.hub.dispatch(event)
+
+    async def subscribe(self) -> AsyncIterator[InvitationEvent]:
+        """Every event, unfiltered (for in-process consumers and tests)."""
+        subscriber = self.hub.subscribe(None, None, lambda _event: True)
+        try:
+            async for event in subscriber:
+                yield event
+        finally:
+            subscriber.close()
+
+    async def close(self) -> None:
+        self.hub.close()

@@ -1,0 +1,172 @@
+"""Transports for subscriptions: WebSocket (graphql-transport-ws and the legacy graphql-ws)
+and HTTP streams (multipart/mixed subscriptions and text/event-stream).
+
+- Authentication happens at ``connection_init``: the key from its payload
+  (``{"Authorization": "Bearer ..."}``, or lower-case ``authorization``), else from the
+  upgrade request's Authorization header. No key or a bad key: graphql-transport-ws closes
+  with 4403; graphql-ws answers ``connection_error`` and closes. Strawberry 0.341 refuses
+  ``subscribe``/``start`` before an acknowledged ``connection_init`` (closes 4401); the
+  tests in tests/events pin that down for both protocols.
+- The per-connection cap answers each ``subscribe`` past it with an ``error`` coded
+  TOO_MANY_SUBSCRIPTIONS (no task is started for it).
+- Every error sent on a socket goes through the same formatting as HTTP (codes, masking).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from graphql import GraphQLError
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.streaming import HTTPStreamTransport, MultipartSubscriptionTransport, SSETransport
+from strawberry.schema.schema import StreamResult
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.types.execution import ExecutionResult, PreExecutionError
+from strawberry.types.graphql import OperationType
+
+from exchange import access
+from exchange.errors import DomainError
+from exchange.events.hub import TOO_MANY_SUBSCRIPTIONS
+from schema.context import Context
+
+if TYPE_CHECKING:
+    from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+    from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
+
+SUBSCRIPTION_PROTOCOLS = (
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+    GRAPHQL_SSE_PROTOCOL,
+)
+
+
+class SubscriptionOnlySSE(SSETransport):
+    """Queries and mutations go through the HTTP pipeline (limits, rate limits,
+    idempotency); the event stream transport carries subscriptions only."""
+
+    def allowed_operation_types(self, allowed_operation_types: set[OperationType]) -> Iterable[OperationType]:
+        return (OperationType.SUBSCRIPTION,)
+
+
+STREAM_TRANSPORTS: Mapping[str, type[HTTPStreamTransport]] = {
+    MULTIPART_SUBSCRIPTION_PROTOCOL: MultipartSubscriptionTransport,
+    GRAPHQL_SSE_PROTOCOL: SubscriptionOnlySSE,
+}
+
+
+def _error_dict(error: GraphQLError) -> dict[str, Any]:
+    from schema.http import format_error
+
+    return format_error(error, uuid.uuid4().hex)
+
+
+def _result_payload(result: ExecutionResult) -> dict[str, Any]:
+    from schema.http import format_result
+
+    return dict(format_result(result, uuid.uuid4().hex))
+
+
+def _cap_error(limit: int | None) -> dict[str, Any]:
+    return {
+        "message": f"At most {limit} operations may run at once on one connection.",
+        "extensions": {"code": TOO_MANY_SUBSCRIPTIONS},
+    }
+
+
+def _authorization(params: object) -> str | None:
+    if not isinstance(params, dict):
+        return None
+    value = params.get("Authorization", params.get("authorization"))
+    return value if isinstance(value, str) else None
+
+
+async def authenticate_connection(
+    context: Context, actor_for: Callable[[str | None], Awaitable[access.Actor | DomainError]]
+) -> None:
+    """on_ws_connect: decide who the connection acts for, or refuse it."""
+    authorization = _authorization(context.connection_params)
+    actor = await actor_for(authorization) if authorization is not None else context._actor
+    if isinstance(actor, DomainError) or not actor.is_authenticated:
+        reason = actor.problems[0].message if isinstance(actor, DomainError) else "An API key is required."
+        raise ConnectionRejectionError({"message": reason, "extensions": {"code": "UNAUTHENTICATED"}})
+    context._actor = actor
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if (
+            self.connection_acknowledged
+            and message["id"] not in self.operations
+            and self.max_subscriptions_per_connection is not None
+            and len(self.operations) >= self.max_subscriptions_per_connection
+        ):
+            refusal: Any = {
+                "id": message["id"],
+                "type": "error",
+                "payload": [_cap_error(self.max_subscriptions_per_connection)],
+            }
+            await self.send_message(refusal)
+            return
+        await super().handle_subscribe(message)
+
+    async def _send_result_stream(self, operation: Operation[Context, None], result_source: StreamResult) -> None:
+        first = True
+        async for result in result_source:
+            if first and isinstance(result, PreExecutionError):
+                await self._handle_pre_execution_error(operation, result)
+                return
+            if not isinstance(result, ExecutionResult):
+                await self._reject_incremental_delivery(operation)
+                return
+            next_message: Any = {"id": operation.id, "type": "next", "payload": _result_payload(result)}
+            await operation.send_operation_message(next_message)
+            first = False
+
+    async def _handle_pre_execution_error(self, operation: Operation[Context, None], result: PreExecutionError) -> None:
+        assert result.errors
+        if self._get_pre_execution_close_reason(result.errors[0]):
+            await super()._handle_pre_execution_error(operation, result)
+            return
+        error_message: Any = {"id": operation.id, "type": "error", "payload": [_error_dict(e) for e in result.errors]}
+        await operation.send_operation_message(error_message)
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    async def handle_start(self, message: StartMessage) -> None:
+        if (
+            self.connection_acknowledged
+            and message["id"] not in self.tasks
+            and self.max_subscriptions_per_connection is not None
+            and len(self.tasks) >= self.max_subscriptions_per_connection
+        ):
+            await self.send_message(
+                {"type": "error", "id": message["id"], "payload": _cap_error(self.max_subscriptions_per_connection)}  # type: ignore[typeddict-item]
+            )
+            return
+        await super().handle_start(message)
+
+    async def send_data_message(self, execution_result: ExecutionResult, operation_id: str) -> None:
+        await self.send_message(
+            {"type": "data", "id": operation_id, "payload": _result_payload(execution_result)}  # type: ignore[typeddict-item]
+        )
+
+    async def send_message(self, message: Any) -> None:
+        if message.get("type") == "error" and isinstance(message.get("payload"), dict):
+            payload = message["payload"]
+            if "extensions" not in payload:
+                payload = {**payload, "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}
+            message = {**message, "payload": payload}
+        await super().send_message(message)

@@ -1,0 +1,159 @@
+"""Subscription root: live invitation updates.
+
+The resolver is a plain ``async def`` that checks everything (who, which filters) before it
+returns the event stream, so a refusal is the operation's ``error`` message (pre-execution)
+rather than a data message. Failures after that (bus down, slow consumer, key revoked) end
+the stream with one result carrying the error and its ``extensions.code``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections import OrderedDict
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+
+import strawberry
+from graphql import GraphQLError
+
+from exchange import access, events, models
+from exchange.errors import DomainError, forbidden, not_found, unauthenticated
+from exchange.events.hub import Hub, Matcher, StreamError, Subscriber
+from exchange.invitations.common import partner_ids
+from exchange.models import InvitationStatus
+from schema.context import Info
+from schema.errors import graphql_error
+from schema.relay import pk_of
+from schema.types.invitation import Invitation
+
+
+@dataclass(frozen=True)
+class DeliveredEvent:
+    """The root of one InvitationEvent result: the bus event and the invitation as it is now."""
+
+    event: events.InvitationEvent
+    invitation: models.Invitation
+
+
+@strawberry.type(name="InvitationEvent")
+class InvitationEvent:
+    @strawberry.field
+    @staticmethod
+    def invitation(root: strawberry.Parent[DeliveredEvent], info: Info) -> Invitation:
+        # A connection's context lives as long as the socket: start each event with empty
+        # loaders, or its nested fields would read what the first event cached.
+        info.context.__dict__.pop("loaders", None)
+        return root.invitation  # type: ignore[return-value]
+
+    @strawberry.field(description="Null when the invitation was just created.")
+    @staticmethod
+    def previous_status(root: strawberry.Parent[DeliveredEvent]) -> InvitationStatus | None:
+        return root.event.previous_status
+
+    @strawberry.field
+    @staticmethod
+    def status(root: strawberry.Parent[DeliveredEvent]) -> InvitationStatus:
+        return root.event.status
+
+    @strawberry.field
+    @staticmethod
+    def at(root: strawberry.Parent[DeliveredEvent]) -> dt.datetime:
+        return root.event.at
+
+
+# One load of the invitation per event and process, shared by all its subscribers.
+_loads: OrderedDict[str, asyncio.Future[models.Invitation | None]] = OrderedDict()
+_LOADS_KEPT = 256
+
+
+async def _invitation_of(event: events.InvitationEvent) -> models.Invitation | None:
+    future = _loads.get(event.event_id)
+    if future is None:
+        future = asyncio.ensure_future(models.Invitation.get_or_none(id=event.invitation_id))
+        _loads[event.event_id] = future
+        if len(_loads) > _LOADS_KEPT:
+            _loads.popitem(last=False)
+    return await asyncio.shield(future)
+
+
+def _coded(error: DomainError | StreamError) -> GraphQLError:
+    if isinstance(error, StreamError):
+        return GraphQLError(error.message, extensions={"code": error.code})
+    return graphql_error(error)
+
+
+async def _stream(hub: Hub, key_id: str | None, scope: int | None, matches: Matcher) -> AsyncGenerator[DeliveredEvent, None]:
+    # Joins the hub only once iterated: a stream cancelled before it starts leaves nothing behind.
+    subscriber: Subscriber | None = None
+    try:
+        subscriber = hub.subscribe(key_id, scope, matches)
+        async for event in subscriber:
+            invitation = await _invitation_of(event)
+            if invitation is None:
+                continue  # deleted since (its exchange was removed): nothing to show
+            yield DeliveredEvent(event, invitation)
+    except StreamError as error:
+        raise _coded(error) from None
+    finally:
+        if subscriber is not None:
+            subscriber.close()
+
+
+async def _exchange_filter(actor: access.Actor, exchange_global_id: str) -> int:
+    """Narrowing to an exchange the caller does not organise is FORBIDDEN (an exchange the
+    caller cannot even see is NOT_FOUND), not a silent stream that never speaks."""
+    exchange_id = pk_of(exchange_global_id, "ExperienceExchange", ["exchangeId"])
+    exchange = await models.Exchange.get_or_none(id=exchange_id)
+    if exchange is None:
+        raise not_found("ExperienceExchange", ["exchangeId"])
+    partners = await partner_ids(exchange.id)
+    host_id: int = exchange.host_id  # type: ignore[attr-defined]
+    if not access.can_see_exchange(actor, exchange.status, host_id, partners):
+        raise not_found("ExperienceExchange", ["exchangeId"])
+    if not access.can_see_invitations(actor, host_id, partners):
+        raise forbidden("Only the exchange's organisers may follow its invitations.")
+    return exchange_id
+
+
+@strawberry.type
+class InvitationSubscriptions:
+    @strawberry.subscription(
+        description="Every status change of invitations the viewer may see, optionally narrowed to one "
+        "exchange or one inviting organisation. organisationId keeps the exchanges that organisation hosts "
+        "or co-organises (intersected with the caller's own)."
+    )
+    async def invitation_updates(
+        self,
+        info: Info,
+        exchange_id: strawberry.ID | None = None,
+        organisation_id: strawberry.ID | None = None,
+    ) -> AsyncGenerator[InvitationEvent, None]:
+        try:
+            actor = info.context.actor
+            access.require_subscribe_to_invitations(actor)
+            # The key was checked when the connection opened; it may have been revoked since.
+            if actor.key_id is not None and not await access.is_key_active(actor.key_id):
+                raise unauthenticated("The API key was revoked.")
+            only_exchange = await _exchange_filter(actor, exchange_id) if exchange_id is not None else None
+            only_organisation = (
+                pk_of(organisation_id, "Organisation", ["organisationId"]) if organisation_id is not None else None
+            )
+        except DomainError as error:
+            raise _coded(error) from error
+
+        def matches(event: events.InvitationEvent) -> bool:
+            return (
+                access.can_hear_invitation_event(actor, event.organiser_ids)
+                and (only_exchange is None or event.exchange_id == only_exchange)
+                and (only_organisation is None or only_organisation in event.organiser_ids)
+            )
+
+        # Indexed under the organisation it can hear, so an event only visits its audience.
+        scope = actor.organisation_id if not actor.is_admin else only_organisation
+        hub = events.get_bus().hub
+        try:
+            hub.admit(actor.key_id)
+        except StreamError as error:
+            raise _coded(error) from error
+        return _stream(hub, actor.key_id, scope, matches)  # type: ignore[return-value]
