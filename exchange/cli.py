@@ -11,8 +11,6 @@ line of stdout (``exchange apikey create ... | tail -1``); everything else goes 
 from __future__ import annotations
 
 import asyncio
-import importlib
-import inspect
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from exchange import access, db
@@ -39,12 +38,12 @@ apikey_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_he
 app.add_typer(apikey_app, name="apikey")
 
 # soft_wrap: never break a line inside an id, URL or key that a script may cut out.
-out = Console(soft_wrap=True, highlight=False)
+out = Console(soft_wrap=True, highlight=False, markup=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -67,18 +66,6 @@ def _with_db(settings: Settings, work: Callable[[], Awaitable[T]], *, require_mi
         return asyncio.run(run())
     except db.DatabaseNotMigrated as exc:
         fail(str(exc))
-
-
-def _lazy(module: str, attribute: str, what: str) -> Any:
-    """A function from a module another part of the system provides; a clear message if absent."""
-    try:
-        return getattr(importlib.import_module(module), attribute)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and module.startswith(exc.name):
-            fail(f"{what} is not available in this build ({module} is missing).")
-        raise
-    except AttributeError:
-        fail(f"{what} is not available in this build ({module}.{attribute} is missing).")
 
 
 # ---------------------------------------------------------------- serve
@@ -260,7 +247,7 @@ def apikey_list() -> None:
             f"{key.revoked_at:%Y-%m-%d %H:%M}Z" if key.revoked_at else "",
         )
     # Piped output has no terminal width; ids must never be cut, so give the table room.
-    Console(highlight=False, width=None if out.is_terminal else 200).print(table)
+    Console(highlight=False, markup=False, width=None if out.is_terminal else 200).print(table)
     out.print(f"{len(keys)} key(s).")
 
 
@@ -299,29 +286,21 @@ def export_schema(
 # ---------------------------------------------------------------- workers and imports
 
 
-async def _awaited(result: Awaitable[T]) -> T:
-    return await result
-
-
-def _run_maybe_async(settings: Settings, result: Any) -> Any:
-    if inspect.isawaitable(result):
-        return _with_db(settings, lambda: _awaited(result))
-    return result
-
-
 @app.command("mail-worker")
 def mail_worker() -> None:
     """Send queued mail (when the web processes run with EXCHANGE_RUN_MAIL_DISPATCHER=false)."""
-    run_worker = _lazy("exchange.mail.dispatcher", "run_worker", "The mail worker")
+    from exchange.mail.dispatcher import run_worker
+
     settings = load_settings()
     try:
         settings.check_safe()
     except UnsafeSettings as exc:
         fail(str(exc), 2)
-    # The worker owns its database connection and runs until interrupted.
-    result = run_worker(settings)
-    if inspect.isawaitable(result):
-        asyncio.run(_awaited(result))
+    try:
+        # The worker opens its own database connection and stops on SIGINT/SIGTERM.
+        asyncio.run(run_worker(settings))
+    except db.DatabaseNotMigrated as exc:
+        fail(str(exc))
 
 
 @app.command()
@@ -331,13 +310,19 @@ def invite(
         Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV of invitees.")
     ],
 ) -> None:
-    """Invite volunteers listed in a CSV file (email, full name, country, locale)."""
-    import_csv = _lazy("exchange.invitations.csv_import", "import_csv", "Inviting from CSV")
+    """Invite the volunteers listed in a CSV file (email, full_name, country[, locale]).
+
+    Exits 1 when some rows were rejected; their reasons are written beside the file."""
+    from exchange.invitations.csv_import import CsvImportError, import_csv
+
     settings = load_settings()
-    result = import_csv(settings, exchange, csv_file)
-    result = _run_maybe_async(settings, result)
-    if result is not None:
-        out.print(str(result))
+    try:
+        summary = _with_db(settings, lambda: import_csv(settings, exchange, csv_file, console=err))
+    except CsvImportError as exc:
+        fail(str(exc))
+    out.print(str(summary))
+    if summary.rejected:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -1,0 +1,116 @@
+"""`exchange serve` as a real process: refusal on an unmigrated database, and the demo
+server answering over HTTP."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.cli.helpers import cli_process, free_port, process_env
+
+pytestmark = pytest.mark.slow
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    env = process_env(tmp_path, EXCHANGE_DATABASE_URL=f"sqlite://{tmp_path / 'fresh.sqlite3'}")
+    result = cli_process(["serve", "--port", str(free_port())], env, tmp_path, timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    message = " ".join(result.stderr.split())
+    assert "the database is not migrated" in message
+    assert "exchange migrate" in message and "--migrate" in message
+    assert "Uvicorn running" not in result.stderr
+
+
+def _wait_healthy(process: subprocess.Popen[str], base: str) -> None:
+    deadline = time.monotonic() + 90  # a start-up bound, not a performance assertion
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(
+                f"the server exited with {process.returncode}:\n{process.stdout.read() if process.stdout else ''}"
+            )
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail("the server did not answer /healthz")
+
+
+@contextlib.contextmanager
+def running_server(args: list[str], env: dict[str, str], cwd: Path) -> Iterator[tuple[str, list[str]]]:
+    """A real `exchange` server process; yields its base URL and, once stopped, its output."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "exchange.cli", *args, "--port", str(port)],
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    try:
+        _wait_healthy(process, base)
+        yield base, output
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            text, _ = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            text, _ = process.communicate()
+        output.append(text)
+
+
+def graphql(base: str, query: str, variables: dict[str, Any] | None = None, key: str | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    body = {"query": query, "variables": variables or {}}
+    return httpx.post(f"{base}/graphql", json=body, headers=headers, timeout=10).json()
+
+
+def test_serve_demo_starts_with_data_and_keys(tmp_path: Path) -> None:
+    env = process_env(tmp_path, EXCHANGE_DATABASE_URL=f"sqlite://{tmp_path / 'demo.sqlite3'}")
+    with running_server(["serve", "--demo"], env, tmp_path) as (base, output):
+        international = graphql(
+            base, "{ organisations(kind: INTERNATIONAL) { totalCount edges { node { slug country } } } }"
+        )["data"]["organisations"]
+        assert {edge["node"]["slug"] for edge in international["edges"]} == {
+            "un-volunteers",
+            "sco",
+            "cica",
+            "cis",
+        }
+        assert all(edge["node"]["country"] is None for edge in international["edges"])
+        name = graphql(base, '{ organisation(slug: "volunteers-of-kazakhstan") { name(locale: "kk") } }')
+        assert name["data"]["organisation"]["name"] == "Қазақстан волонтерлері"
+    printed = output[0]
+    assert f"GraphiQL: {base}/graphql" in printed
+    admin = re.search(r"Admin API key: (vx_\S+)", printed)
+    organisation = re.search(r"Organisation API key \(volunteers-of-kazakhstan\): (vx_\S+)", printed)
+    assert admin and organisation, printed
+
+    # The printed admin key is real, and a second start leaves the data alone.
+    with running_server(["serve", "--demo"], env, tmp_path) as (base, output):
+        org_id = graphql(base, '{ organisation(slug: "sco") { id } }')["data"]["organisation"]["id"]
+        issued = graphql(
+            base,
+            "mutation($org: ID!) { issueApiKey(organisationId: $org, role: READ_ONLY) { key userErrors { code } } }",
+            {"org": org_id},
+            key=admin.group(1),
+        )["data"]["issueApiKey"]
+        assert issued["userErrors"] == [] and issued["key"].startswith("vx_")
+        assert graphql(base, "{ organisations { totalCount } }")["data"]["organisations"]["totalCount"] == 11
+    assert "already has data" in output[0] and "Demo data loaded" not in output[0]
