@@ -96,6 +96,24 @@ def test_serve_demo_starts_with_data_and_keys(tmp_path: Path) -> None:
         assert all(edge["node"]["country"] is None for edge in international["edges"])
         name = graphql(base, '{ organisation(slug: "volunteers-of-kazakhstan") { name(locale: "kk") } }')
         assert name["data"]["organisation"]["name"] == "Қазақстан волонтерлері"
+        public = graphql(base, "{ exchanges { totalCount edges { node { slug status } } } }")["data"][
+            "exchanges"
+        ]
+        assert {edge["node"]["slug"] for edge in public["edges"]} == {
+            "cis-volunteer-forum-2026",
+            "eco-summit-astana-2027",
+            "caspian-action-week-2027",
+            "aral-restoration-week-2027",
+        }
+        aral = graphql(
+            base,
+            '{ exchange(slug: "aral-restoration-week-2027") '
+            '{ title(locale: "kk") timeZone partners { slug } sessions { startsAt } } }',
+        )["data"]["exchange"]
+        assert aral["title"] == "Аралды қалпына келтіру халықаралық волонтерлер апталығы"
+        assert aral["timeZone"] == "Asia/Qyzylorda"
+        assert {p["slug"] for p in aral["partners"]} >= {"un-volunteers", "aral-region-volunteers-nukus"}
+        assert aral["sessions"][0]["startsAt"] == "2027-05-11T04:00:00+00:00"
     printed = output[0]
     assert f"GraphiQL: {base}/graphql" in printed
     admin = re.search(r"Admin API key: (vx_\S+)", printed)
@@ -113,4 +131,6 @@ def test_serve_demo_starts_with_data_and_keys(tmp_path: Path) -> None:
         )["data"]["issueApiKey"]
         assert issued["userErrors"] == [] and issued["key"].startswith("vx_")
         assert graphql(base, "{ organisations { totalCount } }")["data"]["organisations"]["totalCount"] == 11
+        everything = graphql(base, "{ exchanges { totalCount } }", key=admin.group(1))["data"]["exchanges"]
+        assert everything["totalCount"] == 5  # the admin sees the draft too
     assert "already has data" in output[0] and "Demo data loaded" not in output[0]
