@@ -125,7 +125,9 @@ class _Spreads(Visitor):
         self.names.add(node.name.value)
 
 
-def _used_fragments(node: object, fragments: dict[str, FragmentDefinitionNode]) -> list[FragmentDefinitionNode]:
+def _used_fragments(
+    node: object, fragments: dict[str, FragmentDefinitionNode]
+) -> list[FragmentDefinitionNode]:
     seen: dict[str, FragmentDefinitionNode] = {}
     pending = [node]
     while pending:
@@ -164,7 +166,9 @@ def documents_in_manifest(text: str) -> dict[str, str]:
     except json.JSONDecodeError as error:
         raise ManifestError(f"not JSON: {error}") from error
     if isinstance(data, dict) and isinstance(data.get("operations"), list):
-        pairs = [(str(item.get("id")), item.get("body")) for item in data["operations"] if isinstance(item, dict)]
+        pairs = [
+            (str(item.get("id")), item.get("body")) for item in data["operations"] if isinstance(item, dict)
+        ]
     elif isinstance(data, dict):
         pairs = list(data.items())
     else:

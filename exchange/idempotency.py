@@ -69,7 +69,9 @@ async def claim(scope: str, key: str, fingerprint: str, *, wait_seconds: float =
         existing = await IdempotencyRecord.get_or_none(scope=scope, key=key)
         if existing is None:
             continue  # released or expired meanwhile: try to claim again
-        if existing.expires_at <= now or (not existing.completed and existing.created_at <= now - STALE_CLAIM):
+        if existing.expires_at <= now or (
+            not existing.completed and existing.created_at <= now - STALE_CLAIM
+        ):
             await IdempotencyRecord.filter(id=existing.id, completed=existing.completed).delete()
             continue
         if existing.request_hash != fingerprint:

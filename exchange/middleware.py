@@ -79,13 +79,18 @@ class BodySizeLimitMiddleware:
 
     async def _refuse(self, send: Send) -> None:
         body = graphql_error_body(
-            f"The request body is larger than {self.max_bytes} bytes.", "REQUEST_TOO_LARGE", maxBytes=self.max_bytes
+            f"The request body is larger than {self.max_bytes} bytes.",
+            "REQUEST_TOO_LARGE",
+            maxBytes=self.max_bytes,
         )
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
             }
         )
         await send({"type": "http.response.body", "body": body})
@@ -159,7 +164,9 @@ class SecurityHeadersMiddleware:
                 headers = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in headers}
                 additions: dict[bytes, bytes] = {b"x-content-type-options": b"nosniff"}
-                content_type = next((value for name, value in headers if name.lower() == b"content-type"), b"")
+                content_type = next(
+                    (value for name, value in headers if name.lower() == b"content-type"), b""
+                )
                 if content_type.startswith(b"text/html"):
                     additions.update(HTML_HEADERS)
                 headers.extend((name, value) for name, value in additions.items() if name not in present)

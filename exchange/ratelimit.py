@@ -93,7 +93,9 @@ class RateLimiter:
         decision = await self._hit(self.memory, scope, cost, "memory")
         return decision
 
-    async def _hit(self, limiter: SlidingWindowCounterRateLimiter, scope: str, cost: int, storage: str) -> Decision:
+    async def _hit(
+        self, limiter: SlidingWindowCounterRateLimiter, scope: str, cost: int, storage: str
+    ) -> Decision:
         allowed = await limiter.hit(self.item, scope, cost=cost)
         if storage == "redis" and self._redis_down_until:
             log.info("rate limits: Redis is back")

@@ -117,7 +117,11 @@ def classify(error: GraphQLError) -> str:
     message = error.message
     if message.startswith("Syntax Error"):
         return "GRAPHQL_PARSE_FAILED"
-    if message.startswith("Variable '$") or "Expected value of type" in message or "cannot represent" in message:
+    if (
+        message.startswith("Variable '$")
+        or "Expected value of type" in message
+        or "cannot represent" in message
+    ):
         return "BAD_USER_INPUT"
     return "GRAPHQL_VALIDATION_FAILED"
 
@@ -322,10 +326,10 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             return await self.render_graphql_ide(request)
         media = negotiate(accept)
         if media is None:
-            body = RequestError.of(
+            not_acceptable = RequestError.of(
                 f"Not acceptable: this endpoint answers {GRAPHQL_RESPONSE_JSON} or {JSON}.", "NOT_ACCEPTABLE"
             )
-            return self._respond(JSON, Outcome({"errors": body.errors}, 406))
+            return self._respond(JSON, Outcome({"errors": not_acceptable.errors}, 406))
         try:
             outcome = await self.pipeline(request, media)
         except RequestError as refused:
@@ -369,7 +373,10 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if content_type != JSON:
                 raise RequestError.of(
-                    "Send the request as application/json.", "UNSUPPORTED_MEDIA_TYPE", 415, headers={"Accept-Post": JSON}
+                    "Send the request as application/json.",
+                    "UNSUPPORTED_MEDIA_TYPE",
+                    415,
+                    headers={"Accept-Post": JSON},
                 )
             raw = await request.body()
             if not raw:
@@ -379,7 +386,9 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             except orjson.JSONDecodeError as error:
                 raise RequestError.of("The request body is not valid JSON.", "BAD_REQUEST", 400) from error
             if not isinstance(params, dict):
-                raise RequestError.of("The request body must be a JSON object (no batching).", "BAD_REQUEST", 400)
+                raise RequestError.of(
+                    "The request body must be a JSON object (no batching).", "BAD_REQUEST", 400
+                )
         for name, kind in (("query", str), ("operationName", str), ("variables", dict), ("extensions", dict)):
             value = params.get(name)
             if value is not None and not isinstance(value, kind):
@@ -393,7 +402,9 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         if isinstance(persisted, dict):
             digest = persisted.get("sha256Hash")
             if persisted.get("version") != 1 or not isinstance(digest, str):
-                raise RequestError.of("Unsupported persistedQuery (version 1 with sha256Hash).", "BAD_REQUEST", 400)
+                raise RequestError.of(
+                    "Unsupported persistedQuery (version 1 with sha256Hash).", "BAD_REQUEST", 400
+                )
             digest = digest.lower()
             if query is None:
                 known = await self.documents.lookup(digest, need_registered=only_registered)
@@ -401,7 +412,9 @@ class ExchangeGraphQL(GraphQL[Context, None]):
                     raise RequestError.of("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
                 return known.document
             if sha256_hex(query) != digest:
-                raise RequestError.of("The query does not match its sha256Hash.", "PERSISTED_QUERY_HASH_MISMATCH", 400)
+                raise RequestError.of(
+                    "The query does not match its sha256Hash.", "PERSISTED_QUERY_HASH_MISMATCH", 400
+                )
             if only_registered:
                 known = await self.documents.lookup(digest, need_registered=True)
                 if known is None or not known.registered:
@@ -416,7 +429,9 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         if only_registered:
             known = await self.documents.lookup(sha256_hex(query), need_registered=True)
             if known is None or not known.registered:
-                raise RequestError.of("Only registered documents run here; this one is not.", "PERSISTED_QUERY_NOT_ALLOWED")
+                raise RequestError.of(
+                    "Only registered documents run here; this one is not.", "PERSISTED_QUERY_NOT_ALLOWED"
+                )
         return query
 
     async def pipeline(self, request: Request, media: str) -> Outcome:
@@ -495,7 +510,9 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         context = await self.get_context(request, sub_response)
         context.extras["prepared"] = prepared
         actor = context.actor_or_none
-        scope = f"key:{actor.key_id}" if actor is not None and actor.key_id else f"addr:{client_address(request)}"
+        scope = (
+            f"key:{actor.key_id}" if actor is not None and actor.key_id else f"addr:{client_address(request)}"
+        )
         decision = await self.rate_limiter.hit(scope, cost)
         headers = decision.headers()
         extensions_out: dict[str, Any] = {"cost": cost_extension, "rateLimit": decision.extension()}
@@ -512,7 +529,9 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         claim: idempotency.Claim | None = None
         key = request.headers.get("idempotency-key")
         if key is not None and operation.operation is OperationType.MUTATION:
-            claim = await self.claim_idempotency(key, actor, request, prepared, operation, coerced, raw_variables)
+            claim = await self.claim_idempotency(
+                key, actor, request, prepared, operation, coerced, raw_variables
+            )
             if claim.status is idempotency.Status.REPLAY:
                 stored = claim.response or {}
                 return Outcome(
@@ -522,7 +541,9 @@ class ExchangeGraphQL(GraphQL[Context, None]):
                 )
 
         try:
-            outcome = await self.execute_prepared(request, context, query, operation_name, raw_variables, extensions)
+            outcome = await self.execute_prepared(
+                request, context, query, operation_name, raw_variables, extensions
+            )
         except BaseException:
             if claim is not None and claim.record_id is not None:
                 with contextlib.suppress(Exception):

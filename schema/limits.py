@@ -173,7 +173,9 @@ def _prepare(schema: GraphQLSchema, query: str, limits: Limits) -> Prepared:
 # ---------------------------------------------------------------- shape limits
 
 
-def _fields(selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode]) -> Iterator[FieldNode]:
+def _fields(
+    selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode]
+) -> Iterator[FieldNode]:
     """Fields of a selection set with fragments expanded (validation ruled out cycles)."""
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
@@ -225,15 +227,25 @@ def shape_errors(prepared: Prepared, limits: Limits) -> list[GraphQLError]:
         depth = _depth(operation.selection_set, prepared.fragments)
         if depth > limits.max_depth:
             errors.append(
-                limit_error(f"{label} is {depth} levels deep; at most {limits.max_depth} are allowed.", "QUERY_TOO_DEEP", operation)
+                limit_error(
+                    f"{label} is {depth} levels deep; at most {limits.max_depth} are allowed.",
+                    "QUERY_TOO_DEEP",
+                    operation,
+                )
             )
         aliases = _aliases(operation.selection_set, prepared.fragments)
         if aliases > limits.max_aliases:
             errors.append(
-                limit_error(f"{label} uses {aliases} aliases; at most {limits.max_aliases} are allowed.", "TOO_MANY_ALIASES", operation)
+                limit_error(
+                    f"{label} uses {aliases} aliases; at most {limits.max_aliases} are allowed.",
+                    "TOO_MANY_ALIASES",
+                    operation,
+                )
             )
         roots = sum(
-            1 for node in _fields(operation.selection_set, prepared.fragments) if node.name.value != "__typename"
+            1
+            for node in _fields(operation.selection_set, prepared.fragments)
+            if node.name.value != "__typename"
         )
         if roots > limits.max_root_fields:
             errors.append(
