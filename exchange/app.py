@@ -45,7 +45,9 @@ def background_services(settings: Settings) -> list[Service]:
 
 
 async def healthz(_request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
+    from exchange.events.service import live_status
+
+    return JSONResponse({"status": "ok", "live": live_status()})
 
 
 async def readyz(_request: Request) -> JSONResponse:

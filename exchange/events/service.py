@@ -18,6 +18,15 @@ from exchange.settings import Settings
 log = logging.getLogger("exchange.events")
 
 
+def live_status() -> dict[str, object]:
+    """For /healthz: whether this process hears the bus, and how many streams it serves."""
+    bus = events._bus
+    if bus is None:
+        return {"bus": "none", "subscriptions": 0}
+    hub: Hub = bus.hub
+    return {"bus": "up" if hub.available and not hub.closing else "down", "subscriptions": hub.count}
+
+
 def hub_from_settings(settings: Settings) -> Hub:
     return Hub(
         queue_size=settings.subscriber_queue_size,
