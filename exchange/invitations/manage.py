@@ -120,12 +120,10 @@ def status_condition(statement: Statement, status: InvitationStatus | None, now:
     stored column: an overdue unanswered invitation counts as EXPIRED, not QUEUED/SENT."""
     if status is None:
         return ""
-    waiting = statement.in_list(status.value for status in OPEN_STATUSES)
     if status is InvitationStatus.EXPIRED:
-        return (
-            f"t.status = {statement.param(status.value)} OR "
-            f"(t.status IN {waiting} AND t.expires_at <= {statement.param(now)})"
-        )
+        expired = statement.param(status.value)
+        waiting = statement.in_list(open_status.value for open_status in OPEN_STATUSES)
+        return f"t.status = {expired} OR (t.status IN {waiting} AND t.expires_at <= {statement.param(now)})"
     if status in OPEN_STATUSES:
         return f"t.status = {statement.param(status.value)} AND t.expires_at > {statement.param(now)}"
     return f"t.status = {statement.param(status.value)}"
