@@ -283,6 +283,38 @@ def export_schema(
         sys.stdout.write(sdl)
 
 
+# ---------------------------------------------------------------- persisted documents
+
+documents_app = typer.Typer(help="Trusted (persisted) GraphQL documents.", no_args_is_help=True)
+app.add_typer(documents_app, name="documents")
+
+
+@documents_app.command("register")
+def documents_register(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="A .graphql file (one or more operations) or a JSON manifest {sha256: document}."
+        ),
+    ],
+) -> None:
+    """Register documents so they run in allow-list mode (EXCHANGE_PERSISTED_QUERIES_ONLY)."""
+    from exchange import documents
+
+    try:
+        found = documents.documents_in_file(file)
+    except (documents.ManifestError, UnicodeDecodeError) as exc:
+        fail(f"{file}: {exc}")
+
+    async def run() -> dict[str, str]:
+        return await documents.register_file(file)
+
+    registered = _with_db(load_settings(), run)
+    for digest in found:
+        out.print(digest)
+    out.print(f"Registered {len(registered)} document(s) from {file}.")
+
+
 # ---------------------------------------------------------------- workers and imports
 
 
