@@ -13,7 +13,9 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from exchange.app import create_app
+from tests import databases
 from tests.conftest import make_settings
+from tests.services import need_postgres
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
@@ -73,3 +75,10 @@ async def post(
 
 def codes(response: httpx.Response) -> list[str]:
     return [error["extensions"]["code"] for error in response.json().get("errors", [])]
+
+
+@pytest.fixture
+def make_client_postgres(tmp_path: Path) -> AppFactory:
+    """For what needs PostgreSQL itself (production mode refuses SQLite)."""
+    need_postgres()
+    return app_factory(databases.postgres_url(), tmp_path)
