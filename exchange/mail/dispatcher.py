@@ -284,6 +284,7 @@ class Dispatcher:
                 )
                 if moved and event is not None:
                     after.add(event)
+                    await after.stage()
             elif kind is MailKind.REMINDER:
                 await Invitation.filter(id=invitation.id).update(reminder_sent_at=now)
         self.stats.sent += 1
@@ -339,6 +340,7 @@ class Dispatcher:
                     )
                     if moved:
                         after.add(event)
+                        await after.stage()
         if final:
             self.stats.failed += 1
             log.warning("mail %s to invitation %s failed for good: %s", mail.id, mail.invitation_id, reason)  # type: ignore[attr-defined]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -254,10 +255,15 @@ def compose(data: MailData, settings: Settings, *, now: datetime | None = None) 
     message["To"] = to_address
     if reply_to is not None:
         message["Reply-To"] = reply_to
-    message["Subject"] = subject
+    if subject.isascii():
+        message["Subject"] = subject
+    else:
+        # Python 3.11's header folder drops the space at a fold between two encoded words
+        # ("приглашает вас" arrives as "приглашаетвас"); the legacy encoder keeps spaces
+        # inside the encoded words, which every reader joins back correctly.
+        message.set_raw("Subject", Header(subject, "utf-8", maxlinelen=76, header_name="Subject").encode())
     message["Date"] = rfc2822_date(now)
     message["Message-ID"] = mail.message_id
-    message["Content-Language"] = locale
     # Keeps out-of-office robots from answering the platform's address.
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text, subtype="plain", charset="utf-8")
@@ -270,4 +276,6 @@ def compose(data: MailData, settings: Settings, *, now: datetime | None = None) 
         filename="cancel.ics" if cancels else "invitation.ics",
         params={"method": method, "charset": "utf-8"},
     )
+    # Set last: building the MIME tree moves Content-* headers into the first part.
+    message["Content-Language"] = locale
     return message
