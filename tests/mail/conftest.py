@@ -115,8 +115,7 @@ class SmtpRecorder:
             count = len(self.received)
         if self.hold_at is not None and count == self.hold_at:
             self.holding.set()
-            while not self.release.is_set():
-                await asyncio.sleep(0.01)
+            await asyncio.to_thread(self.release.wait, 60)
         return "250 2.0.0 Message accepted for delivery"
 
     def messages(self) -> list[Received]:

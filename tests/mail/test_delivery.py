@@ -4,8 +4,11 @@ the invitation records about it."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+from email import policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,9 +23,9 @@ from tests.mail.conftest import (
     PUBLIC_URL,
     RecordingBus,
     SmtpServer,
+    mail_settings,
     make_invitation,
     make_world,
-    mail_settings,
 )
 
 NOTE = 'Бізге қосылыңыз! <script>alert("x")</script> & bring a hat\nSecond line'
@@ -50,6 +53,12 @@ EXPECTED = {
         "org": "Aral Foundation",
     },
 }
+
+
+def read_eml(path: Path) -> EmailMessage:
+    parsed = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+    assert isinstance(parsed, EmailMessage)
+    return parsed
 
 
 def parts(message: EmailMessage) -> tuple[str, str, bytes, EmailMessage]:
@@ -223,15 +232,11 @@ async def test_eml_files_without_smtp_host(sqlite_database: str, tmp_path: Path,
     row = await enqueue(MailKind.INVITATION, invitation, settings=settings)
     await Dispatcher(settings).run_once()
 
-    files = list(Path(settings.mail_dir).glob("*.eml"))
-    assert len(files) == 1
-    from email import policy
-    from email.parser import BytesParser
-
-    message = BytesParser(policy=policy.default).parsebytes(files[0].read_bytes())
+    files = sorted(os.listdir(settings.mail_dir))
+    assert files == [row.message_id.strip("<>").replace("@", "_") + ".eml"]
+    message = read_eml(Path(settings.mail_dir) / files[0])
     assert message["Message-ID"] == row.message_id
     assert message["Subject"] == EXPECTED["ru"]["subject"]
-    assert isinstance(message, EmailMessage)
     text, html, ics_bytes, _ = parts(message)
     assert "Принять" in text and "Принять" in html
     assert len(Calendar.from_ical(ics_bytes).walk("VEVENT")) == 1

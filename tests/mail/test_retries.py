@@ -9,7 +9,7 @@ from pathlib import Path
 from exchange.mail.dispatcher import Dispatcher, backoff_seconds
 from exchange.mail.outbox import enqueue
 from exchange.models import Invitation, InvitationStatus, MailKind, MailStatus, OutboxMail
-from tests.mail.conftest import RecordingBus, SmtpServer, make_invitation, make_world, mail_settings
+from tests.mail.conftest import RecordingBus, SmtpServer, mail_settings, make_invitation, make_world
 
 
 async def make_due(row: OutboxMail) -> None:
@@ -172,7 +172,7 @@ async def test_answered_invitation_is_never_downgraded(
     invitation = await make_invitation(exchange, host, settings, status=InvitationStatus.SENT)
     await enqueue(MailKind.RESEND, invitation, settings=settings)
     dispatcher = Dispatcher(settings)
-    token, rows = await dispatcher.claim()
+    _token, rows = await dispatcher.claim()
     assert len(rows) == 1
     await Invitation.filter(id=invitation.id).update(status=InvitationStatus.ACCEPTED)
     await dispatcher._settle_sent(rows[0], invitation, {})
