@@ -188,12 +188,16 @@ class Dispatcher:
                     for other in rows[index + 1 :]:
                         await self._settle_failure(other, None, exc.reason, permanent=False, cache=cache)
                     break
-        finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+        except BaseException:
+            # Cancelled (shutdown) or broken mid-batch: leave at once, without QUIT; the rows
+            # not recorded yet return to the queue when their lease ends.
+            transport.abort()
+            raise
+        else:
             with contextlib.suppress(Exception):
                 await transport.close()
+        finally:
+            keeper.cancel()
             self.stats.connections_opened += transport.connections_opened
         return len(rows)
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -47,6 +48,8 @@ class Transport(Protocol):
     async def send(self, message: EmailMessage, sender: str, recipient: str) -> None: ...
 
     async def close(self) -> None: ...
+
+    def abort(self) -> None: ...
 
 
 def _response_text(code: int, message: str) -> str:
@@ -119,6 +122,13 @@ class SmtpTransport:
             await self._abandon(self._smtp)
         self._smtp = None
 
+    def abort(self) -> None:
+        """Drop the connection without QUIT (the dispatcher is being cancelled)."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            with contextlib.suppress(Exception):
+                smtp.close()
+
     async def close(self) -> None:
         smtp, self._smtp = self._smtp, None
         if smtp is None or not smtp.is_connected:
@@ -158,6 +168,9 @@ class FileTransport:
             raise TemporaryFailure(f"cannot write {target}: {exc}") from exc
 
     async def close(self) -> None:
+        return None
+
+    def abort(self) -> None:
         return None
 
 
