@@ -4,6 +4,7 @@ exchange (who may hear its events), and the row lock that serialises changes per
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from exchange import access
 from exchange.events import AfterCommit, InvitationEvent
@@ -32,7 +33,9 @@ def is_live(invitation: Invitation, now: datetime | None = None) -> bool:
 
 
 async def partner_ids(exchange_id: int) -> frozenset[int]:
-    rows = await Organisation.filter(partner_exchanges__id=exchange_id).values_list("id", flat=True)
+    rows: list[Any] = await Organisation.filter(partner_exchanges__id=exchange_id).values_list(
+        "id", flat=True
+    )
     return frozenset(int(pk) for pk in rows)
 
 

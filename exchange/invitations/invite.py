@@ -220,30 +220,33 @@ async def invite_volunteers(actor: Actor, settings: Settings, request: InviteReq
         expires_at = now + timedelta(days=days)
         created: list[Invitation] = []
         for item in valid:
-            invitation = live.get(item.email_normalised)
-            if invitation is None:
-                nonce = tokens.new_nonce()
-                invitation = await Invitation.create(
-                    exchange_id=exchange.id,
-                    invited_by_id=exchange.host_id,  # type: ignore[attr-defined]
-                    email=item.email,
-                    email_normalised=item.email_normalised,
-                    full_name=item.full_name,
-                    country=item.country,
-                    locale=item.locale,
-                    status=InvitationStatus.QUEUED,
-                    token_nonce=nonce,
-                    token_hash=tokens.token_hash(tokens.token_for(nonce, settings.signing_key)),
-                    message=message,
-                    expires_at=expires_at,
-                )
-                if sessions:
-                    await invitation.sessions.add(*sessions)
-                created.append(invitation)
-                status_changed(after, invitation, organiser_ids, None, InvitationStatus.QUEUED, now)
-                live[item.email_normalised] = invitation
-                result.created_ids.add(invitation.id)
+            known = live.get(item.email_normalised)
+            if known is not None:
+                result.invitations.append(known)
+                continue
+            nonce = tokens.new_nonce()
+            invitation = await Invitation.create(
+                exchange_id=exchange.id,
+                invited_by_id=exchange.host_id,  # type: ignore[attr-defined]
+                email=item.email,
+                email_normalised=item.email_normalised,
+                full_name=item.full_name,
+                country=item.country,
+                locale=item.locale,
+                status=InvitationStatus.QUEUED,
+                token_nonce=nonce,
+                token_hash=tokens.token_hash(tokens.token_for(nonce, settings.signing_key)),
+                message=message,
+                expires_at=expires_at,
+            )
+            if sessions:
+                await invitation.sessions.add(*sessions)
+            created.append(invitation)
+            status_changed(after, invitation, organiser_ids, None, InvitationStatus.QUEUED, now)
+            live[item.email_normalised] = invitation
+            result.created_ids.add(invitation.id)
             result.invitations.append(invitation)
         await enqueue_many(MailKind.INVITATION, created, settings=settings)
+        await after.stage()
     await after.publish()
     return result

@@ -108,6 +108,7 @@ async def revoke_invitation(actor: Actor, settings: Settings, invitation_id: int
         ):
             await enqueue(MailKind.CANCELLATION, invitation, settings=settings)
         status_changed(after, invitation, organiser_ids, previous, InvitationStatus.REVOKED, now)
+        await after.stage()
     await after.publish()
     return invitation
 

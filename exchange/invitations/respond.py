@@ -92,6 +92,7 @@ async def _respond_once(invitation_id: int, response: Response, organiser_ids: f
             invitation.volunteer = volunteer
             await invitation.save(update_fields=["status", "responded_at", "volunteer_id"])
         status_changed(after, invitation, organiser_ids, previous, InvitationStatus(invitation.status), now)
+        await after.stage()
     await after.publish()
     return invitation
 

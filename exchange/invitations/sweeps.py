@@ -53,6 +53,7 @@ async def expire_overdue(now: datetime | None = None) -> int:
                     after, invitation, organiser_cache[exchange_id], previous, InvitationStatus.EXPIRED, now
                 )
                 expired += 1
+            await after.stage()
         await after.publish()
         if len(due) < BATCH:
             return expired

@@ -14,7 +14,8 @@ from schema.relay import pk_of
 from schema.scalars import CountryCode, LanguageCode
 from schema.types.invitation import Invitation, InvitationPreview
 
-InvitationResponse = strawberry.enum(Response, name="InvitationResponse")
+# The contract's InvitationResponse is the domain's Response (same member names).
+strawberry.enum(Response, name="InvitationResponse")
 
 
 @strawberry.input
@@ -85,7 +86,8 @@ class InvitationMutations:
                 raise graphql_error(error) from error
             return InviteVolunteersPayload(invitations=[], user_errors=user_errors(error))
         problems = user_errors(DomainError.many(result.problems)) if result.problems else []
-        return InviteVolunteersPayload(invitations=result.invitations, user_errors=problems)
+        invitations: list[Any] = list(result.invitations)
+        return InviteVolunteersPayload(invitations=invitations, user_errors=problems)
 
     @strawberry.mutation
     async def resend_invitation(self, info: Info, id: strawberry.ID) -> InvitationPayload:
@@ -112,12 +114,10 @@ class InvitationMutations:
         return await mutate(InvitationPayload, action)
 
     @strawberry.mutation(description="Public, authorised by the invitation token alone.")
-    async def respond_to_invitation(
-        self, info: Info, token: str, response: InvitationResponse
-    ) -> InvitationPayload:
+    async def respond_to_invitation(self, info: Info, token: str, response: Response) -> InvitationPayload:
         async def action() -> dict[str, Any]:
             info.context.actor  # noqa: B018  (an invalid key is refused even here)
-            return {"invitation": await respond.respond(token, Response(response.value))}
+            return {"invitation": await respond.respond(token, response)}
 
         return await mutate(InvitationPayload, action)
 
