@@ -41,6 +41,10 @@ def background_services(settings: Settings) -> list[Service]:
     services: list[Service] = [start_event_bus]
     if settings.run_webhook_worker:
         services.append(start_webhook_worker)
+    if settings.run_mail_dispatcher:
+        from exchange.mail.dispatcher import start_service as start_mail_dispatcher
+
+        services.append(start_mail_dispatcher)
     return services
 
 
