@@ -1,0 +1,190 @@
+"""Starting the three servers under test as separate processes, the way production would,
+and reading their CPU time and peak memory from /proc."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _has_serve_command() -> bool:
+    cli = ROOT / "exchange" / "cli.py"
+    return cli.exists() and "def serve(" in cli.read_text(encoding="utf-8")
+
+
+@dataclass
+class ServerKind:
+    name: str
+    description: str
+    scenarios: tuple[str, ...]  # scenarios measured under load
+    checked: tuple[str, ...]  # scenarios whose JSON must equal ours
+
+    def argv(self, port: int) -> list[str]:
+        if self.name == "ours" and _has_serve_command():
+            return [sys.executable, "-m", "exchange.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        factory = {
+            "ours": "exchange.app:create_app",
+            "asyncpg": "bench.baseline_asyncpg:create_app",
+            "naive": "bench.baseline_naive:create_app",
+        }[self.name]
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            factory,
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+
+    def how(self) -> str:
+        if self.name == "ours" and _has_serve_command():
+            return "exchange serve (uvicorn, 1 worker, uvloop + httptools auto-selected)"
+        return "uvicorn --factory --workers 1 --loop uvloop --http httptools --no-access-log"
+
+
+OURS = ServerKind(
+    "ours", "this server (Strawberry + Tortoise + DataLoaders)", ("1", "2", "3"), ("1", "2", "3")
+)
+ASYNCPG = ServerKind("asyncpg", "baseline: Starlette + asyncpg, hand-written SQL", ("1",), ("1", "2"))
+NAIVE = ServerKind("naive", "baseline: naive Strawberry + Tortoise, no loaders", ("1",), ("1", "2", "3"))
+KINDS = (OURS, ASYNCPG, NAIVE)
+
+
+def server_env(database_url: str, page_size_cap: int, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Production mode with what production refuses to start without, filled with harmless
+    values: no mail is sent (the dispatcher does not run), nothing is rate limited."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_")}
+    env.update(
+        {
+            "EXCHANGE_MODE": "production",
+            "EXCHANGE_DATABASE_URL": database_url,
+            "EXCHANGE_PAGE_SIZE_CAP": str(page_size_cap),
+            "EXCHANGE_SECRET_KEY": secrets.token_urlsafe(48),
+            "EXCHANGE_PUBLIC_URL": "https://bench.exchange.invalid",
+            "EXCHANGE_SMTP_HOST": "127.0.0.1",
+            "EXCHANGE_RUN_MAIL_DISPATCHER": "false",
+            "EXCHANGE_RUN_WEBHOOK_WORKER": "false",
+            "EXCHANGE_EXPIRY_SWEEP_SECONDS": "86400",
+            "EXCHANGE_LOG_LEVEL": "WARNING",
+            "EXCHANGE_RATE_LIMIT_POINTS": "1000000000",
+            "EXCHANGE_REDIS_URL": "",
+            "BENCH_DATABASE_URL": database_url,
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    # Perf knobs (gc, pool sizes) may be passed through from the bench's own environment.
+    for key, value in os.environ.items():
+        if key.startswith("BENCH_SERVER_"):
+            env["EXCHANGE_" + key[len("BENCH_SERVER_") :]] = value
+    env.update(extra or {})
+    return {k: v for k, v in env.items() if v != "" or not k.startswith("EXCHANGE_")}
+
+
+@dataclass
+class Server:
+    kind: ServerKind
+    port: int
+    process: asyncio.subprocess.Process
+    log_path: Path
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/graphql"
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        # utime, stime are fields 14 and 15 of the whole line (1-based); after ")" they are 12, 13.
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+    def memory_kb(self) -> dict[str, int]:
+        values = {}
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith(("VmHWM:", "VmRSS:")):
+                name, value = line.split(":", 1)
+                values[name] = int(value.split()[0])
+        return values
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(self.process.wait(), 15)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    self.process.kill()
+                await self.process.wait()
+
+
+async def start(
+    kind: ServerKind, env: dict[str, str], log_dir: Path, *, ready_timeout: float = 60.0
+) -> Server:
+    port = free_port()
+    log_path = log_dir / f"{kind.name}-{port}.log"
+    handle = log_path.open("wb")
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *kind.argv(port), cwd=str(ROOT), env=env, stdout=handle, stderr=asyncio.subprocess.STDOUT
+        )
+    finally:
+        handle.close()
+    server = Server(kind, port, process, log_path)
+    deadline = time.monotonic() + ready_timeout
+    async with httpx.AsyncClient(timeout=2.0) as client:
+        while True:
+            if process.returncode is not None:
+                raise RuntimeError(f"{kind.name} server exited ({process.returncode}):\n{server.log_tail()}")
+            try:
+                response = await client.get(f"http://127.0.0.1:{port}/healthz")
+                if response.status_code == 200:
+                    return server
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                await server.stop()
+                raise RuntimeError(
+                    f"{kind.name} server not ready after {ready_timeout} s:\n{server.log_tail()}"
+                )
+            await asyncio.sleep(0.1)
