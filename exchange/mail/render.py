@@ -145,6 +145,14 @@ def _session_when(session: Session, zone: ZoneInfo, locale: str) -> str:
     )
 
 
+def _moment(at: datetime, zone: ZoneInfo, locale: str) -> str:
+    local = at.astimezone(zone)
+    return (
+        f"{format_date(local.date(), 'long', locale=locale)}, "
+        f"{format_time(local, 'short', tzinfo=zone, locale=locale)} ({get_timezone_gmt(local, locale=locale)})"
+    )
+
+
 def _date_range(start: date, end: date, locale: str) -> str:
     if start == end:
         return format_date(start, "long", locale=locale)
@@ -200,7 +208,8 @@ def compose(data: MailData, settings: Settings, *, now: datetime | None = None) 
             "format": s.format.value,
             "venue": s.venue,
             "online_url": s.online_url,
-            "cancelled": s.cancelled_at is not None,
+            # A cancellation mail lists exactly the sessions it cancels.
+            "cancelled": cancels or s.cancelled_at is not None,
         }
         for s in data.sessions
     ]
@@ -218,7 +227,7 @@ def compose(data: MailData, settings: Settings, *, now: datetime | None = None) 
         "sessions": sessions,
         "whole_exchange": data.whole_exchange,
         "note": invitation.message,
-        "expires": format_date(invitation.expires_at.astimezone(zone).date(), "long", locale=locale),
+        "expires": _moment(invitation.expires_at, zone, locale),
         "page_url": page_url,
         "accept_url": f"{page_url}?response=accept",
         "decline_url": f"{page_url}?response=decline",
