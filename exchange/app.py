@@ -18,6 +18,7 @@ from starlette.routing import Route, WebSocketRoute
 from exchange import db
 from exchange.middleware import BodySizeLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from exchange.settings import Settings, get_settings
+from exchange.web import invitation_page
 
 log = logging.getLogger("exchange.app")
 
@@ -45,6 +46,10 @@ def background_services(settings: Settings) -> list[Service]:
         from exchange.mail.dispatcher import start_service as start_mail_dispatcher
 
         services.append(start_mail_dispatcher)
+    from exchange.invitations.sweeps import start_sweeper
+
+    # Expiry and reminders: safe in every process at once (conditional updates, row locks).
+    services.append(start_sweeper)
     return services
 
 
@@ -92,6 +97,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         WebSocketRoute("/graphql", graphql_app),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        *invitation_page.routes(settings),
     ]
     # Outermost first: every response (even a refused body) carries the request id and nosniff.
     middleware = [

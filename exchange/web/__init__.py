@@ -1,0 +1,1 @@
+"""Pages served to people rather than API clients: the invitation page."""

@@ -1,0 +1,282 @@
+"""The page an invitation link opens: /invitations/{token}.
+
+GET only shows (mail scanners and link previews fetch links; a fetch must never answer for
+the volunteer). Accept and Decline are POSTed forms with a double-submit CSRF token: the
+same value in a hidden field and a SameSite=Strict cookie, an HMAC over the invitation's
+token hash and a timestamp, so it is bound to this invitation and goes stale. Works
+without JavaScript; every value is escaped by Jinja2's autoescape.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from importlib.resources import files
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_interval, format_time
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from exchange.errors import DomainError, ErrorCode
+from exchange.i18n import UI_LOCALES, parse_accept_language, pick_text, pick_ui_locale
+from exchange.invitations.common import OPEN_STATUSES, effective_status
+from exchange.invitations.manage import sessions_by_invitation
+from exchange.invitations.respond import Response as Answer
+from exchange.invitations.respond import find_by_token, respond
+from exchange.models import (
+    Exchange,
+    ExchangeStatus,
+    Invitation,
+    InvitationStatus,
+    Organisation,
+    SessionFormat,
+)
+from exchange.settings import Settings
+from exchange.web.texts import LANGUAGE_NAMES, TEXTS
+
+CSRF_COOKIE = "exchange_csrf"
+CSRF_MAX_AGE_SECONDS = 12 * 3600
+
+SECURITY_HEADERS = {
+    # The token is in the URL: never send it on as a Referer, never show the page in a frame.
+    "Content-Security-Policy": "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+
+_ERROR_RESULTS = {
+    ErrorCode.EXPIRED: "expired",
+    ErrorCode.REVOKED: "revoked",
+    ErrorCode.ALREADY_RESPONDED: "already",
+    ErrorCode.CAPACITY_REACHED: "capacity",
+}
+
+_env = Environment(
+    loader=PackageLoader("exchange.web", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+# ---------------------------------------------------------------- CSRF
+
+
+def csrf_value(signing_key: bytes, token_hash: str, issued_at: int) -> str:
+    mac = hmac.new(signing_key, f"invitation-csrf|{token_hash}|{issued_at}".encode(), hashlib.sha256)
+    return f"{issued_at}.{mac.hexdigest()}"
+
+
+def csrf_ok(signing_key: bytes, token_hash: str, form_value: str, cookie_value: str, now: int) -> bool:
+    if not form_value or not cookie_value or not hmac.compare_digest(form_value, cookie_value):
+        return False
+    issued, _, _ = form_value.partition(".")
+    if not issued.isdigit() or not 0 <= now - int(issued) <= CSRF_MAX_AGE_SECONDS:
+        return False
+    return hmac.compare_digest(form_value, csrf_value(signing_key, token_hash, int(issued)))
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def choose_language(request: Request, requested: str | None, fallback: str) -> str:
+    if requested in UI_LOCALES:
+        return requested  # type: ignore[return-value]
+    return pick_ui_locale(parse_accept_language(request.headers.get("accept-language")), [fallback])
+
+
+@dataclass(frozen=True)
+class SessionLine:
+    title: str
+    when: str
+    where: str | None
+
+
+def _when(starts_at: datetime, ends_at: datetime, zone: ZoneInfo, lang: str) -> str:
+    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    if start.date() == end.date():
+        return (
+            f"{format_date(start.date(), 'full', locale=lang)}, "
+            f"{format_time(start, 'short', locale=lang)}–{format_time(end, 'short', locale=lang)}"
+        )
+    return format_interval(start, end, "yMMMdHm", tzinfo=zone, locale=lang)
+
+
+def _dates(starts_on: date, ends_on: date, lang: str) -> str:
+    if starts_on == ends_on:
+        return format_date(starts_on, "long", locale=lang)
+    return format_interval(starts_on, ends_on, "yMMMMd", locale=lang)
+
+
+def _offset(zone: ZoneInfo, at: datetime) -> str:
+    offset = at.astimezone(zone).strftime("%z")
+    return f"UTC{offset[:3]}:{offset[3:]}"
+
+
+async def _page_context(invitation: Invitation, lang: str, t: dict[str, str]) -> dict[str, Any]:
+    exchange = await Exchange.get(id=invitation.exchange_id)  # type: ignore[attr-defined]
+    organisation = await Organisation.get(id=invitation.invited_by_id)  # type: ignore[attr-defined]
+    zone = ZoneInfo(exchange.time_zone)
+    sessions = (await sessions_by_invitation([invitation.id]))[invitation.id]
+    lines = []
+    for session in sessions:
+        where = t["online"] if session.format is SessionFormat.ONLINE else session.venue
+        lines.append(
+            SessionLine(
+                title=pick_text(session.titles, [lang]) or "",
+                when=_when(session.starts_at, session.ends_at, zone, lang),
+                where=where,
+            )
+        )
+    status = effective_status(invitation)
+    locale = Locale.parse(lang)
+    place = ", ".join(part for part in (exchange.city, locale.territories.get(exchange.country)) if part)
+    opens = datetime.combine(exchange.starts_on, datetime.min.time(), tzinfo=zone)
+    return {
+        "title": pick_text(exchange.titles, [lang]) or exchange.slug,
+        "description": pick_text(exchange.descriptions, [lang]),
+        "organisation": pick_text(organisation.names, [lang]) or organisation.slug,
+        "name": invitation.full_name,
+        "dates": _dates(exchange.starts_on, exchange.ends_on, lang),
+        "place": place,
+        "time_zone": f"{exchange.time_zone} ({_offset(zone, opens)})",
+        "sessions": lines,
+        "message": invitation.message,
+        "status": status.value,
+        "status_label": t[f"status_{status.value}"],
+        "answer_by": format_datetime(invitation.expires_at, "long", tzinfo=zone, locale=lang),
+        # Which answers the page offers: the service decides in the end, this only avoids
+        # showing buttons that can only fail.
+        "can_accept": status in OPEN_STATUSES and exchange.status is ExchangeStatus.OPEN,
+        "can_decline": status in (*OPEN_STATUSES, InvitationStatus.EXPIRED),
+        "exchange_open": exchange.status is ExchangeStatus.OPEN,
+    }
+
+
+def _response(body: str, status_code: int = 200) -> HTMLResponse:
+    response = HTMLResponse(body, status_code=status_code)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def _not_found(lang: str) -> HTMLResponse:
+    t = TEXTS[lang]
+    body = _env.get_template("not_found.html").render(
+        lang=lang, t=t, languages=LANGUAGE_NAMES, switch_url=None
+    )
+    return _response(body, 404)
+
+
+async def _render(
+    request: Request,
+    settings: Settings,
+    invitation: Invitation,
+    token: str,
+    lang: str,
+    *,
+    result: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    t = TEXTS[lang]
+    issued = int(time.time())
+    csrf = csrf_value(settings.signing_key, invitation.token_hash, issued)
+    context = await _page_context(invitation, lang, t)
+    body = _env.get_template("invitation.html").render(
+        lang=lang,
+        t=t,
+        languages=LANGUAGE_NAMES,
+        switch_url=f"/invitations/{token}",
+        action=f"/invitations/{token}",
+        csrf=csrf,
+        result=result,
+        result_text=t[f"result_{result}"] if result else None,
+        **context,
+    )
+    response = _response(body, status_code)
+    response.set_cookie(
+        CSRF_COOKIE,
+        csrf,
+        max_age=CSRF_MAX_AGE_SECONDS,
+        path="/invitations/",
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="strict",
+    )
+    return response
+
+
+def routes(settings: Settings) -> list[Route]:
+    async def show(request: Request) -> Response:
+        token = request.path_params["token"]
+        invitation = await find_by_token(token)
+        if invitation is None:
+            return _not_found(choose_language(request, request.query_params.get("lang"), "en"))
+        lang = choose_language(request, request.query_params.get("lang"), invitation.locale)
+        return await _render(request, settings, invitation, token, lang)
+
+    async def answer(request: Request) -> Response:
+        token = request.path_params["token"]
+        form = await request.form()
+        requested = form.get("lang")
+        invitation = await find_by_token(token)
+        if invitation is None:
+            return _not_found(
+                choose_language(request, requested if isinstance(requested, str) else None, "en")
+            )
+        lang = choose_language(request, requested if isinstance(requested, str) else None, invitation.locale)
+        form_csrf = form.get("csrf")
+        if not csrf_ok(
+            settings.signing_key,
+            invitation.token_hash,
+            form_csrf if isinstance(form_csrf, str) else "",
+            request.cookies.get(CSRF_COOKIE, ""),
+            int(time.time()),
+        ):
+            return await _render(request, settings, invitation, token, lang, result="csrf", status_code=403)
+        choice = form.get("response")
+        if choice not in (Answer.ACCEPT.value, Answer.DECLINE.value):
+            return await _render(request, settings, invitation, token, lang, status_code=400)
+        try:
+            invitation = await respond(token, Answer(choice))
+        except DomainError as error:
+            if error.code is ErrorCode.NOT_FOUND:
+                return _not_found(lang)
+            fresh = await find_by_token(token)
+            if fresh is None:
+                return _not_found(lang)
+            result = _ERROR_RESULTS.get(error.code)
+            if result is None:
+                exchange = await Exchange.get(id=fresh.exchange_id)  # type: ignore[attr-defined]
+                result = "closed" if exchange.status is not ExchangeStatus.OPEN else "invalid"
+            return await _render(request, settings, fresh, token, lang, result=result, status_code=409)
+        result = "accepted" if invitation.status is InvitationStatus.ACCEPTED else "declined"
+        return await _render(request, settings, invitation, token, lang, result=result)
+
+    async def stylesheet(_request: Request) -> Response:
+        response = Response(_stylesheet(), media_type="text/css")
+        response.headers.update(SECURITY_HEADERS)
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        return response
+
+    return [
+        Route("/static/invitation.css", stylesheet, methods=["GET"]),
+        Route("/invitations/{token}", show, methods=["GET"]),
+        Route("/invitations/{token}", answer, methods=["POST"]),
+    ]
+
+
+@cache
+def _stylesheet() -> str:
+    # A file, not an inline <style>: the Content-Security-Policy allows only 'self'.
+    return (files("exchange.web") / "static" / "invitation.css").read_text(encoding="utf-8")
