@@ -43,6 +43,7 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settin
         "mail_dir": str(tmp_path / "mail-out"),
         "public_url": "https://exchange.test",
         "run_mail_dispatcher": False,
+        "run_webhook_worker": False,
         "expiry_sweep_seconds": 3600,
     }
     values.update(overrides)
