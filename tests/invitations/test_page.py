@@ -60,10 +60,14 @@ async def test_get_shows_the_invitation_and_changes_nothing(
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
 
 
-async def test_language_from_header_and_switch(gql: GraphQLClient, world: World, http: httpx.AsyncClient) -> None:
+async def test_language_from_header_and_switch(
+    gql: GraphQLClient, world: World, http: httpx.AsyncClient
+) -> None:
     token = await _invited(gql, world)
     russian = await http.get(f"/invitations/{token}", headers={"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.5"})
-    assert '<html lang="ru">' in russian.text and "Неделя Арала" in russian.text and "Принимаю" in russian.text
+    assert (
+        '<html lang="ru">' in russian.text and "Неделя Арала" in russian.text and "Принимаю" in russian.text
+    )
     english = await http.get(f"/invitations/{token}?lang=en", headers={"Accept-Language": "ru"})
     assert '<html lang="en">' in english.text and "Aral Sea Week" in english.text and "Accept" in english.text
     assert "9:00" in english.text
@@ -82,14 +86,20 @@ async def test_accept_through_the_page(gql: GraphQLClient, world: World, http: h
     assert "Accept</button>" not in answered.text  # nothing left to answer
     assert (await Invitation.get()).status is InvitationStatus.ACCEPTED
     assert await Participation.all().count() == 1
-    again = await http.post(f"/invitations/{token}", data={"csrf": _csrf(page), "lang": "en", "response": "DECLINE"})
+    again = await http.post(
+        f"/invitations/{token}", data={"csrf": _csrf(page), "lang": "en", "response": "DECLINE"}
+    )
     assert again.status_code == 409 and "already been answered" in again.text
 
 
-async def test_decline_through_the_page_in_russian(gql: GraphQLClient, world: World, http: httpx.AsyncClient) -> None:
+async def test_decline_through_the_page_in_russian(
+    gql: GraphQLClient, world: World, http: httpx.AsyncClient
+) -> None:
     token = await _invited(gql, world)
     page = await http.get(f"/invitations/{token}?lang=ru")
-    answered = await http.post(f"/invitations/{token}", data={"csrf": _csrf(page), "lang": "ru", "response": "DECLINE"})
+    answered = await http.post(
+        f"/invitations/{token}", data={"csrf": _csrf(page), "lang": "ru", "response": "DECLINE"}
+    )
     assert "Спасибо за ответ" in answered.text
     assert (await Invitation.get()).status is InvitationStatus.DECLINED
 
@@ -124,7 +134,9 @@ async def test_outcomes_on_the_page(gql: GraphQLClient, world: World, http: http
     csrf = _csrf(page)
 
     async def post(response: str) -> httpx.Response:
-        return await http.post(f"/invitations/{token}", data={"csrf": csrf, "lang": "en", "response": response})
+        return await http.post(
+            f"/invitations/{token}", data={"csrf": csrf, "lang": "en", "response": response}
+        )
 
     world.exchange.capacity = 0
     await world.exchange.save()
