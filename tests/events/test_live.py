@@ -12,7 +12,7 @@ import httpx
 import orjson
 import pytest
 from redis import asyncio as aioredis
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from exchange import access
 from exchange.events import InvitationEvent
@@ -312,3 +312,49 @@ async def test_slow_consumer_is_dropped_with_an_error(orm: Any, two_servers: tup
         errors = [f for f in frames if f["type"] == "next" and f["payload"].get("errors")]
         assert [e["payload"]["errors"][0]["extensions"]["code"] for e in errors] == ["SLOW_CONSUMER"]
     await until_live(b, 0)
+
+
+INVITE = """
+mutation($input: InviteVolunteersInput!) {
+  inviteVolunteers(input: $input) { invitations { id status } userErrors { field message code } }
+}
+"""
+
+
+async def test_a_mutation_on_one_server_reaches_subscribers_on_the_other(
+    orm: Any, two_servers: tuple[Server, Server]
+) -> None:
+    a, b = two_servers
+    host = await make_org("host")
+    exchange = await make_exchange(host)
+    async with ws_client(a.ws, key=host.key) as client:
+        await client.subscribe("1")
+        await until_live(a, 1)
+        variables = {
+            "input": {
+                "exchangeId": encode_id("ExperienceExchange", exchange.id),
+                "invitees": [{"email": "dana@example.com", "fullName": "Dana", "country": "KZ", "locale": "kk"}],
+            }
+        }
+        result = await gql_http(b.http, INVITE, variables, key=host.key)
+        invited = result["data"]["inviteVolunteers"]
+        assert invited["userErrors"] == []
+        event = (await client.next_event("1"))["data"]["invitationUpdates"]
+        assert (event["invitation"]["id"], event["previousStatus"], event["status"]) == (
+            invited["invitations"][0]["id"],
+            None,
+            "QUEUED",
+        )
+        assert event["invitation"]["email"] == "dana@example.com"
+
+
+async def test_websocket_from_a_foreign_browser_origin_is_refused(orm: Any, two_servers: tuple[Server, Server]) -> None:
+    a, _b = two_servers
+    org = await make_org("org")
+    with pytest.raises(InvalidStatus) as refused:
+        async with ws_client(a.ws, key=org.key, headers={"Origin": "https://evil.example"}):
+            pass
+    assert refused.value.response.status_code == 403
+    # Clients that are not browsers send no Origin and are not affected.
+    async with ws_client(a.ws, key=org.key):
+        pass
