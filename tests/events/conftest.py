@@ -281,8 +281,9 @@ async def make_invitation(exchange: Exchange, host: Org) -> Invitation:
 
 
 async def organisers(exchange: Exchange) -> frozenset[int]:
-    partners = await exchange.partners.all().values_list("id", flat=True)
-    return frozenset({exchange.host_id, *partners})  # type: ignore[attr-defined]
+    partners: list[Any] = await exchange.partners.all().values_list("id", flat=True)
+    host_id: int = exchange.host_id  # type: ignore[attr-defined]
+    return frozenset({host_id, *(int(pk) for pk in partners)})
 
 
 async def change(
