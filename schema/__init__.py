@@ -11,9 +11,11 @@ from strawberry.tools import merge_types
 
 from schema.context import Info
 from schema.limits import PreparedDocument
+from schema.mutations.exchanges import ExchangeMutations
 from schema.mutations.organisations import OrganisationMutations
+from schema.mutations.volunteers import VolunteerMutations
 from schema.node import resolve_node
-from schema.queries import OrganisationQueries
+from schema.queries import ExchangeQueries, OrganisationQueries, VolunteerQueries
 from schema.scalars import SCALAR_MAP
 from schema.types.node import Node
 
@@ -27,8 +29,8 @@ class NodeQuery:
 
 
 # Each area adds its root classes here (and nothing else in this file).
-QUERY_PARTS: tuple[type, ...] = (NodeQuery, OrganisationQueries)
-MUTATION_PARTS: tuple[type, ...] = (OrganisationMutations,)
+QUERY_PARTS: tuple[type, ...] = (NodeQuery, OrganisationQueries, ExchangeQueries, VolunteerQueries)
+MUTATION_PARTS: tuple[type, ...] = (OrganisationMutations, ExchangeMutations, VolunteerMutations)
 SUBSCRIPTION_PARTS: tuple[type, ...] = ()
 EXTRA_TYPES: tuple[type, ...] = ()
 # Schema extensions, per request. PreparedDocument: parse/validation cache and the limits.

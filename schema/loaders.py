@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from exchange import models
+from exchange import access, exchanges, models, participations, sessions, volunteers
+from exchange.sql import Page
+from schema.relay import PageArgs
 
 if TYPE_CHECKING:
     from schema.context import Context
@@ -27,9 +29,89 @@ def _by_id_loader(model: Any) -> DataLoader[int, Any]:
     return DataLoader(load_fn=load)
 
 
+def _grouped_loader(
+    fetch: Callable[[list[int]], Awaitable[dict[int, Any]]], default: Any = None
+) -> DataLoader[int, Any]:
+    """A loader over a batch function returning {key: value} (lists or counts per parent)."""
+
+    async def load(keys: list[int]) -> list[Any]:
+        found = await fetch(list(dict.fromkeys(keys)))
+        return [found.get(key, default) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _paged_loader(
+    fetch: Callable[[list[int], PageArgs], Awaitable[dict[int, Page]]],
+) -> DataLoader[tuple[int, PageArgs], Page]:
+    """Keys are (parent id, page args); one fetch per distinct page args in a batch."""
+
+    async def load(keys: list[tuple[int, PageArgs]]) -> list[Page]:
+        parents_by_args: dict[PageArgs, list[int]] = {}
+        for parent, args in keys:
+            parents_by_args.setdefault(args, [])
+            if parent not in parents_by_args[args]:
+                parents_by_args[args].append(parent)
+        pages: dict[tuple[int, PageArgs], Page] = {}
+        for args, parents in parents_by_args.items():
+            for parent, page in (await fetch(parents, args)).items():
+                pages[(parent, args)] = page
+        return [pages.get(key, Page()) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
 class Loaders:
     """Built lazily once per request by the context."""
 
     def __init__(self, context: Context) -> None:
         self.context = context
         self.organisation: DataLoader[int, models.Organisation | None] = _by_id_loader(models.Organisation)
+        # Exchanges, sessions, volunteers, participations (see exchange/exchanges.py & co.).
+        self.exchange: DataLoader[int, models.Exchange | None] = _by_id_loader(models.Exchange)
+        self.session: DataLoader[int, models.Session | None] = _by_id_loader(models.Session)
+        self.volunteer: DataLoader[int, models.Volunteer | None] = _by_id_loader(models.Volunteer)
+        self.participation: DataLoader[int, models.Participation | None] = _by_id_loader(models.Participation)
+        self.exchange_partners: DataLoader[int, list[models.Organisation]] = _grouped_loader(
+            exchanges.partners_by_exchange
+        )
+        self.exchange_sessions: DataLoader[int, list[models.Session]] = _grouped_loader(
+            sessions.sessions_by_exchange
+        )
+        self.session_speakers: DataLoader[int, list[models.Volunteer]] = _grouped_loader(
+            sessions.speakers_by_session
+        )
+        self.places_taken: DataLoader[int, int] = _grouped_loader(participations.places_taken, default=0)
+        # Nested connections: every parent's page in one statement; keyed (parent id, page args).
+        self.exchange_participants: DataLoader[tuple[int, PageArgs], Page] = _paged_loader(
+            participations.pages_by_exchange
+        )
+        self.volunteer_participations: DataLoader[tuple[int, PageArgs], Page] = _paged_loader(
+            lambda ids, page: participations.pages_by_volunteer(self.context.actor, ids, page)
+        )
+        self.organisation_exchanges: DataLoader[tuple[int, PageArgs], Page] = _paged_loader(
+            lambda ids, page: exchanges.pages_by_organisation(self.context.actor, ids, page)
+        )
+        # Volunteer id -> whether the calling organisation organises an exchange they are
+        # invited to or take part in (the email rule), for all volunteers of a response at once.
+        self.organised_by_actor: DataLoader[int, bool] = DataLoader(load_fn=self._organised_by_actor)
+
+    async def _organised_by_actor(self, keys: list[int]) -> list[bool]:
+        organisation_id = self.context.actor.organisation_id
+        found = (
+            set()
+            if organisation_id is None
+            else await volunteers.organised_volunteer_ids(organisation_id, keys)
+        )
+        return [key in found for key in keys]
+
+    async def visible_exchange(self, exchange_id: int) -> models.Exchange | None:
+        """The exchange if it exists and the caller may see it (the rule of exchange.access)."""
+        exchange = await self.exchange.load(exchange_id)
+        if exchange is None:
+            return None
+        partners = await self.exchange_partners.load(exchange_id)
+        partner_ids = frozenset(partner.id for partner in partners)
+        if not access.can_see_exchange(self.context.actor, exchange.status, exchange.host_id, partner_ids):  # type: ignore[attr-defined]
+            return None
+        return exchange

@@ -34,3 +34,31 @@ async def resolve_node(info: Info, global_id: str) -> Any:
 @node_resolver("Organisation")
 async def _organisation(info: Info, pk: int) -> Any:
     return await info.context.loaders.organisation.load(pk)
+
+
+# Exchanges and what hangs off them: visible only where the exchange is (DRAFTs to their
+# organisers and admins); volunteers' public fields are public.
+@node_resolver("ExperienceExchange")
+async def _exchange(info: Info, pk: int) -> Any:
+    return await info.context.loaders.visible_exchange(pk)
+
+
+@node_resolver("Session")
+async def _session(info: Info, pk: int) -> Any:
+    session = await info.context.loaders.session.load(pk)
+    if session is None or await info.context.loaders.visible_exchange(session.exchange_id) is None:  # type: ignore[attr-defined]
+        return None
+    return session
+
+
+@node_resolver("Participation")
+async def _participation(info: Info, pk: int) -> Any:
+    participation = await info.context.loaders.participation.load(pk)
+    if participation is None or await info.context.loaders.visible_exchange(participation.exchange_id) is None:  # type: ignore[attr-defined]
+        return None
+    return participation
+
+
+@node_resolver("Volunteer")
+async def _volunteer(info: Info, pk: int) -> Any:
+    return await info.context.loaders.volunteer.load(pk)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import strawberry
 
-from exchange import organisations
+from exchange import exchanges, organisations, volunteers
 from schema.context import Info
 from schema.relay import Connection, PageArgs, paginate_queryset
-from schema.scalars import CountryCode
+from schema.scalars import CountryCode, LanguageCode
 from schema.types.enums import OrganisationKind
+from schema.types.exchange import ExchangeFilter, ExperienceExchange
 from schema.types.organisation import Organisation
+from schema.types.volunteer import Volunteer
 
 
 def page_args(
@@ -40,3 +42,55 @@ class OrganisationQueries:
     async def organisation(self, info: Info, slug: str) -> Organisation | None:
         info.context.actor  # noqa: B018
         return await organisations.get_by_slug(slug)  # type: ignore[return-value]
+
+
+def exchange_filter(given: ExchangeFilter | None) -> exchanges.ExchangeFilter | None:
+    if given is None:
+        return None
+    return exchanges.ExchangeFilter(
+        theme=given.theme,
+        status=given.status,
+        country=given.country,
+        language=given.language,
+        starts_after=given.starts_after,
+        starts_before=given.starts_before,
+        search=given.search,
+    )
+
+
+@strawberry.type
+class ExchangeQueries:
+    @strawberry.field(description="Exchanges the caller may see, by start date then id.")
+    async def exchanges(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: ExchangeFilter | None = None,
+    ) -> Connection[ExperienceExchange]:
+        queryset = exchanges.list_exchanges(info.context.actor, exchange_filter(filter))
+        return await paginate_queryset(queryset, page_args(info, first, after, last, before))
+
+    @strawberry.field(description="Null when no exchange has this slug or the caller may not see it.")
+    async def exchange(self, info: Info, slug: str) -> ExperienceExchange | None:
+        return await exchanges.visible_exchange_by_slug(info.context.actor, slug)
+
+
+@strawberry.type
+class VolunteerQueries:
+    @strawberry.field(description="Organisations and platform admins only. `skill` matches a whole skill, ignoring case.")
+    async def volunteers(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        country: CountryCode | None = None,
+        language: LanguageCode | None = None,
+        skill: str | None = None,
+    ) -> Connection[Volunteer]:
+        queryset = volunteers.list_volunteers(info.context.actor, country=country, language=language, skill=skill)
+        return await paginate_queryset(queryset, page_args(info, first, after, last, before))

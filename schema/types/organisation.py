@@ -1,15 +1,19 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from exchange import i18n, models
 from schema.context import Info
-from schema.relay import encode_id
+from schema.relay import Connection, encode_id
 from schema.scalars import CountryCode, LanguageCode
 from schema.types.enums import OrganisationKind
 from schema.types.node import LocalizedText, Node, translations
+from schema.types.participation import nested_page_args, page_connection
+
+if TYPE_CHECKING:
+    from schema.types.exchange import ExperienceExchange
 
 
 @strawberry.type(name="Organisation")
@@ -50,3 +54,19 @@ class Organisation(Node):
     async def parent(root: strawberry.Parent[models.Organisation], info: Info) -> Organisation | None:
         parent_id = root.parent_id  # type: ignore[attr-defined]
         return None if parent_id is None else await info.context.loaders.organisation.load(parent_id)
+
+    @strawberry.field(
+        description="Exchanges the organisation hosts or co-organises (those the viewer may see), "
+        "by start date."
+    )
+    @staticmethod
+    async def exchanges(
+        root: strawberry.Parent[models.Organisation],
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Annotated[ExperienceExchange, strawberry.lazy("schema.types.exchange")]]:
+        args = nested_page_args(info, first, after, last, before)
+        return page_connection(await info.context.loaders.organisation_exchanges.load((root.id, args)))

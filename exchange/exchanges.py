@@ -1,0 +1,435 @@
+"""Exchange services: create, update (status machine, dates), list with filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from exchange import access
+from exchange.access import Actor
+from exchange.errors import DomainError, ErrorCode, Problems, not_found
+from exchange.i18n import fold
+from exchange.models import Exchange, ExchangeStatus, Organisation, Session, Theme
+from exchange.sql import Page, PageWindow, Statement, json_list_contains, paged_children
+from exchange.validation import (
+    LocalizedText,
+    check_slug,
+    check_time_zone,
+    localized_map,
+    search_text,
+)
+
+TITLE_MAX = 300
+DESCRIPTION_MAX = 5000
+CITY_MAX = 200
+
+
+class _Keep:
+    """An update field the caller left out (as opposed to an explicit null that clears it)."""
+
+    _instance: _Keep | None = None
+
+    def __new__(cls) -> _Keep:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+KEEP: Any = _Keep()
+
+# DRAFT -> OPEN -> CLOSED (reopens to OPEN) -> COMPLETED; anything before COMPLETED may be
+# cancelled. Staying in the same status is no move at all.
+TRANSITIONS: dict[ExchangeStatus, frozenset[ExchangeStatus]] = {
+    ExchangeStatus.DRAFT: frozenset({ExchangeStatus.OPEN, ExchangeStatus.CANCELLED}),
+    ExchangeStatus.OPEN: frozenset({ExchangeStatus.CLOSED, ExchangeStatus.CANCELLED}),
+    ExchangeStatus.CLOSED: frozenset(
+        {ExchangeStatus.OPEN, ExchangeStatus.COMPLETED, ExchangeStatus.CANCELLED}
+    ),
+    ExchangeStatus.COMPLETED: frozenset(),
+    ExchangeStatus.CANCELLED: frozenset(),
+}
+INITIAL_STATUSES = (ExchangeStatus.DRAFT, ExchangeStatus.OPEN)
+
+
+@dataclass(frozen=True)
+class NewExchange:
+    slug: str
+    titles: list[LocalizedText]
+    theme: Theme
+    country: str
+    starts_on: dt.date
+    ends_on: dt.date
+    time_zone: str
+    languages: list[str]
+    descriptions: list[LocalizedText] | None = None
+    host_id: int | None = None
+    partner_ids: list[int] | None = None
+    city: str | None = None
+    capacity: int | None = None
+    status: ExchangeStatus | None = None
+
+
+@dataclass
+class ExchangeChanges:
+    """Each field is KEEP (left out), None (cleared) or the new value."""
+
+    titles: Any = KEEP
+    descriptions: Any = KEEP
+    theme: Any = KEEP
+    partner_ids: Any = KEEP
+    city: Any = KEEP
+    starts_on: Any = KEEP
+    ends_on: Any = KEEP
+    time_zone: Any = KEEP
+    capacity: Any = KEEP
+    languages: Any = KEEP
+    status: Any = KEEP
+
+    def given(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not KEEP}
+
+
+@dataclass(frozen=True)
+class ExchangeFilter:
+    theme: Theme | None = None
+    status: ExchangeStatus | None = None
+    country: str | None = None
+    language: str | None = None
+    starts_after: dt.date | None = None
+    starts_before: dt.date | None = None
+    search: str | None = None
+
+
+def local_day_bounds(starts_on: dt.date, ends_on: dt.date, time_zone: str) -> tuple[dt.datetime, dt.datetime]:
+    """The instants an exchange opens and closes: midnight of its first day and midnight
+    after its last day, in the venue's zone."""
+    zone = ZoneInfo(time_zone)
+    opens = dt.datetime.combine(starts_on, dt.time(0), tzinfo=zone)
+    closes = dt.datetime.combine(ends_on + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+    return opens, closes
+
+
+# ---------------------------------------------------------------- reads
+
+
+def list_exchanges(actor: Actor, criteria: ExchangeFilter | None = None) -> Any:
+    """A queryset of the exchanges the actor may see, by start date then id."""
+    queryset = Exchange.all()
+    visible = access.visible_exchanges_q(actor)
+    if visible is not None:
+        queryset = queryset.filter(visible)
+    if criteria is not None:
+        queryset = _apply_filter(queryset, criteria)
+    return queryset.order_by("starts_on", "id")
+
+
+def _apply_filter(queryset: Any, criteria: ExchangeFilter) -> Any:
+    if criteria.theme is not None:
+        queryset = queryset.filter(theme=criteria.theme)
+    if criteria.status is not None:
+        queryset = queryset.filter(status=criteria.status)
+    if criteria.country is not None:
+        queryset = queryset.filter(country=criteria.country)
+    if criteria.language is not None:
+        queryset = json_list_contains(queryset, "languages", criteria.language)
+    if criteria.starts_after is not None:
+        queryset = queryset.filter(starts_on__gte=criteria.starts_after)
+    if criteria.starts_before is not None:
+        queryset = queryset.filter(starts_on__lte=criteria.starts_before)
+    if criteria.search is not None and (needle := fold(criteria.search)):
+        queryset = queryset.filter(search_text__contains=needle)
+    return queryset
+
+
+async def partner_ids_of(exchange_id: int) -> frozenset[int]:
+    ids = await Organisation.filter(partner_exchanges__id=exchange_id).values_list("id", flat=True)
+    return frozenset(int(pk) for pk in ids)  # type: ignore[call-overload]
+
+
+async def visible_exchange(actor: Actor, exchange_id: int) -> Exchange | None:
+    return await _visible(actor, await Exchange.get_or_none(id=exchange_id))
+
+
+async def visible_exchange_by_slug(actor: Actor, slug: str) -> Exchange | None:
+    return await _visible(actor, await Exchange.get_or_none(slug=slug))
+
+
+async def _visible(actor: Actor, exchange: Exchange | None) -> Exchange | None:
+    if exchange is None:
+        return None
+    partners = await partner_ids_of(exchange.id)
+    if not access.can_see_exchange(actor, exchange.status, exchange.host_id, partners):  # type: ignore[attr-defined]
+        return None
+    return exchange
+
+
+async def _exchange_to_manage(actor: Actor, exchange_id: int, field_name: str) -> Exchange:
+    """The exchange if the actor may change it: NOT_FOUND when it does not exist or is
+    invisible to them, FORBIDDEN when they see it but may not change it."""
+    access.require_writer(actor)
+    exchange = await visible_exchange(actor, exchange_id)
+    if exchange is None:
+        raise not_found("Exchange", [field_name])
+    access.require_manage_exchange(actor, exchange)
+    return exchange
+
+
+# ---------------------------------------------------------------- validation helpers
+
+
+def _check_city(problems: Problems, city: str | None) -> str | None:
+    if city is None:
+        return None
+    city = city.strip()
+    if len(city) > CITY_MAX:
+        problems.invalid(f"The city is longer than {CITY_MAX} characters.", "city")
+    return city or None
+
+
+def _check_capacity(problems: Problems, capacity: int | None) -> None:
+    if capacity is not None and capacity < 0:
+        problems.invalid("The capacity must not be negative (leave it out for no limit).", "capacity")
+
+
+def _check_languages(problems: Problems, languages: Sequence[str]) -> list[str]:
+    if not languages:
+        problems.invalid("At least one language is required.", "languages")
+    result: list[str] = []
+    for index, code in enumerate(languages):
+        if code in result:
+            problems.invalid(f"Language {code} appears twice.", "languages", index)
+        else:
+            result.append(code)
+    return result
+
+
+def _check_dates(problems: Problems, starts_on: dt.date, ends_on: dt.date) -> None:
+    if ends_on < starts_on:
+        problems.invalid("The exchange must not end before it starts.", "endsOn")
+
+
+async def _check_partners(problems: Problems, partner_ids: Sequence[int], host_id: int) -> list[Organisation]:
+    found = {org.id: org for org in await Organisation.filter(id__in=list(partner_ids))}
+    partners: list[Organisation] = []
+    for index, pk in enumerate(partner_ids):
+        if pk not in found:
+            problems.add(ErrorCode.NOT_FOUND, "Organisation not found.", ["partnerIds", index])
+        elif pk == host_id:
+            problems.invalid("The host is not its own partner.", "partnerIds", index)
+        elif found[pk] not in partners:
+            partners.append(found[pk])
+    return partners
+
+
+def _slug_taken(slug: str) -> DomainError:
+    return DomainError(ErrorCode.CONFLICT, f"The slug {slug!r} is taken.", ["slug"])
+
+
+# ---------------------------------------------------------------- writes
+
+
+async def create_exchange(actor: Actor, data: NewExchange) -> Exchange:
+    host_id = access.exchange_host_for(actor, data.host_id)
+    problems = Problems()
+    check_slug(problems, data.slug)
+    titles = localized_map(problems, data.titles, "titles", required=True, max_length=TITLE_MAX)
+    descriptions = localized_map(
+        problems, data.descriptions, "descriptions", required=False, max_length=DESCRIPTION_MAX
+    )
+    city = _check_city(problems, data.city)
+    _check_dates(problems, data.starts_on, data.ends_on)
+    check_time_zone(problems, data.time_zone)
+    _check_capacity(problems, data.capacity)
+    languages = _check_languages(problems, data.languages)
+    status = data.status or ExchangeStatus.DRAFT
+    if status not in INITIAL_STATUSES:
+        problems.invalid("A new exchange starts as DRAFT or OPEN.", "status")
+    host = await Organisation.get_or_none(id=host_id)
+    if host is None:
+        problems.add(ErrorCode.NOT_FOUND, "Organisation not found.", ["hostId"])
+    partners = await _check_partners(problems, data.partner_ids or [], host_id)
+    if not problems and await Exchange.filter(slug=data.slug).exists():
+        raise _slug_taken(data.slug)
+    problems.raise_if_any()
+    try:
+        async with in_transaction() as connection:
+            exchange = await Exchange.create(
+                slug=data.slug,
+                titles=titles,
+                descriptions=descriptions,
+                search_text=search_text(titles, descriptions),
+                theme=data.theme,
+                status=status,
+                host_id=host_id,
+                country=data.country,
+                city=city,
+                starts_on=data.starts_on,
+                ends_on=data.ends_on,
+                time_zone=data.time_zone,
+                capacity=data.capacity,
+                languages=languages,
+                using_db=connection,
+            )
+            if partners:
+                await exchange.partners.add(*partners, using_db=connection)
+    except IntegrityError:
+        # Two creations raced for the slug: the loser hears what a sequential caller hears.
+        raise _slug_taken(data.slug) from None
+    return exchange
+
+
+_NOT_CLEARABLE = {
+    "titles": "titles",
+    "theme": "theme",
+    "starts_on": "startsOn",
+    "ends_on": "endsOn",
+    "time_zone": "timeZone",
+    "languages": "languages",
+    "status": "status",
+}
+
+
+async def update_exchange(actor: Actor, exchange_id: int, changes: ExchangeChanges) -> Exchange:
+    exchange = await _exchange_to_manage(actor, exchange_id, "id")
+    given = changes.given()
+    problems = Problems()
+    for name, input_name in _NOT_CLEARABLE.items():
+        if name in given and given[name] is None:
+            problems.invalid("This field cannot be cleared.", input_name)
+            del given[name]
+    values: dict[str, Any] = {}
+    if "titles" in given:
+        values["titles"] = localized_map(
+            problems, given["titles"], "titles", required=True, max_length=TITLE_MAX
+        )
+    if "descriptions" in given:
+        values["descriptions"] = localized_map(
+            problems, given["descriptions"], "descriptions", required=False, max_length=DESCRIPTION_MAX
+        )
+    if "theme" in given:
+        values["theme"] = given["theme"]
+    if "city" in given:
+        values["city"] = _check_city(problems, given["city"])
+    if "capacity" in given:
+        _check_capacity(problems, given["capacity"])
+        values["capacity"] = given["capacity"]
+    if "languages" in given:
+        values["languages"] = _check_languages(problems, given["languages"])
+    if "status" in given and given["status"] != exchange.status:
+        if given["status"] not in TRANSITIONS[exchange.status]:
+            problems.invalid(
+                f"An exchange cannot move from {exchange.status} to {given['status']}.", "status"
+            )
+        values["status"] = given["status"]
+    starts_on = given.get("starts_on", exchange.starts_on)
+    ends_on = given.get("ends_on", exchange.ends_on)
+    time_zone = given.get("time_zone", exchange.time_zone)
+    if {"starts_on", "ends_on", "time_zone"} & given.keys():
+        _check_dates(problems, starts_on, ends_on)
+        zone = check_time_zone(problems, time_zone)
+        if zone is not None and not problems:
+            await _check_sessions_inside(problems, exchange, starts_on, ends_on, time_zone, given.keys())
+        values.update(starts_on=starts_on, ends_on=ends_on, time_zone=time_zone)
+    partners: list[Organisation] | None = None
+    if "partner_ids" in given:
+        partners = await _check_partners(problems, given["partner_ids"] or [], exchange.host_id)  # type: ignore[attr-defined]
+    problems.raise_if_any()
+    if "titles" in values or "descriptions" in values:
+        values["search_text"] = search_text(
+            values.get("titles", exchange.titles), values.get("descriptions", exchange.descriptions)
+        )
+    async with in_transaction() as connection:
+        if values:
+            exchange.update_from_dict(values)
+            await exchange.save(using_db=connection)
+        if partners is not None:
+            await exchange.partners.clear(using_db=connection)
+            if partners:
+                await exchange.partners.add(*partners, using_db=connection)
+    return exchange
+
+
+async def _check_sessions_inside(
+    problems: Problems,
+    exchange: Exchange,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    time_zone: str,
+    given: Any,
+) -> None:
+    """New dates or zone must keep every existing session inside the exchange."""
+    opens, closes = local_day_bounds(starts_on, ends_on, time_zone)
+    times = await Session.filter(exchange_id=exchange.id, cancelled_at=None).values_list(
+        "starts_at", "ends_at"
+    )
+    if any(start < opens for start, _ in times):
+        field_name = "startsOn" if "starts_on" in given else "timeZone"
+        problems.invalid("An existing session would start before the exchange.", field_name)
+    if any(end > closes for _, end in times):
+        field_name = "endsOn" if "ends_on" in given else "timeZone"
+        problems.invalid("An existing session would end after the exchange.", field_name)
+
+
+__all__ = [
+    "KEEP",
+    "TRANSITIONS",
+    "ExchangeChanges",
+    "ExchangeFilter",
+    "NewExchange",
+    "create_exchange",
+    "list_exchanges",
+    "partner_ids_of",
+    "update_exchange",
+    "visible_exchange",
+    "visible_exchange_by_slug",
+]
+
+
+# ---------------------------------------------------------------- batched reads for loaders
+
+
+async def pages_by_organisation(
+    actor: Actor, organisation_ids: Sequence[int], page: PageWindow
+) -> dict[int, Page]:
+    """Exchanges each organisation hosts or co-organises, those the actor may see, by start
+    date then id: one statement for every organisation."""
+    statement = Statement()
+    visible = access.visible_exchanges_sql(actor, "t", statement.param)
+    return await paged_children(
+        Exchange,
+        from_sql=(
+            "exchange t JOIN (SELECT id AS exchange_id, host_id AS organisation_id FROM exchange "
+            "UNION SELECT exchange_id, organisation_id FROM exchange_partner) o ON o.exchange_id = t.id"
+        ),
+        parent_column="o.organisation_id",
+        order_by="t.starts_on, t.id",
+        parent_ids=organisation_ids,
+        page=page,
+        statement=statement,
+        where=visible or "",
+    )
+
+
+async def partners_by_exchange(exchange_ids: Sequence[int]) -> dict[int, list[Organisation]]:
+    statement = Statement()
+    rows = await statement.fetch(
+        "SELECT ep.exchange_id AS _exchange_id, o.* FROM exchange_partner ep "  # noqa: S608
+        "JOIN organisation o ON o.id = ep.organisation_id "
+        f"WHERE ep.exchange_id IN {statement.in_list(exchange_ids)} ORDER BY ep.exchange_id, o.id"
+    )
+    result: dict[int, list[Organisation]] = {pk: [] for pk in exchange_ids}
+    for row in rows:
+        result[int(row["_exchange_id"])].append(Organisation._init_from_db(**row))
+    return result

@@ -1,0 +1,223 @@
+"""Session services: add a session to an exchange."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tortoise.transactions import in_transaction
+
+from exchange import access
+from exchange.access import Actor
+from exchange.errors import DomainError, ErrorCode, Problems, not_found
+from exchange.exchanges import KEEP, TITLE_MAX, local_day_bounds, visible_exchange
+from exchange.invitations.session_mail import notify_session_change
+from exchange.models import Exchange, ExchangeStatus, MailKind, Session, SessionFormat, Volunteer
+from exchange.settings import Settings
+from exchange.sql import Statement
+from exchange.validation import LocalizedText, check_url, localized_map
+
+VENUE_MAX = 300
+# Sessions are no longer planned once an exchange is over or called off.
+FINISHED = (ExchangeStatus.COMPLETED, ExchangeStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class NewSession:
+    exchange_id: int
+    titles: list[LocalizedText]
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    format: SessionFormat
+    venue: str | None = None
+    online_url: str | None = None
+    language: str | None = None
+    capacity: int | None = None
+    speaker_ids: list[int] | None = None
+
+
+async def add_session(actor: Actor, data: NewSession) -> Session:
+    access.require_writer(actor)
+    exchange = await visible_exchange(actor, data.exchange_id)
+    if exchange is None:
+        raise not_found("Exchange", ["exchangeId"])
+    access.require_add_session(actor, exchange.host_id)  # type: ignore[attr-defined]
+    problems = Problems()
+    if exchange.status in FINISHED:
+        problems.invalid(f"The exchange is {exchange.status}; it takes no new sessions.", "exchangeId")
+    titles = localized_map(problems, data.titles, "titles", required=True, max_length=TITLE_MAX)
+    if data.ends_at <= data.starts_at:
+        problems.invalid("A session must end after it starts.", "endsAt")
+    else:
+        opens, closes = local_day_bounds(exchange.starts_on, exchange.ends_on, exchange.time_zone)
+        if not opens <= data.starts_at < closes:
+            problems.invalid(
+                f"The session must start within the exchange ({exchange.starts_on} to {exchange.ends_on} "
+                f"in {exchange.time_zone}).",
+                "startsAt",
+            )
+        if data.ends_at > closes:
+            problems.invalid(
+                f"The session ends after the exchange ({exchange.ends_on} in {exchange.time_zone}).",
+                "endsAt",
+            )
+    venue = (data.venue or "").strip() or None
+    if venue is not None and len(venue) > VENUE_MAX:
+        problems.invalid(f"The venue is longer than {VENUE_MAX} characters.", "venue")
+    check_url(problems, data.online_url, "onlineUrl")
+    if data.capacity is not None and data.capacity < 0:
+        problems.invalid("The capacity must not be negative (leave it out for no limit).", "capacity")
+    speaker_ids = data.speaker_ids or []
+    found = {v.id: v for v in await Volunteer.filter(id__in=speaker_ids)} if speaker_ids else {}
+    speakers: list[Volunteer] = []
+    for index, pk in enumerate(speaker_ids):
+        if pk not in found:
+            problems.add(ErrorCode.NOT_FOUND, "Volunteer not found.", ["speakerIds", index])
+        elif found[pk] not in speakers:
+            speakers.append(found[pk])
+    problems.raise_if_any()
+    async with in_transaction() as connection:
+        session = await Session.create(
+            exchange_id=exchange.id,
+            titles=titles,
+            starts_at=data.starts_at,
+            ends_at=data.ends_at,
+            format=data.format,
+            venue=venue,
+            online_url=data.online_url,
+            language=data.language,
+            capacity=data.capacity,
+            using_db=connection,
+        )
+        if speakers:
+            await session.speakers.add(*speakers, using_db=connection)
+    return session
+
+
+async def sessions_by_exchange(exchange_ids: Sequence[int]) -> dict[int, list[Session]]:
+    """Sessions still planned, by start time then id."""
+    result: dict[int, list[Session]] = {pk: [] for pk in exchange_ids}
+    for session in await Session.filter(exchange_id__in=list(exchange_ids), cancelled_at=None).order_by(
+        "starts_at", "id"
+    ):
+        result[session.exchange_id].append(session)  # type: ignore[attr-defined]
+    return result
+
+
+async def speakers_by_session(session_ids: Sequence[int]) -> dict[int, list[Volunteer]]:
+    statement = Statement()
+    rows = await statement.fetch(
+        "SELECT ss.session_id AS _session_id, v.* FROM session_speaker ss "  # noqa: S608
+        "JOIN volunteer v ON v.id = ss.volunteer_id "
+        f"WHERE ss.session_id IN {statement.in_list(session_ids)} ORDER BY ss.session_id, v.id"
+    )
+    result: dict[int, list[Volunteer]] = {pk: [] for pk in session_ids}
+    for row in rows:
+        result[int(row["_session_id"])].append(Volunteer._init_from_db(**row))
+    return result
+
+
+# ---------------------------------------------------------------- changes after invitations went out
+# A session that moves or is called off concerns the invitees who accepted: each change
+# bumps the calendar SEQUENCE (RFC 5545) and queues mail in the same transaction.
+
+
+@dataclass(frozen=True)
+class SessionChanges:
+    """Fields left as KEEP stay as they are; None clears an optional field."""
+
+    titles: list[LocalizedText] | None = KEEP
+    starts_at: dt.datetime = KEEP
+    ends_at: dt.datetime = KEEP
+    format: SessionFormat = KEEP
+    venue: str | None = KEEP
+    online_url: str | None = KEEP
+    language: str | None = KEEP
+    capacity: int | None = KEEP
+
+
+# Changes that move the calendar entry (when or where): invitees are told.
+_CALENDAR_FIELDS = ("starts_at", "ends_at", "format", "venue", "online_url")
+
+
+async def _session_to_manage(actor: Actor, session_id: int) -> tuple[Session, Exchange]:
+    access.require_writer(actor)
+    session = await Session.get_or_none(id=session_id)
+    exchange = None if session is None else await visible_exchange(actor, session.exchange_id)  # type: ignore[attr-defined]
+    if session is None or exchange is None:
+        raise not_found("Session", ["id"])
+    access.require_manage_exchange(actor, exchange)
+    if exchange.status in FINISHED:
+        raise DomainError(
+            ErrorCode.INVALID, f"The exchange is {exchange.status}; its sessions are final.", ["id"]
+        )
+    if session.cancelled_at is not None:
+        raise DomainError(ErrorCode.INVALID, "The session is cancelled.", ["id"])
+    return session, exchange
+
+
+async def update_session(
+    actor: Actor, session_id: int, changes: SessionChanges, settings: Settings | None = None
+) -> Session:
+    session, exchange = await _session_to_manage(actor, session_id)
+    problems = Problems()
+    values: dict[str, object] = {}
+    if changes.titles is not KEEP:
+        values["titles"] = localized_map(
+            problems, changes.titles, "titles", required=True, max_length=TITLE_MAX
+        )
+    for name in ("starts_at", "ends_at", "format", "language", "capacity", "online_url"):
+        if getattr(changes, name) is not KEEP:
+            values[name] = getattr(changes, name)
+    if changes.venue is not KEEP:
+        venue = (changes.venue or "").strip() or None
+        if venue is not None and len(venue) > VENUE_MAX:
+            problems.invalid(f"The venue is longer than {VENUE_MAX} characters.", "venue")
+        values["venue"] = venue
+    if changes.online_url is not KEEP:
+        check_url(problems, changes.online_url, "onlineUrl")
+    if changes.capacity is not KEEP and changes.capacity is not None and changes.capacity < 0:
+        problems.invalid("The capacity must not be negative (leave it out for no limit).", "capacity")
+    starts_at = values.get("starts_at", session.starts_at)
+    ends_at = values.get("ends_at", session.ends_at)
+    assert isinstance(starts_at, dt.datetime) and isinstance(ends_at, dt.datetime)
+    if ends_at <= starts_at:
+        problems.invalid("A session must end after it starts.", "endsAt")
+    else:
+        opens, closes = local_day_bounds(exchange.starts_on, exchange.ends_on, exchange.time_zone)
+        if starts_at < opens:
+            problems.invalid(
+                f"The session starts before the exchange ({exchange.starts_on} in {exchange.time_zone}).",
+                "startsAt",
+            )
+        if ends_at > closes:
+            problems.invalid(
+                f"The session ends after the exchange ({exchange.ends_on} in {exchange.time_zone}).", "endsAt"
+            )
+    problems.raise_if_any()
+    async with in_transaction():
+        session = await Session.select_for_update().get(id=session.id)
+        moved = any(name in values and values[name] != getattr(session, name) for name in _CALENDAR_FIELDS)
+        for name, value in values.items():
+            setattr(session, name, value)
+        if moved:
+            session.sequence += 1
+        if values:
+            await session.save(update_fields=[*values, "sequence"] if moved else list(values))
+        if moved:
+            await notify_session_change(session, MailKind.UPDATE, settings)
+    return session
+
+
+async def cancel_session(actor: Actor, session_id: int, settings: Settings | None = None) -> Session:
+    session, _ = await _session_to_manage(actor, session_id)
+    async with in_transaction():
+        session = await Session.select_for_update().get(id=session.id)
+        if session.cancelled_at is not None:
+            raise DomainError(ErrorCode.INVALID, "The session is cancelled.", ["id"])
+        session.cancelled_at = dt.datetime.now(dt.UTC)
+        session.sequence += 1
+        await session.save(update_fields=["cancelled_at", "sequence"])
+        await notify_session_change(session, MailKind.CANCELLATION, settings)
+    return session

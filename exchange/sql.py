@@ -1,0 +1,140 @@
+"""Hand-written SQL for what the ORM cannot say in one statement (window queries that
+page many parents at once), portable between SQLite and PostgreSQL.
+
+Only identifiers written in this code are formatted into SQL; every value is a parameter.
+"""
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from tortoise import connections
+from tortoise.expressions import RawSQL
+from tortoise.models import Model
+
+
+class Statement:
+    """Collects parameters and hands out numbered placeholders in the connection's style
+    (``$1`` for asyncpg, ``?1`` for SQLite), so fragments may be built in any order."""
+
+    def __init__(self, connection_name: str = "default") -> None:
+        self.connection = connections.get(connection_name)
+        self.prefix = "?" if self.connection.capabilities.dialect == "sqlite" else "$"
+        self.params: list[Any] = []
+
+    def param(self, value: Any) -> str:
+        self.params.append(value)
+        return f"{self.prefix}{len(self.params)}"
+
+    def in_list(self, values: Iterable[Any]) -> str:
+        """``(p1, p2, ...)`` for an IN clause; never empty (an empty IN is a syntax error)."""
+        placeholders = [self.param(value) for value in values]
+        return "(" + ", ".join(placeholders or ["NULL"]) + ")"
+
+    async def fetch(self, sql: str) -> list[dict[str, Any]]:
+        return await self.connection.execute_query_dict(sql, self.params)
+
+
+class PageWindow(Protocol):
+    """first/after/last/before with cursors already decoded to offsets (schema.relay.PageArgs)."""
+
+    @property
+    def first(self) -> int | None: ...
+    @property
+    def after(self) -> int | None: ...
+    @property
+    def last(self) -> int | None: ...
+    @property
+    def before(self) -> int | None: ...
+
+    def window(self, total: int) -> tuple[int, int]: ...
+
+
+def window_condition(statement: Statement, page: PageWindow, index: str, total: str) -> str:
+    """A SQL condition on a 0-based row index that keeps a bounded superset of the page
+    (the exact page is cut in Python once each parent's total is known), plus row 0 so
+    every parent with rows reports its total even when the page is empty."""
+    start = 0 if page.after is None else page.after + 1
+    parts = [f"{index} >= {statement.param(start)}"]
+    if page.before is not None:
+        parts.append(f"{index} < {statement.param(page.before)}")
+    if page.first is not None:
+        parts.append(f"{index} < {statement.param(start + page.first)}")
+    elif page.last is not None:
+        # end = min(before, total): the last `last` rows before it.
+        end = (
+            total
+            if page.before is None
+            else (
+                f"(CASE WHEN {total} < {statement.param(page.before)} THEN {total} "
+                f"ELSE {statement.param(page.before)} END)"
+            )
+        )
+        parts.append(f"{index} >= {end} - {statement.param(page.last)}")
+    return f"(({' AND '.join(parts)}) OR {index} = 0)"
+
+
+@dataclass
+class Page:
+    """One parent's page: model instances, the offset of the first, and the total."""
+
+    nodes: list[Any] = field(default_factory=list)
+    start: int = 0
+    total: int = 0
+
+
+async def paged_children(
+    model: type[Model],
+    *,
+    from_sql: str,
+    parent_column: str,
+    order_by: str,
+    parent_ids: Sequence[Any],
+    page: PageWindow,
+    statement: Statement,
+    where: str = "",
+) -> dict[Any, Page]:
+    """Pages of ``model`` rows for many parents in one statement.
+
+    ``from_sql`` is a FROM clause whose row alias ``t`` has the model's columns and whose
+    ``parent_column`` names the parent; ``where`` (with placeholders already taken from
+    ``statement``) narrows the rows, e.g. to what the actor may see.
+    """
+    partition = f"PARTITION BY {parent_column}"
+    ranked = (
+        f"SELECT t.*, {parent_column} AS _parent, "
+        f"ROW_NUMBER() OVER ({partition} ORDER BY {order_by}) - 1 AS _index, "
+        f"COUNT(*) OVER ({partition}) AS _total "
+        f"FROM {from_sql} WHERE {parent_column} IN {statement.in_list(parent_ids)}"
+        + (f" AND ({where})" if where else "")
+    )
+    condition = window_condition(statement, page, "r._index", "r._total")
+    rows = await statement.fetch(
+        f"SELECT r.* FROM ({ranked}) r WHERE {condition} ORDER BY r._parent, r._index"
+    )
+    pages: dict[Any, Page] = {parent: Page() for parent in parent_ids}
+    grouped: dict[Any, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(row["_parent"], []).append(row)
+    for parent, parent_rows in grouped.items():
+        total = int(parent_rows[0]["_total"])
+        start, end = page.window(total)
+        nodes = [model._init_from_db(**row) for row in parent_rows if start <= int(row["_index"]) < end]
+        pages[parent] = Page(nodes=nodes, start=start, total=total)
+    return pages
+
+
+def instances(model: type[Model], rows: Iterable[dict[str, Any]]) -> list[Any]:
+    return [model._init_from_db(**row) for row in rows]
+
+
+def json_list_contains(queryset: Any, column: str, value: str) -> Any:
+    """Rows whose JSON list ``column`` holds the string ``value``, the same on SQLite and
+    PostgreSQL: a LIKE over the JSON text (callers pass validated codes, no quotes inside)."""
+    alias = f"_{column}_text"
+    return queryset.annotate(**{alias: RawSQL(f"CAST({column} AS TEXT)")}).filter(
+        **{f"{alias}__contains": f'"{value}"'}
+    )

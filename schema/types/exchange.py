@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import strawberry
+
+from exchange import i18n, models
+from exchange.participations import seats_left
+from schema.context import Info
+from schema.relay import Connection, encode_id
+from schema.scalars import CountryCode, LanguageCode
+from schema.types.enums import ExchangeStatus, InvitationStatus, SessionFormat, Theme
+from schema.types.invitation import Invitation, invitations_of
+from schema.types.node import LocalizedText, Node, translations
+from schema.types.organisation import Organisation
+from schema.types.participation import Participation, nested_page_args, page_connection
+from schema.types.volunteer import Volunteer
+
+
+@strawberry.type(name="ExperienceExchange")
+class ExperienceExchange(Node):
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: Any) -> bool:
+        return isinstance(obj, models.Exchange)
+
+    @strawberry.field(description="Opaque global identifier.")
+    @staticmethod
+    def id(root: strawberry.Parent[models.Exchange]) -> strawberry.ID:
+        return strawberry.ID(encode_id("ExperienceExchange", root.id))
+
+    slug: str
+
+    @strawberry.field(
+        description="Title in the requested locale (argument, then Accept-Language), "
+        "falling back to the exchange's default language."
+    )
+    @staticmethod
+    def title(
+        root: strawberry.Parent[models.Exchange], info: Info, locale: LanguageCode | None = None
+    ) -> str:
+        return i18n.pick_text(root.titles, info.context.locales(locale)) or root.slug
+
+    @strawberry.field(description="Every translation of the title, default language first.")
+    @staticmethod
+    def titles(root: strawberry.Parent[models.Exchange]) -> list[LocalizedText]:
+        return translations(root.titles)
+
+    @strawberry.field(description="Description in the requested locale, with the same fallback as title.")
+    @staticmethod
+    def description(
+        root: strawberry.Parent[models.Exchange], info: Info, locale: LanguageCode | None = None
+    ) -> str | None:
+        return i18n.pick_text(root.descriptions, info.context.locales(locale))
+
+    @strawberry.field(description="Every translation of the description, default language first.")
+    @staticmethod
+    def descriptions(root: strawberry.Parent[models.Exchange]) -> list[LocalizedText]:
+        return translations(root.descriptions)
+
+    theme: Theme
+    status: ExchangeStatus
+
+    @strawberry.field
+    @staticmethod
+    async def host(root: strawberry.Parent[models.Exchange], info: Info) -> Organisation:
+        return await info.context.loaders.organisation.load(root.host_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(
+        description="Co-organisers, e.g. UN Volunteers for an exchange hosted by a national NGO."
+    )
+    @staticmethod
+    async def partners(root: strawberry.Parent[models.Exchange], info: Info) -> list[Organisation]:
+        return await info.context.loaders.exchange_partners.load(root.id)
+
+    country: CountryCode
+    city: str | None
+    starts_on: dt.date
+    ends_on: dt.date
+    time_zone: str = strawberry.field(description="IANA time zone of the venue, e.g. Asia/Almaty.")
+    capacity: int | None
+
+    @strawberry.field(
+        description="Places left: capacity minus participations (any role) that are confirmed or "
+        "attended, never below zero; null when capacity is unlimited."
+    )
+    @staticmethod
+    async def seats_left(root: strawberry.Parent[models.Exchange], info: Info) -> int | None:
+        if root.capacity is None:
+            return None
+        return seats_left(root.capacity, await info.context.loaders.places_taken.load(root.id))
+
+    languages: list[LanguageCode]
+
+    @strawberry.field(description="Ordered by start time.")
+    @staticmethod
+    async def sessions(root: strawberry.Parent[models.Exchange], info: Info) -> list[Session]:
+        return await info.context.loaders.exchange_sessions.load(root.id)
+
+    @strawberry.field(description="Participants of every role, by id.")
+    @staticmethod
+    async def participants(
+        root: strawberry.Parent[models.Exchange],
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Participation]:
+        args = nested_page_args(info, first, after, last, before)
+        return page_connection(await info.context.loaders.exchange_participants.load((root.id, args)))
+
+    @strawberry.field(description="Visible to the host, partners and platform admins only.")
+    @staticmethod
+    async def invitations(
+        root: strawberry.Parent[models.Exchange],
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        status: InvitationStatus | None = None,
+    ) -> Connection[Invitation]:
+        return await invitations_of(root, info, nested_page_args(info, first, after, last, before), status)
+
+
+@strawberry.type(name="Session")
+class Session(Node):
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: Any) -> bool:
+        return isinstance(obj, models.Session)
+
+    @strawberry.field(description="Opaque global identifier.")
+    @staticmethod
+    def id(root: strawberry.Parent[models.Session]) -> strawberry.ID:
+        return strawberry.ID(encode_id("Session", root.id))
+
+    @strawberry.field
+    @staticmethod
+    async def exchange(root: strawberry.Parent[models.Session], info: Info) -> ExperienceExchange:
+        return await info.context.loaders.exchange.load(root.exchange_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(
+        description="Title in the requested locale, falling back to the session's default language."
+    )
+    @staticmethod
+    def title(root: strawberry.Parent[models.Session], info: Info, locale: LanguageCode | None = None) -> str:
+        return i18n.pick_text(root.titles, info.context.locales(locale)) or ""
+
+    @strawberry.field(description="Every translation of the title, default language first.")
+    @staticmethod
+    def titles(root: strawberry.Parent[models.Session]) -> list[LocalizedText]:
+        return translations(root.titles)
+
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    format: SessionFormat
+    venue: str | None
+    online_url: str | None
+    language: LanguageCode | None
+    capacity: int | None = strawberry.field(description="Informational: places in the room or call.")
+
+    @strawberry.field
+    @staticmethod
+    async def speakers(root: strawberry.Parent[models.Session], info: Info) -> list[Volunteer]:
+        return await info.context.loaders.session_speakers.load(root.id)
+
+
+@strawberry.input
+class ExchangeFilter:
+    theme: Theme | None = None
+    status: ExchangeStatus | None = None
+    country: CountryCode | None = None
+    language: LanguageCode | None = None
+    starts_after: dt.date | None = strawberry.field(
+        default=None, description="Exchanges starting on or after this date."
+    )
+    starts_before: dt.date | None = strawberry.field(
+        default=None, description="Exchanges starting on or before this date."
+    )
+    search: str | None = strawberry.field(
+        default=None,
+        description="Free text over titles and descriptions in every language, case-insensitive in every script.",
+    )

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+
+from exchange import models
+from exchange.sql import Page
+from schema.context import Info
+from schema.relay import Connection, PageArgs, build_connection, encode_id
+from schema.types.enums import ParticipationRole, ParticipationStatus
+from schema.types.node import Node
+
+if TYPE_CHECKING:
+    from schema.types.exchange import ExperienceExchange
+    from schema.types.volunteer import Volunteer
+
+
+def nested_page_args(
+    info: Info, first: int | None, after: str | None, last: int | None, before: str | None
+) -> PageArgs:
+    """Page arguments of a connection inside an object, with the same cap as root lists."""
+    cap = info.context.settings.page_size_cap
+    return PageArgs.parse(first, after, last, before, cap).default_first(cap)
+
+
+def page_connection(page: Page) -> Connection[Any]:
+    return build_connection(page.nodes, page.start, page.total)
+
+
+@strawberry.type(name="Participation")
+class Participation(Node):
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: Any) -> bool:
+        return isinstance(obj, models.Participation)
+
+    @strawberry.field(description="Opaque global identifier.")
+    @staticmethod
+    def id(root: strawberry.Parent[models.Participation]) -> strawberry.ID:
+        return strawberry.ID(encode_id("Participation", root.id))
+
+    @strawberry.field
+    @staticmethod
+    async def volunteer(
+        root: strawberry.Parent[models.Participation], info: Info
+    ) -> Annotated[Volunteer, strawberry.lazy("schema.types.volunteer")]:
+        return await info.context.loaders.volunteer.load(root.volunteer_id)  # type: ignore[attr-defined]
+
+    @strawberry.field
+    @staticmethod
+    async def exchange(
+        root: strawberry.Parent[models.Participation], info: Info
+    ) -> Annotated[ExperienceExchange, strawberry.lazy("schema.types.exchange")]:
+        return await info.context.loaders.exchange.load(root.exchange_id)  # type: ignore[attr-defined]
+
+    role: ParticipationRole
+    status: ParticipationStatus
+    hours: float | None
+    joined_at: dt.datetime

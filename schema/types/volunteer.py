@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+
+from exchange import access, models
+from schema.context import Info
+from schema.relay import Connection, encode_id
+from schema.scalars import CountryCode, LanguageCode
+from schema.types.node import Node
+from schema.types.organisation import Organisation
+from schema.types.participation import Participation, nested_page_args, page_connection
+
+
+@strawberry.type(name="Volunteer")
+class Volunteer(Node):
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: Any) -> bool:
+        return isinstance(obj, models.Volunteer)
+
+    @strawberry.field(description="Opaque global identifier.")
+    @staticmethod
+    def id(root: strawberry.Parent[models.Volunteer]) -> strawberry.ID:
+        return strawberry.ID(encode_id("Volunteer", root.id))
+
+    full_name: str
+    country: CountryCode
+    languages: list[LanguageCode]
+    skills: list[str]
+
+    @strawberry.field(description="Sending organisation, if any.")
+    @staticmethod
+    async def organisation(root: strawberry.Parent[models.Volunteer], info: Info) -> Organisation | None:
+        organisation_id = root.organisation_id  # type: ignore[attr-defined]
+        return (
+            None if organisation_id is None else await info.context.loaders.organisation.load(organisation_id)
+        )
+
+    @strawberry.field(
+        description="Personal data: null unless the viewer is a platform admin, the volunteer's "
+        "organisation, or an organiser of an exchange the volunteer is invited to or takes part in."
+    )
+    @staticmethod
+    async def email(root: strawberry.Parent[models.Volunteer], info: Info) -> str | None:
+        actor = info.context.actor
+        visible = access.volunteer_email_known_without_lookup(actor, root.organisation_id)  # type: ignore[attr-defined]
+        if visible is None:
+            organised = await info.context.loaders.organised_by_actor.load(root.id)
+            visible = access.can_see_volunteer_email(actor, root.organisation_id, organised)  # type: ignore[attr-defined]
+        return root.email if visible else None
+
+    @strawberry.field(description="Participations in the exchanges the viewer may see, by id.")
+    @staticmethod
+    async def participations(
+        root: strawberry.Parent[models.Volunteer],
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Participation]:
+        args = nested_page_args(info, first, after, last, before)
+        return page_connection(await info.context.loaders.volunteer_participations.load((root.id, args)))

@@ -1,0 +1,252 @@
+"""addSession and Session reads through HTTP: time zones, validation, speakers, visibility."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from exchange.models import ApiKeyRole, ExchangeStatus, Session
+from tests.api.exchange_fixtures import gid, make_exchange, make_volunteer
+from tests.conftest import GraphQLClient, make_key, make_organisation
+
+ADD = """
+mutation($input: AddSessionInput!) {
+  addSession(input: $input) {
+    session { id title titles { locale text } startsAt endsAt format venue onlineUrl language capacity
+              speakers { fullName } exchange { slug } }
+    userErrors { field message code }
+  }
+}
+"""
+
+
+async def setup() -> tuple[Any, str]:
+    host = await make_organisation("host")
+    # 10-14 May 2027 in Almaty (UTC+5 all year).
+    exchange = await make_exchange(
+        "week", host, starts_on=dt.date(2027, 5, 10), ends_on=dt.date(2027, 5, 14), time_zone="Asia/Almaty"
+    )
+    return exchange, await make_key(host)
+
+
+def session_input(exchange: Any, **overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "exchangeId": gid(exchange),
+        "titles": [{"locale": "ru", "text": "Открытие"}, {"locale": "en", "text": "Opening"}],
+        "startsAt": "2027-05-10T09:00:00+05:00",
+        "endsAt": "2027-05-10T10:30:00+05:00",
+        "format": "HYBRID",
+        "venue": "Aralsk, House of Culture",
+        "onlineUrl": "https://meet.example.org/aral",
+        "language": "ru",
+        "capacity": 80,
+    }
+    values.update(overrides)
+    return values
+
+
+async def test_host_adds_session_times_come_out_in_utc(gql: GraphQLClient) -> None:
+    exchange, key = await setup()
+    speaker = await make_volunteer("Aigerim")
+    result = await gql(
+        ADD, {"input": session_input(exchange, speakerIds=[gid(speaker), gid(speaker)])}, key=key
+    )
+    payload = result["data"]["addSession"]
+    assert payload["userErrors"] == []
+    session = payload["session"]
+    assert session["startsAt"] == "2027-05-10T04:00:00+00:00"
+    assert session["endsAt"] == "2027-05-10T05:30:00+00:00"
+    assert session["title"] == "Открытие"
+    assert [t["locale"] for t in session["titles"]] == ["ru", "en"]
+    assert (
+        session["format"],
+        session["venue"],
+        session["onlineUrl"],
+        session["language"],
+        session["capacity"],
+    ) == (
+        "HYBRID",
+        "Aralsk, House of Culture",
+        "https://meet.example.org/aral",
+        "ru",
+        80,
+    )
+    assert session["speakers"] == [{"fullName": "Aigerim"}]
+    assert session["exchange"] == {"slug": "week"}
+    by_node = await gql(
+        'query($id: ID!) { node(id: $id) { ... on Session { title(locale: "en") startsAt } } }',
+        {"id": session["id"]},
+    )
+    assert by_node["data"]["node"] == {"title": "Opening", "startsAt": "2027-05-10T04:00:00+00:00"}
+
+
+async def test_sessions_are_ordered_by_start(gql: GraphQLClient) -> None:
+    exchange, key = await setup()
+    for title, start in (("Second", "2027-05-11T09:00:00+05:00"), ("First", "2027-05-10T04:00:00Z")):
+        end = (dt.datetime.fromisoformat(start) + dt.timedelta(hours=1)).isoformat()
+        result = await gql(
+            ADD,
+            {
+                "input": session_input(
+                    exchange, titles=[{"locale": "en", "text": title}], startsAt=start, endsAt=end
+                )
+            },
+            key=key,
+        )
+        assert result["data"]["addSession"]["userErrors"] == []
+    listed = await gql('{ exchange(slug: "week") { sessions { title startsAt } } }', {})
+    assert listed["data"]["exchange"]["sessions"] == [
+        {"title": "First", "startsAt": "2027-05-10T04:00:00+00:00"},
+        {"title": "Second", "startsAt": "2027-05-11T04:00:00+00:00"},
+    ]
+
+
+async def test_exchange_days_are_read_in_the_venue_time_zone(gql: GraphQLClient) -> None:
+    exchange, key = await setup()
+    # Midnight opening the first day in Almaty is inside; one minute before is outside,
+    # though in UTC both are on 9 May.
+    fits = await gql(
+        ADD,
+        {"input": session_input(exchange, startsAt="2027-05-09T19:00:00Z", endsAt="2027-05-09T20:00:00Z")},
+        key=key,
+    )
+    assert fits["data"]["addSession"]["userErrors"] == []
+    early = await gql(
+        ADD,
+        {"input": session_input(exchange, startsAt="2027-05-09T18:59:00Z", endsAt="2027-05-09T20:00:00Z")},
+        key=key,
+    )
+    assert [(e["field"], e["code"]) for e in early["data"]["addSession"]["userErrors"]] == [
+        (["startsAt"], "INVALID")
+    ]
+    # The last day ends at midnight after 14 May, Almaty time.
+    until_midnight = await gql(
+        ADD,
+        {
+            "input": session_input(
+                exchange, startsAt="2027-05-14T22:00:00+05:00", endsAt="2027-05-15T00:00:00+05:00"
+            )
+        },
+        key=key,
+    )
+    assert until_midnight["data"]["addSession"]["userErrors"] == []
+    late = await gql(
+        ADD,
+        {
+            "input": session_input(
+                exchange, startsAt="2027-05-14T22:00:00+05:00", endsAt="2027-05-15T00:01:00+05:00"
+            )
+        },
+        key=key,
+    )
+    assert [(e["field"], e["code"]) for e in late["data"]["addSession"]["userErrors"]] == [
+        (["endsAt"], "INVALID")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "code"),
+    [
+        ({"endsAt": "2027-05-10T09:00:00+05:00"}, ["endsAt"], "INVALID"),
+        ({"endsAt": "2027-05-10T08:00:00+05:00"}, ["endsAt"], "INVALID"),
+        ({"titles": []}, ["titles"], "INVALID"),
+        ({"titles": [{"locale": "en", "text": ""}]}, ["titles", "0", "text"], "INVALID"),
+        ({"capacity": -1}, ["capacity"], "INVALID"),
+        ({"onlineUrl": "javascript:alert(1)"}, ["onlineUrl"], "INVALID"),
+        ({"venue": "v" * 301}, ["venue"], "INVALID"),
+        ({"speakerIds": ["Vm9sdW50ZWVyOjk5OQ"]}, ["speakerIds", "0"], "NOT_FOUND"),
+        ({"exchangeId": "RXhwZXJpZW5jZUV4Y2hhbmdlOjk5OQ"}, ["exchangeId"], "NOT_FOUND"),
+        ({"exchangeId": "nonsense"}, ["exchangeId"], "NOT_FOUND"),
+        (
+            {"startsAt": "2027-06-01T09:00:00+05:00", "endsAt": "2027-06-01T10:00:00+05:00"},
+            ["startsAt"],
+            "INVALID",
+        ),
+    ],
+)
+async def test_invalid_session_input(
+    gql: GraphQLClient, overrides: dict[str, Any], field: list[str], code: str
+) -> None:
+    exchange, key = await setup()
+    result = await gql(ADD, {"input": session_input(exchange, **overrides)}, key=key)
+    payload = result["data"]["addSession"]
+    assert payload["session"] is None
+    assert (payload["userErrors"][0]["field"], payload["userErrors"][0]["code"]) == (field, code)
+    assert await Session.all().count() == 0
+
+
+@pytest.mark.parametrize("status", [ExchangeStatus.COMPLETED, ExchangeStatus.CANCELLED])
+async def test_finished_exchanges_take_no_sessions(gql: GraphQLClient, status: ExchangeStatus) -> None:
+    exchange, key = await setup()
+    exchange.status = status
+    await exchange.save()
+    result = await gql(ADD, {"input": session_input(exchange)}, key=key)
+    assert [(e["field"], e["code"]) for e in result["data"]["addSession"]["userErrors"]] == [
+        (["exchangeId"], "INVALID")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        ({"startsAt": "2027-05-10T09:00:00"}, "no UTC offset"),
+        ({"endsAt": "tomorrow"}, "'tomorrow'"),
+        ({"language": "RU"}, "'RU'"),
+    ],
+)
+async def test_malformed_scalars_are_bad_user_input(
+    gql: GraphQLClient, overrides: dict[str, Any], needle: str
+) -> None:
+    exchange, key = await setup()
+    result = await gql(ADD, {"input": session_input(exchange, **overrides)}, key=key)
+    assert result["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert needle in result["errors"][0]["message"]
+
+
+async def test_only_the_host_adds_sessions(gql: GraphQLClient, admin_key: str) -> None:
+    host = await make_organisation("host")
+    partner = await make_organisation("partner")
+    stranger = await make_organisation("stranger")
+    public = await make_exchange("public", host, partners=[partner])
+    draft = await make_exchange("draft", host, partners=[partner], status=ExchangeStatus.DRAFT)
+
+    async def outcome(exchange: Any, key: str | None) -> str:
+        result = await gql(ADD, {"input": session_input(exchange)}, key=key)
+        if "errors" in result:
+            return str(result["errors"][0]["extensions"]["code"])
+        errors = result["data"]["addSession"]["userErrors"]
+        return str(errors[0]["code"]) if errors else "OK"
+
+    assert await outcome(public, None) == "UNAUTHENTICATED"
+    assert await outcome(public, "vx_wrong") == "UNAUTHENTICATED"
+    assert await outcome(public, await make_key(host, ApiKeyRole.READ_ONLY)) == "FORBIDDEN"
+    assert await outcome(public, await make_key(partner)) == "FORBIDDEN"
+    assert await outcome(draft, await make_key(partner)) == "FORBIDDEN"
+    assert await outcome(public, await make_key(stranger)) == "FORBIDDEN"
+    assert await outcome(draft, await make_key(stranger)) == "NOT_FOUND"
+    assert await outcome(public, admin_key) == "OK"
+    assert await outcome(draft, await make_key(host)) == "OK"
+
+
+async def test_sessions_of_a_draft_are_hidden_by_node(gql: GraphQLClient) -> None:
+    host = await make_organisation("host")
+    draft = await make_exchange("draft", host, status=ExchangeStatus.DRAFT)
+    session = await Session.create(
+        exchange=draft,
+        titles={"en": "Secret"},
+        starts_at=dt.datetime(2027, 5, 10, 6, tzinfo=dt.UTC),
+        ends_at=dt.datetime(2027, 5, 10, 7, tzinfo=dt.UTC),
+        format="ONLINE",
+    )
+    query = "query($id: ID!) { node(id: $id) { ... on Session { title exchange { slug } } } }"
+    session_id = gid(session)
+    assert (await gql(query, {"id": session_id}))["data"]["node"] is None
+    assert (await gql(query, {"id": session_id}, key=await make_key(await make_organisation("other"))))[
+        "data"
+    ]["node"] is None
+    assert (await gql(query, {"id": session_id}, key=await make_key(host)))["data"]["node"] == {
+        "title": "Secret",
+        "exchange": {"slug": "draft"},
+    }
