@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_interval, format_time
+from babel.dates import format_date, format_interval, format_time
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -155,7 +155,11 @@ async def _page_context(invitation: Invitation, lang: str, t: dict[str, str]) ->
         "message": invitation.message,
         "status": status.value,
         "status_label": t[f"status_{status.value}"],
-        "answer_by": format_datetime(invitation.expires_at, "long", tzinfo=zone, locale=lang),
+        # Day and minute are what a person needs; seconds and a raw offset only confuse.
+        "answer_by": (
+            f"{format_date(invitation.expires_at.astimezone(zone).date(), 'long', locale=lang)}, "
+            f"{format_time(invitation.expires_at, 'short', tzinfo=zone, locale=lang)}"
+        ),
         # Which answers the page offers: the service decides in the end, this only avoids
         # showing buttons that can only fail.
         "can_accept": status in OPEN_STATUSES and exchange.status is ExchangeStatus.OPEN,
