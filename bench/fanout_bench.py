@@ -196,10 +196,11 @@ async def measure(
     return result
 
 
-async def run(subscribers: int, servers: int) -> int:
+async def run(subscribers: int, servers: int, rounds: int = 1) -> int:
     name = f"exchange_fanout_bench_{os.getpid()}"
     channel = f"exchange-bench:{uuid.uuid4().hex}"
     log_dir = Path(tempfile.mkdtemp(prefix="fanout-bench-"))
+    load_at_start = os.getloadavg()[0]
     url = await create_database(name)
     processes: list[subprocess.Popen[bytes]] = []
     sockets: list[ClientConnection] = []
@@ -253,26 +254,31 @@ async def run(subscribers: int, servers: int) -> int:
                 within=10,
             ),
         ]
-        second = await Invitation.create(
-            exchange=exchange, invited_by=host, email="b@example.com", email_normalised="b@example.com",
-            full_name="B", country="KZ", locale="kk", token_nonce=uuid.uuid4().hex, token_hash=uuid.uuid4().hex,
-            expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=30),
-        )
-        results.append(
-            await measure(
-                "new invitation (QUEUED)", sockets, bus,
-                InvitationEvent(second.id, exchange.id, organisers, None, InvitationStatus.QUEUED), within=10,
+        for round_number in range(rounds):
+            second = await Invitation.create(
+                exchange=exchange, invited_by=host, email=f"b{round_number}@example.com",
+                email_normalised=f"b{round_number}@example.com", full_name="B", country="KZ", locale="kk",
+                token_nonce=uuid.uuid4().hex, token_hash=uuid.uuid4().hex,
+                expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=30),
             )
-        )
-        results.append(
-            await measure(
-                "QUEUED->SENT, predecessor heard (the live case)", sockets, bus,
-                InvitationEvent(second.id, exchange.id, organisers, InvitationStatus.QUEUED, InvitationStatus.SENT),
-                within=10,
+            results.append(
+                await measure(
+                    "new invitation (QUEUED)", sockets, bus,
+                    InvitationEvent(second.id, exchange.id, organisers, None, InvitationStatus.QUEUED), within=10,
+                )
             )
-        )
+            results.append(
+                await measure(
+                    "QUEUED->SENT, predecessor heard (the live case)", sockets, bus,
+                    InvitationEvent(
+                        second.id, exchange.id, organisers, InvitationStatus.QUEUED, InvitationStatus.SENT
+                    ),
+                    within=10,
+                )
+            )
 
         print(f"fan-out benchmark: {subscribers} subscribers over {servers} server processes, Redis pub/sub")
+        print(f"  load average (1 min) at the start: {load_at_start:.1f} on {os.cpu_count()} cores")
         print(f"  connect + subscribe all: {connect_seconds:.1f} s")
         print(
             f"  server RSS before/after: {[r // 1024 for r in rss_before]} -> {[r // 1024 for r in rss_after]} MiB;"
@@ -285,9 +291,13 @@ async def run(subscribers: int, servers: int) -> int:
                 f"median {result['median_ms']} ms, p99 {result['p99_ms']} ms, max {result['max_ms']} ms"
             )
             ok = ok and result["received"] == result["of"]
-        target = results[-1]
-        met = ok and target["p99_ms"] is not None and target["p99_ms"] < 250
-        print(f"  target (all receive, p99 < 250 ms on the live case): {'met' if met else 'NOT met'}")
+        live = sorted(r["p99_ms"] for r in results if r["event"].startswith("QUEUED->SENT") and r["p99_ms"])
+        typical = live[len(live) // 2] if live else None
+        met = ok and typical is not None and typical < 250
+        print(f"  live case p99 over {len(live)} round(s): min {live[0] if live else None} ms, "
+              f"median {typical} ms, max {live[-1] if live else None} ms")
+        print(f"  load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        print(f"  target (all receive; median round's p99 < 250 ms): {'met' if met else 'NOT met'}")
         print(json.dumps({"subscribers": subscribers, "servers": servers, "per_subscriber_kib": per_subscriber_kib,
                           "results": results}))
         return 0 if met else 1
@@ -314,8 +324,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--servers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5, help="repeat the new-invitation and live-case events")
     args = parser.parse_args()
-    raise SystemExit(asyncio.run(run(args.subscribers, args.servers)))
+    raise SystemExit(asyncio.run(run(args.subscribers, args.servers, args.rounds)))
 
 
 if __name__ == "__main__":

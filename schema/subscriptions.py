@@ -74,6 +74,9 @@ async def _invitation_of(event: events.InvitationEvent) -> models.Invitation | N
         _loads[event.event_id] = future
         if len(_loads) > _LOADS_KEPT:
             _loads.popitem(last=False)
+    if future.done():
+        return future.result()
+    # Shielded: one subscriber leaving must not cancel the load the others wait for.
     return await asyncio.shield(future)
 
 
