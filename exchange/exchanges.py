@@ -302,8 +302,26 @@ _NOT_CLEARABLE = {
 
 
 async def update_exchange(actor: Actor, exchange_id: int, changes: ExchangeChanges) -> Exchange:
-    exchange = await _exchange_to_manage(actor, exchange_id, "id")
-    given = changes.given()
+    await _exchange_to_manage(actor, exchange_id, "id")
+    async with in_transaction() as connection:
+        # The row lock orders this update with addSession and other updates of the exchange,
+        # so the sessions checked against new dates are all the sessions there are.
+        exchange = await Exchange.filter(id=exchange_id).select_for_update().using_db(connection).get()
+        values, partners = await _validated_changes(exchange, changes.given())
+        if values:
+            exchange.update_from_dict(values)
+            await exchange.save(using_db=connection)
+        if partners is not None:
+            await exchange.partners.clear(using_db=connection)
+            if partners:
+                await exchange.partners.add(*partners, using_db=connection)
+    return exchange
+
+
+async def _validated_changes(
+    exchange: Exchange, given: dict[str, Any]
+) -> tuple[dict[str, Any], list[Organisation] | None]:
+    """The column values to write and the new partners (None: unchanged), or every problem."""
     problems = Problems()
     for name, input_name in _NOT_CLEARABLE.items():
         if name in given and given[name] is None:
@@ -337,10 +355,14 @@ async def update_exchange(actor: Actor, exchange_id: int, changes: ExchangeChang
     ends_on = given.get("ends_on", exchange.ends_on)
     time_zone = given.get("time_zone", exchange.time_zone)
     if {"starts_on", "ends_on", "time_zone"} & given.keys():
-        _check_dates(problems, starts_on, ends_on)
-        zone = check_time_zone(problems, time_zone)
-        if zone is not None and not problems:
-            await _check_sessions_inside(problems, exchange, starts_on, ends_on, time_zone, given.keys())
+        dates_problems = Problems()
+        _check_dates(dates_problems, starts_on, ends_on)
+        zone = check_time_zone(dates_problems, time_zone)
+        if zone is not None and not dates_problems:
+            await _check_sessions_inside(
+                dates_problems, exchange, starts_on, ends_on, time_zone, given.keys()
+            )
+        problems.items.extend(dates_problems.items)
         values.update(starts_on=starts_on, ends_on=ends_on, time_zone=time_zone)
     partners: list[Organisation] | None = None
     if "partner_ids" in given:
@@ -350,15 +372,7 @@ async def update_exchange(actor: Actor, exchange_id: int, changes: ExchangeChang
         values["search_text"] = search_text(
             values.get("titles", exchange.titles), values.get("descriptions", exchange.descriptions)
         )
-    async with in_transaction() as connection:
-        if values:
-            exchange.update_from_dict(values)
-            await exchange.save(using_db=connection)
-        if partners is not None:
-            await exchange.partners.clear(using_db=connection)
-            if partners:
-                await exchange.partners.add(*partners, using_db=connection)
-    return exchange
+    return values, partners
 
 
 async def _check_sessions_inside(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -39,10 +40,22 @@ class NewSession:
 
 async def add_session(actor: Actor, data: NewSession) -> Session:
     access.require_writer(actor)
-    exchange = await visible_exchange(actor, data.exchange_id)
-    if exchange is None:
+    visible = await visible_exchange(actor, data.exchange_id)
+    if visible is None:
         raise not_found("Exchange", ["exchangeId"])
-    access.require_add_session(actor, exchange.host_id)  # type: ignore[attr-defined]
+    access.require_add_session(actor, visible.host_id)  # type: ignore[attr-defined]
+    async with in_transaction() as connection:
+        # Locked like updateExchange: a session is checked against the dates it will live with.
+        exchange = await Exchange.filter(id=visible.id).select_for_update().using_db(connection).get()
+        values, speakers = await _validated_session(exchange, data)
+        session = await Session.create(**values, using_db=connection)
+        if speakers:
+            await session.speakers.add(*speakers, using_db=connection)
+    return session
+
+
+async def _validated_session(exchange: Exchange, data: NewSession) -> tuple[dict[str, Any], list[Volunteer]]:
+    """The new session's column values and its speakers, or every problem at once."""
     problems = Problems()
     if exchange.status in FINISHED:
         problems.invalid(f"The exchange is {exchange.status}; it takes no new sessions.", "exchangeId")
@@ -77,22 +90,18 @@ async def add_session(actor: Actor, data: NewSession) -> Session:
         elif found[pk] not in speakers:
             speakers.append(found[pk])
     problems.raise_if_any()
-    async with in_transaction() as connection:
-        session = await Session.create(
-            exchange_id=exchange.id,
-            titles=titles,
-            starts_at=data.starts_at,
-            ends_at=data.ends_at,
-            format=data.format,
-            venue=venue,
-            online_url=data.online_url,
-            language=data.language,
-            capacity=data.capacity,
-            using_db=connection,
-        )
-        if speakers:
-            await session.speakers.add(*speakers, using_db=connection)
-    return session
+    values = {
+        "exchange_id": exchange.id,
+        "titles": titles,
+        "starts_at": data.starts_at,
+        "ends_at": data.ends_at,
+        "format": data.format,
+        "venue": venue,
+        "online_url": data.online_url,
+        "language": data.language,
+        "capacity": data.capacity,
+    }
+    return values, speakers
 
 
 async def sessions_by_exchange(exchange_ids: Sequence[int]) -> dict[int, list[Session]]:

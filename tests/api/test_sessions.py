@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
 import pytest
 
-from exchange.models import ApiKeyRole, ExchangeStatus, Session
+from exchange.models import ApiKeyRole, Exchange, ExchangeStatus, Session
 from tests.api.exchange_fixtures import gid, make_exchange, make_volunteer
 from tests.conftest import GraphQLClient, make_key, make_organisation
 
@@ -250,3 +251,36 @@ async def test_sessions_of_a_draft_are_hidden_by_node(gql: GraphQLClient) -> Non
         "title": "Secret",
         "exchange": {"slug": "draft"},
     }
+
+
+async def test_concurrent_date_change_and_new_session_never_leave_a_session_outside(
+    gql: GraphQLClient,
+) -> None:
+    host = await make_organisation("host")
+    key = await make_key(host)
+    update = """mutation($id: ID!, $input: UpdateExchangeInput!) { updateExchange(id: $id, input: $input) {
+      userErrors { code } } }"""
+    for round_ in range(4):
+        exchange = await make_exchange(
+            f"week-{round_}",
+            host,
+            starts_on=dt.date(2027, 5, 10),
+            ends_on=dt.date(2027, 5, 14),
+            time_zone="Asia/Almaty",
+        )
+        late_session = session_input(
+            exchange, startsAt="2027-05-14T09:00:00+05:00", endsAt="2027-05-14T10:00:00+05:00"
+        )
+        shorten = {"id": gid(exchange), "input": {"endsOn": "2027-05-13"}}
+        # Both orders are fine; both succeeding is not.
+        added, shortened = await asyncio.gather(
+            gql(ADD, {"input": late_session}, key=key), gql(update, shorten, key=key)
+        )
+        session_ok = added["data"]["addSession"]["userErrors"] == []
+        shorten_ok = shortened["data"]["updateExchange"]["userErrors"] == []
+        assert session_ok != shorten_ok, (added, shortened)
+        stored = await Exchange.get(id=exchange.id)
+        sessions = await Session.filter(exchange_id=exchange.id)
+        assert all(s.ends_at <= dt.datetime(2027, 5, 14, 19, tzinfo=dt.UTC) for s in sessions)
+        if sessions:
+            assert stored.ends_on == dt.date(2027, 5, 14)
