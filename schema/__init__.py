@@ -12,11 +12,15 @@ from strawberry.tools import merge_types
 from schema.context import Info
 from schema.limits import PreparedDocument
 from schema.mutations.exchanges import ExchangeMutations
+from schema.mutations.invitations import InvitationMutations, InvitationQueries
 from schema.mutations.organisations import OrganisationMutations
+from schema.mutations.sessions_changes import SessionChangeMutations
 from schema.mutations.volunteers import VolunteerMutations
+from schema.mutations.webhooks import WebhookMutations, WebhookQueries
 from schema.node import resolve_node
 from schema.queries import ExchangeQueries, OrganisationQueries, VolunteerQueries
 from schema.scalars import SCALAR_MAP
+from schema.subscriptions import InvitationSubscriptions
 from schema.types.node import Node
 
 
@@ -29,9 +33,23 @@ class NodeQuery:
 
 
 # Each area adds its root classes here (and nothing else in this file).
-QUERY_PARTS: tuple[type, ...] = (NodeQuery, OrganisationQueries, ExchangeQueries, VolunteerQueries)
-MUTATION_PARTS: tuple[type, ...] = (OrganisationMutations, ExchangeMutations, VolunteerMutations)
-SUBSCRIPTION_PARTS: tuple[type, ...] = ()
+QUERY_PARTS: tuple[type, ...] = (
+    NodeQuery,
+    OrganisationQueries,
+    ExchangeQueries,
+    VolunteerQueries,
+    InvitationQueries,
+    WebhookQueries,
+)
+MUTATION_PARTS: tuple[type, ...] = (
+    OrganisationMutations,
+    ExchangeMutations,
+    VolunteerMutations,
+    InvitationMutations,
+    SessionChangeMutations,
+    WebhookMutations,
+)
+SUBSCRIPTION_PARTS: tuple[type, ...] = (InvitationSubscriptions,)
 EXTRA_TYPES: tuple[type, ...] = ()
 # Schema extensions, per request. PreparedDocument: parse/validation cache and the limits.
 EXTENSIONS: tuple[type, ...] = (PreparedDocument,)
