@@ -18,7 +18,8 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import OperationType as GraphQLOperationType
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.streaming import HTTPStreamTransport, MultipartSubscriptionTransport, SSETransport
 from strawberry.schema.schema import StreamResult
@@ -105,20 +106,56 @@ async def authenticate_connection(
     context._actor = actor
 
 
+def _not_a_subscription(query: object, operation_name: object) -> bool:
+    """Whether a document clearly selects a query or mutation. Those go over HTTP, where the
+    cost limit, rate limit, idempotency keys and time limit apply; a socket carries
+    subscriptions only. Documents that do not parse are left to the protocol handler."""
+    if not isinstance(query, str):
+        return False
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return False
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if isinstance(operation_name, str):
+        operations = [op for op in operations if op.name is not None and op.name.value == operation_name]
+    return len(operations) == 1 and operations[0].operation is not GraphQLOperationType.SUBSCRIPTION
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        payload: Any = message.get("payload")
+        if (
+            self.connection_acknowledged
+            and message.get("id") not in self.operations
+            and isinstance(payload, dict)
+            and _not_a_subscription(payload.get("query"), payload.get("operationName"))
+        ):
+            refusal: Any = {
+                "id": message["id"],
+                "type": "error",
+                "payload": [
+                    {
+                        "message": "Queries and mutations are sent over HTTP (POST /graphql); "
+                        "this socket carries subscriptions.",
+                        "extensions": {"code": "BAD_REQUEST"},
+                    }
+                ],
+            }
+            await self.send_message(refusal)
+            return
         if (
             self.connection_acknowledged
             and message["id"] not in self.operations
             and self.max_subscriptions_per_connection is not None
             and len(self.operations) >= self.max_subscriptions_per_connection
         ):
-            refusal: Any = {
+            capped: Any = {
                 "id": message["id"],
                 "type": "error",
                 "payload": [_cap_error(self.max_subscriptions_per_connection)],
             }
-            await self.send_message(refusal)
+            await self.send_message(capped)
             return
         await super().handle_subscribe(message)
 

@@ -250,7 +250,8 @@ class Hub:
         # Its predecessor has not been seen here: give it a moment to arrive (another process
         # may have committed it first but published it later).
         due = event.at.timestamp() + self.order_window
-        delay = due - datetime.now(UTC).timestamp()
+        # Capped: a producer whose clock runs ahead must not hold events for longer.
+        delay = min(due - datetime.now(UTC).timestamp(), self.order_window)
         if delay <= 0:
             self._deliver(event)
             self._release_followers(event.invitation_id)

@@ -189,7 +189,15 @@ async def test_no_operation_runs_before_connection_init(
             frame = await client.receive()
             raise AssertionError(f"the server answered an operation before connection_init: {frame}")
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
-    # And the same subscription after an acknowledged init does run (the refusal was the guard).
+    # After init, a socket still carries subscriptions only: queries and mutations go over
+    # HTTP, where cost, rate limits and idempotency apply.
+    async with ws_client(a.ws, protocol, org.key) as client:
+        await client.send({"id": "1", "type": "start" if protocol == "graphql-ws" else "subscribe", "payload": query})
+        refusal = await client.receive()
+        assert refusal["type"] == "error" and refusal["id"] == "1"
+        code = (refusal["payload"] if protocol == "graphql-ws" else refusal["payload"][0])["extensions"]["code"]
+        assert code in ("BAD_REQUEST", "GRAPHQL_VALIDATION_FAILED")
+    # And the subscription after an acknowledged init does run (the refusal was the guard).
     async with ws_client(a.ws, protocol, org.key) as client:
         await client.subscribe("2")
         await until_live(a, 1)
