@@ -21,7 +21,7 @@ class Exchange(Model):
     theme = fields.CharEnumField(Theme, max_length=30)
     status = fields.CharEnumField(ExchangeStatus, max_length=20, default=ExchangeStatus.DRAFT)
     host: fields.ForeignKeyRelation[Organisation] = fields.ForeignKeyField(
-        "models.Organisation", related_name="hosted_exchanges", on_delete=fields.RESTRICT
+        "models.Organisation", related_name="hosted_exchanges", on_delete=fields.RESTRICT, db_index=True
     )
     partners: fields.ManyToManyRelation[Organisation] = fields.ManyToManyField(
         "models.Organisation", related_name="partner_exchanges", through="exchange_partner"
@@ -39,12 +39,14 @@ class Exchange(Model):
     class Meta:
         table = "exchange"
         ordering = ["starts_on", "id"]
+        # Lists page by start date then id.
+        indexes = (("starts_on", "id"),)
 
 
 class Session(Model):
     id = fields.IntField(primary_key=True)
     exchange: fields.ForeignKeyRelation[Exchange] = fields.ForeignKeyField(
-        "models.Exchange", related_name="sessions", on_delete=fields.CASCADE
+        "models.Exchange", related_name="sessions", on_delete=fields.CASCADE, db_index=True
     )
     titles: dict[str, str] = fields.JSONField(default=dict)
     starts_at = fields.DatetimeField()

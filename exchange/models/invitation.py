@@ -12,7 +12,7 @@ from exchange.models.volunteer import Volunteer
 class Invitation(Model):
     id = fields.IntField(primary_key=True)
     exchange: fields.ForeignKeyRelation[Exchange] = fields.ForeignKeyField(
-        "models.Exchange", related_name="invitations", on_delete=fields.CASCADE
+        "models.Exchange", related_name="invitations", on_delete=fields.CASCADE, db_index=True
     )
     sessions: fields.ManyToManyRelation[Session] = fields.ManyToManyField(
         "models.Session", related_name="invitations", through="invitation_session"

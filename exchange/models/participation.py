@@ -14,7 +14,7 @@ class Participation(Model):
         "models.Volunteer", related_name="participations", on_delete=fields.CASCADE
     )
     exchange: fields.ForeignKeyRelation[Exchange] = fields.ForeignKeyField(
-        "models.Exchange", related_name="participations", on_delete=fields.CASCADE
+        "models.Exchange", related_name="participations", on_delete=fields.CASCADE, db_index=True
     )
     role = fields.CharEnumField(ParticipationRole, max_length=20, default=ParticipationRole.PARTICIPANT)
     status = fields.CharEnumField(ParticipationStatus, max_length=20, default=ParticipationStatus.CONFIRMED)

@@ -17,7 +17,7 @@ class Volunteer(Model):
     # Case-folded skills joined by "\n" so a skill filter is one indexed-free LIKE on both databases.
     skills_folded = fields.TextField(default="")
     organisation: fields.ForeignKeyNullableRelation[Organisation] = fields.ForeignKeyField(
-        "models.Organisation", related_name="volunteers", null=True, on_delete=fields.SET_NULL
+        "models.Organisation", related_name="volunteers", null=True, on_delete=fields.SET_NULL, db_index=True
     )
     created_at = fields.DatetimeField(auto_now_add=True)
 
