@@ -181,7 +181,7 @@ async def _exchange_to_manage(actor: Actor, exchange_id: int, field_name: str) -
     access.require_writer(actor)
     exchange = await visible_exchange(actor, exchange_id)
     if exchange is None:
-        raise not_found("Exchange", [field_name])
+        raise not_found("ExperienceExchange", [field_name])
     access.require_manage_exchange(actor, exchange)
     return exchange
 

@@ -42,7 +42,7 @@ async def add_session(actor: Actor, data: NewSession) -> Session:
     access.require_writer(actor)
     visible = await visible_exchange(actor, data.exchange_id)
     if visible is None:
-        raise not_found("Exchange", ["exchangeId"])
+        raise not_found("ExperienceExchange", ["exchangeId"])
     access.require_add_session(actor, visible.host_id)  # type: ignore[attr-defined]
     async with in_transaction() as connection:
         # Locked like updateExchange: a session is checked against the dates it will live with.
