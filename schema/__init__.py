@@ -20,7 +20,7 @@ from schema.mutations.webhooks import WebhookMutations, WebhookQueries
 from schema.node import resolve_node
 from schema.queries import ExchangeQueries, OrganisationQueries, VolunteerQueries
 from schema.scalars import SCALAR_MAP
-from schema.subscriptions import InvitationSubscriptions
+from schema.subscriptions import InvitationSubscriptions, SharedEventExecutor
 from schema.types.node import Node
 
 
@@ -74,6 +74,8 @@ def build_schema(**kwargs: Any) -> strawberry.Schema:
         types=EXTRA_TYPES,
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
         extensions=kwargs.pop("extensions", list(EXTENSIONS)),
+        # Subscriptions: one execution per event for subscribers that would get the same answer.
+        execution_context_class=kwargs.pop("execution_context_class", SharedEventExecutor),
         **kwargs,
     )
 

@@ -75,6 +75,8 @@ def _error_dict(error: GraphQLError) -> dict[str, Any]:
 
 
 def _result_payload(result: ExecutionResult) -> dict[str, Any]:
+    if not result.errors and not result.extensions:
+        return {"data": result.data}  # the fan-out's common case: nothing to format or mask
     from schema.http import format_result
 
     return dict(format_result(result, uuid.uuid4().hex))

@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from exchange import access
 from exchange.events import InvitationEvent
-from exchange.models import ApiKeyRole, InvitationStatus
+from exchange.models import ApiKeyRole, Exchange, InvitationStatus
 from schema.relay import encode_id
 from tests.events.conftest import (
     SUBSCRIBE,
@@ -366,3 +366,30 @@ async def test_websocket_from_a_foreign_browser_origin_is_refused(orm: Any, two_
     # Clients that are not browsers send no Origin and are not affected.
     async with ws_client(a.ws, key=org.key):
         pass
+
+
+async def test_one_execution_per_event_is_shared_only_by_identical_subscribers(
+    orm: Any, two_servers: tuple[Server, Server]
+) -> None:
+    """Subscribers that would get the same answer share one execution per event; a different
+    language (or caller, or document) gets its own answer."""
+    a, _b = two_servers
+    host = await make_org("host")
+    exchange = await make_exchange(host)
+    await Exchange.filter(id=exchange.id).update(titles={"en": "Aral Sea Week", "ru": "Неделя Арала"})
+    invitation = await make_invitation(exchange, host)
+    query = "subscription { invitationUpdates { status invitation { exchange { title } } } }"
+    async with (
+        ws_client(a.ws, key=host.key, headers={"Accept-Language": "en"}) as english,
+        ws_client(a.ws, key=host.key, headers={"Accept-Language": "en"}) as english_too,
+        ws_client(a.ws, key=host.key, headers={"Accept-Language": "ru"}) as russian,
+    ):
+        for client in (english, english_too, russian):
+            await client.subscribe("1", query=query)
+        await until_live(a, 3)
+        await change(invitation, None, Q)
+        titles = [
+            (await client.next_event("1"))["data"]["invitationUpdates"]["invitation"]["exchange"]["title"]
+            for client in (english, english_too, russian)
+        ]
+        assert titles == ["Aral Sea Week", "Aral Sea Week", "Неделя Арала"]
