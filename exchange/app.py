@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
-from exchange import db
+from exchange import db, runtime
 from exchange.middleware import BodySizeLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from exchange.settings import Settings, get_settings
 from exchange.web import invitation_page
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
                 await db.ensure_migrated()
             for start in background_services(settings):
                 stops.append(await start(settings, state))
+            runtime.tune_gc(settings)
             yield
         finally:
             for stop in reversed(stops):
