@@ -87,6 +87,20 @@ def csrf_ok(signing_key: bytes, token_hash: str, form_value: str, cookie_value: 
     return hmac.compare_digest(form_value, csrf_value(signing_key, token_hash, int(issued)))
 
 
+def _csrf_for(request: Request, settings: Settings, invitation: Invitation) -> str:
+    """The value for this page: the browser's current one while it is valid and young, so
+    a page still open in another tab (or reached with Back) keeps working; else a new one."""
+    now = int(time.time())
+    current = request.cookies.get(CSRF_COOKIE, "")
+    issued, _, _ = current.partition(".")
+    if (
+        csrf_ok(settings.signing_key, invitation.token_hash, current, current, now)
+        and now - int(issued) < CSRF_MAX_AGE_SECONDS // 2
+    ):
+        return current
+    return csrf_value(settings.signing_key, invitation.token_hash, now)
+
+
 # ---------------------------------------------------------------- rendering
 
 
@@ -193,8 +207,7 @@ async def _render(
     status_code: int = 200,
 ) -> HTMLResponse:
     t = TEXTS[lang]
-    issued = int(time.time())
-    csrf = csrf_value(settings.signing_key, invitation.token_hash, issued)
+    csrf = _csrf_for(request, settings, invitation)
     context = await _page_context(invitation, lang, t)
     body = _env.get_template("invitation.html").render(
         lang=lang,
@@ -212,7 +225,8 @@ async def _render(
         CSRF_COOKIE,
         csrf,
         max_age=CSRF_MAX_AGE_SECONDS,
-        path="/invitations/",
+        # Per link: two invitations open in two tabs do not overwrite each other's value.
+        path=f"/invitations/{token}",
         secure=request.url.scheme == "https",
         httponly=True,
         samesite="strict",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 
 import httpx
 
 from exchange.models import ExchangeStatus, Invitation, InvitationStatus, Participation
+from exchange.web.invitation_page import CSRF_COOKIE, CSRF_MAX_AGE_SECONDS, csrf_ok, csrf_value
 from tests.conftest import GraphQLClient
 from tests.invitations.conftest import World, invite, invitee, token_for_email
 
@@ -164,3 +166,26 @@ async def test_unknown_link_is_a_plain_404(gql: GraphQLClient, world: World, htt
         assert page.headers["referrer-policy"] == "no-referrer"
         posted = await http.post(f"/invitations/{unknown}", data={"response": "ACCEPT"})
         assert posted.status_code == 404
+
+
+async def test_a_page_open_in_another_tab_keeps_working(
+    gql: GraphQLClient, world: World, http: httpx.AsyncClient
+) -> None:
+    token = await _invited(gql, world)
+    invitation = await Invitation.get()
+    earlier = csrf_value(world.settings.signing_key, invitation.token_hash, int(time.time()) - 60)
+    cookie = {"Cookie": f"{CSRF_COOKIE}={earlier}"}
+    # Reloading (or a second tab) keeps the browser's value instead of minting a new one...
+    again = await http.get(f"/invitations/{token}?lang=en", headers=cookie)
+    assert _csrf(again) == earlier
+    # ...so the first tab's form still answers.
+    http.cookies.clear()
+    answered = await http.post(
+        f"/invitations/{token}", data={"csrf": earlier, "lang": "en", "response": "DECLINE"}, headers=cookie
+    )
+    assert answered.status_code == 200 and "Thank you for letting us know" in answered.text
+    # A value past its lifetime is refused, even when form and cookie agree.
+    stale = csrf_value(
+        world.settings.signing_key, invitation.token_hash, int(time.time()) - CSRF_MAX_AGE_SECONDS - 5
+    )
+    assert not csrf_ok(world.settings.signing_key, invitation.token_hash, stale, stale, int(time.time()))
