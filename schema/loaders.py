@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 from exchange import access, exchanges, models, participations, sessions, volunteers
+from exchange.invitations import manage as invitation_reads
 from exchange.sql import Page
 from schema.relay import PageArgs
 
@@ -61,6 +62,20 @@ def _paged_loader(
     return DataLoader(load_fn=load)
 
 
+async def _invitation_pages(keys: list[tuple[int, PageArgs, models.InvitationStatus | None]]) -> list[Page]:
+    """One statement per distinct (page args, status) in a batch, covering every exchange."""
+    groups: dict[tuple[PageArgs, models.InvitationStatus | None], list[int]] = {}
+    for exchange_id, args, status in keys:
+        groups.setdefault((args, status), [])
+        if exchange_id not in groups[(args, status)]:
+            groups[(args, status)].append(exchange_id)
+    pages: dict[tuple[int, PageArgs, models.InvitationStatus | None], Page] = {}
+    for (args, status), exchange_ids in groups.items():
+        for exchange_id, page in (await invitation_reads.pages_by_exchange(exchange_ids, args, status)).items():
+            pages[(exchange_id, args, status)] = page
+    return [pages.get(key, Page()) for key in keys]
+
+
 class Loaders:
     """Built lazily once per request by the context."""
 
@@ -95,6 +110,13 @@ class Loaders:
         # Volunteer id -> whether the calling organisation organises an exchange they are
         # invited to or take part in (the email rule), for all volunteers of a response at once.
         self.organised_by_actor: DataLoader[int, bool] = DataLoader(load_fn=self._organised_by_actor)
+        # Invitations (exchange/invitations/manage.py); pages keyed (exchange id, page args, status).
+        self.invitation_sessions: DataLoader[int, list[models.Session]] = _grouped_loader(
+            invitation_reads.sessions_by_invitation, default=[]
+        )
+        self.exchange_invitations: DataLoader[tuple[int, PageArgs, models.InvitationStatus | None], Page] = (
+            DataLoader(load_fn=_invitation_pages)
+        )
 
     async def _organised_by_actor(self, keys: list[int]) -> list[bool]:
         organisation_id = self.context.actor.organisation_id

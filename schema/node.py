@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from exchange.invitations.manage import visible_invitation
 from schema.context import Info
 from schema.relay import decode_id
 
@@ -62,3 +63,9 @@ async def _participation(info: Info, pk: int) -> Any:
 @node_resolver("Volunteer")
 async def _volunteer(info: Info, pk: int) -> Any:
     return await info.context.loaders.volunteer.load(pk)
+
+
+@node_resolver("Invitation")
+async def _invitation(info: Info, pk: int) -> Any:
+    # Only the exchange's organisers and admins: for anyone else the id names nothing.
+    return await visible_invitation(info.context.actor, pk)
