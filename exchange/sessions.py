@@ -150,13 +150,23 @@ class SessionChanges:
 _CALENDAR_FIELDS = ("starts_at", "ends_at", "format", "venue", "online_url")
 
 
-async def _session_to_manage(actor: Actor, session_id: int) -> tuple[Session, Exchange]:
+async def _session_to_manage(actor: Actor, session_id: int) -> Session:
     access.require_writer(actor)
     session = await Session.get_or_none(id=session_id)
     exchange = None if session is None else await visible_exchange(actor, session.exchange_id)  # type: ignore[attr-defined]
     if session is None or exchange is None:
         raise not_found("Session", ["id"])
     access.require_manage_exchange(actor, exchange)
+    return session
+
+
+async def _locked(session_id: int, connection: Any) -> tuple[Session, Exchange]:
+    """The session and its exchange under row locks (like addSession and updateExchange), so
+    the checks below hold against the dates and status that will be committed with them."""
+    # The exchange first, as every other writer locks it, so the order never deadlocks.
+    exchange_id = (await Session.filter(id=session_id).using_db(connection).get()).exchange_id  # type: ignore[attr-defined]
+    exchange = await Exchange.filter(id=exchange_id).select_for_update().using_db(connection).get()
+    session = await Session.filter(id=session_id).select_for_update().using_db(connection).get()
     if exchange.status in FINISHED:
         raise DomainError(
             ErrorCode.INVALID, f"The exchange is {exchange.status}; its sessions are final.", ["id"]
@@ -166,11 +176,7 @@ async def _session_to_manage(actor: Actor, session_id: int) -> tuple[Session, Ex
     return session, exchange
 
 
-async def update_session(
-    actor: Actor, session_id: int, changes: SessionChanges, settings: Settings | None = None
-) -> Session:
-    session, exchange = await _session_to_manage(actor, session_id)
-    problems = Problems()
+def _changed_values(problems: Problems, changes: SessionChanges) -> dict[str, object]:
     values: dict[str, object] = {}
     if changes.titles is not KEEP:
         values["titles"] = localized_map(
@@ -188,45 +194,60 @@ async def update_session(
         check_url(problems, changes.online_url, "onlineUrl")
     if changes.capacity is not KEEP and changes.capacity is not None and changes.capacity < 0:
         problems.invalid("The capacity must not be negative (leave it out for no limit).", "capacity")
-    starts_at = values.get("starts_at", session.starts_at)
-    ends_at = values.get("ends_at", session.ends_at)
-    assert isinstance(starts_at, dt.datetime) and isinstance(ends_at, dt.datetime)
+    return values
+
+
+def _check_schedule(
+    problems: Problems, exchange: Exchange, starts_at: dt.datetime, ends_at: dt.datetime
+) -> None:
     if ends_at <= starts_at:
         problems.invalid("A session must end after it starts.", "endsAt")
-    else:
-        opens, closes = local_day_bounds(exchange.starts_on, exchange.ends_on, exchange.time_zone)
-        if starts_at < opens:
-            problems.invalid(
-                f"The session starts before the exchange ({exchange.starts_on} in {exchange.time_zone}).",
-                "startsAt",
-            )
-        if ends_at > closes:
-            problems.invalid(
-                f"The session ends after the exchange ({exchange.ends_on} in {exchange.time_zone}).", "endsAt"
-            )
-    problems.raise_if_any()
-    async with in_transaction():
-        session = await Session.select_for_update().get(id=session.id)
+        return
+    opens, closes = local_day_bounds(exchange.starts_on, exchange.ends_on, exchange.time_zone)
+    if not opens <= starts_at < closes:
+        problems.invalid(
+            f"The session must start within the exchange ({exchange.starts_on} to {exchange.ends_on} "
+            f"in {exchange.time_zone}).",
+            "startsAt",
+        )
+    if ends_at > closes:
+        problems.invalid(
+            f"The session ends after the exchange ({exchange.ends_on} in {exchange.time_zone}).", "endsAt"
+        )
+
+
+async def update_session(
+    actor: Actor, session_id: int, changes: SessionChanges, settings: Settings | None = None
+) -> Session:
+    await _session_to_manage(actor, session_id)
+    async with in_transaction() as connection:
+        session, exchange = await _locked(session_id, connection)
+        problems = Problems()
+        values = _changed_values(problems, changes)
+        starts_at = values.get("starts_at", session.starts_at)
+        ends_at = values.get("ends_at", session.ends_at)
+        assert isinstance(starts_at, dt.datetime) and isinstance(ends_at, dt.datetime)
+        _check_schedule(problems, exchange, starts_at, ends_at)
+        problems.raise_if_any()
         moved = any(name in values and values[name] != getattr(session, name) for name in _CALENDAR_FIELDS)
         for name, value in values.items():
             setattr(session, name, value)
         if moved:
             session.sequence += 1
         if values:
-            await session.save(update_fields=[*values, "sequence"] if moved else list(values))
+            fields = [*values, "sequence"] if moved else list(values)
+            await session.save(update_fields=fields, using_db=connection)
         if moved:
             await notify_session_change(session, MailKind.UPDATE, settings)
     return session
 
 
 async def cancel_session(actor: Actor, session_id: int, settings: Settings | None = None) -> Session:
-    session, _ = await _session_to_manage(actor, session_id)
-    async with in_transaction():
-        session = await Session.select_for_update().get(id=session.id)
-        if session.cancelled_at is not None:
-            raise DomainError(ErrorCode.INVALID, "The session is cancelled.", ["id"])
+    await _session_to_manage(actor, session_id)
+    async with in_transaction() as connection:
+        session, _ = await _locked(session_id, connection)
         session.cancelled_at = dt.datetime.now(dt.UTC)
         session.sequence += 1
-        await session.save(update_fields=["cancelled_at", "sequence"])
+        await session.save(update_fields=["cancelled_at", "sequence"], using_db=connection)
         await notify_session_change(session, MailKind.CANCELLATION, settings)
     return session
