@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from exchange import db, runtime
+from exchange.deadlines import within
 from exchange.middleware import BodySizeLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from exchange.settings import Settings, get_settings
 from exchange.web import invitation_page
@@ -60,8 +61,10 @@ async def healthz(_request: Request) -> JSONResponse:
 
 
 async def readyz(_request: Request) -> JSONResponse:
-    if await db.ping():
-        return JSONResponse({"status": "ready", "database": "ok"})
+    # Bounded: a database that stopped answering (not refusing) must not hang the probe.
+    with contextlib.suppress(TimeoutError):
+        if await within(3, db.ping()):
+            return JSONResponse({"status": "ready", "database": "ok"})
     return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
 
 

@@ -25,6 +25,8 @@ def _with_pool(url: str, settings: Settings) -> str:
     query = dict(parse_qsl(parts.query))
     query.setdefault("minsize", str(settings.db_pool_min))
     query.setdefault("maxsize", str(settings.db_pool_max))
+    # Connect timeout (s): an unreachable database fails requests fast instead of hanging them.
+    query.setdefault("timeout", "5")
     return urlunparse(parts._replace(query=urlencode(query)))
 
 

@@ -19,7 +19,6 @@ also appears in the log line carrying the traceback.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import uuid
@@ -40,6 +39,7 @@ from strawberry.types.unset import UNSET
 from tortoise.exceptions import DBConnectionError, OperationalError
 
 from exchange import access, idempotency
+from exchange.deadlines import within
 from exchange.documents import DocumentStore, sha256_hex
 from exchange.errors import DomainError, unauthenticated
 from exchange.i18n import parse_accept_language
@@ -59,6 +59,9 @@ UNAVAILABLE_MESSAGE = "The service is temporarily unavailable; retry shortly."
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
 IDEMPOTENCY_WAIT_SECONDS = 5.0
+# Bound on each database step before execution (key lookup, persisted document, idempotency
+# claim): a database that stopped answering yields SERVICE_UNAVAILABLE, not a hung request.
+DB_STEP_SECONDS = 5.0
 
 # GraphiQL loads its scripts and styles from a CDN; nothing else is allowed.
 GRAPHIQL_CSP = (
@@ -438,7 +441,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         settings = self.settings
         params = await self.read_params(request)
         extensions = params.get("extensions")
-        query = await self.resolve_document(params.get("query"), extensions)
+        query = await within(DB_STEP_SECONDS, self.resolve_document(params.get("query"), extensions))
         operation_name = params.get("operationName")
         raw_variables: dict[str, Any] = params.get("variables") or {}
 
@@ -466,7 +469,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             and params.get("query")
             and not settings.persisted_queries_only
         ):
-            await self.documents.save(query, registered=False)
+            await within(DB_STEP_SECONDS, self.documents.save(query, registered=False))
 
         coerced_or_errors = get_variable_values(
             self.schema._schema,  # type: ignore[attr-defined]
@@ -507,7 +510,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             )
 
         sub_response = await self.get_sub_response(request)
-        context = await self.get_context(request, sub_response)
+        context = await within(DB_STEP_SECONDS, self.get_context(request, sub_response))
         context.extras["prepared"] = prepared
         actor = context.actor_or_none
         scope = (
@@ -529,8 +532,9 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         claim: idempotency.Claim | None = None
         key = request.headers.get("idempotency-key")
         if key is not None and operation.operation is OperationType.MUTATION:
-            claim = await self.claim_idempotency(
-                key, actor, request, prepared, operation, coerced, raw_variables
+            claim = await within(
+                DB_STEP_SECONDS + IDEMPOTENCY_WAIT_SECONDS,
+                self.claim_idempotency(key, actor, request, prepared, operation, coerced, raw_variables),
             )
             if claim.status is idempotency.Status.REPLAY:
                 stored = claim.response or {}
@@ -547,7 +551,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         except BaseException:
             if claim is not None and claim.record_id is not None:
                 with contextlib.suppress(Exception):
-                    await idempotency.release(claim.record_id)
+                    await within(DB_STEP_SECONDS, idempotency.release(claim.record_id))
             raise
         outcome.body["extensions"] = {**(outcome.body.get("extensions") or {}), **extensions_out}
         outcome.headers = {**headers, **outcome.headers}
@@ -560,9 +564,10 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         if claim is not None and claim.record_id is not None:
             codes = {error.get("extensions", {}).get("code") for error in outcome.body.get("errors") or []}
             if codes & {"TIMEOUT", "SERVICE_UNAVAILABLE", "INTERNAL_SERVER_ERROR"}:
-                await idempotency.release(claim.record_id)
+                await within(DB_STEP_SECONDS, idempotency.release(claim.record_id))
             else:
-                await idempotency.complete(claim.record_id, {"status": outcome.status, "body": outcome.body})
+                stored = {"status": outcome.status, "body": outcome.body}
+                await within(DB_STEP_SECONDS, idempotency.complete(claim.record_id, stored))
         return outcome
 
     @staticmethod
@@ -633,15 +638,17 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             else {StrawberryOperationType.QUERY, StrawberryOperationType.MUTATION}
         )
         try:
-            async with asyncio.timeout(self.settings.execution_timeout_seconds):
-                result = await self.schema.execute(
+            result = await within(
+                self.settings.execution_timeout_seconds,
+                self.schema.execute(
                     query,
                     variable_values=variables,
                     context_value=context,
                     operation_name=operation_name,
                     allowed_operation_types=allowed,
                     operation_extensions=extensions,
-                )
+                ),
+            )
         except TimeoutError:
             log.warning("request %s: execution timed out", request_id)
             return Outcome(

@@ -82,3 +82,9 @@ def make_client_postgres(tmp_path: Path) -> AppFactory:
     """For what needs PostgreSQL itself (production mode refuses SQLite)."""
     need_postgres()
     return app_factory(databases.postgres_url(), tmp_path)
+
+
+@pytest.fixture
+def postgres_test_url() -> str:
+    need_postgres()
+    return databases.postgres_url()
