@@ -42,3 +42,12 @@ async def test_two_answers_to_one_link_one_wins(gql: GraphQLClient, world: World
     invitation = await Invitation.get()
     expected = 1 if invitation.status is InvitationStatus.ACCEPTED else 0
     assert await Participation.all().count() == expected
+
+
+async def test_concurrent_invites_of_one_address_make_one_invitation(
+    gql: GraphQLClient, world: World
+) -> None:
+    results = await asyncio.gather(*(invite(gql, world, invitee("Same@example.com")) for _ in range(3)))
+    ids = {payload["invitations"][0]["id"] for payload in results}
+    assert len(ids) == 1
+    assert await Invitation.filter(email_normalised="same@example.com").count() == 1

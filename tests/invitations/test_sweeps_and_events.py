@@ -142,3 +142,20 @@ async def test_event_is_published_after_the_transaction_commits(gql: GraphQLClie
     await respond(gql, token, "ACCEPT")
     await asyncio.wait_for(task, 5)
     assert seen == [InvitationStatus.ACCEPTED]
+
+
+async def test_the_background_sweeper_expires_and_announces(gql: GraphQLClient, world: World) -> None:
+    await invite(gql, world, invitee("a@example.com"))
+    await Invitation.all().update(expires_at=ago(seconds=1))
+    world.settings.expiry_sweep_seconds = 0.01
+    stream = get_bus().subscribe().__aiter__()
+    first = asyncio.ensure_future(stream.__anext__())
+    await asyncio.sleep(0)
+    stop = await sweeps.start_sweeper(world.settings, None)
+    try:
+        event = await asyncio.wait_for(first, 10)
+    finally:
+        await stop()
+        await stream.aclose()
+    assert (event.previous_status, event.status) == (InvitationStatus.QUEUED, InvitationStatus.EXPIRED)
+    assert (await Invitation.get()).status is InvitationStatus.EXPIRED
