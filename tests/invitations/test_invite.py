@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from exchange.models import ExchangeStatus, Invitation, InvitationStatus, MailKind, OutboxMail
 from tests.conftest import GraphQLClient
 from tests.invitations.conftest import INVITE, World, invite, invitee
@@ -161,3 +163,22 @@ async def test_unknown_exchange_is_not_found(gql: GraphQLClient, world: World) -
         "message": "ExperienceExchange not found.",
         "code": "NOT_FOUND",
     }
+
+
+async def test_defaults_and_bounds(gql: GraphQLClient, world: World) -> None:
+    payload = await invite(gql, world, invitee("a@example.com"), invitee("b@example.com", name="x" * 201))
+    assert [e["field"] for e in payload["userErrors"]] == [["invitees", "1", "fullName"]]
+    stored = await Invitation.get(email_normalised="a@example.com")
+    lifetime = stored.expires_at - stored.created_at
+    assert abs(lifetime - dt.timedelta(days=world.settings.invitation_default_days)) < dt.timedelta(minutes=1)
+    # An exchange without kk/ru/en among its languages writes in English.
+    world.exchange.languages = ["de", "uz"]
+    await world.exchange.save()
+    assert (await invite(gql, world, invitee("c@example.com")))["invitations"][0]["locale"] == "en"
+    # A malformed country never reaches the service: the scalar refuses the whole request.
+    refused = await gql(
+        INVITE,
+        {"input": {"exchangeId": world.exchange_id, "invitees": [invitee("d@example.com", country="XX")]}},
+        key=world.host_key,
+    )
+    assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
