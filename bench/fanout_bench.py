@@ -111,8 +111,18 @@ def start_server(url: str, channel: str, log_dir: Path) -> tuple[subprocess.Pope
     }
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "uvicorn", "exchange.app:create_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "exchange.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
         ],
         cwd=ROOT,
         env=env,
@@ -141,9 +151,14 @@ async def wait_for(port: int, subscriptions: int | None = None, within: float = 
     raise RuntimeError(f"server on {port} not ready ({subscriptions} subscriptions)")
 
 
-async def subscriber(port: int, key: str) -> ClientConnection:
+async def subscriber(port: int, key: str, compression: bool) -> ClientConnection:
+    # Browsers negotiate permessage-deflate; --no-compression shows what it costs.
     sock = await connect(
-        f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"], open_timeout=30, max_queue=64  # type: ignore[list-item]
+        f"ws://127.0.0.1:{port}/graphql",
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        open_timeout=30,
+        max_queue=64,
+        compression="deflate" if compression else None,
     )
     await sock.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}}))
     ack = json.loads(await sock.recv())
@@ -196,7 +211,7 @@ async def measure(
     return result
 
 
-async def run(subscribers: int, servers: int, rounds: int = 1) -> int:
+async def run(subscribers: int, servers: int, rounds: int = 5, compression: bool = True) -> int:
     name = f"exchange_fanout_bench_{os.getpid()}"
     channel = f"exchange-bench:{uuid.uuid4().hex}"
     log_dir = Path(tempfile.mkdtemp(prefix="fanout-bench-"))
@@ -210,13 +225,26 @@ async def run(subscribers: int, servers: int, rounds: int = 1) -> int:
         host = await Organisation.create(slug="bench-host", names={"en": "Bench"}, kind=OrganisationKind.NGO)
         key = (await access.issue_key(ApiKeyRole.ORGANISATION, host)).secret
         exchange = await Exchange.create(
-            slug="bench-week", titles={"en": "Bench week"}, theme=Theme.ECOLOGY, status=ExchangeStatus.OPEN,
-            host=host, country="KZ", starts_on=dt.date(2027, 5, 10), ends_on=dt.date(2027, 5, 16),
+            slug="bench-week",
+            titles={"en": "Bench week"},
+            theme=Theme.ECOLOGY,
+            status=ExchangeStatus.OPEN,
+            host=host,
+            country="KZ",
+            starts_on=dt.date(2027, 5, 10),
+            ends_on=dt.date(2027, 5, 16),
             time_zone="Asia/Almaty",
         )
         invitation = await Invitation.create(
-            exchange=exchange, invited_by=host, email="a@example.com", email_normalised="a@example.com",
-            full_name="A", country="KZ", locale="kk", token_nonce=uuid.uuid4().hex, token_hash=uuid.uuid4().hex,
+            exchange=exchange,
+            invited_by=host,
+            email="a@example.com",
+            email_normalised="a@example.com",
+            full_name="A",
+            country="KZ",
+            locale="kk",
+            token_nonce=uuid.uuid4().hex,
+            token_hash=uuid.uuid4().hex,
             expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=30),
         )
         ports = []
@@ -230,11 +258,13 @@ async def run(subscribers: int, servers: int, rounds: int = 1) -> int:
         rss_before = [rss_kib(p.pid) for p in processes]
 
         opened = time.perf_counter()
-        per_server = [subscribers // servers + (1 if i < subscribers % servers else 0) for i in range(servers)]
+        per_server = [
+            subscribers // servers + (1 if i < subscribers % servers else 0) for i in range(servers)
+        ]
         for port, count in zip(ports, per_server, strict=True):
             for start in range(0, count, 50):
                 batch = min(50, count - start)
-                sockets.extend(await asyncio.gather(*(subscriber(port, key) for _ in range(batch))))
+                sockets.extend(await asyncio.gather(*(subscriber(port, key, compression) for _ in range(batch))))
         for port, count in zip(ports, per_server, strict=True):
             await wait_for(port, count)
         connect_seconds = time.perf_counter() - opened
@@ -248,28 +278,41 @@ async def run(subscribers: int, servers: int, rounds: int = 1) -> int:
             # they started): it waits out the ordering window (event_order_window_seconds).
             await measure(
                 "SENT->ACCEPTED, predecessor unseen (waits the ordering window)",
-                sockets, bus,
-                InvitationEvent(invitation.id, exchange.id, organisers, InvitationStatus.SENT,
-                                InvitationStatus.ACCEPTED),
+                sockets,
+                bus,
+                InvitationEvent(
+                    invitation.id, exchange.id, organisers, InvitationStatus.SENT, InvitationStatus.ACCEPTED
+                ),
                 within=10,
             ),
         ]
         for round_number in range(rounds):
             second = await Invitation.create(
-                exchange=exchange, invited_by=host, email=f"b{round_number}@example.com",
-                email_normalised=f"b{round_number}@example.com", full_name="B", country="KZ", locale="kk",
-                token_nonce=uuid.uuid4().hex, token_hash=uuid.uuid4().hex,
+                exchange=exchange,
+                invited_by=host,
+                email=f"b{round_number}@example.com",
+                email_normalised=f"b{round_number}@example.com",
+                full_name="B",
+                country="KZ",
+                locale="kk",
+                token_nonce=uuid.uuid4().hex,
+                token_hash=uuid.uuid4().hex,
                 expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=30),
             )
             results.append(
                 await measure(
-                    "new invitation (QUEUED)", sockets, bus,
-                    InvitationEvent(second.id, exchange.id, organisers, None, InvitationStatus.QUEUED), within=10,
+                    "new invitation (QUEUED)",
+                    sockets,
+                    bus,
+                    InvitationEvent(second.id, exchange.id, organisers, None, InvitationStatus.QUEUED),
+                    within=10,
                 )
             )
             results.append(
                 await measure(
-                    "QUEUED->SENT, predecessor heard (the live case)", sockets, bus,
+                    "QUEUED->SENT, predecessor heard (the live case)",
+                    sockets,
+                    bus,
                     InvitationEvent(
                         second.id, exchange.id, organisers, InvitationStatus.QUEUED, InvitationStatus.SENT
                     ),
@@ -277,7 +320,10 @@ async def run(subscribers: int, servers: int, rounds: int = 1) -> int:
                 )
             )
 
-        print(f"fan-out benchmark: {subscribers} subscribers over {servers} server processes, Redis pub/sub")
+        print(
+            f"fan-out benchmark: {subscribers} subscribers over {servers} server processes, Redis pub/sub, "
+            f"permessage-deflate {'on' if compression else 'off'}"
+        )
         print(f"  load average (1 min) at the start: {load_at_start:.1f} on {os.cpu_count()} cores")
         print(f"  connect + subscribe all: {connect_seconds:.1f} s")
         print(
@@ -294,12 +340,22 @@ async def run(subscribers: int, servers: int, rounds: int = 1) -> int:
         live = sorted(r["p99_ms"] for r in results if r["event"].startswith("QUEUED->SENT") and r["p99_ms"])
         typical = live[len(live) // 2] if live else None
         met = ok and typical is not None and typical < 250
-        print(f"  live case p99 over {len(live)} round(s): min {live[0] if live else None} ms, "
-              f"median {typical} ms, max {live[-1] if live else None} ms")
+        print(
+            f"  live case p99 over {len(live)} round(s): min {live[0] if live else None} ms, "
+            f"median {typical} ms, max {live[-1] if live else None} ms"
+        )
         print(f"  load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"  target (all receive; median round's p99 < 250 ms): {'met' if met else 'NOT met'}")
-        print(json.dumps({"subscribers": subscribers, "servers": servers, "per_subscriber_kib": per_subscriber_kib,
-                          "results": results}))
+        print(
+            json.dumps(
+                {
+                    "subscribers": subscribers,
+                    "servers": servers,
+                    "per_subscriber_kib": per_subscriber_kib,
+                    "results": results,
+                }
+            )
+        )
         return 0 if met else 1
     finally:
         for sock in sockets:
@@ -321,12 +377,17 @@ async def run(subscribers: int, servers: int, rounds: int = 1) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--servers", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=5, help="repeat the new-invitation and live-case events")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="repeat the new-invitation and live-case events"
+    )
+    parser.add_argument("--no-compression", action="store_true", help="clients do not offer permessage-deflate")
     args = parser.parse_args()
-    raise SystemExit(asyncio.run(run(args.subscribers, args.servers, args.rounds)))
+    raise SystemExit(asyncio.run(run(args.subscribers, args.servers, args.rounds, not args.no_compression)))
 
 
 if __name__ == "__main__":

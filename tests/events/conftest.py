@@ -351,14 +351,6 @@ class WSClient:
         payload: dict[str, Any] = message["payload"]
         return payload
 
-    async def quiet(self, seconds: float) -> list[dict[str, Any]]:
-        """Frames that arrive within ``seconds`` (used to show that nothing arrives)."""
-        frames = []
-        with contextlib.suppress(TimeoutError):
-            while True:
-                frames.append(await self.receive(seconds))
-        return frames
-
 
 @contextlib.asynccontextmanager
 async def ws_client(
