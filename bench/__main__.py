@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         choices=["ours", "asyncpg", "naive"],
         help="measure only these servers (ours is always checked: it is the JSON reference)",
     )
+    run.add_argument("--scenarios", nargs="+", choices=["1", "2", "3"], help="measure only these scenarios")
+    run.add_argument("--reuse-db", action="store_true", help="use the existing data set (no regeneration)")
     run.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
     run.add_argument("--database", help="database name (default exchange_bench; smoke: a per-process name)")
     run.add_argument("--keep-db", action="store_true", help="smoke: keep the database afterwards")
@@ -62,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             generator=args.generator,
             only=args.only,
             keep_db=args.keep_db,
+            scenario_keys=args.scenarios,
+            reuse_db=args.reuse_db,
         )
     )
     print(runner.render(report))

@@ -354,11 +354,16 @@ async def run(
     generator: str,
     only: list[str] | None,
     keep_db: bool,
+    scenario_keys: list[str] | None = None,
+    reuse_db: bool = False,
     repeats: int = 3,
 ) -> Report:
     spec = datagen.SMOKE if smoke else datagen.FULL
     name = database or (f"exchange_bench_smoke_{os.getpid()}" if smoke else "exchange_bench")
-    database_url, loaded = await datagen.build(admin_url, name, spec)
+    if reuse_db:
+        database_url, loaded = datagen.with_database(admin_url, name), {}
+    else:
+        database_url, loaded = await datagen.build(admin_url, name, spec)
     report = Report(
         mode="smoke" if smoke else "full",
         spec={k: v for k, v in asdict(spec).items() if k != "seed"},
@@ -368,9 +373,9 @@ async def run(
     )
     scenario_map = scenarios(spec)
     reference: dict[str, list[str]] = {}
-    kinds = [k for k in servers.KINDS if only is None or k.name in only]
+    kinds = [k.narrowed(scenario_keys) for k in servers.KINDS if only is None or k.name in only]
     if kinds and kinds[0].name != "ours":
-        kinds.insert(0, servers.OURS)  # the reference JSON comes from ours
+        kinds.insert(0, servers.OURS.narrowed(scenario_keys))  # the reference JSON comes from ours
     try:
         with tempfile.TemporaryDirectory(prefix="bench-logs-") as tmp:
             log_dir = Path(tmp)

@@ -67,6 +67,16 @@ class ServerKind:
             "warning",
         ]
 
+    def narrowed(self, keys: list[str] | None) -> ServerKind:
+        if keys is None:
+            return self
+        return ServerKind(
+            self.name,
+            self.description,
+            tuple(k for k in self.scenarios if k in keys),
+            tuple(k for k in self.checked if k in keys),
+        )
+
     def how(self) -> str:
         if self.name == "ours" and _has_serve_command():
             return "exchange serve (uvicorn, 1 worker, uvloop + httptools auto-selected)"

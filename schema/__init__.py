@@ -9,7 +9,7 @@ from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from schema.context import Info
+from schema.context import Info, ReleaseLoaders
 from schema.limits import PreparedDocument
 from schema.mutations.exchanges import ExchangeMutations
 from schema.mutations.invitations import InvitationMutations, InvitationQueries
@@ -51,8 +51,9 @@ MUTATION_PARTS: tuple[type, ...] = (
 )
 SUBSCRIPTION_PARTS: tuple[type, ...] = (InvitationSubscriptions,)
 EXTRA_TYPES: tuple[type, ...] = ()
-# Schema extensions, per request. PreparedDocument: parse/validation cache and the limits.
-EXTENSIONS: tuple[type, ...] = (PreparedDocument,)
+# Schema extensions, per request. PreparedDocument: parse/validation cache and the limits;
+# ReleaseLoaders: frees the request's loaded objects by reference counting (schema.context).
+EXTENSIONS: tuple[type, ...] = (PreparedDocument, ReleaseLoaders)
 
 Query = merge_types("Query", QUERY_PARTS)
 Mutation = merge_types("Mutation", MUTATION_PARTS)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from strawberry.dataloader import DataLoader
+from strawberry.extensions import SchemaExtension
 from strawberry.types import Info as StrawberryInfo
 
 from exchange.access import Actor
@@ -49,6 +52,31 @@ class Context:
         from schema.loaders import Loaders
 
         return Loaders(self)
+
+    def release(self) -> None:
+        """Drop the request's DataLoader caches once the response data is built.
+
+        The loaders, this context and graphql-core's execution context reference each other,
+        so without this every model instance a request loaded stays alive until the cyclic
+        garbage collector finds it (thousands per page: most of the collector's work under
+        load). The next access builds fresh loaders (a WebSocket context executes again).
+        """
+        loaders = self.__dict__.pop("loaders", None)
+        if loaders is not None:
+            for value in vars(loaders).values():
+                if isinstance(value, DataLoader):
+                    value.clear_all()
+                    value.batch = None  # the last batch holds its futures and their results
+
+
+class ReleaseLoaders(SchemaExtension):
+    """Calls ``Context.release`` after each execution."""
+
+    def on_execute(self) -> Iterator[None]:
+        yield
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            context.release()
 
 
 Info = StrawberryInfo[Context, Any]
