@@ -154,7 +154,10 @@ def _prepare(schema: GraphQLSchema, query: str, limits: Limits) -> Prepared:
         rules.append(NoSchemaIntrospectionCustomRule)
     errors = validate(schema, document, rules, max_errors=20, hide_suggestions=limits.hide_suggestions)
     for error in errors:
-        error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
+        # A malformed scalar literal is the caller's input problem, as in variables.
+        malformed = "Expected value of type" in error.message or "cannot represent" in error.message
+        code = "BAD_USER_INPUT" if malformed else "GRAPHQL_VALIDATION_FAILED"
+        error.extensions = {**(error.extensions or {}), "code": code}
     if errors:
         return Prepared(query, digest, document, errors)
 
