@@ -149,5 +149,9 @@ class AfterCommit:
 
         notify()
         bus = get_bus()
+        publish_many = getattr(bus, "publish_many", None)
+        if publish_many is not None and len(events) > 1:
+            await publish_many(events)
+            return
         for event in events:
             await bus.publish(event)

@@ -228,7 +228,15 @@ class Hub:
     # ------------------------------------------------------------ events
 
     def dispatch(self, event: InvitationEvent) -> None:
-        """Called by the backend for every event, in the order the backend received them."""
+        """Called by the backend for every event, in the order the backend received them.
+        Never raises: a bad subscriber must not stop the listener or fail a publisher whose
+        change has committed."""
+        try:
+            self._dispatch(event)
+        except Exception:
+            log.exception("event %s could not be fanned out", event.event_id)
+
+    def _dispatch(self, event: InvitationEvent) -> None:
         if event.event_id in self._seen:
             return
         self._seen[event.event_id] = None

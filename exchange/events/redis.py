@@ -81,6 +81,16 @@ class RedisBus:
             # told the bus is down), webhooks come from durable rows.
             log.error("could not publish event %s to Redis: %s", event.event_id, error)
 
+    async def publish_many(self, events: list[InvitationEvent]) -> None:
+        """One round trip for a batch (a bulk invite), in order."""
+        try:
+            async with self._publisher().pipeline(transaction=False) as pipe:
+                for event in events:
+                    pipe.publish(self.channel, orjson.dumps(event.to_wire()))
+                await pipe.execute()
+        except (RedisError, OSError) as error:
+            log.error("could not publish %d events to Redis: %s", len(events), error)
+
     async def subscribe(self) -> AsyncIterator[InvitationEvent]:
         subscriber = self.hub.subscribe(None, None, lambda _event: True)
         try:
@@ -110,7 +120,9 @@ class RedisBus:
                 await self._pump(pubsub)
             except asyncio.CancelledError:
                 raise
-            except (RedisError, OSError) as error:
+            except Exception as error:  # any failure: tell the subscribers, then retry
+                if not isinstance(error, RedisError | OSError):
+                    log.exception("event bus: listener failed unexpectedly")
                 failures += 1
                 self._connected.clear()
                 self.hub.set_available(False)

@@ -15,7 +15,7 @@ from redis import asyncio as aioredis
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from exchange import access
-from exchange.events import InvitationEvent
+from exchange.events import AfterCommit, InvitationEvent
 from exchange.models import ApiKeyRole, Exchange, InvitationStatus
 from schema.relay import encode_id
 from tests.events.conftest import (
@@ -393,3 +393,24 @@ async def test_one_execution_per_event_is_shared_only_by_identical_subscribers(
             for client in (english, english_too, russian)
         ]
         assert titles == ["Aral Sea Week", "Aral Sea Week", "Неделя Арала"]
+
+
+async def test_a_batch_of_events_travels_in_one_round_trip_in_order(
+    orm: Any, two_servers: tuple[Server, Server]
+) -> None:
+    a, _b = two_servers
+    host = await make_org("host")
+    exchange = await make_exchange(host)
+    invitations = [await make_invitation(exchange, host) for _ in range(3)]
+    async with ws_client(a.ws, key=host.key) as client:
+        await client.subscribe("1")
+        await until_live(a, 1)
+        after = AfterCommit()
+        for invitation in invitations:
+            after.add(InvitationEvent(invitation.id, exchange.id, frozenset({host.id}), None, Q))
+        after.add(InvitationEvent(invitations[0].id, exchange.id, frozenset({host.id}), Q, S))
+        await after.publish()
+        got = [summary(await client.next_event("1")) for _ in range(4)]
+        ids = [encode_id("Invitation", i.id) for i in invitations]
+        assert got == [(ids[0], None, "QUEUED"), (ids[1], None, "QUEUED"), (ids[2], None, "QUEUED"),
+                       (ids[0], "QUEUED", "SENT")]
