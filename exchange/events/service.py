@@ -102,8 +102,8 @@ def _drain_on_signal(hub: Hub, drain_seconds: float) -> Callable[[], None]:
             current = signal.getsignal(sig)
         except (ValueError, OSError):
             continue
-        if not callable(current):
-            continue  # not under a server that handles it: leave the default behaviour
+        if not callable(current) or not getattr(current, "__module__", "").startswith("uvicorn"):
+            continue  # not under uvicorn (tests, scripts): leave the handler alone
         try:
             signal.signal(sig, handler)
         except ValueError:  # not the main thread (e.g. an embedded test server)
