@@ -31,7 +31,7 @@ from exchange.i18n import UI_LOCALES, parse_accept_language, pick_text, pick_ui_
 from exchange.invitations.common import OPEN_STATUSES, effective_status
 from exchange.invitations.manage import sessions_by_invitation
 from exchange.invitations.respond import Response as Answer
-from exchange.invitations.respond import find_by_token, respond
+from exchange.invitations.respond import find_by_token, respond, seats_taken
 from exchange.models import (
     Exchange,
     ExchangeStatus,
@@ -154,6 +154,7 @@ async def _page_context(invitation: Invitation, lang: str, t: dict[str, str]) ->
             )
         )
     status = effective_status(invitation)
+    full = exchange.capacity is not None and await seats_taken(exchange.id) >= exchange.capacity
     locale = Locale.parse(lang)
     place = ", ".join(part for part in (exchange.city, locale.territories.get(exchange.country)) if part)
     opens = datetime.combine(exchange.starts_on, datetime.min.time(), tzinfo=zone)
@@ -176,7 +177,8 @@ async def _page_context(invitation: Invitation, lang: str, t: dict[str, str]) ->
         ),
         # Which answers the page offers: the service decides in the end, this only avoids
         # showing buttons that can only fail.
-        "can_accept": status in OPEN_STATUSES and exchange.status is ExchangeStatus.OPEN,
+        "can_accept": status in OPEN_STATUSES and exchange.status is ExchangeStatus.OPEN and not full,
+        "full": full,
         "can_decline": status in (*OPEN_STATUSES, InvitationStatus.EXPIRED),
         "exchange_open": exchange.status is ExchangeStatus.OPEN,
     }

@@ -142,6 +142,8 @@ async def test_outcomes_on_the_page(gql: GraphQLClient, world: World, http: http
 
     world.exchange.capacity = 0
     await world.exchange.save()
+    full = await http.get(f"/invitations/{token}?lang=en")
+    assert "every place has been taken" in full.text and "Accept</button>" not in full.text
     assert "every place has been taken" in (await post("ACCEPT")).text
     world.exchange.status = ExchangeStatus.CLOSED
     await world.exchange.save()
