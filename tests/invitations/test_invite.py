@@ -182,3 +182,15 @@ async def test_defaults_and_bounds(gql: GraphQLClient, world: World) -> None:
         key=world.host_key,
     )
     assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_reinviting_after_an_unswept_expiry_creates_a_new_invitation(
+    gql: GraphQLClient, world: World
+) -> None:
+    first = await invite(gql, world, invitee("a@example.com"))
+    await Invitation.all().update(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+    again = await invite(gql, world, invitee("a@example.com"))
+    assert again["invitations"][0]["id"] != first["invitations"][0]["id"]
+    statuses = [i.status for i in await Invitation.all().order_by("id")]
+    # The overdue one is settled as EXPIRED, so the address keeps a single live invitation.
+    assert statuses == [InvitationStatus.EXPIRED, InvitationStatus.QUEUED]
