@@ -71,18 +71,24 @@ async def list_endpoints(actor: Actor, organisation_id: int | None) -> list[Webh
     return await WebhookEndpoint.filter(organisation_id=owner, disabled_at=None).order_by("id")
 
 
-async def endpoint_for(actor: Actor, endpoint_id: int, field: str = "id") -> WebhookEndpoint:
+async def endpoint_for(
+    actor: Actor, endpoint_id: int, field: str = "id", *, include_removed: bool = False
+) -> WebhookEndpoint:
     """Someone else's endpoint is NOT_FOUND, not FORBIDDEN: its existence is not theirs to know."""
     access.require_writer(actor)
-    endpoint = await WebhookEndpoint.get_or_none(id=endpoint_id, disabled_at=None)
-    if endpoint is None or not access.can_manage_webhooks(actor, endpoint.organisation_id):  # type: ignore[attr-defined]
+    endpoint = await WebhookEndpoint.get_or_none(id=endpoint_id)
+    if (
+        endpoint is None
+        or (endpoint.disabled_at is not None and not include_removed)
+        or not access.can_manage_webhooks(actor, endpoint.organisation_id)  # type: ignore[attr-defined]
+    ):
         raise not_found("Webhook endpoint", [field])
     return endpoint
 
 
 async def remove_endpoint(actor: Actor, endpoint_id: int) -> WebhookEndpoint:
-    """Disabled rather than deleted, so its delivery log stays readable to admins; deliveries
-    still pending are given up."""
+    """Disabled rather than deleted, so its delivery log stays readable (webhookDeliveries);
+    deliveries still pending are given up."""
     endpoint = await endpoint_for(actor, endpoint_id)
     now = datetime.now(UTC)
     async with in_transaction() as connection:
@@ -105,5 +111,5 @@ async def rotate_secret(actor: Actor, endpoint_id: int) -> EndpointWithSecret:
 
 async def deliveries(actor: Actor, endpoint_id: int) -> QuerySet[WebhookDelivery]:
     """Newest first."""
-    endpoint = await endpoint_for(actor, endpoint_id, "endpointId")
+    endpoint = await endpoint_for(actor, endpoint_id, "endpointId", include_removed=True)
     return WebhookDelivery.filter(endpoint_id=endpoint.id).order_by("-id")

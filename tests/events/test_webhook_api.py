@@ -72,6 +72,11 @@ async def test_endpoints_are_managed_by_their_organisation(gql: GraphQLClient, a
     removed = (await gql(REMOVE, {"id": endpoint_id}, key=key))["data"]["removeWebhookEndpoint"]
     assert removed == {"removedId": endpoint_id, "userErrors": []}
     assert (await gql(LIST, key=key))["data"]["webhookEndpoints"] == []
+    # Gone for deliveries and changes, but its log stays readable.
+    assert (await gql(REMOVE, {"id": endpoint_id}, key=key))["data"]["removeWebhookEndpoint"]["userErrors"][0][
+        "code"
+    ] == "NOT_FOUND"
+    assert (await gql(DELIVERIES, {"id": endpoint_id}, key=key))["data"]["webhookDeliveries"]["totalCount"] == 0
 
 
 async def test_read_only_and_anonymous_callers_are_refused(gql: GraphQLClient) -> None:
