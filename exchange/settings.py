@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     event_order_window_seconds: float = 0.05  # how long an event waits for its predecessor
     subscription_key_check_seconds: float = 5.0  # revoked keys' streams end within this
     shutdown_drain_seconds: float = 2.0  # time for streams to send `complete` on SIGTERM
+    websocket_init_timeout_seconds: float = 10.0  # a socket without connection_init is closed (4408)
     run_webhook_worker: bool = True
     webhook_poll_seconds: float = 1.0
     webhook_batch_size: int = 20

@@ -273,6 +273,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             max_subscriptions_per_connection=settings.subscriptions_per_connection,
             allowed_origins=settings.websocket_origins or settings.cors_origins,
             subscription_protocols=live.SUBSCRIPTION_PROTOCOLS,
+            connection_init_wait_timeout=live.init_timeout(settings),
             **kwargs,
         )
         self.settings = settings

@@ -14,8 +14,11 @@ and HTTP streams (multipart/mixed subscriptions and text/event-stream).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError, OperationDefinitionNode, parse
@@ -40,6 +43,7 @@ from strawberry.types.graphql import OperationType
 from exchange import access
 from exchange.errors import DomainError
 from exchange.events.hub import TOO_MANY_SUBSCRIPTIONS
+from exchange.settings import Settings
 from schema.context import Context
 
 if TYPE_CHECKING:
@@ -183,7 +187,26 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await operation.send_operation_message(error_message)
 
 
+def init_timeout(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.websocket_init_timeout_seconds)
+
+
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    async def handle(self) -> None:
+        # graphql-ws has no init timeout of its own: a socket that never says connection_init
+        # would be held open for free. Close it like graphql-transport-ws does (4408).
+        deadline = asyncio.create_task(self._close_unless_initialised())
+        try:
+            await super().handle()
+        finally:
+            deadline.cancel()
+
+    async def _close_unless_initialised(self) -> None:
+        await asyncio.sleep(self.view.connection_init_wait_timeout.total_seconds())
+        if not self.connection_acknowledged:
+            with contextlib.suppress(Exception):
+                await self.websocket.close(code=4408, reason="Connection initialisation timeout")
+
     async def handle_start(self, message: StartMessage) -> None:
         if (
             self.connection_acknowledged

@@ -414,3 +414,12 @@ async def test_a_batch_of_events_travels_in_one_round_trip_in_order(
         ids = [encode_id("Invitation", i.id) for i in invitations]
         assert got == [(ids[0], None, "QUEUED"), (ids[1], None, "QUEUED"), (ids[2], None, "QUEUED"),
                        (ids[0], "QUEUED", "SENT")]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_socket_that_never_initialises_is_closed(two_servers: tuple[Server, Server], protocol: str) -> None:
+    a, _b = two_servers  # a closes sockets without connection_init after 1 s
+    async with ws_client(a.ws, protocol, init=False) as client:
+        with pytest.raises(ConnectionClosed) as closed:
+            await client.receive(within=15)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4408
