@@ -15,6 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import typer
 from rich.console import Console
@@ -56,6 +57,9 @@ def _with_db(settings: Settings, work: Callable[[], Awaitable[T]], *, require_mi
     async def run() -> T:
         await db.init_db(settings, global_fallback=False)
         try:
+            # Without this, an unreachable database reads as "nothing applied yet".
+            if not await db.ping():
+                raise _Unreachable
             if require_migrated:
                 await db.ensure_migrated()
             return await work()
@@ -66,6 +70,19 @@ def _with_db(settings: Settings, work: Callable[[], Awaitable[T]], *, require_mi
         return asyncio.run(run())
     except db.DatabaseNotMigrated as exc:
         fail(str(exc))
+    except _Unreachable:
+        fail(f"cannot reach the database at {_redacted(settings.database_url)} (EXCHANGE_DATABASE_URL).")
+
+
+class _Unreachable(Exception):
+    pass
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
 
 
 # ---------------------------------------------------------------- serve
@@ -127,7 +144,7 @@ def serve(
             return None
         if await db.has_data():
             out.print(
-                "The database already has data; the demo data was not loaded and nothing was changed. "
+                "The database already has data: the demo data was not loaded and the data was left alone. "
                 "Make a key with `exchange apikey create --admin`."
             )
             return None
@@ -185,7 +202,7 @@ def seed(
 
     result = _with_db(load_settings(), run)
     if result is None:
-        out.print("The database already has data; the demo data was not loaded and nothing was changed.")
+        out.print("The database already has data: the demo data was not loaded and the data was left alone.")
         return
     out.print(f"Demo data loaded: {result.summary}.")
     out.print(f"Organisation API key ({result.organisation_slug}): {result.organisation_key}")
@@ -294,7 +311,9 @@ def documents_register(
     file: Annotated[
         Path,
         typer.Argument(
-            exists=True, dir_okay=False, help="A .graphql file (one or more operations) or a JSON manifest {sha256: document}."
+            exists=True,
+            dir_okay=False,
+            help="A .graphql file (one or more operations) or a JSON manifest {sha256: document}.",
         ),
     ],
 ) -> None:

@@ -228,3 +228,12 @@ def test_invite_from_csv_reports_rejected_rows(database_url: str, tmp_path: Path
 
     unknown = run_cli(database_url, "invite", "--exchange", "no-such-week", str(csv_file), env=env)
     assert unknown.exit_code == 1 and "No exchange with the slug 'no-such-week'" in unknown.stderr
+
+
+def test_an_unreachable_database_is_named_without_its_password() -> None:
+    for args in (["migrate"], ["apikey", "list"], ["serve"]):
+        result = run_cli("postgres://ops:s3cret@127.0.0.1:1/exchange", *args)
+        assert result.exit_code == 1, args
+        message = " ".join(result.stderr.split())
+        assert "cannot reach the database at postgres://ops:***@127.0.0.1:1/exchange" in message
+        assert "s3cret" not in result.stderr and "not migrated" not in message
