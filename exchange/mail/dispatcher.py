@@ -99,6 +99,7 @@ class Dispatcher:
         name: str | None = None,
         lease_seconds: float | None = None,
         batch_size: int | None = None,
+        concurrency: int = 2,
         transport_factory: Callable[[], Transport] | None = None,
     ) -> None:
         self.settings = settings
@@ -106,6 +107,9 @@ class Dispatcher:
         # Long enough for a batch's slowest message; renewed while a batch is being sent.
         self.lease = timedelta(seconds=lease_seconds or max(60.0, settings.smtp_timeout_seconds * 4))
         self.batch_size = batch_size or settings.mail_batch_size
+        # Batches in flight at once, each over its own SMTP connection: one connection's
+        # round trips wait on the server while another batch renders and records.
+        self.concurrency = max(1, concurrency)
         self._transport_factory = transport_factory or (lambda: make_transport(settings))
         self.stats = DispatchStats()
         self._wake = asyncio.Event()
@@ -180,9 +184,17 @@ class Dispatcher:
         keeper = asyncio.create_task(self._keep_lease(token))
         cache: dict[Any, Any] = {}
         try:
+            # One query for the batch's invitations and their sessions, not two per mail.
+            invitation_ids = {mail.invitation_id for mail in rows}  # type: ignore[attr-defined]
+            batch = await Invitation.filter(id__in=invitation_ids).prefetch_related("sessions")
+            for invitation in batch:
+                cache[("invited_sessions", invitation.id)] = sorted(
+                    invitation.sessions, key=lambda s: (s.starts_at, s.id)
+                )
+            invitations = {invitation.id: invitation for invitation in batch}
             for index, mail in enumerate(rows):
                 try:
-                    await self._deliver(mail, transport, cache)
+                    await self._deliver(mail, invitations.get(mail.invitation_id), transport, cache)  # type: ignore[attr-defined]
                 except ServerUnavailable as exc:
                     # No connection: the rest of the batch waits for the next try as well.
                     for other in rows[index + 1 :]:
@@ -201,8 +213,13 @@ class Dispatcher:
             self.stats.connections_opened += transport.connections_opened
         return len(rows)
 
-    async def _deliver(self, mail: OutboxMail, transport: Transport, cache: dict[Any, Any]) -> None:
-        invitation = await Invitation.get_or_none(id=mail.invitation_id)  # type: ignore[attr-defined]
+    async def _deliver(
+        self, mail: OutboxMail, invitation: Invitation | None, transport: Transport, cache: dict[Any, Any]
+    ) -> None:
+        if invitation is not None and mail.kind is not MailKind.INVITATION:
+            # Answers and revocations matter to every later mail: read the status afresh. A
+            # first invitation cannot have been answered: nobody has its link yet.
+            invitation = await Invitation.get_or_none(id=invitation.id)
         if invitation is None:
             await self._settle_failure(mail, None, "the invitation no longer exists", permanent=True, cache=cache)
             return
@@ -212,8 +229,7 @@ class Dispatcher:
             return
         try:
             data = await render.load(mail, invitation, cache=cache)
-            message = render.compose(data, self.settings)
-            envelope_from = render.sender(self.settings).addr_spec
+            rendered = render.compose_bytes(data, self.settings)
         except render.InvalidMail as exc:
             await self._settle_failure(mail, invitation, str(exc), permanent=True, cache=cache)
             return
@@ -224,7 +240,7 @@ class Dispatcher:
             )
             return
         try:
-            await transport.send(message, envelope_from, mail.recipient)
+            await transport.send(rendered)
         except ServerUnavailable as exc:
             await self._settle_failure(mail, invitation, exc.reason, permanent=False, cache=cache)
             raise
@@ -279,14 +295,14 @@ class Dispatcher:
                 # Another dispatcher (after our lease lapsed) recorded it already.
                 return
             if kind in _FIRST_MAIL:
-                await Invitation.filter(id=invitation.id).update(
-                    delivery_attempts=F("delivery_attempts") + 1, sent_at=now, last_error=None
-                )
+                delivered = {"delivery_attempts": F("delivery_attempts") + 1, "sent_at": now, "last_error": None}
                 # Conditional: never downgrade an invitation answered in the meantime.
                 moved = await Invitation.filter(id=invitation.id, status=InvitationStatus.QUEUED).update(
-                    status=InvitationStatus.SENT
+                    status=InvitationStatus.SENT, **delivered
                 )
-                if moved and event is not None:
+                if not moved:
+                    await Invitation.filter(id=invitation.id).update(**delivered)
+                elif event is not None:
                     after.add(event)
                     await after.stage()
             elif kind is MailKind.REMINDER:
@@ -371,6 +387,9 @@ class Dispatcher:
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
+        await asyncio.gather(*(self._work(stop) for _ in range(self.concurrency)))
+
+    async def _work(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 claimed = await self.run_once()

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import Calendar, Event, Timezone, vCalAddress, vDDDTypes, vText
+from icalendar.parser import Contentline, Parameters
 
 from exchange.i18n import pick_text
 from exchange.models import Exchange, Invitation, Session, SessionFormat
@@ -35,12 +37,102 @@ def exchange_uid(exchange: Exchange, invitation: Invitation, host: str) -> str:
     return f"exchange-{exchange.id}-invitation-{invitation.id}@{host}"
 
 
+@lru_cache(maxsize=128)
+def _vtimezone(tzid: str, first_year: int, last_year: int) -> Timezone:
+    """The VTIMEZONE for the years the events fall in: computing one walks every UTC offset
+    change, so it is built once per zone and window (the component is only read afterwards)."""
+    return Timezone.from_tzid(tzid, first_date=date(first_year - 1, 1, 1), last_date=date(last_year + 2, 1, 1))
+
+
+def _cn(name: str) -> str:
+    # A parameter value cannot hold a double quote (RFC 5545 3.1); names may.
+    return name.replace('"', "'")
+
+
 def _party(kind: str, party: Party, **params: str) -> vCalAddress:
     address = vCalAddress(f"mailto:{party.email}")
-    address.params["cn"] = vText(party.name)
+    address.params["cn"] = vText(_cn(party.name))
     for key, value in params.items():
         address.params[key] = vText(value)
     return address
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What an entry says that is the same for every invitee: rendered once and cached,
+    since a mass invitation sends the same sessions to a thousand people."""
+
+    sequence: int
+    summary: str
+    cancelled: bool
+    busy: bool
+    organiser: Party
+    description: str | None
+    start: datetime | date
+    end: datetime | date
+    location: str | None
+    url: str | None
+
+
+_BEGIN, _END = b"BEGIN:VEVENT\r\n", b"END:VEVENT\r\n"
+
+
+def _inner(entry: Event) -> bytes:
+    lines = entry.to_ical()
+    assert lines.startswith(_BEGIN) and lines.endswith(_END)
+    return lines[len(_BEGIN) : -len(_END)]
+
+
+@lru_cache(maxsize=4096)
+def _shared_lines(shared: _Shared) -> bytes:
+    entry = Event()
+    entry.add("sequence", shared.sequence)
+    entry.add("summary", shared.summary)
+    entry.add("status", "CANCELLED" if shared.cancelled else "CONFIRMED")
+    # A whole exchange spans days: shown in the calendar without blocking them.
+    entry.add("transp", "OPAQUE" if shared.busy else "TRANSPARENT")
+    entry.add("organizer", _party("organizer", shared.organiser))
+    if shared.description:
+        entry.add("description", shared.description)
+    entry.add("dtstart", shared.start)
+    entry.add("dtend", shared.end)
+    if shared.location:
+        entry.add("location", shared.location)
+    if shared.url:
+        entry.add("url", shared.url)
+    return _inner(entry)
+
+
+def _personal_lines(uid: str, now: datetime, attendee: Party) -> bytes:
+    """UID, DTSTAMP and ATTENDEE: the lines that differ per invitee, written as content lines
+    directly (building an Event per invitee cost more than the rest of the mail)."""
+    lines = (
+        Contentline.from_parts("UID", Parameters(), vText(uid).to_ical().decode()),
+        Contentline.from_parts("DTSTAMP", Parameters(), vDDDTypes(now.astimezone(UTC)).to_ical().decode()),
+        # RSVP=FALSE: the answer is given on the invitation page, not by a calendar reply.
+        Contentline.from_parts(
+            "ATTENDEE",
+            Parameters({"CN": _cn(attendee.name), "ROLE": "REQ-PARTICIPANT", "RSVP": "FALSE"}),
+            f"mailto:{attendee.email}",
+        ),
+    )
+    return b"".join(line.to_ical() + b"\r\n" for line in lines)
+
+
+@lru_cache(maxsize=256)
+def _frame(method: str, zone_window: tuple[str, int, int] | None) -> tuple[bytes, bytes]:
+    """The calendar around the events: properties and VTIMEZONE before, the end after."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method)
+    if zone_window is not None:
+        calendar.add_component(_vtimezone(*zone_window))
+    text = calendar.to_ical()
+    end = b"END:VCALENDAR\r\n"
+    assert text.endswith(end)
+    return text[: -len(end)], end
 
 
 def build_calendar(
@@ -62,66 +154,48 @@ def build_calendar(
     now = now or datetime.now(UTC)
     zone = ZoneInfo(exchange.time_zone)
     exchange_title = pick_text(exchange.titles, [locale]) or exchange.slug
-
-    calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "CANCEL" if cancel else "REQUEST")
-
-    def event(uid: str, sequence: int, summary: str, cancelled: bool, busy: bool = True) -> Event:
-        entry = Event()
-        entry.add("uid", uid)
-        entry.add("dtstamp", now)
-        entry.add("sequence", sequence)
-        entry.add("summary", summary)
-        entry.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-        # A whole exchange spans days: shown in the calendar without blocking them.
-        entry.add("transp", "OPAQUE" if busy else "TRANSPARENT")
-        entry.add("organizer", _party("organizer", organiser))
-        # RSVP=FALSE: the answer is given on the invitation page, not by a calendar reply.
-        entry.add("attendee", _party("attendee", attendee, role="REQ-PARTICIPANT", rsvp="FALSE"))
-        if description:
-            entry.add("description", description)
-        return entry
+    events: list[bytes] = []
 
     if sessions:
+        years = [moment.astimezone(zone).year for s in sessions for moment in (s.starts_at, s.ends_at)]
+        zone_window: tuple[str, int, int] | None = (exchange.time_zone, min(years), max(years))
         for session in sessions:
             session_title = pick_text(session.titles, [locale])
-            summary = f"{exchange_title}: {session_title}" if session_title else exchange_title
-            entry = event(
-                session_uid(session, invitation, host),
-                session.sequence + invitation.calendar_sequence,
-                summary,
-                cancel or session.cancelled_at is not None,
-            )
-            entry.add("dtstart", session.starts_at.astimezone(zone))
-            entry.add("dtend", session.ends_at.astimezone(zone))
             if session.format is SessionFormat.ONLINE:
                 where = session.online_url or location
             elif session.format is SessionFormat.HYBRID:
                 where = ", ".join(p for p in (session.venue, session.online_url) if p) or location
             else:
                 where = session.venue or location
-            if where:
-                entry.add("location", where)
-            if session.online_url:
-                entry.add("url", session.online_url)
-            calendar.add_component(entry)
+            shared = _Shared(
+                sequence=session.sequence + invitation.calendar_sequence,
+                summary=f"{exchange_title}: {session_title}" if session_title else exchange_title,
+                cancelled=cancel or session.cancelled_at is not None,
+                busy=True,
+                organiser=organiser,
+                description=description,
+                start=session.starts_at.astimezone(zone),
+                end=session.ends_at.astimezone(zone),
+                location=where,
+                url=session.online_url,
+            )
+            events.append(_personal_lines(session_uid(session, invitation, host), now, attendee) + _shared_lines(shared))
     else:
-        entry = event(
-            exchange_uid(exchange, invitation, host),
-            invitation.calendar_sequence,
-            exchange_title,
-            cancel,
+        zone_window = None
+        shared = _Shared(
+            sequence=invitation.calendar_sequence,
+            summary=exchange_title,
+            cancelled=cancel,
             busy=False,
+            organiser=organiser,
+            description=description,
+            start=exchange.starts_on,
+            # All-day DTEND is exclusive.
+            end=exchange.ends_on + timedelta(days=1),
+            location=location,
+            url=None,
         )
-        entry.add("dtstart", exchange.starts_on)
-        # All-day DTEND is exclusive.
-        entry.add("dtend", exchange.ends_on + timedelta(days=1))
-        if location:
-            entry.add("location", location)
-        calendar.add_component(entry)
+        events.append(_personal_lines(exchange_uid(exchange, invitation, host), now, attendee) + _shared_lines(shared))
 
-    calendar.add_missing_timezones()
-    return calendar.to_ical()
+    head, tail = _frame("CANCEL" if cancel else "REQUEST", zone_window)
+    return head + b"".join(_BEGIN + lines + _END for lines in events) + tail

@@ -3,12 +3,16 @@ invitation's language, the calendar file, and headers no input can break."""
 
 from __future__ import annotations
 
+import base64
+import re
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.policy import SMTP
 from email.utils import format_datetime as rfc2822_date
 from email.utils import parseaddr
@@ -105,7 +109,12 @@ async def load(mail: OutboxMail, invitation: Invitation | None = None, *, cache:
         cache[organisation_key] = await Organisation.get(id=invitation.invited_by_id)  # type: ignore[attr-defined]
     invited_by: Organisation = cache[organisation_key]
 
-    invited = list(await invitation.sessions.all().order_by("starts_at", "id"))
+    prefetched = cache.get(("invited_sessions", invitation.id))
+    invited = (
+        list(prefetched)
+        if prefetched is not None
+        else list(await invitation.sessions.all().order_by("starts_at", "id"))
+    )
     named = _named_session_ids(mail)
     if named and mail.kind in (MailKind.UPDATE, MailKind.CANCELLATION):
         sessions = list(
@@ -123,6 +132,23 @@ def _named_session_ids(mail: OutboxMail) -> list[int]:
 
 async def render(mail: OutboxMail, settings: Settings) -> EmailMessage:
     return compose(await load(mail), settings)
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    """The exact bytes handed to SMTP (or written to a ``.eml`` file), with the envelope."""
+
+    message_id: str
+    envelope_from: str
+    recipient: str
+    data: bytes
+
+
+def compose(data: MailData, settings: Settings, *, now: datetime | None = None) -> EmailMessage:
+    """The mail as an ``EmailMessage``: parsed back from the bytes the dispatcher sends."""
+    parsed = BytesParser(policy=SMTP).parsebytes(compose_bytes(data, settings, now=now).data)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
 
 
 def _locale(invitation: Invitation, exchange: Exchange) -> str:
@@ -167,9 +193,13 @@ def _place(exchange: Exchange, locale: str) -> str:
 def _address(name: str, email: str) -> Address:
     if any(ch in email for ch in "\r\n\t ") or email.count("@") != 1:
         raise InvalidMail(f"not a deliverable address: {email!r}")
+    local, domain = email.split("@")
+    if not local.isascii():
+        raise InvalidMail(f"an address with a non-ASCII local part needs SMTPUTF8: {email!r}")
     try:
-        return Address(display_name=one_line(name), addr_spec=email)
-    except (ValueError, IndexError) as exc:
+        ascii_domain = domain if domain.isascii() else domain.encode("idna").decode("ascii")
+        return Address(display_name=one_line(name), addr_spec=f"{local}@{ascii_domain}")
+    except (ValueError, IndexError, UnicodeError) as exc:
         raise InvalidMail(f"not a deliverable address: {email!r}") from exc
 
 
@@ -180,7 +210,7 @@ def sender(settings: Settings) -> Address:
     return _address(name or _DEFAULT_PLATFORM, email)
 
 
-def compose(data: MailData, settings: Settings, *, now: datetime | None = None) -> EmailMessage:
+def compose_bytes(data: MailData, settings: Settings, *, now: datetime | None = None) -> RenderedMail:
     now = now or datetime.now(UTC)
     mail, invitation, exchange = data.mail, data.invitation, data.exchange
     kind = MailKind(mail.kind)
@@ -252,39 +282,130 @@ def compose(data: MailData, settings: Settings, *, now: datetime | None = None) 
         locale=locale,
         host=mail_host(settings),
         organiser=ics.Party(organisation, reply_to.addr_spec if reply_to else from_address.addr_spec),
-        attendee=ics.Party(one_line(invitation.full_name), mail.recipient),
+        attendee=ics.Party(one_line(invitation.full_name), to_address.addr_spec),
         location=context["place"] or None,
         # No link: the token answers the invitation, and calendars are often shared.
         description="\n\n".join(p for p in (organisation, one_line(context["description"], 500)) if p),
         now=now,
     )
 
-    message = EmailMessage(policy=SMTP)
-    message["From"] = from_address
-    message["To"] = to_address
-    if reply_to is not None:
-        message["Reply-To"] = reply_to
-    if subject.isascii():
-        message["Subject"] = subject
-    else:
-        # Python 3.11's header folder drops the space at a fold between two encoded words
-        # ("приглашает вас" arrives as "приглашаетвас"); the legacy encoder keeps spaces
-        # inside the encoded words, which every reader joins back correctly.
-        message.set_raw("Subject", Header(subject, "utf-8", maxlinelen=76, header_name="Subject").encode())
-    message["Date"] = rfc2822_date(now)
-    message["Message-ID"] = mail.message_id
-    # Keeps out-of-office robots from answering the platform's address.
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text, subtype="plain", charset="utf-8")
-    message.add_alternative(html, subtype="html", charset="utf-8")
     method = "CANCEL" if cancels else "REQUEST"
-    message.add_attachment(
-        calendar,
-        maintype="text",
-        subtype="calendar",
-        filename="cancel.ics" if cancels else "invitation.ics",
-        params={"method": method, "charset": "utf-8"},
+    filename = "cancel.ics" if cancels else "invitation.ics"
+    body = _multipart(
+        "mixed",
+        [
+            _multipart(
+                "alternative",
+                [
+                    _base64_part('text/plain; charset="utf-8"', _crlf(text).encode()),
+                    _base64_part('text/html; charset="utf-8"', _crlf(html).encode()),
+                ],
+            ),
+            _base64_part(
+                f'text/calendar; charset="utf-8"; method={method}; name="{filename}"',
+                calendar,
+                f'Content-Disposition: attachment; filename="{filename}"\r\n',
+            ),
+        ],
     )
-    # Set last: building the MIME tree moves Content-* headers into the first part.
-    message["Content-Language"] = locale
-    return message
+
+    headers = [
+        _address_header("From", from_address.display_name, from_address.addr_spec),
+        _address_header("To", to_address.display_name, to_address.addr_spec),
+        *([_address_header("Reply-To", reply_to.display_name, reply_to.addr_spec)] if reply_to else []),
+        _subject_line(subject),
+        # Values made here, ASCII and single-line by construction.
+        f"Date: {rfc2822_date(now)}\r\n",
+        f"Message-ID: {_checked_message_id(mail.message_id)}\r\n",
+        f"Content-Language: {locale}\r\n",
+        # Keeps out-of-office robots from answering the platform's address.
+        "Auto-Submitted: auto-generated\r\n",
+        "MIME-Version: 1.0\r\n",
+    ]
+    return RenderedMail(
+        message_id=mail.message_id,
+        envelope_from=from_address.addr_spec,
+        recipient=to_address.addr_spec,
+        data="".join(headers).encode("ascii") + body,
+    )
+
+
+# The MIME tree is written out directly: every part is base64 (ASCII, short lines), and a
+# boundary starting "=_" can never occur in base64 text, which has neither "=_" nor "--".
+# Building it with the email package cost more than everything else in a mail together.
+
+
+def _base64_part(content_type: str, payload: bytes, extra_headers: str = "") -> bytes:
+    head = f"Content-Type: {content_type}\r\nContent-Transfer-Encoding: base64\r\n{extra_headers}\r\n"
+    return head.encode("ascii") + base64.encodebytes(payload).replace(b"\n", b"\r\n")
+
+
+def _multipart(subtype: str, parts: list[bytes]) -> bytes:
+    boundary = f"=_{uuid.uuid4().hex}"
+    delimiter = f"--{boundary}\r\n".encode("ascii")
+    return (
+        f'Content-Type: multipart/{subtype}; boundary="{boundary}"\r\n\r\n'.encode("ascii")
+        + b"".join(delimiter + part + b"\r\n" for part in parts)
+        + f"--{boundary}--\r\n".encode("ascii")
+    )
+
+
+def _crlf(text: str) -> str:
+    """Canonical line ends for text inside base64 (RFC 2046 4.1.1)."""
+    return "\r\n".join(text.splitlines()) + "\r\n"
+
+
+_ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
+# 39 bytes of UTF-8 make a 64-character encoded word: "Reply-To: " plus one stays within 78.
+_WORD_BYTES = 39
+
+
+def _encoded_words(text: str) -> list[str]:
+    """RFC 2047 base64 encoded words, split between characters, never inside one."""
+    chunks: list[bytes] = [b""]
+    for char in text:
+        data = char.encode()
+        if len(chunks[-1]) + len(data) > _WORD_BYTES:
+            chunks.append(b"")
+        chunks[-1] += data
+    return [f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=" for chunk in chunks]
+
+
+def _address_header(name: str, display_name: str, addr_spec: str) -> str:
+    """``Name: display name <address>``, encoded and folded (RFC 5322, RFC 2047). Written
+    directly: the email package's folder is slow, and it cannot fold subjects correctly."""
+    if not display_name:
+        words = []
+    elif not display_name.isascii():
+        words = _encoded_words(display_name)
+    elif _ATOMS.fullmatch(display_name):
+        words = [display_name]
+    else:
+        words = ['"' + display_name.replace("\\", "\\\\").replace('"', '\\"') + '"']
+    lines = [f"{name}:"]
+    for word in [*words, f"<{addr_spec}>"]:
+        if len(lines[-1]) + 1 + len(word) > 78 and lines[-1] != f"{name}:":
+            lines.append(" " + word)
+        else:
+            lines[-1] += " " + word
+    return "\r\n".join(lines) + "\r\n"
+
+
+_MESSAGE_ID = re.compile(r"<[A-Za-z0-9._-]+@[A-Za-z0-9.-]+>")
+
+
+def _checked_message_id(message_id: str) -> str:
+    if not _MESSAGE_ID.fullmatch(message_id):
+        raise InvalidMail(f"malformed Message-ID {message_id!r}")
+    return message_id
+
+
+def _subject_line(subject: str) -> str:
+    if subject.isascii():
+        folded: str = SMTP.header_factory("Subject", subject).fold(policy=SMTP)
+        return folded
+    # Python 3.11's header folder drops the space at a fold between two encoded words
+    # ("приглашает вас" arrives as "приглашаетвас"); the legacy encoder keeps spaces
+    # inside the encoded words, which every reader joins back correctly.
+    encoded = Header(subject, "utf-8", maxlinelen=76, header_name="Subject").encode(linesep="\r\n")
+    return f"Subject: {encoded}\r\n"

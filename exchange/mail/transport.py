@@ -8,14 +8,15 @@ import contextlib
 import logging
 import os
 import re
-from email.message import EmailMessage
-from email.policy import SMTP
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import aiosmtplib
 
 from exchange.settings import Settings, SmtpTls
+
+if TYPE_CHECKING:
+    from exchange.mail.render import RenderedMail
 
 log = logging.getLogger("exchange.mail.transport")
 
@@ -45,7 +46,7 @@ class ServerUnavailable(TemporaryFailure):
 class Transport(Protocol):
     connections_opened: int
 
-    async def send(self, message: EmailMessage, sender: str, recipient: str) -> None: ...
+    async def send(self, mail: RenderedMail) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -96,13 +97,13 @@ class SmtpTransport:
         except Exception:  # noqa: S110  (closing a broken connection may fail; nothing to do)
             pass
 
-    async def send(self, message: EmailMessage, sender: str, recipient: str) -> None:
+    async def send(self, mail: RenderedMail) -> None:
         if self._smtp is None or not self._smtp.is_connected:
             self._smtp = await self._connect()
         smtp = self._smtp
         try:
             await asyncio.wait_for(
-                smtp.send_message(message, sender=sender, recipients=[recipient]),
+                smtp.sendmail(mail.envelope_from, [mail.recipient], mail.data),
                 self._settings.smtp_timeout_seconds,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
@@ -155,15 +156,13 @@ class FileTransport:
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
 
-    def path_for(self, message: EmailMessage) -> Path:
-        message_id = str(message["Message-ID"] or "").strip("<>")
-        return self.directory / (_UNSAFE_FILENAME.sub("_", message_id) + ".eml")
+    def path_for(self, message_id: str) -> Path:
+        return self.directory / (_UNSAFE_FILENAME.sub("_", message_id.strip("<>")) + ".eml")
 
-    async def send(self, message: EmailMessage, sender: str, recipient: str) -> None:
-        data = message.as_bytes(policy=SMTP)
-        target = self.path_for(message)
+    async def send(self, mail: RenderedMail) -> None:
+        target = self.path_for(mail.message_id)
         try:
-            await asyncio.to_thread(_write_atomically, target, data)
+            await asyncio.to_thread(_write_atomically, target, mail.data)
         except OSError as exc:
             raise TemporaryFailure(f"cannot write {target}: {exc}") from exc
 
