@@ -229,7 +229,9 @@ async def _render(
         max_age=CSRF_MAX_AGE_SECONDS,
         # Per link: two invitations open in two tabs do not overwrite each other's value.
         path=f"/invitations/{token}",
-        secure=request.url.scheme == "https",
+        # Production is HTTPS end to end (public_url must be https) even when a proxy
+        # terminates TLS and the app sees http.
+        secure=request.url.scheme == "https" or settings.is_production,
         httponly=True,
         samesite="strict",
     )
