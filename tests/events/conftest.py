@@ -214,7 +214,7 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def two_servers(pg_url: str, channel: str, log_dir: Path) -> Iterator[tuple[Server, Server]]:
     """A and B share the database and the Redis channel."""
     a = Server(server_env(pg_url, channel, EXCHANGE_WEBSOCKET_INIT_TIMEOUT_SECONDS="1"))
-    b = Server(server_env(pg_url, channel, EXCHANGE_SUBSCRIBER_QUEUE_SIZE="2"))
+    b = Server(server_env(pg_url, channel, EXCHANGE_SUBSCRIBER_QUEUE_SIZE="2", EXCHANGE_SUBSCRIPTIONS_PER_KEY="3"))
     start_servers([a, b], log_dir)
     yield a, b
     for server in (a, b):

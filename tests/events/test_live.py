@@ -423,3 +423,23 @@ async def test_a_socket_that_never_initialises_is_closed(two_servers: tuple[Serv
         with pytest.raises(ConnectionClosed) as closed:
             await client.receive(within=15)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4408
+
+
+async def test_subscriptions_per_key_are_capped_across_connections(
+    orm: Any, two_servers: tuple[Server, Server]
+) -> None:
+    _a, b = two_servers  # b allows 3 live subscriptions per key
+    host = await make_org("host")
+    async with ws_client(b.ws, key=host.key) as first, ws_client(b.ws, "graphql-ws", host.key) as second:
+        await first.subscribe("1")
+        await first.subscribe("2")
+        await second.subscribe("1")
+        await until_live(b, 3)
+        await second.subscribe("2")
+        refusal = await second.receive()
+        assert refusal["type"] == "error" and refusal["payload"]["extensions"]["code"] == "TOO_MANY_SUBSCRIPTIONS"
+        # Another key is not affected.
+        other = await make_org("other")
+        async with ws_client(b.ws, key=other.key) as third:
+            await third.subscribe("1")
+            await until_live(b, 4)
