@@ -118,6 +118,14 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
+    @field_validator("reminder_days_before", mode="before")
+    @classmethod
+    def _reminders_off(cls, value: object) -> object:
+        # The environment cannot say None: an empty value, "off" or "none" turns reminders off.
+        if isinstance(value, str) and value.strip().lower() in ("", "off", "none"):
+            return None
+        return value
+
     @property
     def is_production(self) -> bool:
         return self.mode is Mode.PRODUCTION

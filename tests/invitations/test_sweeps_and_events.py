@@ -7,9 +7,12 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest
+
 from exchange.events import InvitationEvent, get_bus
 from exchange.invitations import sweeps
 from exchange.models import Invitation, InvitationStatus, MailKind, OutboxMail
+from exchange.settings import Settings
 from tests.conftest import GraphQLClient
 from tests.invitations.conftest import World, invite, invitee, respond, token_for_email
 
@@ -159,3 +162,11 @@ async def test_the_background_sweeper_expires_and_announces(gql: GraphQLClient, 
         await stream.aclose()
     assert (event.previous_status, event.status) == (InvitationStatus.QUEUED, InvitationStatus.EXPIRED)
     assert (await Invitation.get()).status is InvitationStatus.EXPIRED
+
+
+def test_reminders_can_be_turned_off_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for value in ("", "off", "none"):
+        monkeypatch.setenv("EXCHANGE_REMINDER_DAYS_BEFORE", value)
+        assert Settings(_env_file=None).reminder_days_before is None  # type: ignore[call-arg]
+    monkeypatch.setenv("EXCHANGE_REMINDER_DAYS_BEFORE", "5")
+    assert Settings(_env_file=None).reminder_days_before == 5  # type: ignore[call-arg]
