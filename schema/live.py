@@ -112,14 +112,14 @@ async def authenticate_connection(
     context._actor = actor
 
 
-def _not_a_subscription(query: object, operation_name: object) -> bool:
+def _not_a_subscription(query: object, operation_name: object, max_tokens: int) -> bool:
     """Whether a document clearly selects a query or mutation. Those go over HTTP, where the
     cost limit, rate limit, idempotency keys and time limit apply; a socket carries
     subscriptions only. Documents that do not parse are left to the protocol handler."""
     if not isinstance(query, str):
         return False
     try:
-        document = parse(query)
+        document = parse(query, max_tokens=max_tokens)  # bounded: this runs before the limits do
     except GraphQLError:
         return False
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
@@ -129,13 +129,18 @@ def _not_a_subscription(query: object, operation_name: object) -> bool:
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    @property
+    def _max_tokens(self) -> int:
+        settings = getattr(self.view, "settings", None)
+        return settings.max_tokens if isinstance(settings, Settings) else 5000
+
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         payload: Any = message.get("payload")
         if (
             self.connection_acknowledged
             and message.get("id") not in self.operations
             and isinstance(payload, dict)
-            and _not_a_subscription(payload.get("query"), payload.get("operationName"))
+            and _not_a_subscription(payload.get("query"), payload.get("operationName"), self._max_tokens)
         ):
             refusal: Any = {
                 "id": message["id"],
