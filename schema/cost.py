@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from graphql import (
+    ArgumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -37,9 +38,12 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    VariableNode,
+    Visitor,
     get_named_type,
     is_leaf_type,
     value_from_ast,
+    visit,
 )
 
 # Estimated sizes of lists that are not paginated: (type name, field name) -> items.
@@ -170,6 +174,57 @@ class CostCalculator:
                 )
         page = values["first"] if values["first"] is not None else values["last"]
         return self.page_cap if page is None else max(page, 0)
+
+
+class _PageVariables(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def enter_argument(self, node: ArgumentNode, *_args: Any) -> None:
+        if node.name.value in ("first", "last") and isinstance(node.value, VariableNode):
+            self.names.add(node.value.name.value)
+
+
+def page_variables(
+    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
+) -> tuple[str, ...]:
+    """Variables that can change the cost (page sizes); the rest of the cost is the document's."""
+    finder = _PageVariables()
+    for node in (operation, *fragments.values()):
+        visit(node, finder)
+    return tuple(sorted(finder.names))
+
+
+CACHE_ENTRIES = 64
+
+
+def cached_operation_cost(
+    cache: dict[Any, int | CostError],
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+    page_cap: int,
+) -> int:
+    """``operation_cost`` remembered per document (``cache`` lives with the parsed document),
+    keyed by the page-size variables' values."""
+    names_key = ("names", id(operation))
+    names = cache.get(names_key)
+    if names is None:
+        names = cache[names_key] = page_variables(operation, fragments)  # type: ignore[assignment]
+    key = (id(operation), page_cap, tuple(variables.get(name) for name in names))  # type: ignore[union-attr]
+    found = cache.get(key)
+    if found is None:
+        try:
+            found = operation_cost(schema, operation, fragments, variables, page_cap)
+        except CostError as error:
+            found = error
+        if len(cache) < CACHE_ENTRIES:
+            cache[key] = found
+    if isinstance(found, CostError):
+        raise found
+    return found
 
 
 def operation_cost(

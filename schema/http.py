@@ -47,7 +47,7 @@ from exchange.ratelimit import RateLimiter
 from exchange.settings import Settings
 from schema import live
 from schema.context import Context
-from schema.cost import CostError, operation_cost
+from schema.cost import CostError, cached_operation_cost
 from schema.errors import graphql_error
 from schema.limits import Limits, Prepared, input_list_error, limit_error, longest_list, prepare
 
@@ -488,7 +488,8 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         if longest > self.limits.max_input_list:
             raise RequestError.graphql([input_list_error(longest, self.limits)])
         try:
-            cost = operation_cost(
+            cost = cached_operation_cost(
+                prepared.costs,
                 self.schema._schema,  # type: ignore[attr-defined]
                 operation,
                 prepared.fragments,

@@ -89,6 +89,8 @@ class Prepared:
     errors: list[GraphQLError]
     operations: dict[str | None, OperationDefinitionNode] = field(default_factory=dict)
     fragments: dict[str, FragmentDefinitionNode] = field(default_factory=dict)
+    # Costs already computed for this document (schema.cost.cached_operation_cost).
+    costs: dict[Any, Any] = field(default_factory=dict)
 
     def operation(self, name: str | None) -> OperationDefinitionNode | None:
         if name:

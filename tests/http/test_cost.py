@@ -8,7 +8,7 @@ import pytest
 from graphql import GraphQLError
 
 from schema import schema
-from schema.cost import CostError, operation_cost
+from schema.cost import CostError, cached_operation_cost, operation_cost
 from schema.limits import Limits, prepare
 from tests.http.conftest import AppFactory, post
 
@@ -106,3 +106,21 @@ async def test_nested_cost_over_http(make_client: AppFactory) -> None:
         over = await post(client, NESTED, {"orgs": 6, "exchanges": 10})
         assert over.status_code == 400
         assert over.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
+
+
+def test_cached_cost_follows_the_page_variables() -> None:
+    prepared = prepare(schema._schema, NESTED, LIMITS)
+    operation = prepared.operation(None)
+    assert operation is not None
+
+    def cached(variables: dict[str, Any]) -> int:
+        return cached_operation_cost(
+            prepared.costs, schema._schema, operation, prepared.fragments, variables, 100
+        )
+
+    assert cached({"orgs": 5, "exchanges": 10}) == 6061
+    assert cached({"orgs": 1, "exchanges": 1}) == 1 + 1 * (1 + (1 + 1 * 121))
+    assert cached({"orgs": 5, "exchanges": 10}) == 6061
+    for _ in range(2):  # a refusal is remembered too
+        with pytest.raises(CostError):
+            cached({"orgs": 500, "exchanges": 1})
