@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from redis import asyncio as aioredis
 
@@ -18,6 +19,7 @@ from exchange.events import InvitationEvent
 from exchange.events.redis import RedisBus
 from exchange.models import InvitationStatus
 from tests.events.conftest import (
+    SUBSCRIBE,
     Server,
     gql_http,
     make_exchange,
@@ -140,14 +142,21 @@ async def test_redis_outage_errors_streams_keeps_queries_and_recovers(
 async def test_sigterm_completes_open_streams_and_exits(orm: Any, server_c: Server) -> None:
     host = await make_org("host")
     await until_live(server_c, 0, bus="up")
-    async with ws_client(server_c.ws, key=host.key) as client, ws_client(server_c.ws, "graphql-ws", host.key) as legacy:
+    sse_headers = {"Authorization": f"Bearer {host.key}", "Accept": "text/event-stream"}
+    async with (
+        ws_client(server_c.ws, key=host.key) as client,
+        ws_client(server_c.ws, "graphql-ws", host.key) as legacy,
+        httpx.AsyncClient(base_url=server_c.http, timeout=15) as http,
+        http.stream("POST", "/graphql", json={"query": SUBSCRIBE}, headers=sse_headers) as sse,
+    ):
         await client.subscribe("1")
         await legacy.subscribe("1")
-        await until_live(server_c, 2)
+        await until_live(server_c, 3)
         assert server_c.process is not None
         server_c.process.send_signal(signal.SIGTERM)
         assert await client.receive() == {"id": "1", "type": "complete"}
         assert await legacy.receive() == {"id": "1", "type": "complete"}
+        assert "event: complete" in (await sse.aread()).decode()
     # uvicorn re-raises the signal it handled once it has shut down cleanly.
     assert await asyncio.to_thread(server_c.process.wait, 15) == -signal.SIGTERM
     assert "Traceback" not in server_c.log() and "failed to stop" not in server_c.log()
