@@ -16,7 +16,7 @@ from email.parser import BytesParser
 from email.policy import SMTP
 from email.utils import format_datetime as rfc2822_date
 from email.utils import parseaddr
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -158,8 +158,14 @@ def _locale(invitation: Invitation, exchange: Exchange) -> str:
 
 
 def _session_when(session: Session, zone: ZoneInfo, locale: str) -> str:
-    start = session.starts_at.astimezone(zone)
-    end = session.ends_at.astimezone(zone)
+    return _when(session.starts_at, session.ends_at, zone, locale)
+
+
+# Babel formatting is cached: a mass invitation formats the same few moments a thousand times.
+@lru_cache(maxsize=4096)
+def _when(starts_at: datetime, ends_at: datetime, zone: ZoneInfo, locale: str) -> str:
+    start = starts_at.astimezone(zone)
+    end = ends_at.astimezone(zone)
     gmt = get_timezone_gmt(start, locale=locale)
     start_time = format_time(start, "short", tzinfo=zone, locale=locale)
     end_time = format_time(end, "short", tzinfo=zone, locale=locale)
@@ -171,6 +177,7 @@ def _session_when(session: Session, zone: ZoneInfo, locale: str) -> str:
     )
 
 
+@lru_cache(maxsize=4096)
 def _moment(at: datetime, zone: ZoneInfo, locale: str) -> str:
     local = at.astimezone(zone)
     return (
@@ -179,6 +186,7 @@ def _moment(at: datetime, zone: ZoneInfo, locale: str) -> str:
     )
 
 
+@lru_cache(maxsize=1024)
 def _date_range(start: date, end: date, locale: str) -> str:
     if start == end:
         return format_date(start, "long", locale=locale)
@@ -204,9 +212,14 @@ def _address(name: str, email: str) -> Address:
 
 
 def sender(settings: Settings) -> Address:
-    name, email = parseaddr(settings.mail_from)
+    return _sender(settings.mail_from)
+
+
+@lru_cache(maxsize=16)
+def _sender(mail_from: str) -> Address:
+    name, email = parseaddr(mail_from)
     if not email:
-        raise InvalidMail(f"EXCHANGE_MAIL_FROM has no address: {settings.mail_from!r}")
+        raise InvalidMail(f"EXCHANGE_MAIL_FROM has no address: {mail_from!r}")
     return _address(name or _DEFAULT_PLATFORM, email)
 
 
