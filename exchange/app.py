@@ -51,6 +51,9 @@ def background_services(settings: Settings) -> list[Service]:
 
     # Expiry and reminders: safe in every process at once (conditional updates, row locks).
     services.append(start_sweeper)
+    from exchange.idempotency import start_purger
+
+    services.append(start_purger)
     return services
 
 

@@ -11,8 +11,11 @@ died (never completed) is taken over after ``STALE_CLAIM``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import hashlib
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +23,8 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from exchange.models import IdempotencyRecord
+
+log = logging.getLogger("exchange.idempotency")
 
 TTL = timedelta(hours=24)
 STALE_CLAIM = timedelta(minutes=5)
@@ -94,3 +99,30 @@ async def release(record_id: int) -> None:
 
 async def purge_expired() -> int:
     return await IdempotencyRecord.filter(expires_at__lte=datetime.now(UTC)).delete()
+
+
+PURGE_SECONDS = 3600.0
+
+
+async def start_purger(settings: Any, state: Any) -> Callable[[], Awaitable[None]]:
+    """Background service: deletes expired keys hourly (claims ignore them anyway; this keeps
+    the table small). Safe in every process at once."""
+
+    async def run() -> None:
+        while True:
+            try:
+                removed = await purge_expired()
+                if removed:
+                    log.info("idempotency: purged %d expired keys", removed)
+            except Exception:  # a database hiccup: try again next round
+                log.warning("idempotency: purge failed", exc_info=True)
+            await asyncio.sleep(PURGE_SECONDS)
+
+    task = asyncio.create_task(run(), name="idempotency-purge")
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return stop

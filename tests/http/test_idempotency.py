@@ -11,6 +11,7 @@ import pytest
 from graphql import parse
 
 from exchange import access, idempotency
+from exchange.idempotency import TTL
 from exchange.models import ApiKeyRole, IdempotencyRecord, Organisation
 from schema import http as schema_http
 from schema.http import invitation_token
@@ -149,3 +150,13 @@ def test_token_scope_for_respond_to_invitation() -> None:
     assert idempotency.scope_for_token("abc") != idempotency.scope_for_token("abd")
     assert "abc" not in idempotency.scope_for_token("abc")
     assert len(idempotency.scope_for_token("abc")) <= 100
+
+
+async def test_expired_keys_are_purged(make_client: AppFactory) -> None:
+    # What the hourly purger (a background service) runs.
+    past = datetime.now(UTC) - timedelta(hours=1)
+    async with make_client():
+        await IdempotencyRecord.create(scope="key:x", key="old", request_hash="h", expires_at=past)
+        await IdempotencyRecord.create(scope="key:x", key="live", request_hash="h", expires_at=past + TTL)
+        assert await idempotency.purge_expired() == 1
+        assert await IdempotencyRecord.filter(key="live").exists()
