@@ -9,6 +9,7 @@ from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema import fastpath
 from schema.context import Info, ReleaseLoaders
 from schema.limits import PreparedDocument
 from schema.mutations.exchanges import ExchangeMutations
@@ -68,7 +69,7 @@ class ExchangeSchema(strawberry.Schema):
 
 
 def build_schema(**kwargs: Any) -> strawberry.Schema:
-    return ExchangeSchema(
+    built = ExchangeSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -79,6 +80,9 @@ def build_schema(**kwargs: Any) -> strawberry.Schema:
         execution_context_class=kwargs.pop("execution_context_class", SharedEventExecutor),
         **kwargs,
     )
+    # Direct resolver calls where Strawberry's per-call wrapper changes nothing (schema.fastpath).
+    fastpath.install(built)
+    return built
 
 
 schema = build_schema()
