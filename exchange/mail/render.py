@@ -369,19 +369,28 @@ def _crlf(text: str) -> str:
 
 
 _ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
-# 39 bytes of UTF-8 make a 64-character encoded word: "Reply-To: " plus one stays within 78.
-_WORD_BYTES = 39
+# 45 bytes of UTF-8 make a 72-character encoded word, within RFC 2047's 75.
+_WORD_BYTES = 45
 
 
 def _encoded_words(text: str) -> list[str]:
-    """RFC 2047 base64 encoded words, split between characters, never inside one."""
+    """RFC 2047 base64 encoded words. Breaks fall after a space where they can (a long word
+    is split between characters), so a reader that wrongly keeps the folding whitespace
+    between encoded words shows a double space rather than a word cut in two."""
     chunks: list[bytes] = [b""]
-    for char in text:
-        data = char.encode()
-        if len(chunks[-1]) + len(data) > _WORD_BYTES:
+    for word in re.split(r"(?<= )", text):
+        data = word.encode()
+        if len(chunks[-1]) + len(data) <= _WORD_BYTES:
+            chunks[-1] += data
+            continue
+        if chunks[-1]:
             chunks.append(b"")
-        chunks[-1] += data
-    return [f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=" for chunk in chunks]
+        for char in word:
+            encoded = char.encode()
+            if len(chunks[-1]) + len(encoded) > _WORD_BYTES:
+                chunks.append(b"")
+            chunks[-1] += encoded
+    return [f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=" for chunk in chunks if chunk]
 
 
 def _address_header(name: str, display_name: str, addr_spec: str) -> str:
@@ -397,7 +406,9 @@ def _address_header(name: str, display_name: str, addr_spec: str) -> str:
         words = ['"' + display_name.replace("\\", "\\\\").replace('"', '\\"') + '"']
     lines = [f"{name}:"]
     for word in [*words, f"<{addr_spec}>"]:
-        if len(lines[-1]) + 1 + len(word) > 78 and lines[-1] != f"{name}:":
+        # Fold before a word that would pass 78 characters (also right after the colon),
+        # unless the line holds only the field name and the word is too long for any line.
+        if len(lines[-1]) + 1 + len(word) > 78 and (lines[-1] != f"{name}:" or len(word) < 78):
             lines.append(" " + word)
         else:
             lines[-1] += " " + word

@@ -39,14 +39,14 @@ EXPECTED = {
         "org": "Арал қоры",
     },
     "ru": {
-        "subject": "Фонд «Арал» приглашает вас: «Неделя Арала»",
+        "subject": "Приглашение: «Неделя Арала» (Фонд «Арал»)",
         "greeting": "Здравствуйте, Әйгерім Серікқызы!",
         "accept": "Принять",
         "date": "вторник, 11 мая 2027 г., 09:00–12:00 (GMT+05:00)",
         "org": "Фонд «Арал»",
     },
     "en": {
-        "subject": "Aral Foundation invites you: Aral Sea Week",
+        "subject": "Invitation from Aral Foundation: Aral Sea Week",
         "greeting": "Dear Әйгерім Серікқызы,",
         "accept": "Accept",
         "date": "Tuesday, May 11, 2027, 9:00 AM–12:00 PM (GMT+05:00)",
@@ -194,7 +194,7 @@ async def test_no_header_injection_through_names_titles_or_contact(
     message = received.message
     for name in ("Bcc", "Cc", "X-Injected"):
         assert message[name] is None
-    assert message.get_all("Subject") == ["Evil Org Bcc: victim@evil.test invites you: Week X-Injected: yes Subject: other"]
+    assert message.get_all("Subject") == ["Invitation from Evil Org Bcc: victim@evil.test: Week X-Injected: yes Subject: other"]
     [to] = message["To"].addresses
     assert to.addr_spec == "aigerim@example.kz"
     assert to.display_name == "Eve Bcc: third@evil.test Cc: x@evil.test"
@@ -204,7 +204,7 @@ async def test_no_header_injection_through_names_titles_or_contact(
     assert b"\nBcc" not in headers and b"\nX-Injected" not in headers and b"\nCc" not in headers
 
 
-@pytest.mark.parametrize(("kind", "subject"), [(MailKind.INVITATION, "invites you"), (MailKind.RESEND, "invites you")])
+@pytest.mark.parametrize(("kind", "subject"), [(MailKind.INVITATION, "Invitation from"), (MailKind.RESEND, "Invitation from")])
 async def test_connection_is_reused_for_a_batch(
     kind: MailKind, subject: str, sqlite_database: str, tmp_path: Path, smtp: SmtpServer, bus: RecordingBus
 ) -> None:
