@@ -180,3 +180,14 @@ async def test_client_reads_json_errors_without_stack_traces(make_client: AppFac
         assert response.status_code == 400
         assert "Traceback" not in response.text
         assert isinstance(response, httpx.Response)
+
+
+async def test_security_headers_on_the_invitation_page(make_client: AppFactory) -> None:
+    async with make_client() as client:
+        page = await client.get("/invitations/not-a-token", headers={"Accept": "text/html"})
+        assert page.headers["content-type"].startswith("text/html")
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert page.headers["x-content-type-options"] == "nosniff"
+        assert page.headers["x-frame-options"].upper() == "DENY"
+        assert "referrer-policy" in page.headers
+        assert page.headers["x-request-id"]
