@@ -131,13 +131,14 @@ class SmtpRecorder:
 
 
 class SmtpServer:
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, **controller_options: Any) -> None:
         self.port = port or free_port()
         self.handler = SmtpRecorder()
         self.controller: Controller | None = None
+        self.options = controller_options
 
     def start(self) -> None:
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **self.options)
         self.controller.start()
 
     def stop(self) -> None:
