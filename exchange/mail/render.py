@@ -279,7 +279,9 @@ def compose_bytes(data: MailData, settings: Settings, *, now: datetime | None = 
         "cancels": cancels,
         "exchange_cancelled": cancels and exchange.status is ExchangeStatus.CANCELLED and not named_sessions,
         "session_cancellation": cancels and named_sessions,
-        "has_calendar": True,
+        # A whole-exchange invitee's calendar holds one all-day entry and no session
+        # entries: a mail about single sessions has nothing there to update or cancel.
+        "has_calendar": not (data.whole_exchange and named_sessions),
     }
     env = environment()
     subject = one_line(env.get_template(f"{locale}/subject.txt").render(context), 250)
@@ -287,40 +289,38 @@ def compose_bytes(data: MailData, settings: Settings, *, now: datetime | None = 
     text = env.get_template(f"{locale}/body.txt").render(context)
     html = env.get_template(f"{locale}/body.html").render(context)
 
-    calendar = ics.build_calendar(
-        cancel=cancels,
-        invitation=invitation,
-        exchange=exchange,
-        sessions=data.sessions if not data.whole_exchange else [],
-        locale=locale,
-        host=mail_host(settings),
-        organiser=ics.Party(organisation, reply_to.addr_spec if reply_to else from_address.addr_spec),
-        attendee=ics.Party(one_line(invitation.full_name), to_address.addr_spec),
-        location=context["place"] or None,
-        # No link: the token answers the invitation, and calendars are often shared.
-        description="\n\n".join(p for p in (organisation, one_line(context["description"], 500)) if p),
-        now=now,
-    )
-
-    method = "CANCEL" if cancels else "REQUEST"
-    filename = "cancel.ics" if cancels else "invitation.ics"
-    body = _multipart(
-        "mixed",
+    alternative = _multipart(
+        "alternative",
         [
-            _multipart(
-                "alternative",
-                [
-                    _base64_part('text/plain; charset="utf-8"', _crlf(text).encode()),
-                    _base64_part('text/html; charset="utf-8"', _crlf(html).encode()),
-                ],
-            ),
-            _base64_part(
-                f'text/calendar; charset="utf-8"; method={method}; name="{filename}"',
-                calendar,
-                f'Content-Disposition: attachment; filename="{filename}"\r\n',
-            ),
+            _base64_part('text/plain; charset="utf-8"', _crlf(text).encode()),
+            _base64_part('text/html; charset="utf-8"', _crlf(html).encode()),
         ],
     )
+    if context["has_calendar"]:
+        calendar = ics.build_calendar(
+            cancel=cancels,
+            invitation=invitation,
+            exchange=exchange,
+            sessions=data.sessions if not data.whole_exchange else [],
+            locale=locale,
+            host=mail_host(settings),
+            organiser=ics.Party(organisation, reply_to.addr_spec if reply_to else from_address.addr_spec),
+            attendee=ics.Party(one_line(invitation.full_name), to_address.addr_spec),
+            location=context["place"] or None,
+            # No link: the token answers the invitation, and calendars are often shared.
+            description="\n\n".join(p for p in (organisation, one_line(context["description"], 500)) if p),
+            now=now,
+        )
+        method = "CANCEL" if cancels else "REQUEST"
+        filename = "cancel.ics" if cancels else "invitation.ics"
+        attachment = _base64_part(
+            f'text/calendar; charset="utf-8"; method={method}; name="{filename}"',
+            calendar,
+            f'Content-Disposition: attachment; filename="{filename}"\r\n',
+        )
+        body = _multipart("mixed", [alternative, attachment])
+    else:
+        body = alternative
 
     headers = [
         _address_header("From", from_address.display_name, from_address.addr_spec),

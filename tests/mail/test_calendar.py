@@ -146,3 +146,23 @@ async def test_invitation_mail_for_a_revoked_or_expired_invitation_is_not_sent(
         "not sent: invitation is REVOKED",
     ]
     assert await Invitation.filter(delivery_attempts=0).count() == 2
+
+
+async def test_session_mail_to_a_whole_exchange_invitee_has_no_calendar_file(
+    sqlite_database: str, tmp_path: Path, smtp: SmtpServer, bus: RecordingBus
+) -> None:
+    """Their calendar holds the exchange's all-day entry only: nothing to move or cancel."""
+    settings = mail_settings(sqlite_database, tmp_path, smtp)
+    host, exchange, sessions = await make_world()
+    invitation = await make_invitation(
+        exchange, host, settings, locale="kk", status=InvitationStatus.ACCEPTED, sent_at=dt.datetime.now(dt.UTC)
+    )
+    await enqueue(MailKind.UPDATE, invitation, payload={"session_ids": [sessions[1].id]}, settings=settings)
+    await Dispatcher(settings).run_once()
+    [received] = smtp.handler.messages()
+    message = received.message
+    assert message.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in message.walk()] == ["multipart/alternative", "text/plain", "text/html"]
+    text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Отырғызу 2" in text and ".ics" not in text
+    assert message["Subject"] == "Кесте өзгерді: «Арал апталығы»"
