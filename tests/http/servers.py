@@ -72,3 +72,21 @@ def uvicorn_server(env: dict[str, str], log_path: Path, *, port: int | None = No
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def issue_admin_key(database_url: str) -> str:
+    """An admin key in ``database_url`` (before a server starts on it)."""
+    import asyncio
+
+    from exchange import access, db
+    from exchange.models import ApiKeyRole
+    from exchange.settings import Settings
+
+    async def issue() -> str:
+        await db.init_db(Settings(_env_file=None, database_url=database_url), global_fallback=False)  # type: ignore[call-arg]
+        try:
+            return (await access.issue_key(ApiKeyRole.ADMIN, None)).secret
+        finally:
+            await db.close_db()
+
+    return asyncio.run(issue())

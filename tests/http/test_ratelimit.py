@@ -3,19 +3,15 @@ through Redis, and counted in memory when Redis is away."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import httpx
 import pytest
 
-from exchange import access, db
-from exchange.models import ApiKeyRole
-from exchange.settings import Settings
 from tests import databases
 from tests.conftest import make_key, make_organisation
 from tests.http.conftest import AppFactory, codes, post
-from tests.http.servers import free_port, uvicorn_server
+from tests.http.servers import free_port, issue_admin_key, uvicorn_server
 from tests.services import REDIS_URL, need_redis
 
 FOUR_POINTS = "{ organisations(first: 3) { edges { node { slug } } } }"  # 1 + 3
@@ -64,22 +60,11 @@ async def test_redis_unreachable_degrades_to_memory(
     assert any("Redis unreachable" in record.getMessage() for record in caplog.records)
 
 
-def _issue_key(database_url: str) -> str:
-    async def issue() -> str:
-        await db.init_db(Settings(_env_file=None, database_url=database_url), global_fallback=False)  # type: ignore[call-arg]
-        try:
-            return (await access.issue_key(ApiKeyRole.ADMIN, None)).secret
-        finally:
-            await db.close_db()
-
-    return asyncio.run(issue())
-
-
 @pytest.mark.slow
 def test_two_processes_share_one_budget_through_redis(tmp_path: Path) -> None:
     need_redis()
     database_url = databases.sqlite_url(tmp_path)
-    key = _issue_key(database_url)  # a new key: a budget no earlier run has touched
+    key = issue_admin_key(database_url)  # a new key: a budget no earlier run has touched
     env = {
         "EXCHANGE_DATABASE_URL": database_url,
         "EXCHANGE_REDIS_URL": REDIS_URL,
