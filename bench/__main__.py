@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description="The exchange server's benchmark.")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="generate the data set, start the servers, check and measure")
-    run.add_argument("--smoke", action="store_true", help="tiny data set, 2 s windows: a functional check")
+    run.add_argument("--smoke", action="store_true", help="tiny data set, 1 s windows: a functional check")
     run.add_argument(
         "--duration", type=float, help="load window per scenario in seconds (default 30; smoke 2)"
     )
@@ -30,6 +30,12 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         choices=["ours", "asyncpg", "naive"],
         help="measure only these servers (ours is always checked: it is the JSON reference)",
+    )
+    run.add_argument(
+        "--large-connections",
+        type=int,
+        default=4,
+        help="connections for scenario 2 (1,000 exchanges a request; default 4)",
     )
     run.add_argument("--scenarios", nargs="+", choices=["1", "2", "3"], help="measure only these scenarios")
     run.add_argument("--reuse-db", action="store_true", help="use the existing data set (no regeneration)")
@@ -64,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             generator=args.generator,
             only=args.only,
             keep_db=args.keep_db,
+            large_connections=args.large_connections,
             scenario_keys=args.scenarios,
             reuse_db=args.reuse_db,
         )

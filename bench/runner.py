@@ -96,6 +96,7 @@ def extension_keys(body: bytes) -> list[str]:
 class Measurement:
     server: str
     scenario: str
+    connections: int = 0
     requests: int = 0
     elapsed: float = 0.0
     rps: float = 0.0
@@ -199,35 +200,40 @@ async def measure(
     window: float,
     warmup: float,
     generator: str,
+    large_connections: int,
 ) -> None:
+    """Per scenario: single requests alone (median of 3 after one warm-up), a short load
+    warm-up, then the measured window. The server finishes the requests still in flight when
+    the generator stops (a closed loop leaves one per connection): the bench waits until it is
+    idle before reading its CPU time and counts those requests too."""
     kind = server.kind
     async with httpx.AsyncClient(timeout=300.0) as client:
         for key in kind.scenarios:
             scenario = scenario_map[key]
-            # Warm-up: imports, prepared statements, pool connections.
-            started = time.perf_counter()
+            users = large_connections if key == "2" else connections
+            await server.wait_idle()
             await _post(client, server.url, scenario.bodies[0])
-            single = time.perf_counter() - started
-            warm = await load.run_load(
-                server.url,
-                scenario.bodies,
-                connections=connections,
-                duration=warmup,
-                generator=generator,
+            alone = []
+            for _ in range(3):
+                started = time.perf_counter()
+                await _post(client, server.url, scenario.bodies[0])
+                alone.append(time.perf_counter() - started)
+            await load.run_load(
+                server.url, scenario.bodies, connections=users, duration=warmup, generator=generator
             )
-            del warm
-            started = time.perf_counter()
-            await _post(client, server.url, scenario.bodies[0])
-            single = min(single, time.perf_counter() - started)
+            await server.wait_idle()
             cpu_before = server.cpu_seconds()
             result = await load.run_load(
-                server.url, scenario.bodies, connections=connections, duration=window, generator=generator
+                server.url, scenario.bodies, connections=users, duration=window, generator=generator
             )
+            await server.wait_idle()
             cpu = server.cpu_seconds() - cpu_before
+            served = result.requests + users
             report.measurements.append(
                 Measurement(
                     server=kind.name,
                     scenario=key,
+                    connections=users,
                     requests=result.requests,
                     elapsed=result.elapsed,
                     rps=result.rps,
@@ -236,10 +242,10 @@ async def measure(
                     max_ms=None if result.max is None else result.max * 1000,
                     failures=result.failures,
                     server_cpu_seconds=cpu,
-                    cpu_ms_per_request=cpu / result.requests * 1000 if result.requests else None,
+                    cpu_ms_per_request=cpu / served * 1000,
                     generator=result.generator,
                     generator_cpu_seconds=result.generator_cpu_seconds,
-                    single_request_ms=single * 1000,
+                    single_request_ms=sorted(alone)[1] * 1000,
                 )
             )
     report.peak_rss_mb = server.memory_kb().get("VmHWM", 0) / 1024
@@ -289,7 +295,7 @@ def render(report: Report) -> str:
         f"  {report.connections} connections; windows: {report.windows} s; load generator: "
         + ", ".join(sorted({m.generator for s in report.servers.values() for m in s.measurements})),
         "",
-        f"{'server':8} {'scenario':26} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'CPU ms/req':>10} "
+        f"{'server':8} {'scenario':26} {'conns':>5} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'CPU ms/req':>10} "
         f"{'alone ms':>9} {'fail':>5} {'gen CPU%':>8}",
     ]
     titles = {"1": "1 ExchangesPage (20)", "2": "2 LargeResult (1000)", "3": "3 NodeLookup"}
@@ -297,7 +303,7 @@ def render(report: Report) -> str:
         for m in server.measurements:
             gen_share = m.generator_cpu_seconds / m.elapsed * 100 if m.elapsed else 0
             lines.append(
-                f"{server.server:8} {titles[m.scenario]:26} {m.rps:9.1f} {m.p50_ms or 0:9.1f} {m.p99_ms or 0:9.1f} "
+                f"{server.server:8} {titles[m.scenario]:26} {m.connections:5d} {m.rps:9.1f} {m.p50_ms or 0:9.1f} {m.p99_ms or 0:9.1f} "
                 f"{m.cpu_ms_per_request or 0:10.2f} {m.single_request_ms or 0:9.1f} {m.failures:5d} {gen_share:7.0f}%"
             )
     lines.append("")
@@ -354,6 +360,7 @@ async def run(
     generator: str,
     only: list[str] | None,
     keep_db: bool,
+    large_connections: int = 4,
     scenario_keys: list[str] | None = None,
     reuse_db: bool = False,
     repeats: int = 3,
@@ -361,7 +368,7 @@ async def run(
     spec = datagen.SMOKE if smoke else datagen.FULL
     name = database or (f"exchange_bench_smoke_{os.getpid()}" if smoke else "exchange_bench")
     if reuse_db:
-        database_url, loaded = datagen.with_database(admin_url, name), {}
+        database_url, loaded = datagen.with_database(admin_url, name), dict[str, int]()
     else:
         database_url, loaded = await datagen.build(admin_url, name, spec)
     report = Report(
@@ -403,7 +410,14 @@ async def run(
                         if smoke and measured and not bad:
                             # Smoke: measured through the proxy, one start per server is enough.
                             await measure(
-                                server, scenario_map, server_report, connections, window, warmup, generator
+                                server,
+                                scenario_map,
+                                server_report,
+                                connections,
+                                window,
+                                warmup,
+                                generator,
+                                large_connections,
                             )
                     finally:
                         await server.stop()
@@ -413,7 +427,14 @@ async def run(
                     server = await servers.start(kind, env, log_dir)
                     try:
                         await measure(
-                            server, scenario_map, server_report, connections, window, warmup, generator
+                            server,
+                            scenario_map,
+                            server_report,
+                            connections,
+                            window,
+                            warmup,
+                            generator,
+                            large_connections,
                         )
                     finally:
                         await server.stop()

@@ -150,6 +150,17 @@ class Server:
                 values[name] = int(value.split()[0])
         return values
 
+    async def wait_idle(self, *, quiet: float = 0.5, limit: float = 120.0) -> None:
+        """Until the process used under 5% of a core over ``quiet`` seconds (or ``limit``)."""
+        deadline = time.monotonic() + limit
+        previous = self.cpu_seconds()
+        while time.monotonic() < deadline:
+            await asyncio.sleep(quiet)
+            current = self.cpu_seconds()
+            if current - previous < 0.05 * quiet:
+                return
+            previous = current
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
