@@ -242,3 +242,25 @@ async def test_eml_files_without_smtp_host(sqlite_database: str, tmp_path: Path,
     assert len(Calendar.from_ical(ics_bytes).walk("VEVENT")) == 1
     await invitation.refresh_from_db()
     assert invitation.status is InvitationStatus.SENT
+
+
+async def test_render_interface_and_locale_fallback(sqlite_database: str, tmp_path: Path) -> None:
+    """render() gives the EmailMessage the dispatcher would send; a locale without platform
+    texts falls back to the exchange's languages (kk first here)."""
+    from exchange.mail.render import render
+
+    settings = mail_settings(sqlite_database, tmp_path, None)
+    host, exchange, sessions = await make_world()
+    invitation = await make_invitation(exchange, host, settings, locale="de", sessions=sessions[:1])
+    row = await enqueue(MailKind.INVITATION, invitation, settings=settings)
+    message = await render(row, settings)
+    assert isinstance(message, EmailMessage)
+    assert message["Message-ID"] == row.message_id
+    assert message["Content-Language"] == "kk"
+    assert message["Subject"] == EXPECTED["kk"]["subject"]
+    text, _, ics_bytes, _ = parts(message)
+    assert EXPECTED["kk"]["greeting"] in text
+    assert len(Calendar.from_ical(ics_bytes).walk("VEVENT")) == 1
+    # Rendering writes nothing: the row is still waiting.
+    await row.refresh_from_db()
+    assert row.status is MailStatus.PENDING and row.attempts == 0
