@@ -260,6 +260,24 @@ class Outcome:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class Admission:
+    """A request that passed every check before execution, and what the checks found."""
+
+    query: str
+    operation_name: str | None
+    raw_variables: dict[str, Any]
+    extensions: dict[str, Any] | None
+    prepared: Prepared
+    operation: OperationDefinitionNode
+    coerced: dict[str, Any]
+    context: Context
+    sub_response: Response
+    actor: access.Actor | None
+    headers: dict[str, str]
+    extensions_out: dict[str, Any]
+
+
 class ExchangeGraphQL(GraphQL[Context, None]):
     # Subscriptions: WebSocket handlers and HTTP stream transports (schema.live).
     graphql_transport_ws_handler_class = live.TransportWSHandler
@@ -310,10 +328,17 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         return response
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
-        if self.is_websocket_request(request) or self._get_stream_transport_from_headers(request.headers):
-            # WebSocket and HTTP event streams (Accept: multipart/mixed;subscriptionSpec=1.0 or
-            # text/event-stream) take Strawberry's subscription path.
+        if self.is_websocket_request(request):
             return await super().run(request, context, root_value)
+        if self._get_stream_transport_from_headers(request.headers):
+            # HTTP event streams (Accept: multipart/mixed;subscriptionSpec=1.0 or text/event-stream)
+            # take Strawberry's subscription path, once admitted like any request: a subscription
+            # only, within the limits, the allow-list and the rate limit.
+            try:
+                admitted = await self.admit(request, stream=True)
+            except Exception as error:
+                return self._respond(JSON, self.refusal(request, JSON, error))
+            return await super().run(request, admitted.context, root_value)
         return await self.handle_http(request)
 
     # ------------------------------------------------------------ HTTP
@@ -336,25 +361,28 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             return self._respond(JSON, Outcome({"errors": not_acceptable.errors}, 406))
         try:
             outcome = await self.pipeline(request, media)
-        except RequestError as refused:
-            body: dict[str, Any] = {"errors": refused.errors}
-            if refused.extensions:
-                body["extensions"] = refused.extensions
-            status = refused.status or (400 if media == GRAPHQL_RESPONSE_JSON else 200)
-            outcome = Outcome(body, status, refused.headers)
         except Exception as error:
-            request_id = request_id_of(request)
-            if is_unavailable(error):
-                log.warning("request %s: database unavailable: %r", request_id, error)
-                refused = RequestError.of(UNAVAILABLE_MESSAGE, "SERVICE_UNAVAILABLE")
-                refused.errors[0]["extensions"]["requestId"] = request_id
-                outcome = Outcome({"errors": refused.errors}, 503, {"Retry-After": "1"})
-            else:
-                log.exception("request %s: unexpected error before execution", request_id)
-                refused = RequestError.of(INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR")
-                refused.errors[0]["extensions"]["requestId"] = request_id
-                outcome = Outcome({"errors": refused.errors}, 500)
+            outcome = self.refusal(request, media, error)
         return self._respond(media, outcome)
+
+    def refusal(self, request: Request, media: str, error: Exception) -> Outcome:
+        """The response for a request refused (or failed) before execution."""
+        if isinstance(error, RequestError):
+            body: dict[str, Any] = {"errors": error.errors}
+            if error.extensions:
+                body["extensions"] = error.extensions
+            status = error.status or (400 if media == GRAPHQL_RESPONSE_JSON else 200)
+            return Outcome(body, status, error.headers)
+        request_id = request_id_of(request)
+        if is_unavailable(error):
+            log.warning("request %s: database unavailable: %r", request_id, error)
+            refused = RequestError.of(UNAVAILABLE_MESSAGE, "SERVICE_UNAVAILABLE")
+            refused.errors[0]["extensions"]["requestId"] = request_id
+            return Outcome({"errors": refused.errors}, 503, {"Retry-After": "1"})
+        log.error("request %s: unexpected error before execution", request_id, exc_info=error)
+        refused = RequestError.of(INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR")
+        refused.errors[0]["extensions"]["requestId"] = request_id
+        return Outcome({"errors": refused.errors}, 500)
 
     def _respond(self, media: str, outcome: Outcome) -> Response:
         return Response(
@@ -438,7 +466,9 @@ class ExchangeGraphQL(GraphQL[Context, None]):
                 )
         return query
 
-    async def pipeline(self, request: Request, media: str) -> Outcome:
+    async def admit(self, request: Request, *, stream: bool = False) -> Admission:
+        """Every check before execution (steps 1-5 above); raises RequestError to refuse.
+        ``stream``: an HTTP event stream, which may only carry a subscription."""
         settings = self.settings
         params = await self.read_params(request)
         extensions = params.get("extensions")
@@ -458,14 +488,22 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         if prepared.errors:
             raise RequestError.graphql(prepared.errors)
         operation = self.select_operation(prepared, operation_name)
-        if request.method == "GET" and operation.operation is not OperationType.QUERY:
+        kind = operation.operation
+        get_refused = kind is OperationType.MUTATION or (kind is OperationType.SUBSCRIPTION and not stream)
+        if request.method == "GET" and get_refused:
             raise RequestError.of(
-                f"A {operation.operation.value} cannot be sent with GET; use POST.",
+                f"A {kind.value} cannot be sent with GET; use POST.",
                 "METHOD_NOT_ALLOWED",
                 405,
                 headers={"Allow": "POST"},
             )
-        if operation.operation is OperationType.SUBSCRIPTION:
+        if stream and kind is not OperationType.SUBSCRIPTION:
+            raise RequestError.of(
+                f"Only subscriptions are streamed; send a {kind.value} with Accept: application/json.",
+                "BAD_REQUEST",
+                400,
+            )
+        if kind is OperationType.SUBSCRIPTION and not stream:
             raise RequestError.of(
                 "Subscriptions run over WebSocket (graphql-transport-ws, graphql-ws) or over HTTP with "
                 'Accept: multipart/mixed;subscriptionSpec="1.0" or text/event-stream.',
@@ -541,6 +579,32 @@ class ExchangeGraphQL(GraphQL[Context, None]):
                 headers=headers,
                 extensions=extensions_out,
             )
+        return Admission(
+            query=query,
+            operation_name=operation_name,
+            raw_variables=raw_variables,
+            extensions=extensions,
+            prepared=prepared,
+            operation=operation,
+            coerced=coerced,
+            context=context,
+            sub_response=sub_response,
+            actor=actor,
+            headers=headers,
+            extensions_out=extensions_out,
+        )
+
+    async def pipeline(self, request: Request, media: str) -> Outcome:
+        admitted = await self.admit(request)
+        query, operation_name, raw_variables = admitted.query, admitted.operation_name, admitted.raw_variables
+        extensions, prepared, operation = admitted.extensions, admitted.prepared, admitted.operation
+        coerced, context, sub_response, actor = (
+            admitted.coerced,
+            admitted.context,
+            admitted.sub_response,
+            admitted.actor,
+        )
+        headers, extensions_out = admitted.headers, admitted.extensions_out
 
         claim: idempotency.Claim | None = None
         key = request.headers.get("idempotency-key")

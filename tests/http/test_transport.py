@@ -191,3 +191,22 @@ async def test_security_headers_on_the_invitation_page(make_client: AppFactory) 
         assert page.headers["x-frame-options"].upper() == "DENY"
         assert "referrer-policy" in page.headers
         assert page.headers["x-request-id"]
+
+
+async def test_event_streams_carry_only_admitted_subscriptions(make_client: AppFactory) -> None:
+    from exchange import access
+    from exchange.models import ApiKeyRole, Organisation
+
+    mutation = 'mutation { createOrganisation(input: {slug: "sneaky", names: [{locale: "en", text: "S"}], kind: NGO}) { userErrors { code } } }'
+    async with make_client() as client:
+        key = (await access.issue_key(ApiKeyRole.ADMIN, None)).secret
+        for accept in ("text/event-stream", 'multipart/mixed;subscriptionSpec="1.0"'):
+            response = await post(client, mutation, key=key, accept=accept)
+            assert response.status_code == 400
+            assert codes(response) == ["BAD_REQUEST"]
+        assert not await Organisation.filter(slug="sneaky").exists()
+    async with make_client(persisted_queries_only=True) as client:
+        key = (await access.issue_key(ApiKeyRole.ADMIN, None)).secret
+        subscription = "subscription { invitationUpdates { status } }"
+        refused = await post(client, subscription, key=key, accept="text/event-stream")
+        assert codes(refused) == ["PERSISTED_QUERY_NOT_ALLOWED"]
