@@ -198,7 +198,9 @@ class Dispatcher:
                 except ServerUnavailable as exc:
                     # No connection: the rest of the batch waits for the next try as well.
                     for other in rows[index + 1 :]:
-                        await self._settle_failure(other, None, exc.reason, permanent=False, cache=cache)
+                        await self._settle_failure(
+                            other, invitations.get(other.invitation_id), exc.reason, permanent=False, cache=cache  # type: ignore[attr-defined]
+                        )
                     break
         except BaseException:
             # Cancelled (shutdown) or broken mid-batch: leave at once, without QUIT; the rows
@@ -217,8 +219,8 @@ class Dispatcher:
         self, mail: OutboxMail, invitation: Invitation | None, transport: Transport, cache: dict[Any, Any]
     ) -> None:
         if invitation is not None and mail.kind is not MailKind.INVITATION:
-            # Answers and revocations matter to every later mail: read the status afresh. A
-            # first invitation cannot have been answered: nobody has its link yet.
+            # Answers matter to every later mail: read the status afresh. A first invitation
+            # cannot have been answered (nobody has its link yet); the batch read it moments ago.
             invitation = await Invitation.get_or_none(id=invitation.id)
         if invitation is None:
             await self._settle_failure(mail, None, "the invitation no longer exists", permanent=True, cache=cache)
@@ -279,9 +281,6 @@ class Dispatcher:
         now = now_utc()
         kind = MailKind(mail.kind)
         after = AfterCommit()
-        event = None
-        if kind in _FIRST_MAIL and invitation.status is InvitationStatus.QUEUED:
-            event = await self._event(invitation, InvitationStatus.QUEUED, InvitationStatus.SENT, now, cache)
         async with in_transaction():
             updated = await OutboxMail.filter(id=mail.id, status=MailStatus.PENDING).update(
                 status=MailStatus.SENT,
@@ -300,11 +299,11 @@ class Dispatcher:
                 moved = await Invitation.filter(id=invitation.id, status=InvitationStatus.QUEUED).update(
                     status=InvitationStatus.SENT, **delivered
                 )
-                if not moved:
-                    await Invitation.filter(id=invitation.id).update(**delivered)
-                elif event is not None:
-                    after.add(event)
+                if moved:
+                    after.add(await self._event(invitation, InvitationStatus.QUEUED, InvitationStatus.SENT, now, cache))
                     await after.stage()
+                else:
+                    await Invitation.filter(id=invitation.id).update(**delivered)
             elif kind is MailKind.REMINDER:
                 await Invitation.filter(id=invitation.id).update(reminder_sent_at=now)
         self.stats.sent += 1
@@ -341,9 +340,6 @@ class Dispatcher:
         if invitation is None and mail.invitation_id is not None:  # type: ignore[attr-defined]
             invitation = await Invitation.get_or_none(id=mail.invitation_id)  # type: ignore[attr-defined]
         after = AfterCommit()
-        event = None
-        if invitation is not None and final and kind in _FIRST_MAIL and invitation.status is InvitationStatus.QUEUED:
-            event = await self._event(invitation, InvitationStatus.QUEUED, InvitationStatus.FAILED, now, cache)
         async with in_transaction():
             updated = await OutboxMail.filter(id=mail.id, status=MailStatus.PENDING).update(**changes)
             if not updated:
@@ -354,12 +350,14 @@ class Dispatcher:
                 if kind in _FIRST_MAIL:
                     invitation_changes["delivery_attempts"] = F("delivery_attempts") + 1
                 await Invitation.filter(id=invitation.id).update(**invitation_changes)
-                if event is not None:
+                if final and kind in _FIRST_MAIL:
                     moved = await Invitation.filter(id=invitation.id, status=InvitationStatus.QUEUED).update(
                         status=InvitationStatus.FAILED
                     )
                     if moved:
-                        after.add(event)
+                        after.add(
+                            await self._event(invitation, InvitationStatus.QUEUED, InvitationStatus.FAILED, now, cache)
+                        )
                         await after.stage()
         if final:
             self.stats.failed += 1
