@@ -80,7 +80,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "page_title": "Invitation",
         "greeting": "Hello {name},",
-        "invites": "{organisation} invites you to take part in this experience exchange.",
+        "invites": "You are invited by {organisation} to take part in this experience exchange.",
         "dates": "Dates",
         "place": "Place",
         "time_zone": "Time zone",
