@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from exchange.models import PersistedDocument
 from exchange.settings import Settings
 
 # Distinct documents kept parsed and validated; longer texts are not kept (a flood of big
@@ -299,6 +300,12 @@ class PreparedDocument(SchemaExtension):
 
     _prepared: Prepared | None = None
 
+    # Set when the document did not come through the HTTP view (WebSocket) and only
+    # registered documents may run: the allow-list is checked here then.
+    _check_allow_list = False
+    _refusal: GraphQLError | None = None
+    _max_tokens: int | None = None
+
     def _get(self) -> Prepared | None:
         execution_context = self.execution_context
         query = execution_context.query
@@ -312,17 +319,33 @@ class PreparedDocument(SchemaExtension):
         settings = getattr(context, "settings", None)
         if not isinstance(settings, Settings):
             return None
+        self._check_allow_list = settings.persisted_queries_only
+        self._max_tokens = settings.max_tokens
         return prepare(execution_context.schema._schema, query, Limits.from_settings(settings))
 
-    def on_parse(self) -> Iterator[None]:
+    async def on_parse(self) -> AsyncIterator[None]:
+        # Refusals go through on_validate: Strawberry reports pre-execution errors on every
+        # transport, while an exception raised here would end a WebSocket operation silently.
         prepared = self._prepared = self._get()
         if prepared is not None:
             if prepared.document is None:
-                raise prepared.errors[0]
-            self.execution_context.graphql_document = prepared.document
+                # Strawberry's own parse then fails inside its error handling, with our limit.
+                if self._max_tokens is not None:
+                    self.execution_context.parse_options["max_tokens"] = self._max_tokens
+                self._prepared = None
+            else:
+                if self._check_allow_list and not await PersistedDocument.exists(
+                    sha256=prepared.sha256, registered=True
+                ):
+                    self._refusal = limit_error(
+                        "Only registered documents run here; this one is not.", "PERSISTED_QUERY_NOT_ALLOWED"
+                    )
+                self.execution_context.graphql_document = prepared.document
         yield
 
     def on_validate(self) -> Iterator[None]:
-        if self._prepared is not None:
+        if self._refusal is not None:
+            self.execution_context.pre_execution_errors = [self._refusal]
+        elif self._prepared is not None:
             self.execution_context.pre_execution_errors = list(self._prepared.errors)
         yield

@@ -1,10 +1,11 @@
 """Operations arriving by WebSocket get the same document checks as HTTP (depth, aliases,
-tokens, validation), through the schema extension."""
+tokens, validation) and the allow-list, through the schema extension."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from websockets.sync.client import connect
@@ -15,6 +16,17 @@ from tests.http.servers import issue_admin_key, uvicorn_server
 DEEP = (
     "subscription { invitationUpdates { invitation { exchange { host { parent { parent { slug } } } } } } }"
 )
+SHALLOW = "subscription { invitationUpdates { status } }"
+
+
+def first_answer(url: str, key: str, query: str) -> dict[str, Any]:
+    ws_url = url.replace("http://", "ws://") + "/graphql"
+    with connect(ws_url, subprotocols=["graphql-transport-ws"], open_timeout=10) as ws:  # type: ignore[list-item]
+        ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+        ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        message: dict[str, Any] = json.loads(ws.recv(timeout=10))
+        return message
 
 
 @pytest.mark.slow
@@ -23,11 +35,25 @@ def test_too_deep_subscription_is_refused_with_a_code(tmp_path: Path) -> None:
     key = issue_admin_key(database_url)
     env = {"EXCHANGE_DATABASE_URL": database_url, "EXCHANGE_MAX_DEPTH": "4"}
     with uvicorn_server(env, tmp_path / "server.log") as url:
-        ws_url = url.replace("http://", "ws://") + "/graphql"
-        with connect(ws_url, subprotocols=["graphql-transport-ws"], open_timeout=10) as ws:  # type: ignore[list-item]
-            ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}}))
-            assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
-            ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": DEEP}}))
-            message = json.loads(ws.recv(timeout=10))
+        message = first_answer(url, key, DEEP)
     assert message["type"] == "error", message
     assert message["payload"][0]["extensions"]["code"] == "QUERY_TOO_DEEP"
+
+
+@pytest.mark.slow
+def test_allow_list_mode_covers_websocket_subscriptions(tmp_path: Path) -> None:
+    database_url = databases.sqlite_url(tmp_path)
+    key = issue_admin_key(database_url)
+    env = {"EXCHANGE_DATABASE_URL": database_url, "EXCHANGE_PERSISTED_QUERIES_ONLY": "true"}
+    with uvicorn_server(env, tmp_path / "server.log") as url:
+        message = first_answer(url, key, SHALLOW)
+        assert message["type"] == "error", message
+        assert message["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
+
+        document = tmp_path / "live.graphql"
+        document.write_text(SHALLOW)
+        from tests.cli.helpers import run_cli
+
+        assert run_cli(database_url, "documents", "register", str(document)).exit_code == 0
+        with pytest.raises(TimeoutError):  # registered: it runs, and waits for events
+            first_answer(url, key, SHALLOW)
