@@ -109,9 +109,26 @@ async def pending_migrations() -> list[str]:
 async def migrate() -> list[str]:
     """Apply every pending migration; returns the names applied."""
     pending = await pending_migrations()
-    if pending:
-        executor = await _executor()
+    if not pending:
+        return pending
+    executor = await _executor()
+    connection = connections.get("default")
+    if connection.capabilities.dialect != "sqlite":
         await executor.migrate(None)
+        return pending
+    # SQLite alters a table by rebuilding it (create, copy, drop, rename). With foreign keys
+    # enforced, dropping the old table cascades deletes into every referencing table, so a
+    # migration would silently empty sessions, participations and invitations. Enforcement
+    # is switched off around the migration (the pragma is ignored inside a transaction, so
+    # it is set here, outside) and the result is checked before it is switched on again.
+    await connection.execute_script("PRAGMA foreign_keys = OFF")
+    try:
+        await executor.migrate(None)
+        violations = await connection.execute_query_dict("PRAGMA foreign_key_check")
+        if violations:
+            raise RuntimeError(f"migration left rows that break foreign keys: {violations[:5]}")
+    finally:
+        await connection.execute_script("PRAGMA foreign_keys = ON")
     return pending
 
 
