@@ -4,7 +4,6 @@ and log line, a cap on request bodies, and security headers on HTML pages."""
 from __future__ import annotations
 
 import contextvars
-import logging
 import re
 import uuid
 from collections.abc import MutableMapping
@@ -18,17 +17,8 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("req
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
-class RequestIdFilter(logging.Filter):
-    """Puts ``request_id`` on every log record (``-`` outside a request), for formats that
-    show ``%(request_id)s``."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not hasattr(record, "request_id"):
-            record.request_id = request_id_var.get() or "-"
-        return True
-
-
 def current_request_id() -> str | None:
+    """The id of the request being served (None outside one), for log lines anywhere."""
     return request_id_var.get()
 
 
