@@ -134,3 +134,43 @@ def test_serve_demo_starts_with_data_and_keys(tmp_path: Path) -> None:
         everything = graphql(base, "{ exchanges { totalCount } }", key=admin.group(1))["data"]["exchanges"]
         assert everything["totalCount"] == 5  # the admin sees the draft too
     assert "already has data" in output[0] and "Demo data loaded" not in output[0]
+
+
+def test_mail_worker_sends_queued_invitations_and_stops_on_sigint(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path / 'mail.sqlite3'}"
+    mail_dir = tmp_path / "mail-out"
+    env = process_env(tmp_path, EXCHANGE_DATABASE_URL=url, EXCHANGE_MAIL_DIR=str(mail_dir))
+    assert cli_process(["migrate"], env, tmp_path).returncode == 0
+    assert cli_process(["seed", "--demo"], env, tmp_path).returncode == 0
+    invitees = tmp_path / "invitees.csv"
+    invitees.write_text("email,full_name,country,locale\nnurlan.abdirov@example.org,Нұрлан Әбдіров,KZ,kk\n")
+    invited = cli_process(
+        ["invite", "--exchange", "aral-restoration-week-2027", str(invitees)], env, tmp_path
+    )
+    assert invited.returncode == 0, invited.stdout + invited.stderr
+    assert not list(mail_dir.glob("*.eml"))  # queued in the outbox, not sent by the CLI
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "exchange.cli", "mail-worker"],
+        env=env,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 90  # a start-up bound, not a performance assertion
+        while not list(mail_dir.glob("*.eml")) and worker.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        worker.send_signal(signal.SIGINT)
+        try:
+            output, _ = worker.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            output, _ = worker.communicate()
+    sent = list(mail_dir.glob("*.eml"))
+    assert len(sent) == 1, output
+    assert b"nurlan.abdirov@example.org" in sent[0].read_bytes()
+    assert worker.returncode == 0, output
