@@ -67,3 +67,13 @@ async def test_unexpected_errors_are_masked_with_the_logged_request_id(
         logged = [record for record in caplog.records if request_id in record.getMessage()]
         assert logged and logged[0].exc_info is not None
         assert "no such table" in str(logged[0].exc_info[1])
+
+
+async def test_full_introspection_query_passes_the_limits_in_development(make_client: AppFactory) -> None:
+    from graphql import get_introspection_query
+
+    async with make_client() as client:
+        response = await post(client, get_introspection_query(descriptions=True))
+        assert response.status_code == 200, response.text
+        assert "errors" not in response.json()
+        assert response.json()["data"]["__schema"]["queryType"]["name"] == "Query"
