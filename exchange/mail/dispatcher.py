@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from tortoise import connections
@@ -43,6 +44,34 @@ log = logging.getLogger("exchange.mail.dispatcher")
 _FIRST_MAIL = (MailKind.INVITATION, MailKind.RESEND)
 _MAX_BACKOFF_SECONDS = 3600.0
 _OPEN = (InvitationStatus.QUEUED, InvitationStatus.SENT)
+
+
+_MARK_SENT = (
+    'UPDATE "outbox_mail" SET "status" = ?, "sent_at" = ?, "attempts" = "attempts" + 1, "last_error" = NULL, '
+    '"claimed_until" = NULL, "claimed_by" = NULL WHERE "id" = ? AND "status" = ?'
+)
+_INVITATION_SENT = (
+    'UPDATE "invitation" SET "status" = ?, "delivery_attempts" = "delivery_attempts" + 1, "sent_at" = ?, '
+    '"last_error" = NULL WHERE "id" = ? AND "status" = ?'
+)
+_INVITATION_DELIVERED = (
+    'UPDATE "invitation" SET "delivery_attempts" = "delivery_attempts" + 1, "sent_at" = ?, "last_error" = NULL '
+    'WHERE "id" = ?'
+)
+_REMINDER_SENT = 'UPDATE "invitation" SET "reminder_sent_at" = ? WHERE "id" = ?'
+
+
+@lru_cache(maxsize=32)
+def _numbered(sql: str) -> str:
+    """asyncpg numbers its parameters ($1, $2, ...); SQLite takes ``?``."""
+    parts = sql.split("?")
+    return "".join(part + (f"${index}" if index < len(parts) else "") for index, part in enumerate(parts, 1))
+
+
+def _sql(conn: Any, sql: str) -> str:
+    # Datetimes go in as datetime objects on both engines: asyncpg takes them natively and
+    # Tortoise registers the SQLite adapter (isoformat with a space) that its own writes use.
+    return _numbered(sql) if conn.capabilities.dialect == "postgres" else sql
 
 
 def now_utc() -> datetime:
@@ -281,31 +310,28 @@ class Dispatcher:
         now = now_utc()
         kind = MailKind(mail.kind)
         after = AfterCommit()
-        async with in_transaction():
-            updated = await OutboxMail.filter(id=mail.id, status=MailStatus.PENDING).update(
-                status=MailStatus.SENT,
-                sent_at=now,
-                attempts=F("attempts") + 1,
-                last_error=None,
-                claimed_until=None,
-                claimed_by=None,
+        # Plain SQL: this runs once per mail, and building the same three statements with
+        # the ORM cost a third of the dispatcher's CPU. Conditions as in _settle_failure.
+        async with in_transaction() as conn:
+            updated, _ = await conn.execute_query(
+                _sql(conn, _MARK_SENT), [MailStatus.SENT.value, now, mail.id, MailStatus.PENDING.value]
             )
             if not updated:
                 # Another dispatcher (after our lease lapsed) recorded it already.
                 return
             if kind in _FIRST_MAIL:
-                delivered = {"delivery_attempts": F("delivery_attempts") + 1, "sent_at": now, "last_error": None}
                 # Conditional: never downgrade an invitation answered in the meantime.
-                moved = await Invitation.filter(id=invitation.id, status=InvitationStatus.QUEUED).update(
-                    status=InvitationStatus.SENT, **delivered
+                moved, _ = await conn.execute_query(
+                    _sql(conn, _INVITATION_SENT),
+                    [InvitationStatus.SENT.value, now, invitation.id, InvitationStatus.QUEUED.value],
                 )
                 if moved:
                     after.add(await self._event(invitation, InvitationStatus.QUEUED, InvitationStatus.SENT, now, cache))
                     await after.stage()
                 else:
-                    await Invitation.filter(id=invitation.id).update(**delivered)
+                    await conn.execute_query(_sql(conn, _INVITATION_DELIVERED), [now, invitation.id])
             elif kind is MailKind.REMINDER:
-                await Invitation.filter(id=invitation.id).update(reminder_sent_at=now)
+                await conn.execute_query(_sql(conn, _REMINDER_SENT), [now, invitation.id])
         self.stats.sent += 1
         await after.publish()
 
