@@ -26,9 +26,8 @@ def tune_gc(settings: Settings) -> None:
     """Once per process for the freeze (a test run starts many apps: only the first start's
     objects, the modules and the schema, are meant to be frozen)."""
     global _frozen
-    if settings.gc_threshold is not None:
-        _, gen1, gen2 = gc.get_threshold()
-        gc.set_threshold(settings.gc_threshold, gen1, gen2)
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(settings.gc_threshold, gen1, gen2)
     if settings.gc_freeze and not _frozen:
         gc.collect()
         gc.freeze()

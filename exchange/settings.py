@@ -108,7 +108,7 @@ class Settings(BaseSettings):
 
     # Garbage collector (see exchange/runtime.py): a request builds thousands of short-lived
     # objects; with CPython's default threshold (700) the collector took ~40% of the CPU.
-    gc_threshold: int | None = 50_000  # first-generation threshold; None keeps Python's default
+    gc_threshold: int = 200_000  # first-generation threshold (Python's default: 700; 0: off)
     gc_freeze: bool = True  # move everything alive after start-up out of the collector's sight
 
     @field_validator("cors_origins", "websocket_origins", mode="before")
