@@ -19,13 +19,13 @@ DEEP = (
 SHALLOW = "subscription { invitationUpdates { status } }"
 
 
-def first_answer(url: str, key: str, query: str) -> dict[str, Any]:
+def first_answer(url: str, key: str, query: str, wait: float = 10) -> dict[str, Any]:
     ws_url = url.replace("http://", "ws://") + "/graphql"
     with connect(ws_url, subprotocols=["graphql-transport-ws"], open_timeout=10) as ws:  # type: ignore[list-item]
         ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}}))
         assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
         ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
-        message: dict[str, Any] = json.loads(ws.recv(timeout=10))
+        message: dict[str, Any] = json.loads(ws.recv(timeout=wait))
         return message
 
 
@@ -56,4 +56,4 @@ def test_allow_list_mode_covers_websocket_subscriptions(tmp_path: Path) -> None:
 
         assert run_cli(database_url, "documents", "register", str(document)).exit_code == 0
         with pytest.raises(TimeoutError):  # registered: it runs, and waits for events
-            first_answer(url, key, SHALLOW)
+            first_answer(url, key, SHALLOW, wait=1.5)
