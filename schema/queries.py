@@ -71,7 +71,10 @@ class ExchangeQueries:
         filter: ExchangeFilter | None = None,
     ) -> Connection[ExperienceExchange]:
         queryset = exchanges.list_exchanges(info.context.actor, exchange_filter(filter))
-        return await paginate_queryset(queryset, page_args(info, first, after, last, before))
+        # Hosts come with the page (a JOIN instead of one more statement); the loader serves them.
+        page = await paginate_queryset(queryset.select_related("host"), page_args(info, first, after, last, before))
+        info.context.loaders.organisation.prime_many({edge.node.host_id: edge.node.host for edge in page.edges})
+        return page
 
     @strawberry.field(description="Null when no exchange has this slug or the caller may not see it.")
     async def exchange(self, info: Info, slug: str) -> ExperienceExchange | None:

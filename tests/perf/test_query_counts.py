@@ -199,7 +199,7 @@ async def _seed_invitations(data_exchanges: int, signing_key: bytes) -> None:
             models.Invitation(
                 id=i,
                 exchange_id=(i % data_exchanges) + 1,
-                invited_by_id=1,
+                invited_by_id=2,  # not a host: no loader cache hit that depends on the page size
                 email=f"invitee{i}@example.org",
                 email_normalised=f"invitee{i}@example.org",
                 full_name=f"Invitee {i}",
