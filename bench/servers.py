@@ -17,6 +17,15 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def ours_root() -> Path:
+    """Where our server's code is taken from: this checkout, or BENCH_OURS_ROOT (another
+    checkout of the project, e.g. ``git worktree add /tmp/before <commit>``) to measure an
+    earlier version with the same bench, data set and baselines."""
+    return Path(os.environ.get("BENCH_OURS_ROOT") or ROOT)
+
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -27,7 +36,7 @@ def free_port() -> int:
 
 
 def _has_serve_command() -> bool:
-    cli = ROOT / "exchange" / "cli.py"
+    cli = ours_root() / "exchange" / "cli.py"
     return cli.exists() and "def serve(" in cli.read_text(encoding="utf-8")
 
 
@@ -187,7 +196,11 @@ async def start(
     handle = log_path.open("wb")
     try:
         process = await asyncio.create_subprocess_exec(
-            *kind.argv(port), cwd=str(ROOT), env=env, stdout=handle, stderr=asyncio.subprocess.STDOUT
+            *kind.argv(port),
+            cwd=str(ours_root() if kind.name == "ours" else ROOT),
+            env={**env, "PYTHONPATH": str(ours_root())} if kind.name == "ours" else env,
+            stdout=handle,
+            stderr=asyncio.subprocess.STDOUT,
         )
     finally:
         handle.close()
