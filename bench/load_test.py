@@ -5,10 +5,11 @@
 
 It starts its own server (uvicorn, 127.0.0.1, a free port) on a fresh migrated database
 with the demo data (SQLite in a temporary directory unless --database-url is given), runs
-``--connections`` closed request loops for ``--duration`` seconds — mostly pages of
+``--connections`` closed request loops for ``--warmup`` + ``--duration`` seconds — mostly pages of
 exchanges, some other reads, some mutations with an organisation key (createExchange,
 registerVolunteer, half of them with an Idempotency-Key and a retry) — samples the server's
-RSS every second, stops the server, and prints the counts and the memory figures.
+RSS every second after the warm-up, stops the server, and prints the counts and the memory
+figures.
 
 Exit status 1 when a response was 5xx (or a connection failed), or when the average RSS of
 the last 10 s exceeds that of the first 10 s by more than ``--max-growth`` (default 10 %).
@@ -224,23 +225,25 @@ async def loop(
                     cursors.append(end)
 
 
-async def sample_rss(pid: int, deadline: float, samples: list[tuple[float, int]]) -> None:
-    started = time.monotonic()
+async def sample_rss(pid: int, start: float, deadline: float, samples: list[tuple[float, int]]) -> None:
+    """RSS once a second from ``start`` (after the warm-up), as (seconds since start, bytes)."""
+    await asyncio.sleep(max(0.0, start - time.monotonic()))
     while time.monotonic() < deadline:
-        samples.append((time.monotonic() - started, rss_bytes(pid)))
+        samples.append((time.monotonic() - start, rss_bytes(pid)))
         await asyncio.sleep(1.0)
 
 
 async def run_load(
-    url: str, pid: int, org_key: str, duration: float, connections: int
+    url: str, pid: int, org_key: str, duration: float, connections: int, warmup: float
 ) -> tuple[Tally, list[tuple[float, int]]]:
     tally = Tally()
     samples: list[tuple[float, int]] = []
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        deadline = time.monotonic() + duration
+        start = time.monotonic() + warmup
+        deadline = start + duration
         await asyncio.gather(
-            sample_rss(pid, deadline, samples),
+            sample_rss(pid, start, deadline, samples),
             *[loop(number, client, url, org_key, deadline, tally) for number in range(connections)],
         )
     return tally, samples
@@ -250,7 +253,9 @@ def average(values: list[int]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def report(tally: Tally, samples: list[tuple[float, int]], duration: float, max_growth: float) -> int:
+def report(
+    tally: Tally, samples: list[tuple[float, int]], duration: float, max_growth: float, measured: float
+) -> int:
     total = sum(tally.by_kind.values())
     print(f"requests: {total} in {duration:.0f} s ({total / duration:.0f}/s)")
     for kind, count in sorted(tally.by_kind.items()):
@@ -269,13 +274,15 @@ def report(tally: Tally, samples: list[tuple[float, int]], duration: float, max_
     for failure in tally.failures[:10]:
         print("  " + failure)
     first = [rss for at, rss in samples if at < 10]
-    last = [rss for at, rss in samples if at >= duration - 10]
+    last = [rss for at, rss in samples if at >= measured - 10]
     first_avg, last_avg = average(first), average(last)
     ratio = last_avg / first_avg if first_avg else float("nan")
     print(
-        f"server RSS: first 10 s {first_avg / 2**20:.1f} MiB, last 10 s {last_avg / 2**20:.1f} MiB, "
+        f"server RSS after the warm-up: first 10 s {first_avg / 2**20:.1f} MiB, last 10 s {last_avg / 2**20:.1f} MiB, "
         f"ratio {ratio:.3f} ({len(samples)} samples)"
     )
+    timeline = [f"{at:.0f}s {rss / 2**20:.1f}" for at, rss in samples[::10]]
+    print("RSS every 10 s (MiB): " + ", ".join(timeline))
     ok = not tally.failures and ratio <= 1 + max_growth
     print("result: " + ("OK" if ok else "FAILED"))
     return 0 if ok else 1
@@ -283,7 +290,13 @@ def report(tally: Tally, samples: list[tuple[float, int]], duration: float, max_
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load_test", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of measured load (default 60)")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=10.0,
+        help="seconds of load before measuring (default 10: caches fill)",
+    )
     parser.add_argument("--connections", type=int, default=50, help="concurrent request loops (default 50)")
     parser.add_argument("--database-url", help="an EMPTY database to use (default: SQLite in a temp dir)")
     parser.add_argument(
@@ -299,10 +312,13 @@ def main(argv: list[str] | None = None) -> int:
         log_path = Path(tmp) / "server.log"
         with server(database_url, log_path) as (url, process):
             print(
-                f"server {url} (pid {process.pid}); {args.connections} connections for {args.duration:.0f} s"
+                f"server {url} (pid {process.pid}); {args.connections} connections, "
+                f"{args.warmup:.0f} s warm-up + {args.duration:.0f} s measured"
             )
-            tally, samples = asyncio.run(run_load(url, process.pid, org_key, args.duration, args.connections))
-        status = report(tally, samples, args.duration, args.max_growth)
+            tally, samples = asyncio.run(
+                run_load(url, process.pid, org_key, args.duration, args.connections, args.warmup)
+            )
+        status = report(tally, samples, args.duration + args.warmup, args.max_growth, args.duration)
         if status:
             tail = log_path.read_text(errors="replace").splitlines()[-20:]
             print("server log (last lines):\n" + "\n".join(tail))
