@@ -11,6 +11,10 @@ An HTTP request goes through, in order (each step answers on its own when it ref
 6. ``Idempotency-Key`` for mutations (replay, 409 in progress, 422 reused);
 7. execution under a time limit, then the response with ``extensions.cost``.
 
+Subscriptions over HTTP event streams pass steps 1-5, then take Strawberry's stream path;
+over WebSocket, the schema extension (schema.limits.PreparedDocument) applies step 3 and
+the allow-list.
+
 Status codes follow GraphQL over HTTP: with ``application/graphql-response+json`` a request
 error (nothing ran, no ``data``) is 400; with ``application/json`` it is 200. Every error
 leaves with ``extensions.code``; anything unexpected is masked with the request id that
