@@ -21,6 +21,7 @@ from exchange.validation import (
     LocalizedText,
     check_slug,
     check_time_zone,
+    is_slug,
     localized_map,
     search_text,
 )
@@ -163,6 +164,9 @@ async def visible_exchange(actor: Actor, exchange_id: int) -> Exchange | None:
 
 
 async def visible_exchange_by_slug(actor: Actor, slug: str) -> Exchange | None:
+    # A string that cannot be a slug names no exchange (and would not fit the column).
+    if not is_slug(slug):
+        return None
     return await _visible(actor, await Exchange.get_or_none(slug=slug))
 
 

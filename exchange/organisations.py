@@ -12,7 +12,7 @@ from exchange import access
 from exchange.access import Actor
 from exchange.errors import DomainError, ErrorCode, Problems
 from exchange.models import ApiKeyRole, Organisation, OrganisationKind
-from exchange.validation import LocalizedText, check_slug, check_url, localized_map
+from exchange.validation import LocalizedText, check_slug, check_url, is_slug, localized_map
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,8 @@ async def create_organisation(actor: Actor, data: NewOrganisation) -> Organisati
 
 
 async def get_by_slug(slug: str) -> Organisation | None:
-    return await Organisation.get_or_none(slug=slug)
+    # A string that cannot be a slug names no organisation (and would not fit the column).
+    return await Organisation.get_or_none(slug=slug) if is_slug(slug) else None
 
 
 def list_organisations(kind: OrganisationKind | None = None, country: str | None = None) -> Any:

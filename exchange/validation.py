@@ -20,8 +20,12 @@ class LocalizedText:
     text: str
 
 
+def is_slug(slug: str) -> bool:
+    return 1 <= len(slug) <= 100 and SLUG_RE.match(slug) is not None
+
+
 def check_slug(problems: Problems, slug: str, field: str = "slug") -> None:
-    if not (1 <= len(slug) <= 100) or not SLUG_RE.match(slug):
+    if not is_slug(slug):
         problems.invalid(
             "A slug is 1-100 lower-case letters, digits and single hyphens, e.g. aral-sea-week-2027.", field
         )

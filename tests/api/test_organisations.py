@@ -104,3 +104,11 @@ async def test_organisations_pagination(gql: GraphQLClient) -> None:
     too_many = await gql("{ organisations(first: 101) { totalCount } }")
     assert too_many["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert "at most 100" in too_many["errors"][0]["message"]
+
+
+async def test_lookups_by_impossible_slug_are_null_not_errors(gql: GraphQLClient) -> None:
+    long_slug = "a" * 101
+    result = await gql(
+        "query($s: String!) { organisation(slug: $s) { id } exchange(slug: $s) { id } }", {"s": long_slug}
+    )
+    assert result == {"data": {"organisation": None, "exchange": None}}
