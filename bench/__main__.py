@@ -1,4 +1,5 @@
-"""``python -m bench run [--smoke] [--duration 30] [--naive-duration 90]``: see bench/runner.py."""
+"""``python -m bench run [--smoke] [--duration 30] [--naive-duration 90]``: see bench/runner.py;
+``python -m bench profile [--native]``: see bench/profile.py."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ from bench import datagen, runner
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    admin_url = os.environ.get("EXCHANGE_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    if argv[:1] == ["profile"]:
+        from bench import profile
+
+        return profile.main(argv[1:], admin_url)
     parser = argparse.ArgumentParser(prog="python -m bench", description="The exchange server's benchmark.")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="generate the data set, start the servers, check and measure")
@@ -44,11 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--keep-db", action="store_true", help="smoke: keep the database afterwards")
     run.add_argument("--json", help="also write the report as JSON to this file")
     run.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    commands.add_parser("profile", help="py-spy profile of our server under load (see bench/profile.py)")
     gen = commands.add_parser("generate", help="only (re)create and load the data set")
     gen.add_argument("--smoke", action="store_true")
     gen.add_argument("--database", default="exchange_bench")
     args = parser.parse_args(argv)
-    admin_url = os.environ.get("EXCHANGE_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
     if args.command == "generate":
         spec = datagen.SMOKE if args.smoke else datagen.FULL
