@@ -2,7 +2,7 @@
 
 Starts the server like ``bench run`` does (production mode, on the existing ``exchange_bench``
 data set: run ``python -m bench generate`` first), keeps 32 connections busy on one scenario
-with the load generator and samples the server process with py-spy (``pip install py-spy``)
+with the load generator and samples the server process with py-spy (``pip install -e .[bench]``)
 in raw (collapsed stack) format; prints the functions with most samples (own time) and the
 inclusive share of the subsystems worth watching. ``--native`` includes C frames, which is
 where the garbage collector (``gc_collect_main``) shows up.
@@ -68,7 +68,7 @@ def summarize(raw: Path, top: int = 20) -> str:
 
 async def profile(scenario_key: str, seconds: float, native: bool, out: Path, admin_url: str) -> str:
     if shutil.which("py-spy") is None:
-        raise SystemExit("py-spy is not installed: pip install py-spy")
+        raise SystemExit("py-spy is not installed: pip install -e .[bench]")
     database_url = datagen.with_database(admin_url, "exchange_bench")
     scenario = runner.scenarios(datagen.FULL)[scenario_key]
     env = servers.server_env(database_url, page_size_cap=1000)
