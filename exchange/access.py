@@ -201,13 +201,6 @@ def can_subscribe_to_invitations(actor: Actor) -> bool:
     return actor.is_admin or actor.is_organisation
 
 
-def visible_exchange_filter(actor: Actor) -> dict[str, object] | None:
-    """Extra ORM filter so lists show only exchanges the actor may see (None: no limit)."""
-    if actor.is_admin:
-        return None
-    return {"status__not": ExchangeStatus.DRAFT}
-
-
 # ---------------------------------------------------------------- exchanges, sessions, volunteers
 # Lists are filtered in the database; the two renderings below say the same as
 # can_see_exchange and must change together with it.
