@@ -149,7 +149,10 @@ async def pages_by_exchange(
 
 
 async def sessions_by_invitation(invitation_ids: Sequence[int]) -> dict[int, list[Session]]:
-    """Invited sessions per invitation, by start time."""
+    """Invited sessions per invitation, by start time, cancelled ones included: every reader
+    (Invitation.sessions, the invitation page, the mails) shows them marked as cancelled, since
+    leaving them out would turn an invitation whose sessions were all cancelled into one that
+    reads as an invitation to the whole exchange."""
     statement = Statement()
     ids = statement.in_list(invitation_ids)
     sql = f"SELECT invitation_id, session_id FROM invitation_session WHERE invitation_id IN {ids}"  # noqa: S608

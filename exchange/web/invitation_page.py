@@ -115,6 +115,7 @@ class SessionLine:
     title: str
     when: str
     where: str | None
+    cancelled: bool
 
 
 def _when(starts_at: datetime, ends_at: datetime, zone: ZoneInfo, lang: str) -> str:
@@ -151,6 +152,7 @@ async def _page_context(invitation: Invitation, lang: str, t: dict[str, str]) ->
                 title=pick_text(session.titles, [lang]) or "",
                 when=_when(session.starts_at, session.ends_at, zone, lang),
                 where=where,
+                cancelled=session.cancelled_at is not None,
             )
         )
     status = effective_status(invitation)

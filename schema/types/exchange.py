@@ -92,7 +92,10 @@ class ExperienceExchange(Node):
 
     languages: list[LanguageCode]
 
-    @strawberry.field(description="Ordered by start time.")
+    @strawberry.field(
+        description="Ordered by start time. Cancelled sessions are left out (an invitation's "
+        "sessions keep them, with cancelledAt set)."
+    )
     @staticmethod
     async def sessions(root: strawberry.Parent[models.Exchange], info: Info) -> list[Session]:
         return await info.context.loaders.exchange_sessions.load(root.id)
@@ -159,6 +162,9 @@ class Session(Node):
     online_url: str | None
     language: LanguageCode | None
     capacity: int | None = strawberry.field(description="Informational: places in the room or call.")
+    cancelled_at: dt.datetime | None = strawberry.field(
+        description="When the host cancelled the session; null while it takes place."
+    )
 
     @strawberry.field
     @staticmethod

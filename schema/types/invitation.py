@@ -31,6 +31,15 @@ async def _exchange(root: models.Invitation, info: Info) -> Any:
     return await info.context.loaders.exchange.load(root.exchange_id)  # type: ignore[attr-defined]
 
 
+# Cancelled sessions stay in the list, marked by cancelledAt, like in the mails and on the
+# invitation page: leaving them out would change what was invited, and an invitation whose
+# sessions were all cancelled would read as one to the whole exchange.
+_SESSIONS = (
+    "Sessions the invitee is invited to, by start time, cancelled ones included (cancelledAt "
+    "set); empty means the whole exchange."
+)
+
+
 async def _sessions(root: models.Invitation, info: Info) -> Any:
     return await info.context.loaders.invitation_sessions.load(root.id)
 
@@ -55,7 +64,7 @@ class Invitation(Node):
     async def exchange(root: strawberry.Parent[models.Invitation], info: Info) -> ExchangeRef:
         return await _exchange(root, info)
 
-    @strawberry.field(description="Sessions the invitee is invited to; empty means the whole exchange.")
+    @strawberry.field(description=_SESSIONS)
     @staticmethod
     async def sessions(root: strawberry.Parent[models.Invitation], info: Info) -> list[SessionRef]:
         return await _sessions(root, info)
@@ -103,7 +112,7 @@ class InvitationPreview:
     async def exchange(root: strawberry.Parent[models.Invitation], info: Info) -> ExchangeRef:
         return await _exchange(root, info)
 
-    @strawberry.field
+    @strawberry.field(description=_SESSIONS)
     @staticmethod
     async def sessions(root: strawberry.Parent[models.Invitation], info: Info) -> list[SessionRef]:
         return await _sessions(root, info)

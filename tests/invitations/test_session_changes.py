@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from exchange.models import MailKind, OutboxMail, Session
 from tests.conftest import GraphQLClient
 from tests.invitations.conftest import World, invite, invitee, respond, token_for_email
@@ -120,3 +122,35 @@ async def test_only_the_host_or_an_admin_changes_sessions(gql: GraphQLClient, wo
         "message": "Session not found.",
         "code": "NOT_FOUND",
     }
+
+
+async def test_a_cancelled_session_stays_on_the_invitation_marked(
+    gql: GraphQLClient, world: World, http: httpx.AsyncClient
+) -> None:
+    # Only session 1 was invited: dropping it from the list would read as "the whole exchange".
+    await _accepted(gql, world, "second@example.com", sessionIds=[world.session_id(1)])
+    token = await token_for_email("second@example.com", world.settings)
+    assert (await gql(CANCEL, {"id": world.session_id(1)}, key=world.host_key))["data"]["cancelSession"][
+        "userErrors"
+    ] == []
+    organisers = await gql(
+        """query($slug: String!) { exchange(slug: $slug) {
+             sessions { id cancelledAt }
+             invitations { edges { node { sessions { id cancelledAt } } } } } }""",
+        {"slug": world.exchange.slug},
+        key=world.host_key,
+    )
+    exchange = organisers["data"]["exchange"]
+    assert exchange["sessions"] == [{"id": world.session_id(0), "cancelledAt": None}]
+    [invited] = exchange["invitations"]["edges"][0]["node"]["sessions"]
+    assert invited["id"] == world.session_id(1) and invited["cancelledAt"] is not None
+    preview = await gql(
+        "query($token: String!) { invitation(token: $token) { sessions { id cancelledAt } } }", {"token": token}
+    )
+    assert preview["data"]["invitation"]["sessions"] == [invited]
+    node = await gql(
+        "query($id: ID!) { node(id: $id) { ... on Session { cancelledAt } } }", {"id": world.session_id(0)}
+    )
+    assert node["data"]["node"] == {"cancelledAt": None}
+    page = await http.get(f"/invitations/{token}?lang=en")
+    assert "Planting day</strong> <span class=\"cancelled-label\">cancelled</span>" in page.text
