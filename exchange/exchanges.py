@@ -219,7 +219,16 @@ def _check_languages(problems: Problems, languages: Sequence[str]) -> list[str]:
     return result
 
 
+# Far enough apart for any real exchange; the bounds keep the venue-zone arithmetic
+# (midnight after the last day, UTC conversion, calendar files) inside Python's dates.
+EARLIEST_DAY = dt.date(1900, 1, 1)
+LATEST_DAY = dt.date(2999, 12, 31)
+
+
 def _check_dates(problems: Problems, starts_on: dt.date, ends_on: dt.date) -> None:
+    for day, field_name in ((starts_on, "startsOn"), (ends_on, "endsOn")):
+        if not EARLIEST_DAY <= day <= LATEST_DAY:
+            problems.invalid(f"Exchange dates lie between {EARLIEST_DAY} and {LATEST_DAY}.", field_name)
     if ends_on < starts_on:
         problems.invalid("The exchange must not end before it starts.", "endsOn")
 
