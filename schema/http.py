@@ -53,7 +53,16 @@ from schema import live
 from schema.context import Context
 from schema.cost import CostError, cached_operation_cost
 from schema.errors import graphql_error
-from schema.limits import Limits, Prepared, input_list_error, limit_error, longest_list, prepare
+from schema.limits import (
+    Limits,
+    Prepared,
+    contains_nul,
+    input_list_error,
+    limit_error,
+    longest_list,
+    nul_error,
+    prepare,
+)
 
 log = logging.getLogger("exchange.graphql")
 
@@ -537,6 +546,8 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         longest = longest_list(raw_variables)
         if longest > self.limits.max_input_list:
             raise RequestError.graphql([input_list_error(longest, self.limits)])
+        if contains_nul(raw_variables):
+            raise RequestError.graphql([nul_error()])
         try:
             cost = cached_operation_cost(
                 prepared.costs,

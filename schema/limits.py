@@ -26,6 +26,7 @@ from graphql import (
     ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     Visitor,
     parse,
     specified_rules,
@@ -215,15 +216,22 @@ def _aliases(selection_set: SelectionSetNode | None, fragments: Mapping[str, Fra
     )
 
 
-class _LongestList(Visitor):
+class _Literals(Visitor):
+    """The longest literal list, and the first literal string holding a NUL."""
+
     def __init__(self) -> None:
         super().__init__()
         self.longest = 0
         self.node: ListValueNode | None = None
+        self.nul: StringValueNode | None = None
 
     def enter_list_value(self, node: ListValueNode, *_args: Any) -> None:
         if len(node.values) > self.longest:
             self.longest, self.node = len(node.values), node
+
+    def enter_string_value(self, node: StringValueNode, *_args: Any) -> None:
+        if self.nul is None and "\x00" in node.value:
+            self.nul = node
 
 
 def shape_errors(prepared: Prepared, limits: Limits) -> list[GraphQLError]:
@@ -262,10 +270,12 @@ def shape_errors(prepared: Prepared, limits: Limits) -> list[GraphQLError]:
                 )
             )
     assert prepared.document is not None
-    longest = _LongestList()
-    visit(prepared.document, longest)
-    if longest.longest > limits.max_input_list:
-        errors.append(input_list_error(longest.longest, limits, longest.node))
+    literals = _Literals()
+    visit(prepared.document, literals)
+    if literals.longest > limits.max_input_list:
+        errors.append(input_list_error(literals.longest, limits, literals.node))
+    if literals.nul is not None:
+        errors.append(nul_error(literals.nul))
     return errors
 
 
@@ -275,6 +285,27 @@ def input_list_error(length: int, limits: Limits, node: Any = None) -> GraphQLEr
         "INPUT_LIST_TOO_LONG",
         node,
     )
+
+
+def nul_error(node: Any = None) -> GraphQLError:
+    # PostgreSQL text cannot hold U+0000: refused up front, the same on every database,
+    # instead of failing inside a statement as an internal error.
+    return limit_error("Text must not contain the NUL character (U+0000).", "BAD_USER_INPUT", node)
+
+
+def contains_nul(value: object) -> bool:
+    """Whether any string anywhere in a JSON value (the request's variables) holds a NUL."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    return False
 
 
 def longest_list(value: object) -> int:

@@ -113,6 +113,20 @@ async def test_input_lists_in_variables_and_literals(make_client: AppFactory) ->
         await assert_refused(client, literal % ", ".join([item] * 4), "INPUT_LIST_TOO_LONG")
 
 
+async def test_nul_in_text_is_bad_user_input(make_client_any_db: AppFactory) -> None:
+    # PostgreSQL text cannot hold U+0000: this was a masked internal error there.
+    search = "query($q: String) { exchanges(filter: {search: $q}) { totalCount } }"
+    async with make_client_any_db() as client:
+        await assert_runs(client, search, {"q": "a\\u0000b"})  # a backslash, not a NUL
+        body = await assert_refused(client, search, "BAD_USER_INPUT", {"q": "a\u0000b"})
+        assert "NUL" in body["errors"][0]["message"]
+        nested = {"input": {"slug": "x", "names": [{"locale": "en", "text": "N\u0000"}], "kind": "NGO"}}
+        await assert_refused(client, CREATE, "BAD_USER_INPUT", nested)
+        await assert_refused(
+            client, 'query { volunteers(skill: "\\u0000") { totalCount } }', "BAD_USER_INPUT"
+        )
+
+
 async def test_execution_time_limit(make_client: AppFactory) -> None:
     async with make_client(execution_timeout_seconds=0) as client:
         response = await post(client, "{ organisations { totalCount } }")
