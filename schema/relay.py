@@ -69,6 +69,7 @@ class Connection(Generic[T]):
 
 
 _CURSOR_PREFIX = "offset:"
+_MAX_OFFSET = 2**31 - 1
 
 
 def encode_cursor(offset: int) -> str:
@@ -80,9 +81,11 @@ def decode_cursor(cursor: str, argument: str) -> int:
         raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
-    if not raw.startswith(_CURSOR_PREFIX) or not raw[len(_CURSOR_PREFIX) :].isdigit():
+    digits = raw[len(_CURSOR_PREFIX) :] if raw.startswith(_CURSOR_PREFIX) else ""
+    # ASCII digits of a bounded offset: a forged huge one overflowed the databases' OFFSET.
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 10 and int(digits) <= _MAX_OFFSET):
         raise bad_input(f"`{argument}` is not a cursor returned by this API.")
-    return int(raw[len(_CURSOR_PREFIX) :])
+    return int(digits)
 
 
 def bad_input(message: str) -> GraphQLError:

@@ -3,6 +3,7 @@ localisation, nested connections and how many SQL statements they take."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import logging
 from collections.abc import Iterator
@@ -39,6 +40,10 @@ mutation($id: ID!, $input: UpdateExchangeInput!) {{
   updateExchange(id: $id, input: $input) {{ exchange {{ {EXCHANGE_FIELDS} }} userErrors {{ field message code }} }}
 }}
 """
+
+
+def _cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 def new_exchange(**overrides: Any) -> dict[str, Any]:
@@ -545,6 +550,10 @@ async def test_pagination_and_ordering(gql: GraphQLClient) -> None:
         ({"last": 500}, "at most 100"),
         ({"first": -1}, "must not be negative"),
         ({"after": "bm90LWEtY3Vyc29y"}, "not a cursor"),
+        # Forged offsets past any page: they overflowed the databases' OFFSET (masked internal errors).
+        ({"after": _cursor("offset:" + "9" * 19)}, "not a cursor"),
+        ({"last": 1, "before": _cursor("offset:" + "9" * 5000)}, "not a cursor"),
+        ({"after": _cursor("offset:\u0663")}, "not a cursor"),  # an Arabic-Indic digit
     ):
         result = await gql(query, args)
         assert result["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", args
