@@ -68,4 +68,5 @@ def pick_ui_locale(preferred: Iterable[str], fallback: Sequence[str] = ()) -> st
 
 def fold(text: str) -> str:
     """Case-folded text for search: the same result on SQLite and PostgreSQL in every script."""
-    return " ".join(text.casefold().split())
+    # Russian readers mostly type е for ё ("учет" for "учёт"); both fold to е.
+    return " ".join(text.casefold().replace("ё", "е").split())
