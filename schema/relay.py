@@ -31,9 +31,22 @@ def decode_id(global_id: str) -> tuple[str, int] | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     type_name, sep, pk = raw.partition(":")
-    if not sep or not pk.isdigit() or len(pk) > 18:
+    number = _small_int(pk) if sep else None
+    return None if number is None else (type_name, number)
+
+
+# Primary keys and offsets are 32-bit integers in both databases: anything larger names no
+# row and, sent along, would overflow the column's type in the statement.
+_MAX_INT = 2**31 - 1
+
+
+def _small_int(digits: str) -> int | None:
+    """The value of 1-10 ASCII digits up to 2^31-1; None for anything else (e.g. "²", which
+    str.isdigit accepts and int() refuses)."""
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 10):
         return None
-    return type_name, int(pk)
+    value = int(digits)
+    return value if value <= _MAX_INT else None
 
 
 def pk_of(global_id: str, type_name: str, field: Sequence[str | int] | None = None) -> int:
@@ -69,7 +82,6 @@ class Connection(Generic[T]):
 
 
 _CURSOR_PREFIX = "offset:"
-_MAX_OFFSET = 2**31 - 1
 
 
 def encode_cursor(offset: int) -> str:
@@ -81,11 +93,10 @@ def decode_cursor(cursor: str, argument: str) -> int:
         raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
-    digits = raw[len(_CURSOR_PREFIX) :] if raw.startswith(_CURSOR_PREFIX) else ""
-    # ASCII digits of a bounded offset: a forged huge one overflowed the databases' OFFSET.
-    if not (digits.isascii() and digits.isdigit() and len(digits) <= 10 and int(digits) <= _MAX_OFFSET):
+    offset = _small_int(raw[len(_CURSOR_PREFIX) :]) if raw.startswith(_CURSOR_PREFIX) else None
+    if offset is None:
         raise bad_input(f"`{argument}` is not a cursor returned by this API.")
-    return int(digits)
+    return offset
 
 
 def bad_input(message: str) -> GraphQLError:
