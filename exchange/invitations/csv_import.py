@@ -22,6 +22,9 @@ from exchange.models import Exchange
 from exchange.settings import Settings
 
 COLUMNS = ("email", "full_name", "country", "locale")
+# Spreadsheets set to Kazakh or Russian save "CSV" with semicolons (the comma is their decimal
+# mark); a list pasted from a table comes with tabs.
+DELIMITERS = (",", ";", "\t")
 # The operator at the console acts for the host, like a platform admin.
 CLI_ACTOR = Actor(Role.ADMIN, key_id="cli")
 
@@ -55,10 +58,22 @@ class ImportSummary:
         return text
 
 
+_BY_LETTERS = {column.replace("_", ""): column for column in COLUMNS}
+
+
+def _column(name: str) -> str:
+    """'Full Name', 'fullname', 'E-mail' name full_name and email: letters count, case and separators not."""
+    letters = "".join(name.replace("-", " ").replace("_", " ").lower().split())
+    return _BY_LETTERS.get(letters, name.strip().lower())
+
+
 def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = [name.strip().lower() for name in reader.fieldnames or []]
+        header_line = handle.readline()
+        handle.seek(0)
+        # The header names no delimiter, so the one it holds most of is the file's (ties: comma).
+        reader = csv.DictReader(handle, delimiter=max(DELIMITERS, key=header_line.count))
+        header = [_column(name) for name in reader.fieldnames or []]
         missing = [name for name in COLUMNS[:3] if name not in header]
         if missing:
             raise CsvImportError(
