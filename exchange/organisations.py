@@ -12,7 +12,7 @@ from exchange import access
 from exchange.access import Actor
 from exchange.errors import DomainError, ErrorCode, Problems
 from exchange.models import ApiKeyRole, Organisation, OrganisationKind
-from exchange.validation import LocalizedText, check_slug, check_url, is_slug, localized_map
+from exchange.validation import LocalizedText, check_email, check_slug, check_url, is_slug, localized_map
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,10 @@ async def create_organisation(actor: Actor, data: NewOrganisation) -> Organisati
     check_slug(problems, data.slug)
     names = localized_map(problems, data.names, "names", required=True, max_length=300)
     check_url(problems, data.website, "website")
+    # The Reply-To of every invitation the organisation sends.
+    contact_email = (
+        None if data.contact_email is None else check_email(problems, data.contact_email, "contactEmail")
+    )
     parent = None
     if data.parent_id is not None:
         parent = await Organisation.get_or_none(id=data.parent_id)
@@ -49,7 +53,7 @@ async def create_organisation(actor: Actor, data: NewOrganisation) -> Organisati
                 country=data.country,
                 website=data.website,
                 parent=parent,
-                contact_email=data.contact_email,
+                contact_email=contact_email,
             )
     except IntegrityError:
         # Two creations raced for the slug: the loser hears the same as a sequential caller.

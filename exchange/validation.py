@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from email_validator import EmailNotValidError, validate_email
+
 from exchange.errors import Problems
 from exchange.i18n import fold
 
@@ -58,6 +60,15 @@ def localized_map(
         else:
             result[item.locale] = text
     return result
+
+
+def check_email(problems: Problems, email: str, *field: str | int) -> str:
+    """The address in email-validator's normalised form (syntax only, no DNS); "" when invalid."""
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        problems.invalid(f"Not a valid email address: {error}", *field)
+        return ""
 
 
 def check_url(

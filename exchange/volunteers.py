@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -16,6 +15,7 @@ from exchange.errors import DomainError, ErrorCode, Problems
 from exchange.i18n import fold
 from exchange.models import Organisation, Volunteer
 from exchange.sql import Statement, json_list_contains
+from exchange.validation import check_email
 
 NAME_MAX = 200
 SKILL_MAX = 100
@@ -30,15 +30,6 @@ class NewVolunteer:
     languages: list[str]
     skills: list[str] | None = None
     organisation_id: int | None = None
-
-
-def normalise_email(problems: Problems, email: str, field: str = "email") -> str:
-    """The address as stored: validated (syntax only) and lower-cased."""
-    try:
-        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as error:
-        problems.invalid(f"Not a valid email address: {error}", field)
-        return ""
 
 
 def skills_folded(skills: Sequence[str]) -> str:
@@ -58,7 +49,7 @@ async def register_volunteer(actor: Actor, data: NewVolunteer) -> Volunteer:
         problems.invalid("The name must not be empty.", "fullName")
     elif len(full_name) > NAME_MAX:
         problems.invalid(f"The name is longer than {NAME_MAX} characters.", "fullName")
-    email = normalise_email(problems, data.email)
+    email = check_email(problems, data.email, "email").lower()
     if not data.languages:
         problems.invalid("At least one language is required.", "languages")
     languages: list[str] = []

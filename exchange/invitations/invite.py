@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from email_validator import EmailNotValidError, validate_email
 from tortoise.transactions import in_transaction
 
 from exchange import access
@@ -28,6 +27,7 @@ from exchange.invitations.common import (
 from exchange.mail.outbox import enqueue_many
 from exchange.models import Exchange, ExchangeStatus, Invitation, InvitationStatus, MailKind, Session
 from exchange.settings import Settings
+from exchange.validation import check_email
 
 FULL_NAME_MAX = 200
 
@@ -94,11 +94,7 @@ async def load_managed_exchange(
 
 def _check_invitee(problems: Problems, index: int, invitee: Invitee, fallback_locale: str) -> _Valid | None:
     before = len(problems.items)
-    email = invitee.email.strip()
-    try:
-        email = validate_email(email, check_deliverability=False).normalized
-    except EmailNotValidError as error:
-        problems.invalid(f"Not a valid email address: {error}", "invitees", index, "email")
+    email = check_email(problems, invitee.email, "invitees", index, "email")
     full_name = " ".join(invitee.full_name.split())
     if not full_name:
         problems.invalid("The full name must not be empty.", "invitees", index, "fullName")

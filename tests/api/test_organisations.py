@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from exchange.models import ApiKeyRole
+from exchange.models import ApiKeyRole, Organisation
 from tests.conftest import GraphQLClient, make_key, make_organisation
 
 CREATE = """
@@ -53,6 +53,26 @@ async def test_duplicate_slug_is_a_conflict(gql: GraphQLClient, admin_key: str) 
     assert result["data"]["createOrganisation"]["userErrors"] == [
         {"field": ["slug"], "message": "The slug 'taken' is taken.", "code": "CONFLICT"}
     ]
+
+
+async def test_contact_email_is_validated(gql: GraphQLClient, admin_key: str) -> None:
+    # It becomes the Reply-To of the organisation's invitations; it used to be stored unchecked
+    # (and one past the column's 320 characters was an internal error on PostgreSQL).
+    base = {"names": [{"locale": "en", "text": "X"}], "kind": "NGO"}
+    for index, address in enumerate(
+        ("not an address", "a@b.example\r\nBcc: x@y.example", "a" * 400 + "@x.example")
+    ):
+        result = await gql(
+            CREATE, {"input": {**base, "slug": f"x{index}", "contactEmail": address}}, key=admin_key
+        )
+        payload = result["data"]["createOrganisation"]
+        assert payload["organisation"] is None, address
+        assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(["contactEmail"], "INVALID")]
+    good = await gql(
+        CREATE, {"input": {**base, "slug": "ok", "contactEmail": " Office@Steppe.example "}}, key=admin_key
+    )
+    assert good["data"]["createOrganisation"]["userErrors"] == []
+    assert (await Organisation.get(slug="ok")).contact_email == "Office@steppe.example"
 
 
 async def test_only_admin_creates_organisations(gql: GraphQLClient) -> None:
