@@ -17,7 +17,12 @@ from starlette.routing import Route, WebSocketRoute
 
 from exchange import db, runtime
 from exchange.deadlines import within
-from exchange.middleware import BodySizeLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
+from exchange.middleware import (
+    BodySizeLimitMiddleware,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+    redact_access_log,
+)
 from exchange.settings import Settings, get_settings
 from exchange.web import invitation_page
 
@@ -77,6 +82,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
 
     settings = settings or get_settings()
     settings.check_safe()
+    redact_access_log()
     state = AppState(settings=settings)
 
     @contextlib.asynccontextmanager

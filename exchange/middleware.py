@@ -4,6 +4,7 @@ and log line, a cap on request bodies, and security headers on HTML pages."""
 from __future__ import annotations
 
 import contextvars
+import logging
 import re
 import uuid
 from collections.abc import MutableMapping
@@ -15,6 +16,33 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+_INVITATION_LINK = re.compile(r"/invitations/[^/?#\s]+")
+ACCESS_LOGGER = "uvicorn.access"
+
+
+def redact_path(path: str) -> str:
+    """A request path fit for a log: an invitation link's token is the volunteer's only
+    credential, and a GraphQL GET may carry one in its query string."""
+    path = _INVITATION_LINK.sub("/invitations/[token]", path)
+    return "/graphql?[redacted]" if path.startswith("/graphql?") else path
+
+
+class AccessLogRedaction(logging.Filter):
+    """Rewrites the paths in uvicorn's access log lines (their arguments), nothing else."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_path(arg) if isinstance(arg, str) else arg for arg in record.args)
+        return True
+
+
+def redact_access_log() -> None:
+    """Installs AccessLogRedaction once per process (every app built adds it at most once)."""
+    access = logging.getLogger(ACCESS_LOGGER)
+    if not any(isinstance(existing, AccessLogRedaction) for existing in access.filters):
+        access.addFilter(AccessLogRedaction())
 
 
 def current_request_id() -> str | None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import time
 
 import httpx
+import pytest
 
 from exchange.models import ExchangeStatus, Invitation, InvitationStatus, Participation
 from exchange.web.invitation_page import CSRF_COOKIE, CSRF_MAX_AGE_SECONDS, csrf_ok, csrf_value
@@ -191,3 +193,19 @@ async def test_a_page_open_in_another_tab_keeps_working(
         world.settings.signing_key, invitation.token_hash, int(time.time()) - CSRF_MAX_AGE_SECONDS - 5
     )
     assert not csrf_ok(world.settings.signing_key, invitation.token_hash, stale, stale, int(time.time()))
+
+
+async def test_access_log_hides_tokens(app: object, caplog: pytest.LogCaptureFixture) -> None:
+    # uvicorn logs every request's path; an invitation link's token is the volunteer's only
+    # credential, and a GraphQL GET may carry one in its variables.
+    access = logging.getLogger("uvicorn.access")
+    line = '%s - "%s %s HTTP/%s" %d'
+    with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+        access.info(line, "127.0.0.1:5000", "GET", "/invitations/Tok3n_secret-value?lang=kk", "1.1", 200)
+        access.info(line, "127.0.0.1:5000", "POST", "/invitations/Tok3n_secret-value", "1.1", 200)
+        access.info(line, "127.0.0.1:5000", "GET", '/graphql?variables={"token":"Tok3n"}', "1.1", 200)
+        access.info(line, "127.0.0.1:5000", "GET", "/static/invitation.css", "1.1", 200)
+    assert "Tok3n" not in caplog.text
+    assert '"GET /invitations/[token]?lang=kk HTTP/1.1" 200' in caplog.text
+    assert '"GET /graphql?[redacted] HTTP/1.1" 200' in caplog.text
+    assert "/static/invitation.css" in caplog.text
