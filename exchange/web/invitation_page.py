@@ -209,6 +209,7 @@ async def _render(
     *,
     result: str | None = None,
     status_code: int = 200,
+    chosen: str | None = None,
 ) -> HTMLResponse:
     t = TEXTS[lang]
     csrf = _csrf_for(request, settings, invitation)
@@ -222,6 +223,7 @@ async def _render(
         csrf=csrf,
         result=result,
         result_text=t[f"result_{result}"] if result else None,
+        chosen=chosen,
         **context,
     )
     response = _response(body, status_code)
@@ -240,6 +242,9 @@ async def _render(
     return response
 
 
+_CHOICES = {"accept": Answer.ACCEPT.value, "decline": Answer.DECLINE.value}
+
+
 def routes(settings: Settings) -> list[Route]:
     async def show(request: Request) -> Response:
         token = request.path_params["token"]
@@ -247,7 +252,10 @@ def routes(settings: Settings) -> list[Route]:
         if invitation is None:
             return _not_found(choose_language(request, request.query_params.get("lang"), "en"))
         lang = choose_language(request, request.query_params.get("lang"), invitation.locale)
-        return await _render(request, settings, invitation, token, lang)
+        # The mail's Accept/Decline buttons link here with ?response=: GET never answers, so
+        # the page asks to confirm that answer (its button focused) instead of ignoring it.
+        chosen = _CHOICES.get(request.query_params.get("response", "").lower())
+        return await _render(request, settings, invitation, token, lang, chosen=chosen)
 
     async def answer(request: Request) -> Response:
         token = request.path_params["token"]

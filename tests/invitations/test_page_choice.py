@@ -1,0 +1,54 @@
+"""The mail's Accept and Decline buttons open the page with ?response=accept|decline: the page
+asks to confirm that answer (GET still answers nothing)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from exchange.models import Invitation, InvitationStatus
+from tests.conftest import GraphQLClient
+from tests.invitations.conftest import World, invite, invitee, token_for_email
+
+
+@pytest.mark.parametrize(
+    ("query", "lang", "prompt", "focused"),
+    [
+        ("?response=accept", "kk", "Қатысуыңызды растау үшін «Қабылдаймын» батырмасын басыңыз.", "ACCEPT"),
+        ("?response=decline", "ru", "Чтобы подтвердить отказ, нажмите «Отказываюсь».", "DECLINE"),
+        ("?response=ACCEPT&lang=en", "en", "To confirm your place, press “Accept”.", "ACCEPT"),
+    ],
+)
+async def test_the_chosen_answer_is_asked_for(
+    gql: GraphQLClient,
+    world: World,
+    http: httpx.AsyncClient,
+    query: str,
+    lang: str,
+    prompt: str,
+    focused: str,
+) -> None:
+    await invite(gql, world, invitee("ana@example.com", "Ana", locale=lang))
+    token = await token_for_email("ana@example.com", world.settings)
+    page = await http.get(f"/invitations/{token}{query}")
+    assert page.status_code == 200
+    assert f'<html lang="{lang}">' in page.text
+    assert prompt in page.text
+    assert f'value="{focused}" class="primary" autofocus' in page.text or (
+        f'value="{focused}" class="secondary" autofocus' in page.text
+    )
+    assert page.text.count("autofocus") == 1
+    assert (await Invitation.get()).status is InvitationStatus.QUEUED
+
+
+async def test_no_prompt_without_a_choice_or_when_it_cannot_be_given(
+    gql: GraphQLClient, world: World, http: httpx.AsyncClient
+) -> None:
+    await invite(gql, world, invitee("ana@example.com", "Ana", locale="en"))
+    token = await token_for_email("ana@example.com", world.settings)
+    for query in ("", "?response=maybe"):
+        page = await http.get(f"/invitations/{token}{query}")
+        assert "To confirm" not in page.text and "autofocus" not in page.text
+    await Invitation.filter(email="ana@example.com").update(status=InvitationStatus.DECLINED)
+    page = await http.get(f"/invitations/{token}?response=accept")
+    assert "To confirm" not in page.text and "<form" not in page.text
