@@ -288,6 +288,12 @@ def can_hear_invitation_event(actor: Actor, organiser_ids: frozenset[int]) -> bo
     return actor.is_admin or (actor.is_organisation and actor.organisation_id in organiser_ids)
 
 
+def invitation_event_scope(actor: Actor, only_organisation: int | None) -> int | None:
+    """The organisation a subscription is indexed under, so an event only visits its
+    audience: an organisation's own, or the one an admin narrowed to (None: every event)."""
+    return only_organisation if actor.is_admin else actor.organisation_id
+
+
 def require_subscribe_to_invitations(actor: Actor) -> None:
     require_authenticated(actor)
     if not can_subscribe_to_invitations(actor):

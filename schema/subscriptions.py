@@ -21,9 +21,9 @@ from graphql import GraphQLError
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from exchange import access, events, models
-from exchange.errors import DomainError, forbidden, not_found, unauthenticated
+from exchange.errors import DomainError, unauthenticated
 from exchange.events.hub import Hub, Matcher, StreamError, Subscriber
-from exchange.invitations.common import partner_ids
+from exchange.invitations.manage import followed_exchange
 from exchange.models import InvitationStatus
 from schema.context import Context, Info
 from schema.errors import graphql_error
@@ -104,22 +104,6 @@ async def _stream(hub: Hub, key_id: str | None, scope: int | None, matches: Matc
     finally:
         if subscriber is not None:
             subscriber.close()
-
-
-async def _exchange_filter(actor: access.Actor, exchange_global_id: str) -> int:
-    """Narrowing to an exchange the caller does not organise is FORBIDDEN (an exchange the
-    caller cannot even see is NOT_FOUND), not a silent stream that never speaks."""
-    exchange_id = pk_of(exchange_global_id, "ExperienceExchange", ["exchangeId"])
-    exchange = await models.Exchange.get_or_none(id=exchange_id)
-    if exchange is None:
-        raise not_found("ExperienceExchange", ["exchangeId"])
-    partners = await partner_ids(exchange.id)
-    host_id: int = exchange.host_id  # type: ignore[attr-defined]
-    if not access.can_see_exchange(actor, exchange.status, host_id, partners):
-        raise not_found("ExperienceExchange", ["exchangeId"])
-    if not access.can_see_invitations(actor, host_id, partners):
-        raise forbidden("Only the exchange's organisers may follow its invitations.")
-    return exchange_id
 
 
 class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -208,7 +192,11 @@ class InvitationSubscriptions:
             # The key was checked when the connection opened; it may have been revoked since.
             if actor.key_id is not None and not await access.is_key_active(actor.key_id):
                 raise unauthenticated("The API key was revoked.")
-            only_exchange = await _exchange_filter(actor, exchange_id) if exchange_id is not None else None
+            only_exchange = (
+                await followed_exchange(actor, pk_of(exchange_id, "ExperienceExchange", ["exchangeId"]))
+                if exchange_id is not None
+                else None
+            )
             only_organisation = (
                 pk_of(organisation_id, "Organisation", ["organisationId"]) if organisation_id is not None else None
             )
@@ -222,8 +210,7 @@ class InvitationSubscriptions:
                 and (only_organisation is None or only_organisation in event.organiser_ids)
             )
 
-        # Indexed under the organisation it can hear, so an event only visits its audience.
-        scope = actor.organisation_id if not actor.is_admin else only_organisation
+        scope = access.invitation_event_scope(actor, only_organisation)
         hub = events.get_bus().hub
         try:
             hub.admit(actor.key_id)

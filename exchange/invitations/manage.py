@@ -9,7 +9,7 @@ from tortoise.transactions import in_transaction
 
 from exchange import access
 from exchange.access import Actor
-from exchange.errors import DomainError, ErrorCode, not_found
+from exchange.errors import DomainError, ErrorCode, forbidden, not_found
 from exchange.events import AfterCommit
 from exchange.invitations.common import (
     LIVE_STATUSES,
@@ -180,7 +180,23 @@ async def visible_invitation(actor: Actor, invitation_id: int) -> Invitation | N
     return invitation
 
 
+async def followed_exchange(actor: Actor, exchange_id: int) -> int:
+    """The exchange a subscription narrows to: FORBIDDEN when the caller sees it but does not
+    organise it (NOT_FOUND when they cannot even see it), not a silent stream that never speaks."""
+    exchange = await Exchange.get_or_none(id=exchange_id)
+    if exchange is None:
+        raise not_found("ExperienceExchange", ["exchangeId"])
+    partners = await partner_ids(exchange.id)
+    host_id: int = exchange.host_id  # type: ignore[attr-defined]
+    if not access.can_see_exchange(actor, exchange.status, host_id, partners):
+        raise not_found("ExperienceExchange", ["exchangeId"])
+    if not access.can_see_invitations(actor, host_id, partners):
+        raise forbidden("Only the exchange's organisers may follow its invitations.")
+    return exchange_id
+
+
 __all__ = [
+    "followed_exchange",
     "organisers",
     "pages_by_exchange",
     "resend_invitation",
