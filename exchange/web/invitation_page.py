@@ -116,6 +116,8 @@ class SessionLine:
     when: str
     where: str | None
     cancelled: bool
+    # The mail gives the call's link; the page must too (the invitee may only have the page).
+    online_url: str | None = None
 
 
 def _when(starts_at: datetime, ends_at: datetime, zone: ZoneInfo, lang: str) -> str:
@@ -153,6 +155,7 @@ async def _page_context(invitation: Invitation, lang: str, t: dict[str, str]) ->
                 when=_when(session.starts_at, session.ends_at, zone, lang),
                 where=where,
                 cancelled=session.cancelled_at is not None,
+                online_url=session.online_url if session.format is not SessionFormat.IN_PERSON else None,
             )
         )
     status = effective_status(invitation)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from exchange.models import Invitation, InvitationStatus
+from exchange.models import Invitation, InvitationStatus, SessionFormat
 from tests.conftest import GraphQLClient
 from tests.invitations.conftest import World, invite, invitee, token_for_email
 
@@ -52,3 +52,23 @@ async def test_no_prompt_without_a_choice_or_when_it_cannot_be_given(
     await Invitation.filter(email="ana@example.com").update(status=InvitationStatus.DECLINED)
     page = await http.get(f"/invitations/{token}?response=accept")
     assert "To confirm" not in page.text and "<form" not in page.text
+
+
+async def test_the_page_gives_the_online_link_of_online_and_hybrid_sessions(
+    gql: GraphQLClient, world: World, http: httpx.AsyncClient
+) -> None:
+    hybrid, in_person = world.sessions
+    hybrid.format, hybrid.online_url = SessionFormat.HYBRID, "https://meet.example.org/aral?x=1&y=2"
+    in_person.online_url = "https://meet.example.org/unused"
+    await hybrid.save()
+    await in_person.save()
+    await invite(
+        gql,
+        world,
+        invitee("ana@example.com", "Ana", locale="en"),
+        sessionIds=[world.session_id(0), world.session_id(1)],
+    )
+    token = await token_for_email("ana@example.com", world.settings)
+    page = (await http.get(f"/invitations/{token}")).text
+    assert 'href="https://meet.example.org/aral?x=1&amp;y=2"' in page
+    assert "meet.example.org/unused" not in page  # in person: the venue is what counts
