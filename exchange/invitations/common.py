@@ -4,11 +4,11 @@ exchange (who may hear its events), and the row lock that serialises changes per
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from exchange import access
 from exchange.events import AfterCommit, InvitationEvent
-from exchange.models import Exchange, Invitation, InvitationStatus, Organisation
+from exchange.exchanges import partner_ids_of
+from exchange.models import Exchange, Invitation, InvitationStatus
 
 # Statuses that still wait for an answer: past expires_at they read as EXPIRED.
 OPEN_STATUSES = (InvitationStatus.QUEUED, InvitationStatus.SENT)
@@ -32,15 +32,8 @@ def is_live(invitation: Invitation, now: datetime | None = None) -> bool:
     return effective_status(invitation, now) in LIVE_STATUSES
 
 
-async def partner_ids(exchange_id: int) -> frozenset[int]:
-    rows: list[Any] = await Organisation.filter(partner_exchanges__id=exchange_id).values_list(
-        "id", flat=True
-    )
-    return frozenset(int(pk) for pk in rows)
-
-
 async def organisers(exchange: Exchange) -> frozenset[int]:
-    return access.organiser_ids(exchange.host_id, await partner_ids(exchange.id))  # type: ignore[attr-defined]
+    return access.organiser_ids(exchange.host_id, await partner_ids_of(exchange.id))  # type: ignore[attr-defined]
 
 
 async def lock_exchange(exchange_id: int) -> Exchange:

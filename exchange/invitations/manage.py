@@ -11,13 +11,13 @@ from exchange import access
 from exchange.access import Actor
 from exchange.errors import DomainError, ErrorCode, forbidden, not_found
 from exchange.events import AfterCommit
+from exchange.exchanges import partner_ids_of
 from exchange.invitations.common import (
     LIVE_STATUSES,
     OPEN_STATUSES,
     effective_status,
     lock_exchange,
     organisers,
-    partner_ids,
     status_changed,
     utcnow,
 )
@@ -59,7 +59,7 @@ async def _managed_invitation(actor: Actor, invitation_id: int) -> tuple[Invitat
     if invitation is None:
         raise not_found("Invitation", ["id"])
     exchange = await Exchange.get(id=invitation.exchange_id)  # type: ignore[attr-defined]
-    partners = await partner_ids(exchange.id)
+    partners = await partner_ids_of(exchange.id)
     if not access.can_see_invitations(actor, exchange.host_id, partners):  # type: ignore[attr-defined]
         raise not_found("Invitation", ["id"])
     access.require_manage_invitations(actor, exchange.host_id)  # type: ignore[attr-defined]
@@ -175,7 +175,7 @@ async def visible_invitation(actor: Actor, invitation_id: int) -> Invitation | N
     if invitation is None:
         return None
     exchange = await Exchange.get(id=invitation.exchange_id)  # type: ignore[attr-defined]
-    if not access.can_see_invitations(actor, exchange.host_id, await partner_ids(exchange.id)):  # type: ignore[attr-defined]
+    if not access.can_see_invitations(actor, exchange.host_id, await partner_ids_of(exchange.id)):  # type: ignore[attr-defined]
         return None
     return invitation
 
@@ -186,7 +186,7 @@ async def followed_exchange(actor: Actor, exchange_id: int) -> int:
     exchange = await Exchange.get_or_none(id=exchange_id)
     if exchange is None:
         raise not_found("ExperienceExchange", ["exchangeId"])
-    partners = await partner_ids(exchange.id)
+    partners = await partner_ids_of(exchange.id)
     host_id: int = exchange.host_id  # type: ignore[attr-defined]
     if not access.can_see_exchange(actor, exchange.status, host_id, partners):
         raise not_found("ExperienceExchange", ["exchangeId"])
