@@ -26,8 +26,7 @@ def run_cli(database_url: str | None, *args: str, env: dict[str, str] | None = N
     values = dict(env or {})
     if database_url is not None:
         values["EXCHANGE_DATABASE_URL"] = database_url
-    result = CliRunner().invoke(cli_app, list(args), env=values, catch_exceptions=False)
-    return result
+    return CliRunner().invoke(cli_app, list(args), env=values, catch_exceptions=False)
 
 
 def last_line(result: Result) -> str:
