@@ -43,10 +43,6 @@ class Actor:
     def is_authenticated(self) -> bool:
         return self.role is not Role.ANONYMOUS
 
-    @property
-    def rate_limit_scope(self) -> str | None:
-        return self.key_id
-
 
 ANONYMOUS = Actor(Role.ANONYMOUS)
 

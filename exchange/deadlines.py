@@ -42,8 +42,3 @@ async def within(seconds: float, work: Coroutine[Any, Any, T]) -> T:
     _lingering.add(task)
     task.add_done_callback(_forget)
     raise TimeoutError(f"no answer within {seconds} s")
-
-
-def lingering() -> int:
-    """How many timed-out tasks are still winding down (for tests and diagnostics)."""
-    return len(_lingering)

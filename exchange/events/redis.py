@@ -49,7 +49,6 @@ class RedisBus:
         self.listen = listen
         self._client: aioredis.Redis | None = None
         self._task: asyncio.Task[None] | None = None
-        self._connected = asyncio.Event()
         self._closing = False
         if listen:
             # Nobody can subscribe before the listener is on the channel.
@@ -65,13 +64,6 @@ class RedisBus:
     async def start(self) -> None:
         if self.listen and self._task is None:
             self._task = asyncio.create_task(self._listen(), name="redis-event-listener")
-
-    async def wait_connected(self, seconds: float) -> bool:
-        try:
-            await asyncio.wait_for(self._connected.wait(), seconds)
-        except TimeoutError:
-            return False
-        return True
 
     async def publish(self, event: InvitationEvent) -> None:
         try:
@@ -116,7 +108,6 @@ class RedisBus:
                     log.info("event bus: listening on Redis channel %s", self.channel)
                 failures, delay = 0, 0.1
                 self.hub.set_available(True)
-                self._connected.set()
                 await self._pump(pubsub)
             except asyncio.CancelledError:
                 raise
@@ -124,7 +115,6 @@ class RedisBus:
                 if not isinstance(error, RedisError | OSError):
                     log.exception("event bus: listener failed unexpectedly")
                 failures += 1
-                self._connected.clear()
                 self.hub.set_available(False)
                 log.warning(
                     "event bus: Redis unavailable (%s); subscribers were told; retrying in %.1fs",

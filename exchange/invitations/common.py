@@ -28,10 +28,6 @@ def effective_status(invitation: Invitation, now: datetime | None = None) -> Inv
     return status
 
 
-def is_live(invitation: Invitation, now: datetime | None = None) -> bool:
-    return effective_status(invitation, now) in LIVE_STATUSES
-
-
 async def organisers(exchange: Exchange) -> frozenset[int]:
     return access.organiser_ids(exchange.host_id, await partner_ids_of(exchange.id))  # type: ignore[attr-defined]
 

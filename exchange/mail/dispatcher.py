@@ -141,7 +141,6 @@ class Dispatcher:
         self.concurrency = max(1, concurrency)
         self._transport_factory = transport_factory or (lambda: make_transport(settings))
         self.stats = DispatchStats()
-        self._wake = asyncio.Event()
 
     # -- claiming ---------------------------------------------------------------------
 
@@ -405,10 +404,6 @@ class Dispatcher:
 
     # -- running ----------------------------------------------------------------------
 
-    def wake(self) -> None:
-        """Look for due mail now instead of after the poll interval."""
-        self._wake.set()
-
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
         await asyncio.gather(*(self._work(stop) for _ in range(self.concurrency)))
@@ -425,13 +420,8 @@ class Dispatcher:
             await self._pause(stop)
 
     async def _pause(self, stop: asyncio.Event) -> None:
-        self._wake.clear()
-        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=self.settings.mail_poll_seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), self.settings.mail_poll_seconds)
 
 
 async def start_service(settings: Settings, state: AppState) -> Callable[[], Awaitable[None]]:

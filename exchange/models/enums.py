@@ -62,9 +62,6 @@ class InvitationStatus(StrEnum):
     FAILED = "FAILED"
 
 
-LIVE_INVITATION_STATUSES = (InvitationStatus.QUEUED, InvitationStatus.SENT, InvitationStatus.ACCEPTED)
-
-
 class ApiKeyRole(StrEnum):
     ADMIN = "ADMIN"
     ORGANISATION = "ORGANISATION"
