@@ -264,7 +264,9 @@ async def run(subscribers: int, servers: int, rounds: int = 5, compression: bool
         for port, count in zip(ports, per_server, strict=True):
             for start in range(0, count, 50):
                 batch = min(50, count - start)
-                sockets.extend(await asyncio.gather(*(subscriber(port, key, compression) for _ in range(batch))))
+                sockets.extend(
+                    await asyncio.gather(*(subscriber(port, key, compression) for _ in range(batch)))
+                )
         for port, count in zip(ports, per_server, strict=True):
             await wait_for(port, count)
         connect_seconds = time.perf_counter() - opened
@@ -385,7 +387,9 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=5, help="repeat the new-invitation and live-case events"
     )
-    parser.add_argument("--no-compression", action="store_true", help="clients do not offer permessage-deflate")
+    parser.add_argument(
+        "--no-compression", action="store_true", help="clients do not offer permessage-deflate"
+    )
     args = parser.parse_args()
     raise SystemExit(asyncio.run(run(args.subscribers, args.servers, args.rounds, not args.no_compression)))
 
