@@ -14,6 +14,7 @@ from strawberry.types import Info as StrawberryInfo
 from exchange.access import Actor
 from exchange.errors import DomainError
 from exchange.settings import Settings
+from schema.relay import PageArgs
 
 if TYPE_CHECKING:
     from schema.loaders import Loaders
@@ -42,6 +43,14 @@ class Context:
     @property
     def actor_or_none(self) -> Actor | None:
         return None if isinstance(self._actor, DomainError) else self._actor
+
+    def page_args(
+        self, first: int | None, after: str | None, last: int | None = None, before: str | None = None
+    ) -> PageArgs:
+        """A connection's arguments, checked against the page cap; the cap when none is given.
+        The same for root lists and connections inside objects."""
+        cap = self.settings.page_size_cap
+        return PageArgs.parse(first, after, last, before, cap).default_first(cap)
 
     def locales(self, explicit: str | None = None) -> list[str]:
         """Preferred languages for a localized field: the argument, then Accept-Language."""

@@ -6,19 +6,12 @@ import strawberry
 
 from exchange import exchanges, organisations, volunteers
 from schema.context import Info
-from schema.relay import Connection, PageArgs, paginate_queryset
+from schema.relay import Connection, paginate_queryset
 from schema.scalars import CountryCode, LanguageCode
 from schema.types.enums import OrganisationKind
 from schema.types.exchange import ExchangeFilter, ExperienceExchange
 from schema.types.organisation import Organisation
 from schema.types.volunteer import Volunteer
-
-
-def page_args(
-    info: Info, first: int | None, after: str | None, last: int | None, before: str | None
-) -> PageArgs:
-    cap = info.context.settings.page_size_cap
-    return PageArgs.parse(first, after, last, before, cap).default_first(cap)
 
 
 @strawberry.type
@@ -36,7 +29,7 @@ class OrganisationQueries:
     ) -> Connection[Organisation]:
         info.context.actor  # noqa: B018  (an invalid key is refused even for public data)
         queryset = organisations.list_organisations(kind=kind, country=country)
-        return await paginate_queryset(queryset, page_args(info, first, after, last, before))
+        return await paginate_queryset(queryset, info.context.page_args(first, after, last, before))
 
     @strawberry.field
     async def organisation(self, info: Info, slug: str) -> Organisation | None:
@@ -72,7 +65,7 @@ class ExchangeQueries:
     ) -> Connection[ExperienceExchange]:
         queryset = exchanges.list_exchanges(info.context.actor, exchange_filter(filter))
         # Hosts come with the page (a JOIN instead of one more statement); the loader serves them.
-        page = await paginate_queryset(queryset.select_related("host"), page_args(info, first, after, last, before))
+        page = await paginate_queryset(queryset.select_related("host"), info.context.page_args(first, after, last, before))
         info.context.loaders.organisation.prime_many({edge.node.host_id: edge.node.host for edge in page.edges})
         return page
 
@@ -96,4 +89,4 @@ class VolunteerQueries:
         skill: str | None = None,
     ) -> Connection[Volunteer]:
         queryset = volunteers.list_volunteers(info.context.actor, country=country, language=language, skill=skill)
-        return await paginate_queryset(queryset, page_args(info, first, after, last, before))
+        return await paginate_queryset(queryset, info.context.page_args(first, after, last, before))

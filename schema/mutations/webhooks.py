@@ -11,7 +11,7 @@ import strawberry
 from exchange.webhooks import endpoints
 from schema.context import Info
 from schema.errors import UserError, mutate
-from schema.relay import Connection, PageArgs, paginate_queryset, pk_of
+from schema.relay import Connection, paginate_queryset, pk_of
 from schema.types.webhook import WebhookDelivery, WebhookEndpoint
 
 
@@ -90,8 +90,7 @@ class WebhookQueries:
     async def webhook_deliveries(
         self, info: Info, endpoint_id: strawberry.ID, first: int | None = None, after: str | None = None
     ) -> Connection[WebhookDelivery]:
-        cap = info.context.settings.page_size_cap
-        args = PageArgs.parse(first, after, None, None, cap).default_first(cap)
+        args = info.context.page_args(first, after)
         endpoint = pk_of(endpoint_id, "WebhookEndpoint", ["endpointId"])
         queryset = await endpoints.deliveries(info.context.actor, endpoint)
         return await paginate_queryset(queryset, args)

@@ -14,7 +14,7 @@ from schema.types.enums import ExchangeStatus, InvitationStatus, SessionFormat, 
 from schema.types.invitation import Invitation, invitations_of
 from schema.types.node import LocalizedText, Node, translations
 from schema.types.organisation import Organisation
-from schema.types.participation import Participation, nested_page_args, page_connection
+from schema.types.participation import Participation, page_connection
 from schema.types.volunteer import Volunteer
 
 
@@ -110,7 +110,7 @@ class ExperienceExchange(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Participation]:
-        args = nested_page_args(info, first, after, last, before)
+        args = info.context.page_args(first, after, last, before)
         return page_connection(await info.context.loaders.exchange_participants.load((root.id, args)))
 
     @strawberry.field(description="Visible to the host, partners and platform admins only.")
@@ -124,7 +124,7 @@ class ExperienceExchange(Node):
         before: str | None = None,
         status: InvitationStatus | None = None,
     ) -> Connection[Invitation]:
-        return await invitations_of(root, info, nested_page_args(info, first, after, last, before), status)
+        return await invitations_of(root, info, info.context.page_args(first, after, last, before), status)
 
 
 @strawberry.type(name="Session")

@@ -10,7 +10,7 @@ from schema.relay import Connection, encode_id
 from schema.scalars import CountryCode, LanguageCode
 from schema.types.enums import OrganisationKind
 from schema.types.node import LocalizedText, Node, translations
-from schema.types.participation import nested_page_args, page_connection
+from schema.types.participation import page_connection
 
 if TYPE_CHECKING:
     from schema.types.exchange import ExperienceExchange
@@ -68,5 +68,5 @@ class Organisation(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Annotated[ExperienceExchange, strawberry.lazy("schema.types.exchange")]]:
-        args = nested_page_args(info, first, after, last, before)
+        args = info.context.page_args(first, after, last, before)
         return page_connection(await info.context.loaders.organisation_exchanges.load((root.id, args)))

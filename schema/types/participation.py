@@ -8,21 +8,13 @@ import strawberry
 from exchange import models
 from exchange.sql import Page
 from schema.context import Info
-from schema.relay import Connection, PageArgs, build_connection, encode_id
+from schema.relay import Connection, build_connection, encode_id
 from schema.types.enums import ParticipationRole, ParticipationStatus
 from schema.types.node import Node
 
 if TYPE_CHECKING:
     from schema.types.exchange import ExperienceExchange
     from schema.types.volunteer import Volunteer
-
-
-def nested_page_args(
-    info: Info, first: int | None, after: str | None, last: int | None, before: str | None
-) -> PageArgs:
-    """Page arguments of a connection inside an object, with the same cap as root lists."""
-    cap = info.context.settings.page_size_cap
-    return PageArgs.parse(first, after, last, before, cap).default_first(cap)
 
 
 def page_connection(page: Page) -> Connection[Any]:

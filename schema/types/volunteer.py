@@ -10,7 +10,7 @@ from schema.relay import Connection, encode_id
 from schema.scalars import CountryCode, LanguageCode
 from schema.types.node import Node
 from schema.types.organisation import Organisation
-from schema.types.participation import Participation, nested_page_args, page_connection
+from schema.types.participation import Participation, page_connection
 
 
 @strawberry.type(name="Volunteer")
@@ -60,5 +60,5 @@ class Volunteer(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Participation]:
-        args = nested_page_args(info, first, after, last, before)
+        args = info.context.page_args(first, after, last, before)
         return page_connection(await info.context.loaders.volunteer_participations.load((root.id, args)))
