@@ -19,6 +19,7 @@ from exchange.models import Exchange, ExchangeStatus, Organisation, Session, The
 from exchange.sql import Page, PageWindow, Statement, json_list_contains, paged_children
 from exchange.validation import (
     LocalizedText,
+    check_languages,
     check_slug,
     check_time_zone,
     is_slug,
@@ -207,18 +208,6 @@ def _check_capacity(problems: Problems, capacity: int | None) -> None:
         problems.invalid("The capacity must not be negative (leave it out for no limit).", "capacity")
 
 
-def _check_languages(problems: Problems, languages: Sequence[str]) -> list[str]:
-    if not languages:
-        problems.invalid("At least one language is required.", "languages")
-    result: list[str] = []
-    for index, code in enumerate(languages):
-        if code in result:
-            problems.invalid(f"Language {code} appears twice.", "languages", index)
-        else:
-            result.append(code)
-    return result
-
-
 # Far enough apart for any real exchange; the bounds keep the venue-zone arithmetic
 # (midnight after the last day, UTC conversion, calendar files) inside Python's dates.
 EARLIEST_DAY = dt.date(1900, 1, 1)
@@ -265,7 +254,7 @@ async def create_exchange(actor: Actor, data: NewExchange) -> Exchange:
     _check_dates(problems, data.starts_on, data.ends_on)
     check_time_zone(problems, data.time_zone)
     _check_capacity(problems, data.capacity)
-    languages = _check_languages(problems, data.languages)
+    languages = check_languages(problems, data.languages)
     status = data.status or ExchangeStatus.DRAFT
     if status not in INITIAL_STATUSES:
         problems.invalid("A new exchange starts as DRAFT or OPEN.", "status")
@@ -357,7 +346,7 @@ async def _validated_changes(
         _check_capacity(problems, given["capacity"])
         values["capacity"] = given["capacity"]
     if "languages" in given:
-        values["languages"] = _check_languages(problems, given["languages"])
+        values["languages"] = check_languages(problems, given["languages"])
     if "status" in given and given["status"] != exchange.status:
         if given["status"] not in TRANSITIONS[exchange.status]:
             problems.invalid(

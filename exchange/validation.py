@@ -62,6 +62,19 @@ def localized_map(
     return result
 
 
+def check_languages(problems: Problems, languages: Sequence[str], field: str = "languages") -> list[str]:
+    """At least one language code, each once; returns them in order without repeats."""
+    if not languages:
+        problems.invalid("At least one language is required.", field)
+    result: list[str] = []
+    for index, code in enumerate(languages):
+        if code in result:
+            problems.invalid(f"Language {code} appears twice.", field, index)
+        else:
+            result.append(code)
+    return result
+
+
 def check_email(problems: Problems, email: str, *field: str | int) -> str:
     """The address in email-validator's normalised form (syntax only, no DNS); "" when invalid."""
     try:

@@ -15,7 +15,7 @@ from exchange.errors import DomainError, ErrorCode, Problems
 from exchange.i18n import fold
 from exchange.models import Organisation, Volunteer
 from exchange.sql import Statement, json_list_contains
-from exchange.validation import check_email
+from exchange.validation import check_email, check_languages
 
 NAME_MAX = 200
 SKILL_MAX = 100
@@ -50,14 +50,7 @@ async def register_volunteer(actor: Actor, data: NewVolunteer) -> Volunteer:
     elif len(full_name) > NAME_MAX:
         problems.invalid(f"The name is longer than {NAME_MAX} characters.", "fullName")
     email = check_email(problems, data.email, "email").lower()
-    if not data.languages:
-        problems.invalid("At least one language is required.", "languages")
-    languages: list[str] = []
-    for index, code in enumerate(data.languages):
-        if code in languages:
-            problems.invalid(f"Language {code} appears twice.", "languages", index)
-        else:
-            languages.append(code)
+    languages = check_languages(problems, data.languages)
     skills: list[str] = []
     raw_skills = data.skills or []
     if len(raw_skills) > SKILLS_MAX:
