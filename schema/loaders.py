@@ -127,6 +127,12 @@ class Loaders:
         )
         return [key in found for key in keys]
 
+    async def sees_invitations(self, exchange: models.Exchange) -> bool:
+        """Whether the caller may read the exchange's invitations (exchange.access's rule)."""
+        partners = await self.exchange_partners.load(exchange.id)
+        partner_ids = frozenset(partner.id for partner in partners)
+        return access.can_see_invitations(self.context.actor, exchange.host_id, partner_ids)  # type: ignore[attr-defined]
+
     async def visible_exchange(self, exchange_id: int) -> models.Exchange | None:
         """The exchange if it exists and the caller may see it (the rule of exchange.access)."""
         exchange = await self.exchange.load(exchange_id)

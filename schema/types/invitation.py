@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from exchange import access, models
+from exchange import models
 from exchange.invitations.common import effective_status
 from exchange.models import InvitationStatus
 from schema.context import Info
@@ -89,7 +89,21 @@ class Invitation(Node):
     responded_at: dt.datetime | None
     expires_at: dt.datetime
     delivery_attempts: int
-    last_error: str | None
+
+    @strawberry.field(
+        description="Why the last delivery attempt failed. Organisers and admins only (null for the "
+        "holder of the link answering with respondToInvitation)."
+    )
+    @staticmethod
+    async def last_error(root: strawberry.Parent[models.Invitation], info: Info) -> str | None:
+        # Transport errors name mail hosts and spool paths: nothing for the link holder.
+        if root.last_error is None:
+            return None
+        exchange = await info.context.loaders.exchange.load(root.exchange_id)  # type: ignore[attr-defined]
+        if exchange is None or not await info.context.loaders.sees_invitations(exchange):
+            return None
+        return root.last_error
+
     message: str | None = strawberry.field(description="The organiser's personal note, as sent in the email.")
 
     @strawberry.field(description="The volunteer record, once the invitation is accepted.")
@@ -139,9 +153,7 @@ async def invitations_of(
 ) -> Connection[Invitation]:
     """ExperienceExchange.invitations: organisers and admins see them, anyone else an empty
     list (never an error: the exchange itself is public)."""
-    partners = await info.context.loaders.exchange_partners.load(exchange.id)
-    partner_ids = frozenset(partner.id for partner in partners)
-    if not access.can_see_invitations(info.context.actor, exchange.host_id, partner_ids):  # type: ignore[attr-defined]
+    if not await info.context.loaders.sees_invitations(exchange):
         return empty_connection()
     page = await info.context.loaders.exchange_invitations.load((exchange.id, args, status))
     return build_connection(page.nodes, page.start, page.total)

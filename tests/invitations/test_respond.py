@@ -164,3 +164,22 @@ async def test_preview_shows_what_the_link_holder_may_see(gql: GraphQLClient, wo
     assert preview["invitedBy"] == {"slug": "steppe-volunteers"}
     assert preview["fullName"] == "Ana" and preview["locale"] == "ru" and preview["status"] == "QUEUED"
     assert preview["message"] == "Hi <b>Ana</b>"
+
+
+async def test_the_link_holder_does_not_read_delivery_errors(gql: GraphQLClient, world: World) -> None:
+    # Transport errors name mail hosts and spool paths: organisers read them, the volunteer
+    # answering with the link (anonymous) gets null.
+    await invite(gql, world, invitee("ana@example.com"))
+    error = "SMTPConnectError: Error connecting to smtp.internal.example on port 25"
+    await Invitation.filter(email_normalised="ana@example.com").update(last_error=error)
+    answered = await gql(
+        """mutation($token: String!) { respondToInvitation(token: $token, response: DECLINE) {
+             invitation { id status lastError } } }""",
+        {"token": await token_for_email("ana@example.com", world.settings)},
+    )
+    invitation = answered["data"]["respondToInvitation"]["invitation"]
+    assert invitation["status"] == "DECLINED" and invitation["lastError"] is None
+    query = "query($id: ID!) { node(id: $id) { ... on Invitation { lastError } } }"
+    for key in (world.host_key, world.partner_key, world.admin_key):
+        seen = await gql(query, {"id": invitation["id"]}, key=key)
+        assert seen["data"]["node"] == {"lastError": error}
