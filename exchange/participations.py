@@ -55,6 +55,11 @@ async def places_taken(exchange_ids: Sequence[int]) -> dict[int, int]:
     return {int(row["exchange_id"]): int(row["taken"]) for row in rows}
 
 
+async def seats_taken(exchange_id: int) -> int:
+    """Places held in one exchange (what answering an invitation counts against capacity)."""
+    return await Participation.filter(exchange_id=exchange_id, status__in=HOLDING_A_PLACE).count()
+
+
 def seats_left(capacity: int | None, taken: int) -> int | None:
     """Null for no limit; never below zero (a capacity lowered under the confirmed count)."""
     return None if capacity is None else max(capacity - taken, 0)

@@ -22,9 +22,9 @@ from exchange.models import (
     ParticipationStatus,
     Volunteer,
 )
+from exchange.participations import HOLDING_A_PLACE, seats_taken
 
 UNKNOWN_LINK = "This invitation link is not valid."
-SEAT_TAKING = (ParticipationStatus.CONFIRMED, ParticipationStatus.ATTENDED)
 
 
 class Response(StrEnum):
@@ -39,10 +39,6 @@ async def find_by_token(token: str) -> Invitation | None:
     if invitation is None or not tokens.matches(token, invitation.token_hash):
         return None
     return invitation
-
-
-async def seats_taken(exchange_id: int) -> int:
-    return await Participation.filter(exchange_id=exchange_id, status__in=SEAT_TAKING).count()
 
 
 async def respond(token: str, response: Response) -> Invitation:
@@ -126,7 +122,7 @@ async def _take_seat(exchange: Exchange, volunteer: Volunteer) -> None:
     """A confirmed participation, counted against the capacity unless the volunteer already
     holds a seat (e.g. registered by the organiser directly)."""
     participation = await Participation.get_or_none(volunteer_id=volunteer.id, exchange_id=exchange.id)
-    if participation is not None and participation.status in SEAT_TAKING:
+    if participation is not None and participation.status in HOLDING_A_PLACE:
         return
     if exchange.capacity is not None and await seats_taken(exchange.id) >= exchange.capacity:
         raise DomainError(ErrorCode.CAPACITY_REACHED, "Every place in this exchange is taken.", ["token"])
