@@ -163,6 +163,9 @@ async def _page_context(invitation: Invitation, lang: str, t: dict[str, str]) ->
     locale = Locale.parse(lang)
     place = ", ".join(part for part in (exchange.city, locale.territories.get(exchange.country)) if part)
     opens = datetime.combine(exchange.starts_on, datetime.min.time(), tzinfo=zone)
+    closes = datetime.combine(exchange.ends_on, datetime.max.time(), tzinfo=zone)
+    # Session times on the page carry no offset: an exchange across a clock change names both.
+    offsets = dict.fromkeys((_offset(zone, opens), _offset(zone, closes)))
     return {
         "title": pick_text(exchange.titles, [lang]) or exchange.slug,
         "description": pick_text(exchange.descriptions, [lang]),
@@ -170,7 +173,7 @@ async def _page_context(invitation: Invitation, lang: str, t: dict[str, str]) ->
         "name": invitation.full_name,
         "dates": _dates(exchange.starts_on, exchange.ends_on, lang),
         "place": place,
-        "time_zone": f"{exchange.time_zone} ({_offset(zone, opens)})",
+        "time_zone": f"{exchange.time_zone} ({' / '.join(offsets)})",
         "sessions": lines,
         "message": invitation.message,
         "status": status.value,

@@ -3,6 +3,8 @@ asks to confirm that answer (GET still answers nothing)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import httpx
 import pytest
 
@@ -72,3 +74,18 @@ async def test_the_page_gives_the_online_link_of_online_and_hybrid_sessions(
     page = (await http.get(f"/invitations/{token}")).text
     assert 'href="https://meet.example.org/aral?x=1&amp;y=2"' in page
     assert "meet.example.org/unused" not in page  # in person: the venue is what counts
+
+
+async def test_an_exchange_across_a_clock_change_names_both_offsets(
+    gql: GraphQLClient, world: World, http: httpx.AsyncClient
+) -> None:
+    world.exchange.time_zone = "Europe/Berlin"
+    world.exchange.starts_on, world.exchange.ends_on = dt.date(2027, 3, 27), dt.date(2027, 3, 29)
+    await world.exchange.save()
+    await invite(gql, world, invitee("ana@example.com", "Ana", locale="en"))
+    token = await token_for_email("ana@example.com", world.settings)
+    assert "Europe/Berlin (UTC+01:00 / UTC+02:00)" in (await http.get(f"/invitations/{token}")).text
+
+    world.exchange.starts_on, world.exchange.ends_on = dt.date(2027, 7, 1), dt.date(2027, 7, 3)
+    await world.exchange.save()
+    assert "Europe/Berlin (UTC+02:00)</" in (await http.get(f"/invitations/{token}")).text
