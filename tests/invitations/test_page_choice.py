@@ -1,5 +1,6 @@
-"""The mail's Accept and Decline buttons open the page with ?response=accept|decline: the page
-asks to confirm that answer (GET still answers nothing)."""
+"""The invitation page as a volunteer meets it from the mail: the Accept and Decline buttons
+open it with ?response=accept|decline and it asks to confirm that answer (GET still answers
+nothing); call links of online sessions; UTC offsets across a clock change."""
 
 from __future__ import annotations
 
