@@ -19,6 +19,7 @@ from exchange.models import Exchange, ExchangeStatus, Organisation, Session, The
 from exchange.sql import Page, PageWindow, Statement, json_list_contains, paged_children
 from exchange.validation import (
     LocalizedText,
+    check_capacity,
     check_languages,
     check_slug,
     check_time_zone,
@@ -203,11 +204,6 @@ def _check_city(problems: Problems, city: str | None) -> str | None:
     return city or None
 
 
-def _check_capacity(problems: Problems, capacity: int | None) -> None:
-    if capacity is not None and capacity < 0:
-        problems.invalid("The capacity must not be negative (leave it out for no limit).", "capacity")
-
-
 # Far enough apart for any real exchange; the bounds keep the venue-zone arithmetic
 # (midnight after the last day, UTC conversion, calendar files) inside Python's dates.
 EARLIEST_DAY = dt.date(1900, 1, 1)
@@ -253,7 +249,7 @@ async def create_exchange(actor: Actor, data: NewExchange) -> Exchange:
     city = _check_city(problems, data.city)
     _check_dates(problems, data.starts_on, data.ends_on)
     check_time_zone(problems, data.time_zone)
-    _check_capacity(problems, data.capacity)
+    check_capacity(problems, data.capacity)
     languages = check_languages(problems, data.languages)
     status = data.status or ExchangeStatus.DRAFT
     if status not in INITIAL_STATUSES:
@@ -343,7 +339,7 @@ async def _validated_changes(
     if "city" in given:
         values["city"] = _check_city(problems, given["city"])
     if "capacity" in given:
-        _check_capacity(problems, given["capacity"])
+        check_capacity(problems, given["capacity"])
         values["capacity"] = given["capacity"]
     if "languages" in given:
         values["languages"] = check_languages(problems, given["languages"])

@@ -17,7 +17,7 @@ from exchange.invitations.session_mail import notify_session_change
 from exchange.models import Exchange, ExchangeStatus, MailKind, Session, SessionFormat, Volunteer
 from exchange.settings import Settings
 from exchange.sql import Statement
-from exchange.validation import LocalizedText, check_url, localized_map
+from exchange.validation import LocalizedText, check_capacity, check_url, localized_map
 
 VENUE_MAX = 300
 # Sessions are no longer planned once an exchange is over or called off.
@@ -60,27 +60,10 @@ async def _validated_session(exchange: Exchange, data: NewSession) -> tuple[dict
     if exchange.status in FINISHED:
         problems.invalid(f"The exchange is {exchange.status}; it takes no new sessions.", "exchangeId")
     titles = localized_map(problems, data.titles, "titles", required=True, max_length=TITLE_MAX)
-    if data.ends_at <= data.starts_at:
-        problems.invalid("A session must end after it starts.", "endsAt")
-    else:
-        opens, closes = local_day_bounds(exchange.starts_on, exchange.ends_on, exchange.time_zone)
-        if not opens <= data.starts_at < closes:
-            problems.invalid(
-                f"The session must start within the exchange ({exchange.starts_on} to {exchange.ends_on} "
-                f"in {exchange.time_zone}).",
-                "startsAt",
-            )
-        if data.ends_at > closes:
-            problems.invalid(
-                f"The session ends after the exchange ({exchange.ends_on} in {exchange.time_zone}).",
-                "endsAt",
-            )
-    venue = (data.venue or "").strip() or None
-    if venue is not None and len(venue) > VENUE_MAX:
-        problems.invalid(f"The venue is longer than {VENUE_MAX} characters.", "venue")
+    _check_schedule(problems, exchange, data.starts_at, data.ends_at)
+    venue = _check_venue(problems, data.venue)
     check_url(problems, data.online_url, "onlineUrl")
-    if data.capacity is not None and data.capacity < 0:
-        problems.invalid("The capacity must not be negative (leave it out for no limit).", "capacity")
+    check_capacity(problems, data.capacity)
     speaker_ids = data.speaker_ids or []
     found = {v.id: v for v in await Volunteer.filter(id__in=speaker_ids)} if speaker_ids else {}
     speakers: list[Volunteer] = []
@@ -186,15 +169,19 @@ def _changed_values(problems: Problems, changes: SessionChanges) -> dict[str, ob
         if getattr(changes, name) is not KEEP:
             values[name] = getattr(changes, name)
     if changes.venue is not KEEP:
-        venue = (changes.venue or "").strip() or None
-        if venue is not None and len(venue) > VENUE_MAX:
-            problems.invalid(f"The venue is longer than {VENUE_MAX} characters.", "venue")
-        values["venue"] = venue
+        values["venue"] = _check_venue(problems, changes.venue)
     if changes.online_url is not KEEP:
         check_url(problems, changes.online_url, "onlineUrl")
-    if changes.capacity is not KEEP and changes.capacity is not None and changes.capacity < 0:
-        problems.invalid("The capacity must not be negative (leave it out for no limit).", "capacity")
+    if changes.capacity is not KEEP:
+        check_capacity(problems, changes.capacity)
     return values
+
+
+def _check_venue(problems: Problems, venue: str | None) -> str | None:
+    venue = (venue or "").strip() or None
+    if venue is not None and len(venue) > VENUE_MAX:
+        problems.invalid(f"The venue is longer than {VENUE_MAX} characters.", "venue")
+    return venue
 
 
 def _check_schedule(

@@ -62,6 +62,11 @@ def localized_map(
     return result
 
 
+def check_capacity(problems: Problems, capacity: int | None, field: str = "capacity") -> None:
+    if capacity is not None and capacity < 0:
+        problems.invalid("The capacity must not be negative (leave it out for no limit).", field)
+
+
 def check_languages(problems: Problems, languages: Sequence[str], field: str = "languages") -> list[str]:
     """At least one language code, each once; returns them in order without repeats."""
     if not languages:
