@@ -79,10 +79,14 @@ def csrf_value(signing_key: bytes, token_hash: str, issued_at: int) -> str:
 
 
 def csrf_ok(signing_key: bytes, token_hash: str, form_value: str, cookie_value: str, now: int) -> bool:
+    # Both come from the browser: compare_digest raises on non-ASCII text, int() on digits
+    # such as "²" that str.isdigit accepts; either was an internal error (500).
+    if not (form_value.isascii() and cookie_value.isascii()):
+        return False
     if not form_value or not cookie_value or not hmac.compare_digest(form_value, cookie_value):
         return False
     issued, _, _ = form_value.partition(".")
-    if not issued.isdigit() or not 0 <= now - int(issued) <= CSRF_MAX_AGE_SECONDS:
+    if not (issued.isdigit() and len(issued) <= 12) or not 0 <= now - int(issued) <= CSRF_MAX_AGE_SECONDS:
         return False
     return hmac.compare_digest(form_value, csrf_value(signing_key, token_hash, int(issued)))
 

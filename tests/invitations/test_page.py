@@ -132,6 +132,23 @@ async def test_post_without_or_with_a_bad_csrf_token_is_refused(
     assert (await Invitation.get(email_normalised="ana@example.com")).status is InvitationStatus.QUEUED
 
 
+async def test_odd_csrf_values_are_refused_not_a_server_error(
+    gql: GraphQLClient, world: World, http: httpx.AsyncClient
+) -> None:
+    # Both values come from the browser: non-ASCII text made compare_digest raise, and "²"
+    # passed str.isdigit but not int(); each answered 500.
+    token = await _invited(gql, world)
+    for value in ("\u00b2.abc", "\u00e9t\u00e9", "9" * 5000 + ".x"):
+        cookie = {"cookie": f"{CSRF_COOKIE}={value}".encode()}
+        shown = await http.get(f"/invitations/{token}", headers=cookie)
+        assert shown.status_code == 200 and _csrf(shown) != value
+        posted = await http.post(
+            f"/invitations/{token}", data={"csrf": value, "response": "ACCEPT"}, headers=cookie
+        )
+        assert posted.status_code == 403, value
+    assert (await Invitation.get()).status is InvitationStatus.QUEUED
+
+
 async def test_outcomes_on_the_page(gql: GraphQLClient, world: World, http: httpx.AsyncClient) -> None:
     token = await _invited(gql, world)
     page = await http.get(f"/invitations/{token}?lang=en")
