@@ -7,6 +7,7 @@ imported again (addresses already invited are returned, not invited twice)."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -67,12 +68,19 @@ def _column(name: str) -> str:
     return _BY_LETTERS.get(letters, name.strip().lower())
 
 
+def _dialect(path: Path) -> tuple[str, bool]:
+    """The file's delimiter and whether it starts with a byte-order mark."""
+    with path.open("rb") as handle:
+        head = handle.readline()
+    # The header names no delimiter, so the one it holds most of is the file's (ties: comma).
+    header_line = head.decode("utf-8", errors="replace")
+    return max(DELIMITERS, key=header_line.count), head.startswith(codecs.BOM_UTF8)
+
+
 def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+    delimiter, _ = _dialect(path)
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        header_line = handle.readline()
-        handle.seek(0)
-        # The header names no delimiter, so the one it holds most of is the file's (ties: comma).
-        reader = csv.DictReader(handle, delimiter=max(DELIMITERS, key=header_line.count))
+        reader = csv.DictReader(handle, delimiter=delimiter)
         header = [_column(name) for name in reader.fieldnames or []]
         missing = [name for name in COLUMNS[:3] if name not in header]
         if missing:
@@ -99,8 +107,11 @@ def _invitee(row: dict[str, str]) -> Invitee:
 
 def _write_rejected(path: Path, rejected: Sequence[RejectedRow]) -> Path:
     target = path.with_name(path.stem + ".rejected.csv")
-    with target.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+    # Written as the list came (delimiter, byte-order mark), so the spreadsheet that saved it
+    # opens the rejected rows in columns and with Cyrillic intact.
+    delimiter, bom = _dialect(path)
+    with target.open("w", newline="", encoding="utf-8-sig" if bom else "utf-8") as handle:
+        writer = csv.writer(handle, delimiter=delimiter)
         writer.writerow(["line", *COLUMNS, "reasons"])
         for item in rejected:
             writer.writerow(
