@@ -9,13 +9,24 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from exchange import access
 from exchange.access import Actor
 from exchange.errors import DomainError, ErrorCode, Problems, not_found
 from exchange.i18n import fold
-from exchange.models import Exchange, ExchangeStatus, Organisation, Session, Theme
+from exchange.mail.outbox import enqueue_many
+from exchange.models import (
+    Exchange,
+    ExchangeStatus,
+    Invitation,
+    InvitationStatus,
+    MailKind,
+    Organisation,
+    Session,
+    Theme,
+)
 from exchange.sql import Page, PageWindow, Statement, json_list_contains, paged_children
 from exchange.validation import (
     LocalizedText,
@@ -309,11 +320,28 @@ async def update_exchange(actor: Actor, exchange_id: int, changes: ExchangeChang
         if values:
             exchange.update_from_dict(values)
             await exchange.save(using_db=connection)
+        if values.get("status") is ExchangeStatus.CANCELLED:
+            await _mail_cancellation_to_accepted(exchange.id)
         if partners is not None:
             await exchange.partners.clear(using_db=connection)
             if partners:
                 await exchange.partners.add(*partners, using_db=connection)
     return exchange
+
+
+async def _mail_cancellation_to_accepted(exchange_id: int) -> None:
+    """Invitees who accepted hold the exchange in their calendars (and plan to travel): each
+    gets a cancellation with a calendar CANCEL, inside the caller's transaction. Invitees who
+    have not answered can no longer accept; the invitation page tells them."""
+    accepted = await Invitation.filter(exchange_id=exchange_id, status=InvitationStatus.ACCEPTED).order_by(
+        "id"
+    )
+    if not accepted:
+        return
+    await Invitation.filter(id__in=[i.id for i in accepted]).update(
+        calendar_sequence=F("calendar_sequence") + 1
+    )
+    await enqueue_many(MailKind.CANCELLATION, accepted)
 
 
 async def _validated_changes(
