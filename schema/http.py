@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +68,7 @@ from schema.limits import (
 log = logging.getLogger("exchange.graphql")
 
 INTERNAL_MESSAGE = "Internal server error."
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 UNAVAILABLE_MESSAGE = "The service is temporarily unavailable; retry shortly."
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -446,9 +448,17 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         only_registered = self.settings.persisted_queries_only
         if isinstance(persisted, dict):
             digest = persisted.get("sha256Hash")
-            if persisted.get("version") != 1 or not isinstance(digest, str):
+            # Only a well-formed hash reaches the database (a longer one failed the key
+            # column's validation, a NUL PostgreSQL itself: both answered 500).
+            if (
+                persisted.get("version") != 1
+                or not isinstance(digest, str)
+                or not _SHA256_HEX.fullmatch(digest)
+            ):
                 raise RequestError.of(
-                    "Unsupported persistedQuery (version 1 with sha256Hash).", "BAD_REQUEST", 400
+                    "Unsupported persistedQuery (version 1 with sha256Hash, 64 hexadecimal digits).",
+                    "BAD_REQUEST",
+                    400,
                 )
             digest = digest.lower()
             if query is None:

@@ -60,6 +60,16 @@ async def test_automatic_persisted_queries(make_client_any_db: AppFactory) -> No
         ]
 
 
+async def test_a_hash_that_cannot_be_sha256_is_a_bad_request(make_client_any_db: AppFactory) -> None:
+    # A longer value failed the key column's validation, a NUL PostgreSQL: both were a 500.
+    async with make_client_any_db() as client:
+        for digest in ("a" * 65, "a\u0000" + "0" * 62, "g" * 64, ""):
+            refused = await send(client, {"extensions": apq(digest)})
+            assert refused.status_code == 400 and codes(refused) == ["BAD_REQUEST"], digest
+        upper = await send(client, {"query": QUERY, "extensions": apq(HASH.upper())})
+        assert upper.json()["data"] == {"organisations": {"totalCount": 0}}
+
+
 async def test_apq_survives_a_restart(make_client_any_db: AppFactory) -> None:
     async with make_client_any_db() as client:
         await send(client, {"query": QUERY, "extensions": apq(HASH)})
