@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime
 
 from exchange.events import InvitationEvent
@@ -155,6 +155,15 @@ class Hub:
             self._by_key.setdefault(key_id, set()).add(subscriber)
         self._drained.clear()
         return subscriber
+
+    async def every_event(self) -> AsyncIterator[InvitationEvent]:
+        """Every event, unfiltered and without a key (the buses' ``subscribe``)."""
+        subscriber = self.subscribe(None, None, lambda _event: True)
+        try:
+            async for event in subscriber:
+                yield event
+        finally:
+            subscriber.close()
 
     def admit(self, key_id: str | None) -> None:
         """Raises the StreamError a new subscription would meet now."""

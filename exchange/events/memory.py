@@ -18,14 +18,9 @@ class MemoryBus:
     async def publish(self, event: InvitationEvent) -> None:
         self.hub.dispatch(event)
 
-    async def subscribe(self) -> AsyncIterator[InvitationEvent]:
+    def subscribe(self) -> AsyncIterator[InvitationEvent]:
         """Every event, unfiltered (for in-process consumers and tests)."""
-        subscriber = self.hub.subscribe(None, None, lambda _event: True)
-        try:
-            async for event in subscriber:
-                yield event
-        finally:
-            subscriber.close()
+        return self.hub.every_event()
 
     async def close(self) -> None:
         self.hub.close()

@@ -83,13 +83,8 @@ class RedisBus:
         except (RedisError, OSError) as error:
             log.error("could not publish %d events to Redis: %s", len(events), error)
 
-    async def subscribe(self) -> AsyncIterator[InvitationEvent]:
-        subscriber = self.hub.subscribe(None, None, lambda _event: True)
-        try:
-            async for event in subscriber:
-                yield event
-        finally:
-            subscriber.close()
+    def subscribe(self) -> AsyncIterator[InvitationEvent]:
+        return self.hub.every_event()
 
     async def _listen(self) -> None:
         delay = 0.1
