@@ -60,7 +60,7 @@ MUTATION_COST = 10
 
 
 class CostError(GraphQLError):
-    """A page size over the cap, refused before execution like the resolver would."""
+    """A page size over the cap or below zero, refused before execution like the resolver would."""
 
 
 def _unwrap_list(type_: Any) -> tuple[bool, Any]:
@@ -166,6 +166,10 @@ class CostCalculator:
                 value = value_from_ast(argument.value, GraphQLInt, dict(self.variables))
                 values[argument.name.value] = value if isinstance(value, int) else None
         for name, value in values.items():
+            if value is not None and value < 0:
+                raise CostError(
+                    f"`{name}` must not be negative.", nodes=[node], extensions={"code": "BAD_USER_INPUT"}
+                )
             if value is not None and value > self.page_cap:
                 raise CostError(
                     f"`{name}` must be at most {self.page_cap} (asked for {value}); page with cursors.",

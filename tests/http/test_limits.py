@@ -88,6 +88,10 @@ async def test_page_size_over_the_cap_is_refused_before_execution(make_client: A
             client, "query($n: Int) { organisations(first: $n) { totalCount } }", "BAD_USER_INPUT", {"n": 101}
         )
         assert "at most 100" in body["errors"][0]["message"]
+        negative = await assert_refused(
+            client, "{ organisations(last: -1) { totalCount } }", "BAD_USER_INPUT"
+        )
+        assert "must not be negative" in negative["errors"][0]["message"]
 
 
 CREATE = """mutation($input: CreateOrganisationInput!) {
