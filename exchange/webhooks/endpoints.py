@@ -49,7 +49,9 @@ async def add_endpoint(
         problems.invalid(f"The description is longer than {MAX_DESCRIPTION_LENGTH} characters.", "description")
     problems.raise_if_any()
     async with in_transaction() as connection:
-        if not await Organisation.filter(id=owner).using_db(connection).exists():
+        # Locked so two concurrent adds cannot both pass the count below (PostgreSQL; SQLite
+        # has one writer at a time anyway).
+        if await Organisation.filter(id=owner).select_for_update().using_db(connection).first() is None:
             raise not_found("Organisation", ["organisationId"])
         count = await WebhookEndpoint.filter(organisation_id=owner, disabled_at=None).using_db(connection).count()
         if count >= MAX_ENDPOINTS_PER_ORGANISATION:
