@@ -83,11 +83,11 @@ async def load_managed_exchange(
     access.require_writer(actor)
     exchange = await Exchange.get_or_none(id=exchange_id)
     if exchange is None:
-        raise not_found("Exchange", [field])
+        raise not_found("ExperienceExchange", [field])
     organiser_ids = await organisers(exchange)
     partners = organiser_ids - {exchange.host_id}  # type: ignore[attr-defined]
     if not access.can_see_exchange(actor, exchange.status, exchange.host_id, partners):  # type: ignore[attr-defined]
-        raise not_found("Exchange", [field])
+        raise not_found("ExperienceExchange", [field])
     access.require_manage_invitations(actor, exchange.host_id)  # type: ignore[attr-defined]
     return exchange, organiser_ids
 

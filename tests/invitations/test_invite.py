@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from exchange.models import ExchangeStatus, Invitation, InvitationStatus, MailKind, OutboxMail
+from schema.relay import encode_id
 from tests.conftest import GraphQLClient
 from tests.invitations.conftest import INVITE, World, invite, invitee
 
@@ -163,6 +164,20 @@ async def test_unknown_exchange_is_not_found(gql: GraphQLClient, world: World) -
         "message": "ExperienceExchange not found.",
         "code": "NOT_FOUND",
     }
+    # A well-formed id of no exchange says the same (the service named it "Exchange").
+    missing = await gql(
+        INVITE,
+        {
+            "input": {
+                "exchangeId": encode_id("ExperienceExchange", 999),
+                "invitees": [invitee("a@example.com")],
+            }
+        },
+        key=world.host_key,
+    )
+    assert (
+        missing["data"]["inviteVolunteers"]["userErrors"] == payload["data"]["inviteVolunteers"]["userErrors"]
+    )
 
 
 async def test_defaults_and_bounds(gql: GraphQLClient, world: World) -> None:
