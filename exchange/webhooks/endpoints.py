@@ -84,7 +84,7 @@ async def endpoint_for(
         or (endpoint.disabled_at is not None and not include_removed)
         or not access.can_manage_webhooks(actor, endpoint.organisation_id)  # type: ignore[attr-defined]
     ):
-        raise not_found("Webhook endpoint", [field])
+        raise not_found("WebhookEndpoint", [field])
     return endpoint
 
 
