@@ -302,7 +302,12 @@ def webhook_owner_for(actor: Actor, requested_organisation_id: int | None) -> in
     require_writer(actor)
     if actor.is_admin:
         if requested_organisation_id is None:
-            raise forbidden("An admin must name the organisation (organisationId).")
+            # A missing argument, not a refusal: the same as createExchange without hostId.
+            raise DomainError(
+                ErrorCode.INVALID,
+                "An admin key belongs to no organisation: give organisationId.",
+                ["organisationId"],
+            )
         return requested_organisation_id
     if requested_organisation_id is not None and requested_organisation_id != actor.organisation_id:
         raise forbidden("An organisation key manages its own webhook endpoints only.")

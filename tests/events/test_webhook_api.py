@@ -67,7 +67,11 @@ async def test_endpoints_are_managed_by_their_organisation(gql: GraphQLClient, a
     # An admin names the organisation; without one it is refused.
     org_id = encode_id("Organisation", org.id)
     assert (await gql(LIST, {"org": org_id}, key=admin_key))["data"]["webhookEndpoints"][0]["id"] == endpoint_id
-    assert (await gql(LIST, key=admin_key))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # Without one it is an input problem (as createExchange without hostId), not a refusal:
+    # a userError for the mutation, an INVALID error for the query (this said FORBIDDEN).
+    assert (await gql(LIST, key=admin_key))["errors"][0]["extensions"]["code"] == "INVALID"
+    by_admin = (await gql(ADD, {"url": "https://crm.example.org/other"}, key=admin_key))["data"]
+    assert by_admin["addWebhookEndpoint"]["userErrors"][0]["field"] == ["organisationId"]
     assert (await gql(LIST, {"org": encode_id("Organisation", other.id)}, key=key))["errors"][0]["extensions"][
         "code"
     ] == "FORBIDDEN"
