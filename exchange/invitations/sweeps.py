@@ -17,7 +17,7 @@ from tortoise.transactions import in_transaction
 from exchange.events import AfterCommit
 from exchange.invitations.common import OPEN_STATUSES, organisers, status_changed, utcnow
 from exchange.mail.outbox import enqueue
-from exchange.models import Exchange, Invitation, InvitationStatus, MailKind, OutboxMail
+from exchange.models import Exchange, ExchangeStatus, Invitation, InvitationStatus, MailKind, OutboxMail
 from exchange.settings import Settings
 
 log = logging.getLogger("exchange.invitations.sweeps")
@@ -61,7 +61,9 @@ async def expire_overdue(now: datetime | None = None) -> int:
 
 async def enqueue_reminders(settings: Settings, now: datetime | None = None) -> int:
     """Queues a REMINDER for each delivered, unanswered invitation that expires within
-    ``reminder_days_before`` days, once per invitation; returns how many were queued."""
+    ``reminder_days_before`` days, once per invitation; returns how many were queued. Only
+    for open exchanges: a reminder to answer one that was closed or cancelled asks for an
+    answer that can no longer be yes."""
     if settings.reminder_days_before is None:
         return 0
     now = now or utcnow()
@@ -71,6 +73,7 @@ async def enqueue_reminders(settings: Settings, now: datetime | None = None) -> 
         reminder_sent_at=None,
         expires_at__gt=now,
         expires_at__lte=now + lead,
+        exchange__status=ExchangeStatus.OPEN,
     ).order_by("id")
     queued = 0
     for candidate in candidates:

@@ -11,7 +11,7 @@ import pytest
 
 from exchange.events import InvitationEvent, get_bus
 from exchange.invitations import sweeps
-from exchange.models import Invitation, InvitationStatus, MailKind, OutboxMail
+from exchange.models import Exchange, ExchangeStatus, Invitation, InvitationStatus, MailKind, OutboxMail
 from exchange.settings import Settings
 from tests.conftest import GraphQLClient
 from tests.invitations.conftest import World, invite, invitee, respond, token_for_email
@@ -102,6 +102,19 @@ async def test_reminders_once_and_never_after_an_answer(gql: GraphQLClient, worl
     world.settings.reminder_days_before = None
     await Invitation.filter(email_normalised="c@example.com").update(expires_at=ahead(days=1))
     assert await sweeps.enqueue_reminders(world.settings) == 0
+
+
+async def test_no_reminder_once_the_exchange_stopped_taking_answers(gql: GraphQLClient, world: World) -> None:
+    # Cancelled or closed: the reminder would ask for an answer that can no longer be yes.
+    await invite(gql, world, invitee("a@example.com"))
+    await Invitation.all().update(
+        status=InvitationStatus.SENT, created_at=ago(days=28), expires_at=ahead(days=2)
+    )
+    for status in (ExchangeStatus.CANCELLED, ExchangeStatus.CLOSED):
+        await Exchange.filter(id=world.exchange.id).update(status=status)
+        assert await sweeps.enqueue_reminders(world.settings) == 0
+    await Exchange.filter(id=world.exchange.id).update(status=ExchangeStatus.OPEN)
+    assert await sweeps.enqueue_reminders(world.settings) == 1
 
 
 async def test_no_reminder_for_an_invitation_shorter_than_the_lead(gql: GraphQLClient, world: World) -> None:
