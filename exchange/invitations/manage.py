@@ -24,6 +24,7 @@ from exchange.invitations.common import (
 from exchange.mail.outbox import enqueue
 from exchange.models import (
     Exchange,
+    ExchangeStatus,
     Invitation,
     InvitationStatus,
     MailKind,
@@ -67,14 +68,21 @@ async def _managed_invitation(actor: Actor, invitation_id: int) -> tuple[Invitat
 
 
 async def resend_invitation(actor: Actor, settings: Settings, invitation_id: int) -> Invitation:
-    """Mails the same working link again; the calendar entry gets a new SEQUENCE."""
+    """Mails the same working link again; the calendar entry gets a new SEQUENCE. Only while
+    the exchange is open, like inviting: otherwise the mail invites to what cannot be joined."""
     invitation, _ = await _managed_invitation(actor, invitation_id)
     async with in_transaction():
-        await lock_exchange(invitation.exchange_id)  # type: ignore[attr-defined]
+        exchange = await lock_exchange(invitation.exchange_id)  # type: ignore[attr-defined]
         invitation = await Invitation.get(id=invitation_id)
         status = effective_status(invitation)
         if status not in OPEN_STATUSES:
             raise _refuse(status)
+        if exchange.status is not ExchangeStatus.OPEN:
+            raise DomainError(
+                ErrorCode.INVALID,
+                f"Invitations go only to open exchanges; this one is {exchange.status.value}.",
+                ["id"],
+            )
         invitation.calendar_sequence += 1
         await invitation.save(update_fields=["calendar_sequence"])
         await enqueue(MailKind.RESEND, invitation, settings=settings)

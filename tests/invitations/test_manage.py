@@ -6,6 +6,8 @@ import datetime as dt
 from typing import Any
 
 from exchange.models import (
+    Exchange,
+    ExchangeStatus,
     Invitation,
     InvitationStatus,
     MailKind,
@@ -111,6 +113,16 @@ async def test_revoke_refuses_answered_and_expired(gql: GraphQLClient, world: Wo
     ] == "ALREADY_RESPONDED"
     await Invitation.all().update(status=InvitationStatus.QUEUED, expires_at=dt.datetime.now(dt.UTC))
     assert (await _mutation(gql, REVOKE, invitation_id, world.host_key))["userErrors"][0]["code"] == "EXPIRED"
+
+
+async def test_resend_only_while_the_exchange_is_open(gql: GraphQLClient, world: World) -> None:
+    # A cancelled or closed exchange cannot be joined: resending would invite to it anyway.
+    invitation_id = await _one(gql, world)
+    for status in (ExchangeStatus.CLOSED, ExchangeStatus.CANCELLED):
+        await Exchange.filter(id=world.exchange.id).update(status=status)
+        payload = await _mutation(gql, RESEND, invitation_id, world.host_key)
+        assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(["id"], "INVALID")], status
+    assert await OutboxMail.filter(kind=MailKind.RESEND).count() == 0
 
 
 async def test_only_the_host_or_an_admin_resends_and_revokes(gql: GraphQLClient, world: World) -> None:
