@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 from graphql import GraphQLError
 
-from exchange.errors import ErrorCode, not_found
+from exchange.errors import DomainError, ErrorCode, Problem, not_found
 
 T = TypeVar("T")
 
@@ -55,6 +55,24 @@ def pk_of(global_id: str, type_name: str, field: Sequence[str | int] | None = No
     if decoded is None or decoded[0] != type_name:
         raise not_found(type_name, field)
     return decoded[1]
+
+
+def pks_of(ids: list[strawberry.ID] | None, type_name: str, field: str) -> list[int] | None:
+    """Primary keys of a list of global ids; every id that names no ``type_name`` is a
+    NOT_FOUND at its index."""
+    if ids is None:
+        return None
+    problems: list[Problem] = []
+    pks: list[int] = []
+    for index, global_id in enumerate(ids):
+        decoded = decode_id(global_id)
+        if decoded is None or decoded[0] != type_name:
+            problems.append(Problem(ErrorCode.NOT_FOUND, f"{type_name} not found.", (field, str(index))))
+        else:
+            pks.append(decoded[1])
+    if problems:
+        raise DomainError.many(problems)
+    return pks
 
 
 # ---------------------------------------------------------------- connections
@@ -200,4 +218,5 @@ __all__ = [
     "encode_id",
     "paginate_queryset",
     "pk_of",
+    "pks_of",
 ]

@@ -9,32 +9,13 @@ from typing import Any
 import strawberry
 
 from exchange import access, exchanges, sessions
-from exchange.errors import DomainError, ErrorCode, Problem
 from schema.context import Info
 from schema.errors import UserError, mutate
 from schema.mutations.organisations import LocalizedTextInput, texts
-from schema.relay import decode_id, pk_of
+from schema.relay import pk_of, pks_of
 from schema.scalars import CountryCode, LanguageCode
 from schema.types.enums import ExchangeStatus, SessionFormat, Theme
 from schema.types.exchange import ExperienceExchange, Session
-
-
-def pks_of(ids: list[strawberry.ID] | None, type_name: str, field: str) -> list[int] | None:
-    """Primary keys of a list of global ids; every id that names no ``type_name`` is a
-    NOT_FOUND at its index."""
-    if ids is None:
-        return None
-    problems: list[Problem] = []
-    pks: list[int] = []
-    for index, global_id in enumerate(ids):
-        decoded = decode_id(global_id)
-        if decoded is None or decoded[0] != type_name:
-            problems.append(Problem(ErrorCode.NOT_FOUND, f"{type_name} not found.", (field, str(index))))
-        else:
-            pks.append(decoded[1])
-    if problems:
-        raise DomainError.many(problems)
-    return pks
 
 
 def given(value: Any, convert: Callable[[Any], Any] = lambda value: value) -> Any:

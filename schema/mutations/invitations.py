@@ -10,7 +10,7 @@ from exchange.invitations import manage, respond
 from exchange.invitations.respond import Response
 from schema.context import Info
 from schema.errors import UserError, graphql_error, mutate, user_errors
-from schema.relay import pk_of
+from schema.relay import pk_of, pks_of
 from schema.scalars import CountryCode, LanguageCode
 from schema.types.invitation import Invitation, InvitationPreview
 
@@ -57,9 +57,7 @@ class InvitationPayload:
 def _request(input: InviteVolunteersInput) -> invite_service.InviteRequest:
     return invite_service.InviteRequest(
         exchange_id=pk_of(input.exchange_id, "ExperienceExchange", ["exchangeId"]),
-        session_ids=None
-        if input.session_ids is None
-        else [pk_of(sid, "Session", ["sessionIds", index]) for index, sid in enumerate(input.session_ids)],
+        session_ids=pks_of(input.session_ids, "Session", "sessionIds"),
         invitees=[
             invite_service.Invitee(
                 email=item.email, full_name=item.full_name, country=item.country, locale=item.locale

@@ -126,6 +126,14 @@ async def test_sessions_must_belong_to_the_exchange(gql: GraphQLClient, world: W
     assert payload["userErrors"] == [
         {"field": ["sessionIds", "1"], "message": "Session not found in this exchange.", "code": "NOT_FOUND"}
     ]
+    # Every malformed id is reported at once, at its index (the first used to stop the rest).
+    malformed = await invite(
+        gql, world, invitee("a@example.com"), sessionIds=["garbage", world.session_id(0), world.exchange_id]
+    )
+    assert [(e["field"], e["code"]) for e in malformed["userErrors"]] == [
+        (["sessionIds", "0"], "NOT_FOUND"),
+        (["sessionIds", "2"], "NOT_FOUND"),
+    ]
 
 
 async def test_only_open_exchanges_take_invitations(gql: GraphQLClient, world: World) -> None:
