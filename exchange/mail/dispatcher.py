@@ -33,7 +33,15 @@ from exchange import db
 from exchange.events import AfterCommit, InvitationEvent
 from exchange.mail import render
 from exchange.mail.transport import DeliveryError, ServerUnavailable, Transport, make_transport
-from exchange.models import Exchange, Invitation, InvitationStatus, MailKind, MailStatus, OutboxMail
+from exchange.models import (
+    Exchange,
+    ExchangeStatus,
+    Invitation,
+    InvitationStatus,
+    MailKind,
+    MailStatus,
+    OutboxMail,
+)
 from exchange.settings import Settings
 
 if TYPE_CHECKING:
@@ -83,6 +91,9 @@ def backoff_seconds(attempts: int, base: float) -> float:
     retries after a shared outage do not arrive at the server all at once."""
     delay = min(base * 2 ** max(attempts - 1, 0), _MAX_BACKOFF_SECONDS)
     return delay / 2 + random.uniform(0, delay / 2)
+
+
+_ASKS_FOR_AN_ANSWER = (MailKind.INVITATION, MailKind.RESEND, MailKind.REMINDER)
 
 
 def skip_reason(mail: OutboxMail, invitation: Invitation, now: datetime) -> str | None:
@@ -268,6 +279,11 @@ class Dispatcher:
             await self._settle_failure(
                 mail, invitation, f"could not render the mail: {type(exc).__name__}", permanent=False, cache=cache
             )
+            return
+        if mail.kind in _ASKS_FOR_AN_ANSWER and data.exchange.status is not ExchangeStatus.OPEN:
+            # Queued while the exchange was open, due after it closed or was cancelled: it
+            # would ask for an answer that can no longer be yes.
+            await self._settle_skip(mail, f"the exchange is {data.exchange.status.value}")
             return
         try:
             await transport.send(rendered)

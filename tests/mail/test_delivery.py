@@ -18,7 +18,15 @@ from icalendar import Calendar
 from exchange.invitations import tokens
 from exchange.mail.dispatcher import Dispatcher
 from exchange.mail.outbox import enqueue
-from exchange.models import Invitation, InvitationStatus, MailKind, MailStatus, OutboxMail
+from exchange.models import (
+    Exchange,
+    ExchangeStatus,
+    Invitation,
+    InvitationStatus,
+    MailKind,
+    MailStatus,
+    OutboxMail,
+)
 from tests.mail.conftest import (
     PUBLIC_URL,
     RecordingBus,
@@ -264,3 +272,34 @@ async def test_render_interface_and_locale_fallback(sqlite_database: str, tmp_pa
     # Rendering writes nothing: the row is still waiting.
     await row.refresh_from_db()
     assert row.status is MailStatus.PENDING and row.attempts == 0
+
+
+@pytest.mark.parametrize("status", [ExchangeStatus.CANCELLED, ExchangeStatus.CLOSED])
+async def test_no_invitation_or_reminder_once_the_exchange_stopped_taking_answers(
+    status: ExchangeStatus, sqlite_database: str, tmp_path: Path, smtp: SmtpServer
+) -> None:
+    # Queued while the exchange was open, due after it closed or was cancelled: nothing goes
+    # out (it would ask for an answer that can no longer be yes); a cancellation still does.
+    settings = mail_settings(sqlite_database, tmp_path, smtp)
+    host, exchange, _ = await make_world()
+    invited = await make_invitation(exchange, host, settings, email="a@example.org", locale="en")
+    reminded = await make_invitation(
+        exchange,
+        host,
+        settings,
+        email="b@example.org",
+        locale="en",
+        status=InvitationStatus.SENT,
+        sent_at=dt.datetime.now(dt.UTC),
+    )
+    rows = [
+        await enqueue(MailKind.INVITATION, invited, settings=settings),
+        await enqueue(MailKind.REMINDER, reminded, settings=settings),
+        await enqueue(MailKind.CANCELLATION, reminded, settings=settings),
+    ]
+    await Exchange.filter(id=exchange.id).update(status=status)
+    await Dispatcher(settings).run_once()
+    assert [m.rcpt_tos[0] for m in smtp.handler.messages()] == ["b@example.org"]
+    for row in rows[:2]:
+        await row.refresh_from_db()
+        assert row.status is MailStatus.SENT and row.last_error == f"not sent: the exchange is {status.value}"
