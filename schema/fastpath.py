@@ -52,7 +52,9 @@ def _direct(field: StrawberryField, schema: strawberry.Schema) -> Callable[..., 
     resolver = field.base_resolver
     assert resolver is not None
     wrapped: Any = resolver.wrapped_func
-    function: Callable[..., Any] = wrapped.__func__ if isinstance(wrapped, staticmethod | classmethod) else wrapped
+    function: Callable[..., Any] = (
+        wrapped.__func__ if isinstance(wrapped, staticmethod | classmethod) else wrapped
+    )
     info_class = schema.config.info_class
     names = {schema.config.name_converter.from_argument(arg): arg.python_name for arg in field.arguments}
     self_first = resolver.self_parameter is not None

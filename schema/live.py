@@ -170,7 +170,9 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         await super().handle_subscribe(message)
 
-    async def _send_result_stream(self, operation: Operation[Context, None], result_source: StreamResult) -> None:
+    async def _send_result_stream(
+        self, operation: Operation[Context, None], result_source: StreamResult
+    ) -> None:
         first = True
         async for result in result_source:
             if first and isinstance(result, PreExecutionError):
@@ -183,12 +185,18 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await operation.send_operation_message(next_message)
             first = False
 
-    async def _handle_pre_execution_error(self, operation: Operation[Context, None], result: PreExecutionError) -> None:
+    async def _handle_pre_execution_error(
+        self, operation: Operation[Context, None], result: PreExecutionError
+    ) -> None:
         assert result.errors
         if self._get_pre_execution_close_reason(result.errors[0]):
             await super()._handle_pre_execution_error(operation, result)
             return
-        error_message: Any = {"id": operation.id, "type": "error", "payload": [_error_dict(e) for e in result.errors]}
+        error_message: Any = {
+            "id": operation.id,
+            "type": "error",
+            "payload": [_error_dict(e) for e in result.errors],
+        }
         await operation.send_operation_message(error_message)
 
 
@@ -220,7 +228,11 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             and len(self.tasks) >= self.max_subscriptions_per_connection
         ):
             await self.send_message(
-                {"type": "error", "id": message["id"], "payload": _cap_error(self.max_subscriptions_per_connection)}  # type: ignore[typeddict-item]
+                {
+                    "type": "error",
+                    "id": message["id"],
+                    "payload": _cap_error(self.max_subscriptions_per_connection),
+                }  # type: ignore[typeddict-item]
             )
             return
         await super().handle_start(message)

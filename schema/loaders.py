@@ -71,7 +71,9 @@ async def _invitation_pages(keys: list[tuple[int, PageArgs, models.InvitationSta
             groups[(args, status)].append(exchange_id)
     pages: dict[tuple[int, PageArgs, models.InvitationStatus | None], Page] = {}
     for (args, status), exchange_ids in groups.items():
-        for exchange_id, page in (await invitation_reads.pages_by_exchange(exchange_ids, args, status)).items():
+        for exchange_id, page in (
+            await invitation_reads.pages_by_exchange(exchange_ids, args, status)
+        ).items():
             pages[(exchange_id, args, status)] = page
     return [pages.get(key, Page()) for key in keys]
 

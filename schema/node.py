@@ -55,7 +55,10 @@ async def _session(info: Info, pk: int) -> Any:
 @node_resolver("Participation")
 async def _participation(info: Info, pk: int) -> Any:
     participation = await info.context.loaders.participation.load(pk)
-    if participation is None or await info.context.loaders.visible_exchange(participation.exchange_id) is None:  # type: ignore[attr-defined]
+    if participation is None:
+        return None
+    exchange_id = participation.exchange_id  # type: ignore[attr-defined]
+    if await info.context.loaders.visible_exchange(exchange_id) is None:
         return None
     return participation
 

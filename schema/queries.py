@@ -65,8 +65,12 @@ class ExchangeQueries:
     ) -> Connection[ExperienceExchange]:
         queryset = exchanges.list_exchanges(info.context.actor, exchange_filter(filter))
         # Hosts come with the page (a JOIN instead of one more statement); the loader serves them.
-        page = await paginate_queryset(queryset.select_related("host"), info.context.page_args(first, after, last, before))
-        info.context.loaders.organisation.prime_many({edge.node.host_id: edge.node.host for edge in page.edges})
+        page = await paginate_queryset(
+            queryset.select_related("host"), info.context.page_args(first, after, last, before)
+        )
+        info.context.loaders.organisation.prime_many(
+            {edge.node.host_id: edge.node.host for edge in page.edges}
+        )
         return page
 
     @strawberry.field(description="Null when no exchange has this slug or the caller may not see it.")
@@ -76,7 +80,9 @@ class ExchangeQueries:
 
 @strawberry.type
 class VolunteerQueries:
-    @strawberry.field(description="Organisations and platform admins only. `skill` matches a whole skill, ignoring case.")
+    @strawberry.field(
+        description="Organisations and platform admins only. `skill` matches a whole skill, ignoring case."
+    )
     async def volunteers(
         self,
         info: Info,
@@ -88,5 +94,7 @@ class VolunteerQueries:
         language: LanguageCode | None = None,
         skill: str | None = None,
     ) -> Connection[Volunteer]:
-        queryset = volunteers.list_volunteers(info.context.actor, country=country, language=language, skill=skill)
+        queryset = volunteers.list_volunteers(
+            info.context.actor, country=country, language=language, skill=skill
+        )
         return await paginate_queryset(queryset, info.context.page_args(first, after, last, before))

@@ -89,7 +89,9 @@ def _coded(error: DomainError | StreamError) -> GraphQLError:
     return graphql_error(error)
 
 
-async def _stream(hub: Hub, key_id: str | None, scope: int | None, matches: Matcher) -> AsyncGenerator[DeliveredEvent, None]:
+async def _stream(
+    hub: Hub, key_id: str | None, scope: int | None, matches: Matcher
+) -> AsyncGenerator[DeliveredEvent, None]:
     # Joins the hub only once iterated: a stream cancelled before it starts leaves nothing behind.
     subscriber: Subscriber | None = None
     try:
@@ -198,7 +200,9 @@ class InvitationSubscriptions:
                 else None
             )
             only_organisation = (
-                pk_of(organisation_id, "Organisation", ["organisationId"]) if organisation_id is not None else None
+                pk_of(organisation_id, "Organisation", ["organisationId"])
+                if organisation_id is not None
+                else None
             )
         except DomainError as error:
             raise _coded(error) from error

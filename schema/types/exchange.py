@@ -1,18 +1,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import strawberry
 
 from exchange import i18n, models
 from exchange.participations import seats_left
 from schema.context import Info
-from schema.relay import Connection, encode_id
+from schema.relay import Connection
 from schema.scalars import CountryCode, LanguageCode
 from schema.types.enums import ExchangeStatus, InvitationStatus, SessionFormat, Theme
 from schema.types.invitation import Invitation, invitations_of
-from schema.types.node import LocalizedText, Node, translations
+from schema.types.node import LocalizedText, Node, model_identity, translations
 from schema.types.organisation import Organisation
 from schema.types.participation import Participation, page_connection
 from schema.types.volunteer import Volunteer
@@ -20,14 +19,7 @@ from schema.types.volunteer import Volunteer
 
 @strawberry.type(name="ExperienceExchange")
 class ExperienceExchange(Node):
-    @classmethod
-    def is_type_of(cls, obj: Any, _info: Any) -> bool:
-        return isinstance(obj, models.Exchange)
-
-    @strawberry.field(description="Opaque global identifier.")
-    @staticmethod
-    def id(root: strawberry.Parent[models.Exchange]) -> strawberry.ID:
-        return strawberry.ID(encode_id("ExperienceExchange", root.id))
+    is_type_of, id = model_identity(models.Exchange, "ExperienceExchange")
 
     slug: str
 
@@ -129,14 +121,7 @@ class ExperienceExchange(Node):
 
 @strawberry.type(name="Session")
 class Session(Node):
-    @classmethod
-    def is_type_of(cls, obj: Any, _info: Any) -> bool:
-        return isinstance(obj, models.Session)
-
-    @strawberry.field(description="Opaque global identifier.")
-    @staticmethod
-    def id(root: strawberry.Parent[models.Session]) -> strawberry.ID:
-        return strawberry.ID(encode_id("Session", root.id))
+    is_type_of, id = model_identity(models.Session, "Session")
 
     @strawberry.field
     @staticmethod

@@ -13,9 +13,9 @@ from exchange import models
 from exchange.invitations.common import effective_status
 from exchange.models import InvitationStatus
 from schema.context import Info
-from schema.relay import Connection, PageArgs, build_connection, empty_connection, encode_id
+from schema.relay import Connection, PageArgs, build_connection, empty_connection
 from schema.scalars import CountryCode, LanguageCode
-from schema.types.node import Node
+from schema.types.node import Node, model_identity
 from schema.types.organisation import Organisation
 
 if TYPE_CHECKING:
@@ -50,14 +50,7 @@ async def _invited_by(root: models.Invitation, info: Info) -> Any:
 
 @strawberry.type(name="Invitation")
 class Invitation(Node):
-    @classmethod
-    def is_type_of(cls, obj: Any, _info: Any) -> bool:
-        return isinstance(obj, models.Invitation)
-
-    @strawberry.field(description="Opaque global identifier.")
-    @staticmethod
-    def id(root: strawberry.Parent[models.Invitation]) -> strawberry.ID:
-        return strawberry.ID(encode_id("Invitation", root.id))
+    is_type_of, id = model_identity(models.Invitation, "Invitation")
 
     @strawberry.field
     @staticmethod

@@ -1,13 +1,29 @@
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 
+from schema.relay import encode_id
 from schema.scalars import LanguageCode
 
 
 @strawberry.interface
 class Node:
     id: strawberry.ID = strawberry.field(description="Opaque global identifier.")
+
+
+def model_identity(model: type, type_name: str) -> tuple[Any, Any]:
+    """``is_type_of`` and the ``id`` field of a type whose roots are instances of ``model``
+    (roots are Tortoise models, not wrappers): ``is_type_of, id = model_identity(...)``."""
+
+    def is_type_of(cls: type, obj: Any, _info: Any) -> bool:
+        return isinstance(obj, model)
+
+    def id(root: Any) -> strawberry.ID:
+        return strawberry.ID(encode_id(type_name, root.id))
+
+    return classmethod(is_type_of), strawberry.field(resolver=id, description="Opaque global identifier.")
 
 
 @strawberry.type(description="A text in one language; localized fields expose every translation.")

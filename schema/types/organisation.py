@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from exchange import i18n, models
 from schema.context import Info
-from schema.relay import Connection, encode_id
+from schema.relay import Connection
 from schema.scalars import CountryCode, LanguageCode
 from schema.types.enums import OrganisationKind
-from schema.types.node import LocalizedText, Node, translations
+from schema.types.node import LocalizedText, Node, model_identity, translations
 from schema.types.participation import page_connection
 
 if TYPE_CHECKING:
@@ -18,14 +18,7 @@ if TYPE_CHECKING:
 
 @strawberry.type(name="Organisation")
 class Organisation(Node):
-    @classmethod
-    def is_type_of(cls, obj: Any, _info: Any) -> bool:
-        return isinstance(obj, models.Organisation)
-
-    @strawberry.field(description="Opaque global identifier.")
-    @staticmethod
-    def id(root: strawberry.Parent[models.Organisation]) -> strawberry.ID:
-        return strawberry.ID(encode_id("Organisation", root.id))
+    is_type_of, id = model_identity(models.Organisation, "Organisation")
 
     slug: str
 

@@ -8,9 +8,9 @@ import strawberry
 from exchange import models
 from exchange.sql import Page
 from schema.context import Info
-from schema.relay import Connection, build_connection, encode_id
+from schema.relay import Connection, build_connection
 from schema.types.enums import ParticipationRole, ParticipationStatus
-from schema.types.node import Node
+from schema.types.node import Node, model_identity
 
 if TYPE_CHECKING:
     from schema.types.exchange import ExperienceExchange
@@ -23,14 +23,7 @@ def page_connection(page: Page) -> Connection[Any]:
 
 @strawberry.type(name="Participation")
 class Participation(Node):
-    @classmethod
-    def is_type_of(cls, obj: Any, _info: Any) -> bool:
-        return isinstance(obj, models.Participation)
-
-    @strawberry.field(description="Opaque global identifier.")
-    @staticmethod
-    def id(root: strawberry.Parent[models.Participation]) -> strawberry.ID:
-        return strawberry.ID(encode_id("Participation", root.id))
+    is_type_of, id = model_identity(models.Participation, "Participation")
 
     @strawberry.field
     @staticmethod

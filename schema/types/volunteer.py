@@ -1,28 +1,19 @@
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
 
 from exchange import access, models
 from schema.context import Info
-from schema.relay import Connection, encode_id
+from schema.relay import Connection
 from schema.scalars import CountryCode, LanguageCode
-from schema.types.node import Node
+from schema.types.node import Node, model_identity
 from schema.types.organisation import Organisation
 from schema.types.participation import Participation, page_connection
 
 
 @strawberry.type(name="Volunteer")
 class Volunteer(Node):
-    @classmethod
-    def is_type_of(cls, obj: Any, _info: Any) -> bool:
-        return isinstance(obj, models.Volunteer)
-
-    @strawberry.field(description="Opaque global identifier.")
-    @staticmethod
-    def id(root: strawberry.Parent[models.Volunteer]) -> strawberry.ID:
-        return strawberry.ID(encode_id("Volunteer", root.id))
+    is_type_of, id = model_identity(models.Volunteer, "Volunteer")
 
     full_name: str
     country: CountryCode

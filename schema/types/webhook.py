@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
 
 import strawberry
 
 from exchange import models
-from schema.relay import encode_id
+from schema.types.node import model_identity
 
 
 @strawberry.enum(name="WebhookDeliveryStatus")
@@ -21,14 +20,7 @@ class WebhookDeliveryStatus(enum.Enum):
 
 @strawberry.type(name="WebhookEndpoint")
 class WebhookEndpoint:
-    @classmethod
-    def is_type_of(cls, obj: Any, _info: Any) -> bool:
-        return isinstance(obj, models.WebhookEndpoint)
-
-    @strawberry.field
-    @staticmethod
-    def id(root: strawberry.Parent[models.WebhookEndpoint]) -> strawberry.ID:
-        return strawberry.ID(encode_id("WebhookEndpoint", root.id))
+    is_type_of, id = model_identity(models.WebhookEndpoint, "WebhookEndpoint")
 
     url: str
     description: str | None
@@ -37,14 +29,7 @@ class WebhookEndpoint:
 
 @strawberry.type(name="WebhookDelivery", description="One event sent (or to be sent) to one endpoint.")
 class WebhookDelivery:
-    @classmethod
-    def is_type_of(cls, obj: Any, _info: Any) -> bool:
-        return isinstance(obj, models.WebhookDelivery)
-
-    @strawberry.field
-    @staticmethod
-    def id(root: strawberry.Parent[models.WebhookDelivery]) -> strawberry.ID:
-        return strawberry.ID(encode_id("WebhookDelivery", root.id))
+    is_type_of, id = model_identity(models.WebhookDelivery, "WebhookDelivery")
 
     @strawberry.field(description="The event id, sent as the webhook-id header (the same on every attempt).")
     @staticmethod
