@@ -20,7 +20,6 @@ import datetime as dt
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from websockets.asyncio.client import ClientConnection, connect
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.servers import free_port  # noqa: E402
 from exchange import access, db, events  # noqa: E402
 from exchange.events import InvitationEvent  # noqa: E402
 from exchange.events.redis import RedisBus  # noqa: E402
@@ -56,12 +56,6 @@ POSTGRES_URL = os.environ.get("EXCHANGE_TEST_POSTGRES_URL", "postgres://postgres
 REDIS_URL = os.environ.get("EXCHANGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 SUBSCRIBE = "subscription { invitationUpdates { previousStatus status at invitation { id email status } } }"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def rss_kib(pid: int) -> int:

@@ -23,7 +23,6 @@ import collections
 import contextlib
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from bench.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,12 +53,6 @@ CREATE_EXCHANGE = """mutation CreateExchange($input: CreateExchangeInput!) {
 REGISTER_VOLUNTEER = """mutation RegisterVolunteer($input: RegisterVolunteerInput!) {
   registerVolunteer(input: $input) { volunteer { id } userErrors { field code } }
 }"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def rss_bytes(pid: int) -> int:

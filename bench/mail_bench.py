@@ -17,7 +17,6 @@ import asyncio
 import datetime as dt
 import multiprocessing
 import os
-import socket
 import tempfile
 import time
 from collections import Counter
@@ -27,6 +26,7 @@ from typing import Any
 import asyncpg
 from aiosmtpd.controller import Controller
 
+from bench.servers import free_port
 from exchange import db
 from exchange.invitations import tokens
 from exchange.mail.dispatcher import Dispatcher
@@ -89,13 +89,6 @@ def read_log(log_path: Path) -> list[tuple[str, str, float]]:
         connection, message_id, at = line.split(" ")
         rows.append((connection, message_id, float(at)))
     return rows
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def seed(count: int, settings: Settings) -> None:

@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.cli.helpers import cli_process, free_port, process_env
+from bench.servers import free_port
+from tests.cli.helpers import cli_process, process_env
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,6 @@ import datetime as dt
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from bench.servers import free_port
 from exchange import access, db, events
 from exchange.events import AfterCommit, InvitationEvent
 from exchange.events.redis import RedisBus
@@ -54,12 +54,6 @@ subscription($exchangeId: ID, $organisationId: ID) {
   }
 }
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # ------------------------------------------------------------------ database
@@ -143,8 +137,17 @@ class Server:
         env = {**os.environ, **self.env}
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "uvicorn", "exchange.app:create_app", "--factory",
-                "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "exchange.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
             ],
             cwd=ROOT,
             env=env,
@@ -214,7 +217,9 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def two_servers(pg_url: str, channel: str, log_dir: Path) -> Iterator[tuple[Server, Server]]:
     """A and B share the database and the Redis channel."""
     a = Server(server_env(pg_url, channel, EXCHANGE_WEBSOCKET_INIT_TIMEOUT_SECONDS="1"))
-    b = Server(server_env(pg_url, channel, EXCHANGE_SUBSCRIBER_QUEUE_SIZE="2", EXCHANGE_SUBSCRIPTIONS_PER_KEY="3"))
+    b = Server(
+        server_env(pg_url, channel, EXCHANGE_SUBSCRIBER_QUEUE_SIZE="2", EXCHANGE_SUBSCRIPTIONS_PER_KEY="3")
+    )
     start_servers([a, b], log_dir)
     yield a, b
     for server in (a, b):
@@ -335,7 +340,9 @@ class WSClient:
         await self.send({"type": "connection_init", "payload": payload or {}})
         return await self.receive()
 
-    async def subscribe(self, op_id: str, query: str = SUBSCRIBE, variables: dict[str, Any] | None = None) -> None:
+    async def subscribe(
+        self, op_id: str, query: str = SUBSCRIBE, variables: dict[str, Any] | None = None
+    ) -> None:
         await self.send(
             {
                 "id": op_id,
@@ -360,7 +367,9 @@ async def ws_client(
     headers: dict[str, str] | None = None,
     init: bool = True,
 ) -> AsyncIterator[WSClient]:
-    async with connect(url, subprotocols=[protocol], additional_headers=headers or {}, open_timeout=10) as sock:  # type: ignore[list-item]
+    async with connect(
+        url, subprotocols=[protocol], additional_headers=headers or {}, open_timeout=10
+    ) as sock:  # type: ignore[list-item]
         client = WSClient(sock, protocol)
         if init:
             ack = await client.init({"Authorization": f"Bearer {key}"} if key else {})
@@ -374,7 +383,9 @@ async def live(server: Server) -> dict[str, Any]:
     return status
 
 
-async def until_live(server: Server, subscriptions: int | None = None, bus: str = "up", within: float = 15.0) -> None:
+async def until_live(
+    server: Server, subscriptions: int | None = None, bus: str = "up", within: float = 15.0
+) -> None:
     """Waits until the server reports this many live subscriptions (and the bus state):
     how a test knows its subscriptions are registered before it publishes."""
     deadline = asyncio.get_running_loop().time() + within
@@ -383,13 +394,19 @@ async def until_live(server: Server, subscriptions: int | None = None, bus: str 
         if status["bus"] == bus and (subscriptions is None or status["subscriptions"] == subscriptions):
             return
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"server {server.port} never reached {subscriptions} subscriptions/{bus}: {status}")
+            raise AssertionError(
+                f"server {server.port} never reached {subscriptions} subscriptions/{bus}: {status}"
+            )
         await asyncio.sleep(0.05)
 
 
-async def gql_http(url: str, query: str, variables: dict[str, Any] | None = None, key: str | None = None) -> dict[str, Any]:
+async def gql_http(
+    url: str, query: str, variables: dict[str, Any] | None = None, key: str | None = None
+) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     async with httpx.AsyncClient(timeout=10) as client:
-        response = await client.post(url + "/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        response = await client.post(
+            url + "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
     result: dict[str, Any] = response.json()
     return result

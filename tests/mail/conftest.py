@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import socket
 import threading
 import time
 from collections import deque
@@ -21,6 +20,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from bench.servers import free_port
 from exchange import db
 from exchange.events import InvitationEvent, set_bus
 from exchange.invitations import tokens
@@ -40,13 +40,6 @@ from tests.conftest import make_settings
 
 PUBLIC_URL = "https://exchange.test"
 MAIL_FROM = "Еріктілер алмасуы <no-reply@exchange.test>"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -93,7 +86,9 @@ class SmtpRecorder:
             self._connections.setdefault(id(session), session)
             return list(self._connections).index(id(session))
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
         self._connection_of(session)
         with self.lock:
             refusal = self.refuse_rcpt.get(address)
@@ -164,7 +159,9 @@ def smtp_down() -> Iterator[SmtpServer]:
     server.stop()
 
 
-def mail_settings(database_url: str, tmp_path: Path, smtp: SmtpServer | None = None, **overrides: Any) -> Settings:
+def mail_settings(
+    database_url: str, tmp_path: Path, smtp: SmtpServer | None = None, **overrides: Any
+) -> Settings:
     values: dict[str, Any] = {
         "public_url": PUBLIC_URL,
         "mail_from": MAIL_FROM,
@@ -272,7 +269,11 @@ async def make_world(
         made.append(
             await Session.create(
                 exchange=exchange,
-                titles={"kk": f"Отырғызу {index + 1}", "ru": f"Посадка {index + 1}", "en": f"Planting {index + 1}"},
+                titles={
+                    "kk": f"Отырғызу {index + 1}",
+                    "ru": f"Посадка {index + 1}",
+                    "en": f"Planting {index + 1}",
+                },
                 starts_at=start,
                 ends_at=start + dt.timedelta(hours=3),
                 format=SessionFormat.IN_PERSON if index % 2 == 0 else SessionFormat.ONLINE,
