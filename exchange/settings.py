@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     max_input_list: int = 1000
     execution_timeout_seconds: float = 10.0
+    # Queries run by their compiled plan (schema/plan.py); false: graphql-core for everything.
+    compiled_execution: bool = True
     rate_limit_points: int = 100_000
     rate_limit_window_seconds: int = 60
 

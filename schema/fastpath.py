@@ -18,6 +18,7 @@ Strawberry's resolver.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -48,39 +49,92 @@ def _qualifies(field: StrawberryField, schema: strawberry.Schema) -> bool:
     return all(_scalar_argument(arg.type, converter.scalar_registry) for arg in field.arguments)
 
 
-def _direct(field: StrawberryField, schema: strawberry.Schema) -> Callable[..., Any]:
-    resolver = field.base_resolver
-    assert resolver is not None
-    wrapped: Any = resolver.wrapped_func
-    function: Callable[..., Any] = (
-        wrapped.__func__ if isinstance(wrapped, staticmethod | classmethod) else wrapped
-    )
-    info_class = schema.config.info_class
-    names = {schema.config.name_converter.from_argument(arg): arg.python_name for arg in field.arguments}
-    self_first = resolver.self_parameter is not None
-    source_names = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
-    info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+DIRECT_KEY = "exchange.fastpath.direct"
 
-    if not names and not source_names and info_name is None:
-        if self_first:
-            return lambda source, _info: function(source)
-        return lambda _source, _info: function()
-    if self_first and not names and not source_names and info_name is not None:
 
-        def self_and_info(source: Any, info: GraphQLResolveInfo) -> Any:
-            return function(source, **{info_name: info_class(_raw_info=info, _field=field)})
+class DirectCall:
+    """How to call one field's resolver function directly.
 
-        return self_and_info
+    ``resolve`` is the graphql-core resolver installed for the field (one object at a time);
+    ``bind`` serves the compiled executor (``schema.plan``), which resolves a field for many
+    objects at once: the Strawberry ``Info`` and the keyword arguments are built once, and
+    the returned function takes only the object."""
 
-    def resolve(source: Any, info: GraphQLResolveInfo, **arguments: Any) -> Any:
+    def __init__(self, field: StrawberryField, schema: strawberry.Schema) -> None:
+        resolver = field.base_resolver
+        assert resolver is not None
+        wrapped: Any = resolver.wrapped_func
+        self.function: Callable[..., Any] = (
+            wrapped.__func__ if isinstance(wrapped, staticmethod | classmethod) else wrapped
+        )
+        self.field = field
+        self.is_async = resolver.is_async
+        self.info_class = schema.config.info_class
+        self.names = {
+            schema.config.name_converter.from_argument(arg): arg.python_name for arg in field.arguments
+        }
+        self.self_first = resolver.self_parameter is not None
+        self.source_names = [
+            p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None
+        ]
+        self.info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+        # The object can go first, by position, when it is `self` or the first parameter.
+        parameters = list(inspect.signature(self.function).parameters.values())
+        self.source_first = (self.self_first and not self.source_names) or (
+            not self.self_first
+            and len(self.source_names) == 1
+            and bool(parameters)
+            and parameters[0].name == self.source_names[0]
+            and parameters[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+        )
+        self.resolve = self._resolver()
+
+    def _kwargs(self, info: GraphQLResolveInfo | None, arguments: dict[str, Any]) -> dict[str, Any]:
+        names = self.names
         kwargs = {names[name]: value for name, value in arguments.items()} if arguments else {}
-        for name in source_names:
-            kwargs[name] = source
-        if info_name is not None:
-            kwargs[info_name] = info_class(_raw_info=info, _field=field)
-        return function(source, **kwargs) if self_first else function(**kwargs)
+        if self.info_name is not None and info is not None:
+            kwargs[self.info_name] = self.info_class(_raw_info=info, _field=self.field)
+        return kwargs
 
-    return resolve
+    def bind(self, info: GraphQLResolveInfo, arguments: dict[str, Any]) -> Callable[[Any], Any]:
+        function = self.function
+        kwargs = self._kwargs(info, arguments)
+        if self.source_first:
+            if not kwargs:
+                return function  # type: ignore[no-any-return]
+            return lambda source: function(source, **kwargs)
+        if not self.source_names:
+            return lambda _source: function(**kwargs)
+        names = self.source_names
+        if self.self_first:
+            return lambda source: function(source, **kwargs, **dict.fromkeys(names, source))
+        return lambda source: function(**kwargs, **dict.fromkeys(names, source))
+
+    def _resolver(self) -> Callable[..., Any]:
+        function = self.function
+        info_name, info_class, field = self.info_name, self.info_class, self.field
+        if not self.names and not self.source_names and info_name is None:
+            if self.self_first:
+                return lambda source, _info: function(source)
+            return lambda _source, _info: function()
+        if self.self_first and not self.names and not self.source_names and info_name is not None:
+
+            def self_and_info(source: Any, info: GraphQLResolveInfo) -> Any:
+                return function(source, **{info_name: info_class(_raw_info=info, _field=field)})
+
+            return self_and_info
+
+        names, source_names, self_first = self.names, self.source_names, self.self_first
+
+        def resolve(source: Any, info: GraphQLResolveInfo, **arguments: Any) -> Any:
+            kwargs = {names[name]: value for name, value in arguments.items()} if arguments else {}
+            for name in source_names:
+                kwargs[name] = source
+            if info_name is not None:
+                kwargs[info_name] = info_class(_raw_info=info, _field=field)
+            return function(source, **kwargs) if self_first else function(**kwargs)
+
+        return resolve
 
 
 def install(schema: strawberry.Schema) -> list[str]:
@@ -96,6 +150,8 @@ def install(schema: strawberry.Schema) -> list[str]:
         for name, graphql_field in graphql_type.fields.items():
             field = (graphql_field.extensions or {}).get(BACKREF)
             if isinstance(field, StrawberryField) and _qualifies(field, schema):
-                graphql_field.resolve = _direct(field, schema)
+                direct = DirectCall(field, schema)
+                graphql_field.resolve = direct.resolve
+                graphql_field.extensions = {**(graphql_field.extensions or {}), DIRECT_KEY: direct}
                 installed.append(f"{graphql_type.name}.{name}")
     return installed

@@ -32,7 +32,7 @@ from typing import Any
 
 import orjson
 from graphql import GraphQLError, OperationDefinitionNode, OperationType
-from graphql.execution.values import get_variable_values
+from graphql.execution.values import VariableValues, get_variable_values
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
@@ -64,6 +64,8 @@ from schema.limits import (
     nul_error,
     prepare,
 )
+from schema.plan import Fallback, compile_operation
+from schema.plan import execute as execute_plan
 
 log = logging.getLogger("exchange.graphql")
 
@@ -286,6 +288,7 @@ class Admission:
     prepared: Prepared
     operation: OperationDefinitionNode
     coerced: dict[str, Any]
+    variable_values: VariableValues
     context: Context
     sub_response: Response
     actor: access.Actor | None
@@ -612,6 +615,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             prepared=prepared,
             operation=operation,
             coerced=coerced,
+            variable_values=coerced_or_errors,
             context=context,
             sub_response=sub_response,
             actor=actor,
@@ -647,9 +651,13 @@ class ExchangeGraphQL(GraphQL[Context, None]):
                 )
 
         try:
-            outcome = await self.execute_prepared(
-                request, context, query, operation_name, raw_variables, extensions
-            )
+            outcome = None
+            if operation.operation is OperationType.QUERY and self.settings.compiled_execution:
+                outcome = await self.execute_planned(request, admitted)
+            if outcome is None:
+                outcome = await self.execute_prepared(
+                    request, context, query, operation_name, raw_variables, extensions
+                )
         except BaseException:
             if claim is not None and claim.record_id is not None:
                 with contextlib.suppress(Exception):
@@ -724,6 +732,45 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             )
         return claim
 
+    async def execute_planned(self, request: Request, admitted: Admission) -> Outcome | None:
+        """The query run by its compiled plan (schema.plan); None where graphql-core must run it
+        (the plan steps aside on any error, so errors and partial data are graphql-core's)."""
+        plan = compile_operation(
+            self.schema._schema,  # type: ignore[attr-defined]
+            admitted.operation,
+            admitted.prepared.fragments,
+            admitted.coerced,
+            admitted.prepared.plans,
+        )
+        if plan is None:
+            return None
+        try:
+            data = await within(
+                self.settings.execution_timeout_seconds,
+                execute_plan(plan, admitted.context, admitted.variable_values),
+            )
+        except Fallback:
+            return None
+        except TimeoutError:
+            return self.timed_out(request_id_of(request))
+        admitted.context.release()
+        return Outcome({"data": data})
+
+    def timed_out(self, request_id: str) -> Outcome:
+        log.warning("request %s: execution timed out", request_id)
+        return Outcome(
+            {
+                "data": None,
+                "errors": [
+                    {
+                        "message": f"The operation took longer than {self.settings.execution_timeout_seconds} s "
+                        "and was stopped.",
+                        "extensions": {"code": "TIMEOUT", "requestId": request_id},
+                    }
+                ],
+            }
+        )
+
     async def execute_prepared(
         self,
         request: Request,
@@ -752,19 +799,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
                 ),
             )
         except TimeoutError:
-            log.warning("request %s: execution timed out", request_id)
-            return Outcome(
-                {
-                    "data": None,
-                    "errors": [
-                        {
-                            "message": f"The operation took longer than {self.settings.execution_timeout_seconds} s "
-                            "and was stopped.",
-                            "extensions": {"code": "TIMEOUT", "requestId": request_id},
-                        }
-                    ],
-                }
-            )
+            return self.timed_out(request_id)
         body: dict[str, Any] = dict(format_result(result, request_id))
         outcome = Outcome(body)
         codes = {error["extensions"]["code"] for error in body.get("errors") or []}

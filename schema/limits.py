@@ -93,6 +93,8 @@ class Prepared:
     fragments: dict[str, FragmentDefinitionNode] = field(default_factory=dict)
     # Costs already computed for this document (schema.cost.cached_operation_cost).
     costs: dict[Any, Any] = field(default_factory=dict)
+    # Compiled execution plans of its query operations (schema.plan.compile_operation).
+    plans: dict[Any, Any] = field(default_factory=dict)
 
     def operation(self, name: str | None) -> OperationDefinitionNode | None:
         if name:

@@ -1,0 +1,628 @@
+"""Compiled execution of queries: a known document's fields resolved level by level.
+
+graphql-core executes a query field by field: for every field of every object it builds a
+resolve info, checks the result for awaitability, completes it through a chain of generic
+calls and, for every awaited list item, creates an asyncio task. A page of exchanges has
+about 3,000 fields, and that walk cost more than half of the server's CPU (bench/RESULTS.md).
+
+This module compiles an operation once per document (kept with the prepared document in
+``schema.limits``) into a tree of per-type field plans, then executes it breadth first: all
+objects of the same selection at the same depth form one group, and each field is resolved
+for the whole group in one loop. Arguments are coerced once per field and group, not per
+object; a resolver's Strawberry ``Info`` is built once per field and group. Async resolvers
+(the DataLoader fields) are driven without tasks: each coroutine is stepped until it waits on
+a future, the futures of the whole level are awaited together (so each loader still
+dispatches one batch for the level), then every coroutine is resumed.
+
+The result is exactly graphql-core's on the happy path: same resolvers, same arguments, same
+serializers, same ``is_type_of`` and ``resolve_type`` checks, same key order. Anything else
+— a resolver error, a null in a non-null position, a value of the wrong type, a directive
+other than @skip/@include, introspection at the root, a mutation or subscription — makes the
+plan step aside (``Fallback``): the caller then runs the operation with graphql-core, which
+produces the canonical errors and partial data. Queries are read-only, so running one again
+is safe; the request's loader caches are kept, so the second run costs little SQL.
+
+What resolvers see differs in one way: ``info.path`` is the field's key under its parent
+type (no list indices or ancestors), since the plan does not track per-object paths. No
+resolver here reads the path (tests/api/test_plan.py checks the whole schema's documents
+against graphql-core).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeGuard
+
+from graphql import (
+    DirectiveNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLAbstractType,
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    GraphQLScalarType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    VariableNode,
+    is_abstract_type,
+    type_from_ast,
+)
+from graphql.execution.values import VariableValues, get_argument_values
+from graphql.pyutils import Path, Undefined
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
+
+from schema.fastpath import DIRECT_KEY, DirectCall
+
+BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
+_EXECUTABLE_DIRECTIVES = frozenset({"skip", "include"})
+
+
+# How often the plan answered and how often it stepped aside (tests and operators read these).
+STATS: collections.Counter[str] = collections.Counter()
+
+
+class Fallback(Exception):
+    """The plan cannot give graphql-core's exact answer here: run graphql-core instead."""
+
+
+# ---------------------------------------------------------------- compiled shapes
+
+# Field kinds: how a value is obtained for one object.
+TYPENAME, ATTRIBUTE, DIRECT, RESOLVER = range(4)
+# Completion kinds: what is done with the value.
+LEAF, OBJECT, ABSTRACT, LIST = range(4)
+
+
+@dataclass(eq=False)
+class Completion:
+    kind: int
+    non_null: bool
+    serialize: Callable[[Any], Any] | None = None  # LEAF
+    object_plan: _LazyPlan | None = None  # OBJECT
+    abstract: GraphQLAbstractType | None = None  # ABSTRACT
+    runtime_plans: dict[str, ObjectPlan] = field(default_factory=dict)  # ABSTRACT, by type name
+    nodes: tuple[FieldNode, ...] = ()  # ABSTRACT: the selections to compile per runtime type
+    item: Completion | None = None  # LIST
+
+
+@dataclass(eq=False)
+class FieldPlan:
+    key: str
+    name: str
+    nodes: tuple[FieldNode, ...]
+    definition: GraphQLField | None  # None for __typename
+    kind: int
+    attribute: str = ""
+    direct: DirectCall | None = None
+    is_async: bool = False
+    # Coerced arguments when they use no variable (the same for every request), else None.
+    static_arguments: dict[str, Any] | None = None
+    completion: Completion | None = None
+
+
+@dataclass(eq=False)
+class ObjectPlan:
+    type: GraphQLObjectType
+    fields: list[FieldPlan]
+
+
+class OperationPlan:
+    """Compiled lazily: object plans are built the first time a level needs them, and the
+    plans for an abstract field's runtime types the first time such an object shows up."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        operation: OperationDefinitionNode,
+        fragments: dict[str, FragmentDefinitionNode],
+        directive_values: dict[str, Any],
+    ) -> None:
+        self.schema = schema
+        self.operation = operation
+        self.fragments = fragments
+        self.directive_values = directive_values
+        root = schema.query_type
+        if root is None:
+            raise Fallback
+        self.root = self.object_plan(root, (operation.selection_set,))
+
+    # ------------------------------------------------------------ field collection
+
+    def _included(self, node: FieldNode | InlineFragmentNode | FragmentSpreadNode) -> bool:
+        for directive in node.directives or ():
+            name = directive.name.value
+            if name not in _EXECUTABLE_DIRECTIVES:
+                raise Fallback  # @defer, @stream, or anything graphql-core handles itself
+            value = self._directive_argument(directive)
+            if (name == "skip" and value is True) or (name == "include" and value is not True):
+                return False
+        return True
+
+    def _directive_argument(self, directive: DirectiveNode) -> Any:
+        for argument in directive.arguments or ():
+            if argument.name.value == "if":
+                value = argument.value
+                if isinstance(value, VariableNode):
+                    return self.directive_values.get(value.name.value)
+                return getattr(value, "value", None)
+        return None
+
+    def _matches(self, condition: Any, runtime: GraphQLObjectType) -> bool:
+        if condition is None:
+            return True
+        conditional = type_from_ast(self.schema, condition)
+        if conditional is runtime:
+            return True
+        if is_abstract_type(conditional):
+            return self.schema.is_sub_type(conditional, runtime)  # type: ignore[arg-type]
+        return False
+
+    def collect(
+        self,
+        runtime: GraphQLObjectType,
+        selection_sets: Iterable[SelectionSetNode],
+    ) -> dict[str, list[FieldNode]]:
+        grouped: dict[str, list[FieldNode]] = {}
+        visited: set[str] = set()
+
+        def visit(selection_set: SelectionSetNode) -> None:
+            for selection in selection_set.selections:
+                if not self._included(selection):  # type: ignore[arg-type]
+                    continue
+                if isinstance(selection, FieldNode):
+                    key = selection.alias.value if selection.alias else selection.name.value
+                    grouped.setdefault(key, []).append(selection)
+                elif isinstance(selection, InlineFragmentNode):
+                    if self._matches(selection.type_condition, runtime):
+                        visit(selection.selection_set)
+                elif isinstance(selection, FragmentSpreadNode):
+                    name = selection.name.value
+                    if name in visited:
+                        continue
+                    visited.add(name)
+                    fragment = self.fragments.get(name)
+                    if fragment is not None and self._matches(fragment.type_condition, runtime):
+                        visit(fragment.selection_set)
+                else:  # pragma: no cover - a selection kind this graphql-core does not have
+                    raise Fallback
+
+        for selection_set in selection_sets:
+            visit(selection_set)
+        return grouped
+
+    # ------------------------------------------------------------ compiling
+
+    def object_plan(
+        self, runtime: GraphQLObjectType, selection_sets: Iterable[SelectionSetNode]
+    ) -> ObjectPlan:
+        fields: list[FieldPlan] = []
+        for key, nodes in self.collect(runtime, selection_sets).items():
+            fields.append(self.field_plan(runtime, key, tuple(nodes)))
+        return ObjectPlan(runtime, fields)
+
+    def field_plan(self, parent: GraphQLObjectType, key: str, nodes: tuple[FieldNode, ...]) -> FieldPlan:
+        name = nodes[0].name.value
+        if name == "__typename":
+            return FieldPlan(key, name, nodes, None, TYPENAME)
+        if name.startswith("__"):
+            raise Fallback  # introspection: graphql-core's own resolvers
+        definition = parent.fields.get(name)
+        if definition is None:
+            raise Fallback
+        static_arguments: dict[str, Any] | None = None
+        if not any(_uses_variables(node) for node in nodes):
+            static_arguments = get_argument_values(definition, nodes[0])
+        plan = FieldPlan(key, name, nodes, definition, RESOLVER, static_arguments=static_arguments)
+        resolve = definition.resolve
+        strawberry_field = (definition.extensions or {}).get(BACKREF)
+        direct = (definition.extensions or {}).get(DIRECT_KEY)
+        if (
+            resolve is not None
+            and getattr(resolve, "_is_default", False)
+            and isinstance(strawberry_field, StrawberryField)
+        ):
+            plan.kind, plan.attribute = ATTRIBUTE, strawberry_field.python_name
+        elif isinstance(direct, DirectCall) and direct.resolve is resolve:
+            plan.kind, plan.direct, plan.is_async = DIRECT, direct, direct.is_async
+        elif resolve is None:
+            raise Fallback  # graphql-core's default resolver (dict keys too): not used here
+        plan.completion = self.completion(definition.type, nodes)
+        return plan
+
+    def completion(self, type_: GraphQLOutputType, nodes: tuple[FieldNode, ...]) -> Completion:
+        non_null = isinstance(type_, GraphQLNonNull)
+        if non_null:
+            type_ = type_.of_type  # type: ignore[union-attr]
+        if isinstance(type_, GraphQLList):
+            return Completion(LIST, non_null, item=self.completion(type_.of_type, nodes))
+        if isinstance(type_, GraphQLScalarType | GraphQLEnumType):
+            return Completion(LEAF, non_null, serialize=type_.serialize)
+        selection_sets = [node.selection_set for node in nodes if node.selection_set is not None]
+        if isinstance(type_, GraphQLObjectType):
+            return Completion(OBJECT, non_null, object_plan=_LazyPlan(self, type_, selection_sets))
+        if is_abstract_type(type_):
+            return Completion(ABSTRACT, non_null, abstract=type_, nodes=nodes)  # type: ignore[arg-type]
+        raise Fallback
+
+    def runtime_plan(self, completion: Completion, type_name: str) -> ObjectPlan:
+        plan = completion.runtime_plans.get(type_name)
+        if plan is None:
+            runtime = self.schema.get_type(type_name)
+            abstract = completion.abstract
+            if not isinstance(runtime, GraphQLObjectType) or abstract is None:
+                raise Fallback
+            if not self.schema.is_sub_type(abstract, runtime):
+                raise Fallback
+            selection_sets = [
+                node.selection_set for node in completion.nodes if node.selection_set is not None
+            ]
+            plan = completion.runtime_plans[type_name] = self.object_plan(runtime, selection_sets)
+        return plan
+
+
+class _LazyPlan:
+    """An object plan compiled on first use (a deep schema would otherwise compile every
+    branch of a document up front, including the ones no result reaches)."""
+
+    __slots__ = ("_built", "_operation", "_selection_sets", "type")
+
+    def __init__(
+        self, operation: OperationPlan, type_: GraphQLObjectType, selection_sets: list[SelectionSetNode]
+    ) -> None:
+        self._operation = operation
+        self.type = type_
+        self._selection_sets = selection_sets
+        self._built: ObjectPlan | None = None
+
+    def get(self) -> ObjectPlan:
+        built = self._built
+        if built is None:
+            built = self._built = self._operation.object_plan(self.type, self._selection_sets)
+        return built
+
+
+def _uses_variables(node: Any) -> bool:
+    """Whether a field's arguments reference a variable anywhere (lists and objects too)."""
+    stack: list[Any] = [argument.value for argument in node.arguments or ()]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, VariableNode):
+            return True
+        stack.extend(getattr(value, "values", None) or ())
+        stack.extend(item.value for item in getattr(value, "fields", None) or ())
+    return False
+
+
+def directive_variables(
+    operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]
+) -> tuple[str, ...]:
+    """Variables that @skip/@include read: their values select the plan."""
+    found: list[str] = []
+    stack: list[Any] = [operation.selection_set, *(f.selection_set for f in fragments.values())]
+    while stack:
+        selection_set = stack.pop()
+        for selection in selection_set.selections:
+            for directive in selection.directives or ():
+                for argument in directive.arguments or ():
+                    if isinstance(argument.value, VariableNode) and argument.value.name.value not in found:
+                        found.append(argument.value.name.value)
+            if getattr(selection, "selection_set", None) is not None:
+                stack.append(selection.selection_set)
+    return tuple(sorted(found))
+
+
+def compile_operation(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    variables: dict[str, Any],
+    cache: dict[Any, Any],
+) -> OperationPlan | None:
+    """The plan for this operation and these @skip/@include values, from ``cache`` (the
+    prepared document's), or None where only graphql-core may run it."""
+    if operation.operation is not OperationType.QUERY:
+        return None
+    key_names = cache.get(("directive-variables", id(operation)))
+    if key_names is None:
+        key_names = cache[("directive-variables", id(operation))] = directive_variables(operation, fragments)
+    directive_values = {name: variables.get(name) for name in key_names}
+    key = ("plan", id(operation), tuple(directive_values.values()))
+    if key in cache:
+        return cache[key]  # type: ignore[no-any-return]
+    try:
+        plan: OperationPlan | None = OperationPlan(schema, operation, fragments, directive_values)
+    except Fallback:
+        STATS["not compiled"] += 1
+        plan = None
+    cache[key] = plan
+    return plan
+
+
+# ---------------------------------------------------------------- execution
+
+
+@dataclass(eq=False)
+class _Group:
+    """Objects at one depth that share a selection: their sources and their result dicts."""
+
+    plan: ObjectPlan
+    sources: list[Any] = field(default_factory=list)
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Execution:
+    def __init__(
+        self,
+        plan: OperationPlan,
+        context: Any,
+        variable_values: VariableValues,
+        root_value: Any,
+    ) -> None:
+        self.plan = plan
+        self.context = context
+        self.variable_values = variable_values
+        self.root_value = root_value
+
+    def info(self, field_plan: FieldPlan, parent: GraphQLObjectType) -> GraphQLResolveInfo:
+        plan = self.plan
+        definition = field_plan.definition
+        assert definition is not None
+        return GraphQLResolveInfo(
+            field_plan.name,
+            list(field_plan.nodes),
+            definition.type,
+            parent,
+            Path(None, field_plan.key, parent.name),
+            plan.schema,
+            plan.fragments,
+            self.root_value,
+            plan.operation,
+            self.variable_values,
+            self.context,
+            _is_awaitable,
+            None,
+            None,  # type: ignore[arg-type]
+        )
+
+    async def run(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        level = [_Group(self.plan.root, [self.root_value], [data])]
+        while level:
+            level = await self.resolve_level(level)
+        return data
+
+    async def resolve_level(self, groups: list[_Group]) -> list[_Group]:
+        # Values per (group, field), filled now for sync fields and after the drive for async ones.
+        values: list[list[list[Any]]] = []
+        infos: list[list[GraphQLResolveInfo | None]] = []
+        pending: list[tuple[Any, list[Any], int]] = []  # (awaitable's iterator, values list, index)
+        for group in groups:
+            group_values: list[list[Any]] = []
+            group_infos: list[GraphQLResolveInfo | None] = []
+            parent = group.plan.type
+            sources = group.sources
+            for field_plan in group.plan.fields:
+                kind = field_plan.kind
+                info: GraphQLResolveInfo | None = None
+                if kind == ATTRIBUTE:
+                    attribute = field_plan.attribute
+                    column = [getattr(source, attribute) for source in sources]
+                elif kind == TYPENAME:
+                    column = [parent.name] * len(sources)
+                else:
+                    info = self.info(field_plan, parent)
+                    arguments = field_plan.static_arguments
+                    if arguments is None:
+                        assert field_plan.definition is not None
+                        arguments = get_argument_values(
+                            field_plan.definition, field_plan.nodes[0], self.variable_values
+                        )
+                    try:
+                        if kind == DIRECT:
+                            assert field_plan.direct is not None
+                            call = field_plan.direct.bind(info, arguments)
+                            column = [call(source) for source in sources]
+                        else:
+                            assert field_plan.definition is not None
+                            resolve = field_plan.definition.resolve
+                            assert resolve is not None
+                            column = [resolve(source, info, **arguments) for source in sources]
+                    except Fallback:
+                        raise
+                    except Exception as error:
+                        raise Fallback from error
+                    if kind == RESOLVER or field_plan.is_async:
+                        for index, value in enumerate(column):
+                            if _is_awaitable(value):
+                                pending.append((value.__await__(), column, index))
+                group_values.append(column)
+                group_infos.append(info)
+            values.append(group_values)
+            infos.append(group_infos)
+
+        if pending:
+            await _drive(pending)
+
+        next_level: dict[int, _Group] = {}
+        for group, group_values, group_infos in zip(groups, values, infos, strict=True):
+            results = group.results
+            for field_plan, column, info in zip(group.plan.fields, group_values, group_infos, strict=True):
+                key = field_plan.key
+                completion = field_plan.completion
+                if completion is None:  # __typename
+                    for result, value in zip(results, column, strict=True):
+                        result[key] = value
+                    continue
+                complete = self.completer(completion, info, field_plan, group.plan.type, next_level)
+                try:
+                    for result, value in zip(results, column, strict=True):
+                        result[key] = complete(value)
+                except Fallback:
+                    raise
+                except Exception as error:
+                    raise Fallback from error
+        return list(next_level.values())
+
+    def completer(
+        self,
+        completion: Completion,
+        info: GraphQLResolveInfo | None,
+        field_plan: FieldPlan,
+        parent: GraphQLObjectType,
+        next_level: dict[int, _Group],
+    ) -> Callable[[Any], Any]:
+        """The function completing one value of this field (recursively for lists)."""
+        non_null = completion.non_null
+        kind = completion.kind
+        if kind == LEAF:
+            serialize = completion.serialize
+            assert serialize is not None
+
+            def leaf(value: Any) -> Any:
+                if value is None:
+                    if non_null:
+                        raise Fallback
+                    return None
+                serialized = serialize(value)
+                if serialized is Undefined or serialized is None:
+                    raise Fallback
+                return serialized
+
+            return leaf
+        if kind == LIST:
+            assert completion.item is not None
+            item = self.completer(completion.item, info, field_plan, parent, next_level)
+
+            def listed(value: Any) -> Any:
+                if value is None:
+                    if non_null:
+                        raise Fallback
+                    return None
+                if isinstance(value, str | bytes | dict) or not isinstance(value, Iterable):
+                    raise Fallback
+                return [item(element) for element in value]
+
+            return listed
+        resolve_info = info if info is not None else self.info(field_plan, parent)
+        if kind == OBJECT:
+            assert completion.object_plan is not None
+            object_plan = completion.object_plan.get()
+            group = next_level.get(id(object_plan))
+            if group is None:
+                group = next_level[id(object_plan)] = _Group(object_plan)
+            sources, results = group.sources, group.results
+            is_type_of = object_plan.type.is_type_of
+
+            def obj(value: Any) -> Any:
+                if value is None:
+                    if non_null:
+                        raise Fallback
+                    return None
+                if is_type_of is not None and is_type_of(value, resolve_info) is not True:
+                    raise Fallback  # graphql-core's "Expected value of type …" error
+                result: dict[str, Any] = {}
+                sources.append(value)
+                results.append(result)
+                return result
+
+            return obj
+        abstract = completion.abstract
+        assert abstract is not None
+        resolve_type = abstract.resolve_type
+        if resolve_type is None:
+            raise Fallback
+        operation = self.plan
+
+        def abstract_value(value: Any) -> Any:
+            if value is None:
+                if non_null:
+                    raise Fallback
+                return None
+            runtime = resolve_type(value, resolve_info, abstract)
+            if isinstance(runtime, GraphQLObjectType):
+                runtime = runtime.name
+            if not isinstance(runtime, str):
+                raise Fallback  # awaitable or invalid: graphql-core handles (and reports) it
+            object_plan = operation.runtime_plan(completion, runtime)
+            is_type_of = object_plan.type.is_type_of
+            if is_type_of is not None and is_type_of(value, resolve_info) is not True:
+                raise Fallback
+            group = next_level.get(id(object_plan))
+            if group is None:
+                group = next_level[id(object_plan)] = _Group(object_plan)
+            result: dict[str, Any] = {}
+            group.sources.append(value)
+            group.results.append(result)
+            return result
+
+        return abstract_value
+
+
+def _is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
+    return hasattr(type(value), "__await__") and not isinstance(value, type)
+
+
+async def _drive(pending: list[tuple[Any, list[Any], int]]) -> None:
+    """Run awaitables to completion the way asyncio's tasks would, without a task each.
+
+    Every awaitable is stepped until it waits on a future (or finishes); the futures of the
+    whole round are then awaited together and the waiting awaitables resumed. Loads issued by
+    one round's steps all land in the same DataLoader batches, as with tasks."""
+    try:
+        while pending:
+            waiting: list[tuple[Any, list[Any], int]] = []
+            futures: list[asyncio.Future[Any]] = []
+            yielded_bare = False
+            for step, column, index in pending:
+                try:
+                    yielded = step.send(None)
+                except StopIteration as stop:
+                    column[index] = stop.value
+                    continue
+                except Exception as error:
+                    raise Fallback from error
+                waiting.append((step, column, index))
+                if yielded is None:
+                    yielded_bare = True  # a bare yield (asyncio.sleep(0)): resume next round
+                elif getattr(yielded, "_asyncio_future_blocking", None) is not None:
+                    yielded._asyncio_future_blocking = False
+                    futures.append(yielded)
+                else:
+                    raise Fallback  # not an asyncio awaitable
+            pending = waiting
+            if futures:
+                await asyncio.wait(futures)
+            elif yielded_bare:
+                await asyncio.sleep(0)
+    except BaseException:
+        for step, _column, _index in pending:
+            close = getattr(step, "close", None)
+            if close is not None:
+                close()
+        raise
+
+
+async def execute(
+    plan: OperationPlan, context: Any, variable_values: VariableValues, root_value: Any = None
+) -> dict[str, Any]:
+    """The operation's ``data``; raises Fallback where graphql-core must answer instead."""
+    try:
+        data = await _Execution(plan, context, variable_values, root_value).run()
+    except Fallback:
+        STATS["fallback"] += 1
+        raise
+    STATS["planned"] += 1
+    return data
