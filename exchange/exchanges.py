@@ -27,6 +27,7 @@ from exchange.models import (
     Session,
     Theme,
 )
+from exchange.rows import builder
 from exchange.sql import Page, PageWindow, Statement, json_list_contains, paged_children
 from exchange.validation import (
     LocalizedText,
@@ -464,12 +465,13 @@ async def pages_by_organisation(
 
 async def partners_by_exchange(exchange_ids: Sequence[int]) -> dict[int, list[Organisation]]:
     statement = Statement()
-    rows = await statement.fetch(
+    rows = await statement.fetch_rows(
         "SELECT ep.exchange_id AS _exchange_id, o.* FROM exchange_partner ep "  # noqa: S608
         "JOIN organisation o ON o.id = ep.organisation_id "
         f"WHERE ep.exchange_id IN {statement.in_list(exchange_ids)} ORDER BY ep.exchange_id, o.id"
     )
     result: dict[int, list[Organisation]] = {pk: [] for pk in exchange_ids}
+    build = builder(Organisation)
     for row in rows:
-        result[int(row["_exchange_id"])].append(Organisation._init_from_db(**row))
+        result[int(row["_exchange_id"])].append(build(row))
     return result

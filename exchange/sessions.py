@@ -15,6 +15,7 @@ from exchange.errors import DomainError, ErrorCode, Problems, not_found
 from exchange.exchanges import KEEP, TITLE_MAX, local_day_bounds, visible_exchange
 from exchange.invitations.session_mail import notify_session_change
 from exchange.models import Exchange, ExchangeStatus, MailKind, Session, SessionFormat, Volunteer
+from exchange.rows import builder, instances
 from exchange.settings import Settings
 from exchange.sql import Statement
 from exchange.validation import LocalizedText, check_capacity, check_url, localized_map
@@ -90,23 +91,28 @@ async def _validated_session(exchange: Exchange, data: NewSession) -> tuple[dict
 async def sessions_by_exchange(exchange_ids: Sequence[int]) -> dict[int, list[Session]]:
     """Sessions still planned, by start time then id."""
     result: dict[int, list[Session]] = {pk: [] for pk in exchange_ids}
-    for session in await Session.filter(exchange_id__in=list(exchange_ids), cancelled_at=None).order_by(
-        "starts_at", "id"
-    ):
+    statement = Statement()
+    rows = await statement.fetch_rows(
+        'SELECT * FROM "session" '  # noqa: S608
+        f"WHERE exchange_id IN {statement.in_list(exchange_ids)} AND cancelled_at IS NULL "
+        "ORDER BY starts_at, id"
+    )
+    for session in instances(Session, rows):
         result[session.exchange_id].append(session)  # type: ignore[attr-defined]
     return result
 
 
 async def speakers_by_session(session_ids: Sequence[int]) -> dict[int, list[Volunteer]]:
     statement = Statement()
-    rows = await statement.fetch(
+    rows = await statement.fetch_rows(
         "SELECT ss.session_id AS _session_id, v.* FROM session_speaker ss "  # noqa: S608
         "JOIN volunteer v ON v.id = ss.volunteer_id "
         f"WHERE ss.session_id IN {statement.in_list(session_ids)} ORDER BY ss.session_id, v.id"
     )
     result: dict[int, list[Volunteer]] = {pk: [] for pk in session_ids}
+    build = builder(Volunteer)
     for row in rows:
-        result[int(row["_session_id"])].append(Volunteer._init_from_db(**row))
+        result[int(row["_session_id"])].append(build(row))
     return result
 
 

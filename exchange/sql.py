@@ -15,6 +15,8 @@ from tortoise import connections
 from tortoise.expressions import RawSQL
 from tortoise.models import Model
 
+from exchange.rows import M, builder, instances
+
 
 class Statement:
     """Collects parameters and hands out numbered placeholders in the connection's style
@@ -36,6 +38,12 @@ class Statement:
 
     async def fetch(self, sql: str) -> list[dict[str, Any]]:
         return await self.connection.execute_query_dict(sql, self.params)
+
+    async def fetch_rows(self, sql: str) -> Sequence[Any]:
+        """Rows as the driver returns them (asyncpg records, sqlite3 rows: no dict per row),
+        readable by column name; for many rows that become model instances (exchange.rows)."""
+        _count, rows = await self.connection.execute_query(sql, self.params)
+        return rows  # type: ignore[no-any-return]
 
 
 class PageWindow(Protocol):
@@ -112,23 +120,30 @@ async def paged_children(
         + (f" AND ({where})" if where else "")
     )
     condition = window_condition(statement, page, "r._index", "r._total")
-    rows = await statement.fetch(
+    rows = await statement.fetch_rows(
         f"SELECT r.* FROM ({ranked}) r WHERE {condition} ORDER BY r._parent, r._index"
     )
+    build = builder(model)
     pages: dict[Any, Page] = {parent: Page() for parent in parent_ids}
-    grouped: dict[Any, list[dict[str, Any]]] = {}
+    grouped: dict[Any, list[Any]] = {}
     for row in rows:
         grouped.setdefault(row["_parent"], []).append(row)
     for parent, parent_rows in grouped.items():
         total = int(parent_rows[0]["_total"])
         start, end = page.window(total)
-        nodes = [model._init_from_db(**row) for row in parent_rows if start <= int(row["_index"]) < end]
+        nodes = [build(row) for row in parent_rows if start <= int(row["_index"]) < end]
         pages[parent] = Page(nodes=nodes, start=start, total=total)
     return pages
 
 
-def instances(model: type[Model], rows: Iterable[dict[str, Any]]) -> list[Any]:
-    return [model._init_from_db(**row) for row in rows]
+async def by_ids(model: type[M], ids: Sequence[Any]) -> list[M]:
+    """The rows of ``model`` with these primary keys, in no particular order."""
+    statement = Statement()
+    meta = model._meta
+    table, pk = meta.db_table, meta.db_pk_column
+    return instances(
+        model, await statement.fetch_rows(f'SELECT * FROM "{table}" WHERE "{pk}" IN {statement.in_list(ids)}')
+    )
 
 
 def json_list_contains(queryset: Any, column: str, value: str) -> Any:

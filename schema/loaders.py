@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from exchange import access, exchanges, models, participations, sessions, volunteers
+from exchange import access, exchanges, models, participations, sessions, sql, volunteers
 from exchange.invitations import manage as invitation_reads
 from exchange.sql import Page
 from schema.relay import PageArgs
@@ -25,7 +25,7 @@ def by_key(rows: Iterable[M], keys: Sequence[Any], attr: str = "id") -> list[M |
 
 def _by_id_loader(model: Any) -> DataLoader[int, Any]:
     async def load(keys: list[int]) -> list[Any]:
-        return by_key(await model.filter(id__in=keys), keys)
+        return by_key(await sql.by_ids(model, keys), keys)
 
     return DataLoader(load_fn=load)
 

@@ -1,0 +1,79 @@
+"""Model instances from database rows, for the read paths that load many rows at once.
+
+Tortoise builds each instance with ``Model._init_from_db(**row)``: the row is unpacked into
+keyword arguments, four bookkeeping attributes go through ``Model.__setattr__`` (which checks
+relation types on every call), then one ``object.__setattr__`` per column. For the ~1,100 rows
+behind a page of exchanges that was a fifth of the server's CPU (bench/RESULTS.md). Here one
+function per model, generated from the same field lists Tortoise uses (``db_native_fields``,
+``db_default_fields``, ``db_complex_fields``), fills the instance's ``__dict__`` in one call
+from the row as the driver returned it (asyncpg ``Record`` or ``sqlite3.Row``, read by column
+name). The conversions are Tortoise's own: native columns as they come, default ones through
+the field's type, complex ones (JSON, enums, date-times) through ``field.to_python_value``.
+The instance is the one ``_init_from_db`` would build: same attributes, same values, saved
+state, not partial. A row that lacks a column (a partial select) takes Tortoise's own path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from tortoise.models import Model
+
+M = TypeVar("M", bound=Model)
+
+# model -> (the field lists it was generated from, the builder); rebuilt when Tortoise is
+# initialised again with other lists (another database engine classifies fields differently).
+_builders: dict[type[Model], tuple[tuple[Any, ...], Callable[[Any], Any]]] = {}
+
+
+def _generate(model: type[Model]) -> Callable[[Any], Any]:
+    meta = model._meta
+    namespace: dict[str, Any] = {"_new": object.__new__, "cls": model}
+    items = [
+        "'_partial': False",
+        "'_saved_in_db': True",
+        f"'_custom_generated_pk': {meta.db_pk_column not in meta.generated_db_fields!r}",
+        "'_await_when_save': {}",
+    ]
+    for key, model_field, _field in meta.db_native_fields:
+        items.append(f"{model_field!r}: row[{key!r}]")
+    for index, (key, model_field, field) in enumerate(meta.db_default_fields):
+        namespace[f"_type{index}"] = field.field_type
+        items.append(
+            f"{model_field!r}: None if (v{index} := row[{key!r}]) is None else _type{index}(v{index})"
+        )
+    for index, (key, model_field, field) in enumerate(meta.db_complex_fields):
+        namespace[f"_convert{index}"] = field.to_python_value
+        items.append(f"{model_field!r}: _convert{index}(row[{key!r}])")
+    source = (
+        "def build(row):\n"
+        "    self = _new(cls)\n"
+        "    self.__dict__.update({" + ", ".join(items) + "})\n"
+        "    return self\n"
+    )
+    exec(compile(source, f"<rows for {model.__name__}>", "exec"), namespace)  # noqa: S102
+    return namespace["build"]  # type: ignore[no-any-return]
+
+
+def builder(model: type[M]) -> Callable[[Any], M]:
+    """The function building one ``model`` instance from a full row."""
+    meta = model._meta
+    fields = (tuple(meta.db_native_fields), tuple(meta.db_default_fields), tuple(meta.db_complex_fields))
+    cached = _builders.get(model)
+    if cached is None or cached[0] != fields:
+        generated = _generate(model)
+
+        def build(row: Any) -> Any:
+            try:
+                return generated(row)
+            except (KeyError, IndexError):  # a partial row: Tortoise knows what to do
+                return model._init_from_db(**dict(row))
+
+        cached = _builders[model] = (fields, build)
+    return cached[1]
+
+
+def instances(model: type[M], rows: Iterable[Any]) -> list[M]:
+    build = builder(model)
+    return [build(row) for row in rows]
