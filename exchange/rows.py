@@ -15,9 +15,12 @@ state, not partial. A row that lacks a column (a partial select) takes Tortoise'
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from tortoise import timezone
+from tortoise.fields import data
 from tortoise.models import Model
 
 M = TypeVar("M", bound=Model)
@@ -25,6 +28,52 @@ M = TypeVar("M", bound=Model)
 # model -> (the field lists it was generated from, the builder); rebuilt when Tortoise is
 # initialised again with other lists (another database engine classifies fields differently).
 _builders: dict[type[Model], tuple[tuple[Any, ...], Callable[[Any], Any]]] = {}
+
+
+# Tortoise reads these from the environment on every date-time value; builders read them once
+# per batch (``builder``) from here: (use_tz, default time zone).
+_time: list[Any] = [True, dt.UTC]
+
+
+def _converter(field: Any) -> Callable[[Any], Any]:
+    """``field.to_python_value``, with the common case of three field types inlined; any
+    other value goes to Tortoise's method, which also raises its errors."""
+    slow: Callable[[Any], Any] = field.to_python_value
+    method = type(field).to_python_value
+    if method is data.DatetimeField.to_python_value:
+        naive_or_other = slow
+
+        def to_datetime(value: Any) -> Any:
+            if value.__class__ is dt.datetime and value.tzinfo is not None:
+                use_tz, zone = _time
+                if use_tz and value.utcoffset() is not None:
+                    return value.astimezone(zone)
+            return naive_or_other(value)
+
+        return to_datetime
+    if method is data.JSONField.to_python_value and not (
+        data._PydanticModelMetaclass is not None and isinstance(field.field_type, data._PydanticModelMetaclass)
+    ):
+        decode = field.decoder
+
+        def to_json(value: Any) -> Any:
+            if value.__class__ is str:
+                try:
+                    return decode(value)
+                except Exception:  # Tortoise's method raises its FieldError
+                    return slow(value)
+            return slow(value)
+
+        return to_json
+    if method is data.CharEnumFieldInstance.to_python_value:
+        member = field.enum_type._value2member_map_.get
+
+        def to_enum(value: Any) -> Any:
+            found = member(value)
+            return found if found is not None else slow(value)
+
+        return to_enum
+    return slow
 
 
 def _generate(model: type[Model]) -> Callable[[Any], Any]:
@@ -44,7 +93,7 @@ def _generate(model: type[Model]) -> Callable[[Any], Any]:
             f"{model_field!r}: None if (v{index} := row[{key!r}]) is None else _type{index}(v{index})"
         )
     for index, (key, model_field, field) in enumerate(meta.db_complex_fields):
-        namespace[f"_convert{index}"] = field.to_python_value
+        namespace[f"_convert{index}"] = _converter(field)
         items.append(f"{model_field!r}: _convert{index}(row[{key!r}])")
     source = (
         "def build(row):\n"
@@ -58,6 +107,7 @@ def _generate(model: type[Model]) -> Callable[[Any], Any]:
 
 def builder(model: type[M]) -> Callable[[Any], M]:
     """The function building one ``model`` instance from a full row."""
+    _time[:] = [timezone.get_use_tz(), timezone.get_default_timezone()]
     meta = model._meta
     fields = (tuple(meta.db_native_fields), tuple(meta.db_default_fields), tuple(meta.db_complex_fields))
     cached = _builders.get(model)

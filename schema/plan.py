@@ -575,11 +575,24 @@ def _is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
     return hasattr(type(value), "__await__") and not isinstance(value, type)
 
 
+def _settled(future: asyncio.Future[Any]) -> asyncio.Future[None]:
+    """A future that completes (with None) when ``future`` does, whatever its outcome: the
+    outcome is for the awaitable that waits on it, not for the driver."""
+    waiter: asyncio.Future[None] = future.get_loop().create_future()
+
+    def wake(_done: asyncio.Future[Any]) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    future.add_done_callback(wake)
+    return waiter
+
+
 async def _drive(pending: list[tuple[Any, list[Any], int]]) -> None:
     """Run awaitables to completion the way asyncio's tasks would, without a task each.
 
     Every awaitable is stepped until it waits on a future (or finishes); the futures of the
-    whole round are then awaited together and the waiting awaitables resumed. Loads issued by
+    whole round are then awaited and the waiting awaitables resumed. Loads issued by
     one round's steps all land in the same DataLoader batches, as with tasks."""
     try:
         while pending:
@@ -603,10 +616,13 @@ async def _drive(pending: list[tuple[Any, list[Any], int]]) -> None:
                 else:
                     raise Fallback  # not an asyncio awaitable
             pending = waiting
-            if futures:
-                await asyncio.wait(futures)
-            elif yielded_bare:
-                await asyncio.sleep(0)
+            for future in futures:
+                # One wake-up per batch: a DataLoader settles all its futures at once, so
+                # after the first of a batch is done the others are too.
+                if not future.done():
+                    await _settled(future)
+            if yielded_bare:
+                await asyncio.sleep(0)  # let the loop run whatever the bare yield waits for
     except BaseException:
         for step, _column, _index in pending:
             close = getattr(step, "close", None)
