@@ -32,6 +32,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import inspect
+import types
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
@@ -408,53 +411,41 @@ class _Execution:
         # Values per (group, field), filled now for sync fields and after the drive for async ones.
         values: list[list[list[Any]]] = []
         infos: list[list[GraphQLResolveInfo | None]] = []
-        pending: list[tuple[Any, list[Any], int]] = []  # (awaitable's iterator, values list, index)
-        for group in groups:
-            group_values: list[list[Any]] = []
-            group_infos: list[GraphQLResolveInfo | None] = []
-            parent = group.plan.type
-            sources = group.sources
-            for field_plan in group.plan.fields:
-                kind = field_plan.kind
-                info: GraphQLResolveInfo | None = None
-                if kind == ATTRIBUTE:
-                    attribute = field_plan.attribute
-                    column = [getattr(source, attribute) for source in sources]
-                elif kind == TYPENAME:
-                    column = [parent.name] * len(sources)
-                else:
-                    info = self.info(field_plan, parent)
-                    arguments = field_plan.static_arguments
-                    if arguments is None:
-                        assert field_plan.definition is not None
-                        arguments = get_argument_values(
-                            field_plan.definition, field_plan.nodes[0], self.variable_values
-                        )
-                    try:
-                        if kind == DIRECT:
-                            assert field_plan.direct is not None
-                            call = field_plan.direct.bind(info, arguments)
-                            column = [call(source) for source in sources]
-                        else:
-                            assert field_plan.definition is not None
-                            resolve = field_plan.definition.resolve
-                            assert resolve is not None
-                            column = [resolve(source, info, **arguments) for source in sources]
-                    except Fallback:
-                        raise
-                    except Exception as error:
-                        raise Fallback from error
-                    if kind == RESOLVER or field_plan.is_async:
-                        for index, value in enumerate(column):
-                            if _is_awaitable(value):
-                                pending.append((value.__await__(), column, index))
-                group_values.append(column)
-                group_infos.append(info)
-            values.append(group_values)
-            infos.append(group_infos)
-
-        if pending:
-            await _drive(pending)
+        pending: list[_Entry] = []
+        try:
+            for group in groups:
+                group_values: list[list[Any]] = []
+                group_infos: list[GraphQLResolveInfo | None] = []
+                values.append(group_values)
+                infos.append(group_infos)
+                parent = group.plan.type
+                sources = group.sources
+                for field_plan in group.plan.fields:
+                    kind = field_plan.kind
+                    info: GraphQLResolveInfo | None = None
+                    column: list[Any]
+                    if kind == ATTRIBUTE:
+                        attribute = field_plan.attribute
+                        column = [getattr(source, attribute) for source in sources]
+                    elif kind == TYPENAME:
+                        column = [parent.name] * len(sources)
+                    else:
+                        info = self.info(field_plan, parent)
+                        column = []
+                        group_values.append(column)  # visible to the clean-up while it fills
+                        self.resolve_column(field_plan, info, sources, column)
+                        group_values.pop()
+                        if kind == RESOLVER or field_plan.is_async:
+                            for index, value in enumerate(column):
+                                if _is_awaitable(value):
+                                    pending.append(_Entry(value, column, index))
+                    group_values.append(column)
+                    group_infos.append(info)
+            if pending:
+                await _drive(pending)
+        except BaseException:
+            _discard(value for group_values in values for column in group_values for value in column)
+            raise
 
         next_level: dict[int, _Group] = {}
         for group, group_values, group_infos in zip(groups, values, infos, strict=True):
@@ -466,15 +457,44 @@ class _Execution:
                     for result, value in zip(results, column, strict=True):
                         result[key] = value
                     continue
-                complete = self.completer(completion, info, field_plan, group.plan.type, next_level)
                 try:
+                    complete = self.completer(completion, info, field_plan, group.plan.type, next_level)
                     for result, value in zip(results, column, strict=True):
                         result[key] = complete(value)
-                except Fallback:
-                    raise
                 except Exception as error:
+                    # e.g. a sync resolver that returned a coroutine: nobody will await it now.
+                    _discard(value for group_values in values for column in group_values for value in column)
+                    if isinstance(error, Fallback):
+                        raise
                     raise Fallback from error
         return list(next_level.values())
+
+    def resolve_column(
+        self, field_plan: FieldPlan, info: GraphQLResolveInfo, sources: list[Any], column: list[Any]
+    ) -> None:
+        """Calls the field's resolver for every source, appending to ``column``."""
+        arguments = field_plan.static_arguments
+        try:
+            if arguments is None:
+                assert field_plan.definition is not None
+                arguments = get_argument_values(
+                    field_plan.definition, field_plan.nodes[0], self.variable_values
+                )
+            if field_plan.kind == DIRECT:
+                assert field_plan.direct is not None
+                call = field_plan.direct.bind(info, arguments)
+                for source in sources:
+                    column.append(call(source))
+            else:
+                assert field_plan.definition is not None
+                resolve = field_plan.definition.resolve
+                assert resolve is not None
+                for source in sources:
+                    column.append(resolve(source, info, **arguments))
+        except Fallback:
+            raise
+        except Exception as error:
+            raise Fallback from error
 
     def completer(
         self,
@@ -575,9 +595,60 @@ def _is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
     return hasattr(type(value), "__await__") and not isinstance(value, type)
 
 
+class _Entry:
+    """One awaitable a resolver returned, and where its value goes."""
+
+    __slots__ = ("awaitable", "column", "index", "step")
+
+    def __init__(self, awaitable: Any, column: list[Any], index: int) -> None:
+        self.awaitable = awaitable
+        self.step = awaitable.__await__()
+        self.column = column
+        self.index = index
+
+
+# Awaitables left running after the plan stepped aside (see _drive), until they finish.
+_adopted: set[asyncio.Task[None]] = set()
+
+
+def _discard(values: Iterable[Any]) -> None:
+    """Close coroutines that were created but never started: nobody will await them now
+    (closing a created coroutine runs none of its code and silences the never-awaited warning)."""
+    for value in values:
+        if (
+            isinstance(value, types.CoroutineType)
+            and inspect.getcoroutinestate(value) == inspect.CORO_CREATED
+        ):
+            value.close()
+
+
+async def _finish(entry: _Entry, waiting_on: Any, cancel: bool) -> None:
+    """Run a started awaitable to its end, as its task would have: wait for the future it is
+    suspended on, then keep stepping. With ``cancel``, do what ``Task.cancel`` does instead:
+    cancel that future and throw CancelledError in at once, so a driver call mid-flight
+    cleans up the way it does when its task is cancelled."""
+    step = entry.step
+    with contextlib.suppress(BaseException):
+        if cancel:
+            if waiting_on is not None:
+                waiting_on.cancel()
+            waiting_on = step.throw(asyncio.CancelledError())
+        else:
+            if waiting_on is not None and not waiting_on.done():
+                await _settled(waiting_on)
+            waiting_on = step.send(None)
+        while True:
+            if waiting_on is None:
+                await asyncio.sleep(0)
+            else:
+                waiting_on._asyncio_future_blocking = False
+                if not waiting_on.done():
+                    await _settled(waiting_on)
+            waiting_on = step.send(None)
+
+
 def _settled(future: asyncio.Future[Any]) -> asyncio.Future[None]:
-    """A future that completes (with None) when ``future`` does, whatever its outcome: the
-    outcome is for the awaitable that waits on it, not for the driver."""
+    """A future that completes (with None) when ``future`` does, whatever its outcome."""
     waiter: asyncio.Future[None] = future.get_loop().create_future()
 
     def wake(_done: asyncio.Future[Any]) -> None:
@@ -588,46 +659,87 @@ def _settled(future: asyncio.Future[Any]) -> asyncio.Future[None]:
     return waiter
 
 
-async def _drive(pending: list[tuple[Any, list[Any], int]]) -> None:
+async def _drive(pending: list[_Entry]) -> None:
     """Run awaitables to completion the way asyncio's tasks would, without a task each.
 
-    Every awaitable is stepped until it waits on a future (or finishes); the futures of the
-    whole round are then awaited and the waiting awaitables resumed. Loads issued by
-    one round's steps all land in the same DataLoader batches, as with tasks."""
+    Every awaitable is stepped until it waits on a future (or finishes). The driver then
+    sleeps until some of those futures are done and resumes exactly the awaitables whose
+    futures are done, like the event loop resuming tasks; a DataLoader settles a whole batch at
+    once, so its waiters are resumed together. Loads issued by one round's steps land in the
+    same DataLoader batches, as with tasks.
+
+    When the plan steps aside (an awaitable raised) or the request is cancelled, the
+    awaitables still suspended are not closed mid-await (a database call must finish or clean
+    up): they are adopted by background tasks that run them to their end, cancelled in the
+    second case. Created but unstarted ones are closed by the caller.
+    """
+    loop = asyncio.get_running_loop()
+    waiting: dict[Any, list[_Entry]] = {}
+    settled: list[Any] = []
+    wake: list[asyncio.Future[None] | None] = [None]
+
+    def on_settled(future: Any) -> None:
+        settled.append(future)
+        waiter = wake[0]
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    ready = list(pending)  # to be stepped this round (not started yet, or their future is done)
+    stepped = 0  # how many of ``ready`` were stepped so far
+    bare: list[_Entry] = []  # suspended at a bare yield (asyncio.sleep(0)): resumed next round
     try:
-        while pending:
-            waiting: list[tuple[Any, list[Any], int]] = []
-            futures: list[asyncio.Future[Any]] = []
-            yielded_bare = False
-            for step, column, index in pending:
+        while ready:
+            stepped, bare = 0, []
+            for entry in ready:
+                stepped += 1
                 try:
-                    yielded = step.send(None)
+                    yielded = entry.step.send(None)
                 except StopIteration as stop:
-                    column[index] = stop.value
+                    entry.column[entry.index] = stop.value
                     continue
                 except Exception as error:
                     raise Fallback from error
-                waiting.append((step, column, index))
                 if yielded is None:
-                    yielded_bare = True  # a bare yield (asyncio.sleep(0)): resume next round
+                    bare.append(entry)
                 elif getattr(yielded, "_asyncio_future_blocking", None) is not None:
                     yielded._asyncio_future_blocking = False
-                    futures.append(yielded)
+                    entries = waiting.get(yielded)
+                    if entries is None:
+                        waiting[yielded] = [entry]
+                        yielded.add_done_callback(on_settled)
+                    else:
+                        entries.append(entry)
                 else:
-                    raise Fallback  # not an asyncio awaitable
-            pending = waiting
-            for future in futures:
-                # One wake-up per batch: a DataLoader settles all its futures at once, so
-                # after the first of a batch is done the others are too.
-                if not future.done():
-                    await _settled(future)
-            if yielded_bare:
-                await asyncio.sleep(0)  # let the loop run whatever the bare yield waits for
-    except BaseException:
-        for step, _column, _index in pending:
-            close = getattr(step, "close", None)
-            if close is not None:
-                close()
+                    # Not an asyncio awaitable: graphql-core's tasks report it (here it is closed).
+                    with contextlib.suppress(BaseException):
+                        entry.step.close()
+                    raise Fallback
+            ready, stepped = [], 0
+            if bare:
+                await asyncio.sleep(0)
+                ready, bare = bare, []
+            elif waiting and not settled:
+                waiter = wake[0] = loop.create_future()
+                await waiter
+                wake[0] = None
+            for future in settled:
+                ready.extend(waiting.pop(future, ()))
+            settled.clear()
+    except BaseException as error:
+        cancel = not isinstance(error, Exception)
+        leftover = [(entry, None) for entry in (*ready[stepped:], *bare)]
+        leftover += [(entry, future) for future, entries in waiting.items() for entry in entries]
+        for entry, future in leftover:
+            awaitable = entry.awaitable
+            if (
+                inspect.iscoroutine(awaitable)
+                and inspect.getcoroutinestate(awaitable) == inspect.CORO_CREATED
+            ):
+                awaitable.close()
+                continue
+            task = loop.create_task(_finish(entry, future, cancel))
+            _adopted.add(task)
+            task.add_done_callback(_adopted.discard)
         raise
 
 

@@ -196,10 +196,8 @@ def release_abandoned_coroutines() -> None:
 
 
 def runnable(cases: list[Case], database_url: str) -> list[Case]:
-    """The cases to run on this backend: documents whose root fields each send SQL deadlock
-    the plan on SQLite (see test_sibling_root_fields_that_each_query), PostgreSQL runs them."""
-    if is_sqlite(database_url):
-        return [case for case in cases if not case.contending]
+    """The cases to run on this backend (all of them: documents whose root fields each send
+    SQL once deadlocked the plan on SQLite; see test_sibling_root_fields_that_each_query)."""
     return cases
 
 
@@ -239,39 +237,15 @@ SIBLINGS = Case(
 async def test_sibling_root_fields_that_each_query(
     differ: Differ, world: World, settings: Settings, database_url: str, request: pytest.FixtureRequest
 ) -> None:
-    if is_sqlite(database_url):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="schema.plan._drive deadlocks on SQLite: two sibling resolvers of one level "
-                "each run a query; the first holds the single connection's lock, the second waits "
-                "on that lock's future, and asyncio.wait(futures) waits for ALL futures before "
-                "resuming anyone, so the first never resumes to release the lock. The compiled "
-                "request ends in TIMEOUT (data null) where graphql-core answers.",
-            )
-        )
-    settings.execution_timeout_seconds = 2.0  # a deadlock costs this much, not the default 10 s
+    # A deadlock (two sibling queries on SQLite's one connection, once seen) costs 2 s, not 10.
+    settings.execution_timeout_seconds = 2.0
     problems = await check(differ, world, [SIBLINGS])
     assert not problems, _report(problems)
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-@pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
 async def test_an_error_while_siblings_wait_on_the_database(
     differ: Differ, world: World, database_url: str, request: pytest.FixtureRequest
 ) -> None:
-    if not is_sqlite(database_url):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="schema.plan._drive: when one resolver raises (volunteers, anonymous) while "
-                "its siblings (exchanges, organisation) are suspended inside asyncpg calls, the "
-                "clean-up calls close() on them; they await in their finally blocks, so close() "
-                "raises RuntimeError('coroutine ignored GeneratorExit'), which replaces Fallback: "
-                "the answer is INTERNAL_SERVER_ERROR instead of graphql-core's partial data, and "
-                "the remaining coroutines are never awaited.",
-            )
-        )
     try:
         problems = await check(differ, world, [PARTIAL_DATA])
     finally:
