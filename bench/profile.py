@@ -67,7 +67,9 @@ def summarize(raw: Path, top: int = 20) -> str:
 
 
 async def profile(scenario_key: str, seconds: float, native: bool, out: Path, admin_url: str) -> str:
-    if shutil.which("py-spy") is None:
+    # The venv's own py-spy when the venv is not on PATH (.venv/bin/python -m bench profile).
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if spy is None:
         raise SystemExit("py-spy is not installed: pip install -e .[bench]")
     database_url = datagen.with_database(admin_url, "exchange_bench")
     scenario = runner.scenarios(datagen.FULL)[scenario_key]
@@ -82,7 +84,7 @@ async def profile(scenario_key: str, seconds: float, native: bool, out: Path, ad
             )
             await asyncio.sleep(1)
             argv = [
-                "py-spy",
+                spy,
                 "record",
                 "--pid",
                 str(server.pid),

@@ -471,7 +471,7 @@ async def partners_by_exchange(exchange_ids: Sequence[int]) -> dict[int, list[Or
         f"WHERE ep.exchange_id IN {statement.in_list(exchange_ids)} ORDER BY ep.exchange_id, o.id"
     )
     result: dict[int, list[Organisation]] = {pk: [] for pk in exchange_ids}
-    build = builder(Organisation)
+    build = builder(Organisation, rows)
     for row in rows:
         result[int(row["_exchange_id"])].append(build(row))
     return result

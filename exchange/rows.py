@@ -16,7 +16,7 @@ state, not partial. A row that lacks a column (a partial select) takes Tortoise'
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from tortoise import timezone
@@ -25,14 +25,14 @@ from tortoise.models import Model
 
 M = TypeVar("M", bound=Model)
 
-# model -> (the field lists it was generated from, the builder); rebuilt when Tortoise is
-# initialised again with other lists (another database engine classifies fields differently).
-_builders: dict[type[Model], tuple[tuple[Any, ...], Callable[[Any], Any]]] = {}
+# (model, column layout) -> (the field lists it was generated from, the builder); rebuilt when
+# Tortoise is initialised again with other lists (another engine classifies fields differently).
+_builders: dict[tuple[type[Model], tuple[str, ...] | None], tuple[tuple[Any, ...], Callable[[Any], Any]]] = {}
 
 
 # Tortoise reads these from the environment on every date-time value; builders read them once
-# per batch (``builder``) from here: (use_tz, default time zone).
-_time: list[Any] = [True, dt.UTC]
+# per batch (``builder``) from here: (use_tz, default time zone, whether that zone is UTC).
+_time: list[Any] = [True, dt.UTC, True]
 
 
 def _converter(field: Any) -> Callable[[Any], Any]:
@@ -44,15 +44,21 @@ def _converter(field: Any) -> Callable[[Any], Any]:
         naive_or_other = slow
 
         def to_datetime(value: Any) -> Any:
-            if value.__class__ is dt.datetime and value.tzinfo is not None:
-                use_tz, zone = _time
-                if use_tz and value.utcoffset() is not None:
-                    return value.astimezone(zone)
+            if value.__class__ is dt.datetime:
+                tzinfo = value.tzinfo
+                if tzinfo is not None:
+                    use_tz, zone, zone_is_utc = _time
+                    if use_tz:
+                        if tzinfo is dt.UTC and zone_is_utc:
+                            return value.replace(tzinfo=zone)  # what astimezone gives, cheaper
+                        if value.utcoffset() is not None:
+                            return value.astimezone(zone)
             return naive_or_other(value)
 
         return to_datetime
     if method is data.JSONField.to_python_value and not (
-        data._PydanticModelMetaclass is not None and isinstance(field.field_type, data._PydanticModelMetaclass)
+        data._PydanticModelMetaclass is not None
+        and isinstance(field.field_type, data._PydanticModelMetaclass)
     ):
         decode = field.decoder
 
@@ -76,25 +82,34 @@ def _converter(field: Any) -> Callable[[Any], Any]:
     return slow
 
 
-def _generate(model: type[Model]) -> Callable[[Any], Any]:
+def _generate(model: type[Model], layout: tuple[str, ...] | None) -> Callable[[Any], Any]:
+    """The builder for rows with these column names in this order (read by position), or for
+    rows read by name (``layout`` None). KeyError when a column the model needs is missing."""
     meta = model._meta
     namespace: dict[str, Any] = {"_new": object.__new__, "cls": model}
+
+    def read(key: str) -> str:
+        return f"row[{key!r}]" if layout is None else f"row[{layout.index(key)}]"
+
     items = [
         "'_partial': False",
         "'_saved_in_db': True",
         f"'_custom_generated_pk': {meta.db_pk_column not in meta.generated_db_fields!r}",
         "'_await_when_save': {}",
     ]
-    for key, model_field, _field in meta.db_native_fields:
-        items.append(f"{model_field!r}: row[{key!r}]")
-    for index, (key, model_field, field) in enumerate(meta.db_default_fields):
-        namespace[f"_type{index}"] = field.field_type
-        items.append(
-            f"{model_field!r}: None if (v{index} := row[{key!r}]) is None else _type{index}(v{index})"
-        )
-    for index, (key, model_field, field) in enumerate(meta.db_complex_fields):
-        namespace[f"_convert{index}"] = _converter(field)
-        items.append(f"{model_field!r}: _convert{index}(row[{key!r}])")
+    try:
+        for key, model_field, _field in meta.db_native_fields:
+            items.append(f"{model_field!r}: {read(key)}")
+        for index, (key, model_field, field) in enumerate(meta.db_default_fields):
+            namespace[f"_type{index}"] = field.field_type
+            items.append(
+                f"{model_field!r}: None if (v{index} := {read(key)}) is None else _type{index}(v{index})"
+            )
+        for index, (key, model_field, field) in enumerate(meta.db_complex_fields):
+            namespace[f"_convert{index}"] = _converter(field)
+            items.append(f"{model_field!r}: _convert{index}({read(key)})")
+    except ValueError:
+        raise KeyError(model.__name__) from None  # a column missing from the layout
     source = (
         "def build(row):\n"
         "    self = _new(cls)\n"
@@ -105,25 +120,41 @@ def _generate(model: type[Model]) -> Callable[[Any], Any]:
     return namespace["build"]  # type: ignore[no-any-return]
 
 
-def builder(model: type[M]) -> Callable[[Any], M]:
-    """The function building one ``model`` instance from a full row."""
-    _time[:] = [timezone.get_use_tz(), timezone.get_default_timezone()]
+def _partial(model: type[M]) -> Callable[[Any], M]:
+    return lambda row: model._init_from_db(**dict(row))
+
+
+def builder(model: type[M], rows: Sequence[Any]) -> Callable[[Any], M]:
+    """The function building ``model`` instances from these rows (one statement's result:
+    the same columns in the same order, read by position where the driver allows it)."""
+    zone = timezone.get_default_timezone()
+    _time[:] = [timezone.get_use_tz(), zone, zone is dt.UTC or getattr(zone, "key", None) == "UTC"]
     meta = model._meta
+    first = rows[0] if rows else None
+    layout = None if first is None or isinstance(first, dict) else tuple(first.keys())
     fields = (tuple(meta.db_native_fields), tuple(meta.db_default_fields), tuple(meta.db_complex_fields))
-    cached = _builders.get(model)
+    key = (model, layout)
+    cached = _builders.get(key)
     if cached is None or cached[0] != fields:
-        generated = _generate(model)
+        try:
+            generated = _generate(model, layout)
+        except KeyError:  # a partial select: Tortoise knows what to do
+            generated = _partial(model)
+        if layout is None:
+            by_name = generated
 
-        def build(row: Any) -> Any:
-            try:
-                return generated(row)
-            except (KeyError, IndexError):  # a partial row: Tortoise knows what to do
-                return model._init_from_db(**dict(row))
+            def generated(row: Any) -> Any:
+                try:
+                    return by_name(row)
+                except KeyError:
+                    return model._init_from_db(**dict(row))
 
-        cached = _builders[model] = (fields, build)
+        if len(_builders) > 256:  # layouts come from code, not from callers; a bound all the same
+            _builders.clear()
+        cached = _builders[key] = (fields, generated)
     return cached[1]
 
 
-def instances(model: type[M], rows: Iterable[Any]) -> list[M]:
-    build = builder(model)
+def instances(model: type[M], rows: Sequence[Any]) -> list[M]:
+    build = builder(model, rows)
     return [build(row) for row in rows]

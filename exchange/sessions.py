@@ -110,7 +110,7 @@ async def speakers_by_session(session_ids: Sequence[int]) -> dict[int, list[Volu
         f"WHERE ss.session_id IN {statement.in_list(session_ids)} ORDER BY ss.session_id, v.id"
     )
     result: dict[int, list[Volunteer]] = {pk: [] for pk in session_ids}
-    build = builder(Volunteer)
+    build = builder(Volunteer, rows)
     for row in rows:
         result[int(row["_session_id"])].append(build(row))
     return result

@@ -123,7 +123,7 @@ async def paged_children(
     rows = await statement.fetch_rows(
         f"SELECT r.* FROM ({ranked}) r WHERE {condition} ORDER BY r._parent, r._index"
     )
-    build = builder(model)
+    build = builder(model, rows)
     pages: dict[Any, Page] = {parent: Page() for parent in parent_ids}
     grouped: dict[Any, list[Any]] = {}
     for row in rows:

@@ -23,8 +23,9 @@ from tests.conftest import make_organisation
 
 
 def state(instance: Model) -> dict[str, Any]:
-    # Everything Tortoise set on the instance, plus the types (an enum is not its value).
-    return {key: (value, type(value)) for key, value in vars(instance).items()}
+    # Everything Tortoise set on the instance, plus the types (an enum is not its value) and
+    # time zones (equal instants in other zones compare equal).
+    return {key: (value, type(value), getattr(value, "tzinfo", None)) for key, value in vars(instance).items()}
 
 
 async def world() -> list[Model]:
