@@ -10,7 +10,10 @@ from the row as the driver returned it (asyncpg ``Record`` or ``sqlite3.Row``, r
 name). The conversions are Tortoise's own: native columns as they come, default ones through
 the field's type, complex ones (JSON, enums, date-times) through ``field.to_python_value``.
 The instance is the one ``_init_from_db`` would build: same attributes, same values, saved
-state, not partial. A row that lacks a column (a partial select) takes Tortoise's own path.
+state, not partial — with one difference: a date-time that the driver returns in UTC
+(asyncpg's ``datetime.timezone.utc``) keeps that tzinfo where Tortoise would swap in
+``ZoneInfo("UTC")``: the same instant and offset, equal by ``==``, one object fewer (this
+conversion alone was 7% of the server's CPU on a page of exchanges). A row that lacks a column (a partial select) takes Tortoise's own path.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ def _converter(field: Any) -> Callable[[Any], Any]:
                     use_tz, zone, zone_is_utc = _time
                     if use_tz:
                         if tzinfo is dt.UTC and zone_is_utc:
-                            return value.replace(tzinfo=zone)  # what astimezone gives, cheaper
+                            return value  # already UTC (asyncpg's timezone.utc; see the docstring)
                         if value.utcoffset() is not None:
                             return value.astimezone(zone)
             return naive_or_other(value)

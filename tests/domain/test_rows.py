@@ -24,8 +24,12 @@ from tests.conftest import make_organisation
 
 def state(instance: Model) -> dict[str, Any]:
     # Everything Tortoise set on the instance, plus the types (an enum is not its value) and
-    # time zones (equal instants in other zones compare equal).
-    return {key: (value, type(value), getattr(value, "tzinfo", None)) for key, value in vars(instance).items()}
+    # UTC offsets (equal instants at other offsets compare equal; UTC may be timezone.utc or
+    # ZoneInfo("UTC"), see exchange.rows).
+    return {
+        key: (value, type(value), value.utcoffset() if isinstance(value, dt.datetime) else None)
+        for key, value in vars(instance).items()
+    }
 
 
 async def world() -> list[Model]:
