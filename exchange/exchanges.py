@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,7 +28,7 @@ from exchange.models import (
     Theme,
 )
 from exchange.rows import builder
-from exchange.sql import Page, PageWindow, Statement, json_list_contains, paged_children
+from exchange.sql import Page, PageWindow, Statement, json_list_contains, paged_children, select_list
 from exchange.validation import (
     LocalizedText,
     check_capacity,
@@ -463,10 +463,12 @@ async def pages_by_organisation(
     )
 
 
-async def partners_by_exchange(exchange_ids: Sequence[int]) -> dict[int, list[Organisation]]:
+async def partners_by_exchange(
+    exchange_ids: Sequence[int], columns: Iterable[str] | None = None
+) -> dict[int, list[Organisation]]:
     statement = Statement()
     rows = await statement.fetch_rows(
-        "SELECT ep.exchange_id AS _exchange_id, o.* FROM exchange_partner ep "  # noqa: S608
+        f"SELECT ep.exchange_id AS _exchange_id, {select_list('o', columns)} FROM exchange_partner ep "  # noqa: S608
         "JOIN organisation o ON o.id = ep.organisation_id "
         f"WHERE ep.exchange_id IN {statement.in_list(exchange_ids)} ORDER BY ep.exchange_id, o.id"
     )

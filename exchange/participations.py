@@ -3,7 +3,7 @@ counts behind seatsLeft."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from tortoise.functions import Count
 
@@ -16,8 +16,10 @@ from exchange.sql import Page, PageWindow, Statement, paged_children
 HOLDING_A_PLACE = (ParticipationStatus.CONFIRMED, ParticipationStatus.ATTENDED)
 
 
-async def pages_by_exchange(exchange_ids: Sequence[int], page: PageWindow) -> dict[int, Page]:
-    """Participants of exchanges the caller already may see, by id."""
+async def pages_by_exchange(
+    exchange_ids: Sequence[int], page: PageWindow, columns: Iterable[str] | None = None
+) -> dict[int, Page]:
+    """Participants of exchanges the caller already may see, by id (only ``columns`` when given)."""
     return await paged_children(
         Participation,
         from_sql="participation t",
@@ -26,6 +28,7 @@ async def pages_by_exchange(exchange_ids: Sequence[int], page: PageWindow) -> di
         parent_ids=exchange_ids,
         page=page,
         statement=Statement(),
+        columns=columns,
     )
 
 

@@ -87,32 +87,35 @@ def _converter(field: Any) -> Callable[[Any], Any]:
 
 def _generate(model: type[Model], layout: tuple[str, ...] | None) -> Callable[[Any], Any]:
     """The builder for rows with these column names in this order (read by position), or for
-    rows read by name (``layout`` None). KeyError when a column the model needs is missing."""
+    rows read by name (``layout`` None; KeyError when a column is missing). A layout without
+    some of the model's columns builds partial instances (``_partial``, as Tortoise's own
+    partial selects do): those attributes are absent, and reading one raises AttributeError."""
     meta = model._meta
     namespace: dict[str, Any] = {"_new": object.__new__, "cls": model}
+
+    present = None if layout is None else set(layout)
+    partial = present is not None and any(key not in present for key in meta.fields_db_projection_reverse)
 
     def read(key: str) -> str:
         return f"row[{key!r}]" if layout is None else f"row[{layout.index(key)}]"
 
     items = [
-        "'_partial': False",
+        f"'_partial': {partial!r}",
         "'_saved_in_db': True",
         f"'_custom_generated_pk': {meta.db_pk_column not in meta.generated_db_fields!r}",
         "'_await_when_save': {}",
     ]
-    try:
-        for key, model_field, _field in meta.db_native_fields:
+    for key, model_field, _field in meta.db_native_fields:
+        if present is None or key in present:
             items.append(f"{model_field!r}: {read(key)}")
-        for index, (key, model_field, field) in enumerate(meta.db_default_fields):
+    for index, (key, model_field, field) in enumerate(meta.db_default_fields):
+        if present is None or key in present:
             namespace[f"_type{index}"] = field.field_type
-            items.append(
-                f"{model_field!r}: None if (v{index} := {read(key)}) is None else _type{index}(v{index})"
-            )
-        for index, (key, model_field, field) in enumerate(meta.db_complex_fields):
+            items.append(f"{model_field!r}: None if (v{index} := {read(key)}) is None else _type{index}(v{index})")
+    for index, (key, model_field, field) in enumerate(meta.db_complex_fields):
+        if present is None or key in present:
             namespace[f"_convert{index}"] = _converter(field)
             items.append(f"{model_field!r}: _convert{index}({read(key)})")
-    except ValueError:
-        raise KeyError(model.__name__) from None  # a column missing from the layout
     source = (
         "def build(row):\n"
         "    self = _new(cls)\n"
@@ -121,10 +124,6 @@ def _generate(model: type[Model], layout: tuple[str, ...] | None) -> Callable[[A
     )
     exec(compile(source, f"<rows for {model.__name__}>", "exec"), namespace)  # noqa: S102
     return namespace["build"]  # type: ignore[no-any-return]
-
-
-def _partial(model: type[M]) -> Callable[[Any], M]:
-    return lambda row: model._init_from_db(**dict(row))
 
 
 def builder(model: type[M], rows: Sequence[Any]) -> Callable[[Any], M]:
@@ -139,10 +138,7 @@ def builder(model: type[M], rows: Sequence[Any]) -> Callable[[Any], M]:
     key = (model, layout)
     cached = _builders.get(key)
     if cached is None or cached[0] != fields:
-        try:
-            generated = _generate(model, layout)
-        except KeyError:  # a partial select: Tortoise knows what to do
-            generated = _partial(model)
+        generated = _generate(model, layout)
         if layout is None:
             by_name = generated
 

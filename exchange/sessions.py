@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ from exchange.invitations.session_mail import notify_session_change
 from exchange.models import Exchange, ExchangeStatus, MailKind, Session, SessionFormat, Volunteer
 from exchange.rows import builder, instances
 from exchange.settings import Settings
-from exchange.sql import Statement
+from exchange.sql import Statement, select_list
 from exchange.validation import LocalizedText, check_capacity, check_url, localized_map
 
 VENUE_MAX = 300
@@ -88,24 +88,30 @@ async def _validated_session(exchange: Exchange, data: NewSession) -> tuple[dict
     return values, speakers
 
 
-async def sessions_by_exchange(exchange_ids: Sequence[int]) -> dict[int, list[Session]]:
-    """Sessions still planned, by start time then id."""
+async def sessions_by_exchange(
+    exchange_ids: Sequence[int], columns: Iterable[str] | None = None
+) -> dict[int, list[Session]]:
+    """Sessions still planned, by start time then id (only ``columns`` when given; the
+    exchange id is always among them)."""
     result: dict[int, list[Session]] = {pk: [] for pk in exchange_ids}
     statement = Statement()
+    selected = select_list("s", None if columns is None else {*columns, "exchange_id"})
     rows = await statement.fetch_rows(
-        'SELECT * FROM "session" '  # noqa: S608
-        f"WHERE exchange_id IN {statement.in_list(exchange_ids)} AND cancelled_at IS NULL "
-        "ORDER BY starts_at, id"
+        f'SELECT {selected} FROM "session" s '  # noqa: S608
+        f"WHERE s.exchange_id IN {statement.in_list(exchange_ids)} AND s.cancelled_at IS NULL "
+        "ORDER BY s.starts_at, s.id"
     )
     for session in instances(Session, rows):
         result[session.exchange_id].append(session)  # type: ignore[attr-defined]
     return result
 
 
-async def speakers_by_session(session_ids: Sequence[int]) -> dict[int, list[Volunteer]]:
+async def speakers_by_session(
+    session_ids: Sequence[int], columns: Iterable[str] | None = None
+) -> dict[int, list[Volunteer]]:
     statement = Statement()
     rows = await statement.fetch_rows(
-        "SELECT ss.session_id AS _session_id, v.* FROM session_speaker ss "  # noqa: S608
+        f"SELECT ss.session_id AS _session_id, {select_list('v', columns)} FROM session_speaker ss "  # noqa: S608
         "JOIN volunteer v ON v.id = ss.volunteer_id "
         f"WHERE ss.session_id IN {statement.in_list(session_ids)} ORDER BY ss.session_id, v.id"
     )

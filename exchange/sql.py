@@ -104,6 +104,7 @@ async def paged_children(
     page: PageWindow,
     statement: Statement,
     where: str = "",
+    columns: Iterable[str] | None = None,
 ) -> dict[Any, Page]:
     """Pages of ``model`` rows for many parents in one statement.
 
@@ -113,7 +114,7 @@ async def paged_children(
     """
     partition = f"PARTITION BY {parent_column}"
     ranked = (
-        f"SELECT t.*, {parent_column} AS _parent, "
+        f"SELECT {select_list('t', columns)}, {parent_column} AS _parent, "
         f"ROW_NUMBER() OVER ({partition} ORDER BY {order_by}) - 1 AS _index, "
         f"COUNT(*) OVER ({partition}) AS _total "
         f"FROM {from_sql} WHERE {parent_column} IN {statement.in_list(parent_ids)}"
@@ -136,13 +137,24 @@ async def paged_children(
     return pages
 
 
-async def by_ids(model: type[M], ids: Sequence[Any]) -> list[M]:
-    """The rows of ``model`` with these primary keys, in no particular order."""
+def select_list(alias: str, columns: Iterable[str] | None) -> str:
+    """``alias.*``, or the named columns of ``alias`` (partial rows, see exchange.rows)."""
+    if columns is None:
+        return f"{alias}.*"
+    return ", ".join(f'{alias}."{column}"' for column in sorted(columns))
+
+
+async def by_ids(model: type[M], ids: Sequence[Any], columns: Iterable[str] | None = None) -> list[M]:
+    """The rows of ``model`` with these primary keys, in no particular order; only
+    ``columns`` when given (partial instances)."""
     statement = Statement()
     meta = model._meta
     table, pk = meta.db_table, meta.db_pk_column
     return instances(
-        model, await statement.fetch_rows(f'SELECT * FROM "{table}" WHERE "{pk}" IN {statement.in_list(ids)}')
+        model,
+        await statement.fetch_rows(
+            f'SELECT {select_list("t", columns)} FROM "{table}" t WHERE t."{pk}" IN {statement.in_list(ids)}'
+        ),
     )
 
 

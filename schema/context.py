@@ -33,6 +33,9 @@ class Context:
     extras: dict[str, Any] = field(default_factory=dict)
     # WebSocket only: the connection_init payload (Strawberry fills it in; see schema.live).
     connection_params: dict[str, Any] | None = None
+    # Columns the running query reads, per model (schema.columns): its loaders select only
+    # these. Empty (every column) unless a compiled plan runs.
+    columns: dict[Any, frozenset[str]] = field(default_factory=dict)
 
     @property
     def actor(self) -> Actor:

@@ -744,12 +744,18 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         )
         if plan is None:
             return None
+        context = admitted.context
+        context.release()  # loaders built before now (none, usually) loaded whole rows
+        context.columns = plan.columns
         try:
             data = await within(
                 self.settings.execution_timeout_seconds,
-                execute_plan(plan, admitted.context, admitted.variable_values),
+                execute_plan(plan, context, admitted.variable_values),
             )
         except Fallback:
+            # graphql-core runs on whole rows: the plan's partial ones must not reach it.
+            context.columns = {}
+            context.release()
             return None
         except TimeoutError:
             return self.timed_out(request_id_of(request))

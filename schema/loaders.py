@@ -23,9 +23,9 @@ def by_key(rows: Iterable[M], keys: Sequence[Any], attr: str = "id") -> list[M |
     return [index.get(key) for key in keys]
 
 
-def _by_id_loader(model: Any) -> DataLoader[int, Any]:
+def _by_id_loader(model: Any, context: Context) -> DataLoader[int, Any]:
     async def load(keys: list[int]) -> list[Any]:
-        return by_key(await sql.by_ids(model, keys), keys)
+        return by_key(await sql.by_ids(model, keys, context.columns.get(model)), keys)
 
     return DataLoader(load_fn=load)
 
@@ -83,25 +83,27 @@ class Loaders:
 
     def __init__(self, context: Context) -> None:
         self.context = context
-        self.organisation: DataLoader[int, models.Organisation | None] = _by_id_loader(models.Organisation)
+        self.organisation: DataLoader[int, models.Organisation | None] = _by_id_loader(models.Organisation, context)
         # Exchanges, sessions, volunteers, participations (see exchange/exchanges.py & co.).
-        self.exchange: DataLoader[int, models.Exchange | None] = _by_id_loader(models.Exchange)
-        self.session: DataLoader[int, models.Session | None] = _by_id_loader(models.Session)
-        self.volunteer: DataLoader[int, models.Volunteer | None] = _by_id_loader(models.Volunteer)
-        self.participation: DataLoader[int, models.Participation | None] = _by_id_loader(models.Participation)
+        self.exchange: DataLoader[int, models.Exchange | None] = _by_id_loader(models.Exchange, context)
+        self.session: DataLoader[int, models.Session | None] = _by_id_loader(models.Session, context)
+        self.volunteer: DataLoader[int, models.Volunteer | None] = _by_id_loader(models.Volunteer, context)
+        self.participation: DataLoader[int, models.Participation | None] = _by_id_loader(models.Participation, context)
+        # Only the columns the query reads (Context.columns, set by schema.plan), where given.
+        columns = context.columns
         self.exchange_partners: DataLoader[int, list[models.Organisation]] = _grouped_loader(
-            exchanges.partners_by_exchange
+            lambda ids: exchanges.partners_by_exchange(ids, columns.get(models.Organisation))
         )
         self.exchange_sessions: DataLoader[int, list[models.Session]] = _grouped_loader(
-            sessions.sessions_by_exchange
+            lambda ids: sessions.sessions_by_exchange(ids, columns.get(models.Session))
         )
         self.session_speakers: DataLoader[int, list[models.Volunteer]] = _grouped_loader(
-            sessions.speakers_by_session
+            lambda ids: sessions.speakers_by_session(ids, columns.get(models.Volunteer))
         )
         self.places_taken: DataLoader[int, int] = _grouped_loader(participations.places_taken, default=0)
         # Nested connections: every parent's page in one statement; keyed (parent id, page args).
         self.exchange_participants: DataLoader[tuple[int, PageArgs], Page] = _paged_loader(
-            participations.pages_by_exchange
+            lambda ids, page: participations.pages_by_exchange(ids, page, columns.get(models.Participation))
         )
         self.volunteer_participations: DataLoader[tuple[int, PageArgs], Page] = _paged_loader(
             lambda ids, page: participations.pages_by_volunteer(self.context.actor, ids, page)

@@ -67,6 +67,7 @@ from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
+from schema.columns import document_columns
 from schema.fastpath import DIRECT_KEY, DirectCall
 
 BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
@@ -141,6 +142,8 @@ class OperationPlan:
         if root is None:
             raise Fallback
         self.root = self.object_plan(root, (operation.selection_set,))
+        # Columns each model's loaders select for this operation (schema.columns).
+        self.columns = document_columns(schema, operation, fragments)
 
     # ------------------------------------------------------------ field collection
 
@@ -426,7 +429,10 @@ class _Execution:
                     column: list[Any]
                     if kind == ATTRIBUTE:
                         attribute = field_plan.attribute
-                        column = [getattr(source, attribute) for source in sources]
+                        try:
+                            column = [getattr(source, attribute) for source in sources]
+                        except Exception as error:  # e.g. a column the loaders did not select
+                            raise Fallback from error
                     elif kind == TYPENAME:
                         column = [parent.name] * len(sources)
                     else:

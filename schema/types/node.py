@@ -4,6 +4,7 @@ from typing import Any
 
 import strawberry
 
+from schema import columns
 from schema.relay import encode_id
 from schema.scalars import LanguageCode
 
@@ -15,7 +16,9 @@ class Node:
 
 def model_identity(model: type, type_name: str) -> tuple[Any, Any]:
     """``is_type_of`` and the ``id`` field of a type whose roots are instances of ``model``
-    (roots are Tortoise models, not wrappers): ``is_type_of, id = model_identity(...)``."""
+    (roots are Tortoise models, not wrappers): ``is_type_of, id = model_identity(...)``.
+    Also tells schema.columns which model the type's objects are."""
+    columns.register(type_name, model)
 
     def is_type_of(cls: type, obj: Any, _info: Any) -> bool:
         return isinstance(obj, model)

@@ -1,0 +1,90 @@
+"""schema.columns: loaders of a compiled query select only the columns it reads, and a
+column it failed to foresee makes the plan step aside instead of answering wrongly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import parse
+
+from exchange import models
+from exchange.settings import Settings
+from schema import schema as built_schema
+from schema.columns import ALL, _parent_attributes, document_columns, field_attributes
+from schema.limits import Limits, prepare
+from schema.plan import STATS, compile_operation
+from schema.types.exchange import ExperienceExchange
+from schema.types.volunteer import Volunteer
+from tests.api.exchange_fixtures import make_exchange, make_volunteer, take_part
+from tests.conftest import GraphQLClient, make_organisation
+
+PAGE = """
+query Page {
+  exchanges {
+    edges { node { title participants { edges { node { role volunteer { fullName organisation { name } } } } } } }
+  }
+}
+"""
+
+
+def strawberry_field(cls: type, name: str) -> Any:
+    return next(field for field in cls.__strawberry_definition__.fields if field.name == name)  # type: ignore[attr-defined]
+
+
+def test_resolver_analysis() -> None:
+    def reads(root: Any, info: Any) -> Any:
+        return root.titles or root.slug
+
+    def passes_it_on(root: Any, info: Any) -> Any:
+        return len(root.titles) + hash(root)
+
+    def writes(root: Any) -> None:
+        root.slug = "x"
+
+    assert _parent_attributes(reads, "root") == {"titles", "slug"}
+    assert _parent_attributes(passes_it_on, "root") is ALL
+    assert _parent_attributes(writes, "root") is ALL
+    assert field_attributes(strawberry_field(ExperienceExchange, "slug")) == {"slug"}
+    assert field_attributes(strawberry_field(ExperienceExchange, "title")) == {"titles", "slug"}
+    assert field_attributes(strawberry_field(Volunteer, "email")) == {"organisation_id", "id", "email"}
+    # invitations hands the exchange to a helper: every column.
+    assert field_attributes(strawberry_field(ExperienceExchange, "invitations")) is ALL
+
+
+async def test_columns_of_a_document(app: Any) -> None:
+    operation = parse(PAGE).definitions[0]
+    columns = document_columns(built_schema._schema, operation, {})  # type: ignore[arg-type]
+    assert columns[models.Volunteer] == {"id", "full_name", "organisation_id"}
+    assert columns[models.Participation] == {"id", "role", "status", "exchange_id", "volunteer_id"}
+    assert columns[models.Organisation] == {"id", "names", "slug", "parent_id"}
+    # Any field that may read anything: the whole row.
+    whole = parse("{ exchanges { edges { node { slug invitations { totalCount } } } } }").definitions[0]
+    assert models.Exchange not in document_columns(built_schema._schema, whole, {})  # type: ignore[arg-type]
+
+
+async def test_an_unforeseen_column_falls_back_to_whole_rows(
+    app: Any, gql: GraphQLClient, settings: Settings
+) -> None:
+    host = await make_organisation("aral-fund", names={"en": "Aral Fund", "ru": "Фонд Арал"})
+    exchange = await make_exchange("aral-week", host)
+    for name in ("Aigerim", "Daniyar"):
+        await take_part(await make_volunteer(name, organisation=host), exchange)
+    first = await gql(PAGE)
+    assert "errors" not in first
+
+    # The cached plan for PAGE, told that volunteers need no full name: a wrong prediction.
+    prepared = prepare(built_schema._schema, PAGE, Limits.from_settings(settings))  # type: ignore[attr-defined]
+    operation = prepared.operation("Page")
+    assert operation is not None
+    plan = compile_operation(built_schema._schema, operation, prepared.fragments, {}, prepared.plans)  # type: ignore[attr-defined]
+    assert plan is not None
+    plan.columns[models.Volunteer] = frozenset({"id", "organisation_id"})
+    before = STATS.copy()
+    second = await gql(PAGE)
+    assert STATS["fallback"] == before["fallback"] + 1
+    assert second["data"] == first["data"] and "errors" not in second  # graphql-core on whole rows
+    names = [
+        edge["node"]["volunteer"]["fullName"]
+        for edge in second["data"]["exchanges"]["edges"][0]["node"]["participants"]["edges"]
+    ]
+    assert names == ["Aigerim", "Daniyar"]
