@@ -18,8 +18,11 @@ Strawberry's resolver.
 
 from __future__ import annotations
 
+import ast
 import inspect
+import textwrap
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import strawberry
@@ -52,6 +55,94 @@ def _qualifies(field: StrawberryField, schema: strawberry.Schema) -> bool:
 DIRECT_KEY = "exchange.fastpath.direct"
 
 
+@dataclass(frozen=True)
+class LoaderCall:
+    """A resolver whose whole body is ``return await info.context.loaders.<loader>.load(root.<key>)``
+    (or, with ``optional``, the same behind ``None if root.<key> is None else ...``): the compiled
+    executor (schema.plan) makes that call itself for a whole level of objects, without a
+    coroutine per object. Found by reading the resolver's source, so it is the resolver."""
+
+    loader: str
+    key: str
+    optional: bool
+
+
+def _loads(node: ast.AST, info: str, parent: str, key: ast.AST | None = None) -> tuple[str, str] | None:
+    """(loader, key attribute) when ``node`` is ``await info.context.loaders.<loader>.load(<key>)``
+    with <key> ``parent.<attribute>`` (or the given name node)."""
+    if not isinstance(node, ast.Await) or not isinstance(node.value, ast.Call):
+        return None
+    call = node.value
+    if call.keywords or len(call.args) != 1:
+        return None
+    method = call.func
+    if not (isinstance(method, ast.Attribute) and method.attr == "load"):
+        return None
+    loader = method.value
+    if not (isinstance(loader, ast.Attribute) and isinstance(loader.value, ast.Attribute)):
+        return None
+    loaders, context = loader.value, loader.value.value
+    if not (
+        loaders.attr == "loaders"
+        and isinstance(context, ast.Attribute)
+        and context.attr == "context"
+        and isinstance(context.value, ast.Name)
+        and context.value.id == info
+    ):
+        return None
+    argument = call.args[0]
+    if key is not None:
+        return (loader.attr, "") if ast.dump(argument) == ast.dump(key) else None
+    if isinstance(argument, ast.Attribute) and isinstance(argument.value, ast.Name) and argument.value.id == parent:
+        return loader.attr, argument.attr
+    return None
+
+
+def loader_call(function: Callable[..., Any], info: str | None, parent: str | None) -> LoaderCall | None:
+    if info is None or parent is None or not inspect.iscoroutinefunction(function):
+        return None
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    definition = tree.body[0]
+    if not isinstance(definition, ast.AsyncFunctionDef):
+        return None
+    body = [statement for statement in definition.body if not isinstance(statement, ast.Expr)]  # docstrings
+    if len(body) == 1 and isinstance(body[0], ast.Return) and body[0].value is not None:
+        found = _loads(body[0].value, info, parent)
+        return None if found is None else LoaderCall(found[0], found[1], optional=False)
+    # key = root.<attribute>; return None if key is None else await ...load(key)
+    if len(body) == 2 and isinstance(body[0], ast.Assign) and isinstance(body[1], ast.Return):
+        assign, returned = body[0], body[1].value
+        if not (
+            len(assign.targets) == 1
+            and isinstance(assign.targets[0], ast.Name)
+            and isinstance(assign.value, ast.Attribute)
+            and isinstance(assign.value.value, ast.Name)
+            and assign.value.value.id == parent
+            and isinstance(returned, ast.IfExp)
+        ):
+            return None
+        name = assign.targets[0].id
+        test = returned.test
+        if not (
+            isinstance(returned.body, ast.Constant)
+            and returned.body.value is None
+            and isinstance(test, ast.Compare)
+            and isinstance(test.left, ast.Name)
+            and test.left.id == name
+            and len(test.ops) == 1
+            and isinstance(test.ops[0], ast.Is)
+            and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value is None
+        ):
+            return None
+        found = _loads(returned.orelse, info, parent, key=ast.Name(id=name, ctx=ast.Load()))
+        return None if found is None else LoaderCall(found[0], assign.value.attr, optional=True)
+    return None
+
+
 class DirectCall:
     """How to call one field's resolver function directly.
 
@@ -74,9 +165,10 @@ class DirectCall:
             schema.config.name_converter.from_argument(arg): arg.python_name for arg in field.arguments
         }
         self.self_first = resolver.self_parameter is not None
-        self.source_names = [
-            p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None
-        ]
+        # One parameter can be both (a `root` annotated strawberry.Parent): named once.
+        self.source_names = list(
+            dict.fromkeys(p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None)
+        )
         self.info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
         # The object can go first, by position, when it is `self` or the first parameter.
         parameters = list(inspect.signature(self.function).parameters.values())
@@ -88,6 +180,9 @@ class DirectCall:
             and parameters[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
         )
         self.resolve = self._resolver()
+        self.loader_call = loader_call(
+            self.function, self.info_name, self.source_names[0] if len(self.source_names) == 1 else None
+        )
 
     def _kwargs(self, info: GraphQLResolveInfo | None, arguments: dict[str, Any]) -> dict[str, Any]:
         names = self.names

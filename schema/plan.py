@@ -68,7 +68,7 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 from schema.columns import document_columns
-from schema.fastpath import DIRECT_KEY, DirectCall
+from schema.fastpath import DIRECT_KEY, DirectCall, LoaderCall
 
 BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 _EXECUTABLE_DIRECTIVES = frozenset({"skip", "include"})
@@ -85,7 +85,7 @@ class Fallback(Exception):
 # ---------------------------------------------------------------- compiled shapes
 
 # Field kinds: how a value is obtained for one object.
-TYPENAME, ATTRIBUTE, DIRECT, RESOLVER = range(4)
+TYPENAME, ATTRIBUTE, DIRECT, RESOLVER, LOADER = range(5)
 # Completion kinds: what is done with the value.
 LEAF, OBJECT, ABSTRACT, LIST = range(4)
 
@@ -111,6 +111,7 @@ class FieldPlan:
     kind: int
     attribute: str = ""
     direct: DirectCall | None = None
+    loader_call: LoaderCall | None = None
     is_async: bool = False
     # Coerced arguments when they use no variable (the same for every request), else None.
     static_arguments: dict[str, Any] | None = None
@@ -243,6 +244,8 @@ class OperationPlan:
             plan.kind, plan.attribute = ATTRIBUTE, strawberry_field.python_name
         elif isinstance(direct, DirectCall) and direct.resolve is resolve:
             plan.kind, plan.direct, plan.is_async = DIRECT, direct, direct.is_async
+            if direct.loader_call is not None and not definition.args:
+                plan.kind, plan.loader_call = LOADER, direct.loader_call
         elif resolve is None:
             raise Fallback  # graphql-core's default resolver (dict keys too): not used here
         plan.completion = self.completion(definition.type, nodes)
@@ -435,6 +438,11 @@ class _Execution:
                             raise Fallback from error
                     elif kind == TYPENAME:
                         column = [parent.name] * len(sources)
+                    elif kind == LOADER:
+                        column = []
+                        group_values.append(column)  # visible to the clean-up while it fills
+                        self.load_column(field_plan, sources, column, pending)
+                        group_values.pop()
                     else:
                         info = self.info(field_plan, parent)
                         column = []
@@ -474,6 +482,30 @@ class _Execution:
                         raise
                     raise Fallback from error
         return list(next_level.values())
+
+    def load_column(
+        self, field_plan: FieldPlan, sources: list[Any], column: list[Any], pending: list[_Entry]
+    ) -> None:
+        """The resolver's own DataLoader call (schema.fastpath.LoaderCall) for every source:
+        values already loaded go straight in, the others wait with the level's awaitables."""
+        call = field_plan.loader_call
+        assert call is not None
+        try:
+            load = getattr(self.context.loaders, call.loader).load
+            key_of, optional = call.key, call.optional
+            for source in sources:
+                key = getattr(source, key_of)
+                if key is None and optional:
+                    column.append(None)
+                    continue
+                future = load(key)
+                if future.done():
+                    column.append(future.result())
+                else:
+                    pending.append(_Entry(future, column, len(column)))
+                    column.append(None)
+        except (Exception, asyncio.CancelledError) as error:
+            raise Fallback from error
 
     def resolve_column(
         self, field_plan: FieldPlan, info: GraphQLResolveInfo, sources: list[Any], column: list[Any]
@@ -737,6 +769,8 @@ async def _drive(pending: list[_Entry]) -> None:
         leftover += [(entry, future) for future, entries in waiting.items() for entry in entries]
         for entry, future in leftover:
             awaitable = entry.awaitable
+            if isinstance(awaitable, asyncio.Future):
+                continue  # a loader's future: its batch settles it; nothing runs on it here
             if (
                 inspect.iscoroutine(awaitable)
                 and inspect.getcoroutinestate(awaitable) == inspect.CORO_CREATED
