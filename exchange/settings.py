@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     execution_timeout_seconds: float = 10.0
     # Queries run by their compiled plan (schema/plan.py); false: graphql-core for everything.
     compiled_execution: bool = True
+    # Operations executing at once per process; more wait for a slot. Execution is CPU-bound
+    # on one event loop, so interleaving more of them adds no throughput, only memory and
+    # cache misses (bench/RESULTS.md: ExchangesPage at 32 connections).
+    max_concurrent_executions: int = 8
     rate_limit_points: int = 100_000
     rate_limit_window_seconds: int = 60
 

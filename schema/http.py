@@ -23,6 +23,7 @@ also appears in the log line carrying the traceback.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -316,6 +317,9 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         self.limits = Limits.from_settings(settings)
         self.rate_limiter = RateLimiter(settings)
         self.documents = DocumentStore()
+        # Operations executing at once in this process; the others wait their turn (see
+        # Settings.max_concurrent_executions).
+        self.execution_slots = asyncio.Semaphore(max(1, settings.max_concurrent_executions))
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         context = Context(
@@ -651,6 +655,13 @@ class ExchangeGraphQL(GraphQL[Context, None]):
                 )
 
         try:
+            await self.take_slot()
+        except RequestError:
+            if claim is not None and claim.record_id is not None:
+                with contextlib.suppress(Exception):
+                    await within(DB_STEP_SECONDS, idempotency.release(claim.record_id))
+            raise
+        try:
             outcome = None
             if operation.operation is OperationType.QUERY and self.settings.compiled_execution:
                 outcome = await self.execute_planned(request, admitted)
@@ -659,10 +670,12 @@ class ExchangeGraphQL(GraphQL[Context, None]):
                     request, context, query, operation_name, raw_variables, extensions
                 )
         except BaseException:
+            self.execution_slots.release()
             if claim is not None and claim.record_id is not None:
                 with contextlib.suppress(Exception):
                     await within(DB_STEP_SECONDS, idempotency.release(claim.record_id))
             raise
+        self.execution_slots.release()
         outcome.body["extensions"] = {**(outcome.body.get("extensions") or {}), **extensions_out}
         outcome.headers = {**headers, **outcome.headers}
         for name, value in sub_response.headers.items():
@@ -731,6 +744,20 @@ class ExchangeGraphQL(GraphQL[Context, None]):
                 headers={"Retry-After": "1"},
             )
         return claim
+
+    async def take_slot(self) -> None:
+        """One of the execution slots; a request that waits longer than an execution may take
+        is answered SERVICE_UNAVAILABLE (retry shortly) instead of queueing without end."""
+        try:
+            async with asyncio.timeout(self.settings.execution_timeout_seconds):
+                await self.execution_slots.acquire()
+        except TimeoutError:
+            raise RequestError.of(
+                "The server is busy; retry in a moment.",
+                "SERVICE_UNAVAILABLE",
+                503,
+                headers={"Retry-After": "1"},
+            ) from None
 
     async def execute_planned(self, request: Request, admitted: Admission) -> Outcome | None:
         """The query run by its compiled plan (schema.plan); None where graphql-core must run it
