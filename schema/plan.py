@@ -418,6 +418,7 @@ class _Execution:
         values: list[list[list[Any]]] = []
         infos: list[list[GraphQLResolveInfo | None]] = []
         pending: list[_Entry] = []
+        loads: list[_Load] = []
         try:
             for group in groups:
                 group_values: list[list[Any]] = []
@@ -441,7 +442,7 @@ class _Execution:
                     elif kind == LOADER:
                         column = []
                         group_values.append(column)  # visible to the clean-up while it fills
-                        self.load_column(field_plan, sources, column, pending)
+                        self.load_column(field_plan, sources, column, loads)
                         group_values.pop()
                     else:
                         info = self.info(field_plan, parent)
@@ -455,8 +456,8 @@ class _Execution:
                                     pending.append(_Entry(value, column, index))
                     group_values.append(column)
                     group_infos.append(info)
-            if pending:
-                await _drive(pending)
+            if pending or loads:
+                await _drive(pending, loads)
         except BaseException:
             _discard(value for group_values in values for column in group_values for value in column)
             raise
@@ -484,7 +485,7 @@ class _Execution:
         return list(next_level.values())
 
     def load_column(
-        self, field_plan: FieldPlan, sources: list[Any], column: list[Any], pending: list[_Entry]
+        self, field_plan: FieldPlan, sources: list[Any], column: list[Any], loads: list[_Load]
     ) -> None:
         """The resolver's own DataLoader call (schema.fastpath.LoaderCall) for every source:
         values already loaded go straight in, the others wait with the level's awaitables."""
@@ -502,7 +503,7 @@ class _Execution:
                 if future.done():
                     column.append(future.result())
                 else:
-                    pending.append(_Entry(future, column, len(column)))
+                    loads.append((future, column, len(column)))
                     column.append(None)
         except (Exception, asyncio.CancelledError) as error:
             raise Fallback from error
@@ -633,6 +634,10 @@ def _is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
     return hasattr(type(value), "__await__") and not isinstance(value, type)
 
 
+# A DataLoader future the plan waits on directly, and where its value goes: (future, column, index).
+_Load = tuple[asyncio.Future[Any], list[Any], int]
+
+
 class _Entry:
     """One awaitable a resolver returned, and where its value goes."""
 
@@ -697,7 +702,7 @@ def _settled(future: asyncio.Future[Any]) -> asyncio.Future[None]:
     return waiter
 
 
-async def _drive(pending: list[_Entry]) -> None:
+async def _drive(pending: list[_Entry], loads: list[_Load] | None = None) -> None:
     """Run awaitables to completion the way asyncio's tasks would, without a task each.
 
     Every awaitable is stepped until it waits on a future (or finishes). The driver then
@@ -705,6 +710,10 @@ async def _drive(pending: list[_Entry]) -> None:
     futures are done, like the event loop resuming tasks; a DataLoader settles a whole batch at
     once, so its waiters are resumed together. Loads issued by one round's steps land in the
     same DataLoader batches, as with tasks.
+
+    ``loads`` are DataLoader futures the plan waits on directly (LoaderCall fields): their
+    batches settle them whatever the driver does, so the driver listens to one of them at a
+    time instead of putting a callback on each (one wake-up per batch, not per object).
 
     When the plan steps aside (an awaitable raised) or the request is cancelled, the
     awaitables still suspended are not closed mid-await (a database call must finish or clean
@@ -715,6 +724,8 @@ async def _drive(pending: list[_Entry]) -> None:
     waiting: dict[Any, list[_Entry]] = {}
     settled: list[Any] = []
     wake: list[asyncio.Future[None] | None] = [None]
+    loads = loads or []
+    listened: set[int] = set()  # loads' futures with our callback
 
     def on_settled(future: Any) -> None:
         settled.append(future)
@@ -726,7 +737,7 @@ async def _drive(pending: list[_Entry]) -> None:
     stepped = 0  # how many of ``ready`` were stepped so far
     bare: list[_Entry] = []  # suspended at a bare yield (asyncio.sleep(0)): resumed next round
     try:
-        while ready:
+        while True:
             stepped, bare = 0, []
             for entry in ready:
                 stepped += 1
@@ -753,10 +764,26 @@ async def _drive(pending: list[_Entry]) -> None:
                         entry.step.close()
                     raise Fallback
             ready, stepped = [], 0
+            if loads:
+                unsettled: list[_Load] = []
+                for load in loads:
+                    future = load[0]
+                    if not future.done():
+                        unsettled.append(load)
+                    elif future.cancelled() or future.exception() is not None:
+                        raise Fallback  # graphql-core reports the loader's error
+                    else:
+                        load[1][load[2]] = future.result()
+                loads = unsettled
+            if not (bare or waiting or loads):
+                break
             if bare:
                 await asyncio.sleep(0)
                 ready, bare = bare, []
-            elif waiting and not settled:
+            elif not settled:
+                if loads and id(loads[0][0]) not in listened:
+                    listened.add(id(loads[0][0]))
+                    loads[0][0].add_done_callback(on_settled)
                 waiter = wake[0] = loop.create_future()
                 await waiter
                 wake[0] = None
@@ -765,12 +792,10 @@ async def _drive(pending: list[_Entry]) -> None:
             settled.clear()
     except BaseException as error:
         cancel = not isinstance(error, Exception)
-        leftover = [(entry, None) for entry in (*ready[stepped:], *bare)]
+        leftover: list[tuple[_Entry, Any]] = [(entry, None) for entry in (*ready[stepped:], *bare)]
         leftover += [(entry, future) for future, entries in waiting.items() for entry in entries]
         for entry, future in leftover:
             awaitable = entry.awaitable
-            if isinstance(awaitable, asyncio.Future):
-                continue  # a loader's future: its batch settles it; nothing runs on it here
             if (
                 inspect.iscoroutine(awaitable)
                 and inspect.getcoroutinestate(awaitable) == inspect.CORO_CREATED
