@@ -12,7 +12,7 @@ Statements are put in three kinds:
 * ``transaction``: BEGIN/COMMIT/ROLLBACK/SAVEPOINT/RELEASE;
 * ``driver``: what the driver sends by itself: asyncpg's connection reset on every release to
   its pool (``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;``), type
-  introspection, SET/SHOW.
+  introspection (with the ``set_config('jit', ...)`` around it), SET/SHOW.
 
 The proxy answers SSLRequest/GSSENCRequest with "N" itself, so clients fall back to plain
 text (which is the only way to read the messages) without any configuration.
@@ -36,7 +36,9 @@ _TRANSACTION = re.compile(
 )
 _DRIVER = re.compile(
     r"pg_advisory_unlock_all|^\s*(RESET|UNLISTEN|CLOSE\s+ALL|DISCARD|SET|SHOW|DEALLOCATE|PRAGMA)\b"
-    r"|\bpg_catalog\.pg_type\b|\bFROM\s+pg_catalog\.|\bpg_type\b",
+    r"|\bpg_catalog\.pg_type\b|\bFROM\s+pg_catalog\.|\bpg_type\b"
+    # asyncpg turns JIT off around its type introspection (once per connection and new type).
+    r"|\bset_config\(\s*'jit'",
     re.I,
 )
 

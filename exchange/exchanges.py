@@ -470,7 +470,7 @@ async def partners_by_exchange(
     rows = await statement.fetch_rows(
         f"SELECT ep.exchange_id AS _exchange_id, {select_list('o', columns)} FROM exchange_partner ep "  # noqa: S608
         "JOIN organisation o ON o.id = ep.organisation_id "
-        f"WHERE ep.exchange_id IN {statement.in_list(exchange_ids)} ORDER BY ep.exchange_id, o.id"
+        f"WHERE {statement.is_in('ep.exchange_id', exchange_ids)} ORDER BY ep.exchange_id, o.id"
     )
     result: dict[int, list[Organisation]] = {pk: [] for pk in exchange_ids}
     build = builder(Organisation, rows)

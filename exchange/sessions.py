@@ -98,7 +98,7 @@ async def sessions_by_exchange(
     selected = select_list("s", None if columns is None else {*columns, "exchange_id"})
     rows = await statement.fetch_rows(
         f'SELECT {selected} FROM "session" s '  # noqa: S608
-        f"WHERE s.exchange_id IN {statement.in_list(exchange_ids)} AND s.cancelled_at IS NULL "
+        f"WHERE {statement.is_in('s.exchange_id', exchange_ids)} AND s.cancelled_at IS NULL "
         "ORDER BY s.starts_at, s.id"
     )
     for session in instances(Session, rows):
@@ -113,7 +113,7 @@ async def speakers_by_session(
     rows = await statement.fetch_rows(
         f"SELECT ss.session_id AS _session_id, {select_list('v', columns)} FROM session_speaker ss "  # noqa: S608
         "JOIN volunteer v ON v.id = ss.volunteer_id "
-        f"WHERE ss.session_id IN {statement.in_list(session_ids)} ORDER BY ss.session_id, v.id"
+        f"WHERE {statement.is_in('ss.session_id', session_ids)} ORDER BY ss.session_id, v.id"
     )
     result: dict[int, list[Volunteer]] = {pk: [] for pk in session_ids}
     build = builder(Volunteer, rows)

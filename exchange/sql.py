@@ -36,6 +36,14 @@ class Statement:
         placeholders = [self.param(value) for value in values]
         return "(" + ", ".join(placeholders or ["NULL"]) + ")"
 
+    def is_in(self, column: str, values: Iterable[Any]) -> str:
+        """``column`` is one of ``values``: ``= ANY($n)`` with one array parameter on PostgreSQL
+        (the statement's text does not depend on how many values, so asyncpg's prepared
+        statement is reused), an IN list on SQLite. Values must be of the column's type."""
+        if self.prefix == "$":
+            return f"{column} = ANY({self.param(list(values))})"
+        return f"{column} IN {self.in_list(values)}"
+
     async def fetch(self, sql: str) -> list[dict[str, Any]]:
         return await self.connection.execute_query_dict(sql, self.params)
 
@@ -117,7 +125,7 @@ async def paged_children(
         f"SELECT {select_list('t', columns)}, {parent_column} AS _parent, "
         f"ROW_NUMBER() OVER ({partition} ORDER BY {order_by}) - 1 AS _index, "
         f"COUNT(*) OVER ({partition}) AS _total "
-        f"FROM {from_sql} WHERE {parent_column} IN {statement.in_list(parent_ids)}"
+        f"FROM {from_sql} WHERE {statement.is_in(parent_column, parent_ids)}"
         + (f" AND ({where})" if where else "")
     )
     condition = window_condition(statement, page, "r._index", "r._total")
@@ -150,10 +158,11 @@ async def by_ids(model: type[M], ids: Sequence[Any], columns: Iterable[str] | No
     statement = Statement()
     meta = model._meta
     table, pk = meta.db_table, meta.db_pk_column
+    key = f't."{pk}"'
     return instances(
         model,
         await statement.fetch_rows(
-            f'SELECT {select_list("t", columns)} FROM "{table}" t WHERE t."{pk}" IN {statement.in_list(ids)}'
+            f'SELECT {select_list("t", columns)} FROM "{table}" t WHERE {statement.is_in(key, ids)}'
         ),
     )
 
