@@ -60,10 +60,10 @@ from schema.limits import (
     Prepared,
     contains_nul,
     input_list_error,
-    limit_error,
     longest_list,
     nul_error,
     prepare,
+    too_costly_error,
 )
 from schema.plan import Fallback, compile_operation
 from schema.plan import execute as execute_plan
@@ -579,13 +579,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         cost_extension = {"requested": cost, "limit": settings.max_cost}
         if cost > settings.max_cost:
             raise RequestError.graphql(
-                [
-                    limit_error(
-                        f"The operation would cost {cost} points; at most {settings.max_cost} are allowed. "
-                        "Ask for smaller pages.",
-                        "QUERY_TOO_COSTLY",
-                    )
-                ],
+                [too_costly_error(cost, settings.max_cost)],
                 extensions={"cost": cost_extension},
             )
 

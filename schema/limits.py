@@ -81,6 +81,13 @@ def limit_error(message: str, code: str, nodes: Any = None) -> GraphQLError:
     return GraphQLError(message, nodes=nodes, extensions={"code": code})
 
 
+def too_costly_error(cost: int, limit: int) -> GraphQLError:
+    return limit_error(
+        f"The operation would cost {cost} points; at most {limit} are allowed. Ask for smaller pages.",
+        "QUERY_TOO_COSTLY",
+    )
+
+
 @dataclass
 class Prepared:
     """A parsed and checked document; ``errors`` non-empty means it must not run."""
@@ -338,6 +345,9 @@ class PreparedDocument(SchemaExtension):
     _check_allow_list = False
     _refusal: GraphQLError | None = None
     _max_tokens: int | None = None
+    # Set for operations that did not come through the HTTP view (which checks the cost
+    # itself): the cost is checked here then, with the same rules.
+    _settings: Settings | None = None
 
     def _get(self) -> Prepared | None:
         execution_context = self.execution_context
@@ -354,6 +364,7 @@ class PreparedDocument(SchemaExtension):
             return None
         self._check_allow_list = settings.persisted_queries_only
         self._max_tokens = settings.max_tokens
+        self._settings = settings
         return prepare(execution_context.schema._schema, query, Limits.from_settings(settings))
 
     async def on_parse(self) -> AsyncIterator[None]:
@@ -380,5 +391,32 @@ class PreparedDocument(SchemaExtension):
         if self._refusal is not None:
             self.execution_context.pre_execution_errors = [self._refusal]
         elif self._prepared is not None:
-            self.execution_context.pre_execution_errors = list(self._prepared.errors)
+            errors = list(self._prepared.errors)
+            if not errors and self._settings is not None:
+                errors = self._cost_errors(self._prepared, self._settings)
+            self.execution_context.pre_execution_errors = errors
         yield
+
+    def _cost_errors(self, prepared: Prepared, settings: Settings) -> list[GraphQLError]:
+        """The HTTP view's cost rule for an operation that arrived another way (WebSocket): a
+        subscription runs its selection for every event, so its cost is bounded the same way."""
+        from schema.cost import CostError, cached_operation_cost
+
+        execution_context = self.execution_context
+        operation = prepared.operation(execution_context.operation_name)
+        if operation is None:
+            return []  # Strawberry reports the missing or ambiguous operation
+        try:
+            cost = cached_operation_cost(
+                prepared.costs,
+                execution_context.schema._schema,
+                operation,
+                prepared.fragments,
+                execution_context.variables or {},
+                settings.page_size_cap,
+            )
+        except CostError as error:
+            return [error]
+        except (TypeError, ValueError):
+            return []  # malformed variables: their coercion refuses them with a clear error
+        return [too_costly_error(cost, settings.max_cost)] if cost > settings.max_cost else []

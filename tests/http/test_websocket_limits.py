@@ -57,3 +57,28 @@ def test_allow_list_mode_covers_websocket_subscriptions(tmp_path: Path) -> None:
         assert run_cli(database_url, "documents", "register", str(document)).exit_code == 0
         with pytest.raises(TimeoutError):  # registered: it runs, and waits for events
             first_answer(url, key, SHALLOW, wait=1.5)
+
+
+COSTLY = (
+    "subscription { invitationUpdates { invitation { exchange { "
+    "participants(first: 50) { edges { node { volunteer { fullName } } } } } } } }"
+)
+
+
+@pytest.mark.slow
+def test_costly_subscription_is_refused_with_a_code(tmp_path: Path) -> None:
+    # A subscription runs its selection for every event: the HTTP cost rule applies to it too.
+    database_url = databases.sqlite_url(tmp_path)
+    key = issue_admin_key(database_url)
+    env = {"EXCHANGE_DATABASE_URL": database_url, "EXCHANGE_MAX_COST": "40"}
+    with uvicorn_server(env, tmp_path / "server.log") as url:
+        message = first_answer(url, key, COSTLY)
+        assert message["type"] == "error", message
+        assert message["payload"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
+        assert "at most 40" in message["payload"][0]["message"]
+        over_cap = COSTLY.replace("first: 50", "first: 100000")
+        refused = first_answer(url, key, over_cap)
+        assert refused["type"] == "error", refused
+        assert refused["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        with pytest.raises(TimeoutError):  # a cheap one runs, and waits for events
+            first_answer(url, key, SHALLOW, wait=1.5)
