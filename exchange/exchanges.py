@@ -27,8 +27,8 @@ from exchange.models import (
     Session,
     Theme,
 )
-from exchange.rows import builder
-from exchange.sql import Page, PageWindow, Statement, json_list_contains, paged_children, select_list
+from exchange.rows import builder, instances
+from exchange.sql import Page, PageWindow, Statement, paged_children, select_list
 from exchange.validation import (
     LocalizedText,
     check_capacity,
@@ -139,33 +139,109 @@ def local_day_bounds(starts_on: dt.date, ends_on: dt.date, time_zone: str) -> tu
 # ---------------------------------------------------------------- reads
 
 
-def list_exchanges(actor: Actor, criteria: ExchangeFilter | None = None) -> Any:
-    """A queryset of the exchanges the actor may see, by start date then id."""
-    queryset = Exchange.all()
-    visible = access.visible_exchanges_q(actor)
+@dataclass
+class ExchangePage:
+    """A page of exchanges with their hosts (joined in the same statement), and the total."""
+
+    nodes: list[Exchange]
+    start: int
+    total: int
+    hosts: dict[int, Organisation]
+
+
+def _like_contains(needle: str) -> str:
+    """A LIKE pattern for "contains ``needle``", with LIKE's wildcards escaped (ESCAPE '\\')."""
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _conditions(actor: Actor, criteria: ExchangeFilter | None, statement: Statement) -> list[str]:
+    """SQL conditions over the exchange row ``e``: what the actor may see (exchange.access),
+    then the filter. Both databases; values are parameters."""
+    conditions: list[str] = []
+    visible = access.visible_exchanges_sql(actor, "e", statement.param)
     if visible is not None:
-        queryset = queryset.filter(visible)
-    if criteria is not None:
-        queryset = _apply_filter(queryset, criteria)
-    return queryset.order_by("starts_on", "id")
+        conditions.append(visible)
+    if criteria is None:
+        return conditions
+    sqlite = statement.prefix == "?"
 
+    def day(value: dt.date) -> object:
+        return value.isoformat() if sqlite else value  # SQLite stores dates as ISO text
 
-def _apply_filter(queryset: Any, criteria: ExchangeFilter) -> Any:
     if criteria.theme is not None:
-        queryset = queryset.filter(theme=criteria.theme)
+        conditions.append(f"e.theme = {statement.param(criteria.theme.value)}")
     if criteria.status is not None:
-        queryset = queryset.filter(status=criteria.status)
+        conditions.append(f"e.status = {statement.param(criteria.status.value)}")
     if criteria.country is not None:
-        queryset = queryset.filter(country=criteria.country)
+        conditions.append(f"e.country = {statement.param(criteria.country)}")
     if criteria.language is not None:
-        queryset = json_list_contains(queryset, "languages", criteria.language)
+        # The JSON list's text holds "xx" (codes are validated: no quotes or wildcards inside).
+        pattern = '%"' + criteria.language + '"%'
+        conditions.append(f"CAST(e.languages AS TEXT) LIKE {statement.param(pattern)}")
     if criteria.starts_after is not None:
-        queryset = queryset.filter(starts_on__gte=criteria.starts_after)
+        conditions.append(f"e.starts_on >= {statement.param(day(criteria.starts_after))}")
     if criteria.starts_before is not None:
-        queryset = queryset.filter(starts_on__lte=criteria.starts_before)
+        conditions.append(f"e.starts_on <= {statement.param(day(criteria.starts_before))}")
     if criteria.search is not None and (needle := fold(criteria.search)):
-        queryset = queryset.filter(search_text__contains=needle)
-    return queryset
+        conditions.append(f"e.search_text LIKE {statement.param(_like_contains(needle))} ESCAPE '\\'")
+    return conditions
+
+
+async def page_exchanges(
+    actor: Actor,
+    criteria: ExchangeFilter | None,
+    page: PageWindow,
+    columns: Iterable[str] | None = None,
+    host_columns: Iterable[str] | None = None,
+) -> ExchangePage:
+    """The exchanges the actor may see, filtered, by start date then id: one COUNT and one
+    page with each exchange's host joined (only ``columns`` / ``host_columns`` when given)."""
+    statement = Statement()
+    conditions = _conditions(actor, criteria, statement)
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    [count_row] = await statement.fetch_rows(f"SELECT COUNT(*) AS total FROM exchange e{where}")  # noqa: S608
+    total = int(count_row[0])
+    start, end = page.window(total)
+    if end <= start:
+        return ExchangePage([], start, total, {})
+    exchange_columns = (
+        sorted(columns)
+        if columns is not None
+        else [field for field in Exchange._meta.fields_db_projection.values()]
+    )
+    host_names = (
+        sorted(host_columns)
+        if host_columns is not None
+        else [field for field in Organisation._meta.fields_db_projection.values()]
+    )
+    selected = ", ".join(
+        [f'e."{column}"' for column in exchange_columns]
+        + [f'h."{column}" AS "h_{column}"' for column in host_names]
+    )
+    rows = await statement.fetch_rows(
+        f"SELECT {selected} FROM exchange e JOIN organisation h ON h.id = e.host_id{where} "  # noqa: S608
+        f"ORDER BY e.starts_on, e.id LIMIT {statement.param(end - start)} OFFSET {statement.param(start)}"
+    )
+    nodes = instances(Exchange, [_Columns(row[: len(exchange_columns)], exchange_columns) for row in rows])
+    width = len(exchange_columns)
+    host_rows = [_Columns(row[width:], host_names) for row in rows]
+    hosts = {host.pk: host for host in instances(Organisation, host_rows)}
+    return ExchangePage(nodes, start, total, hosts)
+
+
+class _Columns(tuple[Any, ...]):
+    """Part of a joined row, with its own column names (what exchange.rows reads)."""
+
+    names: list[str]
+
+    def __new__(cls, values: Any, names: list[str]) -> _Columns:
+        row = super().__new__(cls, values)
+        row.names = names
+        return row
+
+    def keys(self) -> list[str]:
+        return self.names
 
 
 async def partner_ids_of(exchange_id: int) -> frozenset[int]:
@@ -430,7 +506,7 @@ __all__ = [
     "ExchangeFilter",
     "NewExchange",
     "create_exchange",
-    "list_exchanges",
+    "page_exchanges",
     "partner_ids_of",
     "update_exchange",
     "visible_exchange",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
-from exchange import exchanges, organisations, volunteers
+from exchange import exchanges, models, organisations, volunteers
 from schema.context import Info
-from schema.relay import Connection, paginate_queryset
+from schema.relay import Connection, build_connection, paginate_queryset
 from schema.scalars import CountryCode, LanguageCode
 from schema.types.enums import OrganisationKind
 from schema.types.exchange import ExchangeFilter, ExperienceExchange
@@ -63,15 +63,17 @@ class ExchangeQueries:
         before: str | None = None,
         filter: ExchangeFilter | None = None,
     ) -> Connection[ExperienceExchange]:
-        queryset = exchanges.list_exchanges(info.context.actor, exchange_filter(filter))
+        context = info.context
         # Hosts come with the page (a JOIN instead of one more statement); the loader serves them.
-        page = await paginate_queryset(
-            queryset.select_related("host"), info.context.page_args(first, after, last, before)
+        page = await exchanges.page_exchanges(
+            context.actor,
+            exchange_filter(filter),
+            context.page_args(first, after, last, before),
+            context.columns.get(models.Exchange),
+            context.columns.get(models.Organisation),
         )
-        info.context.loaders.organisation.prime_many(
-            {edge.node.host_id: edge.node.host for edge in page.edges}
-        )
-        return page
+        context.loaders.organisation.prime_many(page.hosts)
+        return build_connection(page.nodes, page.start, page.total)
 
     @strawberry.field(description="Null when no exchange has this slug or the caller may not see it.")
     async def exchange(self, info: Info, slug: str) -> ExperienceExchange | None:

@@ -483,6 +483,7 @@ async def test_filters(gql: GraphQLClient) -> None:
         ("eco", ["aral"]),
         ("%", []),
         ("_", []),
+        ("\\", []),  # LIKE's escape character is a character too
         ("", ["aral", "alem"]),
         ("nothing", []),
     ],
