@@ -27,8 +27,8 @@ from exchange.models import (
     Session,
     Theme,
 )
-from exchange.rows import builder, instances
-from exchange.sql import Page, PageWindow, Statement, paged_children, select_list
+from exchange.rows import instances
+from exchange.sql import Page, PageWindow, Statement, linked, paged_children
 from exchange.validation import (
     LocalizedText,
     check_capacity,
@@ -542,14 +542,11 @@ async def pages_by_organisation(
 async def partners_by_exchange(
     exchange_ids: Sequence[int], columns: Iterable[str] | None = None
 ) -> dict[int, list[Organisation]]:
-    statement = Statement()
-    rows = await statement.fetch_rows(
-        f"SELECT ep.exchange_id AS _exchange_id, {select_list('o', columns)} FROM exchange_partner ep "  # noqa: S608
-        "JOIN organisation o ON o.id = ep.organisation_id "
-        f"WHERE {statement.is_in('ep.exchange_id', exchange_ids)} ORDER BY ep.exchange_id, o.id"
+    return await linked(
+        Organisation,
+        link_table="exchange_partner",
+        parent_column="exchange_id",
+        child_column="organisation_id",
+        parent_ids=exchange_ids,
+        columns=columns,
     )
-    result: dict[int, list[Organisation]] = {pk: [] for pk in exchange_ids}
-    build = builder(Organisation, rows)
-    for row in rows:
-        result[int(row["_exchange_id"])].append(build(row))
-    return result

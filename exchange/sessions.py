@@ -15,9 +15,9 @@ from exchange.errors import DomainError, ErrorCode, Problems, not_found
 from exchange.exchanges import KEEP, TITLE_MAX, local_day_bounds, visible_exchange
 from exchange.invitations.session_mail import notify_session_change
 from exchange.models import Exchange, ExchangeStatus, MailKind, Session, SessionFormat, Volunteer
-from exchange.rows import builder, instances
+from exchange.rows import instances
 from exchange.settings import Settings
-from exchange.sql import Statement, select_list
+from exchange.sql import Statement, linked, select_list
 from exchange.validation import LocalizedText, check_capacity, check_url, localized_map
 
 VENUE_MAX = 300
@@ -109,17 +109,14 @@ async def sessions_by_exchange(
 async def speakers_by_session(
     session_ids: Sequence[int], columns: Iterable[str] | None = None
 ) -> dict[int, list[Volunteer]]:
-    statement = Statement()
-    rows = await statement.fetch_rows(
-        f"SELECT ss.session_id AS _session_id, {select_list('v', columns)} FROM session_speaker ss "  # noqa: S608
-        "JOIN volunteer v ON v.id = ss.volunteer_id "
-        f"WHERE {statement.is_in('ss.session_id', session_ids)} ORDER BY ss.session_id, v.id"
+    return await linked(
+        Volunteer,
+        link_table="session_speaker",
+        parent_column="session_id",
+        child_column="volunteer_id",
+        parent_ids=session_ids,
+        columns=columns,
     )
-    result: dict[int, list[Volunteer]] = {pk: [] for pk in session_ids}
-    build = builder(Volunteer, rows)
-    for row in rows:
-        result[int(row["_session_id"])].append(build(row))
-    return result
 
 
 # ---------------------------------------------------------------- changes after invitations went out

@@ -152,6 +152,31 @@ def select_list(alias: str, columns: Iterable[str] | None) -> str:
     return ", ".join(f'{alias}."{column}"' for column in sorted(columns))
 
 
+async def linked(
+    model: type[M],
+    *,
+    link_table: str,
+    parent_column: str,
+    child_column: str,
+    parent_ids: Sequence[int],
+    columns: Iterable[str] | None = None,
+) -> dict[int, list[M]]:
+    """The ``model`` rows linked to each parent through a many-to-many ``link_table``
+    (``parent_column`` -> ``child_column``), by id; one statement for every parent."""
+    statement = Statement()
+    table = model._meta.db_table
+    rows = await statement.fetch_rows(
+        f"SELECT l.{parent_column} AS _parent, {select_list('c', columns)} FROM {link_table} l "
+        f'JOIN "{table}" c ON c.id = l.{child_column} '
+        f"WHERE {statement.is_in(f'l.{parent_column}', parent_ids)} ORDER BY l.{parent_column}, c.id"
+    )
+    result: dict[int, list[M]] = {pk: [] for pk in parent_ids}
+    build = builder(model, rows)
+    for row in rows:
+        result[int(row["_parent"])].append(build(row))
+    return result
+
+
 async def by_ids(model: type[M], ids: Sequence[Any], columns: Iterable[str] | None = None) -> list[M]:
     """The rows of ``model`` with these primary keys, in no particular order; only
     ``columns`` when given (partial instances)."""
