@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from tortoise.expressions import Q, Subquery
-
 from exchange.errors import DomainError, ErrorCode, forbidden, unauthenticated
 from exchange.models import ApiKey, ApiKeyRole, Exchange, ExchangeStatus, Organisation
 
@@ -198,20 +196,8 @@ def can_subscribe_to_invitations(actor: Actor) -> bool:
 
 
 # ---------------------------------------------------------------- exchanges, sessions, volunteers
-# Lists are filtered in the database; the two renderings below say the same as
+# Lists are filtered in the database; the SQL rendering below says the same as
 # can_see_exchange and must change together with it.
-
-
-def visible_exchanges_q(actor: Actor) -> Q | None:
-    """ORM condition for the exchanges ``actor`` may see (None: every exchange)."""
-    if actor.is_admin:
-        return None
-    public = Q(status__not=ExchangeStatus.DRAFT)
-    if not actor.is_organisation:
-        return public
-    org = actor.organisation_id
-    partnered = Subquery(Exchange.filter(partners__id=org).values("id"))
-    return Q(public, Q(host_id=org), Q(id__in=partnered), join_type=Q.OR)
 
 
 def visible_exchanges_sql(actor: Actor, alias: str, param: Callable[[object], str]) -> str | None:

@@ -28,7 +28,7 @@ from exchange.models import (
     Theme,
 )
 from exchange.rows import instances
-from exchange.sql import Page, PageWindow, Statement, linked, paged_children
+from exchange.sql import Page, PageWindow, Statement, json_list_holds, linked, paged_children, text_contains
 from exchange.validation import (
     LocalizedText,
     check_capacity,
@@ -149,12 +149,6 @@ class ExchangePage:
     hosts: dict[int, Organisation]
 
 
-def _like_contains(needle: str) -> str:
-    """A LIKE pattern for "contains ``needle``", with LIKE's wildcards escaped (ESCAPE '\\')."""
-    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _conditions(actor: Actor, criteria: ExchangeFilter | None, statement: Statement) -> list[str]:
     """SQL conditions over the exchange row ``e``: what the actor may see (exchange.access),
     then the filter. Both databases; values are parameters."""
@@ -176,15 +170,13 @@ def _conditions(actor: Actor, criteria: ExchangeFilter | None, statement: Statem
     if criteria.country is not None:
         conditions.append(f"e.country = {statement.param(criteria.country)}")
     if criteria.language is not None:
-        # The JSON list's text holds "xx" (codes are validated: no quotes or wildcards inside).
-        pattern = '%"' + criteria.language + '"%'
-        conditions.append(f"CAST(e.languages AS TEXT) LIKE {statement.param(pattern)}")
+        conditions.append(json_list_holds(statement, "e.languages", criteria.language))
     if criteria.starts_after is not None:
         conditions.append(f"e.starts_on >= {statement.param(day(criteria.starts_after))}")
     if criteria.starts_before is not None:
         conditions.append(f"e.starts_on <= {statement.param(day(criteria.starts_before))}")
     if criteria.search is not None and (needle := fold(criteria.search)):
-        conditions.append(f"e.search_text LIKE {statement.param(_like_contains(needle))} ESCAPE '\\'")
+        conditions.append(text_contains(statement, "e.search_text", needle))
     return conditions
 
 
@@ -205,15 +197,11 @@ async def page_exchanges(
     start, end = page.window(total)
     if end <= start:
         return ExchangePage([], start, total, {})
-    exchange_columns = (
-        sorted(columns)
-        if columns is not None
-        else [field for field in Exchange._meta.fields_db_projection.values()]
+    exchange_columns = sorted(
+        columns if columns is not None else Exchange._meta.fields_db_projection.values()
     )
-    host_names = (
-        sorted(host_columns)
-        if host_columns is not None
-        else [field for field in Organisation._meta.fields_db_projection.values()]
+    host_names = sorted(
+        host_columns if host_columns is not None else Organisation._meta.fields_db_projection.values()
     )
     selected = ", ".join(
         [f'e."{column}"' for column in exchange_columns]

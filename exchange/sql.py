@@ -199,3 +199,15 @@ def json_list_contains(queryset: Any, column: str, value: str) -> Any:
     return queryset.annotate(**{alias: RawSQL(f"CAST({column} AS TEXT)")}).filter(
         **{f"{alias}__contains": f'"{value}"'}
     )
+
+
+def json_list_holds(statement: Statement, column: str, value: str) -> str:
+    """``json_list_contains`` as a condition for hand-written SQL."""
+    return text_contains(statement, f"CAST({column} AS TEXT)", f'"{value}"')
+
+
+def text_contains(statement: Statement, column: str, needle: str) -> str:
+    """SQL: the text ``column`` contains ``needle``, with LIKE's wildcards in it escaped (as the
+    ORM's ``__contains`` does), on both databases."""
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{column} LIKE {statement.param(f'%{escaped}%')} ESCAPE '\\'"

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import inspect
-import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -42,11 +40,10 @@ from graphql import (
     SelectionSetNode,
     get_named_type,
 )
-from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 from tortoise.models import Model
 
-BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
+from schema.fastpath import BACKREF, function_tree, resolver_function
 
 # GraphQL type name -> the model whose instances are its objects (schema.types.node.model_identity).
 MODELS: dict[str, type[Model]] = {}
@@ -61,12 +58,8 @@ def register(type_name: str, model: type[Model]) -> None:
 def _parent_attributes(function: Callable[..., Any], parent: str) -> frozenset[str] | None:
     """Attributes ``function`` reads on its parameter ``parent``; None when it uses the
     parameter in any other way or its source cannot be read."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
-    except (OSError, TypeError, SyntaxError):
-        return ALL
-    definition = tree.body[0]
-    if not isinstance(definition, ast.FunctionDef | ast.AsyncFunctionDef):
+    definition = function_tree(function)
+    if definition is None:
         return ALL
     attributes: set[str] = set()
     read_as_attribute: set[int] = set()
@@ -90,9 +83,10 @@ def field_attributes(field: StrawberryField) -> frozenset[str] | None:
     resolver = field.base_resolver
     if resolver is None:
         return frozenset({field.python_name})
-    parents = [p.name for p in (resolver.self_parameter, resolver.parent_parameter, resolver.root_parameter) if p]
-    wrapped: Any = resolver.wrapped_func
-    function = wrapped.__func__ if isinstance(wrapped, staticmethod | classmethod) else wrapped
+    parents = [
+        p.name for p in (resolver.self_parameter, resolver.parent_parameter, resolver.root_parameter) if p
+    ]
+    function = resolver_function(resolver)
     found: set[str] = set()
     for parent in parents:
         attributes = _parent_attributes(function, parent)
@@ -125,7 +119,9 @@ def document_columns(
         if type_name not in MODELS:
             return
         strawberry_field = (field.extensions or {}).get(BACKREF)
-        attributes = field_attributes(strawberry_field) if isinstance(strawberry_field, StrawberryField) else ALL
+        attributes = (
+            field_attributes(strawberry_field) if isinstance(strawberry_field, StrawberryField) else ALL
+        )
         known = reads.get(type_name, set())
         if known is None:
             return
@@ -156,7 +152,11 @@ def document_columns(
                 name = selection.name.value
                 fragment = fragments.get(name)
                 if fragment is not None and name not in seen:
-                    walk(fragment.selection_set, schema.get_type(fragment.type_condition.name.value), seen | {name})
+                    walk(
+                        fragment.selection_set,
+                        schema.get_type(fragment.type_condition.name.value),
+                        seen | {name},
+                    )
 
     root = schema.query_type
     if root is not None:

@@ -19,6 +19,7 @@ Strawberry's resolver.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import textwrap
 from collections.abc import Callable
@@ -93,19 +94,36 @@ def _loads(node: ast.AST, info: str, parent: str, key: ast.AST | None = None) ->
     argument = call.args[0]
     if key is not None:
         return (loader.attr, "") if ast.dump(argument) == ast.dump(key) else None
-    if isinstance(argument, ast.Attribute) and isinstance(argument.value, ast.Name) and argument.value.id == parent:
+    if (
+        isinstance(argument, ast.Attribute)
+        and isinstance(argument.value, ast.Name)
+        and argument.value.id == parent
+    ):
         return loader.attr, argument.attr
     return None
+
+
+def resolver_function(resolver: Any) -> Callable[..., Any]:
+    """The plain function behind a Strawberry resolver (static and class methods unwrapped)."""
+    wrapped: Any = resolver.wrapped_func
+    return wrapped.__func__ if isinstance(wrapped, staticmethod | classmethod) else wrapped  # type: ignore[no-any-return]
+
+
+@functools.cache
+def function_tree(function: Callable[..., Any]) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The syntax tree of a function's definition (parsed once), or None without its source
+    (schema.columns and ``loader_call`` read resolvers this way)."""
+    try:
+        definition = ast.parse(textwrap.dedent(inspect.getsource(function))).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return None
+    return definition if isinstance(definition, ast.FunctionDef | ast.AsyncFunctionDef) else None
 
 
 def loader_call(function: Callable[..., Any], info: str | None, parent: str | None) -> LoaderCall | None:
     if info is None or parent is None or not inspect.iscoroutinefunction(function):
         return None
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
-    except (OSError, TypeError, SyntaxError):
-        return None
-    definition = tree.body[0]
+    definition = function_tree(function)
     if not isinstance(definition, ast.AsyncFunctionDef):
         return None
     body = [statement for statement in definition.body if not isinstance(statement, ast.Expr)]  # docstrings
@@ -154,10 +172,7 @@ class DirectCall:
     def __init__(self, field: StrawberryField, schema: strawberry.Schema) -> None:
         resolver = field.base_resolver
         assert resolver is not None
-        wrapped: Any = resolver.wrapped_func
-        self.function: Callable[..., Any] = (
-            wrapped.__func__ if isinstance(wrapped, staticmethod | classmethod) else wrapped
-        )
+        self.function = resolver_function(resolver)
         self.field = field
         self.is_async = resolver.is_async
         self.info_class = schema.config.info_class
@@ -167,7 +182,9 @@ class DirectCall:
         self.self_first = resolver.self_parameter is not None
         # One parameter can be both (a `root` annotated strawberry.Parent): named once.
         self.source_names = list(
-            dict.fromkeys(p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None)
+            dict.fromkeys(
+                p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None
+            )
         )
         self.info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
         # The object can go first, by position, when it is `self` or the first parameter.

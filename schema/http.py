@@ -648,14 +648,10 @@ class ExchangeGraphQL(GraphQL[Context, None]):
                     {**headers, "Idempotent-Replayed": "true"},
                 )
 
+        slot = False
         try:
             await self.take_slot()
-        except RequestError:
-            if claim is not None and claim.record_id is not None:
-                with contextlib.suppress(Exception):
-                    await within(DB_STEP_SECONDS, idempotency.release(claim.record_id))
-            raise
-        try:
+            slot = True
             outcome = None
             if operation.operation is OperationType.QUERY and self.settings.compiled_execution:
                 outcome = await self.execute_planned(request, admitted)
@@ -664,12 +660,13 @@ class ExchangeGraphQL(GraphQL[Context, None]):
                     request, context, query, operation_name, raw_variables, extensions
                 )
         except BaseException:
-            self.execution_slots.release()
             if claim is not None and claim.record_id is not None:
                 with contextlib.suppress(Exception):
                     await within(DB_STEP_SECONDS, idempotency.release(claim.record_id))
             raise
-        self.execution_slots.release()
+        finally:
+            if slot:
+                self.execution_slots.release()
         outcome.body["extensions"] = {**(outcome.body.get("extensions") or {}), **extensions_out}
         outcome.headers = {**headers, **outcome.headers}
         for name, value in sub_response.headers.items():

@@ -64,13 +64,11 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues, get_argument_values
 from graphql.pyutils import Path, Undefined
-from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 from schema.columns import document_columns
-from schema.fastpath import DIRECT_KEY, DirectCall, LoaderCall
+from schema.fastpath import BACKREF, DIRECT_KEY, DirectCall, LoaderCall
 
-BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 _EXECUTABLE_DIRECTIVES = frozenset({"skip", "include"})
 
 

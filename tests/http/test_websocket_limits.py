@@ -3,7 +3,9 @@ tokens, validation) and the allow-list, through the schema extension."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,16 @@ DEEP = (
 SHALLOW = "subscription { invitationUpdates { status } }"
 
 
+@contextlib.contextmanager
+def served(tmp_path: Path, **env: str) -> Iterator[tuple[str, str, str]]:
+    """A uvicorn server on a fresh SQLite database with these EXCHANGE_* settings:
+    (url, admin key, database url)."""
+    database_url = databases.sqlite_url(tmp_path)
+    key = issue_admin_key(database_url)
+    with uvicorn_server({"EXCHANGE_DATABASE_URL": database_url, **env}, tmp_path / "server.log") as url:
+        yield url, key, database_url
+
+
 def first_answer(url: str, key: str, query: str, wait: float = 10) -> dict[str, Any]:
     ws_url = url.replace("http://", "ws://") + "/graphql"
     with connect(ws_url, subprotocols=["graphql-transport-ws"], open_timeout=10) as ws:  # type: ignore[list-item]
@@ -31,10 +43,7 @@ def first_answer(url: str, key: str, query: str, wait: float = 10) -> dict[str, 
 
 @pytest.mark.slow
 def test_too_deep_subscription_is_refused_with_a_code(tmp_path: Path) -> None:
-    database_url = databases.sqlite_url(tmp_path)
-    key = issue_admin_key(database_url)
-    env = {"EXCHANGE_DATABASE_URL": database_url, "EXCHANGE_MAX_DEPTH": "4"}
-    with uvicorn_server(env, tmp_path / "server.log") as url:
+    with served(tmp_path, EXCHANGE_MAX_DEPTH="4") as (url, key, _database):
         message = first_answer(url, key, DEEP)
     assert message["type"] == "error", message
     assert message["payload"][0]["extensions"]["code"] == "QUERY_TOO_DEEP"
@@ -42,10 +51,7 @@ def test_too_deep_subscription_is_refused_with_a_code(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_allow_list_mode_covers_websocket_subscriptions(tmp_path: Path) -> None:
-    database_url = databases.sqlite_url(tmp_path)
-    key = issue_admin_key(database_url)
-    env = {"EXCHANGE_DATABASE_URL": database_url, "EXCHANGE_PERSISTED_QUERIES_ONLY": "true"}
-    with uvicorn_server(env, tmp_path / "server.log") as url:
+    with served(tmp_path, EXCHANGE_PERSISTED_QUERIES_ONLY="true") as (url, key, database_url):
         message = first_answer(url, key, SHALLOW)
         assert message["type"] == "error", message
         assert message["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
@@ -68,10 +74,7 @@ COSTLY = (
 @pytest.mark.slow
 def test_costly_subscription_is_refused_with_a_code(tmp_path: Path) -> None:
     # A subscription runs its selection for every event: the HTTP cost rule applies to it too.
-    database_url = databases.sqlite_url(tmp_path)
-    key = issue_admin_key(database_url)
-    env = {"EXCHANGE_DATABASE_URL": database_url, "EXCHANGE_MAX_COST": "40"}
-    with uvicorn_server(env, tmp_path / "server.log") as url:
+    with served(tmp_path, EXCHANGE_MAX_COST="40") as (url, key, _database):
         message = first_answer(url, key, COSTLY)
         assert message["type"] == "error", message
         assert message["payload"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
