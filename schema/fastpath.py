@@ -223,30 +223,15 @@ class DirectCall:
         return lambda source: function(**kwargs, **dict.fromkeys(names, source))
 
     def _resolver(self) -> Callable[..., Any]:
+        """The graphql-core resolver: ``bind`` for one object (nothing to bind without
+        arguments or info)."""
         function = self.function
-        info_name, info_class, field = self.info_name, self.info_class, self.field
-        if not self.names and not self.source_names and info_name is None:
+        if not self.names and not self.source_names and self.info_name is None:
             if self.self_first:
                 return lambda source, _info: function(source)
             return lambda _source, _info: function()
-        if self.self_first and not self.names and not self.source_names and info_name is not None:
-
-            def self_and_info(source: Any, info: GraphQLResolveInfo) -> Any:
-                return function(source, **{info_name: info_class(_raw_info=info, _field=field)})
-
-            return self_and_info
-
-        names, source_names, self_first = self.names, self.source_names, self.self_first
-
-        def resolve(source: Any, info: GraphQLResolveInfo, **arguments: Any) -> Any:
-            kwargs = {names[name]: value for name, value in arguments.items()} if arguments else {}
-            for name in source_names:
-                kwargs[name] = source
-            if info_name is not None:
-                kwargs[info_name] = info_class(_raw_info=info, _field=field)
-            return function(source, **kwargs) if self_first else function(**kwargs)
-
-        return resolve
+        bind = self.bind
+        return lambda source, info, **arguments: bind(info, arguments)(source)
 
 
 def install(schema: strawberry.Schema) -> list[str]:
