@@ -23,9 +23,9 @@ def by_key(rows: Iterable[M], keys: Sequence[Any], attr: str = "id") -> list[M |
     return [index.get(key) for key in keys]
 
 
-def _by_id_loader(model: Any, context: Context) -> DataLoader[int, Any]:
+def _by_id_loader(model: Any, columns: dict[Any, frozenset[str]]) -> DataLoader[int, Any]:
     async def load(keys: list[int]) -> list[Any]:
-        return by_key(await sql.by_ids(model, keys, context.columns.get(model)), keys)
+        return by_key(await sql.by_ids(model, keys, columns.get(model)), keys)
 
     return DataLoader(load_fn=load)
 
@@ -83,14 +83,18 @@ class Loaders:
 
     def __init__(self, context: Context) -> None:
         self.context = context
-        self.organisation: DataLoader[int, models.Organisation | None] = _by_id_loader(models.Organisation, context)
-        # Exchanges, sessions, volunteers, participations (see exchange/exchanges.py & co.).
-        self.exchange: DataLoader[int, models.Exchange | None] = _by_id_loader(models.Exchange, context)
-        self.session: DataLoader[int, models.Session | None] = _by_id_loader(models.Session, context)
-        self.volunteer: DataLoader[int, models.Volunteer | None] = _by_id_loader(models.Volunteer, context)
-        self.participation: DataLoader[int, models.Participation | None] = _by_id_loader(models.Participation, context)
         # Only the columns the query reads (Context.columns, set by schema.plan), where given.
         columns = context.columns
+        self.organisation: DataLoader[int, models.Organisation | None] = _by_id_loader(
+            models.Organisation, columns
+        )
+        # Exchanges, sessions, volunteers, participations (see exchange/exchanges.py & co.).
+        self.exchange: DataLoader[int, models.Exchange | None] = _by_id_loader(models.Exchange, columns)
+        self.session: DataLoader[int, models.Session | None] = _by_id_loader(models.Session, columns)
+        self.volunteer: DataLoader[int, models.Volunteer | None] = _by_id_loader(models.Volunteer, columns)
+        self.participation: DataLoader[int, models.Participation | None] = _by_id_loader(
+            models.Participation, columns
+        )
         self.exchange_partners: DataLoader[int, list[models.Organisation]] = _grouped_loader(
             lambda ids: exchanges.partners_by_exchange(ids, columns.get(models.Organisation))
         )
