@@ -338,8 +338,11 @@ class ExchangeGraphQL(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> None:
         await live.authenticate_connection(context, actor_for)
 
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+    def encode_json(self, data: object) -> str:
+        # str, not bytes: Strawberry sends bytes as binary WebSocket frames, and the
+        # protocols' messages are text frames (graphql-ws in Node rejects binary ones, a
+        # browser hands them over as a Blob).
+        return orjson.dumps(data).decode()
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)

@@ -332,6 +332,8 @@ class WSClient:
     async def receive(self, within: float = 10.0) -> dict[str, Any]:
         while True:
             raw = await asyncio.wait_for(self.socket.recv(), within)
+            # Every protocol message is a text frame: JavaScript clients reject binary ones.
+            assert isinstance(raw, str), f"binary WebSocket frame: {raw!r}"
             message: dict[str, Any] = json.loads(raw)
             if message.get("type") not in ("ka", "ping", "pong"):
                 return message
