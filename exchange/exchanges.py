@@ -448,7 +448,8 @@ async def _validated_changes(
     if {"starts_on", "ends_on", "time_zone"} & given.keys():
         dates_problems = Problems()
         _check_dates(dates_problems, starts_on, ends_on)
-        zone = check_time_zone(dates_problems, time_zone)
+        # A stored zone is not judged again: one accepted under an older rule still loads.
+        zone = check_time_zone(dates_problems, time_zone) if "time_zone" in given else ZoneInfo(time_zone)
         if zone is not None and not dates_problems:
             await _check_sessions_inside(
                 dates_problems, exchange, starts_on, ends_on, time_zone, given.keys()

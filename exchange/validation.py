@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 from urllib.parse import urlparse
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import TZPATH, ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -99,21 +102,52 @@ def check_url(
         problems.invalid(f"Expected an absolute {' or '.join(schemes)} URL.", field)
 
 
-_ZONES: frozenset[str] | None = None
+@functools.cache
+def _time_zone_names() -> tuple[frozenset[str], dict[str, str]]:
+    """The canonical names (zone.tab's Area/Location zones and UTC) and {old alias: its zone}.
+
+    zone.tab is the tz database's list for choosing a zone; available_timezones() also holds
+    "localtime", "Factory", posix/ and right/ copies, Etc/ offsets and legacy aliases
+    (US/Pacific, Asia/Calcutta), some of which make dates follow the server's clock setting.
+    Read from the tzdata package (installed with icalendar) and from the system's zoneinfo,
+    so a zone known to either is accepted when ZoneInfo can load it.
+    """
+    names = {"UTC"}
+    links = {"Etc/UTC": "UTC"}
+    sources = [resources.files("tzdata.zoneinfo")] + [Path(path) for path in TZPATH]
+    for source in sources:
+        zone_tab, zic_input = source / "zone.tab", source / "tzdata.zi"
+        if zone_tab.is_file():
+            for line in zone_tab.read_text(encoding="utf-8").splitlines():
+                columns = line.split("\t")
+                if not line.startswith("#") and len(columns) >= 3:
+                    names.add(columns[2])
+        if zic_input.is_file():
+            for line in zic_input.read_text(encoding="utf-8").splitlines():
+                if line.startswith("L "):
+                    _, target, alias = line.split()
+                    links.setdefault(alias, "UTC" if target == "Etc/UTC" else target)
+    return frozenset(names), links
 
 
 def check_time_zone(problems: Problems, name: str, field: str = "timeZone") -> ZoneInfo | None:
-    global _ZONES
-    if _ZONES is None:
-        _ZONES = frozenset(available_timezones())
-    if name not in _ZONES:
-        problems.invalid(f"{name!r} is not an IANA time zone (e.g. Asia/Almaty).", field)
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        problems.invalid(f"{name!r} is not an IANA time zone (e.g. Asia/Almaty).", field)
-        return None
+    """The zone of a canonical IANA name (e.g. Asia/Almaty, or UTC); refuses every other name."""
+    names, aliases = _time_zone_names()
+    if name in names:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    hint = aliases.get(name)
+    if hint in names:
+        problems.invalid(f"{name!r} is an old alias; use its canonical IANA name {hint!r}.", field)
+    else:
+        problems.invalid(
+            f"{name!r} is not a canonical IANA time zone: use an Area/Location name such as "
+            "Asia/Almaty, or UTC.",
+            field,
+        )
+    return None
 
 
 def search_text(*maps: dict[str, str] | None) -> str:

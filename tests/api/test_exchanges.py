@@ -391,6 +391,34 @@ async def test_new_dates_must_keep_sessions_inside(gql: GraphQLClient) -> None:
     assert (stored.starts_on, stored.time_zone) == (dt.date(2027, 5, 10), "Asia/Almaty")
 
 
+@pytest.mark.parametrize("zone", ["localtime", "Factory", "US/Pacific", "posix/Asia/Almaty", "Etc/GMT-5"])
+async def test_time_zone_must_be_a_canonical_iana_name(gql: GraphQLClient, zone: str) -> None:
+    # Each is in zoneinfo.available_timezones() on Debian; "localtime" follows the server's clock.
+    host = await make_organisation("host")
+    key = await make_key(host)
+    created = await gql(CREATE, {"input": new_exchange(timeZone=zone)}, key=key)
+    assert [(e["field"], e["code"]) for e in created["data"]["createExchange"]["userErrors"]] == [
+        (["timeZone"], "INVALID")
+    ]
+    assert await Exchange.all().count() == 0
+    exchange = await make_exchange("week", host, time_zone="Asia/Almaty")
+    updated = await gql(UPDATE, {"id": gid(exchange), "input": {"timeZone": zone}}, key=key)
+    assert [(e["field"], e["code"]) for e in updated["data"]["updateExchange"]["userErrors"]] == [
+        (["timeZone"], "INVALID")
+    ]
+    assert (await Exchange.get(id=exchange.id)).time_zone == "Asia/Almaty"
+
+
+async def test_a_zone_stored_under_the_older_rule_does_not_block_other_changes(gql: GraphQLClient) -> None:
+    host = await make_organisation("host")
+    exchange = await make_exchange("week", host, time_zone="Asia/Calcutta")
+    moved = await gql(
+        UPDATE, {"id": gid(exchange), "input": {"endsOn": "2027-05-20"}}, key=await make_key(host)
+    )
+    assert moved["data"]["updateExchange"]["userErrors"] == []
+    assert moved["data"]["updateExchange"]["exchange"]["timeZone"] == "Asia/Calcutta"
+
+
 # ---------------------------------------------------------------- seats
 
 
