@@ -11,6 +11,9 @@ line of stdout (``exchange apikey create ... | tail -1``); everything else goes 
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,6 +21,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -50,7 +54,14 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def load_settings() -> Settings:
     # A fresh read each time (not get_settings()'s cache): tests run many commands in one process.
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"EXCHANGE_{'_'.join(str(part) for part in error['loc'][:1]).upper()}: {error['msg']}"
+            for error in exc.errors()
+        )
+        fail(f"invalid settings: {problems}", 2)
 
 
 def _with_db(settings: Settings, work: Callable[[], Awaitable[T]], *, require_migrated: bool = True) -> T:
@@ -95,10 +106,37 @@ async def _applied_any() -> bool:
     return bool(await MigrationRecorder(connections.get("default")).applied_migrations())
 
 
+def _local_url(host: str, port: int) -> str:
+    """Where a browser on this machine reaches a server listening on ``host``."""
+    if host in ("0.0.0.0", ""):  # noqa: S104
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Binds and releases the address uvicorn is about to take: uvicorn reports a taken port
+    only as a log line and exit status 3, after the migrations and the demo keys."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As uvicorn does: a port whose old connections linger in TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                fail(f"port {port} on {host} is already in use (another server?); choose another with --port.")
+            if exc.errno == errno.EACCES:
+                fail(f"not allowed to listen on port {port} (ports below 1024 need privileges); use --port.")
+            if exc.errno == errno.EADDRNOTAVAIL:
+                fail(f"{host} is not an address of this machine; choose another with --host.")
+            fail(f"cannot listen on {host} port {port}: {exc.strerror or exc}.")
+
+
 def _print_demo(result: Any, host: str, port: int) -> None:
-    display_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     out.print(f"Demo data loaded: {result.summary}.")
-    out.print(f"GraphiQL: http://{display_host}:{port}/graphql")
+    out.print(f"GraphiQL: {_local_url(host, port)}/graphql")
     out.print(f"Organisation API key ({result.organisation_slug}): {result.organisation_key}")
     out.print(f"Admin API key: {result.admin_key}")
     out.print("Send a key as `Authorization: Bearer <key>`; keys are shown once, only hashes are stored.")
@@ -106,8 +144,8 @@ def _print_demo(result: Any, host: str, port: int) -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.", envvar="EXCHANGE_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.", envvar="PORT")] = 8000,
     workers: Annotated[
         int, typer.Option(min=1, help="Worker processes (more than 1 needs EXCHANGE_REDIS_URL).")
     ] = 1,
@@ -131,6 +169,11 @@ def serve(
             "worker processes, otherwise each subscriber hears only the events of its own worker.",
             2,
         )
+    _check_port_free(host, port)
+    if not settings.is_production and "public_url" not in settings.model_fields_set:
+        # Links in mails must reach this server, not the default port. Through the
+        # environment, because the app reads its settings anew in every worker process.
+        os.environ["EXCHANGE_PUBLIC_URL"] = _local_url(host, port)
 
     async def prepare() -> Any:
         pending = await db.pending_migrations()
@@ -159,16 +202,24 @@ def serve(
 
     import uvicorn
 
-    uvicorn.run(
-        "exchange.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers if not reload else None,
-        reload=reload,
-        log_level=settings.log_level.lower(),
-        proxy_headers=True,
-    )
+    try:
+        uvicorn.run(
+            "exchange.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers if not reload else None,
+            reload=reload,
+            log_level=settings.log_level.lower(),
+            # Given explicitly: uvicorn's default trusts X-Forwarded-For from 127.0.0.1.
+            proxy_headers=bool(settings.forwarded_allow_ips),
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+        )
+    except SystemExit as exc:
+        # uvicorn's "startup failed" (3), e.g. a port taken between the check and the bind.
+        if exc.code == 3:
+            fail("the server did not start (the reason is in the log above).")
+        raise
 
 
 # ---------------------------------------------------------------- database

@@ -66,12 +66,12 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-# For `tortoise makemigrations -c exchange.db.TORTOISE_ORM` (developers only).
-def _default_config() -> dict[str, Any]:
-    return tortoise_config(Settings())
-
-
-TORTOISE_ORM = _default_config()
+# For `tortoise makemigrations -c exchange.db.TORTOISE_ORM` (developers only). Built when
+# asked for, not at import: a bad setting must reach the CLI's one-line error.
+def __getattr__(name: str) -> Any:
+    if name == "TORTOISE_ORM":
+        return tortoise_config(Settings())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 async def init_db(settings: Settings, *, global_fallback: bool = True) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from functools import lru_cache
+from ipaddress import ip_network
 from typing import Annotated
 from urllib.parse import urlparse
 
@@ -44,9 +45,14 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     secret_key: str | None = None
 
+    # Unset in development: `exchange serve` makes it the address it serves (see cli.serve).
     public_url: str = "http://127.0.0.1:8000"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     websocket_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Proxies whose X-Forwarded-For/-Proto are believed. Empty: none, not even the loopback
+    # (uvicorn's own default), or any local process could pick the address the anonymous
+    # rate limit counts.
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -117,11 +123,25 @@ class Settings(BaseSettings):
     gc_threshold: int = 200_000  # first-generation threshold (Python's default: 700; 0: off)
     gc_freeze: bool = True  # move everything alive after start-up out of the collector's sight
 
-    @field_validator("cors_origins", "websocket_origins", mode="before")
+    @field_validator("cors_origins", "websocket_origins", "forwarded_allow_ips", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxy_addresses(cls, value: list[str]) -> list[str]:
+        # uvicorn takes anything it cannot parse as a literal host name and never matches it
+        # against a client address: a typo would silently trust no proxy.
+        for entry in value:
+            if entry == "*":
+                continue
+            try:
+                ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address, a network (10.0.0.0/8) or '*'") from None
         return value
 
     @field_validator("reminder_days_before", mode="before")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -175,3 +176,74 @@ def test_mail_worker_sends_queued_invitations_and_stops_on_sigint(tmp_path: Path
     assert len(sent) == 1, output
     assert b"nurlan.abdirov@example.org" in sent[0].read_bytes()
     assert worker.returncode == 0, output
+
+
+def _remaining(base: str, headers: dict[str, str] | None = None) -> int:
+    response = httpx.post(f"{base}/graphql", json={"query": "{ __typename }"}, headers=headers or {}, timeout=10)
+    assert response.status_code == 200, response.text
+    return int(response.headers["ratelimit-remaining"])
+
+
+@pytest.mark.parametrize("trusted", [None, "127.0.0.1"], ids=["default", "loopback-trusted"])
+def test_forwarded_for_moves_the_rate_limit_only_from_trusted_proxies(tmp_path: Path, trusted: str | None) -> None:
+    """Anonymous budgets are per client address; by default a local process saying
+    X-Forwarded-For is not believed (uvicorn alone trusts 127.0.0.1), so it cannot claim
+    another address and a fresh budget."""
+    settings = {"EXCHANGE_DATABASE_URL": f"sqlite://{tmp_path / 'limits.sqlite3'}"}
+    if trusted:
+        settings["EXCHANGE_FORWARDED_ALLOW_IPS"] = trusted
+    env = process_env(tmp_path, **settings)
+    with running_server(["serve", "--migrate"], env, tmp_path) as (base, _):
+        first = _remaining(base)
+        assert _remaining(base) < first  # one budget for 127.0.0.1
+        spoofed = _remaining(base, {"X-Forwarded-For": "203.0.113.7"})
+        if trusted:
+            assert spoofed == first  # a proxy's word: a new client, a full budget
+        else:
+            assert spoofed < first  # still 127.0.0.1's budget
+
+
+def test_links_in_mails_follow_the_port_served_in_development(tmp_path: Path) -> None:
+    mail_dir = tmp_path / "mail-out"
+    env = process_env(tmp_path, EXCHANGE_DATABASE_URL=f"sqlite://{tmp_path / 'mail.sqlite3'}")
+    assert cli_process(["migrate"], env, tmp_path).returncode == 0
+    assert cli_process(["seed", "--demo"], env, tmp_path).returncode == 0
+    invitees = tmp_path / "invitees.csv"
+    invitees.write_text("email,full_name,country,locale\naigerim@example.org,Aigerim Sadykova,KZ,en\n")
+    invited = cli_process(["invite", "--exchange", "aral-restoration-week-2027", str(invitees)], env, tmp_path)
+    assert invited.returncode == 0, invited.stdout + invited.stderr
+
+    with running_server(["serve"], env, tmp_path) as (base, _):
+        deadline = time.monotonic() + 60  # the dispatcher's first rounds, not a performance bound
+        while not list(mail_dir.glob("*.eml")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        sent = list(mail_dir.glob("*.eml"))
+        assert len(sent) == 1
+        text = _text_parts(sent[0].read_bytes())
+        links = set(re.findall(r"https?://[^\s\"<>]+/invitations/[^\s\"<>?]+", text))
+        assert links and all(link.startswith(f"{base}/invitations/") for link in links), links
+        assert httpx.get(links.pop(), timeout=10).status_code == 200  # the link reaches this server
+
+
+def _text_parts(raw: bytes) -> str:
+    import email
+    from email import policy
+
+    message = email.message_from_bytes(raw, policy=policy.default)
+    return "\n".join(
+        part.get_content() for part in message.walk() if part.get_content_type() in ("text/plain", "text/html")
+    )
+
+
+def test_serve_says_when_the_port_is_taken(tmp_path: Path) -> None:
+    env = process_env(tmp_path, EXCHANGE_DATABASE_URL=f"sqlite://{tmp_path / 'taken.sqlite3'}")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli_process(["serve", "--migrate", "--port", str(port)], env, tmp_path, timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.strip() == (
+        f"error: port {port} on 127.0.0.1 is already in use (another server?); choose another with --port."
+    )
+    assert "Applied" not in result.stdout  # refused before touching the database
