@@ -83,3 +83,9 @@ async def issue_api_key(actor: Actor, organisation_id: int, role: ApiKeyRole) ->
     if role is ApiKeyRole.ADMIN:
         raise DomainError(ErrorCode.INVALID, "Admin keys are issued with the CLI only.", ["role"])
     return await access.issue_key(role, organisation)
+
+
+async def revoke_api_key(actor: Actor, public_id: str) -> None:
+    access.require_admin(actor)
+    if not await access.revoke_key(public_id):
+        raise DomainError(ErrorCode.NOT_FOUND, "No active API key has this id.", ["keyId"])

@@ -67,6 +67,7 @@ from schema.limits import (
 )
 from schema.plan import Fallback, compile_operation
 from schema.plan import execute as execute_plan
+from schema.shown_once import for_replay
 
 log = logging.getLogger("exchange.graphql")
 
@@ -683,7 +684,16 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             if codes & {"TIMEOUT", "SERVICE_UNAVAILABLE", "INTERNAL_SERVER_ERROR"}:
                 await within(DB_STEP_SECONDS, idempotency.release(claim.record_id))
             else:
-                stored = {"status": outcome.status, "body": outcome.body}
+                # Kept for replays, but never a secret shown once (an API key, a webhook secret):
+                # the stored copy has it null, with an error saying why (schema.shown_once).
+                body = for_replay(
+                    self.schema._schema,  # type: ignore[attr-defined]
+                    self.schema._schema.mutation_type,  # type: ignore[attr-defined]
+                    operation.selection_set,
+                    prepared.fragments,
+                    outcome.body,
+                )
+                stored = {"status": outcome.status, "body": body}
                 await within(DB_STEP_SECONDS, idempotency.complete(claim.record_id, stored))
         return outcome
 

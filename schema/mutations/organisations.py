@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -11,6 +11,7 @@ from schema.context import Info
 from schema.errors import UserError, mutate
 from schema.relay import pk_of
 from schema.scalars import CountryCode, LanguageCode
+from schema.shown_once import shown_once
 from schema.types.enums import ApiKeyRole, OrganisationKind
 from schema.types.organisation import Organisation
 
@@ -46,11 +47,21 @@ class OrganisationPayload:
 
 @strawberry.type
 class ApiKeyPayload:
-    key: str | None = strawberry.field(
-        default=None, description="The secret, shown exactly once; only a hash is stored."
+    key: str | None = shown_once(
+        description="The secret, shown exactly once; only a hash is stored.",
+        if_lost="The key was issued (keyId): revoke it (revokeApiKey or `exchange apikey revoke`) "
+        "and issue a new one.",
     )
     key_id: str | None = strawberry.field(
         default=None, description="The key's non-secret id, for listing and revoking."
+    )
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class RevokeApiKeyPayload:
+    revoked_key_id: str | None = strawberry.field(
+        default=None, description="The key revoked: refused from now on, its open subscriptions ended."
     )
     user_errors: list[UserError]
 
@@ -92,3 +103,18 @@ class OrganisationMutations:
             return {"key": issued.secret, "key_id": issued.public_id}
 
         return await mutate(ApiKeyPayload, action)
+
+    @strawberry.mutation(
+        description="Platform admin only. The key is refused from the next request on and its open "
+        "subscriptions end at once (NOT_FOUND: no active key with that id)."
+    )
+    async def revoke_api_key(
+        self,
+        info: Info,
+        key_id: Annotated[str, strawberry.argument(description="The key's public id (key_...).")],
+    ) -> RevokeApiKeyPayload:
+        async def action() -> dict[str, Any]:
+            await organisations.revoke_api_key(info.context.actor, key_id)
+            return {"revoked_key_id": key_id}
+
+        return await mutate(RevokeApiKeyPayload, action)

@@ -12,15 +12,16 @@ from exchange.webhooks import endpoints
 from schema.context import Info
 from schema.errors import UserError, mutate
 from schema.relay import Connection, paginate_queryset, pk_of
+from schema.shown_once import shown_once
 from schema.types.webhook import WebhookDelivery, WebhookEndpoint
 
 
 @strawberry.type
 class WebhookEndpointPayload:
     endpoint: WebhookEndpoint | None = None
-    secret: str | None = strawberry.field(
-        default=None,
+    secret: str | None = shown_once(
         description="The signing secret (Standard Webhooks, whsec_...), shown only in this answer.",
+        if_lost="Get a new one with rotateWebhookSecret for this endpoint.",
     )
     user_errors: list[UserError]
 
