@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from exchange.errors import DomainError
 from exchange.invitations.invite import Invitee, InviteRequest, invite_volunteers
 from exchange.models import Exchange
 from exchange.settings import Settings
+from exchange.spreadsheets import csv_writer, restored
 
 COLUMNS = ("email", "full_name", "country", "locale")
 # Spreadsheets set to Kazakh or Russian save "CSV" with semicolons (the comma is their decimal
@@ -59,6 +61,7 @@ class ImportSummary:
         return text
 
 
+_API_FIELD = {"full_name": "fullName"}
 _BY_LETTERS = {column.replace("_", ""): column for column in COLUMNS}
 
 
@@ -77,10 +80,22 @@ def _dialect(path: Path) -> tuple[str, bool]:
     return max(DELIMITERS, key=header_line.count), head.startswith(codecs.BOM_UTF8)
 
 
+def _text(path: Path) -> str:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise CsvImportError(
+            f"{path}: not UTF-8 text (line {line} has the byte 0x{raw[error.start]:02x}); "
+            'save the list as "CSV UTF-8" and import it again. Nothing was imported.'
+        ) from None
+
+
 def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     delimiter, _ = _dialect(path)
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle, delimiter=delimiter)
+    reader = csv.DictReader(io.StringIO(_text(path), newline=""), delimiter=delimiter)
+    try:
         header = [_column(name) for name in reader.fieldnames or []]
         missing = [name for name in COLUMNS[:3] if name not in header]
         if missing:
@@ -90,10 +105,23 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
         reader.fieldnames = header
         rows = []
         for row in reader:
-            cleaned = {key: (value or "").strip() for key, value in row.items() if key in COLUMNS}
+            cleaned = {key: restored((value or "").strip()) for key, value in row.items() if key in COLUMNS}
             if any(cleaned.values()):
                 rows.append((reader.line_num, cleaned))
         return rows
+    except csv.Error as error:  # e.g. a cell over the csv module's size limit
+        raise CsvImportError(f"{path}, line {reader.line_num}: {error}. Nothing was imported.") from None
+
+
+def _nul_problems(row: dict[str, str]) -> list[str]:
+    # The API refuses U+0000 (BAD_USER_INPUT) and PostgreSQL cannot store it in text: sent on,
+    # it failed the whole chunk of rows with a driver error.
+    # Named like the API's fields, as the service's reasons are ("fullName: ...").
+    return [
+        f"{_API_FIELD.get(column, column)}: contains a NUL character (U+0000)."
+        for column, value in row.items()
+        if "\0" in value
+    ]
 
 
 def _invitee(row: dict[str, str]) -> Invitee:
@@ -111,7 +139,7 @@ def _write_rejected(path: Path, rejected: Sequence[RejectedRow]) -> Path:
     # opens the rejected rows in columns and with Cyrillic intact.
     delimiter, bom = _dialect(path)
     with target.open("w", newline="", encoding="utf-8-sig" if bom else "utf-8") as handle:
-        writer = csv.writer(handle, delimiter=delimiter)
+        writer = csv_writer(handle, delimiter=delimiter)
         writer.writerow(["line", *COLUMNS, "reasons"])
         for item in rejected:
             writer.writerow(
@@ -128,6 +156,12 @@ async def import_csv(
         raise CsvImportError(f"No exchange with the slug {exchange_slug!r}.")
     rows = read_rows(path)
     summary = ImportSummary(rows=len(rows))
+    for line, row in rows:
+        if nul_problems := _nul_problems(row):
+            # Written with U+FFFD where the NUL was, so the spreadsheet shows the place to fix.
+            shown = {column: value.replace("\0", "\ufffd") for column, value in row.items()}
+            summary.rejected.append(RejectedRow(line, shown, nul_problems))
+    rows = [(line, row) for line, row in rows if not _nul_problems(row)]
     chunk_size = max(1, settings.invitees_per_call)
     console = console or Console(stderr=True)
     progress = Progress(
@@ -163,5 +197,6 @@ async def import_csv(
                     summary.already_invited += 1
             progress.advance(task, len(chunk))
     if summary.rejected:
+        summary.rejected.sort(key=lambda item: item.line)
         summary.rejected_file = _write_rejected(path, summary.rejected)
     return summary

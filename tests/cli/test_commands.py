@@ -230,6 +230,36 @@ def test_invite_from_csv_reports_rejected_rows(database_url: str, tmp_path: Path
     assert unknown.exit_code == 1 and "No exchange with the slug 'no-such-week'" in unknown.stderr
 
 
+def test_invite_survives_nul_bytes_and_refuses_a_non_utf8_file_in_one_line(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Both ended in a traceback: a driver error that undid the whole chunk, a UnicodeDecodeError.
+    assert run_cli(database_url, "seed", "--demo").exit_code == 0
+    env = {"EXCHANGE_MAIL_DIR": str(tmp_path / "mail")}
+    with_nul = tmp_path / "invitees.csv"
+    with_nul.write_text(
+        "email,full_name,country\nnurlan.abdirov@example.org,Нұрлан\0 Әбдіров,KZ\nolga.kim@example.org,Ольга Ким,UZ\n",
+        encoding="utf-8",
+    )
+    result = run_cli(
+        database_url, "invite", "--exchange", "aral-restoration-week-2027", str(with_nul), env=env
+    )
+    assert result.exit_code == 1
+    assert "2 rows: 1 invited, 0 already invited, 1 rejected" in result.stdout
+    rejected = (tmp_path / "invitees.rejected.csv").read_text(encoding="utf-8")
+    assert "fullName: contains a NUL character (U+0000)." in rejected
+
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("email,full_name,country\njose@example.org,José Núñez,ES\n".encode("latin-1"))
+    refused = run_cli(
+        database_url, "invite", "--exchange", "aral-restoration-week-2027", str(latin1), env=env
+    )
+    assert refused.exit_code == 1 and refused.stdout == ""
+    message = " ".join(refused.stderr.split())
+    assert message.startswith("error: ") and "not UTF-8 text (line 2 has the byte 0xe9)" in message
+    assert "Traceback" not in refused.stderr
+
+
 def test_an_unreachable_database_is_named_without_its_password() -> None:
     for args in (["migrate"], ["apikey", "list"], ["serve"]):
         result = run_cli("postgres://ops:s3cret@127.0.0.1:1/exchange", *args)
