@@ -109,8 +109,9 @@ class Settings(BaseSettings):
     websocket_init_timeout_seconds: float = 10.0  # a socket without connection_init is closed (4408)
     run_webhook_worker: bool = True
     webhook_poll_seconds: float = 1.0
-    webhook_batch_size: int = 20
-    webhook_timeout_seconds: float = 10.0
+    webhook_batch_size: int = 20  # deliveries in flight per worker process
+    webhook_in_flight_per_organisation: int = 5  # an organisation's share of them, at most
+    webhook_timeout_seconds: float = 10.0  # deadline of a whole attempt (connect, send, answer)
     webhook_max_attempts: int = 10
     webhook_retry_base_seconds: float = 5.0  # 5 s, 10 s, 20 s, ... capped below
     webhook_retry_max_seconds: float = 3600.0

@@ -3,6 +3,12 @@ signed, and records the outcome; failures are retried with exponential backoff u
 ``webhook_max_attempts``. Any number of processes may run it: a row is claimed by one
 compare-and-set update, and a crashed worker's rows come back when their lease runs out.
 
+One organisation's receivers must not hold up another's: each attempt has one deadline for
+the whole request (``webhook_timeout_seconds``), and of the ``webhook_batch_size`` slots of a
+process an organisation holds at most ``webhook_in_flight_per_organisation``; free slots go
+round-robin, to the organisation with the fewest deliveries in flight first, however long
+another's queue is.
+
 At-least-once: a receiver may see an event twice (a crash after its 2xx, before we wrote it
 down); ``webhook-id`` is the event id, the same on every attempt, for deduplication.
 """
@@ -15,6 +21,7 @@ import logging
 import random
 import socket
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +33,7 @@ from tortoise.expressions import Q
 
 from exchange.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from exchange.settings import Settings
+from exchange.sql import Statement
 from exchange.webhooks import signing
 from exchange.webhooks.safety import UnsafeUrl, resolve
 
@@ -53,18 +61,33 @@ class WebhookWorker:
         self._wake = asyncio.Event()
         self._stopping = False
         self._inflight: dict[int, asyncio.Task[None]] = {}
+        # Claimed deliveries (from the claim until their outcome is written) by organisation.
+        self._organisation_of: dict[int, int] = {}
+        self._busy: Counter[int] = Counter()
         self._client: httpx.AsyncClient | None = None
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def slots(self) -> int:
+        return max(1, self.settings.webhook_batch_size)
+
+    @property
+    def organisation_share(self) -> int:
+        return max(1, min(self.settings.webhook_in_flight_per_organisation, self.slots))
+
+    @property
+    def deadline(self) -> float:
+        return self.settings.webhook_timeout_seconds
+
     async def start(self) -> None:
-        self._client = httpx.AsyncClient(
-            timeout=self.settings.webhook_timeout_seconds, follow_redirects=False, trust_env=False
-        )
+        self._client = httpx.AsyncClient(timeout=self.deadline, follow_redirects=False, trust_env=False)
         _wakeups.add(self._wake)
         self._task = asyncio.create_task(self._run(), name="webhook-worker")
 
     async def _run(self) -> None:
         while not self._stopping:
+            # Cleared before claiming, so a slot freed or a row written meanwhile is not missed.
+            self._wake.clear()
             try:
                 claimed = await self.claim()
             except Exception:
@@ -74,42 +97,101 @@ class WebhookWorker:
                 task = asyncio.create_task(self._deliver_guarded(row))
                 self._inflight[row.id] = task
                 task.add_done_callback(self._forget(row.id))
-            if len(claimed) >= self.settings.webhook_batch_size:
-                await asyncio.sleep(0)
-                continue
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_seconds)
 
     def _forget(self, pk: int) -> Callable[[asyncio.Task[None]], None]:
         def forget(_task: asyncio.Task[None]) -> None:
             self._inflight.pop(pk, None)
+            self._release(pk)
+            # A slot is free: waiting rows (another organisation's, perhaps) go now, not at
+            # the next poll.
+            self._wake.set()
 
         return forget
 
+    def _release(self, pk: int) -> None:
+        organisation = self._organisation_of.pop(pk, None)
+        if organisation is not None:
+            self._busy[organisation] -= 1
+            if self._busy[organisation] <= 0:
+                del self._busy[organisation]
+
     async def claim(self) -> list[WebhookDelivery]:
-        now = datetime.now(UTC)
-        room = self.settings.webhook_batch_size - len(self._inflight)
+        """Due rows for the free slots, round-robin between organisations: each
+        organisation's due rows are numbered oldest first (its turn), and a row's place is
+        its turn plus what the organisation has in flight here, so a tenant's backlog of
+        thousands waits behind the next row of every other tenant and never exceeds its
+        share. Then each row is taken by a compare-and-set on its lease, so of several
+        workers (processes) exactly one wins it; rows lost to another are skipped for the
+        next candidates."""
+        room = self.slots - len(self._organisation_of)
         if room <= 0:
             return []
-        candidates = (
-            await WebhookDelivery.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-            .filter(Q(claimed_until=None) | Q(claimed_until__lt=now))
-            .exclude(id__in=list(self._inflight))
-            .order_by("next_attempt_at", "id")
-            .limit(room)
-        )
+        now = datetime.now(UTC)
+        candidates = await self._candidates(now, room)
         lease = now + timedelta(seconds=self.settings.webhook_lease_seconds)
-        claimed = []
-        for row in candidates:
-            # Compare-and-set on the lease we read: of several workers, exactly one wins.
-            won = await WebhookDelivery.filter(
-                id=row.id, status=DeliveryStatus.PENDING, claimed_until=row.claimed_until, attempts=row.attempts
-            ).update(claimed_until=lease)
-            if won:
-                row.claimed_until = lease
-                claimed.append(row)
-        return claimed
+        busy = Counter(self._busy)
+        won: dict[int, int] = {}
+        lost = False
+        for pk, organisation in candidates:
+            if len(won) >= room:
+                break
+            if busy[organisation] >= self.organisation_share:
+                continue
+            taken = (
+                await WebhookDelivery.filter(id=pk, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+                .filter(Q(claimed_until=None) | Q(claimed_until__lt=now))
+                .update(claimed_until=lease)
+            )
+            if taken:
+                won[pk] = organisation
+                busy[organisation] += 1
+            else:
+                lost = True
+        if not won:
+            if lost:
+                self._wake.set()  # another worker took these; there may be more behind them
+            return []
+        rows = await WebhookDelivery.filter(id__in=list(won)).order_by("next_attempt_at", "id")
+        for row in rows:
+            self._organisation_of[row.id] = won[row.id]
+            self._busy[won[row.id]] += 1
+        if lost and len(rows) < room:
+            self._wake.set()
+        return list(rows)
+
+    async def _candidates(self, now: datetime, room: int) -> list[tuple[int, int]]:
+        """(delivery id, organisation id) in claiming order; hand-written SQL because the
+        ORM has no window functions. Both databases; the literal 'PENDING' lets PostgreSQL
+        use the partial index of migration 0007 in a prepared statement."""
+        statement = Statement()
+        at = statement.param(now)
+        # Our own rows are leased anyway; this also covers a lease shorter than the deadline.
+        mine = f" AND NOT {statement.is_in('d.id', list(self._organisation_of))}" if self._organisation_of else ""
+        if self._busy:
+            cases = " ".join(
+                f"WHEN {statement.param(organisation)} THEN {statement.param(count)}"
+                for organisation, count in self._busy.items()
+            )
+            in_flight = f"(CASE r.organisation_id {cases} ELSE 0 END)"
+        else:
+            in_flight = "0"
+        # Only placeholders are formatted in; every value is a parameter.
+        rows = await statement.fetch(
+            "SELECT r.id, r.organisation_id FROM ("  # noqa: S608
+            " SELECT d.id AS id, e.organisation_id AS organisation_id, d.next_attempt_at AS due,"
+            "  ROW_NUMBER() OVER (PARTITION BY e.organisation_id ORDER BY d.next_attempt_at, d.id) AS turn"
+            " FROM webhook_delivery d JOIN webhook_endpoint e ON e.id = d.endpoint_id"
+            f" WHERE d.status = 'PENDING' AND d.next_attempt_at <= {at}"
+            f"  AND (d.claimed_until IS NULL OR d.claimed_until < {at}){mine}"
+            ") r"
+            f" WHERE r.turn + {in_flight} <= {statement.param(self.organisation_share)}"
+            f" ORDER BY r.turn + {in_flight}, r.due, r.id"
+            # Twice the room: rows another worker wins meanwhile leave enough to fill it.
+            f" LIMIT {statement.param(2 * room)}"
+        )
+        return [(int(row["id"]), int(row["organisation_id"])) for row in rows]
 
     async def _deliver_guarded(self, row: WebhookDelivery) -> None:
         try:
@@ -131,7 +213,13 @@ class WebhookWorker:
         headers = signing.headers(endpoint.secret, row.event_id, int(time.time()), body)
         headers["user-agent"] = "volunteer-exchange-webhooks/1"
         try:
-            status_code = await self._post(endpoint.url, headers, body)
+            # One deadline for the whole attempt: httpx's timeout applies to each read, so a
+            # receiver trickling a byte a second would otherwise hold the slot forever.
+            async with asyncio.timeout(self.deadline):
+                status_code = await self._post(endpoint.url, headers, body)
+        except TimeoutError:
+            await self._record(row, None, f"timed out: no answer within {self.deadline:g} s")
+            return
         except UnsafeUrl as error:
             await self._record(row, None, str(error))
             return
@@ -152,6 +240,8 @@ class WebhookWorker:
         target = urlunsplit(parts._replace(netloc=f"{literal}:{port}"))
         headers = {**headers, "host": parts.netloc}
         extensions: dict[str, Any] = {"sni_hostname": host} if parts.scheme == "https" else {}
+        # Streamed and left unread: the status is the whole answer, so a receiver cannot make
+        # us read an endless body; leaving the block closes the connection.
         async with self._client.stream("POST", target, content=body, headers=headers, extensions=extensions) as response:
             return response.status_code
 
