@@ -4,6 +4,7 @@ invitation's language, the calendar file, and headers no input can break."""
 from __future__ import annotations
 
 import base64
+import binascii
 import re
 import unicodedata
 import uuid
@@ -40,6 +41,7 @@ from exchange.models import (
     Session,
 )
 from exchange.settings import Settings
+from exchange.web.texts import TEXTS
 
 TEMPLATES = Path(__file__).parent / "templates"
 INVITING_KINDS = (MailKind.INVITATION, MailKind.RESEND, MailKind.REMINDER)
@@ -240,7 +242,9 @@ def compose_bytes(data: MailData, settings: Settings, *, now: datetime | None = 
             reply_to = None
 
     token = tokens.token_for(invitation.token_nonce, settings.signing_key)
-    page_url = tokens.link(settings.public_url, token)
+    # The mail's language travels with every link: the page would otherwise follow the
+    # browser's Accept-Language, and a Kazakh mail would open an English page.
+    page_url = f"{tokens.link(settings.public_url, token)}?lang={locale}"
     title = one_line(pick_text(exchange.titles, [locale]) or exchange.slug, 300)
     cancels = kind is MailKind.CANCELLATION
     named_sessions = bool(_named_session_ids(mail))
@@ -272,8 +276,11 @@ def compose_bytes(data: MailData, settings: Settings, *, now: datetime | None = 
         "note": invitation.message,
         "expires": _moment(invitation.expires_at, zone, locale),
         "page_url": page_url,
-        "accept_url": f"{page_url}?response=accept",
-        "decline_url": f"{page_url}?response=decline",
+        "accept_url": f"{page_url}&response=accept",
+        "decline_url": f"{page_url}&response=decline",
+        # The page's own button words, so the mail and the page name the answer alike.
+        "accept_label": TEXTS[locale]["accept"],
+        "decline_label": TEXTS[locale]["decline"],
         "reply_to": reply_to is not None,
         "invites": kind in INVITING_KINDS,
         "cancels": cancels,
@@ -292,8 +299,8 @@ def compose_bytes(data: MailData, settings: Settings, *, now: datetime | None = 
     alternative = _multipart(
         "alternative",
         [
-            _base64_part('text/plain; charset="utf-8"', _crlf(text).encode()),
-            _base64_part('text/html; charset="utf-8"', _crlf(html).encode()),
+            _quoted_printable_part('text/plain; charset="utf-8"', text),
+            _quoted_printable_part('text/html; charset="utf-8"', html),
         ],
     )
     if context["has_calendar"]:
@@ -343,9 +350,22 @@ def compose_bytes(data: MailData, settings: Settings, *, now: datetime | None = 
     )
 
 
-# The MIME tree is written out directly: every part is base64 (ASCII, short lines), and a
-# boundary starting "=_" can never occur in base64 text, which has neither "=_" nor "--".
+# The MIME tree is written out directly: every part is quoted-printable or base64 (ASCII,
+# short lines), and a boundary starting "=_" can occur in neither: base64 has no "=_", and
+# quoted-printable writes "=" only before two hex digits or a line end (RFC 2045 6.7).
 # Building it with the email package cost more than everything else in a mail together.
+
+
+def _quoted_printable_part(content_type: str, text: str) -> bytes:
+    """Text and HTML in quoted-printable: ASCII stays as written, so a `.eml` file (or the
+    source view of a mail) can be read as it is, which base64 never can."""
+    encoded = binascii.b2a_qp(_crlf(text).encode(), istext=True)
+    # Mailboxes in mbox format turn a line starting "From " into ">From ".
+    encoded = encoded.replace(b"\r\nFrom ", b"\r\n=46rom ")
+    if encoded.startswith(b"From "):
+        encoded = b"=46" + encoded[1:]
+    head = f"Content-Type: {content_type}\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+    return head.encode("ascii") + encoded
 
 
 def _base64_part(content_type: str, payload: bytes, extra_headers: str = "") -> bytes:
@@ -364,7 +384,7 @@ def _multipart(subtype: str, parts: list[bytes]) -> bytes:
 
 
 def _crlf(text: str) -> str:
-    """Canonical line ends for text inside base64 (RFC 2046 4.1.1)."""
+    """Canonical line ends for text in a MIME body (RFC 2046 4.1.1)."""
     return "\r\n".join(text.splitlines()) + "\r\n"
 
 

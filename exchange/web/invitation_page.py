@@ -229,6 +229,8 @@ async def _render(
         t=t,
         languages=LANGUAGE_NAMES,
         switch_url=f"/invitations/{token}",
+        # Switching language keeps the answer the mail's button asked to confirm.
+        switch_extra=f"&response={chosen.lower()}" if chosen else "",
         action=f"/invitations/{token}",
         csrf=csrf,
         result=result,

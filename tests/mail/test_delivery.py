@@ -42,14 +42,14 @@ EXPECTED = {
     "kk": {
         "subject": "Арал қоры сізді шақырады: «Арал апталығы»",
         "greeting": "Сәлеметсіз бе, Әйгерім Серікқызы!",
-        "accept": "Қабылдау",
+        "accept": "Қабылдаймын",
         "date": "2027 ж. 11 мамыр, сейсенбі, 09:00–12:00 (GMT+05:00)",
         "org": "Арал қоры",
     },
     "ru": {
         "subject": "Приглашение: «Неделя Арала» (Фонд «Арал»)",
         "greeting": "Здравствуйте, Әйгерім Серікқызы!",
-        "accept": "Принять",
+        "accept": "Принимаю",
         "date": "вторник, 11 мая 2027 г., 09:00–12:00 (GMT+05:00)",
         "org": "Фонд «Арал»",
     },
@@ -126,8 +126,8 @@ async def test_invitation_arrives_localised_with_links_and_calendar(
     token = links.pop()
     assert tokens.token_hash(token) == invitation.token_hash
     assert await Invitation.get(token_hash=tokens.token_hash(token)) == invitation
-    assert f"{PUBLIC_URL}/invitations/{token}?response=accept" in text
-    assert f"{PUBLIC_URL}/invitations/{token}?response=decline" in html
+    assert f"{PUBLIC_URL}/invitations/{token}?lang={locale}&response=accept" in text
+    assert f"{PUBLIC_URL}/invitations/{token}?lang={locale}&amp;response=decline" in html
 
     assert ics_part.get_content_type() == "text/calendar"
     assert ics_part.get_param("method") == "REQUEST"
@@ -246,7 +246,7 @@ async def test_eml_files_without_smtp_host(sqlite_database: str, tmp_path: Path,
     assert message["Message-ID"] == row.message_id
     assert message["Subject"] == EXPECTED["ru"]["subject"]
     text, html, ics_bytes, _ = parts(message)
-    assert "Принять" in text and "Принять" in html
+    assert "Принимаю" in text and "Принимаю" in html
     assert len(Calendar.from_ical(ics_bytes).walk("VEVENT")) == 1
     await invitation.refresh_from_db()
     assert invitation.status is InvitationStatus.SENT
