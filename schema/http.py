@@ -6,7 +6,9 @@ An HTTP request goes through, in order (each step answers on its own when it ref
 2. persisted documents (APQ hash, allow-list mode);
 3. the document, parsed and checked once per distinct text (schema.limits: tokens,
    validation, depth, aliases, root fields, literal lists);
-4. the operation (GET may only read: 405), variable coercion, variable list sizes, cost;
+4. the operation (GET may only read: 405), and with it the transport: a subscription streams
+   if the client accepts a stream, a query or mutation is answered as JSON if it accepts
+   JSON (406 otherwise); variable coercion, variable list sizes, cost;
 5. the caller (API key), the rate limit in cost points (429);
 6. ``Idempotency-Key`` for mutations (replay, 409 in progress, 422 reused);
 7. execution under a time limit, then the response with ``extensions.cost``.
@@ -28,6 +30,7 @@ import contextlib
 import logging
 import re
 import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +42,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.streaming import HTTPStreamTransport
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 from strawberry.types.unset import UNSET
@@ -91,14 +95,30 @@ GRAPHIQL_CSP = (
 )
 
 
+WRONG_SCHEME_MESSAGE = (
+    "Only Bearer API keys are accepted: send `Authorization: Bearer <key>`, not another scheme."
+)
+
+
 def bearer_secret(authorization: str | None) -> str | None:
+    """The key in an Authorization header: after ``Bearer``, or the whole value when it has
+    no scheme (a bare key)."""
     if not authorization:
         return None
-    scheme, _, secret = authorization.partition(" ")
+    scheme, _, secret = authorization.strip().partition(" ")
     return secret.strip() if scheme.lower() == "bearer" and secret.strip() else authorization.strip() or None
 
 
+def other_scheme(authorization: str | None) -> bool:
+    """Whether an Authorization header names a scheme other than Bearer ("Basic ...")."""
+    scheme, space, rest = (authorization or "").strip().partition(" ")
+    return bool(space and rest.strip()) and scheme.lower() != "bearer"
+
+
 async def actor_for(authorization: str | None) -> access.Actor | DomainError:
+    if other_scheme(authorization):
+        # Not "unknown or revoked": no key was looked up, and the caller should learn why.
+        return unauthenticated(WRONG_SCHEME_MESSAGE)
     secret = bearer_secret(authorization)
     try:
         return await access.authenticate(secret)
@@ -224,37 +244,57 @@ class RequestError(Exception):
 # ---------------------------------------------------------------- content negotiation
 
 
-def _media_ranges(accept: str) -> list[tuple[str, float]]:
+@dataclass(frozen=True)
+class MediaRange:
+    """One entry of an ``Accept`` header: its text without ``q``, its media type (lower case)
+    and its quality."""
+
+    text: str
+    media: str
+    quality: float
+
+
+_ACCEPT_ENTRY = re.compile(r'(?:[^,"]|"[^"]*")+')
+
+
+def media_ranges(accept: str) -> list[MediaRange]:
+    """The entries of an ``Accept`` header in the order given (commas inside quoted
+    parameter values do not split)."""
     ranges = []
-    for part in accept.split(","):
-        media, *params = (piece.strip() for piece in part.split(";"))
+    for entry in _ACCEPT_ENTRY.findall(accept):
+        media, *params = (piece.strip() for piece in entry.split(";"))
         if not media:
             continue
         quality = 1.0
+        kept = [media]
         for param in params:
             name, _, value = param.partition("=")
             if name.strip().lower() == "q":
                 try:
-                    quality = float(value)
+                    quality = min(max(float(value), 0.0), 1.0)
                 except ValueError:
                     quality = 0.0
-        ranges.append((media.lower(), quality))
+            elif param:
+                kept.append(param)
+        ranges.append(MediaRange(";".join(kept), media.lower(), quality))
     return ranges
 
 
 def negotiate(accept: str | None) -> str | None:
-    """The response media type for an ``Accept`` header; None when nothing we speak fits.
-    graphql-response+json when the client names it (and likes it at least as much as
-    application/json); application/json for a missing header or wildcards (legacy clients)."""
+    """The media type a query or mutation is answered with; None when the client accepts
+    neither. graphql-response+json when the client names it (and likes it at least as much
+    as application/json); application/json for a missing header or wildcards (legacy
+    clients). Stream media types (text/event-stream, multipart/mixed) do not count here:
+    they are chosen for subscriptions only (``ExchangeGraphQL._get_stream_transport_from_headers``)."""
     if not accept or not accept.strip():
         return JSON
     best: dict[str, float] = {}
-    for media, quality in _media_ranges(accept):
+    for entry in media_ranges(accept):
         for candidate in (GRAPHQL_RESPONSE_JSON, JSON):
-            if media == candidate:
-                best[candidate] = max(best.get(candidate, 0.0), quality)
-        if media in ("*/*", "application/*"):
-            best.setdefault(f"wildcard:{JSON}", quality)
+            if entry.media == candidate:
+                best[candidate] = max(best.get(candidate, 0.0), entry.quality)
+        if entry.media in ("*/*", "application/*"):
+            best.setdefault(f"wildcard:{JSON}", entry.quality)
     named = {key: value for key, value in best.items() if not key.startswith("wildcard:") and value > 0}
     if named:
         if named.get(GRAPHQL_RESPONSE_JSON, 0) >= named.get(JSON, 0):
@@ -296,6 +336,8 @@ class Admission:
     actor: access.Actor | None
     headers: dict[str, str]
     extensions_out: dict[str, Any]
+    # A subscription to stream over HTTP (text/event-stream or multipart/mixed).
+    streamed: bool = False
 
 
 class ExchangeGraphQL(GraphQL[Context, None]):
@@ -356,20 +398,38 @@ class ExchangeGraphQL(GraphQL[Context, None]):
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         if self.is_websocket_request(request):
             return await super().run(request, context, root_value)
-        if self._get_stream_transport_from_headers(request.headers):
-            # HTTP event streams (Accept: multipart/mixed;subscriptionSpec=1.0 or text/event-stream)
-            # take Strawberry's subscription path, once admitted like any request: a subscription
-            # only, within the limits, the allow-list and the rate limit.
-            try:
-                admitted = await self.admit(request, stream=True)
-            except Exception as error:
-                return self._respond(JSON, self.refusal(request, JSON, error))
-            return await super().run(request, admitted.context, root_value)
-        return await self.handle_http(request)
+        return await self.handle_http(request, root_value)
+
+    def _get_stream_transport_from_headers(self, headers: Mapping[str, str]) -> HTTPStreamTransport | None:
+        """The stream transport for a subscription: the client's most preferred one by
+        ``q``, then by order (Strawberry's own choice ignores both); none when it accepts
+        no stream. Strawberry asks this again when it runs an admitted stream."""
+        accept = next((value for key, value in headers.items() if key.lower() == "accept"), "")
+        ranked = sorted(
+            (entry for entry in media_ranges(accept) if entry.quality > 0),
+            key=lambda entry: -entry.quality,  # stable: equal qualities keep the client's order
+        )
+        for entry in ranked:
+            for transport in self._stream_transport_map.values():
+                if transport.accepts(entry.text):
+                    return transport
+        return None
+
+    async def create_streaming_response(
+        self,
+        request: Request | WebSocket,
+        stream: Callable[[], AsyncIterator[str]],
+        sub_response: Response,
+        headers: Mapping[str, str],
+    ) -> Response:
+        transport = self._get_stream_transport(live.MultipartSubscriptions.protocol)
+        if isinstance(transport, live.MultipartSubscriptions) and headers == transport.headers:
+            stream = live.opened(stream, transport.multipart_opening)
+        return await super().create_streaming_response(request, stream, sub_response, headers)
 
     # ------------------------------------------------------------ HTTP
 
-    async def handle_http(self, request: Request) -> Response:
+    async def handle_http(self, request: Request, root_value: Any = UNSET) -> Response:
         accept = request.headers.get("accept")
         if (
             request.method == "GET"
@@ -379,17 +439,29 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             and _wants_html(accept)
         ):
             return await self.render_graphql_ide(request)
+        # The transport is chosen once the operation is known: a query or mutation is answered
+        # with ``media``, a subscription streams; a client may accept both (urql's default
+        # Accept names both kinds for every operation).
         media = negotiate(accept)
-        if media is None:
+        streams = self._get_stream_transport_from_headers(request.headers) is not None
+        if media is None and not streams:
             not_acceptable = RequestError.of(
-                f"Not acceptable: this endpoint answers {GRAPHQL_RESPONSE_JSON} or {JSON}.", "NOT_ACCEPTABLE"
+                f"Not acceptable: this endpoint answers {GRAPHQL_RESPONSE_JSON} or {JSON} "
+                "(and streams subscriptions as text/event-stream or multipart/mixed;subscriptionSpec=1.0).",
+                "NOT_ACCEPTABLE",
             )
             return self._respond(JSON, Outcome({"errors": not_acceptable.errors}, 406))
+        answer = media or JSON  # refusals before the operation is known
         try:
-            outcome = await self.pipeline(request, media)
+            admitted = await self.admit(request, json_accepted=media is not None, streams=streams)
+            if admitted.streamed:
+                # Strawberry's subscription path, admitted like any request (limits, the
+                # allow-list, the rate limit).
+                return await super().run(request, admitted.context, root_value)
+            outcome = await self.pipeline(request, answer, admitted)
         except Exception as error:
-            outcome = self.refusal(request, media, error)
-        return self._respond(media, outcome)
+            outcome = self.refusal(request, answer, error)
+        return self._respond(answer, outcome)
 
     def refusal(self, request: Request, media: str, error: Exception) -> Outcome:
         """The response for a request refused (or failed) before execution."""
@@ -500,9 +572,10 @@ class ExchangeGraphQL(GraphQL[Context, None]):
                 )
         return query
 
-    async def admit(self, request: Request, *, stream: bool = False) -> Admission:
+    async def admit(self, request: Request, *, json_accepted: bool = True, streams: bool = False) -> Admission:
         """Every check before execution (steps 1-5 above); raises RequestError to refuse.
-        ``stream``: an HTTP event stream, which may only carry a subscription."""
+        ``json_accepted``: the client accepts a JSON answer (for a query or mutation);
+        ``streams``: it accepts an HTTP event stream (for a subscription only)."""
         settings = self.settings
         params = await self.read_params(request)
         extensions = params.get("extensions")
@@ -523,7 +596,8 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             raise RequestError.graphql(prepared.errors)
         operation = self.select_operation(prepared, operation_name)
         kind = operation.operation
-        get_refused = kind is OperationType.MUTATION or (kind is OperationType.SUBSCRIPTION and not stream)
+        streamed = kind is OperationType.SUBSCRIPTION and streams
+        get_refused = kind is OperationType.MUTATION or (kind is OperationType.SUBSCRIPTION and not streamed)
         if request.method == "GET" and get_refused:
             raise RequestError.of(
                 f"A {kind.value} cannot be sent with GET; use POST.",
@@ -531,13 +605,14 @@ class ExchangeGraphQL(GraphQL[Context, None]):
                 405,
                 headers={"Allow": "POST"},
             )
-        if stream and kind is not OperationType.SUBSCRIPTION:
+        if kind is not OperationType.SUBSCRIPTION and not json_accepted:
             raise RequestError.of(
-                f"Only subscriptions are streamed; send a {kind.value} with Accept: application/json.",
-                "BAD_REQUEST",
-                400,
+                f"Only subscriptions are streamed; a {kind.value} is answered as {GRAPHQL_RESPONSE_JSON} "
+                f"or {JSON}, and the Accept header names neither.",
+                "NOT_ACCEPTABLE",
+                406,
             )
-        if kind is OperationType.SUBSCRIPTION and not stream:
+        if kind is OperationType.SUBSCRIPTION and not streamed:
             raise RequestError.of(
                 "Subscriptions run over WebSocket (graphql-transport-ws, graphql-ws) or over HTTP with "
                 'Accept: multipart/mixed;subscriptionSpec="1.0" or text/event-stream.',
@@ -623,10 +698,11 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             actor=actor,
             headers=headers,
             extensions_out=extensions_out,
+            streamed=streamed,
         )
 
-    async def pipeline(self, request: Request, media: str) -> Outcome:
-        admitted = await self.admit(request)
+    async def pipeline(self, request: Request, media: str, admitted: Admission | None = None) -> Outcome:
+        admitted = admitted or await self.admit(request)
         query, operation_name, raw_variables = admitted.query, admitted.operation_name, admitted.raw_variables
         extensions, prepared, operation = admitted.extensions, admitted.prepared, admitted.operation
         coerced, context, sub_response, actor = (

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -66,8 +66,47 @@ class SubscriptionOnlySSE(SSETransport):
         return (OperationType.SUBSCRIPTION,)
 
 
+MULTIPART_CONTENT_TYPE = 'multipart/mixed;boundary="graphql";subscriptionSpec="1.0"'
+
+
+class MultipartSubscriptions(MultipartSubscriptionTransport):
+    """Apollo's multipart subscription protocol framed as its specification (and Apollo
+    Router) frame it: the body opens with a delimiter (``multipart_opening``, sent by the
+    view before the first part, since a transport keeps no state per stream), each part is
+    ``Content-Type: application/json``, a blank line and its JSON (``{}`` for a heartbeat,
+    ``{"payload": ...}`` for a result) and ends with the next delimiter, so a client parses
+    it as soon as it arrives; ``--`` after the last delimiter closes the body. Strawberry's
+    own framing sent the first part before any delimiter (a preamble strict parsers drop)
+    and named ``application/json`` inside the Content-Type."""
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return {"Content-Type": MULTIPART_CONTENT_TYPE}
+
+    @property
+    def multipart_opening(self) -> str:
+        return f"\r\n--{self.separator}"
+
+    def encode_multipart_data(self, data: object, encode_json: Callable[[object], str]) -> str:
+        return f"\r\nContent-Type: application/json\r\n\r\n{encode_json(data)}\r\n--{self.separator}"
+
+    def encode_complete(self) -> str:
+        return "--\r\n"
+
+
+def opened(stream: Callable[[], AsyncIterator[str]], opening: str) -> Callable[[], AsyncIterator[str]]:
+    """``stream`` with ``opening`` sent first."""
+
+    async def with_opening() -> AsyncIterator[str]:
+        yield opening
+        async for chunk in stream():
+            yield chunk
+
+    return with_opening
+
+
 STREAM_TRANSPORTS: Mapping[str, type[HTTPStreamTransport]] = {
-    MULTIPART_SUBSCRIPTION_PROTOCOL: MultipartSubscriptionTransport,
+    MULTIPART_SUBSCRIPTION_PROTOCOL: MultipartSubscriptions,
     GRAPHQL_SSE_PROTOCOL: SubscriptionOnlySSE,
 }
 

@@ -201,12 +201,107 @@ async def test_event_streams_carry_only_admitted_subscriptions(make_client: AppF
     async with make_client() as client:
         key = (await access.issue_key(ApiKeyRole.ADMIN, None)).secret
         for accept in ("text/event-stream", 'multipart/mixed;subscriptionSpec="1.0"'):
+            # Only a stream is acceptable, and only subscriptions stream: nothing runs.
             response = await post(client, mutation, key=key, accept=accept)
-            assert response.status_code == 400
-            assert codes(response) == ["BAD_REQUEST"]
+            assert response.status_code == 406
+            assert codes(response) == ["NOT_ACCEPTABLE"]
         assert not await Organisation.filter(slug="sneaky").exists()
     async with make_client(persisted_queries_only=True) as client:
         key = (await access.issue_key(ApiKeyRole.ADMIN, None)).secret
         subscription = "subscription { invitationUpdates { status } }"
         refused = await post(client, subscription, key=key, accept="text/event-stream")
         assert codes(refused) == ["PERSISTED_QUERY_NOT_ALLOWED"]
+
+
+# What urql sends with every query and mutation (and its fetch subscriptions).
+URQL_ACCEPT = (
+    "application/graphql-response+json, application/graphql+json, application/json, "
+    "text/event-stream, multipart/mixed"
+)
+CREATE_ORGANISATION = (
+    'mutation { createOrganisation(input: {slug: "urql", names: [{locale: "en", text: "U"}], kind: NGO})'
+    " { organisation { slug } userErrors { code } } }"
+)
+
+
+async def test_queries_and_mutations_answer_json_when_streams_are_accepted_too(
+    make_client: AppFactory,
+) -> None:
+    """The transport follows the operation: an Accept header that names streams as well as
+    JSON (urql's default) runs queries and mutations and answers them as JSON."""
+    from exchange import access
+    from exchange.models import ApiKeyRole, Organisation
+
+    async with make_client() as client:
+        key = (await access.issue_key(ApiKeyRole.ADMIN, None)).secret
+        query = await post(client, "{ __typename }", accept=URQL_ACCEPT)
+        assert query.status_code == 200
+        assert query.headers["content-type"].startswith(GRAPHQL_RESPONSE)
+        assert query.json()["data"] == {"__typename": "Query"}
+
+        mutation = await post(client, CREATE_ORGANISATION, key=key, accept=URQL_ACCEPT)
+        assert mutation.status_code == 200
+        assert mutation.json()["data"]["createOrganisation"]["organisation"] == {"slug": "urql"}
+        assert await Organisation.filter(slug="urql").exists()
+
+        low_stream = await post(client, "{ __typename }", accept="application/json, text/event-stream;q=0.1")
+        assert low_stream.status_code == 200
+        assert low_stream.headers["content-type"].startswith(JSON)
+        assert low_stream.json()["data"] == {"__typename": "Query"}
+
+        stream_first = await post(
+            client, "{ __typename }", accept='multipart/mixed;subscriptionSpec="1.0", application/json;q=0.5'
+        )
+        assert stream_first.status_code == 200 and stream_first.json()["data"] == {"__typename": "Query"}
+
+        # Request errors keep the media type's status rule.
+        broken = await post(client, "{ __typename", accept=URQL_ACCEPT)
+        assert broken.status_code == 400 and codes(broken) == ["GRAPHQL_PARSE_FAILED"]
+        # GET still only reads.
+        write = await client.get(
+            "/graphql", params={"query": CREATE_ORGANISATION}, headers={"Accept": URQL_ACCEPT}
+        )
+        assert write.status_code == 405 and codes(write) == ["METHOD_NOT_ALLOWED"]
+        # Nothing acceptable at all: 406 before anything is read.
+        refused = await post(client, "{ __typename }", accept="text/event-stream;q=0, application/xml")
+        assert refused.status_code == 406 and codes(refused) == ["NOT_ACCEPTABLE"]
+
+
+async def test_subscriptions_stream_by_the_clients_preference(make_client: AppFactory) -> None:
+    """A subscription takes the stream the client prefers (q-values, then order); without a
+    key it carries the refusal and ends, which is enough to see the transport."""
+    subscription = "subscription { invitationUpdates { status } }"
+    async with make_client() as client:
+        for accept, expected in [
+            (URQL_ACCEPT, "text/event-stream"),  # bare multipart/mixed is not the subscription protocol
+            ("text/event-stream;q=0.5, multipart/mixed;subscriptionSpec=1.0", "multipart/mixed"),
+            ('multipart/mixed;subscriptionSpec="1.0";q=0.2, text/event-stream', "text/event-stream"),
+            ('multipart/mixed;subscriptionSpec="1.0", text/event-stream', "multipart/mixed"),
+            ('text/event-stream, multipart/mixed;subscriptionSpec="1.0"', "text/event-stream"),
+        ]:
+            response = await post(client, subscription, accept=accept)
+            assert response.status_code == 200, accept
+            assert response.headers["content-type"].startswith(expected), accept
+            assert "UNAUTHENTICATED" in response.text, accept
+
+        # A stream refused with q=0 is not a stream: the subscription is refused as over JSON.
+        no_stream = await post(client, subscription, accept="application/json, text/event-stream;q=0")
+        assert no_stream.status_code == 400 and codes(no_stream) == ["BAD_REQUEST"]
+        assert "Subscriptions run over WebSocket" in no_stream.json()["errors"][0]["message"]
+
+
+async def test_another_authorization_scheme_is_told_to_use_bearer(make_client: AppFactory) -> None:
+    async with make_client() as client:
+        basic = await post(
+            client, "{ organisations { totalCount } }", headers={"Authorization": "Basic dXNlcjpwYXNz"}
+        )
+        assert basic.status_code == 200
+        error = basic.json()["errors"][0]
+        assert error["extensions"]["code"] == "UNAUTHENTICATED"
+        assert "Bearer" in error["message"] and "unknown or revoked" not in error["message"]
+        # An unknown key, with or without the scheme, is still unknown.
+        for header in ("Bearer vx_unknown", "vx_unknown"):
+            unknown = await post(
+                client, "{ organisations { totalCount } }", headers={"Authorization": header}
+            )
+            assert unknown.json()["errors"][0]["message"] == "The API key is unknown or revoked."
