@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from exchange import events
 from exchange.errors import DomainError, ErrorCode, forbidden, unauthenticated
 from exchange.models import ApiKey, ApiKeyRole, Exchange, ExchangeStatus, Organisation
 
@@ -98,7 +99,11 @@ async def authenticate(secret: str | None) -> Actor:
 
 
 async def revoke_key(public_id: str) -> bool:
+    """Revokes an active key; its open subscriptions end in every process as the bus carries
+    the news (the periodic key check is only the fallback, e.g. while Redis is away)."""
     updated = await ApiKey.filter(public_id=public_id, revoked_at=None).update(revoked_at=datetime.now(UTC))
+    if updated:
+        await events.announce_key_revoked(public_id)
     return updated > 0
 
 

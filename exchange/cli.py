@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from exchange import access, db
+from exchange import access, db, events
 from exchange.models import ApiKey, ApiKeyRole, Organisation
 from exchange.settings import Settings, UnsafeSettings
 
@@ -323,10 +323,14 @@ def apikey_list() -> None:
 def apikey_revoke(
     public_id: Annotated[str, typer.Argument(help="The key's public id, e.g. key_1a2b...")],
 ) -> None:
-    """Revoke a key; requests carrying it are refused from now on."""
+    """Revoke a key; requests carrying it are refused from now on, and its open subscriptions
+    end (at once through Redis; else at the servers' next key check)."""
 
     async def run() -> bool:
-        return await access.revoke_key(public_id)
+        try:
+            return await access.revoke_key(public_id)
+        finally:
+            await events.close_bus()  # the one revoke_key announced the revocation on
 
     if not _with_db(load_settings(), run):
         fail(f"no active key with public id {public_id!r} (see `exchange apikey list`).")

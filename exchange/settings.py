@@ -104,7 +104,9 @@ class Settings(BaseSettings):
     redis_channel: str = "exchange:invitation-events"  # one deployment per channel
     redis_reconnect_max_seconds: float = 5.0  # backoff cap while Redis is away
     event_order_window_seconds: float = 0.05  # how long an event waits for its predecessor
-    subscription_key_check_seconds: float = 5.0  # revoked keys' streams end within this
+    # Revocations reach streams through the bus at once; this check catches the others (a
+    # CLI revocation without Redis, one made while Redis was away) within this many seconds.
+    subscription_key_check_seconds: float = 1.0
     shutdown_drain_seconds: float = 2.0  # time for streams to send `complete` on SIGTERM
     websocket_init_timeout_seconds: float = 10.0  # a socket without connection_init is closed (4408)
     run_webhook_worker: bool = True

@@ -68,6 +68,10 @@ class Bus(Protocol):
         """Never raises: a change that has committed is not undone by a bus that is down
         (live subscribers are told the bus failed; webhooks come from durable rows)."""
 
+    async def publish_key_revoked(self, key_id: str) -> None:
+        """Tells every process that the key was revoked, so its open subscriptions end now.
+        Never raises (the revocation has committed; the periodic key check is the fallback)."""
+
     def subscribe(self) -> AsyncIterator[InvitationEvent]: ...
 
     async def start(self) -> None: ...
@@ -94,6 +98,18 @@ def get_bus() -> Bus:
 def set_bus(bus: Bus | None) -> None:
     global _bus
     _bus = bus
+
+
+async def close_bus() -> None:
+    """Closes the process's bus (a command that published through one made by ``get_bus``)."""
+    global _bus
+    bus, _bus = _bus, None
+    if bus is not None:
+        await bus.close()
+
+
+async def announce_key_revoked(key_id: str) -> None:
+    await get_bus().publish_key_revoked(key_id)
 
 
 def __getattr__(name: str) -> Any:

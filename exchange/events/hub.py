@@ -47,6 +47,10 @@ def bus_unavailable() -> StreamError:
     )
 
 
+def key_revoked_error() -> StreamError:
+    return StreamError(KEY_REVOKED, "The API key was revoked.")
+
+
 Matcher = Callable[[InvitationEvent], bool]
 
 
@@ -205,6 +209,10 @@ class Hub:
         for subscriber in list(self._by_key.get(key_id, ())):
             subscriber.fail(error)
             self._remove(subscriber)
+
+    def key_revoked(self, key_id: str) -> None:
+        """The key's subscriptions end with UNAUTHENTICATED; events queued for them are dropped."""
+        self.fail_key(key_id, key_revoked_error())
 
     def fail_all(self, error: StreamError) -> None:
         for subscriber in self._all():

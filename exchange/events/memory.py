@@ -18,6 +18,9 @@ class MemoryBus:
     async def publish(self, event: InvitationEvent) -> None:
         self.hub.dispatch(event)
 
+    async def publish_key_revoked(self, key_id: str) -> None:
+        self.hub.key_revoked(key_id)
+
     def subscribe(self) -> AsyncIterator[InvitationEvent]:
         """Every event, unfiltered (for in-process consumers and tests)."""
         return self.hub.every_event()

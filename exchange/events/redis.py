@@ -27,6 +27,8 @@ from exchange.events.hub import Hub
 log = logging.getLogger("exchange.events")
 
 DEFAULT_CHANNEL = "exchange:invitation-events"
+# A message on the channel that is not an event: {"kind": "key_revoked", "key": "key_..."}.
+KEY_REVOKED_KIND = "key_revoked"
 
 
 class RedisBus:
@@ -83,6 +85,16 @@ class RedisBus:
         except (RedisError, OSError) as error:
             log.error("could not publish %d events to Redis: %s", len(events), error)
 
+    async def publish_key_revoked(self, key_id: str) -> None:
+        # On the events' channel: every process already listens there, and a revocation
+        # published after an event is heard after it.
+        try:
+            await self._publisher().publish(self.channel, orjson.dumps({"kind": KEY_REVOKED_KIND, "key": key_id}))
+        except (RedisError, OSError) as error:
+            log.error("could not announce the revocation of %s on Redis: %s", key_id, error)
+        # This process hears its own message through Redis too; end its streams now anyway.
+        self.hub.key_revoked(key_id)
+
     def subscribe(self) -> AsyncIterator[InvitationEvent]:
         return self.hub.every_event()
 
@@ -133,11 +145,16 @@ class RedisBus:
             message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
             if message is not None and message.get("type") == "message":
                 try:
-                    event = InvitationEvent.from_wire(orjson.loads(message["data"]))
+                    data = orjson.loads(message["data"])
+                    revoked = data["key"] if isinstance(data, dict) and data.get("kind") == KEY_REVOKED_KIND else None
+                    event = None if revoked is not None else InvitationEvent.from_wire(data)
                 except (ValueError, KeyError, TypeError):
                     log.error("event bus: ignoring a malformed message on %s", self.channel)
                     continue
-                self.hub.dispatch(event)
+                if event is not None:
+                    self.hub.dispatch(event)
+                else:
+                    self.hub.key_revoked(str(revoked))
             if loop.time() >= next_ping:
                 # A half-open connection (no FIN from a dead host) would otherwise look
                 # like a quiet channel forever.

@@ -12,7 +12,7 @@ from types import FrameType
 from typing import Any
 
 from exchange import events
-from exchange.events.hub import KEY_REVOKED, Hub, StreamError
+from exchange.events.hub import Hub
 from exchange.settings import Settings
 
 log = logging.getLogger("exchange.events")
@@ -53,8 +53,9 @@ def bus_from_settings(settings: Settings, *, listen: bool = True) -> events.Bus:
 
 
 async def watch_keys(hub: Hub, interval: float) -> None:
-    """A key revoked while its subscriptions run ends them within ``interval`` seconds:
-    one query per interval for all the keys subscribed in this process."""
+    """The fallback for revocations the bus did not carry (made by another process without
+    Redis, or while Redis was away): a key revoked while its subscriptions run ends them
+    within ``interval`` seconds; one query per interval for all the keys subscribed here."""
     from exchange.models import ApiKey
 
     while True:
@@ -71,7 +72,7 @@ async def watch_keys(hub: Hub, interval: float) -> None:
             continue
         for key_id in keys:
             if key_id not in active:
-                hub.fail_key(key_id, StreamError(KEY_REVOKED, "The API key was revoked."))
+                hub.key_revoked(key_id)
 
 
 def _drain_on_signal(hub: Hub, drain_seconds: float) -> Callable[[], None]:
