@@ -1,15 +1,22 @@
 """Persisted (trusted) documents: GraphQL texts known by their SHA-256.
 
 Two ways in: Apollo's automatic persisted queries (a client sends a hash, and the text once
-when the server does not know it; saved with ``registered=False``), and registration by an
-operator (``exchange documents register FILE``; ``registered=True``). In allow-list mode
-(``EXCHANGE_PERSISTED_QUERIES_ONLY``) only registered documents run.
+when the server does not know it), and registration by an operator (``exchange documents
+register FILE``). In allow-list mode (``EXCHANGE_PERSISTED_QUERIES_ONLY``) only registered
+documents run.
+
+Only registered documents are stored in the database. An automatic registration lives in
+the process's memory only, in a cache bounded by bytes: anyone may send one (a read-only key
+sits in every partner frontend), so storing them would let anyone grow the table without
+end, and the protocol needs no more (a process that does not know a hash answers
+PersistedQueryNotFound and the client sends the text once again).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -30,12 +37,33 @@ from tortoise.exceptions import IntegrityError
 
 from exchange.models import PersistedDocument
 
-LRU_SIZE = 2048
+# The longest document that may be persisted, automatically or by an operator. A document of
+# EXCHANGE_MAX_TOKENS (5,000) tokens, written out generously, stays well below it; only
+# comments and padding go beyond (graphql-core does not count them as tokens).
 MAX_DOCUMENT_CHARS = 100_000
+# What one process's document cache may hold, in bytes of the texts it keeps.
+CACHE_BYTES = 16 * 1024 * 1024
+# A cached entry's own cost besides its text: the hash key, the record, the cache's links.
+ENTRY_OVERHEAD_BYTES = 400
 
 
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+class DocumentTooLarge(ValueError):
+    """A document longer than MAX_DOCUMENT_CHARS offered for persisting."""
+
+    def __init__(self, length: int) -> None:
+        super().__init__(
+            f"The document has {length} characters; at most {MAX_DOCUMENT_CHARS} may be persisted."
+        )
+        self.length = length
+
+
+def check_size(document: str) -> None:
+    if len(document) > MAX_DOCUMENT_CHARS:
+        raise DocumentTooLarge(len(document))
 
 
 @dataclass(frozen=True)
@@ -44,36 +72,60 @@ class Known:
     registered: bool
 
 
+def entry_bytes(document: str) -> int:
+    """Memory an entry holds: the text object itself (1, 2 or 4 bytes a character, by its
+    widest character) and the entry's overhead."""
+    return sys.getsizeof(document) + ENTRY_OVERHEAD_BYTES
+
+
 class _LRU:
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: OrderedDict[str, Known] = OrderedDict()
+    """Least recently used entries, bounded by the bytes they hold (not their number: one
+    entry may be 100 times another)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.items: OrderedDict[str, tuple[Known, int]] = OrderedDict()
         self.lock = threading.Lock()
 
     def get(self, digest: str) -> Known | None:
         with self.lock:
             item = self.items.get(digest)
-            if item is not None:
-                self.items.move_to_end(digest)
-            return item
+            if item is None:
+                return None
+            self.items.move_to_end(digest)
+            return item[0]
 
     def put(self, digest: str, known: Known) -> None:
+        size = entry_bytes(known.document)
         with self.lock:
-            self.items[digest] = known
-            self.items.move_to_end(digest)
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
+            previous = self.items.pop(digest, None)
+            if previous is not None:
+                self.bytes -= previous[1]
+            if size > self.max_bytes:
+                return
+            self.items[digest] = (known, size)
+            self.bytes += size
+            while self.bytes > self.max_bytes:
+                _, (_, evicted) = self.items.popitem(last=False)
+                self.bytes -= evicted
 
     def clear(self) -> None:
         with self.lock:
             self.items.clear()
+            self.bytes = 0
 
 
 class DocumentStore:
-    """The table behind an in-memory LRU; one per application (tests run many)."""
+    """Registered documents from the table, and automatic registrations, behind one LRU
+    bounded by bytes; one per application (tests run many)."""
 
-    def __init__(self, size: int = LRU_SIZE) -> None:
-        self._lru = _LRU(size)
+    def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
+        self._lru = _LRU(max_bytes)
+
+    @property
+    def cached_bytes(self) -> int:
+        return self._lru.bytes
 
     async def lookup(self, digest: str, *, need_registered: bool = False) -> Known | None:
         known = self._lru.get(digest)
@@ -81,30 +133,33 @@ class DocumentStore:
         # not the last word when only registered documents may run.
         if known is not None and (known.registered or not need_registered):
             return known
-        row = await PersistedDocument.get_or_none(sha256=digest)
+        row = await PersistedDocument.get_or_none(sha256=digest, registered=True)
         if row is None:
             return None
         known = Known(row.document, row.registered)
         self._lru.put(digest, known)
         return known
 
-    async def save(self, document: str, *, registered: bool) -> str:
-        digest = await save(document, registered=registered)
-        self._lru.put(digest, Known(document, registered))
+    def remember(self, document: str) -> str:
+        """An automatic registration: this process's memory only (see the module's note)."""
+        check_size(document)
+        digest = sha256_hex(document)
+        if self._lru.get(digest) is None:
+            self._lru.put(digest, Known(document, registered=False))
         return digest
 
 
-async def save(document: str, *, registered: bool) -> str:
-    """Store ``document`` under its hash; an operator's registration upgrades an APQ entry."""
+async def save(document: str) -> str:
+    """Register ``document`` under its hash (an operator's registration)."""
+    check_size(document)
     digest = sha256_hex(document)
     existing = await PersistedDocument.get_or_none(sha256=digest)
     if existing is None:
         try:
-            await PersistedDocument.create(sha256=digest, document=document, registered=registered)
+            await PersistedDocument.create(sha256=digest, document=document, registered=True)
         except IntegrityError:  # a concurrent save of the same text
-            if registered:
-                await PersistedDocument.filter(sha256=digest).update(registered=True)
-    elif registered and not existing.registered:
+            await PersistedDocument.filter(sha256=digest).update(registered=True)
+    elif not existing.registered:
         await PersistedDocument.filter(sha256=digest).update(registered=True)
     return digest
 
@@ -189,17 +244,16 @@ def documents_in_manifest(text: str) -> dict[str, str]:
 
 def documents_in_file(path: Path) -> dict[str, str]:
     text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() == ".json":
-        return documents_in_manifest(text)
-    return documents_in_graphql(text)
+    found = documents_in_manifest(text) if path.suffix.lower() == ".json" else documents_in_graphql(text)
+    for document in found.values():
+        if len(document) > MAX_DOCUMENT_CHARS:
+            raise ManifestError(f"a document is longer than {MAX_DOCUMENT_CHARS} characters")
+    return found
 
 
 async def register_file(path: Path) -> dict[str, str]:
     """Register every document in ``path``; returns {hash: document}."""
     found = documents_in_file(path)
     for document in found.values():
-        if len(document) > MAX_DOCUMENT_CHARS:
-            raise ManifestError(f"a document is longer than {MAX_DOCUMENT_CHARS} characters")
-    for document in found.values():
-        await save(document, registered=True)
+        await save(document)
     return found

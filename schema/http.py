@@ -50,7 +50,7 @@ from tortoise.exceptions import DBConnectionError, OperationalError
 
 from exchange import access, idempotency
 from exchange.deadlines import within
-from exchange.documents import DocumentStore, sha256_hex
+from exchange.documents import MAX_DOCUMENT_CHARS, DocumentStore, sha256_hex
 from exchange.errors import DomainError, unauthenticated
 from exchange.i18n import parse_accept_language
 from exchange.ratelimit import RateLimiter
@@ -549,6 +549,13 @@ class ExchangeGraphQL(GraphQL[Context, None]):
                 if known is None or (only_registered and not known.registered):
                     raise RequestError.of("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
                 return known.document
+            if len(query) > MAX_DOCUMENT_CHARS and not only_registered:
+                raise RequestError.of(
+                    f"The query has {len(query)} characters; at most {MAX_DOCUMENT_CHARS} may be persisted. "
+                    "Send it without persistedQuery.",
+                    "PERSISTED_QUERY_TOO_LARGE",
+                    400,
+                )
             if sha256_hex(query) != digest:
                 raise RequestError.of(
                     "The query does not match its sha256Hash.", "PERSISTED_QUERY_HASH_MISMATCH", 400
@@ -625,7 +632,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             and params.get("query")
             and not settings.persisted_queries_only
         ):
-            await within(DB_STEP_SECONDS, self.documents.save(query, registered=False))
+            self.documents.remember(query)  # this process's bounded cache, never the table
 
         coerced_or_errors = get_variable_values(
             self.schema._schema,  # type: ignore[attr-defined]

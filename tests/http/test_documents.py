@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 from pathlib import Path
 from typing import Any
 
 import httpx
 from asgi_lifespan import LifespanManager
+from tortoise import connections
 
 from exchange.app import create_app
-from exchange.documents import register_file, sha256_hex
+from exchange.documents import MAX_DOCUMENT_CHARS, DocumentStore, entry_bytes, register_file, sha256_hex
+from exchange.models import PersistedDocument
 from tests.cli.helpers import run_cli
 from tests.conftest import make_settings
 from tests.http.conftest import GRAPHQL_RESPONSE, AppFactory, codes
@@ -70,11 +73,88 @@ async def test_a_hash_that_cannot_be_sha256_is_a_bad_request(make_client_any_db:
         assert upper.json()["data"] == {"organisations": {"totalCount": 0}}
 
 
-async def test_apq_survives_a_restart(make_client_any_db: AppFactory) -> None:
+async def test_automatic_registrations_stay_in_the_process(make_client_any_db: AppFactory) -> None:
+    """Anyone may register a document automatically (a read-only key sits in every partner
+    frontend): nothing of it reaches the table, which only operators fill."""
+    from exchange import access
+    from exchange.models import ApiKeyRole
+
     async with make_client_any_db() as client:
-        await send(client, {"query": QUERY, "extensions": apq(HASH)})
-    async with make_client_any_db() as client:  # a new process: empty LRU, same table
+        key = (await access.issue_key(ApiKeyRole.READ_ONLY, None)).secret
+        keyed_query = "{ organisations(first: 1) { totalCount } }"
+        anonymous = await send(client, {"query": QUERY, "extensions": apq(HASH)})
+        keyed = await client.post(
+            "/graphql",
+            json={"query": keyed_query, "extensions": apq(sha256_hex(keyed_query))},
+            headers={"Accept": GRAPHQL_RESPONSE, "Authorization": f"Bearer {key}"},
+        )
+        assert "errors" not in anonymous.json() and "errors" not in keyed.json()
         assert (await send(client, {"extensions": apq(HASH)})).status_code == 200
+        assert await PersistedDocument.all().count() == 0
+    async with make_client_any_db() as client:  # a new process: the client sends the text again
+        assert codes(await send(client, {"extensions": apq(HASH)})) == ["PERSISTED_QUERY_NOT_FOUND"]
+        assert (await send(client, {"query": QUERY, "extensions": apq(HASH)})).status_code == 200
+        assert (await send(client, {"extensions": apq(HASH)})).status_code == 200
+
+
+async def test_a_document_over_the_cap_is_not_persisted(make_client_any_db: AppFactory) -> None:
+    """A small query padded with a long comment (no tokens, so the parser takes it) is
+    refused for persisting; one at the cap is kept."""
+    async with make_client_any_db() as client:
+        padded = "{ __typename }\n#" + "x" * 900_000
+        refused = await send(client, {"query": padded, "extensions": apq(sha256_hex(padded))})
+        assert refused.status_code == 400
+        assert codes(refused) == ["PERSISTED_QUERY_TOO_LARGE"]
+        assert str(MAX_DOCUMENT_CHARS) in refused.json()["errors"][0]["message"]
+        assert codes(await send(client, {"extensions": apq(sha256_hex(padded))})) == [
+            "PERSISTED_QUERY_NOT_FOUND"
+        ]
+        # The same text without persistedQuery runs like any other.
+        assert (await send(client, {"query": padded})).json()["data"] == {"__typename": "Query"}
+
+        at_cap = "{ __typename }\n#" + "y" * (MAX_DOCUMENT_CHARS - len("{ __typename }\n#"))
+        assert len(at_cap) == MAX_DOCUMENT_CHARS
+        kept = await send(client, {"query": at_cap, "extensions": apq(sha256_hex(at_cap))})
+        assert kept.json()["data"] == {"__typename": "Query"}
+        assert (await send(client, {"extensions": apq(sha256_hex(at_cap))})).json()["data"] == {
+            "__typename": "Query"
+        }
+        assert await PersistedDocument.all().count() == 0
+
+
+async def test_the_document_cache_is_bounded_by_bytes(make_client: AppFactory) -> None:
+    """Large documents evict others before the cache passes its budget in bytes, however
+    few they are; evicted ones are simply unknown again."""
+    budget = 1_000_000
+    store = DocumentStore(max_bytes=budget)
+    async with make_client():  # the table behind the cache
+        texts = [f"{{ __typename }} # {n}\n#" + "z" * 90_000 for n in range(40)]
+        hashes = [store.remember(text) for text in texts]
+        assert store.cached_bytes <= budget
+        assert store.cached_bytes >= budget - entry_bytes(texts[0])
+        kept = [digest for digest in hashes if await store.lookup(digest) is not None]
+        assert kept == hashes[-len(kept) :] and 5 < len(kept) < 12
+        # Wider characters take more room: the budget counts bytes, not characters.
+        wide = DocumentStore(max_bytes=budget)
+        for n in range(40):
+            wide.remember(f"{{ __typename }} # {n}\n#" + "ж" * 90_000)
+        assert wide.cached_bytes <= budget
+        assert wide.cached_bytes // entry_bytes("ж" * 90_000) < len(kept)
+        # One entry larger than the whole budget is not kept at all.
+        tiny = DocumentStore(max_bytes=10_000)
+        tiny.remember("{ __typename }\n#" + "q" * 20_000)
+        assert tiny.cached_bytes == 0
+
+
+async def test_migration_forgets_stored_automatic_registrations(make_client_any_db: AppFactory) -> None:
+    """Rows earlier versions stored for automatic registrations go; registered ones stay."""
+    async with make_client_any_db():
+        await PersistedDocument.create(sha256="a" * 64, document="{ __typename }", registered=False)
+        await PersistedDocument.create(sha256=HASH, document=QUERY, registered=True)
+        migration = importlib.import_module("exchange.migrations.0006_automatic_documents_forgotten")
+        for statement in migration.FORGET:
+            await connections.get("default").execute_script(statement)
+        assert await PersistedDocument.all().values_list("sha256", flat=True) == [HASH]
 
 
 async def test_allow_list_mode_runs_only_registered_documents(
@@ -117,6 +197,13 @@ def test_cli_registers_operations_and_manifests(database_url: str, tmp_path: Pat
     result = run_cli(database_url, "documents", "register", str(manifest))
     assert result.exit_code == 0, result.output
     assert HASH in result.stdout
+
+    long = tmp_path / "long.graphql"
+    long.write_text("{ __typename }\n#" + "x" * MAX_DOCUMENT_CHARS)
+    too_long = run_cli(database_url, "documents", "register", str(long))
+    assert too_long.exit_code != 0
+    assert f"longer than {MAX_DOCUMENT_CHARS} characters" in too_long.stderr
+    assert "Traceback" not in too_long.output
 
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"0" * 64: QUERY}))
