@@ -59,25 +59,35 @@ subscription($exchangeId: ID, $organisationId: ID) {
 # ------------------------------------------------------------------ database
 
 
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
+@contextlib.contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """A migrated PostgreSQL database of its own, dropped afterwards: servers in other
+    processes share it, so it cannot be the test process's per-test one."""
     need_postgres()
-    name = f"exchange_events_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     asyncio.run(databases._pg_create(name))
     url = databases._with_database(POSTGRES_URL, name)
     asyncio.run(databases._migrate(url))
-    yield url
+    try:
+        yield url
+    finally:
+        asyncio.run(_drop_database(name))
 
-    async def drop() -> None:
-        import asyncpg
 
-        conn = await asyncpg.connect(POSTGRES_URL)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    with fresh_postgres_database("exchange_events") as url:
+        yield url
 
-    asyncio.run(drop())
+
+async def _drop_database(name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +133,8 @@ class Server:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    # Start it as deployed, `exchange serve --port N` (tests/clients), not uvicorn directly.
+    cli: bool = False
 
     @property
     def http(self) -> str:
@@ -135,8 +147,10 @@ class Server:
     def spawn(self, log_dir: Path) -> None:
         self.log_path = log_dir / f"server-{self.port}-{time.monotonic_ns()}.log"
         env = {**os.environ, **self.env}
-        self.process = subprocess.Popen(
-            [
+        command = (
+            [sys.executable, "-m", "exchange.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+            if self.cli
+            else [
                 sys.executable,
                 "-m",
                 "uvicorn",
@@ -148,7 +162,10 @@ class Server:
                 str(self.port),
                 "--log-level",
                 "warning",
-            ],
+            ]
+        )
+        self.process = subprocess.Popen(
+            command,
             cwd=ROOT,
             env=env,
             stdout=self.log_path.open("wb"),
