@@ -46,6 +46,8 @@ from graphql import (
     visit,
 )
 
+from schema.relay import FIRST_AND_LAST
+
 # Estimated sizes of lists that are not paginated: (type name, field name) -> items.
 LIST_SIZES: dict[tuple[str, str], int] = {
     ("ExperienceExchange", "sessions"): 20,
@@ -165,6 +167,8 @@ class CostCalculator:
             if argument.name.value in values:
                 value = value_from_ast(argument.value, GraphQLInt, dict(self.variables))
                 values[argument.name.value] = value if isinstance(value, int) else None
+        if values["first"] is not None and values["last"] is not None:
+            raise CostError(FIRST_AND_LAST, nodes=[node], extensions={"code": "BAD_USER_INPUT"})
         for name, value in values.items():
             if value is not None and value < 0:
                 raise CostError(

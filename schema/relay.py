@@ -136,6 +136,14 @@ def bad_input(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
 
 
+# The Relay algorithm allows both (first N, then the last M of those), but no client here
+# needs that, and a page meaning two things is easy to get wrong: refused, not guessed.
+FIRST_AND_LAST = (
+    "`first` and `last` cannot be used together: page forwards with `first`/`after` "
+    "or backwards with `last`/`before`."
+)
+
+
 @dataclass(frozen=True)
 class PageArgs:
     """Validated first/after/last/before. ``after``/``before`` are offsets."""
@@ -154,6 +162,8 @@ class PageArgs:
         before: str | None,
         cap: int,
     ) -> PageArgs:
+        if first is not None and last is not None:
+            raise bad_input(FIRST_AND_LAST)
         for name, value in (("first", first), ("last", last)):
             if value is None:
                 continue

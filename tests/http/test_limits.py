@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from graphql import GraphQLError
 
+from schema.relay import PageArgs
 from tests.http.conftest import AppFactory, codes, post
 
 
@@ -92,6 +94,26 @@ async def test_page_size_over_the_cap_is_refused_before_execution(make_client: A
             client, "{ organisations(last: -1) { totalCount } }", "BAD_USER_INPUT"
         )
         assert "must not be negative" in negative["errors"][0]["message"]
+
+
+async def test_first_and_last_together_are_refused_before_execution(make_client: AppFactory) -> None:
+    query = "query($f: Int, $l: Int) { organisations(first: $f, last: $l) { totalCount } }"
+    async with make_client() as client:
+        literal = await assert_refused(
+            client, "{ organisations(first: 2, last: 1) { totalCount } }", "BAD_USER_INPUT"
+        )
+        assert "`first` and `last` cannot be used together" in literal["errors"][0]["message"]
+        nested = """{ exchanges(first: 1) { edges { node { ...Invitations } } } }
+            fragment Invitations on ExperienceExchange { invitations(first: 1, last: 1) { totalCount } }"""
+        await assert_refused(client, nested, "BAD_USER_INPUT")
+        await assert_refused(client, query, "BAD_USER_INPUT", {"f": 2, "l": 1})
+        # One of them null is one of them.
+        await assert_runs(client, query, {"f": 2, "l": None})
+        await assert_runs(client, query, {"l": 2})
+    # The resolvers' own check, for operations that reach them another way.
+    with pytest.raises(GraphQLError, match="cannot be used together") as refused:
+        PageArgs.parse(1, None, 1, None, 100)
+    assert refused.value.extensions == {"code": "BAD_USER_INPUT"}
 
 
 CREATE = """mutation($input: CreateOrganisationInput!) {
