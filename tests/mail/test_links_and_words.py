@@ -6,6 +6,7 @@ file reads with `cat`."""
 from __future__ import annotations
 
 import html as html_lib
+import os
 import re
 from email import policy
 from email.message import EmailMessage
@@ -119,8 +120,8 @@ async def test_eml_text_parts_are_quoted_printable_and_read_with_cat(
     )
     await enqueue(MailKind.INVITATION, invitation, settings=settings)
     assert await Dispatcher(settings).run_once() == 1
-    [eml] = list(Path(settings.mail_dir).glob("*.eml"))
-    raw = eml.read_bytes()
+    [eml] = os.listdir(settings.mail_dir)
+    raw = (Path(settings.mail_dir) / eml).read_bytes()
 
     message = BytesParser(policy=policy.default).parsebytes(raw)
     assert isinstance(message, EmailMessage)
