@@ -8,7 +8,7 @@ from typing import Any
 
 from exchange.invitations.manage import visible_invitation
 from schema.context import Info
-from schema.relay import decode_id
+from schema.relay import decode_id, malformed_id
 
 # type name -> async (info, pk) -> object or None; each domain module registers its types.
 NODE_RESOLVERS: dict[str, Callable[[Info, int], Awaitable[Any]]] = {}
@@ -25,11 +25,13 @@ def node_resolver(
 
 
 async def resolve_node(info: Info, global_id: str) -> Any:
+    """The object, or None when a well-formed id names nothing the caller may see; an id that
+    is not one of a Node type (e.g. a WebhookEndpoint's, or not an id at all) is BAD_USER_INPUT."""
     decoded = decode_id(global_id)
-    if decoded is None:
-        return None
-    resolver = NODE_RESOLVERS.get(decoded[0])
-    return None if resolver is None else await resolver(info, decoded[1])
+    resolver = NODE_RESOLVERS.get(decoded[0]) if decoded is not None else None
+    if decoded is None or resolver is None:
+        raise malformed_id("Node", ["id"])
+    return await resolver(info, decoded[1])
 
 
 @node_resolver("Organisation")

@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 from graphql import GraphQLError
 
-from exchange.errors import DomainError, ErrorCode, Problem, not_found
+from exchange.errors import ErrorCode
 
 T = TypeVar("T")
 
@@ -58,30 +58,45 @@ def _small_int(digits: str) -> int | None:
     return value if value <= _MAX_INT else None
 
 
-def pk_of(global_id: str, type_name: str, field: Sequence[str | int] | None = None) -> int:
-    """The primary key in an id that must name ``type_name``; NOT_FOUND otherwise."""
+def malformed_id(type_name: str, field: Sequence[str | int], indexes: Sequence[int] = ()) -> GraphQLError:
+    """BAD_USER_INPUT for ids that are not ids of ``type_name`` (at ``indexes`` of a list).
+
+    Such an id names nothing any caller could see, so it is malformed input like a malformed
+    scalar; a well-formed id of the right type that names nothing is NOT_FOUND (or a null node).
+    ``extensions.field`` is the path inside the input, as in userErrors (the first bad index).
+    """
+    path = [str(part) for part in field]
+    article = "an" if type_name[0] in "AEIOU" else "a"
+    name = ".".join(path)
+    if not indexes:
+        message = f"`{name}` is not {article} {type_name} id."
+    elif len(indexes) == 1:
+        message = f"`{name}` item {indexes[0]} is not {article} {type_name} id."
+    else:
+        message = f"`{name}` items {', '.join(map(str, indexes))} are not {type_name} ids."
+    if indexes:
+        path.append(str(indexes[0]))
+    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT", "field": path})
+
+
+def pk_of(global_id: str, type_name: str, field: Sequence[str | int]) -> int:
+    """The primary key in an id that must name ``type_name``; BAD_USER_INPUT otherwise."""
     decoded = decode_id(global_id)
     if decoded is None or decoded[0] != type_name:
-        raise not_found(type_name, field)
+        raise malformed_id(type_name, field)
     return decoded[1]
 
 
 def pks_of(ids: list[strawberry.ID] | None, type_name: str, field: str) -> list[int] | None:
-    """Primary keys of a list of global ids; every id that names no ``type_name`` is a
-    NOT_FOUND at its index."""
+    """Primary keys of a list of global ids; BAD_USER_INPUT naming every index whose id is
+    not one of ``type_name``."""
     if ids is None:
         return None
-    problems: list[Problem] = []
-    pks: list[int] = []
-    for index, global_id in enumerate(ids):
-        decoded = decode_id(global_id)
-        if decoded is None or decoded[0] != type_name:
-            problems.append(Problem(ErrorCode.NOT_FOUND, f"{type_name} not found.", (field, str(index))))
-        else:
-            pks.append(decoded[1])
-    if problems:
-        raise DomainError.many(problems)
-    return pks
+    decoded = [decode_id(global_id) for global_id in ids]
+    bad = [index for index, item in enumerate(decoded) if item is None or item[0] != type_name]
+    if bad:
+        raise malformed_id(type_name, [field], bad)
+    return [item[1] for item in decoded if item is not None]
 
 
 # ---------------------------------------------------------------- connections
@@ -240,6 +255,7 @@ __all__ = [
     "decode_id",
     "empty_connection",
     "encode_id",
+    "malformed_id",
     "paginate_queryset",
     "pk_of",
     "pks_of",

@@ -104,7 +104,9 @@ class ExchangeMutations:
                     titles=texts(input.titles) or [],
                     descriptions=texts(input.descriptions),
                     theme=input.theme,
-                    host_id=pk_of(input.host_id, "Organisation", ["hostId"]) if input.host_id else None,
+                    host_id=pk_of(input.host_id, "Organisation", ["hostId"])
+                    if input.host_id is not None
+                    else None,
                     partner_ids=pks_of(input.partner_ids, "Organisation", "partnerIds"),
                     country=input.country,
                     city=input.city,

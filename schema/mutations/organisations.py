@@ -73,7 +73,9 @@ class OrganisationMutations:
         async def action() -> dict[str, Any]:
             actor = info.context.actor
             access.require_admin(actor)
-            parent_id = pk_of(input.parent_id, "Organisation", ["parentId"]) if input.parent_id else None
+            parent_id = (
+                pk_of(input.parent_id, "Organisation", ["parentId"]) if input.parent_id is not None else None
+            )
             organisation = await organisations.create_organisation(
                 actor,
                 organisations.NewOrganisation(

@@ -42,7 +42,7 @@ class VolunteerMutations:
             access.require_writer(actor)
             organisation_id = (
                 pk_of(input.organisation_id, "Organisation", ["organisationId"])
-                if input.organisation_id
+                if input.organisation_id is not None
                 else None
             )
             volunteer = await volunteers.register_volunteer(

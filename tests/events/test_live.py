@@ -121,8 +121,11 @@ async def test_filters_narrow_and_foreign_exchanges_are_refused(orm: Any, two_se
         assert error["type"] == "error" and error["payload"]["extensions"]["code"] == "FORBIDDEN"
         await refused.subscribe("y", variables={"exchangeId": gid("ExperienceExchange", 10**9)})
         assert (await refused.receive())["payload"][0]["extensions"]["code"] == "NOT_FOUND"
+        # Not an id (or another type's): malformed input, not NOT_FOUND (#10 item 11).
         await refused.subscribe("z", variables={"exchangeId": "not-an-id"})
-        assert (await refused.receive())["payload"][0]["extensions"]["code"] == "NOT_FOUND"
+        assert (await refused.receive())["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        await refused.subscribe("w", variables={"organisationId": gid("ExperienceExchange", solo.id)})
+        assert (await refused.receive())["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
         await until_live(a, 3)
         # Events the filters exclude go first; each subscriber's first event shows what passed.

@@ -60,9 +60,10 @@ async def test_endpoints_are_managed_by_their_organisation(gql: GraphQLClient, a
     ] == [{"field": ["id"], "code": "NOT_FOUND"}]
     refused = await gql(DELIVERIES, {"id": endpoint_id}, key=other_key)
     assert refused["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-    # Named like a malformed id's refusal (the type's name), not a phrase of its own.
+    assert refused["errors"][0]["message"] == "WebhookEndpoint not found."
+    # Not an endpoint's id: malformed input (#10 item 11; this was NOT_FOUND too).
     malformed = await gql(DELIVERIES, {"id": "garbage"}, key=other_key)
-    assert refused["errors"][0]["message"] == malformed["errors"][0]["message"] == "WebhookEndpoint not found."
+    assert malformed["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": ["endpointId"]}
 
     # An admin names the organisation; without one it is refused.
     org_id = encode_id("Organisation", org.id)

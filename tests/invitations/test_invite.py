@@ -126,14 +126,24 @@ async def test_sessions_must_belong_to_the_exchange(gql: GraphQLClient, world: W
     assert payload["userErrors"] == [
         {"field": ["sessionIds", "1"], "message": "Session not found in this exchange.", "code": "NOT_FOUND"}
     ]
-    # Every malformed id is reported at once, at its index (the first used to stop the rest).
-    malformed = await invite(
-        gql, world, invitee("a@example.com"), sessionIds=["garbage", world.session_id(0), world.exchange_id]
+    # Ids that are not Session ids are malformed input (BAD_USER_INPUT, #10 item 11; they were
+    # NOT_FOUND userErrors): one error naming every such index, and nobody is invited.
+    malformed = await gql(
+        INVITE,
+        {
+            "input": {
+                "exchangeId": world.exchange_id,
+                "invitees": [invitee("a@example.com")],
+                "sessionIds": ["garbage", world.session_id(0), world.exchange_id],
+            }
+        },
+        key=world.host_key,
     )
-    assert [(e["field"], e["code"]) for e in malformed["userErrors"]] == [
-        (["sessionIds", "0"], "NOT_FOUND"),
-        (["sessionIds", "2"], "NOT_FOUND"),
-    ]
+    assert malformed["data"] is None
+    assert [
+        (e["message"], e["extensions"]["code"], e["extensions"]["field"]) for e in malformed["errors"]
+    ] == [("`sessionIds` items 0, 2 are not Session ids.", "BAD_USER_INPUT", ["sessionIds", "0"])]
+    assert await Invitation.all().count() == 0
 
 
 async def test_only_open_exchanges_take_invitations(gql: GraphQLClient, world: World) -> None:
@@ -162,17 +172,7 @@ async def test_who_may_invite(gql: GraphQLClient, world: World) -> None:
 
 
 async def test_unknown_exchange_is_not_found(gql: GraphQLClient, world: World) -> None:
-    payload = await gql(
-        INVITE,
-        {"input": {"exchangeId": "bm9wZQ", "invitees": [invitee("a@example.com")]}},
-        key=world.host_key,
-    )
-    assert payload["data"]["inviteVolunteers"]["userErrors"][0] == {
-        "field": ["exchangeId"],
-        "message": "ExperienceExchange not found.",
-        "code": "NOT_FOUND",
-    }
-    # A well-formed id of no exchange says the same (the service named it "Exchange").
+    # A well-formed id of no exchange (the service used to name it "Exchange").
     missing = await gql(
         INVITE,
         {
@@ -183,9 +183,16 @@ async def test_unknown_exchange_is_not_found(gql: GraphQLClient, world: World) -
         },
         key=world.host_key,
     )
-    assert (
-        missing["data"]["inviteVolunteers"]["userErrors"] == payload["data"]["inviteVolunteers"]["userErrors"]
+    assert missing["data"]["inviteVolunteers"]["userErrors"] == [
+        {"field": ["exchangeId"], "message": "ExperienceExchange not found.", "code": "NOT_FOUND"}
+    ]
+    # Not an id ("bm9wZQ" is base64 for "nope"): malformed input, no longer NOT_FOUND (#10 item 11).
+    malformed = await gql(
+        INVITE,
+        {"input": {"exchangeId": "bm9wZQ", "invitees": [invitee("a@example.com")]}},
+        key=world.host_key,
     )
+    assert malformed["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": ["exchangeId"]}
 
 
 async def test_defaults_and_bounds(gql: GraphQLClient, world: World) -> None:
