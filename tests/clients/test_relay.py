@@ -55,7 +55,12 @@ async def test_generated_operations_run_without_errors(
     result = await client_result(
         js_clients,
         "relay.mjs",
-        {"http": served.http, "artifacts": str(relay_artifacts), "organisation": served.world.host.slug},
+        {
+            "http": served.http,
+            "key": served.world.reader.key,
+            "artifacts": str(relay_artifacts),
+            "organisation": served.world.host.slug,
+        },
     )
     assert result["operations"] == GENERATED_OPERATIONS
     responses = {response["name"]: response for response in result["responses"]}

@@ -1,7 +1,7 @@
 // Runs the operations relay-compiler generated from relay/src (compiled by the test into a
 // temporary directory) through relay-runtime, whose network layer posts each artifact's
 // `params.text` as a partner's Relay app does.
-// Scenario: {"http", "artifacts": "<dir of *.graphql.js>", "organisation": "<slug>", "search"}.
+// Scenario: {"http", "key", "artifacts": "<dir of *.graphql.js>", "organisation": "<slug>", "search"}.
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -13,7 +13,7 @@ import { deadline, finish, scenario } from "./lib.mjs";
 const { Environment, Network, RecordSource, Store, fetchQuery } = relay;
 
 deadline(40);
-const { http, artifacts, organisation, search } = scenario();
+const { http, key, artifacts, organisation, search } = scenario();
 
 // Operations only: fragments' artifacts import their refetch queries by extensionless
 // paths, which a bundler resolves and plain Node does not; nothing here needs them.
@@ -31,7 +31,11 @@ const environment = new Environment({
   network: Network.create(async (params, variables) => {
     const response = await fetch(`${http}/graphql`, {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/graphql-response+json" },
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/graphql-response+json",
+        Authorization: `Bearer ${key}`,
+      },
       body: JSON.stringify({ query: params.text, variables }),
     });
     const json = await response.json();
