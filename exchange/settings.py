@@ -5,6 +5,7 @@ Partners' deployment scripts rely on these names; every one is documented in the
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import lru_cache
 from ipaddress import ip_network
@@ -29,6 +30,8 @@ class SmtpTls(StrEnum):
 class UnsafeSettings(ValueError):
     """Production mode was asked to start with settings that would hurt users."""
 
+
+_ASSETS_URL = re.compile(r"[A-Za-z0-9._~:/@%+\-\[\]]+")
 
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
 
@@ -95,6 +98,10 @@ class Settings(BaseSettings):
 
     introspection: bool | None = None
     graphiql: bool | None = None
+    # Base URL of GraphiQL's browser files, laid out like unpkg.com's (<base>/graphiql@3.8.3/...):
+    # the CDN by default; a server of one's own, or a path on this one, where browsers have no
+    # internet (README, "GraphiQL without a CDN").
+    graphiql_assets_url: str = "https://unpkg.com"
     persisted_queries_only: bool = False
 
     subscriptions_per_connection: int = 100
@@ -146,6 +153,28 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{entry!r} is not an IP address, a network (10.0.0.0/8) or '*'") from None
         return value
+
+    @field_validator("graphiql_assets_url")
+    @classmethod
+    def _assets_url(cls, value: str) -> str:
+        # It goes into the page's HTML and its Content-Security-Policy: no quotes, spaces,
+        # semicolons or commas, and nothing but a path or an http(s) origin with a path.
+        base = value.strip().rstrip("/")
+        parts = urlparse(base)
+        is_path = base.startswith("/") and not base.startswith("//")
+        is_url = parts.scheme in ("http", "https") and bool(parts.netloc)
+        if (
+            not _ASSETS_URL.fullmatch(base)
+            or not (is_path or is_url)
+            or parts.query
+            or parts.fragment
+            or parts.username
+        ):
+            raise ValueError(
+                "must be an http(s) URL or a path on this server, e.g. https://cdn.example.org/graphiql "
+                "or /graphiql-assets (no query, fragment, quotes or spaces)"
+            )
+        return base
 
     @field_validator("reminder_days_before", mode="before")
     @classmethod

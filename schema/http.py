@@ -59,6 +59,7 @@ from schema import live
 from schema.context import Context
 from schema.cost import CostError, cached_operation_cost
 from schema.errors import graphql_error
+from schema.graphiql import graphiql_page
 from schema.limits import (
     Limits,
     Prepared,
@@ -85,14 +86,6 @@ IDEMPOTENCY_WAIT_SECONDS = 5.0
 # Bound on each database step before execution (key lookup, persisted document, idempotency
 # claim): a database that stopped answering yields SERVICE_UNAVAILABLE, not a hung request.
 DB_STEP_SECONDS = 5.0
-
-# GraphiQL loads its scripts and styles from a CDN; nothing else is allowed.
-GRAPHIQL_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com; "
-    "style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data: https://unpkg.com; "
-    "font-src 'self' data: https://unpkg.com; connect-src 'self' ws: wss:; object-src 'none'; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
 
 
 WRONG_SCHEME_MESSAGE = (
@@ -391,8 +384,11 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         return orjson.loads(data)
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        response = HTMLResponse(self.graphql_ide_html)
-        response.headers["Content-Security-Policy"] = GRAPHIQL_CSP
+        # Our page, not Strawberry's: subscriptions over the WebSocket, files from
+        # EXCHANGE_GRAPHIQL_ASSETS_URL, and a policy that admits only those (schema.graphiql).
+        page = graphiql_page(self.settings.graphiql_assets_url)
+        response = HTMLResponse(page.html)
+        response.headers["Content-Security-Policy"] = page.content_security_policy
         return response
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:

@@ -27,6 +27,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True}
+DESKTOP = {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False}
 
 
 def find_chromium() -> str | None:
@@ -81,6 +82,7 @@ class Page:
                         "url": request["url"],
                         "method": request["method"],
                         "headers": request.get("headers", {}),
+                        "body": request.get("postData", ""),
                     }
                 )
             elif method == "Network.webSocketCreated":
