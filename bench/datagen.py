@@ -20,6 +20,7 @@ import orjson
 from exchange import db
 from exchange.settings import Settings
 from exchange.validation import search_text
+from exchange.volunteers import skills_folded
 
 
 @dataclass(frozen=True)
@@ -299,7 +300,7 @@ def generate(spec: Spec) -> DataSet:
                 rng.choice(_COUNTRIES),
                 _j(languages),
                 _j(skills),
-                "\n".join(s.casefold() for s in skills),
+                skills_folded(skills),
                 EPOCH + dt.timedelta(seconds=vid * 7),
                 org,
             )

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 from tortoise.transactions import in_transaction
 
 from exchange import access
-from exchange.i18n import fold
 from exchange.models import (
     ApiKeyRole,
     Exchange,
@@ -33,6 +32,7 @@ from exchange.models import (
     Volunteer,
 )
 from exchange.validation import search_text
+from exchange.volunteers import skills_folded
 
 # The organisation whose key `exchange serve --demo` prints: it hosts most demo exchanges.
 DEMO_ORGANISATION = "volunteers-of-kazakhstan"
@@ -314,7 +314,7 @@ async def load() -> DemoResult:
                 country=country,
                 languages=languages,
                 skills=skills,
-                skills_folded="\n".join(fold(skill) for skill in skills),
+                skills_folded=skills_folded(skills),
                 organisation=orgs[sending] if sending else None,
             )
         v = volunteers

@@ -33,7 +33,11 @@ class NewVolunteer:
 
 
 def skills_folded(skills: Sequence[str]) -> str:
-    """Every skill folded and framed by newlines, so one LIKE '%\\nskill\\n%' matches a whole skill."""
+    """Every skill folded and framed by newlines, so one LIKE '%\\nskill\\n%' matches a whole skill.
+
+    The only way ``Volunteer.skills_folded`` is written (the API, the demo, the benchmark's
+    data): the demo once joined skills without the outer newlines, so a volunteer's first
+    and last skills were never found (migration 0008 frames such rows)."""
     return "\n" + "".join(fold(skill) + "\n" for skill in skills) if skills else ""
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from exchange.i18n import fold
 from exchange.models import (
     Exchange,
     ExchangeStatus,
@@ -18,6 +17,7 @@ from exchange.models import (
     Volunteer,
 )
 from exchange.validation import search_text
+from exchange.volunteers import skills_folded
 from schema.relay import encode_id
 
 
@@ -76,8 +76,7 @@ async def make_volunteer(name: str, **fields: Any) -> Volunteer:
         "skills": [],
     }
     values.update(fields)
-    skills = values["skills"]
-    values["skills_folded"] = ("\n" + "".join(fold(s) + "\n" for s in skills)) if skills else ""
+    values["skills_folded"] = skills_folded(values["skills"])
     return await Volunteer.create(full_name=name, **values)
 
 

@@ -5,14 +5,17 @@ keys are enforced)."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from pathlib import Path
 
 from tortoise import connections
 from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
 from exchange import db
-from exchange.models import Exchange, Organisation, OrganisationKind, Session, SessionFormat, Theme
+from exchange.i18n import fold
+from exchange.models import Exchange, Organisation, OrganisationKind, Session, SessionFormat, Theme, Volunteer
 from exchange.settings import Settings
+from exchange.volunteers import skills_folded
 
 
 async def _migrate_to(name: str) -> None:
@@ -54,5 +57,39 @@ async def test_later_migrations_keep_rows_on_sqlite(tmp_path: Path) -> None:
         assert rows == []
         pragma = await conn.execute_query_dict("PRAGMA foreign_keys")
         assert pragma[0]["foreign_keys"] == 1, "foreign keys are enforced again after migrating"
+    finally:
+        await db.close_db()
+
+
+async def test_0008_frames_the_skills_the_demo_wrote(database_url: str) -> None:
+    # Rows as the demo wrote them (no outer newlines) get the frame the search matches; rows
+    # written by the API, and volunteers without skills, are left as they are.
+    frame = importlib.import_module("exchange.migrations.0008_skills_framed").FRAME
+    await db.init_db(Settings(_env_file=None, database_url=database_url), global_fallback=False)  # type: ignore[call-arg]
+    try:
+        skills = {
+            "seeded": ["First aid", "Экологиялық мониторинг", "Logistics"],
+            "single": ["Boat handling"],
+            "api": ["Translation", "Cooking"],
+            "none": [],
+        }
+        for name, items in skills.items():
+            written = skills_folded(items) if name in ("api", "none") else "\n".join(fold(s) for s in items)
+            await Volunteer.create(
+                full_name=name,
+                email=f"{name}@example.org",
+                country="KZ",
+                languages=["kk"],
+                skills=items,
+                skills_folded=written,
+            )
+        conn = connections.get("default")
+        for statement in frame:
+            await conn.execute_script(statement)
+        stored = {v.full_name: v.skills_folded for v in await Volunteer.all()}
+        assert stored == {name: skills_folded(items) for name, items in skills.items()}
+        for statement in frame:  # a second run changes nothing
+            await conn.execute_script(statement)
+        assert {v.full_name: v.skills_folded for v in await Volunteer.all()} == stored
     finally:
         await db.close_db()
