@@ -78,11 +78,16 @@ class Settings(BaseSettings):
     invitation_max_days: int = 365
     reminder_days_before: int | None = 3
     expiry_sweep_seconds: float = 60.0
+    # Plain lists, not paginated: the cost model prices them at these caps (schema/cost.py).
+    max_sessions_per_exchange: int = 20
+    max_speakers_per_session: int = 5
 
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 5000
     max_root_fields: int = 20
+    # Fields of an operation with its fragments expanded where spread (nested spreads multiply).
+    max_fields: int = 10_000
     max_cost: int = 50_000
     max_body_bytes: int = 1_000_000
     max_input_list: int = 1000

@@ -110,9 +110,13 @@ def document_columns(
     schema: GraphQLSchema,
     operation: OperationDefinitionNode,
     fragments: dict[str, FragmentDefinitionNode],
+    visits: list[int] | None = None,
 ) -> dict[type[Model], frozenset[str]]:
     """For each model some selection of the operation reads, its columns to load. A model
-    missing from the result is loaded whole (it needs all its columns, or is not selected)."""
+    missing from the result is loaded whole (it needs all its columns, or is not selected).
+    ``visits[0]``, when given, counts the selections looked at."""
+    if visits is None:
+        visits = [0]
     reads: dict[str, set[str] | None] = {}  # object type name -> attributes (None: all)
 
     def note(type_name: str, field: GraphQLField) -> None:
@@ -127,8 +131,13 @@ def document_columns(
             return
         reads[type_name] = None if attributes is ALL else known | attributes
 
-    def walk(selection_set: SelectionSetNode, parent: Any, seen: frozenset[str]) -> None:
+    # A fragment adds the same reads wherever it is spread on the same type: walked once per
+    # (fragment, type), or N fragments that each spread the next twice would cost 2^N walks.
+    walked: set[tuple[str, str]] = set()
+
+    def walk(selection_set: SelectionSetNode, parent: Any) -> None:
         for selection in selection_set.selections:
+            visits[0] += 1
             if isinstance(selection, FieldNode):
                 name = selection.name.value
                 if name.startswith("__") or not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
@@ -142,25 +151,23 @@ def document_columns(
                     for implementation in schema.get_possible_types(parent):
                         note(implementation.name, implementation.fields.get(name, field))
                 if selection.selection_set is not None:
-                    walk(selection.selection_set, get_named_type(field.type), seen)
+                    walk(selection.selection_set, get_named_type(field.type))
             elif isinstance(selection, InlineFragmentNode):
                 condition = parent
                 if selection.type_condition is not None:
                     condition = schema.get_type(selection.type_condition.name.value)
-                walk(selection.selection_set, condition, seen)
+                walk(selection.selection_set, condition)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 fragment = fragments.get(name)
-                if fragment is not None and name not in seen:
-                    walk(
-                        fragment.selection_set,
-                        schema.get_type(fragment.type_condition.name.value),
-                        seen | {name},
-                    )
+                condition = None if fragment is None else schema.get_type(fragment.type_condition.name.value)
+                if fragment is not None and (name, getattr(condition, "name", "")) not in walked:
+                    walked.add((name, getattr(condition, "name", "")))  # before: a cycle ends here too
+                    walk(fragment.selection_set, condition)
 
     root = schema.query_type
     if root is not None:
-        walk(operation.selection_set, root, frozenset())
+        walk(operation.selection_set, root)
     columns: dict[type[Model], frozenset[str]] = {}
     for type_name, attributes in reads.items():
         if attributes is None:

@@ -8,10 +8,14 @@ The model is GitHub's node limit with Shopify's points, so a client can compute 
   page query plus ``page × (the selection of one item)``, where the page is ``first``, else
   ``last``, else the page-size cap (what the server would return); its ``…Edge`` and
   ``PageInfo`` wrappers cost nothing themselves;
-- a plain list of objects (``sessions``, ``partners``, ``speakers``) costs its estimated size
-  (``LIST_SIZES``, else ``DEFAULT_LIST_SIZE``) × (1 + its selection);
+- a plain list of objects (``sessions``, ``partners``, ``speakers``) costs its size
+  (``LIST_SIZES``, else ``DEFAULT_LIST_SIZE``) × (1 + its selection); where a setting caps a
+  list (sessions per exchange, speakers per session) its size is that cap (``priced_lists``),
+  so the cost bounds what the answer can hold;
 - a mutation field costs ``MUTATION_COST`` on top, since it writes;
-- fragments count where they are spread; introspection fields cost nothing.
+- fragments count at every place they are spread (each fragment's cost is computed once,
+  however often it is spread, so nested spreads cost linear work); introspection fields cost
+  nothing.
 
 Example: ``{ organisations(first: 5) { edges { node { exchanges(first: 10)
 { edges { node { title sessions { title } } } } } } } }`` costs
@@ -21,6 +25,8 @@ Example: ``{ organisations(first: 5) { edges { node { exchanges(first: 10)
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -46,9 +52,12 @@ from graphql import (
     visit,
 )
 
+from exchange.settings import Settings
 from schema.relay import FIRST_AND_LAST
 
-# Estimated sizes of lists that are not paginated: (type name, field name) -> items.
+# Sizes of lists that are not paginated: (type name, field name) -> items. Sessions and
+# speakers are capped by settings and priced at the caps (``priced_lists``; these are the
+# default caps); partners and invitations are estimates.
 LIST_SIZES: dict[tuple[str, str], int] = {
     ("ExperienceExchange", "sessions"): 20,
     ("ExperienceExchange", "partners"): 5,
@@ -59,6 +68,32 @@ LIST_SIZES: dict[tuple[str, str], int] = {
 }
 DEFAULT_LIST_SIZE = 10
 MUTATION_COST = 10
+# Costs stop here: it is what a JSON number carries exactly to every client (JavaScript's
+# MAX_SAFE_INTEGER), and orjson cannot write an integer above 2^64 at all.
+COST_CEILING = 2**53 - 1
+
+# Lists whose length a setting caps (exchange.sessions, and invitations name only sessions
+# that were planned, so at most as many).
+_CAPPED_BY_SESSIONS = (
+    ("ExperienceExchange", "sessions"),
+    ("Invitation", "sessions"),
+    ("InvitationPreview", "sessions"),
+)
+_CAPPED_BY_SPEAKERS = (("Session", "speakers"),)
+
+
+def priced_lists(settings: Settings) -> Mapping[tuple[str, str], int]:
+    """``LIST_SIZES`` with the capped lists priced at their caps (with the default caps, the
+    sizes above)."""
+    return _priced_lists(settings.max_sessions_per_exchange, settings.max_speakers_per_session)
+
+
+@lru_cache(maxsize=8)
+def _priced_lists(sessions: int, speakers: int) -> Mapping[tuple[str, str], int]:
+    sizes = dict(LIST_SIZES)
+    sizes.update(dict.fromkeys(_CAPPED_BY_SESSIONS, sessions))
+    sizes.update(dict.fromkeys(_CAPPED_BY_SPEAKERS, speakers))
+    return sizes
 
 
 class CostError(GraphQLError):
@@ -85,6 +120,23 @@ def _is_wrapper(named: Any) -> bool:
     return isinstance(named, GraphQLObjectType) and (named.name.endswith("Edge") or named.name == "PageInfo")
 
 
+@dataclass(frozen=True)
+class _Parts:
+    """The cost of one item with a selection, kept apart from the size of the lists directly
+    below it, which only the caller knows (a connection's page, else the list's price):
+    ``fixed + page × per_item`` under a connection, ``fixed + priced`` elsewhere."""
+
+    fixed: int = 0
+    per_item: int = 0  # one item of each plain list directly selected
+    priced: int = 0  # those lists at their prices (LIST_SIZES)
+
+    def at(self, page: int | None) -> int:
+        return self.fixed + (self.priced if page is None else page * self.per_item)
+
+
+_NOTHING = _Parts()
+
+
 class CostCalculator:
     def __init__(
         self,
@@ -92,11 +144,19 @@ class CostCalculator:
         fragments: Mapping[str, FragmentDefinitionNode],
         variables: Mapping[str, Any],
         page_cap: int,
+        list_sizes: Mapping[tuple[str, str], int] = LIST_SIZES,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
         self.page_cap = page_cap
+        self.list_sizes = list_sizes
+        self.visits = 0  # selections looked at: at most the document's, however it spreads
+        # A fragment costs the same wherever it is spread (its type is its own; the page above
+        # it is applied by the caller): computed once, or N fragments that each spread the
+        # next twice would cost 2^N work.
+        self._fragment_parts: dict[str, _Parts] = {}
+        self._fragment_roots: dict[str, int] = {}
 
     def operation(self, operation: OperationDefinitionNode) -> int:
         root = self.schema.get_root_type(operation.operation)
@@ -110,56 +170,79 @@ class CostCalculator:
     def _root_field_count(self, selection_set: SelectionSetNode) -> int:
         count = 0
         for selection in selection_set.selections:
+            self.visits += 1
             if isinstance(selection, FieldNode):
                 count += 0 if selection.name.value.startswith("__") else 1
             elif isinstance(selection, InlineFragmentNode):
                 count += self._root_field_count(selection.selection_set)
             elif isinstance(selection, FragmentSpreadNode):
-                fragment = self.fragments.get(selection.name.value)
+                name = selection.name.value
+                fragment = self.fragments.get(name)
                 if fragment is not None:
-                    count += self._root_field_count(fragment.selection_set)
+                    known = self._fragment_roots.get(name)
+                    if known is None:
+                        self._fragment_roots[name] = 0  # a cycle (validation refuses those) ends here
+                        known = self._fragment_roots[name] = self._root_field_count(fragment.selection_set)
+                    count += known
         return count
 
     def selection(self, selection_set: SelectionSetNode | None, parent: Any, page: int | None) -> int:
         """Cost of one item of ``parent`` with this selection; ``page`` is the size of the
         lists directly below (edges, nodes) when ``parent`` is a connection."""
+        return self.parts(selection_set, parent).at(page)
+
+    def parts(self, selection_set: SelectionSetNode | None, parent: Any) -> _Parts:
         if selection_set is None:
-            return 0
-        total = 0
+            return _NOTHING
+        fixed = per_item = priced = 0
         for selection in selection_set.selections:
+            self.visits += 1
             if isinstance(selection, FieldNode):
-                total += self.field(selection, parent, page)
+                inner = self.field(selection, parent)
             elif isinstance(selection, InlineFragmentNode):
                 condition = parent
                 if selection.type_condition is not None:
                     condition = self.schema.get_type(selection.type_condition.name.value) or parent
-                total += self.selection(selection.selection_set, condition, page)
+                inner = self.parts(selection.selection_set, condition)
             elif isinstance(selection, FragmentSpreadNode):
-                fragment = self.fragments.get(selection.name.value)
-                if fragment is not None:
-                    condition = self.schema.get_type(fragment.type_condition.name.value) or parent
-                    total += self.selection(fragment.selection_set, condition, page)
-        return total
+                inner = self.fragment(selection.name.value, parent)
+            else:  # pragma: no cover - a selection kind this graphql-core does not have
+                continue
+            fixed += inner.fixed
+            per_item += inner.per_item
+            priced += inner.priced
+        return _Parts(fixed, per_item, priced)
 
-    def field(self, node: FieldNode, parent: Any, page: int | None) -> int:
+    def fragment(self, name: str, parent: Any) -> _Parts:
+        parts = self._fragment_parts.get(name)
+        if parts is None:
+            fragment = self.fragments.get(name)
+            if fragment is None:
+                return _NOTHING
+            condition = self.schema.get_type(fragment.type_condition.name.value) or parent
+            self._fragment_parts[name] = _NOTHING  # a cycle (validation refuses those) ends here
+            parts = self._fragment_parts[name] = self.parts(fragment.selection_set, condition)
+        return parts
+
+    def field(self, node: FieldNode, parent: Any) -> _Parts:
         name = node.name.value
         if name.startswith("__"):
-            return 0
+            return _NOTHING
         fields = getattr(parent, "fields", None)
         if not fields or name not in fields:
-            return 0
+            return _NOTHING
         definition = fields[name]
         is_list, _ = _unwrap_list(definition.type)
         named = get_named_type(definition.type)
         if is_leaf_type(named):
-            return 0
+            return _NOTHING
         if _is_connection(named, definition.args):
-            return 1 + self.selection(node.selection_set, named, page=self.page_size(node))
-        own = 0 if _is_wrapper(named) else 1
+            return _Parts(fixed=1 + self.selection(node.selection_set, named, page=self.page_size(node)))
+        item = (0 if _is_wrapper(named) else 1) + self.selection(node.selection_set, named, page=None)
         if is_list:
-            count = page if page is not None else LIST_SIZES.get((parent.name, name), DEFAULT_LIST_SIZE)
-            return count * (own + self.selection(node.selection_set, named, page=None))
-        return own + self.selection(node.selection_set, named, page=None)
+            price = self.list_sizes.get((parent.name, name), DEFAULT_LIST_SIZE)
+            return _Parts(per_item=item, priced=price * item)
+        return _Parts(fixed=item)
 
     def page_size(self, node: FieldNode) -> int:
         values: dict[str, int | None] = {"first": None, "last": None}
@@ -214,6 +297,7 @@ def cached_operation_cost(
     fragments: Mapping[str, FragmentDefinitionNode],
     variables: Mapping[str, Any],
     page_cap: int,
+    list_sizes: Mapping[tuple[str, str], int] = LIST_SIZES,
 ) -> int:
     """``operation_cost`` remembered per document (``cache`` lives with the parsed document),
     keyed by the page-size variables' values."""
@@ -221,11 +305,16 @@ def cached_operation_cost(
     names = cache.get(names_key)
     if names is None:
         names = cache[names_key] = page_variables(operation, fragments)  # type: ignore[assignment]
-    key = (id(operation), page_cap, tuple(variables.get(name) for name in names))  # type: ignore[union-attr]
+    key = (
+        id(operation),
+        page_cap,
+        tuple(list_sizes.values()),
+        tuple(variables.get(name) for name in names),  # type: ignore[union-attr]
+    )
     found = cache.get(key)
     if found is None:
         try:
-            found = operation_cost(schema, operation, fragments, variables, page_cap)
+            found = operation_cost(schema, operation, fragments, variables, page_cap, list_sizes)
         except CostError as error:
             found = error
         if len(cache) < CACHE_ENTRIES:
@@ -241,5 +330,7 @@ def operation_cost(
     fragments: Mapping[str, FragmentDefinitionNode],
     variables: Mapping[str, Any],
     page_cap: int,
+    list_sizes: Mapping[tuple[str, str], int] = LIST_SIZES,
 ) -> int:
-    return CostCalculator(schema, fragments, variables, page_cap).operation(operation)
+    cost = CostCalculator(schema, fragments, variables, page_cap, list_sizes).operation(operation)
+    return min(cost, COST_CEILING)

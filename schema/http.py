@@ -57,7 +57,7 @@ from exchange.ratelimit import RateLimiter
 from exchange.settings import Settings
 from schema import live
 from schema.context import Context
-from schema.cost import CostError, cached_operation_cost
+from schema.cost import CostError, cached_operation_cost, priced_lists
 from schema.errors import graphql_error
 from schema.graphiql import graphiql_page
 from schema.limits import (
@@ -656,6 +656,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
                 coerced,
                 settings.page_size_cap,
             )
+                priced_lists(settings),
         except CostError as error:
             raise RequestError.graphql([error]) from error
         cost_extension = {"requested": cost, "limit": settings.max_cost}

@@ -40,6 +40,7 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from exchange.models import PersistedDocument
 from exchange.settings import Settings
+from schema.cost import COST_CEILING, CostError, cached_operation_cost, priced_lists
 
 # Distinct documents kept parsed and validated; longer texts are not kept (a flood of big
 # unique documents must not grow memory).
@@ -57,6 +58,7 @@ class Limits:
     max_input_list: int
     page_size_cap: int
     introspection: bool
+    max_fields: int = 10_000
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -69,6 +71,7 @@ class Limits:
             max_input_list=settings.max_input_list,
             page_size_cap=settings.page_size_cap,
             introspection=settings.introspection_enabled,
+            max_fields=settings.max_fields,
         )
 
     @property
@@ -82,8 +85,9 @@ def limit_error(message: str, code: str, nodes: Any = None) -> GraphQLError:
 
 
 def too_costly_error(cost: int, limit: int) -> GraphQLError:
+    amount = f"at least {cost}" if cost >= COST_CEILING else str(cost)
     return limit_error(
-        f"The operation would cost {cost} points; at most {limit} are allowed. Ask for smaller pages.",
+        f"The operation would cost {amount} points; at most {limit} are allowed. Ask for smaller pages.",
         "QUERY_TOO_COSTLY",
     )
 
@@ -189,40 +193,75 @@ def _prepare(schema: GraphQLSchema, query: str, limits: Limits) -> Prepared:
 # ---------------------------------------------------------------- shape limits
 
 
-def _fields(
-    selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode]
-) -> Iterator[FieldNode]:
-    """Fields of a selection set with fragments expanded (validation ruled out cycles)."""
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            yield selection
-        elif isinstance(selection, InlineFragmentNode):
-            yield from _fields(selection.selection_set, fragments)
-        elif isinstance(selection, FragmentSpreadNode):
-            fragment = fragments.get(selection.name.value)
-            if fragment is not None:
-                yield from _fields(fragment.selection_set, fragments)
+@dataclass(frozen=True)
+class Figures:
+    """What a selection set amounts to with its fragments expanded where they are spread (a
+    fragment spread twice counts twice, as in the cost)."""
+
+    fields: int = 0  # fields at every level
+    aliases: int = 0
+    depth: int = 0  # introspection fields (``__schema``, ``__type``) do not count
+    roots: int = 0  # fields at this level other than ``__typename``
 
 
-def _depth(selection_set: SelectionSetNode | None, fragments: Mapping[str, FragmentDefinitionNode]) -> int:
-    if selection_set is None:
-        return 0
-    deepest = 0
-    for node in _fields(selection_set, fragments):
-        if node.name.value.startswith("__"):
-            # Introspection (allowed only where enabled) nests ofType deeply by design.
-            continue
-        deepest = max(deepest, 1 + _depth(node.selection_set, fragments))
-    return deepest
+_NOTHING = Figures()
+
+# Counts stop growing here: nested spreads multiply, and a number with hundreds of digits
+# tells the caller nothing more.
+MANY = 10**15
 
 
-def _aliases(selection_set: SelectionSetNode | None, fragments: Mapping[str, FragmentDefinitionNode]) -> int:
-    if selection_set is None:
-        return 0
-    return sum(
-        (1 if node.alias is not None else 0) + _aliases(node.selection_set, fragments)
-        for node in _fields(selection_set, fragments)
-    )
+def _count(number: int) -> str:
+    return f"more than {MANY:,}" if number >= MANY else str(number)
+
+
+class DocumentShape:
+    """The figures of a document's selection sets, each fragment's computed once: expanding
+    a spread at every use is 2^N work for N fragments that each spread the next twice,
+    while the document stays a few hundred bytes. ``visits`` counts the selections looked
+    at, which is at most the number of selections written in the document."""
+
+    def __init__(self, fragments: Mapping[str, FragmentDefinitionNode]) -> None:
+        self.fragments = fragments
+        self.visits = 0
+        self._figures: dict[str, Figures] = {}
+
+    def of(self, selection_set: SelectionSetNode | None) -> Figures:
+        if selection_set is None:
+            return _NOTHING
+        fields = aliases = depth = roots = 0
+        for selection in selection_set.selections:
+            self.visits += 1
+            if isinstance(selection, FieldNode):
+                name = selection.name.value
+                below = self.of(selection.selection_set)
+                fields += 1 + below.fields
+                aliases += (0 if selection.alias is None else 1) + below.aliases
+                if not name.startswith("__"):
+                    # Introspection (allowed only where enabled) nests ofType deeply by design.
+                    depth = max(depth, 1 + below.depth)
+                roots += 0 if name == "__typename" else 1
+                continue
+            if isinstance(selection, InlineFragmentNode):
+                inner = self.of(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                inner = self.fragment(selection.name.value)
+            else:  # pragma: no cover - a selection kind this graphql-core does not have
+                continue
+            fields += inner.fields
+            aliases += inner.aliases
+            depth = max(depth, inner.depth)
+            roots += inner.roots
+        return Figures(min(fields, MANY), min(aliases, MANY), depth, min(roots, MANY))
+
+    def fragment(self, name: str) -> Figures:
+        figures = self._figures.get(name)
+        if figures is None:
+            definition = self.fragments.get(name)
+            # Marked before the walk: a cycle (validation refuses those) ends here.
+            self._figures[name] = _NOTHING
+            figures = self._figures[name] = self.of(definition.selection_set if definition else None)
+        return figures
 
 
 class _Literals(Visitor):
@@ -245,35 +284,39 @@ class _Literals(Visitor):
 
 def shape_errors(prepared: Prepared, limits: Limits) -> list[GraphQLError]:
     errors: list[GraphQLError] = []
+    shape = DocumentShape(prepared.fragments)
     for operation in prepared.operations.values():
         label = f"Operation '{operation.name.value}'" if operation.name else "The operation"
-        depth = _depth(operation.selection_set, prepared.fragments)
-        if depth > limits.max_depth:
+        figures = shape.of(operation.selection_set)
+        if figures.fields > limits.max_fields:
             errors.append(
                 limit_error(
-                    f"{label} is {depth} levels deep; at most {limits.max_depth} are allowed.",
+                    f"{label} selects {_count(figures.fields)} fields once its fragments are expanded where "
+                    f"they are spread; at most {limits.max_fields} are allowed.",
+                    "TOO_MANY_FIELDS",
+                    operation,
+                )
+            )
+        if figures.depth > limits.max_depth:
+            errors.append(
+                limit_error(
+                    f"{label} is {figures.depth} levels deep; at most {limits.max_depth} are allowed.",
                     "QUERY_TOO_DEEP",
                     operation,
                 )
             )
-        aliases = _aliases(operation.selection_set, prepared.fragments)
-        if aliases > limits.max_aliases:
+        if figures.aliases > limits.max_aliases:
             errors.append(
                 limit_error(
-                    f"{label} uses {aliases} aliases; at most {limits.max_aliases} are allowed.",
+                    f"{label} uses {_count(figures.aliases)} aliases; at most {limits.max_aliases} are allowed.",
                     "TOO_MANY_ALIASES",
                     operation,
                 )
             )
-        roots = sum(
-            1
-            for node in _fields(operation.selection_set, prepared.fragments)
-            if node.name.value != "__typename"
-        )
-        if roots > limits.max_root_fields:
+        if figures.roots > limits.max_root_fields:
             errors.append(
                 limit_error(
-                    f"{label} selects {roots} root fields; at most {limits.max_root_fields} are allowed.",
+                    f"{label} selects {_count(figures.roots)} root fields; at most {limits.max_root_fields} are allowed.",
                     "TOO_MANY_ROOT_FIELDS",
                     operation,
                 )
@@ -400,8 +443,6 @@ class PreparedDocument(SchemaExtension):
     def _cost_errors(self, prepared: Prepared, settings: Settings) -> list[GraphQLError]:
         """The HTTP view's cost rule for an operation that arrived another way (WebSocket): a
         subscription runs its selection for every event, so its cost is bounded the same way."""
-        from schema.cost import CostError, cached_operation_cost
-
         execution_context = self.execution_context
         operation = prepared.operation(execution_context.operation_name)
         if operation is None:
@@ -414,6 +455,7 @@ class PreparedDocument(SchemaExtension):
                 prepared.fragments,
                 execution_context.variables or {},
                 settings.page_size_cap,
+                priced_lists(settings),
             )
         except CostError as error:
             return [error]

@@ -124,3 +124,31 @@ def test_cached_cost_follows_the_page_variables() -> None:
     for _ in range(2):  # a refusal is remembered too
         with pytest.raises(CostError):
             cached({"orgs": 500, "exchanges": 1})
+
+
+SESSIONS_AND_SPEAKERS = "{ exchanges(first: 2) { edges { node { sessions { speakers { fullName } } } } } }"
+
+
+async def test_capped_lists_are_priced_at_their_caps(make_client: AppFactory) -> None:
+    # What bounds sessions and speakers is the cap on them, so that is their price: with the
+    # default caps the price the cost model always had.
+    async with make_client() as client:
+        response = await post(client, SESSIONS_AND_SPEAKERS)
+        assert response.json()["extensions"]["cost"]["requested"] == 1 + 2 * (1 + 20 * (1 + 5 * 1))
+    async with make_client(max_sessions_per_exchange=50, max_speakers_per_session=8) as client:
+        response = await post(client, SESSIONS_AND_SPEAKERS)
+        assert response.json()["extensions"]["cost"]["requested"] == 1 + 2 * (1 + 50 * (1 + 8 * 1))
+
+
+async def test_a_cost_beyond_what_json_carries_is_refused_with_a_code(make_client: AppFactory) -> None:
+    # Eleven nested pages of 100 cost ~10^22, past the 64-bit integers orjson writes: the
+    # refusal was a 500 with a traceback in the log. Costs stop at 2^53 - 1.
+    inner = "slug"
+    for _ in range(11):
+        inner = f"exchanges(first: 100) {{ edges {{ node {{ host {{ {inner} }} }} }} }}"
+    async with make_client(max_depth=50, max_cost=10**9) as client:
+        response = await post(client, f'{{ organisation(slug: "x") {{ {inner} }} }}')
+        assert response.status_code == 400, response.text
+        assert response.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
+        assert response.json()["extensions"]["cost"]["requested"] == 2**53 - 1
+        assert "at least 9007199254740991 points" in response.json()["errors"][0]["message"]
