@@ -39,7 +39,7 @@ class NewSession:
     speaker_ids: list[int] | None = None
 
 
-async def add_session(actor: Actor, data: NewSession) -> Session:
+async def add_session(actor: Actor, data: NewSession, settings: Settings) -> Session:
     access.require_writer(actor)
     visible = await visible_exchange(actor, data.exchange_id)
     if visible is None:
@@ -48,24 +48,47 @@ async def add_session(actor: Actor, data: NewSession) -> Session:
     async with in_transaction() as connection:
         # Locked like updateExchange: a session is checked against the dates it will live with.
         exchange = await Exchange.filter(id=visible.id).select_for_update().using_db(connection).get()
-        values, speakers = await _validated_session(exchange, data)
+        # Counted under the exchange's lock: two sessions added at once cannot both take the last place.
+        planned = (
+            await Session.filter(exchange_id=exchange.id, cancelled_at__isnull=True)
+            .using_db(connection)
+            .count()
+        )
+        values, speakers = await _validated_session(exchange, data, settings, planned)
         session = await Session.create(**values, using_db=connection)
         if speakers:
             await session.speakers.add(*speakers, using_db=connection)
     return session
 
 
-async def _validated_session(exchange: Exchange, data: NewSession) -> tuple[dict[str, Any], list[Volunteer]]:
-    """The new session's column values and its speakers, or every problem at once."""
+async def _validated_session(
+    exchange: Exchange, data: NewSession, settings: Settings, planned: int
+) -> tuple[dict[str, Any], list[Volunteer]]:
+    """The new session's column values and its speakers, or every problem at once. ``planned``
+    is the exchange's sessions not cancelled."""
     problems = Problems()
     if exchange.status in FINISHED:
         problems.invalid(f"The exchange is {exchange.status}; it takes no new sessions.", "exchangeId")
+    elif planned >= settings.max_sessions_per_exchange:
+        # Sessions are a plain list, not paginated: the cap is what bounds an answer (and its price).
+        problems.invalid(
+            f"The exchange has {planned} sessions planned, the most it may have "
+            f"({settings.max_sessions_per_exchange}); cancel one to add another.",
+            "exchangeId",
+        )
     titles = localized_map(problems, data.titles, "titles", required=True, max_length=TITLE_MAX)
     _check_schedule(problems, exchange, data.starts_at, data.ends_at)
     venue = _check_venue(problems, data.venue)
     check_url(problems, data.online_url, "onlineUrl")
     check_capacity(problems, data.capacity)
     speaker_ids = data.speaker_ids or []
+    named = len(set(speaker_ids))
+    if named > settings.max_speakers_per_session:
+        problems.invalid(
+            f"A session has at most {settings.max_speakers_per_session} speakers; {named} were named.",
+            "speakerIds",
+        )
+        speaker_ids = []  # not looked up: the list is refused whole
     found = {v.id: v for v in await Volunteer.filter(id__in=speaker_ids)} if speaker_ids else {}
     speakers: list[Volunteer] = []
     for index, pk in enumerate(speaker_ids):

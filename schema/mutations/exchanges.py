@@ -168,6 +168,7 @@ class ExchangeMutations:
                     capacity=input.capacity,
                     speaker_ids=pks_of(input.speaker_ids, "Volunteer", "speakerIds"),
                 ),
+                info.context.settings,
             )
             return {"session": session}
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from exchange.models import ApiKeyRole, Exchange, ExchangeStatus, Session
+from exchange.settings import Settings
 from tests.api.exchange_fixtures import gid, make_exchange, make_volunteer
 from tests.conftest import GraphQLClient, make_key, make_organisation
 
@@ -283,3 +284,66 @@ async def test_concurrent_date_change_and_new_session_never_leave_a_session_outs
         assert all(s.ends_at <= dt.datetime(2027, 5, 14, 19, tzinfo=dt.UTC) for s in sessions)
         if sessions:
             assert stored.ends_on == dt.date(2027, 5, 14)
+
+
+async def _planned_sessions(exchange: Any, count: int, *, cancelled: int = 0) -> None:
+    for index in range(count + cancelled):
+        await Session.create(
+            exchange=exchange,
+            titles={"en": f"Session {index}"},
+            starts_at=dt.datetime(2027, 5, 10, 4, tzinfo=dt.UTC),
+            ends_at=dt.datetime(2027, 5, 10, 5, tzinfo=dt.UTC),
+            format="ONLINE",
+            cancelled_at=dt.datetime(2027, 1, 1, tzinfo=dt.UTC) if index >= count else None,
+        )
+
+
+async def test_an_exchange_takes_sessions_up_to_the_cap(gql: GraphQLClient, settings: Settings) -> None:
+    # Sessions are a plain list priced at the cap: without it, 300 sessions answered a query
+    # priced for 20.
+    exchange, key = await setup()
+    cap = settings.max_sessions_per_exchange
+    await _planned_sessions(exchange, cap - 1, cancelled=3)  # cancelled ones leave the list
+    last = await gql(ADD, {"input": session_input(exchange)}, key=key)
+    assert last["data"]["addSession"]["userErrors"] == []
+
+    refused = await gql(ADD, {"input": session_input(exchange)}, key=key)
+    payload = refused["data"]["addSession"]
+    assert payload["session"] is None
+    assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(["exchangeId"], "INVALID")]
+    assert f"the most it may have ({cap})" in payload["userErrors"][0]["message"]
+    assert await Session.filter(exchange_id=exchange.id, cancelled_at__isnull=True).count() == cap
+
+    listed = await gql('query { exchange(slug: "week") { sessions { id } } }', key=key)
+    assert len(listed["data"]["exchange"]["sessions"]) == cap
+
+
+async def test_concurrent_sessions_never_pass_the_cap(gql: GraphQLClient, settings: Settings) -> None:
+    exchange, key = await setup()
+    await _planned_sessions(exchange, settings.max_sessions_per_exchange - 1)
+    first, second = await asyncio.gather(
+        gql(ADD, {"input": session_input(exchange)}, key=key),
+        gql(ADD, {"input": session_input(exchange)}, key=key),
+    )
+    added = [r["data"]["addSession"]["userErrors"] == [] for r in (first, second)]
+    assert sorted(added) == [False, True], (first, second)
+    assert await Session.filter(exchange_id=exchange.id).count() == settings.max_sessions_per_exchange
+
+
+async def test_a_session_names_speakers_up_to_the_cap(gql: GraphQLClient, settings: Settings) -> None:
+    exchange, key = await setup()
+    cap = settings.max_speakers_per_session
+    speakers = [gid(await make_volunteer(f"Speaker {index}")) for index in range(cap + 1)]
+
+    refused = await gql(ADD, {"input": session_input(exchange, speakerIds=speakers)}, key=key)
+    payload = refused["data"]["addSession"]
+    assert payload["session"] is None
+    assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(["speakerIds"], "INVALID")]
+    assert f"at most {cap} speakers; {cap + 1} were named" in payload["userErrors"][0]["message"]
+    assert await Session.all().count() == 0
+
+    # The same volunteer named twice is one speaker.
+    at_cap = [*speakers[:cap], speakers[0]]
+    added = await gql(ADD, {"input": session_input(exchange, speakerIds=at_cap)}, key=key)
+    assert added["data"]["addSession"]["userErrors"] == []
+    assert len(added["data"]["addSession"]["session"]["speakers"]) == cap
