@@ -20,6 +20,7 @@ import re
 from functools import cache
 from importlib.resources import files
 
+from babel import Locale
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -74,6 +75,13 @@ def _static(name: str) -> tuple[str, str]:
     return text, hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+@cache
+def _countries(lang: str) -> dict[str, str]:
+    # Babel's names, as on the invitation page: browsers' own (Intl.DisplayNames) lack Kazakh.
+    territories = Locale.parse(lang).territories
+    return {code: name for code, name in territories.items() if len(code) == 2 and code.isalpha()}
+
+
 def _texts(lang: str) -> dict[str, str]:
     return {**BOARD_TEXTS[lang], "language": TEXTS[lang]["language"]}
 
@@ -86,7 +94,7 @@ def render(request: Request, slug: str, lang: str) -> HTMLResponse:
         languages=LANGUAGE_NAMES,
         switch_url=f"/board/{slug}",
         slug=slug,
-        config={"slug": slug, "lang": lang, "texts": t},
+        config={"slug": slug, "lang": lang, "texts": t, "countries": _countries(lang)},
         script_version=_static("board.js")[1],
         style_version=_static("board.css")[1],
     )

@@ -14,6 +14,7 @@
   const $ = (id) => document.getElementById(id);
   const form = $("board-connect");
   const keyInput = $("board-key");
+  const keyField = $("board-key-field");
   const connectButton = $("board-connect-button");
   const disconnectButton = $("board-disconnect");
   const stateLine = $("board-state");
@@ -52,11 +53,18 @@
   const rows = new Map(); // id -> <li>
 
   const dateFormat = new Intl.DateTimeFormat(config.lang, { dateStyle: "medium", timeStyle: "short" });
-  let regionNames = null;
-  try {
-    regionNames = new Intl.DisplayNames([config.lang], { type: "region" });
-  } catch (_) {
-    regionNames = null;
+  // Chromium's ICU data has no Kazakh month names ("2026 M12 6"): where the language's month
+  // names are missing, the numeric form (06.12.2026, 18:06) used in Kazakhstan instead.
+  const monthNames = !/^M?\d+$/.test(new Intl.DateTimeFormat(config.lang, { month: "long" }).format(new Date()));
+
+  function formatDate(value) {
+    const date = new Date(value);
+    if (monthNames) return dateFormat.format(date);
+    const two = (n) => String(n).padStart(2, "0");
+    return (
+      `${two(date.getDate())}.${two(date.getMonth() + 1)}.${date.getFullYear()}, ` +
+      `${two(date.getHours())}:${two(date.getMinutes())}`
+    );
   }
 
   function say(template, values) {
@@ -106,9 +114,9 @@
     email.textContent = invitation.email;
     const meta = document.createElement("span");
     meta.className = "board-meta";
-    const country = (regionNames && regionNames.of(invitation.country)) || invitation.country;
+    const country = config.countries[invitation.country] || invitation.country;
     const when = changedAt(invitation);
-    meta.textContent = when ? `${country} · ${texts.changed}: ${dateFormat.format(new Date(when))}` : country;
+    meta.textContent = when ? `${country} · ${texts.changed}: ${formatDate(when)}` : country;
     row.append(head, email, meta);
     row.dataset.status = invitation.status;
   }
@@ -365,6 +373,7 @@
     const hadFocus = document.activeElement === keyInput || document.activeElement === connectButton;
     connectButton.hidden = connected;
     keyInput.disabled = connected;
+    keyField.hidden = connected; // while connected the list matters, not an empty field
     disconnectButton.hidden = !connected;
     // Focus must not fall to the page's start when the control holding it goes away.
     if (connected && hadFocus) disconnectButton.focus();
