@@ -200,7 +200,6 @@ class Party:
 
 @dataclass
 class World:
-    admin: str
     host: Party  # hosts `exchange`, with `partner` as co-organiser
     partner: Party
     other: Party  # hosts `other_exchange` alone
@@ -226,7 +225,6 @@ async def _make_world(database_url: str) -> World:
         other_exchange = await make_exchange(other)
         spares = [await access.issue_key(ApiKeyRole.ORGANISATION, host.organisation) for _ in range(4)]
         return World(
-            admin=(await access.issue_key(ApiKeyRole.ADMIN, None)).secret,
             host=Party.of(host),
             partner=Party.of(partner),
             other=Party.of(other),
