@@ -41,6 +41,9 @@ class Invitation(Model):
     reminder_sent_at = fields.DatetimeField(null=True)
     # RFC 5545 SEQUENCE for the exchange-wide calendar entry of this invitation.
     calendar_sequence = fields.IntField(default=0)
+    # Set when the invitee accepts, after being shown the privacy notice of this version.
+    consent_at = fields.DatetimeField(null=True)
+    consent_notice_version = fields.CharField(max_length=32, null=True)
     volunteer: fields.ForeignKeyNullableRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="invitations", null=True, on_delete=fields.SET_NULL
     )

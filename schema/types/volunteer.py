@@ -19,6 +19,10 @@ class Volunteer(Node):
     country: CountryCode
     languages: list[LanguageCode]
     skills: list[str]
+    public_profile: bool = strawberry.field(
+        description="The volunteer chose to be shown to everyone: anonymous and read-only callers "
+        "see a volunteer in participant lists only then."
+    )
 
     @strawberry.field(description="Sending organisation, if any.")
     @staticmethod

@@ -8,12 +8,24 @@ import datetime as dt
 import importlib
 from pathlib import Path
 
+import pytest
 from tortoise import connections
+from tortoise.exceptions import IntegrityError
 from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
 from exchange import db
 from exchange.i18n import fold
-from exchange.models import Exchange, Organisation, OrganisationKind, Session, SessionFormat, Theme, Volunteer
+from exchange.models import (
+    Exchange,
+    Invitation,
+    Organisation,
+    OrganisationKind,
+    Participation,
+    Session,
+    SessionFormat,
+    Theme,
+    Volunteer,
+)
 from exchange.settings import Settings
 from exchange.volunteers import skills_folded
 
@@ -91,5 +103,68 @@ async def test_0008_frames_the_skills_the_demo_wrote(database_url: str) -> None:
         for statement in frame:  # a second run changes nothing
             await conn.execute_script(statement)
         assert {v.full_name: v.skills_folded for v in await Volunteer.all()} == stored
+    finally:
+        await db.close_db()
+
+
+async def test_0009_keeps_volunteers_and_allows_one_record_per_sender(tmp_path: Path, database_url: str) -> None:
+    # Volunteers, their participations, speakers and linked invitations written before 0009
+    # survive it (SQLite rebuilds the volunteer table to drop the unique address); after it an
+    # address has one record per sending organisation and one without any, never two.
+    if database_url.startswith("sqlite"):
+        database_url = f"sqlite://{tmp_path / 'before-0009.sqlite3'}"
+    settings = Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
+    await db.init_db(settings, global_fallback=False)
+    conn = connections.get("default")
+    try:
+        if database_url.startswith("postgres"):
+            # The fixture's database is migrated to the latest: start again below 0009.
+            await conn.execute_script("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        await _migrate_to("0008_skills_framed")
+        now = dt.datetime(2027, 4, 1, tzinfo=dt.UTC).isoformat()
+        await conn.execute_script(
+            "INSERT INTO organisation (slug, names, kind, created_at) "
+            f"VALUES ('host', '{{\"en\": \"Host\"}}', 'NGO', '{now}');"
+            "INSERT INTO exchange (slug, titles, descriptions, search_text, theme, status, host_id, country,"
+            " starts_on, ends_on, time_zone, languages, created_at, updated_at) VALUES"
+            f" ('aral', '{{\"en\": \"Aral\"}}', '{{}}', 'aral', 'ECOLOGY', 'OPEN', 1, 'KZ', '2027-04-10',"
+            f" '2027-04-12', 'Asia/Qyzylorda', '[\"en\"]', '{now}', '{now}');"
+            "INSERT INTO session (exchange_id, titles, starts_at, ends_at, format, sequence, created_at) VALUES"
+            f" (1, '{{\"en\": \"Opening\"}}', '2027-04-10T05:00:00+00:00', '2027-04-10T06:00:00+00:00',"
+            f" 'IN_PERSON', 0, '{now}');"
+            "INSERT INTO volunteer (full_name, email, country, languages, skills, skills_folded,"
+            f" organisation_id, created_at) VALUES ('Asel', 'asel@example.org', 'KZ', '[\"kk\"]', '[]', '', 1, '{now}');"
+            "INSERT INTO participation (volunteer_id, exchange_id, role, status, joined_at)"
+            f" VALUES (1, 1, 'SPEAKER', 'CONFIRMED', '{now}');"
+            "INSERT INTO session_speaker (session_id, volunteer_id) VALUES (1, 1);"
+            "INSERT INTO invitation (exchange_id, invited_by_id, email, email_normalised, full_name, country,"
+            " locale, status, token_nonce, token_hash, created_at, expires_at, delivery_attempts,"
+            " calendar_sequence, volunteer_id) VALUES (1, 1, 'asel@example.org', 'asel@example.org', 'Asel',"
+            f" 'KZ', 'kk', 'ACCEPTED', 'n', 'h', '{now}', '{now}', 0, 0, 1);"
+        )
+
+        assert await db.migrate() == ["0009_volunteer_privacy"]
+
+        [asel] = await Volunteer.all()
+        assert (asel.full_name, asel.email, asel.organisation_id, asel.public_profile) == (  # type: ignore[attr-defined]
+            "Asel",
+            "asel@example.org",
+            1,
+            False,
+        )
+        assert await Participation.filter(volunteer_id=asel.id).count() == 1
+        assert await Invitation.filter(volunteer_id=asel.id, consent_at=None).count() == 1
+        speakers = await conn.execute_query_dict("SELECT volunteer_id FROM session_speaker")
+        assert speakers == [{"volunteer_id": asel.id}]
+        other = await Organisation.create(slug="other", names={"en": "Other"}, kind=OrganisationKind.NGO)
+        # Another sender, and the volunteer's own record: the same address, separate records.
+        await Volunteer.create(full_name="Asel O.", email="asel@example.org", country="KZ", organisation=other)
+        await Volunteer.create(full_name="Asel", email="asel@example.org", country="KZ")
+        for organisation in (other, None):
+            with pytest.raises(IntegrityError):
+                await Volunteer.create(
+                    full_name="Twice", email="asel@example.org", country="KZ", organisation=organisation
+                )
+        assert await Volunteer.filter(email="asel@example.org").count() == 3
     finally:
         await db.close_db()
