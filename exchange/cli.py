@@ -389,6 +389,91 @@ def documents_register(
     out.print(f"Registered {len(registered)} document(s) from {file}.")
 
 
+# ---------------------------------------------------------------- a person's data
+
+volunteer_app = typer.Typer(help="A person's data, by email address: export it, erase it.", no_args_is_help=True)
+app.add_typer(volunteer_app, name="volunteer")
+
+# The CLI runs on the server with its database: an operator there is a platform admin.
+_CLI_ADMIN = access.Actor(access.Role.ADMIN, key_id="cli")
+
+
+def _privacy_call(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    from exchange.errors import DomainError
+
+    try:
+        return _with_db(settings, work)
+    except DomainError as exc:
+        fail(exc.problems[0].message)
+
+
+def _erasure_summary(done: Any) -> str:
+    return (
+        f"{done.volunteers} volunteer record(s), {done.invitations} invitation(s) (links invalidated), "
+        f"{done.mails} mail row(s) ({done.queued_mails_cancelled} queued, cancelled), "
+        f"{done.idempotency_records} stored API answer(s), "
+        f"{done.organisation_contacts} organisation contact address(es), {done.mail_files} mail file(s)"
+    )
+
+
+@volunteer_app.command("export")
+def volunteer_export(
+    email: Annotated[str, typer.Argument(help="The person's email address.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the JSON to this file (readable by its owner only)."),
+    ] = None,
+) -> None:
+    """Print everything stored about a person as JSON: volunteer records, participations,
+    sessions they speak at, invitations, mail rows and mail files. Exit 1 if nothing is."""
+    import orjson
+
+    from exchange import privacy
+
+    settings = load_settings()
+    document = _privacy_call(settings, lambda: privacy.export_person(_CLI_ADMIN, email, settings))
+    text = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)  # personal data: also when the file existed before
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}.")
+    err.print(f"wrote {escape(str(output))}")
+
+
+@volunteer_app.command("erase")
+def volunteer_erase(
+    email: Annotated[str, typer.Argument(help="The person's email address.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Erase without asking first.")] = False,
+) -> None:
+    """Anonymise a person in place (names and addresses become placeholders, other personal
+    fields are emptied, queued mail is cancelled, mail files deleted); participations, hours
+    and statuses stay. Cannot be undone. Exit 1 if nothing is stored for the address."""
+    from exchange import privacy
+
+    settings = load_settings()
+    if not yes:
+        preview = _privacy_call(settings, lambda: privacy.preview_erasure(_CLI_ADMIN, email, settings))
+        out.print(f"This anonymises {_erasure_summary(preview)}. It cannot be undone.")
+        try:
+            confirmed = typer.confirm("Erase?", default=False)
+        except typer.Abort:
+            confirmed = False
+        if not confirmed:
+            fail("nothing was erased (answer y, or pass --yes).")
+    done = _privacy_call(settings, lambda: privacy.erase_person(_CLI_ADMIN, email, settings))
+    out.print(f"Erased: {_erasure_summary(done)}.")
+    if done.mentions_left:
+        out.print(f"Still named in {len(done.mentions_left)} text(s) written by organisations; edit them by hand:")
+        for mention in done.mentions_left:
+            out.print(f"  {mention}")
+
+
 # ---------------------------------------------------------------- workers and imports
 
 

@@ -15,6 +15,7 @@ from schema.limits import PreparedDocument
 from schema.mutations.exchanges import ExchangeMutations
 from schema.mutations.invitations import InvitationMutations, InvitationQueries
 from schema.mutations.organisations import OrganisationMutations
+from schema.mutations.privacy import PrivacyMutations
 from schema.mutations.sessions_changes import SessionChangeMutations
 from schema.mutations.volunteers import VolunteerMutations
 from schema.mutations.webhooks import WebhookMutations, WebhookQueries
@@ -49,6 +50,7 @@ MUTATION_PARTS: tuple[type, ...] = (
     InvitationMutations,
     SessionChangeMutations,
     WebhookMutations,
+    PrivacyMutations,
 )
 SUBSCRIPTION_PARTS: tuple[type, ...] = (InvitationSubscriptions,)
 EXTRA_TYPES: tuple[type, ...] = ()

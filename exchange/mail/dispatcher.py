@@ -42,6 +42,7 @@ from exchange.models import (
     MailStatus,
     OutboxMail,
 )
+from exchange.privacy import ERASED_RECIPIENT, is_erased_address
 from exchange.settings import Settings
 
 if TYPE_CHECKING:
@@ -101,6 +102,10 @@ def skip_reason(mail: OutboxMail, invitation: Invitation, now: datetime) -> str 
     because the invitation may have been answered or revoked since the row was written."""
     kind = MailKind(mail.kind)
     status = invitation.status
+    if is_erased_address(invitation.email):
+        # Erasure cancels the mail queued then; this stops what is queued later (a reminder,
+        # a session update) for an invitation kept only so that the counts stay.
+        return ERASED_RECIPIENT
     if kind in (MailKind.INVITATION, MailKind.RESEND, MailKind.REMINDER):
         if status not in _OPEN:
             return f"invitation is {status.value}"

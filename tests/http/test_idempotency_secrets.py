@@ -144,7 +144,12 @@ async def test_responses_without_a_secret_are_replayed_whole(make_client: AppFac
 def test_every_shown_once_field_is_declared_and_nullable() -> None:
     schema = build_schema()._schema
     declared = {(type_name, name) for type_name, name, _ in shown_once_fields(schema)}
-    assert declared == {("ApiKeyPayload", "key"), ("WebhookEndpointPayload", "secret")}
+    # The export of a person's data is no credential, but must not be stored for 24 h either.
+    assert declared == {
+        ("ApiKeyPayload", "key"),
+        ("WebhookEndpointPayload", "secret"),
+        ("ExportVolunteerDataPayload", "data"),
+    }
     # Withholding writes null in its place: a non-null field could not hold it.
     assert all(not str(field.type).endswith("!") for _, _, field in shown_once_fields(schema))
     assert advice(schema.get_type("ApiKeyPayload").fields["keyId"]) is None  # type: ignore[union-attr]
