@@ -33,7 +33,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from tortoise import Tortoise
 from tortoise import fields as tortoise_fields
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -196,6 +196,11 @@ async def _footprint(addresses: frozenset[str], *, lock: bool) -> Footprint:
     def locked(query: Any) -> Any:
         return query.select_for_update() if lock else query
 
+    if lock:
+        # Their mail rows first, as the mail dispatcher locks a mail row then its invitation:
+        # the other order could deadlock with a dispatcher recording a delivery meanwhile.
+        invited = Invitation.filter(email_normalised__in=list(addresses)).values("id")
+        await OutboxMail.filter(invitation_id__in=Subquery(invited)).select_for_update()
     by_address = await locked(Invitation.filter(email_normalised__in=list(addresses)).order_by("id"))
     found.volunteers = list(await locked(Volunteer.filter(email__in=list(addresses)).order_by("id")))
     volunteer_ids = [v.id for v in found.volunteers]
@@ -241,7 +246,12 @@ def _mention_conditions(
 ) -> list[str]:
     text = f'CAST("{column}" AS TEXT)'
     conditions = [text_contains(statement, f"LOWER({text})", address) for address in sorted(addresses)]
-    conditions += [text_contains(statement, text, name) for name in sorted(names)]
+    for name in sorted(names):
+        # As written, and in any case where the database lowers the text (PostgreSQL does for
+        # every script; SQLite's LOWER and LIKE fold ASCII only).
+        conditions.append(text_contains(statement, text, name))
+        if name.lower() != name:
+            conditions.append(text_contains(statement, f"LOWER({text})", name.lower()))
     return conditions
 
 
@@ -572,8 +582,14 @@ async def _anonymise(footprint: Footprint, placeholder: str, done: Erasure) -> N
     # sharing an address are, each still unique for its sending organisation.
     volunteer_ids = [v.id for v in footprint.volunteers]
     if volunteer_ids:
+        # No longer shown to everyone either: the choice to be public was the person's own.
         await Volunteer.filter(id__in=volunteer_ids).update(
-            full_name=ERASED_NAME, email=placeholder, languages=[], skills=[], skills_folded=""
+            full_name=ERASED_NAME,
+            email=placeholder,
+            languages=[],
+            skills=[],
+            skills_folded="",
+            public_profile=False,
         )
     done.volunteers = len(volunteer_ids)
     for invitation in footprint.invitations:

@@ -139,6 +139,7 @@ async def seed(gql: GraphQLClient, settings: Settings, admin_key: str) -> Privac
     )
     volunteer = await Volunteer.get(email=EMAIL.lower())
     assert registered["volunteer"]["fullName"] == NAME
+    await Volunteer.filter(id=volunteer.id).update(public_profile=True)  # they chose to be shown
 
     _ok(
         await gql(

@@ -26,6 +26,7 @@ from exchange.models import (
     Organisation,
     OutboxMail,
     Participation,
+    Session,
     Volunteer,
 )
 from exchange.settings import Settings
@@ -87,6 +88,7 @@ async def test_export_holds_every_stored_field(world: PrivacyWorld) -> None:
     assert_every_field_exported(await Volunteer.get(id=world.volunteer_id), volunteer)
     assert volunteer["fullName"] == NAME and volunteer["email"] == EMAIL.lower()
     assert volunteer["skills"] == ["First aid", "Kazakh–Danish translation"]
+    assert volunteer["publicProfile"] is True
     assert volunteer["organisation"]["slug"] == "steppe-senders"
     [participation] = volunteer["participations"]
     assert_every_field_exported(await Participation.get(id=world.participation_id), participation)
@@ -141,6 +143,7 @@ async def test_erasure_leaves_no_trace_and_keeps_the_counts(world: PrivacyWorld)
     volunteer = await Volunteer.get(id=world.volunteer_id)
     assert volunteer.full_name == privacy.ERASED_NAME and privacy.is_erased_address(volunteer.email)
     assert (volunteer.skills, volunteer.languages, volunteer.skills_folded) == ([], [], "")
+    assert volunteer.public_profile is False
     assert volunteer.organisation_id == world.sender.id  # type: ignore[attr-defined]
     for invitation in await Invitation.filter(
         id__in=[world.accepted_invitation_id, world.queued_invitation_id]
@@ -220,13 +223,18 @@ async def test_organisers_texts_naming_the_person_are_reported_not_rewritten(wor
     exchange = await invitation.exchange
     exchange.descriptions = {"en": f"With a talk by {NAME} on saxaul."}
     await exchange.save(update_fields=["descriptions"])
+    session = await Session.get(id=world.speaker_session_id)
+    session.titles = {"en": f"Questions to {EMAIL.upper()}"}  # the address in another case
+    await session.save(update_fields=["titles"])
+    expected = [("exchange", "descriptions", str(exchange.id)), ("session", "titles", str(session.id))]
 
     document = await privacy.export_person(ADMIN, EMAIL, world.settings)
-    assert document["mentions"] == [{"table": "exchange", "column": "descriptions", "id": str(exchange.id)}]
+    assert sorted((m["table"], m["column"], m["id"]) for m in document["mentions"]) == expected
 
     done = await privacy.erase_person(ADMIN, EMAIL, world.settings)
-    assert [str(m) for m in done.mentions_left] == [f"exchange {exchange.id} (descriptions)"]
-    assert {table for table, _column, _needle in await stored_mentions(*PERSON)} == {"exchange"}
+    assert sorted((m.table, m.column, m.row_id) for m in done.mentions_left) == expected
+    assert f"exchange {exchange.id} (descriptions)" in [str(m) for m in done.mentions_left]
+    assert {table for table, _column, _needle in await stored_mentions(*PERSON)} == {"exchange", "session"}
 
 
 async def test_an_organisation_contact_address_of_the_person_is_exported_and_cleared(
