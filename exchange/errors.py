@@ -25,6 +25,52 @@ class ErrorCode(StrEnum):
 AUTH_CODES = frozenset({ErrorCode.UNAUTHENTICATED, ErrorCode.FORBIDDEN})
 
 
+class TransportCode(StrEnum):
+    """Every other ``extensions.code`` the server sends: refusals of a request or a stream
+    before or around execution, and failures. With ``AUTH_CODES`` these are all the codes a
+    GraphQL error can carry (the README's "Error codes" table lists them; a test holds both
+    to it). Here rather than in the GraphQL layer because the domain's middleware and event
+    hub send some of them too."""
+
+    # the request itself (GraphQL over HTTP)
+    BAD_REQUEST = "BAD_REQUEST"
+    NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+    # persisted documents
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_TOO_LARGE = "PERSISTED_QUERY_TOO_LARGE"
+    PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
+    PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
+    # the document, its operation and variables
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"
+    # limits
+    TOO_MANY_TOKENS = "TOO_MANY_TOKENS"
+    QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
+    TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
+    TOO_MANY_ROOT_FIELDS = "TOO_MANY_ROOT_FIELDS"
+    TOO_MANY_FIELDS = "TOO_MANY_FIELDS"
+    INPUT_LIST_TOO_LONG = "INPUT_LIST_TOO_LONG"
+    QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
+    RATE_LIMITED = "RATE_LIMITED"
+    # safe retries
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    IDEMPOTENCY_IN_PROGRESS = "IDEMPOTENCY_IN_PROGRESS"
+    SECRET_NOT_REPLAYED = "SECRET_NOT_REPLAYED"  # noqa: S105 (an error code, not a secret)
+    # subscription streams
+    EVENTS_UNAVAILABLE = "EVENTS_UNAVAILABLE"
+    SLOW_CONSUMER = "SLOW_CONSUMER"
+    TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
+    # failures
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    TIMEOUT = "TIMEOUT"
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
 @dataclass(frozen=True)
 class Problem:
     code: ErrorCode

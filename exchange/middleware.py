@@ -13,6 +13,8 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from exchange.errors import TransportCode
+
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -83,7 +85,7 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
 
 
-def graphql_error_body(message: str, code: str, **extensions: Any) -> bytes:
+def graphql_error_body(message: str, code: TransportCode, **extensions: Any) -> bytes:
     return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code, **extensions}}]})
 
 
@@ -98,7 +100,7 @@ class BodySizeLimitMiddleware:
     async def _refuse(self, send: Send) -> None:
         body = graphql_error_body(
             f"The request body is larger than {self.max_bytes} bytes.",
-            "REQUEST_TOO_LARGE",
+            TransportCode.REQUEST_TOO_LARGE,
             maxBytes=self.max_bytes,
         )
         await send(

@@ -52,6 +52,7 @@ from graphql import (
     visit,
 )
 
+from exchange.errors import TransportCode
 from exchange.settings import Settings
 from schema.relay import FIRST_AND_LAST
 
@@ -251,17 +252,19 @@ class CostCalculator:
                 value = value_from_ast(argument.value, GraphQLInt, dict(self.variables))
                 values[argument.name.value] = value if isinstance(value, int) else None
         if values["first"] is not None and values["last"] is not None:
-            raise CostError(FIRST_AND_LAST, nodes=[node], extensions={"code": "BAD_USER_INPUT"})
+            raise CostError(FIRST_AND_LAST, nodes=[node], extensions={"code": TransportCode.BAD_USER_INPUT})
         for name, value in values.items():
             if value is not None and value < 0:
                 raise CostError(
-                    f"`{name}` must not be negative.", nodes=[node], extensions={"code": "BAD_USER_INPUT"}
+                    f"`{name}` must not be negative.",
+                    nodes=[node],
+                    extensions={"code": TransportCode.BAD_USER_INPUT},
                 )
             if value is not None and value > self.page_cap:
                 raise CostError(
                     f"`{name}` must be at most {self.page_cap} (asked for {value}); page with cursors.",
                     nodes=[node],
-                    extensions={"code": "BAD_USER_INPUT"},
+                    extensions={"code": TransportCode.BAD_USER_INPUT},
                 )
         page = values["first"] if values["first"] is not None else values["last"]
         return self.page_cap if page is None else max(page, 0)

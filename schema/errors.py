@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
 
-from exchange.errors import DomainError, ErrorCode
+from exchange.errors import AUTH_CODES, DomainError, ErrorCode
 
 
 @strawberry.enum(name="UserErrorCode")
@@ -21,6 +21,26 @@ class UserErrorCode(enum.Enum):
     EXPIRED = "EXPIRED"
     ALREADY_RESPONDED = "ALREADY_RESPONDED"
     REVOKED = strawberry.enum_value("REVOKED", description="The invitation was revoked by its organiser.")
+
+
+def by_domain_code(
+    domain: Iterable[ErrorCode] = ErrorCode, contract: Iterable[UserErrorCode] = UserErrorCode
+) -> dict[ErrorCode, UserErrorCode]:
+    """The contract's enum is written out above (its names and descriptions are the schema's)
+    and held to the domain's here: userErrors carry every domain code except AUTH_CODES, which
+    stay GraphQL errors. A code on one side only stops the server at import, instead of
+    reaching a caller as a masked internal error at its first refusal."""
+    by_name = {code.name: code for code in domain if code not in AUTH_CODES}
+    in_contract = {code.name: code for code in contract}
+    if by_name.keys() != in_contract.keys():
+        raise RuntimeError(
+            "UserErrorCode (schema.errors) and the domain's ErrorCode (exchange.errors) differ in "
+            f"{', '.join(sorted(by_name.keys() ^ in_contract.keys()))}: add the code to both."
+        )
+    return {by_name[name]: in_contract[name] for name in by_name}
+
+
+USER_ERROR_CODES = by_domain_code()
 
 
 @strawberry.type(
@@ -38,7 +58,7 @@ def user_errors(error: DomainError) -> list[UserError]:
         UserError(
             field=list(problem.field) if problem.field is not None else None,
             message=problem.message,
-            code=UserErrorCode[problem.code.value],
+            code=USER_ERROR_CODES[problem.code],
         )
         for problem in error.problems
     ]
@@ -71,4 +91,12 @@ def prefix_field(error: DomainError, *prefix: str) -> DomainError:
     return error
 
 
-__all__ = ["ErrorCode", "UserError", "UserErrorCode", "graphql_error", "mutate", "user_errors"]
+__all__ = [
+    "USER_ERROR_CODES",
+    "ErrorCode",
+    "UserError",
+    "UserErrorCode",
+    "graphql_error",
+    "mutate",
+    "user_errors",
+]

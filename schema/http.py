@@ -29,13 +29,21 @@ import asyncio
 import contextlib
 import logging
 import re
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, OperationDefinitionNode, OperationType
+from asyncpg import exceptions as pg
+from graphql import (
+    GraphQLError,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+    OperationType,
+    VariableDefinitionNode,
+)
 from graphql.execution.values import VariableValues, get_variable_values
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -46,12 +54,12 @@ from strawberry.http.streaming import HTTPStreamTransport
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 from strawberry.types.unset import UNSET
-from tortoise.exceptions import DBConnectionError, OperationalError
+from tortoise.exceptions import DBConnectionError
 
 from exchange import access, idempotency
 from exchange.deadlines import within
 from exchange.documents import MAX_DOCUMENT_CHARS, DocumentStore, sha256_hex
-from exchange.errors import DomainError, unauthenticated
+from exchange.errors import DomainError, TransportCode, unauthenticated
 from exchange.i18n import parse_accept_language
 from exchange.ratelimit import RateLimiter
 from exchange.settings import Settings
@@ -122,24 +130,37 @@ async def actor_for(authorization: str | None) -> access.Actor | DomainError:
 # ---------------------------------------------------------------- errors
 
 
+# The database, or the network to it, is away (a retry may succeed): the socket and its
+# timeouts (DBConnectionError is a ConnectionError), and asyncpg's errors for a connection
+# that broke, was refused or cannot be had.
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    DBConnectionError,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+    pg.ConnectionDoesNotExistError,
+    pg.InterfaceError,
+    pg.CannotConnectNowError,
+    pg.ConnectionFailureError,
+    pg.InternalClientError,
+    pg.TooManyConnectionsError,
+)
+# SQLite's primary result codes for a database file that cannot be used just now (Tortoise
+# raises its OperationalError from sqlite3's, whose code says which).
+SQLITE_UNAVAILABLE = frozenset(
+    {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN}
+)
+
+
 def is_unavailable(error: BaseException | None) -> bool:
-    """Whether an exception means the database (or the network to it) is away."""
+    """Whether an exception, or one it was raised from, means the database is away."""
     seen = 0
     while error is not None and seen < 10:
-        if isinstance(error, DBConnectionError | ConnectionError | TimeoutError | OSError):
+        if isinstance(error, UNAVAILABLE_ERRORS):
             return True
-        if isinstance(error, OperationalError) and any(
-            hint in str(error).lower() for hint in ("unable to open", "locked", "disk i/o", "connection")
-        ):
-            return True
-        module = type(error).__module__
-        if module.startswith("asyncpg") and type(error).__name__ in (
-            "ConnectionDoesNotExistError",
-            "InterfaceError",
-            "CannotConnectNowError",
-            "ConnectionFailureError",
-            "InternalClientError",
-            "TooManyConnectionsError",
+        # Extended result codes (SQLITE_IOERR_READ, ...) keep the primary code in the low byte.
+        if isinstance(error, sqlite3.OperationalError) and (
+            (error.sqlite_errorcode & 0xFF) in SQLITE_UNAVAILABLE
         ):
             return True
         error = error.__cause__ or error.__context__
@@ -147,18 +168,16 @@ def is_unavailable(error: BaseException | None) -> bool:
     return False
 
 
-def classify(error: GraphQLError) -> str:
-    """extensions.code for an error graphql-core raised itself (no resolver involved)."""
-    message = error.message
-    if message.startswith("Syntax Error"):
-        return "GRAPHQL_PARSE_FAILED"
-    if (
-        message.startswith("Variable '$")
-        or "Expected value of type" in message
-        or "cannot represent" in message
-    ):
-        return "BAD_USER_INPUT"
-    return "GRAPHQL_VALIDATION_FAILED"
+def request_error_code(error: GraphQLError) -> TransportCode:
+    """extensions.code for an error graphql-core raised itself (no resolver involved, so it has
+    none), from what it is: a syntax error, a variable's value (graphql-core reports those at
+    the variable's definition), else a document the schema does not allow. Every error of
+    ours carries its code from where it is raised."""
+    if isinstance(error, GraphQLSyntaxError) or isinstance(error.original_error, GraphQLSyntaxError):
+        return TransportCode.GRAPHQL_PARSE_FAILED
+    if error.nodes and isinstance(error.nodes[0], VariableDefinitionNode):
+        return TransportCode.BAD_USER_INPUT
+    return TransportCode.GRAPHQL_VALIDATION_FAILED
 
 
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
@@ -178,7 +197,7 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
                 "message": UNAVAILABLE_MESSAGE,
                 "locations": locations,
                 "path": error.path,
-                "extensions": {"code": "SERVICE_UNAVAILABLE", "requestId": request_id},
+                "extensions": {"code": TransportCode.SERVICE_UNAVAILABLE, "requestId": request_id},
             }
         log.error(
             "request %s: unexpected error at %s",
@@ -190,13 +209,13 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
             "message": INTERNAL_MESSAGE,
             "locations": locations,
             "path": error.path,
-            "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+            "extensions": {"code": TransportCode.INTERNAL_SERVER_ERROR, "requestId": request_id},
         }
     formatted: dict[str, Any] = dict(error.formatted)
     extensions = dict(formatted.get("extensions") or {})
     if isinstance(original, GraphQLError) and original.extensions:
         extensions = {**original.extensions, **extensions}
-    extensions.setdefault("code", classify(error))
+    extensions.setdefault("code", request_error_code(error))
     formatted["extensions"] = extensions
     return formatted
 
@@ -221,7 +240,7 @@ class RequestError(Exception):
     extensions: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, message: str, code: str, status: int | None = None, **kwargs: Any) -> RequestError:
+    def of(cls, message: str, code: TransportCode, status: int | None = None, **kwargs: Any) -> RequestError:
         return cls([{"message": message, "extensions": {"code": code}}], status, **kwargs)
 
     @classmethod
@@ -229,7 +248,7 @@ class RequestError(Exception):
         formatted = []
         for error in errors:
             item = dict(error.formatted)
-            item["extensions"] = {"code": classify(error), **(error.extensions or {})}
+            item["extensions"] = {"code": request_error_code(error), **(error.extensions or {})}
             formatted.append(item)
         return cls(formatted, status, **kwargs)
 
@@ -444,7 +463,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             not_acceptable = RequestError.of(
                 f"Not acceptable: this endpoint answers {GRAPHQL_RESPONSE_JSON} or {JSON} "
                 "(and streams subscriptions as text/event-stream or multipart/mixed;subscriptionSpec=1.0).",
-                "NOT_ACCEPTABLE",
+                TransportCode.NOT_ACCEPTABLE,
             )
             return self._respond(JSON, Outcome({"errors": not_acceptable.errors}, 406))
         answer = media or JSON  # refusals before the operation is known
@@ -470,11 +489,11 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         request_id = request_id_of(request)
         if is_unavailable(error):
             log.warning("request %s: database unavailable: %r", request_id, error)
-            refused = RequestError.of(UNAVAILABLE_MESSAGE, "SERVICE_UNAVAILABLE")
+            refused = RequestError.of(UNAVAILABLE_MESSAGE, TransportCode.SERVICE_UNAVAILABLE)
             refused.errors[0]["extensions"]["requestId"] = request_id
             return Outcome({"errors": refused.errors}, 503, {"Retry-After": "1"})
         log.error("request %s: unexpected error before execution", request_id, exc_info=error)
-        refused = RequestError.of(INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR")
+        refused = RequestError.of(INTERNAL_MESSAGE, TransportCode.INTERNAL_SERVER_ERROR)
         refused.errors[0]["extensions"]["requestId"] = request_id
         return Outcome({"errors": refused.errors}, 500)
 
@@ -494,32 +513,36 @@ class ExchangeGraphQL(GraphQL[Context, None]):
                     try:
                         params[name] = orjson.loads(params[name])
                     except orjson.JSONDecodeError as error:
-                        raise RequestError.of(f"`{name}` is not valid JSON.", "BAD_REQUEST", 400) from error
+                        raise RequestError.of(
+                            f"`{name}` is not valid JSON.", TransportCode.BAD_REQUEST, 400
+                        ) from error
         else:
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if content_type != JSON:
                 raise RequestError.of(
                     "Send the request as application/json.",
-                    "UNSUPPORTED_MEDIA_TYPE",
+                    TransportCode.UNSUPPORTED_MEDIA_TYPE,
                     415,
                     headers={"Accept-Post": JSON},
                 )
             raw = await request.body()
             if not raw:
-                raise RequestError.of("The request body is empty.", "BAD_REQUEST", 400)
+                raise RequestError.of("The request body is empty.", TransportCode.BAD_REQUEST, 400)
             try:
                 params = orjson.loads(raw)
             except orjson.JSONDecodeError as error:
-                raise RequestError.of("The request body is not valid JSON.", "BAD_REQUEST", 400) from error
+                raise RequestError.of(
+                    "The request body is not valid JSON.", TransportCode.BAD_REQUEST, 400
+                ) from error
             if not isinstance(params, dict):
                 raise RequestError.of(
-                    "The request body must be a JSON object (no batching).", "BAD_REQUEST", 400
+                    "The request body must be a JSON object (no batching).", TransportCode.BAD_REQUEST, 400
                 )
         for name, kind in (("query", str), ("operationName", str), ("variables", dict), ("extensions", dict)):
             value = params.get(name)
             if value is not None and not isinstance(value, kind):
                 expected = "a string" if kind is str else "an object"
-                raise RequestError.of(f"`{name}` must be {expected} or null.", "BAD_REQUEST", 400)
+                raise RequestError.of(f"`{name}` must be {expected} or null.", TransportCode.BAD_REQUEST, 400)
         return params
 
     async def resolve_document(self, query: str | None, extensions: dict[str, Any] | None) -> str:
@@ -536,42 +559,46 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             ):
                 raise RequestError.of(
                     "Unsupported persistedQuery (version 1 with sha256Hash, 64 hexadecimal digits).",
-                    "BAD_REQUEST",
+                    TransportCode.BAD_REQUEST,
                     400,
                 )
             digest = digest.lower()
             if query is None:
                 known = await self.documents.lookup(digest, need_registered=only_registered)
                 if known is None or (only_registered and not known.registered):
-                    raise RequestError.of("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
+                    raise RequestError.of("PersistedQueryNotFound", TransportCode.PERSISTED_QUERY_NOT_FOUND)
                 return known.document
             if len(query) > MAX_DOCUMENT_CHARS and not only_registered:
                 raise RequestError.of(
                     f"The query has {len(query)} characters; at most {MAX_DOCUMENT_CHARS} may be persisted. "
                     "Send it without persistedQuery.",
-                    "PERSISTED_QUERY_TOO_LARGE",
+                    TransportCode.PERSISTED_QUERY_TOO_LARGE,
                     400,
                 )
             if sha256_hex(query) != digest:
                 raise RequestError.of(
-                    "The query does not match its sha256Hash.", "PERSISTED_QUERY_HASH_MISMATCH", 400
+                    "The query does not match its sha256Hash.",
+                    TransportCode.PERSISTED_QUERY_HASH_MISMATCH,
+                    400,
                 )
             if only_registered:
                 known = await self.documents.lookup(digest, need_registered=True)
                 if known is None or not known.registered:
                     raise RequestError.of(
-                        "Only registered documents run here; this one is not.", "PERSISTED_QUERY_NOT_ALLOWED"
+                        "Only registered documents run here; this one is not.",
+                        TransportCode.PERSISTED_QUERY_NOT_ALLOWED,
                     )
                 return query
             # Registered only once it parses and validates (checked by the caller).
             return query
         if not query:
-            raise RequestError.of("No GraphQL query in the request.", "BAD_REQUEST", 400)
+            raise RequestError.of("No GraphQL query in the request.", TransportCode.BAD_REQUEST, 400)
         if only_registered:
             known = await self.documents.lookup(sha256_hex(query), need_registered=True)
             if known is None or not known.registered:
                 raise RequestError.of(
-                    "Only registered documents run here; this one is not.", "PERSISTED_QUERY_NOT_ALLOWED"
+                    "Only registered documents run here; this one is not.",
+                    TransportCode.PERSISTED_QUERY_NOT_ALLOWED,
                 )
         return query
 
@@ -604,7 +631,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         if request.method == "GET" and get_refused:
             raise RequestError.of(
                 f"A {kind.value} cannot be sent with GET; use POST.",
-                "METHOD_NOT_ALLOWED",
+                TransportCode.METHOD_NOT_ALLOWED,
                 405,
                 headers={"Allow": "POST"},
             )
@@ -612,14 +639,14 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             raise RequestError.of(
                 f"Only subscriptions are streamed; a {kind.value} is answered as {GRAPHQL_RESPONSE_JSON} "
                 f"or {JSON}, and the Accept header names neither.",
-                "NOT_ACCEPTABLE",
+                TransportCode.NOT_ACCEPTABLE,
                 406,
             )
         if kind is OperationType.SUBSCRIPTION and not streamed:
             raise RequestError.of(
                 "Subscriptions run over WebSocket (graphql-transport-ws, graphql-ws) or over HTTP with "
                 'Accept: multipart/mixed;subscriptionSpec="1.0" or text/event-stream.',
-                "BAD_REQUEST",
+                TransportCode.BAD_REQUEST,
                 400,
             )
         if (
@@ -639,7 +666,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         )
         if isinstance(coerced_or_errors, list):
             for error in coerced_or_errors:
-                error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
+                error.extensions = {**(error.extensions or {}), "code": TransportCode.BAD_USER_INPUT}
             raise RequestError.graphql(coerced_or_errors)
         coerced = coerced_or_errors.coerced
         longest = longest_list(raw_variables)
@@ -683,7 +710,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             raise RequestError.of(
                 f"Rate limit reached: {decision.limit} points per {settings.rate_limit_window_seconds} s; "
                 f"retry in {decision.retry_after} s.",
-                "RATE_LIMITED",
+                TransportCode.RATE_LIMITED,
                 429,
                 headers=headers,
                 extensions=extensions_out,
@@ -761,7 +788,11 @@ class ExchangeGraphQL(GraphQL[Context, None]):
 
         if claim is not None and claim.record_id is not None:
             codes = {error.get("extensions", {}).get("code") for error in outcome.body.get("errors") or []}
-            if codes & {"TIMEOUT", "SERVICE_UNAVAILABLE", "INTERNAL_SERVER_ERROR"}:
+            if codes & {
+                TransportCode.TIMEOUT,
+                TransportCode.SERVICE_UNAVAILABLE,
+                TransportCode.INTERNAL_SERVER_ERROR,
+            }:
                 await within(DB_STEP_SECONDS, idempotency.release(claim.record_id))
             else:
                 # Kept for replays, but never a secret shown once (an API key, a webhook secret):
@@ -786,7 +817,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             message = f"Unknown operation named '{name}'."
         else:
             message = "The document holds several operations: send `operationName`."
-        raise RequestError.of(message, "OPERATION_RESOLUTION_FAILURE")
+        raise RequestError.of(message, TransportCode.OPERATION_RESOLUTION_FAILURE)
 
     async def claim_idempotency(
         self,
@@ -801,7 +832,9 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         key = key.strip()
         if not key or len(key) > idempotency.MAX_KEY_LENGTH:
             raise RequestError.of(
-                f"Idempotency-Key must be 1 to {idempotency.MAX_KEY_LENGTH} characters.", "BAD_REQUEST", 400
+                f"Idempotency-Key must be 1 to {idempotency.MAX_KEY_LENGTH} characters.",
+                TransportCode.BAD_REQUEST,
+                400,
             )
         if actor is not None and actor.key_id:
             scope = f"key:{actor.key_id}"
@@ -817,13 +850,13 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         if claim.status is idempotency.Status.MISMATCH:
             raise RequestError.of(
                 "This Idempotency-Key was used for a different request; use a new key.",
-                "IDEMPOTENCY_KEY_REUSED",
+                TransportCode.IDEMPOTENCY_KEY_REUSED,
                 422,
             )
         if claim.status is idempotency.Status.IN_PROGRESS:
             raise RequestError.of(
                 "A request with this Idempotency-Key is still in progress; retry later.",
-                "IDEMPOTENCY_IN_PROGRESS",
+                TransportCode.IDEMPOTENCY_IN_PROGRESS,
                 409,
                 headers={"Retry-After": "1"},
             )
@@ -838,7 +871,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         except TimeoutError:
             raise RequestError.of(
                 "The server is busy; retry in a moment.",
-                "SERVICE_UNAVAILABLE",
+                TransportCode.SERVICE_UNAVAILABLE,
                 503,
                 headers={"Retry-After": "1"},
             ) from None
@@ -882,7 +915,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
                     {
                         "message": f"The operation took longer than {self.settings.execution_timeout_seconds} s "
                         "and was stopped.",
-                        "extensions": {"code": "TIMEOUT", "requestId": request_id},
+                        "extensions": {"code": TransportCode.TIMEOUT, "requestId": request_id},
                     }
                 ],
             }
@@ -920,7 +953,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         body: dict[str, Any] = dict(format_result(result, request_id))
         outcome = Outcome(body)
         codes = {error["extensions"]["code"] for error in body.get("errors") or []}
-        if "SERVICE_UNAVAILABLE" in codes and body.get("data") is None:
+        if TransportCode.SERVICE_UNAVAILABLE in codes and body.get("data") is None:
             outcome.status = 503
             outcome.headers["Retry-After"] = "1"
         return outcome

@@ -33,11 +33,13 @@ from graphql import (
     validate,
     visit,
 )
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql.language import Lexer, Source, TokenKind
+from graphql.validation import NoSchemaIntrospectionCustomRule, ValuesOfCorrectTypeRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from exchange.errors import TransportCode
 from exchange.models import PersistedDocument
 from exchange.settings import Settings
 from schema.cost import COST_CEILING, CostError, cached_operation_cost, priced_lists
@@ -80,7 +82,7 @@ class Limits:
         return not self.introspection
 
 
-def limit_error(message: str, code: str, nodes: Any = None) -> GraphQLError:
+def limit_error(message: str, code: TransportCode, nodes: Any = None) -> GraphQLError:
     return GraphQLError(message, nodes=nodes, extensions={"code": code})
 
 
@@ -88,7 +90,7 @@ def too_costly_error(cost: int, limit: int) -> GraphQLError:
     amount = f"at least {cost}" if cost >= COST_CEILING else str(cost)
     return limit_error(
         f"The operation would cost {amount} points; at most {limit} are allowed. Ask for smaller pages.",
-        "QUERY_TOO_COSTLY",
+        TransportCode.QUERY_TOO_COSTLY,
     )
 
 
@@ -154,27 +156,70 @@ def prepare(schema: GraphQLSchema, query: str, limits: Limits) -> Prepared:
     return prepared
 
 
+class _MalformedLiterals(ValuesOfCorrectTypeRule):
+    """graphql-core's rule for literals that do not fit their type (``country: "XX"``,
+    ``first: "ten"``): the caller's input problem, as a variable's value is, so BAD_USER_INPUT.
+    Every other rule's error is GRAPHQL_VALIDATION_FAILED."""
+
+    def report_error(self, error: GraphQLError) -> None:
+        error.extensions = {**(error.extensions or {}), "code": TransportCode.BAD_USER_INPUT}
+        super().report_error(error)
+
+
+_RULES = (
+    *(_MalformedLiterals if rule is ValuesOfCorrectTypeRule else rule for rule in specified_rules),
+    MaybeNullValidationRule,
+    OneOfInputValidationRule,
+)
+
+
+def parse_refusal(query: str, error: GraphQLError, max_tokens: int) -> GraphQLError:
+    """What a document that does not parse is refused with: TOO_MANY_TOKENS when parsing
+    stopped past ``max_tokens`` well-formed tokens (whatever follows them), else graphql-core's
+    syntax error as GRAPHQL_PARSE_FAILED."""
+    if tokens_before(query, error) >= max_tokens:
+        return limit_error(f"The document has more than {max_tokens} tokens.", TransportCode.TOO_MANY_TOKENS)
+    error.extensions = {**(error.extensions or {}), "code": TransportCode.GRAPHQL_PARSE_FAILED}
+    return error
+
+
+def tokens_before(query: str, error: GraphQLError) -> int:
+    """The tokens before where parsing stopped, comments included as ``max_tokens`` counts
+    them. graphql-core stops at the first token past the limit, so a document refused for
+    its size has ``max_tokens`` tokens before that point, and one with a syntax error fewer.
+    Lexes at most that many tokens again, and only for documents that did not parse."""
+    position = next(iter(error.positions or ()), None)
+    if position is None:
+        return 0
+    lexer = Lexer(Source(query[:position]))
+    first = lexer.token
+    try:
+        while lexer.advance().kind is not TokenKind.EOF:
+            pass
+    except GraphQLError:
+        return 0  # stopped inside a token: a syntax error
+    count = 0
+    token = first.next
+    while token is not None and token.kind is not TokenKind.EOF:
+        count += 1
+        token = token.next
+    return count
+
+
 def _prepare(schema: GraphQLSchema, query: str, limits: Limits) -> Prepared:
     digest = sha256_hex(query)
     try:
         document = parse(query, max_tokens=limits.max_tokens)
     except GraphQLError as error:
-        code = "TOO_MANY_TOKENS" if "tokens" in error.message and "Parsing aborted" in error.message else None
-        if code:
-            error = limit_error(f"The document has more than {limits.max_tokens} tokens.", code)
-        else:
-            error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_PARSE_FAILED"}
-        return Prepared(query, digest, None, [error])
+        return Prepared(query, digest, None, [parse_refusal(query, error, limits.max_tokens)])
 
-    rules = [*specified_rules, MaybeNullValidationRule, OneOfInputValidationRule]
+    rules = [*_RULES]
     if not limits.introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
     errors = validate(schema, document, rules, max_errors=20, hide_suggestions=limits.hide_suggestions)
     for error in errors:
-        # A malformed scalar literal is the caller's input problem, as in variables.
-        malformed = "Expected value of type" in error.message or "cannot represent" in error.message
-        code = "BAD_USER_INPUT" if malformed else "GRAPHQL_VALIDATION_FAILED"
-        error.extensions = {**(error.extensions or {}), "code": code}
+        if not (error.extensions or {}).get("code"):
+            error.extensions = {**(error.extensions or {}), "code": TransportCode.GRAPHQL_VALIDATION_FAILED}
     if errors:
         return Prepared(query, digest, document, errors)
 
@@ -293,7 +338,7 @@ def shape_errors(prepared: Prepared, limits: Limits) -> list[GraphQLError]:
                 limit_error(
                     f"{label} selects {_count(figures.fields)} fields once its fragments are expanded where "
                     f"they are spread; at most {limits.max_fields} are allowed.",
-                    "TOO_MANY_FIELDS",
+                    TransportCode.TOO_MANY_FIELDS,
                     operation,
                 )
             )
@@ -301,7 +346,7 @@ def shape_errors(prepared: Prepared, limits: Limits) -> list[GraphQLError]:
             errors.append(
                 limit_error(
                     f"{label} is {figures.depth} levels deep; at most {limits.max_depth} are allowed.",
-                    "QUERY_TOO_DEEP",
+                    TransportCode.QUERY_TOO_DEEP,
                     operation,
                 )
             )
@@ -309,7 +354,7 @@ def shape_errors(prepared: Prepared, limits: Limits) -> list[GraphQLError]:
             errors.append(
                 limit_error(
                     f"{label} uses {_count(figures.aliases)} aliases; at most {limits.max_aliases} are allowed.",
-                    "TOO_MANY_ALIASES",
+                    TransportCode.TOO_MANY_ALIASES,
                     operation,
                 )
             )
@@ -317,7 +362,7 @@ def shape_errors(prepared: Prepared, limits: Limits) -> list[GraphQLError]:
             errors.append(
                 limit_error(
                     f"{label} selects {_count(figures.roots)} root fields; at most {limits.max_root_fields} are allowed.",
-                    "TOO_MANY_ROOT_FIELDS",
+                    TransportCode.TOO_MANY_ROOT_FIELDS,
                     operation,
                 )
             )
@@ -334,7 +379,7 @@ def shape_errors(prepared: Prepared, limits: Limits) -> list[GraphQLError]:
 def input_list_error(length: int, limits: Limits, node: Any = None) -> GraphQLError:
     return limit_error(
         f"An input list has {length} items; at most {limits.max_input_list} are allowed per list.",
-        "INPUT_LIST_TOO_LONG",
+        TransportCode.INPUT_LIST_TOO_LONG,
         node,
     )
 
@@ -342,7 +387,9 @@ def input_list_error(length: int, limits: Limits, node: Any = None) -> GraphQLEr
 def nul_error(node: Any = None) -> GraphQLError:
     # PostgreSQL text cannot hold U+0000: refused up front, the same on every database,
     # instead of failing inside a statement as an internal error.
-    return limit_error("Text must not contain the NUL character (U+0000).", "BAD_USER_INPUT", node)
+    return limit_error(
+        "Text must not contain the NUL character (U+0000).", TransportCode.BAD_USER_INPUT, node
+    )
 
 
 def contains_nul(value: object) -> bool:
@@ -425,7 +472,8 @@ class PreparedDocument(SchemaExtension):
                     sha256=prepared.sha256, registered=True
                 ):
                     self._refusal = limit_error(
-                        "Only registered documents run here; this one is not.", "PERSISTED_QUERY_NOT_ALLOWED"
+                        "Only registered documents run here; this one is not.",
+                        TransportCode.PERSISTED_QUERY_NOT_ALLOWED,
                     )
                 self.execution_context.graphql_document = prepared.document
         yield

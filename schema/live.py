@@ -41,7 +41,7 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from exchange import access
-from exchange.errors import DomainError
+from exchange.errors import DomainError, ErrorCode, TransportCode
 from exchange.events.hub import TOO_MANY_SUBSCRIPTIONS
 from exchange.settings import Settings
 from schema.context import Context
@@ -147,7 +147,7 @@ async def authenticate_connection(
     actor = await actor_for(authorization) if authorization is not None else context._actor
     if isinstance(actor, DomainError) or not actor.is_authenticated:
         reason = actor.problems[0].message if isinstance(actor, DomainError) else "An API key is required."
-        raise ConnectionRejectionError({"message": reason, "extensions": {"code": "UNAUTHENTICATED"}})
+        raise ConnectionRejectionError({"message": reason, "extensions": {"code": ErrorCode.UNAUTHENTICATED}})
     context._actor = actor
 
 
@@ -188,7 +188,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                     {
                         "message": "Queries and mutations are sent over HTTP (POST /graphql); "
                         "this socket carries subscriptions.",
-                        "extensions": {"code": "BAD_REQUEST"},
+                        "extensions": {"code": TransportCode.BAD_REQUEST},
                     }
                 ],
             }
@@ -285,6 +285,6 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         if message.get("type") == "error" and isinstance(message.get("payload"), dict):
             payload = message["payload"]
             if "extensions" not in payload:
-                payload = {**payload, "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}
+                payload = {**payload, "extensions": {"code": TransportCode.GRAPHQL_VALIDATION_FAILED}}
             message = {**message, "payload": payload}
         await super().send_message(message)

@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 from graphql import GraphQLError
 
-from exchange.errors import ErrorCode
+from exchange.errors import ErrorCode, TransportCode
 
 T = TypeVar("T")
 
@@ -76,7 +76,7 @@ def malformed_id(type_name: str, field: Sequence[str | int], indexes: Sequence[i
         message = f"`{name}` items {', '.join(map(str, indexes))} are not {type_name} ids."
     if indexes:
         path.append(str(indexes[0]))
-    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT", "field": path})
+    return GraphQLError(message, extensions={"code": TransportCode.BAD_USER_INPUT, "field": path})
 
 
 def pk_of(global_id: str, type_name: str, field: Sequence[str | int]) -> int:
@@ -148,7 +148,7 @@ def decode_cursor(cursor: str, argument: str) -> int:
 
 
 def bad_input(message: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
+    return GraphQLError(message, extensions={"code": TransportCode.BAD_USER_INPUT})
 
 
 # The Relay algorithm allows both (first N, then the last M of those), but no client here

@@ -30,12 +30,13 @@ from graphql import (
     is_abstract_type,
 )
 
+from exchange.errors import TransportCode
 from schema.fastpath import BACKREF
 
 # Key in a Strawberry field's metadata; its value is the advice given when the secret is
 # not repeated (what a client that lost it does instead).
 SHOWN_ONCE = "exchange.shown_once"
-SECRET_NOT_REPLAYED = "SECRET_NOT_REPLAYED"  # noqa: S105 (an error code, not a secret)
+SECRET_NOT_REPLAYED = TransportCode.SECRET_NOT_REPLAYED
 
 
 def shown_once(*, description: str, if_lost: str) -> Any:

@@ -19,6 +19,7 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime
 
+from exchange.errors import ErrorCode, TransportCode
 from exchange.events import InvitationEvent
 from exchange.models import InvitationStatus
 
@@ -28,17 +29,17 @@ log = logging.getLogger("exchange.events")
 class StreamError(Exception):
     """Why a subscriber's stream ended early; ``code`` goes out as extensions.code."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: TransportCode | ErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
 
 
 # Codes a stream can end with (documented in the README, "Live updates").
-EVENTS_UNAVAILABLE = "EVENTS_UNAVAILABLE"
-SLOW_CONSUMER = "SLOW_CONSUMER"
-TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
-KEY_REVOKED = "UNAUTHENTICATED"
+EVENTS_UNAVAILABLE = TransportCode.EVENTS_UNAVAILABLE
+SLOW_CONSUMER = TransportCode.SLOW_CONSUMER
+TOO_MANY_SUBSCRIPTIONS = TransportCode.TOO_MANY_SUBSCRIPTIONS
+KEY_REVOKED = ErrorCode.UNAUTHENTICATED
 
 
 def bus_unavailable() -> StreamError:
