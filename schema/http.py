@@ -682,8 +682,8 @@ class ExchangeGraphQL(GraphQL[Context, None]):
                 prepared.fragments,
                 coerced,
                 settings.page_size_cap,
-            )
                 priced_lists(settings),
+            )
         except CostError as error:
             raise RequestError.graphql([error]) from error
         cost_extension = {"requested": cost, "limit": settings.max_cost}
