@@ -1,7 +1,17 @@
-"""Who hears about a moved or cancelled session: every invitee who accepted an invitation
-to that session, or to the whole exchange (an invitation naming no session)."""
+"""Who hears about a moved or cancelled session: every invitee whose calendar holds it.
+
+That is an invitation to that session, or to the whole exchange (one naming no session),
+which was either accepted or mailed and still open (SENT, not past its expiry): the
+invitation mail put the entry in the calendar whether or not it was answered. Not a QUEUED
+one: its invitation mail is still in the outbox and is rendered when it is sent, so it
+already carries the session as it now is. Not a declined, revoked, expired or failed one.
+"""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tortoise.expressions import Q
 
 from exchange.invitations.manage import sessions_by_invitation
 from exchange.mail.outbox import enqueue_many
@@ -9,23 +19,25 @@ from exchange.models import Invitation, InvitationStatus, MailKind, Session
 from exchange.settings import Settings
 
 
-async def accepted_invitations_for(session: Session) -> list[Invitation]:
-    accepted = await Invitation.filter(
-        exchange_id=session.exchange_id,  # type: ignore[attr-defined]
-        status=InvitationStatus.ACCEPTED,
+async def invitations_to_tell(session: Session, now: datetime | None = None) -> list[Invitation]:
+    holding = await Invitation.filter(
+        Q(status=InvitationStatus.ACCEPTED)
+        | Q(status=InvitationStatus.SENT, expires_at__gt=now or datetime.now(UTC)),
+        exchange_id=session.exchange_id,
     ).order_by("id")
-    if not accepted:
+    if not holding:
         return []
-    invited_to = await sessions_by_invitation([invitation.id for invitation in accepted])
+    invited_to = await sessions_by_invitation([invitation.id for invitation in holding])
     return [
         invitation
-        for invitation in accepted
+        for invitation in holding
         if not invited_to[invitation.id] or any(s.id == session.id for s in invited_to[invitation.id])
     ]
 
 
 async def notify_session_change(session: Session, kind: MailKind, settings: Settings | None = None) -> int:
-    """Queues an UPDATE or CANCELLATION mail per accepted invitee, inside the caller's
-    transaction; returns how many."""
-    recipients = await accepted_invitations_for(session)
+    """Queues an UPDATE or CANCELLATION mail per invitee to tell, inside the caller's
+    transaction; returns how many. Each is rendered in its invitation's language, with the
+    SEQUENCE rule of every calendar mail (exchange.mail.ics)."""
+    recipients = await invitations_to_tell(session)
     return await enqueue_many(kind, recipients, payload={"session_ids": [session.id]}, settings=settings)

@@ -13,7 +13,7 @@ mutations run concurrently):
   cancelled." from its first check, or "A session was cancelled meanwhile." from the re-check
   under the lock) and creates no invitation, or it succeeds and its invitation, which names the
   session, was committed before the cancellation looked for the session's invitees: the
-  cancellation's recipients query (session_mail.accepted_invitations_for) saw it, and it was
+  cancellation's recipients query (session_mail.invitations_to_tell) saw it, and it was
   created before the session's cancelled_at.
 
 So no invitation names a session that was already cancelled when the invitation was made,
@@ -78,7 +78,7 @@ class Hooks:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.seen: dict[int, set[int]] = {}
         self.hold_invite = False
-        recipients = session_mail.accepted_invitations_for
+        recipients = session_mail.invitations_to_tell
         notify = sessions_service.notify_session_change
         lock = invite_service.lock_exchange
 
@@ -97,7 +97,7 @@ class Hooks:
                 await asyncio.sleep(HOLD_SECONDS)
             return await lock(exchange_id)
 
-        monkeypatch.setattr(session_mail, "accepted_invitations_for", probed_recipients)
+        monkeypatch.setattr(session_mail, "invitations_to_tell", probed_recipients)
         monkeypatch.setattr(sessions_service, "notify_session_change", held_notify)
         monkeypatch.setattr(invite_service, "lock_exchange", held_lock)
 
