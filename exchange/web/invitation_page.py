@@ -41,6 +41,7 @@ from exchange.models import (
     SessionFormat,
 )
 from exchange.settings import Settings
+from exchange.web.calendar_feeds import personal_feed_urls
 from exchange.web.texts import LANGUAGE_NAMES, TEXTS
 
 CSRF_COOKIE = "exchange_csrf"
@@ -224,6 +225,10 @@ async def _render(
     t = TEXTS[lang]
     csrf = _csrf_for(request, settings, invitation)
     context = await _page_context(invitation, lang, t)
+    # A revoked link has no feed (404): no link to it.
+    calendar_url, webcal_url = (
+        personal_feed_urls(settings, token, lang) if context["status"] != "REVOKED" else (None, None)
+    )
     body = _env.get_template("invitation.html").render(
         lang=lang,
         t=t,
@@ -236,6 +241,8 @@ async def _render(
         result=result,
         result_text=t[f"result_{result}"] if result else None,
         chosen=chosen,
+        calendar_url=calendar_url,
+        webcal_url=webcal_url,
         **context,
     )
     response = _response(body, status_code)

@@ -42,6 +42,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_found_title": "Шақыру табылмады",
         "not_found": "Бұл сілтеме жарамсыз. Хаттағы сілтемені толық көшіргеніңізді тексеріңіз.",
         "language": "Тіл",
+        "calendar_subscribe": "Күнтізбеге жазылу",
+        "calendar_file": ".ics файлы",
+        "calendar_hint": "Күнтізбеңізде осы сессиялар мен олардың өзгерістері көрінеді. Сілтеме жеке: ол осы шақыруды да ашады.",
     },
     "ru": {
         "page_title": "Приглашение",
@@ -82,6 +85,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_found_title": "Приглашение не найдено",
         "not_found": "Эта ссылка недействительна. Проверьте, что ссылка из письма скопирована полностью.",
         "language": "Язык",
+        "calendar_subscribe": "Подписаться в календаре",
+        "calendar_file": "файл .ics",
+        "calendar_hint": "В календаре появятся эти сессии и их изменения. Ссылка личная: по ней открывается и это приглашение.",
     },
     "en": {
         "page_title": "Invitation",
@@ -122,6 +128,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_found_title": "Invitation not found",
         "not_found": "This link is not valid. Please check that you copied the whole link from the email.",
         "language": "Language",
+        "calendar_subscribe": "Subscribe in your calendar",
+        "calendar_file": ".ics file",
+        "calendar_hint": "Your calendar will show these sessions and any change to them. The link is personal: it also opens this invitation.",
     },
 }
 

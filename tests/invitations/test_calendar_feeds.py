@@ -268,3 +268,22 @@ async def test_the_access_log_line_does_not_carry_the_token(
         lines
     )
     assert token not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [("kk", "Күнтізбеге жазылу"), ("ru", "Подписаться в календаре"), ("en", "Subscribe in your calendar")],
+)
+async def test_the_invitation_page_links_its_feed(
+    gql: GraphQLClient, world: World, http: httpx.AsyncClient, lang: str, words: str
+) -> None:
+    payload = await invite(gql, world, invitee("ana@example.com"), sessionIds=[world.session_id(0)])
+    token = await token_for_email("ana@example.com", world.settings)
+    page = (await http.get(f"/invitations/{token}?lang={lang}")).text
+    feed = f"exchange.test/invitations/{token}/calendar.ics?lang={lang}"
+    assert f'<a href="webcal://{feed}" rel="nofollow">{words}</a>' in page
+    assert f'<a href="https://{feed}" rel="nofollow" download>' in page
+    fetched = _parsed(await http.get(f"/invitations/{token}/calendar.ics?lang={lang}"))
+    assert len(fetched.walk("VEVENT")) == 1
+    await gql(REVOKE, {"id": payload["invitations"][0]["id"]}, key=world.host_key)
+    assert "calendar.ics" not in (await http.get(f"/invitations/{token}?lang={lang}")).text
