@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     invitation_default_days: int = 30
     invitation_max_days: int = 365
     reminder_days_before: int | None = 3
+    # Hours before a session that each of its participants is reminded of it (None: never).
+    # Not reminder_days_before, which reminds invitees to answer before their link expires.
+    session_reminder_hours: float | None = Field(default=24.0, gt=0)
     expiry_sweep_seconds: float = 60.0
     # Plain lists, not paginated: the cost model prices them at these caps (schema/cost.py).
     max_sessions_per_exchange: int = 20
@@ -181,7 +184,7 @@ class Settings(BaseSettings):
             )
         return base
 
-    @field_validator("reminder_days_before", mode="before")
+    @field_validator("reminder_days_before", "session_reminder_hours", mode="before")
     @classmethod
     def _reminders_off(cls, value: object) -> object:
         # The environment cannot say None: an empty value, "off" or "none" turns reminders off.

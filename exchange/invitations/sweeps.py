@@ -1,6 +1,8 @@
-"""Periodic work on invitations: store overdue ones as EXPIRED (readers already see them so)
-and queue one reminder shortly before expiry. Both are safe to run from several processes
-at once: every change is a conditional update or happens under a row lock."""
+"""Periodic work on invitations: store overdue ones as EXPIRED (readers already see them so),
+queue one reminder shortly before expiry, and remind participants of their sessions
+(exchange.invitations.session_reminders). All are safe to run from several processes at
+once: every change is a conditional update, happens under a row lock, or is kept single by
+a unique key."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from tortoise.transactions import in_transaction
 
 from exchange.events import AfterCommit
 from exchange.invitations.common import OPEN_STATUSES, organisers, status_changed, utcnow
+from exchange.invitations.session_reminders import enqueue_session_reminders
 from exchange.mail.outbox import enqueue
 from exchange.models import Exchange, ExchangeStatus, Invitation, InvitationStatus, MailKind, OutboxMail
 from exchange.settings import Settings
@@ -98,10 +101,15 @@ async def enqueue_reminders(settings: Settings, now: datetime | None = None) -> 
 class SweepReport:
     expired: int
     reminders: int
+    session_reminders: int = 0
 
 
-async def sweep(settings: Settings) -> SweepReport:
-    return SweepReport(expired=await expire_overdue(), reminders=await enqueue_reminders(settings))
+async def sweep(settings: Settings, now: datetime | None = None) -> SweepReport:
+    return SweepReport(
+        expired=await expire_overdue(now),
+        reminders=await enqueue_reminders(settings, now),
+        session_reminders=await enqueue_session_reminders(settings, now),
+    )
 
 
 async def start_sweeper(settings: Settings, _state: Any) -> Callable[[], Awaitable[None]]:
@@ -112,9 +120,12 @@ async def start_sweeper(settings: Settings, _state: Any) -> Callable[[], Awaitab
             await asyncio.sleep(settings.expiry_sweep_seconds)
             try:
                 report = await sweep(settings)
-                if report.expired or report.reminders:
+                if report.expired or report.reminders or report.session_reminders:
                     log.info(
-                        "invitation sweep: %d expired, %d reminders queued", report.expired, report.reminders
+                        "invitation sweep: %d expired, %d reminders and %d session reminders queued",
+                        report.expired,
+                        report.reminders,
+                        report.session_reminders,
                     )
             except Exception:
                 log.exception("invitation sweep failed; trying again next round")

@@ -31,7 +31,7 @@ from tortoise.transactions import in_transaction
 
 from exchange import db
 from exchange.events import AfterCommit, InvitationEvent
-from exchange.mail import render
+from exchange.mail import render, session_reminder
 from exchange.mail.transport import DeliveryError, ServerUnavailable, Transport, make_transport
 from exchange.models import (
     Exchange,
@@ -229,7 +229,8 @@ class Dispatcher:
         cache: dict[Any, Any] = {}
         try:
             # One query for the batch's invitations and their sessions, not two per mail.
-            invitation_ids = {mail.invitation_id for mail in rows}  # type: ignore[attr-defined]
+            # (A session reminder to someone on the roster without an invitation has none.)
+            invitation_ids = {mail.invitation_id for mail in rows if mail.invitation_id is not None}  # type: ignore[attr-defined]
             batch = await Invitation.filter(id__in=invitation_ids).prefetch_related("sessions")
             for invitation in batch:
                 cache[("invited_sessions", invitation.id)] = sorted(
@@ -262,6 +263,9 @@ class Dispatcher:
     async def _deliver(
         self, mail: OutboxMail, invitation: Invitation | None, transport: Transport, cache: dict[Any, Any]
     ) -> None:
+        if mail.kind is MailKind.SESSION_REMINDER:
+            await self._deliver_session_reminder(mail, transport, cache)
+            return
         if invitation is not None and mail.kind is not MailKind.INVITATION:
             # Answers matter to every later mail: read the status afresh. A first invitation
             # cannot have been answered (nobody has its link yet); the batch read it moments ago.
@@ -290,6 +294,41 @@ class Dispatcher:
             # would ask for an answer that can no longer be yes.
             await self._settle_skip(mail, f"the exchange is {data.exchange.status.value}")
             return
+        await self._send(mail, invitation, rendered, transport, cache)
+
+    async def _deliver_session_reminder(self, mail: OutboxMail, transport: Transport, cache: dict[Any, Any]) -> None:
+        # Its own reading and rules (exchange.mail.session_reminder): it is about a session and
+        # a participant, and may have no invitation at all.
+        try:
+            data = await session_reminder.load(mail, cache=cache)
+        except render.InvalidMail as exc:
+            await self._settle_failure(mail, None, str(exc), permanent=True, cache=cache)
+            return
+        reason = session_reminder.skip_reason(data, now_utc())
+        if reason is not None:
+            await self._settle_skip(mail, reason)
+            return
+        try:
+            rendered = session_reminder.compose_bytes(data, self.settings)
+        except render.InvalidMail as exc:
+            await self._settle_failure(mail, data.invitation, str(exc), permanent=True, cache=cache)
+            return
+        except Exception as exc:
+            log.exception("could not render mail %s", mail.id)
+            await self._settle_failure(
+                mail, data.invitation, f"could not render the mail: {type(exc).__name__}", permanent=False, cache=cache
+            )
+            return
+        await self._send(mail, data.invitation, rendered, transport, cache)
+
+    async def _send(
+        self,
+        mail: OutboxMail,
+        invitation: Invitation | None,
+        rendered: render.RenderedMail,
+        transport: Transport,
+        cache: dict[Any, Any],
+    ) -> None:
         try:
             await transport.send(rendered)
         except ServerUnavailable as exc:
@@ -326,7 +365,7 @@ class Dispatcher:
             at=at,
         )
 
-    async def _settle_sent(self, mail: OutboxMail, invitation: Invitation, cache: dict[Any, Any]) -> None:
+    async def _settle_sent(self, mail: OutboxMail, invitation: Invitation | None, cache: dict[Any, Any]) -> None:
         now = now_utc()
         kind = MailKind(mail.kind)
         after = AfterCommit()
@@ -339,7 +378,9 @@ class Dispatcher:
             if not updated:
                 # Another dispatcher (after our lease lapsed) recorded it already.
                 return
-            if kind in _FIRST_MAIL:
+            if invitation is None:
+                pass  # a session reminder to someone on the roster: no invitation to record on
+            elif kind in _FIRST_MAIL:
                 # Conditional: never downgrade an invitation answered in the meantime.
                 moved, _ = await conn.execute_query(
                     _sql(conn, _INVITATION_SENT),

@@ -74,6 +74,8 @@ class MailKind(StrEnum):
     REMINDER = "REMINDER"
     UPDATE = "UPDATE"
     CANCELLATION = "CANCELLATION"
+    # Not REMINDER (that one asks an invitee for an answer): a participant's session is near.
+    SESSION_REMINDER = "SESSION_REMINDER"
 
 
 class MailStatus(StrEnum):

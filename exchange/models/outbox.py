@@ -31,6 +31,9 @@ class OutboxMail(Model):
     payload: dict[str, object] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
     sent_at = fields.DatetimeField(null=True)
+    # What may be mailed once only, e.g. "session-reminder:<session>:<volunteer>:<sequence>":
+    # unique (migration 0011's index), so sweepers racing each other queue it once.
+    dedupe_key = fields.CharField(max_length=200, null=True)
 
     class Meta:
         table = "outbox_mail"
