@@ -32,6 +32,7 @@ class UnsafeSettings(ValueError):
 
 
 _ASSETS_URL = re.compile(r"[A-Za-z0-9._~:/@%+\-\[\]]+")
+_PLAIN_ADDRESS = re.compile(r"[^@\s<>()\[\],;:\"']+@[^@\s<>()\[\],;:\"'/?#]+\.[^@\s<>()\[\],;:\"'/?#.]+")
 
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
 
@@ -70,6 +71,9 @@ class Settings(BaseSettings):
     mail_retry_base_seconds: float = 2.0
     mail_poll_seconds: float = 1.0
     run_mail_dispatcher: bool = True
+    # Where volunteers ask for a copy or the deletion of their data: the invitation's privacy
+    # notice names it. Unset: the inviting organisation's contact email.
+    privacy_contact: str | None = None
 
     page_size_cap: int = 100
     invitees_per_call: int = 1000
@@ -183,6 +187,18 @@ class Settings(BaseSettings):
                 "or /graphiql-assets (no query, fragment, quotes or spaces)"
             )
         return base
+
+    @field_validator("privacy_contact", mode="before")
+    @classmethod
+    def _privacy_contact(cls, value: object) -> object:
+        # Printed in every invitation mail and page as a mailto link: one plain address.
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            if not _PLAIN_ADDRESS.fullmatch(value):
+                raise ValueError(f"{value!r} is not one plain email address, e.g. privacy@example.org")
+        return value
 
     @field_validator("reminder_days_before", "session_reminder_hours", mode="before")
     @classmethod

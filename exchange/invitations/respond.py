@@ -22,6 +22,7 @@ from exchange.models import (
     ParticipationStatus,
     Volunteer,
 )
+from exchange.notice import NOTICE_VERSION
 from exchange.participations import HOLDING_A_PLACE, seats_taken
 
 UNKNOWN_LINK = "This invitation link is not valid."
@@ -41,8 +42,13 @@ async def find_by_token(token: str) -> Invitation | None:
     return invitation
 
 
-async def respond(token: str, response: Response) -> Invitation:
-    """Accept or decline; returns the invitation as stored after the answer."""
+async def respond(token: str, response: Response, *, public_profile: bool | None = None) -> Invitation:
+    """Accept or decline; returns the invitation as stored after the answer.
+
+    Accepting is consenting to the privacy notice the mail and the page show with the
+    invitation: its time and the notice's version are recorded with the acceptance. It also
+    sets the volunteer's public profile when ``public_profile`` is given (None leaves it as
+    it is: false for a new volunteer). Declining records neither."""
     found = await find_by_token(token)
     if found is None:
         raise DomainError(ErrorCode.NOT_FOUND, UNKNOWN_LINK, ["token"])
@@ -51,14 +57,16 @@ async def respond(token: str, response: Response) -> Invitation:
     # exchange) makes our insert fail; the second attempt finds and links that record.
     for attempt in range(2):
         try:
-            return await _respond_once(found.id, response, organiser_ids)
+            return await _respond_once(found.id, response, organiser_ids, public_profile)
         except IntegrityError:
             if attempt == 1:
                 raise
     raise AssertionError("unreachable")
 
 
-async def _respond_once(invitation_id: int, response: Response, organiser_ids: frozenset[int]) -> Invitation:
+async def _respond_once(
+    invitation_id: int, response: Response, organiser_ids: frozenset[int], public_profile: bool | None
+) -> Invitation:
     after = AfterCommit()
     async with in_transaction():
         invitation = await Invitation.get(id=invitation_id)
@@ -83,10 +91,17 @@ async def _respond_once(invitation_id: int, response: Response, organiser_ids: f
                 )
             volunteer = await _volunteer_for(invitation)
             await _take_seat(exchange, volunteer)
+            if public_profile is not None and volunteer.public_profile != public_profile:
+                volunteer.public_profile = public_profile
+                await volunteer.save(update_fields=["public_profile"])
             invitation.status = InvitationStatus.ACCEPTED
             invitation.responded_at = now
+            invitation.consent_at = now
+            invitation.consent_notice_version = NOTICE_VERSION
             invitation.volunteer = volunteer
-            await invitation.save(update_fields=["status", "responded_at", "volunteer_id"])
+            await invitation.save(
+                update_fields=["status", "responded_at", "consent_at", "consent_notice_version", "volunteer_id"]
+            )
         status_changed(after, invitation, organiser_ids, previous, InvitationStatus(invitation.status), now)
         await after.stage()
     await after.publish()

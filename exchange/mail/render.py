@@ -27,6 +27,7 @@ from babel.dates import format_date, format_time, get_timezone_gmt
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from exchange import notice
 from exchange.i18n import UI_LOCALES, pick_text, pick_ui_locale
 from exchange.invitations import tokens
 from exchange.mail import ics
@@ -46,6 +47,7 @@ from exchange.web.texts import TEXTS
 TEMPLATES = Path(__file__).parent / "templates"
 INVITING_KINDS = (MailKind.INVITATION, MailKind.RESEND, MailKind.REMINDER)
 _DEFAULT_PLATFORM = "Volunteer Exchange"
+_LINK_STYLE = "color:#0b6e4f;"
 
 
 class InvalidMail(ValueError):
@@ -241,6 +243,8 @@ def compose_bytes(data: MailData, settings: Settings, *, now: datetime | None = 
         except InvalidMail:
             reply_to = None
 
+    privacy_contact = notice.contact_for(settings.privacy_contact, data.invited_by.contact_email)
+
     token = tokens.token_for(invitation.token_nonce, settings.signing_key)
     # The mail's language travels with every link: the page would otherwise follow the
     # browser's Accept-Language, and a Kazakh mail would open an English page.
@@ -281,6 +285,12 @@ def compose_bytes(data: MailData, settings: Settings, *, now: datetime | None = 
         # The page's own button words, so the mail and the page name the answer alike.
         "accept_label": TEXTS[locale]["accept"],
         "decline_label": TEXTS[locale]["decline"],
+        # The privacy notice in short; the page's "privacy" section has the whole of it.
+        "privacy_heading": notice.NOTICE[locale]["heading"],
+        "privacy_text": notice.mail_text(locale, organisation, privacy_contact),
+        "privacy_html": notice.mail_html(locale, organisation, privacy_contact, link_style=_LINK_STYLE),
+        "privacy_url": f"{page_url}#{notice.ANCHOR}",
+        "privacy_more": notice.NOTICE[locale]["mail_more"],
         "reply_to": reply_to is not None,
         "invites": kind in INVITING_KINDS,
         "cancels": cancels,

@@ -22,10 +22,12 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date, format_interval, format_time
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from exchange import notice
 from exchange.errors import DomainError, ErrorCode
 from exchange.i18n import UI_LOCALES, parse_accept_language, pick_text, pick_ui_locale
 from exchange.invitations.common import OPEN_STATUSES, effective_status
@@ -45,6 +47,8 @@ from exchange.web.calendar_feeds import personal_feed_urls
 from exchange.web.texts import LANGUAGE_NAMES, TEXTS
 
 CSRF_COOKIE = "exchange_csrf"
+# The form's checkbox for Volunteer.public_profile ("yes" when ticked).
+PUBLIC_PROFILE_FIELD = "public_profile"
 CSRF_MAX_AGE_SECONDS = 12 * 3600
 
 SECURITY_HEADERS = {
@@ -146,7 +150,30 @@ def _offset(zone: ZoneInfo, at: datetime) -> str:
     return f"UTC{offset[:3]}:{offset[3:]}"
 
 
-async def _page_context(invitation: Invitation, lang: str, t: dict[str, str]) -> dict[str, Any]:
+def _privacy(lang: str, organisation: str, contact: str | None) -> dict[str, Any]:
+    """The privacy notice's section, in the page's language."""
+    words = notice.NOTICE[lang]
+    return {
+        "anchor": notice.ANCHOR,
+        "heading": words["heading"],
+        "parts": [
+            (words["stored_title"], words["stored"].format(organisation=organisation)),
+            (words["seen_title"], words["seen"].format(organisation=organisation)),
+            (words["kept_title"], words["kept"]),
+            (words["rights_title"], notice.rights_html(lang, contact, organisation)),
+        ],
+        "public_profile": words["public_profile"],
+        "public_profile_hint": words["public_profile_hint"],
+        # The version is one unbreakable word: "2026-" and "12" on two lines read as two things.
+        "consent": escape(words["consent"]).format(
+            version=Markup('<span class="version">{}</span>').format(notice.NOTICE_VERSION)
+        ),
+    }
+
+
+async def _page_context(
+    invitation: Invitation, lang: str, t: dict[str, str], settings: Settings
+) -> dict[str, Any]:
     exchange = await Exchange.get(id=invitation.exchange_id)  # type: ignore[attr-defined]
     organisation = await Organisation.get(id=invitation.invited_by_id)  # type: ignore[attr-defined]
     zone = ZoneInfo(exchange.time_zone)
@@ -171,10 +198,11 @@ async def _page_context(invitation: Invitation, lang: str, t: dict[str, str]) ->
     closes = datetime.combine(exchange.ends_on, datetime.max.time(), tzinfo=zone)
     # Session times on the page carry no offset: an exchange across a clock change names both.
     offsets = dict.fromkeys((_offset(zone, opens), _offset(zone, closes)))
+    organisation_name = pick_text(organisation.names, [lang]) or organisation.slug
     return {
         "title": pick_text(exchange.titles, [lang]) or exchange.slug,
         "description": pick_text(exchange.descriptions, [lang]),
-        "organisation": pick_text(organisation.names, [lang]) or organisation.slug,
+        "organisation": organisation_name,
         "name": invitation.full_name,
         "dates": _dates(exchange.starts_on, exchange.ends_on, lang),
         "place": place,
@@ -194,6 +222,9 @@ async def _page_context(invitation: Invitation, lang: str, t: dict[str, str]) ->
         "full": full,
         "can_decline": status in (*OPEN_STATUSES, InvitationStatus.EXPIRED),
         "exchange_open": exchange.status is ExchangeStatus.OPEN,
+        "privacy": _privacy(
+            lang, organisation_name, notice.contact_for(settings.privacy_contact, organisation.contact_email)
+        ),
     }
 
 
@@ -221,10 +252,11 @@ async def _render(
     result: str | None = None,
     status_code: int = 200,
     chosen: str | None = None,
+    public_profile: bool = False,
 ) -> HTMLResponse:
     t = TEXTS[lang]
     csrf = _csrf_for(request, settings, invitation)
-    context = await _page_context(invitation, lang, t)
+    context = await _page_context(invitation, lang, t, settings)
     # A revoked link has no feed (404): no link to it.
     calendar_url, webcal_url = (
         personal_feed_urls(settings, token, lang) if context["status"] != "REVOKED" else (None, None)
@@ -241,6 +273,8 @@ async def _render(
         result=result,
         result_text=t[f"result_{result}"] if result else None,
         chosen=chosen,
+        # A page shown again (stale form, a refused answer) keeps the box as it was ticked.
+        public_profile_checked=public_profile,
         calendar_url=calendar_url,
         webcal_url=webcal_url,
         **context,
@@ -286,6 +320,8 @@ def routes(settings: Settings) -> list[Route]:
                 choose_language(request, requested if isinstance(requested, str) else None, "en")
             )
         lang = choose_language(request, requested if isinstance(requested, str) else None, invitation.locale)
+        # An unticked box sends nothing: no public profile unless the volunteer asks for one.
+        public_profile = form.get(PUBLIC_PROFILE_FIELD) == "yes"
         form_csrf = form.get("csrf")
         if not csrf_ok(
             settings.signing_key,
@@ -294,12 +330,18 @@ def routes(settings: Settings) -> list[Route]:
             request.cookies.get(CSRF_COOKIE, ""),
             int(time.time()),
         ):
-            return await _render(request, settings, invitation, token, lang, result="csrf", status_code=403)
+            return await _render(
+                request, settings, invitation, token, lang, result="csrf", status_code=403, public_profile=public_profile
+            )
         choice = form.get("response")
         if choice not in (Answer.ACCEPT.value, Answer.DECLINE.value):
-            return await _render(request, settings, invitation, token, lang, status_code=400)
+            return await _render(
+                request, settings, invitation, token, lang, status_code=400, public_profile=public_profile
+            )
         try:
-            invitation = await respond(token, Answer(choice))
+            invitation = await respond(
+                token, Answer(choice), public_profile=public_profile if choice == Answer.ACCEPT.value else None
+            )
         except DomainError as error:
             if error.code is ErrorCode.NOT_FOUND:
                 return _not_found(lang)
@@ -310,7 +352,9 @@ def routes(settings: Settings) -> list[Route]:
             if result is None:
                 exchange = await Exchange.get(id=fresh.exchange_id)  # type: ignore[attr-defined]
                 result = "closed" if exchange.status is not ExchangeStatus.OPEN else "invalid"
-            return await _render(request, settings, fresh, token, lang, result=result, status_code=409)
+            return await _render(
+                request, settings, fresh, token, lang, result=result, status_code=409, public_profile=public_profile
+            )
         result = "accepted" if invitation.status is InvitationStatus.ACCEPTED else "declined"
         return await _render(request, settings, invitation, token, lang, result=result)
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -111,11 +111,27 @@ class InvitationMutations:
 
         return await mutate(InvitationPayload, action)
 
-    @strawberry.mutation(description="Public, authorised by the invitation token alone.")
-    async def respond_to_invitation(self, info: Info, token: str, response: Response) -> InvitationPayload:
+    @strawberry.mutation(
+        description="Public, authorised by the invitation token alone. Accepting records consent to "
+        "the privacy notice shown with the invitation (consentAt, consentNoticeVersion)."
+    )
+    async def respond_to_invitation(
+        self,
+        info: Info,
+        token: str,
+        response: Response,
+        public_profile: Annotated[
+            bool | None,
+            strawberry.argument(
+                description="With ACCEPT: the volunteer's choice to be shown to everyone "
+                "(Volunteer.publicProfile). Left out: unchanged (false for a new volunteer). "
+                "Ignored with DECLINE."
+            ),
+        ] = None,
+    ) -> InvitationPayload:
         async def action() -> dict[str, Any]:
             info.context.actor  # noqa: B018  (an invalid key is refused even here)
-            return {"invitation": await respond.respond(token, response)}
+            return {"invitation": await respond.respond(token, response, public_profile=public_profile)}
 
         return await mutate(InvitationPayload, action)
 

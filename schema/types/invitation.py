@@ -98,6 +98,13 @@ class Invitation(Node):
         return root.last_error
 
     message: str | None = strawberry.field(description="The organiser's personal note, as sent in the email.")
+    consent_at: dt.datetime | None = strawberry.field(
+        description="When the invitee accepted, and so agreed to the privacy notice shown with the "
+        "invitation; null until then, and after a decline."
+    )
+    consent_notice_version: str | None = strawberry.field(
+        description="Version of the privacy notice the invitee agreed to by accepting."
+    )
 
     @strawberry.field(description="The volunteer record, once the invitation is accepted.")
     @staticmethod
