@@ -95,7 +95,7 @@ async def authenticate(secret: str | None) -> Actor:
         ApiKeyRole.ORGANISATION: Role.ORGANISATION,
         ApiKeyRole.READ_ONLY: Role.READ_ONLY,
     }[key.role]
-    return Actor(role=role, organisation_id=key.organisation_id, key_id=key.public_id)  # type: ignore[attr-defined]
+    return Actor(role=role, organisation_id=key.organisation_id, key_id=key.public_id)
 
 
 async def revoke_key(public_id: str) -> bool:
@@ -164,7 +164,7 @@ def can_manage_exchange(actor: Actor, host_id: int) -> bool:
 
 def require_manage_exchange(actor: Actor, exchange: Exchange) -> None:
     require_writer(actor)
-    if not can_manage_exchange(actor, exchange.host_id):  # type: ignore[attr-defined]
+    if not can_manage_exchange(actor, exchange.host_id):
         raise forbidden("Only the exchange's host organisation may change it.")
 
 

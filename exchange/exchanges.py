@@ -252,7 +252,7 @@ async def _visible(actor: Actor, exchange: Exchange | None) -> Exchange | None:
     if exchange is None:
         return None
     partners = await partner_ids_of(exchange.id)
-    if not access.can_see_exchange(actor, exchange.status, exchange.host_id, partners):  # type: ignore[attr-defined]
+    if not access.can_see_exchange(actor, exchange.status, exchange.host_id, partners):
         return None
     return exchange
 
@@ -458,7 +458,7 @@ async def _validated_changes(
         values.update(starts_on=starts_on, ends_on=ends_on, time_zone=time_zone)
     partners: list[Organisation] | None = None
     if "partner_ids" in given:
-        partners = await _check_partners(problems, given["partner_ids"] or [], exchange.host_id)  # type: ignore[attr-defined]
+        partners = await _check_partners(problems, given["partner_ids"] or [], exchange.host_id)
     problems.raise_if_any()
     if "titles" in values or "descriptions" in values:
         values["search_text"] = search_text(

@@ -397,7 +397,8 @@ async def _exchanges(ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     return {e.id: {"id": e.id, "slug": e.slug, "titles": e.titles} for e in rows}
 
 
-async def _organisations(ids: Iterable[int | None]) -> dict[int, dict[str, Any]]:
+async def _organisations(ids: Iterable[int | None]) -> dict[int | None, dict[str, Any]]:
+    # Keyed by int | None so a volunteer without an organisation looks up nothing.
     wanted = [pk for pk in set(ids) if pk is not None]
     rows = await Organisation.filter(id__in=wanted).only("id", "slug", "names") if wanted else []
     return {o.id: {"id": o.id, "slug": o.slug, "names": o.names} for o in rows}
@@ -428,13 +429,13 @@ async def _document(
         i.id: sorted(await i.sessions.all(), key=lambda s: (s.starts_at, s.id)) for i in footprint.invitations
     }
     exchanges = await _exchanges(
-        [p.exchange_id for p in participations]  # type: ignore[attr-defined]
-        + [s.exchange_id for sessions in speaking.values() for s in sessions]  # type: ignore[attr-defined]
-        + [i.exchange_id for i in footprint.invitations]  # type: ignore[attr-defined]
+        [p.exchange_id for p in participations]
+        + [s.exchange_id for sessions in speaking.values() for s in sessions]
+        + [i.exchange_id for i in footprint.invitations]
     )
     organisations = await _organisations(
-        [v.organisation_id for v in footprint.volunteers]  # type: ignore[attr-defined]
-        + [i.invited_by_id for i in footprint.invitations]  # type: ignore[attr-defined]
+        [v.organisation_id for v in footprint.volunteers]
+        + [i.invited_by_id for i in footprint.invitations]
     )
 
     def session(s: Session) -> dict[str, Any]:
@@ -444,25 +445,25 @@ async def _document(
             "startsAt": _value(s.starts_at),
             "endsAt": _value(s.ends_at),
             "cancelledAt": _value(s.cancelled_at),
-            "exchange": exchanges.get(s.exchange_id),  # type: ignore[attr-defined]
+            "exchange": exchanges.get(s.exchange_id),
         }
 
     volunteers = []
     for volunteer in footprint.volunteers:
         row = export_row(volunteer)
-        row["organisation"] = organisations.get(volunteer.organisation_id)  # type: ignore[attr-defined]
+        row["organisation"] = organisations.get(volunteer.organisation_id)
         row["participations"] = [
-            {**export_row(p), "exchange": exchanges.get(p.exchange_id)}  # type: ignore[attr-defined]
+            {**export_row(p), "exchange": exchanges.get(p.exchange_id)}
             for p in participations
-            if p.volunteer_id == volunteer.id  # type: ignore[attr-defined]
+            if p.volunteer_id == volunteer.id
         ]
         row["speakerAt"] = [session(s) for s in speaking[volunteer.id]]
         volunteers.append(row)
     invitations = []
     for invitation in footprint.invitations:
         row = export_row(invitation)
-        row["exchange"] = exchanges.get(invitation.exchange_id)  # type: ignore[attr-defined]
-        row["invitedBy"] = organisations.get(invitation.invited_by_id)  # type: ignore[attr-defined]
+        row["exchange"] = exchanges.get(invitation.exchange_id)
+        row["invitedBy"] = organisations.get(invitation.invited_by_id)
         row["sessions"] = [session(s) for s in invitation_sessions[invitation.id]]
         row["linkToken"] = INVITATION_LINK_NOTE
         invitations.append(row)

@@ -123,7 +123,7 @@ def _generate(model: type[Model], layout: tuple[str, ...] | None) -> Callable[[A
         "    return self\n"
     )
     exec(compile(source, f"<rows for {model.__name__}>", "exec"), namespace)  # noqa: S102
-    return namespace["build"]  # type: ignore[no-any-return]
+    return namespace["build"]
 
 
 def builder(model: type[M], rows: Sequence[Any]) -> Callable[[Any], M]:

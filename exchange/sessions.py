@@ -44,7 +44,7 @@ async def add_session(actor: Actor, data: NewSession, settings: Settings) -> Ses
     visible = await visible_exchange(actor, data.exchange_id)
     if visible is None:
         raise not_found("ExperienceExchange", ["exchangeId"])
-    access.require_add_session(actor, visible.host_id)  # type: ignore[attr-defined]
+    access.require_add_session(actor, visible.host_id)
     async with in_transaction() as connection:
         # Locked like updateExchange: a session is checked against the dates it will live with.
         exchange = await Exchange.filter(id=visible.id).select_for_update().using_db(connection).get()
@@ -125,7 +125,7 @@ async def sessions_by_exchange(
         "ORDER BY s.starts_at, s.id"
     )
     for session in instances(Session, rows):
-        result[session.exchange_id].append(session)  # type: ignore[attr-defined]
+        result[session.exchange_id].append(session)
     return result
 
 
@@ -168,7 +168,7 @@ _CALENDAR_FIELDS = ("starts_at", "ends_at", "format", "venue", "online_url")
 async def _session_to_manage(actor: Actor, session_id: int) -> Session:
     access.require_writer(actor)
     session = await Session.get_or_none(id=session_id)
-    exchange = None if session is None else await visible_exchange(actor, session.exchange_id)  # type: ignore[attr-defined]
+    exchange = None if session is None else await visible_exchange(actor, session.exchange_id)
     if session is None or exchange is None:
         raise not_found("Session", ["id"])
     access.require_manage_exchange(actor, exchange)
@@ -179,7 +179,7 @@ async def _locked(session_id: int, connection: Any) -> tuple[Session, Exchange]:
     """The session and its exchange under row locks (like addSession and updateExchange), so
     the checks below hold against the dates and status that will be committed with them."""
     # The exchange first, as every other writer locks it, so the order never deadlocks.
-    exchange_id = (await Session.filter(id=session_id).using_db(connection).get()).exchange_id  # type: ignore[attr-defined]
+    exchange_id = (await Session.filter(id=session_id).using_db(connection).get()).exchange_id
     exchange = await Exchange.filter(id=exchange_id).select_for_update().using_db(connection).get()
     session = await Session.filter(id=session_id).select_for_update().using_db(connection).get()
     if exchange.status in FINISHED:

@@ -51,7 +51,7 @@ class Statement:
         """Rows as the driver returns them (asyncpg records, sqlite3 rows: no dict per row),
         readable by column name; for many rows that become model instances (exchange.rows)."""
         _count, rows = await self.connection.execute_query(sql, self.params)
-        return rows  # type: ignore[no-any-return]
+        return rows
 
 
 class PageWindow(Protocol):

@@ -31,7 +31,7 @@ class NodeQuery:
     @strawberry.field
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         info.context.actor  # noqa: B018  (an invalid key is refused)
-        return await resolve_node(info, id)  # type: ignore[no-any-return]
+        return await resolve_node(info, id)
 
 
 # Each area adds its root classes here (and nothing else in this file).

@@ -106,7 +106,7 @@ def _loads(node: ast.AST, info: str, parent: str, key: ast.AST | None = None) ->
 def resolver_function(resolver: Any) -> Callable[..., Any]:
     """The plain function behind a Strawberry resolver (static and class methods unwrapped)."""
     wrapped: Any = resolver.wrapped_func
-    return wrapped.__func__ if isinstance(wrapped, staticmethod | classmethod) else wrapped  # type: ignore[no-any-return]
+    return wrapped.__func__ if isinstance(wrapped, staticmethod | classmethod) else wrapped
 
 
 @functools.cache
@@ -213,7 +213,7 @@ class DirectCall:
         kwargs = self._kwargs(info, arguments)
         if self.source_first:
             if not kwargs:
-                return function  # type: ignore[no-any-return]
+                return function
             return lambda source: function(source, **kwargs)
         if not self.source_names:
             return lambda _source: function(**kwargs)

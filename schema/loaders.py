@@ -139,7 +139,7 @@ class Loaders:
         """Whether the caller may read the exchange's invitations (exchange.access's rule)."""
         partners = await self.exchange_partners.load(exchange.id)
         partner_ids = frozenset(partner.id for partner in partners)
-        return access.can_see_invitations(self.context.actor, exchange.host_id, partner_ids)  # type: ignore[attr-defined]
+        return access.can_see_invitations(self.context.actor, exchange.host_id, partner_ids)
 
     async def visible_exchange(self, exchange_id: int) -> models.Exchange | None:
         """The exchange if it exists and the caller may see it (the rule of exchange.access)."""
@@ -148,6 +148,6 @@ class Loaders:
             return None
         partners = await self.exchange_partners.load(exchange_id)
         partner_ids = frozenset(partner.id for partner in partners)
-        if not access.can_see_exchange(self.context.actor, exchange.status, exchange.host_id, partner_ids):  # type: ignore[attr-defined]
+        if not access.can_see_exchange(self.context.actor, exchange.status, exchange.host_id, partner_ids):
             return None
         return exchange

@@ -49,7 +49,7 @@ async def _exchange(info: Info, pk: int) -> Any:
 @node_resolver("Session")
 async def _session(info: Info, pk: int) -> Any:
     session = await info.context.loaders.session.load(pk)
-    if session is None or await info.context.loaders.visible_exchange(session.exchange_id) is None:  # type: ignore[attr-defined]
+    if session is None or await info.context.loaders.visible_exchange(session.exchange_id) is None:
         return None
     return session
 
@@ -59,7 +59,7 @@ async def _participation(info: Info, pk: int) -> Any:
     participation = await info.context.loaders.participation.load(pk)
     if participation is None:
         return None
-    exchange_id = participation.exchange_id  # type: ignore[attr-defined]
+    exchange_id = participation.exchange_id
     if await info.context.loaders.visible_exchange(exchange_id) is None:
         return None
     return participation

@@ -172,7 +172,7 @@ class OperationPlan:
         if conditional is runtime:
             return True
         if is_abstract_type(conditional):
-            return self.schema.is_sub_type(conditional, runtime)  # type: ignore[arg-type]
+            return self.schema.is_sub_type(conditional, runtime)
         return False
 
     def collect(
@@ -261,7 +261,7 @@ class OperationPlan:
         if isinstance(type_, GraphQLObjectType):
             return Completion(OBJECT, non_null, object_plan=_LazyPlan(self, type_, selection_sets))
         if is_abstract_type(type_):
-            return Completion(ABSTRACT, non_null, abstract=type_, nodes=nodes)  # type: ignore[arg-type]
+            return Completion(ABSTRACT, non_null, abstract=type_, nodes=nodes)
         raise Fallback
 
     def runtime_plan(self, completion: Completion, type_name: str) -> ObjectPlan:
@@ -348,7 +348,7 @@ def compile_operation(
     directive_values = {name: variables.get(name) for name in key_names}
     key = ("plan", id(operation), tuple(directive_values.values()))
     if key in cache:
-        return cache[key]  # type: ignore[no-any-return]
+        return cache[key]
     try:
         plan: OperationPlan | None = OperationPlan(schema, operation, fragments, directive_values)
     except Fallback:

@@ -31,10 +31,10 @@ class OrganisationQueries:
         queryset = organisations.list_organisations(kind=kind, country=country)
         return await paginate_queryset(queryset, info.context.page_args(first, after, last, before))
 
-    @strawberry.field
-    async def organisation(self, info: Info, slug: str) -> Organisation | None:
+    @strawberry.field(graphql_type=Organisation | None)
+    async def organisation(self, info: Info, slug: str) -> models.Organisation | None:
         info.context.actor  # noqa: B018
-        return await organisations.get_by_slug(slug)  # type: ignore[return-value]
+        return await organisations.get_by_slug(slug)
 
 
 def exchange_filter(given: ExchangeFilter | None) -> exchanges.ExchangeFilter | None:
@@ -75,8 +75,11 @@ class ExchangeQueries:
         context.loaders.organisation.prime_many(page.hosts)
         return build_connection(page.nodes, page.start, page.total)
 
-    @strawberry.field(description="Null when no exchange has this slug or the caller may not see it.")
-    async def exchange(self, info: Info, slug: str) -> ExperienceExchange | None:
+    @strawberry.field(
+        description="Null when no exchange has this slug or the caller may not see it.",
+        graphql_type=ExperienceExchange | None,
+    )
+    async def exchange(self, info: Info, slug: str) -> models.Exchange | None:
         return await exchanges.visible_exchange_by_slug(info.context.actor, slug)
 
 

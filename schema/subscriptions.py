@@ -41,13 +41,13 @@ class DeliveredEvent:
 
 @strawberry.type(name="InvitationEvent")
 class InvitationEvent:
-    @strawberry.field
+    @strawberry.field(graphql_type=Invitation)
     @staticmethod
-    def invitation(root: strawberry.Parent[DeliveredEvent], info: Info) -> Invitation:
+    def invitation(root: strawberry.Parent[DeliveredEvent], info: Info) -> models.Invitation:
         # A connection's context lives as long as the socket: start each event with empty
         # loaders, or its nested fields would read what the first event cached.
         info.context.__dict__.pop("loaders", None)
-        return root.invitation  # type: ignore[return-value]
+        return root.invitation
 
     @strawberry.field(description="Null when the invitation was just created.")
     @staticmethod
@@ -180,14 +180,15 @@ class InvitationSubscriptions:
     @strawberry.subscription(
         description="Every status change of invitations the viewer may see, optionally narrowed to one "
         "exchange or one inviting organisation. organisationId keeps the exchanges that organisation hosts "
-        "or co-organises (intersected with the caller's own)."
+        "or co-organises (intersected with the caller's own).",
+        graphql_type=InvitationEvent,  # each DeliveredEvent is the root of one
     )
     async def invitation_updates(
         self,
         info: Info,
         exchange_id: strawberry.ID | None = None,
         organisation_id: strawberry.ID | None = None,
-    ) -> AsyncGenerator[InvitationEvent, None]:
+    ) -> AsyncGenerator[DeliveredEvent, None]:
         try:
             actor = info.context.actor
             access.require_subscribe_to_invitations(actor)
@@ -220,4 +221,4 @@ class InvitationSubscriptions:
             hub.admit(actor.key_id)
         except StreamError as error:
             raise _coded(error) from error
-        return _stream(hub, actor.key_id, scope, matches)  # type: ignore[return-value]
+        return _stream(hub, actor.key_id, scope, matches)

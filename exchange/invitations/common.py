@@ -29,7 +29,7 @@ def effective_status(invitation: Invitation, now: datetime | None = None) -> Inv
 
 
 async def organisers(exchange: Exchange) -> frozenset[int]:
-    return access.organiser_ids(exchange.host_id, await partner_ids_of(exchange.id))  # type: ignore[attr-defined]
+    return access.organiser_ids(exchange.host_id, await partner_ids_of(exchange.id))
 
 
 async def lock_exchange(exchange_id: int) -> Exchange:
@@ -50,7 +50,7 @@ def status_changed(
     after.add(
         InvitationEvent(
             invitation_id=invitation.id,
-            exchange_id=invitation.exchange_id,  # type: ignore[attr-defined]
+            exchange_id=invitation.exchange_id,
             organiser_ids=organiser_ids,
             previous_status=previous,
             status=status,

@@ -85,10 +85,10 @@ async def load_managed_exchange(
     if exchange is None:
         raise not_found("ExperienceExchange", [field])
     organiser_ids = await organisers(exchange)
-    partners = organiser_ids - {exchange.host_id}  # type: ignore[attr-defined]
-    if not access.can_see_exchange(actor, exchange.status, exchange.host_id, partners):  # type: ignore[attr-defined]
+    partners = organiser_ids - {exchange.host_id}
+    if not access.can_see_exchange(actor, exchange.status, exchange.host_id, partners):
         raise not_found("ExperienceExchange", [field])
-    access.require_manage_invitations(actor, exchange.host_id)  # type: ignore[attr-defined]
+    access.require_manage_invitations(actor, exchange.host_id)
     return exchange, organiser_ids
 
 
@@ -228,7 +228,7 @@ async def invite_volunteers(actor: Actor, settings: Settings, request: InviteReq
             nonce = tokens.new_nonce()
             invitation = await Invitation.create(
                 exchange_id=exchange.id,
-                invited_by_id=exchange.host_id,  # type: ignore[attr-defined]
+                invited_by_id=exchange.host_id,
                 email=item.email,
                 email_normalised=item.email_normalised,
                 full_name=item.full_name,

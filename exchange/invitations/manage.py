@@ -59,12 +59,12 @@ async def _managed_invitation(actor: Actor, invitation_id: int) -> tuple[Invitat
     invitation = await Invitation.get_or_none(id=invitation_id)
     if invitation is None:
         raise not_found("Invitation", ["id"])
-    exchange = await Exchange.get(id=invitation.exchange_id)  # type: ignore[attr-defined]
+    exchange = await Exchange.get(id=invitation.exchange_id)
     partners = await partner_ids_of(exchange.id)
-    if not access.can_see_invitations(actor, exchange.host_id, partners):  # type: ignore[attr-defined]
+    if not access.can_see_invitations(actor, exchange.host_id, partners):
         raise not_found("Invitation", ["id"])
-    access.require_manage_invitations(actor, exchange.host_id)  # type: ignore[attr-defined]
-    return invitation, access.organiser_ids(exchange.host_id, partners)  # type: ignore[attr-defined]
+    access.require_manage_invitations(actor, exchange.host_id)
+    return invitation, access.organiser_ids(exchange.host_id, partners)
 
 
 async def resend_invitation(actor: Actor, settings: Settings, invitation_id: int) -> Invitation:
@@ -72,7 +72,7 @@ async def resend_invitation(actor: Actor, settings: Settings, invitation_id: int
     the exchange is open, like inviting: otherwise the mail invites to what cannot be joined."""
     invitation, _ = await _managed_invitation(actor, invitation_id)
     async with in_transaction():
-        exchange = await lock_exchange(invitation.exchange_id)  # type: ignore[attr-defined]
+        exchange = await lock_exchange(invitation.exchange_id)
         invitation = await Invitation.get(id=invitation_id)
         status = effective_status(invitation)
         if status not in OPEN_STATUSES:
@@ -93,7 +93,7 @@ async def revoke_invitation(actor: Actor, settings: Settings, invitation_id: int
     invitation, organiser_ids = await _managed_invitation(actor, invitation_id)
     after = AfterCommit()
     async with in_transaction():
-        await lock_exchange(invitation.exchange_id)  # type: ignore[attr-defined]
+        await lock_exchange(invitation.exchange_id)
         invitation = await Invitation.get(id=invitation_id)
         now = utcnow()
         status = effective_status(invitation, now)
@@ -103,10 +103,10 @@ async def revoke_invitation(actor: Actor, settings: Settings, invitation_id: int
         invitation.status = InvitationStatus.REVOKED
         invitation.calendar_sequence += 1
         await invitation.save(update_fields=["status", "calendar_sequence"])
-        if previous is InvitationStatus.ACCEPTED and invitation.volunteer_id is not None:  # type: ignore[attr-defined]
+        if previous is InvitationStatus.ACCEPTED and invitation.volunteer_id is not None:
             await Participation.filter(
-                volunteer_id=invitation.volunteer_id,  # type: ignore[attr-defined]
-                exchange_id=invitation.exchange_id,  # type: ignore[attr-defined]
+                volunteer_id=invitation.volunteer_id,
+                exchange_id=invitation.exchange_id,
                 status=ParticipationStatus.CONFIRMED,
             ).update(status=ParticipationStatus.WITHDRAWN)
         # A calendar entry exists only if some mail left: cancel it; otherwise stay silent.
@@ -182,8 +182,8 @@ async def visible_invitation(actor: Actor, invitation_id: int) -> Invitation | N
     invitation = await Invitation.get_or_none(id=invitation_id)
     if invitation is None:
         return None
-    exchange = await Exchange.get(id=invitation.exchange_id)  # type: ignore[attr-defined]
-    if not access.can_see_invitations(actor, exchange.host_id, await partner_ids_of(exchange.id)):  # type: ignore[attr-defined]
+    exchange = await Exchange.get(id=invitation.exchange_id)
+    if not access.can_see_invitations(actor, exchange.host_id, await partner_ids_of(exchange.id)):
         return None
     return invitation
 
@@ -195,7 +195,7 @@ async def followed_exchange(actor: Actor, exchange_id: int) -> int:
     if exchange is None:
         raise not_found("ExperienceExchange", ["exchangeId"])
     partners = await partner_ids_of(exchange.id)
-    host_id: int = exchange.host_id  # type: ignore[attr-defined]
+    host_id: int = exchange.host_id
     if not access.can_see_exchange(actor, exchange.status, host_id, partners):
         raise not_found("ExperienceExchange", ["exchangeId"])
     if not access.can_see_invitations(actor, host_id, partners):

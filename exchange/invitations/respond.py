@@ -52,7 +52,7 @@ async def respond(token: str, response: Response, *, public_profile: bool | None
     found = await find_by_token(token)
     if found is None:
         raise DomainError(ErrorCode.NOT_FOUND, UNKNOWN_LINK, ["token"])
-    organiser_ids = await organisers(await Exchange.get(id=found.exchange_id))  # type: ignore[attr-defined]
+    organiser_ids = await organisers(await Exchange.get(id=found.exchange_id))
     # A volunteer created by a concurrent first answer elsewhere (same address, another
     # exchange) makes our insert fail; the second attempt finds and links that record.
     for attempt in range(2):
@@ -70,7 +70,7 @@ async def _respond_once(
     after = AfterCommit()
     async with in_transaction():
         invitation = await Invitation.get(id=invitation_id)
-        exchange = await lock_exchange(invitation.exchange_id)  # type: ignore[attr-defined]
+        exchange = await lock_exchange(invitation.exchange_id)
         # Read again under the lock: a concurrent answer to the same link has finished by now.
         invitation = await Invitation.get(id=invitation_id)
         now = utcnow()

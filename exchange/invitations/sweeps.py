@@ -49,7 +49,7 @@ async def expire_overdue(now: datetime | None = None) -> int:
                 )
                 if not changed:
                     continue
-                exchange_id: int = invitation.exchange_id  # type: ignore[attr-defined]
+                exchange_id: int = invitation.exchange_id
                 if exchange_id not in organiser_cache:
                     organiser_cache[exchange_id] = await organisers(await Exchange.get(id=exchange_id))
                 status_changed(

@@ -230,21 +230,22 @@ class Dispatcher:
         try:
             # One query for the batch's invitations and their sessions, not two per mail.
             # (A session reminder to someone on the roster without an invitation has none.)
-            invitation_ids = {mail.invitation_id for mail in rows if mail.invitation_id is not None}  # type: ignore[attr-defined]
+            invitation_ids = {mail.invitation_id for mail in rows if mail.invitation_id is not None}
             batch = await Invitation.filter(id__in=invitation_ids).prefetch_related("sessions")
             for invitation in batch:
                 cache[("invited_sessions", invitation.id)] = sorted(
                     invitation.sessions, key=lambda s: (s.starts_at, s.id)
                 )
-            invitations = {invitation.id: invitation for invitation in batch}
+            # A mail without an invitation (invitation_id None) looks up nothing.
+            invitations: dict[int | None, Invitation] = {invitation.id: invitation for invitation in batch}
             for index, mail in enumerate(rows):
                 try:
-                    await self._deliver(mail, invitations.get(mail.invitation_id), transport, cache)  # type: ignore[attr-defined]
+                    await self._deliver(mail, invitations.get(mail.invitation_id), transport, cache)
                 except ServerUnavailable as exc:
                     # No connection: the rest of the batch waits for the next try as well.
                     for other in rows[index + 1 :]:
                         await self._settle_failure(
-                            other, invitations.get(other.invitation_id), exc.reason, permanent=False, cache=cache  # type: ignore[attr-defined]
+                            other, invitations.get(other.invitation_id), exc.reason, permanent=False, cache=cache
                         )
                     break
         except BaseException:
@@ -346,7 +347,7 @@ class Dispatcher:
         if key not in cache:
             exchange: Exchange = cache.get(("exchange", exchange_id)) or await Exchange.get(id=exchange_id)
             partner_ids = await exchange.partners.all().values_list("id", flat=True)
-            host_id: int = exchange.host_id  # type: ignore[attr-defined]
+            host_id: int = exchange.host_id
             cache[key] = frozenset({host_id, *partner_ids})
         organisers: frozenset[int] = cache[key]
         return organisers
@@ -355,7 +356,7 @@ class Dispatcher:
         self, invitation: Invitation, previous: InvitationStatus, status: InvitationStatus, at: datetime,
         cache: dict[Any, Any],
     ) -> InvitationEvent:
-        exchange_id: int = invitation.exchange_id  # type: ignore[attr-defined]
+        exchange_id: int = invitation.exchange_id
         return InvitationEvent(
             invitation_id=invitation.id,
             exchange_id=exchange_id,
@@ -424,8 +425,8 @@ class Dispatcher:
             changes["next_attempt_at"] = now + timedelta(
                 seconds=backoff_seconds(attempts, self.settings.mail_retry_base_seconds)
             )
-        if invitation is None and mail.invitation_id is not None:  # type: ignore[attr-defined]
-            invitation = await Invitation.get_or_none(id=mail.invitation_id)  # type: ignore[attr-defined]
+        if invitation is None and mail.invitation_id is not None:
+            invitation = await Invitation.get_or_none(id=mail.invitation_id)
         after = AfterCommit()
         async with in_transaction():
             updated = await OutboxMail.filter(id=mail.id, status=MailStatus.PENDING).update(**changes)
@@ -448,7 +449,7 @@ class Dispatcher:
                         await after.stage()
         if final:
             self.stats.failed += 1
-            log.warning("mail %s to invitation %s failed for good: %s", mail.id, mail.invitation_id, reason)  # type: ignore[attr-defined]
+            log.warning("mail %s to invitation %s failed for good: %s", mail.id, mail.invitation_id, reason)
         else:
             self.stats.retried += 1
         await after.publish()

@@ -103,14 +103,14 @@ class MailData:
 async def load(mail: OutboxMail, invitation: Invitation | None = None, *, cache: dict[Any, Any] | None = None) -> MailData:
     cache = {} if cache is None else cache
     if invitation is None:
-        invitation = await Invitation.get(id=mail.invitation_id)  # type: ignore[attr-defined]
-    exchange_key = ("exchange", invitation.exchange_id)  # type: ignore[attr-defined]
+        invitation = await Invitation.get(id=mail.invitation_id)
+    exchange_key = ("exchange", invitation.exchange_id)
     if exchange_key not in cache:
-        cache[exchange_key] = await Exchange.get(id=invitation.exchange_id)  # type: ignore[attr-defined]
+        cache[exchange_key] = await Exchange.get(id=invitation.exchange_id)
     exchange: Exchange = cache[exchange_key]
-    organisation_key = ("organisation", invitation.invited_by_id)  # type: ignore[attr-defined]
+    organisation_key = ("organisation", invitation.invited_by_id)
     if organisation_key not in cache:
-        cache[organisation_key] = await Organisation.get(id=invitation.invited_by_id)  # type: ignore[attr-defined]
+        cache[organisation_key] = await Organisation.get(id=invitation.invited_by_id)
     invited_by: Organisation = cache[organisation_key]
 
     prefetched = cache.get(("invited_sessions", invitation.id))

@@ -71,7 +71,7 @@ async def load(mail: OutboxMail, *, cache: dict[Any, Any] | None = None) -> Remi
     data = ReminderData(mail, session, sequence, None, None, None, None, None)
     if session is None:
         return data
-    exchange_id: int = session.exchange_id  # type: ignore[attr-defined]
+    exchange_id: int = session.exchange_id
     exchange_key = ("exchange", exchange_id)
     if exchange_key not in cache:
         cache[exchange_key] = await Exchange.get(id=exchange_id)
@@ -80,13 +80,13 @@ async def load(mail: OutboxMail, *, cache: dict[Any, Any] | None = None) -> Remi
     data.participation = await Participation.get_or_none(
         volunteer_id=volunteer_id, exchange_id=exchange_id, status__in=HOLDING_A_PLACE
     )
-    invitation_id: int | None = mail.invitation_id  # type: ignore[attr-defined]
+    invitation_id: int | None = mail.invitation_id
     if invitation_id is not None:
         data.invitation = await Invitation.get_or_none(id=invitation_id)
     organisation_id: int = (
-        data.invitation.invited_by_id  # type: ignore[attr-defined]
+        data.invitation.invited_by_id
         if data.invitation is not None
-        else data.exchange.host_id  # type: ignore[union-attr]
+        else data.exchange.host_id
     )
     organisation_key = ("organisation", organisation_id)
     if organisation_key not in cache:
@@ -110,7 +110,7 @@ def skip_reason(data: ReminderData, now: datetime) -> str | None:
         return f"the exchange is {exchange.status.value}"
     if data.volunteer is None or data.participation is None:
         return "the volunteer no longer takes part in the exchange"
-    if data.mail.invitation_id is not None:  # type: ignore[attr-defined]
+    if data.mail.invitation_id is not None:
         if data.invitation is None:
             return "the invitation no longer exists"
         if data.invitation.status is not InvitationStatus.ACCEPTED:

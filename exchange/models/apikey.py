@@ -16,6 +16,7 @@ class ApiKey(Model):
     organisation: fields.ForeignKeyNullableRelation[Organisation] = fields.ForeignKeyField(
         "models.Organisation", related_name="api_keys", null=True, on_delete=fields.CASCADE
     )
+    organisation_id: int | None  # `organisation`'s column, set by Tortoise; an annotation adds no field
     label = fields.CharField(max_length=200, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     revoked_at = fields.DatetimeField(null=True)

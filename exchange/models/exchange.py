@@ -23,6 +23,7 @@ class Exchange(Model):
     host: fields.ForeignKeyRelation[Organisation] = fields.ForeignKeyField(
         "models.Organisation", related_name="hosted_exchanges", on_delete=fields.RESTRICT, db_index=True
     )
+    host_id: int  # `host`'s column, set by Tortoise; an annotation adds no field
     partners: fields.ManyToManyRelation[Organisation] = fields.ManyToManyField(
         "models.Organisation", related_name="partner_exchanges", through="exchange_partner"
     )
@@ -48,6 +49,7 @@ class Session(Model):
     exchange: fields.ForeignKeyRelation[Exchange] = fields.ForeignKeyField(
         "models.Exchange", related_name="sessions", on_delete=fields.CASCADE, db_index=True
     )
+    exchange_id: int  # `exchange`'s column, set by Tortoise; an annotation adds no field
     titles: dict[str, str] = fields.JSONField(default=dict)
     starts_at = fields.DatetimeField()
     ends_at = fields.DatetimeField()

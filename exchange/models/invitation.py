@@ -14,12 +14,14 @@ class Invitation(Model):
     exchange: fields.ForeignKeyRelation[Exchange] = fields.ForeignKeyField(
         "models.Exchange", related_name="invitations", on_delete=fields.CASCADE, db_index=True
     )
+    exchange_id: int  # `exchange`'s column, set by Tortoise; an annotation adds no field
     sessions: fields.ManyToManyRelation[Session] = fields.ManyToManyField(
         "models.Session", related_name="invitations", through="invitation_session"
     )
     invited_by: fields.ForeignKeyRelation[Organisation] = fields.ForeignKeyField(
         "models.Organisation", related_name="sent_invitations", on_delete=fields.RESTRICT
     )
+    invited_by_id: int  # `invited_by`'s column, set by Tortoise; an annotation adds no field
     email = fields.CharField(max_length=320)
     # Lower-cased address: one live invitation per (exchange, address), compared case-insensitively.
     email_normalised = fields.CharField(max_length=320, db_index=True)
@@ -47,6 +49,7 @@ class Invitation(Model):
     volunteer: fields.ForeignKeyNullableRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="invitations", null=True, on_delete=fields.SET_NULL
     )
+    volunteer_id: int | None  # `volunteer`'s column, set by Tortoise; an annotation adds no field
 
     class Meta:
         table = "invitation"

@@ -18,6 +18,7 @@ class Organisation(Model):
     parent: fields.ForeignKeyNullableRelation[Organisation] = fields.ForeignKeyField(
         "models.Organisation", related_name="children", null=True, on_delete=fields.RESTRICT
     )
+    parent_id: int | None  # `parent`'s column, set by Tortoise; an annotation adds no field
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -16,6 +16,7 @@ class OutboxMail(Model):
     invitation: fields.ForeignKeyNullableRelation[Invitation] = fields.ForeignKeyField(
         "models.Invitation", related_name="mails", null=True, on_delete=fields.CASCADE
     )
+    invitation_id: int | None  # `invitation`'s column, set by Tortoise; an annotation adds no field
     kind = fields.CharEnumField(MailKind, max_length=20)
     # Fixed when the row is written, so a re-send after a crash carries the same Message-ID.
     message_id = fields.CharField(max_length=200, unique=True)
@@ -45,6 +46,7 @@ class WebhookEndpoint(Model):
     organisation: fields.ForeignKeyRelation[Organisation] = fields.ForeignKeyField(
         "models.Organisation", related_name="webhook_endpoints", on_delete=fields.CASCADE
     )
+    organisation_id: int  # `organisation`'s column, set by Tortoise; an annotation adds no field
     url = fields.CharField(max_length=1000)
     secret = fields.CharField(max_length=200)
     description = fields.CharField(max_length=300, null=True)
@@ -61,6 +63,7 @@ class WebhookDelivery(Model):
     endpoint: fields.ForeignKeyRelation[WebhookEndpoint] = fields.ForeignKeyField(
         "models.WebhookEndpoint", related_name="deliveries", on_delete=fields.CASCADE
     )
+    endpoint_id: int  # `endpoint`'s column, set by Tortoise; an annotation adds no field
     event_id = fields.CharField(max_length=64)
     event_type = fields.CharField(max_length=100)
     payload: dict[str, object] = fields.JSONField(default=dict)

@@ -13,9 +13,11 @@ class Participation(Model):
     volunteer: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="participations", on_delete=fields.CASCADE
     )
+    volunteer_id: int  # `volunteer`'s column, set by Tortoise; an annotation adds no field
     exchange: fields.ForeignKeyRelation[Exchange] = fields.ForeignKeyField(
         "models.Exchange", related_name="participations", on_delete=fields.CASCADE, db_index=True
     )
+    exchange_id: int  # `exchange`'s column, set by Tortoise; an annotation adds no field
     role = fields.CharEnumField(ParticipationRole, max_length=20, default=ParticipationRole.PARTICIPANT)
     status = fields.CharEnumField(ParticipationStatus, max_length=20, default=ParticipationStatus.CONFIRMED)
     hours = fields.FloatField(null=True)

@@ -22,6 +22,7 @@ class Volunteer(Model):
     organisation: fields.ForeignKeyNullableRelation[Organisation] = fields.ForeignKeyField(
         "models.Organisation", related_name="volunteers", null=True, on_delete=fields.SET_NULL, db_index=True
     )
+    organisation_id: int | None  # `organisation`'s column, set by Tortoise; an annotation adds no field
     created_at = fields.DatetimeField(auto_now_add=True)
     # The volunteer's own choice to be shown to everyone in participant lists (exchange.access).
     public_profile = fields.BooleanField(default=False, db_default=False)

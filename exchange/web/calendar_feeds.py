@@ -106,7 +106,7 @@ async def public_feed(exchange: Exchange, settings: Settings, locale: str) -> by
                 stamp=exchange.updated_at,
             )
         )
-    name, location, description = await _texts(exchange, exchange.host_id, locale)  # type: ignore[attr-defined]
+    name, location, description = await _texts(exchange, exchange.host_id, locale)
     return ics.build_feed(
         name=name,
         exchange=exchange,
@@ -146,7 +146,7 @@ async def personal_feed(invitation: Invitation, exchange: Exchange, settings: Se
                 session=session,
             )
         )
-    name, location, description = await _texts(exchange, invitation.invited_by_id, locale)  # type: ignore[attr-defined]
+    name, location, description = await _texts(exchange, invitation.invited_by_id, locale)
     return ics.build_feed(
         name=name,
         exchange=exchange,
@@ -201,7 +201,7 @@ def routes(settings: Settings) -> list[Route]:
         if exchange is None or not access.can_see_exchange(
             access.ANONYMOUS,
             exchange.status,
-            exchange.host_id,  # type: ignore[attr-defined]
+            exchange.host_id,
             frozenset(),
         ):
             return _not_found()
@@ -214,7 +214,7 @@ def routes(settings: Settings) -> list[Route]:
         invitation = await find_by_token(request.path_params["token"])
         if invitation is None or effective_status(invitation) is InvitationStatus.REVOKED:
             return _not_found(PERSONAL_HEADERS)
-        exchange = await Exchange.get(id=invitation.exchange_id)  # type: ignore[attr-defined]
+        exchange = await Exchange.get(id=invitation.exchange_id)
         # The mails' language unless the link asks for another.
         requested = request.query_params.get("lang", "")
         locale = pick_ui_locale([requested, invitation.locale], exchange.languages)

@@ -115,7 +115,7 @@ def _csrf_for(request: Request, settings: Settings, invitation: Invitation) -> s
 
 def choose_language(request: Request, requested: str | None, fallback: str) -> str:
     if requested in UI_LOCALES:
-        return requested  # type: ignore[return-value]
+        return requested
     return pick_ui_locale(parse_accept_language(request.headers.get("accept-language")), [fallback])
 
 
@@ -174,8 +174,8 @@ def _privacy(lang: str, organisation: str, contact: str | None) -> dict[str, Any
 async def _page_context(
     invitation: Invitation, lang: str, t: dict[str, str], settings: Settings
 ) -> dict[str, Any]:
-    exchange = await Exchange.get(id=invitation.exchange_id)  # type: ignore[attr-defined]
-    organisation = await Organisation.get(id=invitation.invited_by_id)  # type: ignore[attr-defined]
+    exchange = await Exchange.get(id=invitation.exchange_id)
+    organisation = await Organisation.get(id=invitation.invited_by_id)
     zone = ZoneInfo(exchange.time_zone)
     sessions = (await sessions_by_invitation([invitation.id]))[invitation.id]
     lines = []
@@ -350,7 +350,7 @@ def routes(settings: Settings) -> list[Route]:
                 return _not_found(lang)
             result = _ERROR_RESULTS.get(error.code)
             if result is None:
-                exchange = await Exchange.get(id=fresh.exchange_id)  # type: ignore[attr-defined]
+                exchange = await Exchange.get(id=fresh.exchange_id)
                 result = "closed" if exchange.status is not ExchangeStatus.OPEN else "invalid"
             return await _render(
                 request, settings, fresh, token, lang, result=result, status_code=409, public_profile=public_profile

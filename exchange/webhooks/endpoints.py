@@ -82,7 +82,7 @@ async def endpoint_for(
     if (
         endpoint is None
         or (endpoint.disabled_at is not None and not include_removed)
-        or not access.can_manage_webhooks(actor, endpoint.organisation_id)  # type: ignore[attr-defined]
+        or not access.can_manage_webhooks(actor, endpoint.organisation_id)
     ):
         raise not_found("WebhookEndpoint", [field])
     return endpoint

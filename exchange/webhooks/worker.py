@@ -203,7 +203,7 @@ class WebhookWorker:
             await self._record(row, None, "internal error")
 
     async def deliver(self, row: WebhookDelivery) -> None:
-        endpoint = await WebhookEndpoint.get_or_none(id=row.endpoint_id)  # type: ignore[attr-defined]
+        endpoint = await WebhookEndpoint.get_or_none(id=row.endpoint_id)
         if endpoint is None or endpoint.disabled_at is not None:
             await WebhookDelivery.filter(id=row.id).update(
                 status=DeliveryStatus.FAILED, last_error="endpoint removed", claimed_until=None
@@ -267,7 +267,7 @@ class WebhookWorker:
             next_attempt_at=now + timedelta(seconds=backoff(self.settings, attempts)),
             claimed_until=None,
         )
-        log.info("webhook %s to endpoint %s: %s (attempt %d)", row.event_id, row.endpoint_id, error, attempts)  # type: ignore[attr-defined]
+        log.info("webhook %s to endpoint %s: %s (attempt %d)", row.event_id, row.endpoint_id, error, attempts)
 
     async def stop(self, grace: float) -> None:
         """Stop claiming; let deliveries in flight finish for ``grace`` seconds, then cancel

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 import strawberry
 
+from exchange import models
 from exchange.errors import DomainError
 from exchange.invitations import invite as invite_service
 from exchange.invitations import manage, respond
@@ -138,7 +139,10 @@ class InvitationMutations:
 
 @strawberry.type
 class InvitationQueries:
-    @strawberry.field(description="Public: what an invitation link shows; null for an unknown token.")
-    async def invitation(self, info: Info, token: str) -> InvitationPreview | None:
+    @strawberry.field(
+        description="Public: what an invitation link shows; null for an unknown token.",
+        graphql_type=InvitationPreview | None,
+    )
+    async def invitation(self, info: Info, token: str) -> models.Invitation | None:
         info.context.actor  # noqa: B018
         return await respond.find_by_token(token)

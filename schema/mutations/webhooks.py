@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import strawberry
 
+from exchange import models
 from exchange.webhooks import endpoints
 from schema.context import Info
 from schema.errors import UserError, mutate
@@ -81,11 +82,14 @@ class WebhookMutations:
 
 @strawberry.type
 class WebhookQueries:
-    @strawberry.field(description="The organisation's webhook endpoints (an admin names the organisation).")
+    @strawberry.field(
+        description="The organisation's webhook endpoints (an admin names the organisation).",
+        graphql_type=list[WebhookEndpoint],
+    )
     async def webhook_endpoints(
         self, info: Info, organisation_id: strawberry.ID | None = None
-    ) -> list[WebhookEndpoint]:
-        return await endpoints.list_endpoints(info.context.actor, _owner(organisation_id))  # type: ignore[return-value]
+    ) -> list[models.WebhookEndpoint]:
+        return await endpoints.list_endpoints(info.context.actor, _owner(organisation_id))
 
     @strawberry.field(description="Deliveries to one endpoint, newest first.")
     async def webhook_deliveries(

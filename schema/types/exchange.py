@@ -53,16 +53,17 @@ class ExperienceExchange(Node):
     theme: Theme
     status: ExchangeStatus
 
-    @strawberry.field
+    @strawberry.field(graphql_type=Organisation)
     @staticmethod
-    async def host(root: strawberry.Parent[models.Exchange], info: Info) -> Organisation:
-        return await info.context.loaders.organisation.load(root.host_id)  # type: ignore[attr-defined]
+    async def host(root: strawberry.Parent[models.Exchange], info: Info) -> models.Organisation | None:
+        return await info.context.loaders.organisation.load(root.host_id)
 
     @strawberry.field(
-        description="Co-organisers, e.g. UN Volunteers for an exchange hosted by a national NGO."
+        description="Co-organisers, e.g. UN Volunteers for an exchange hosted by a national NGO.",
+        graphql_type=list[Organisation],
     )
     @staticmethod
-    async def partners(root: strawberry.Parent[models.Exchange], info: Info) -> list[Organisation]:
+    async def partners(root: strawberry.Parent[models.Exchange], info: Info) -> list[models.Organisation]:
         return await info.context.loaders.exchange_partners.load(root.id)
 
     country: CountryCode
@@ -86,10 +87,11 @@ class ExperienceExchange(Node):
 
     @strawberry.field(
         description="Ordered by start time. Cancelled sessions are left out (an invitation's "
-        "sessions keep them, with cancelledAt set)."
+        "sessions keep them, with cancelledAt set).",
+        graphql_type="list[Session]",  # defined below
     )
     @staticmethod
-    async def sessions(root: strawberry.Parent[models.Exchange], info: Info) -> list[Session]:
+    async def sessions(root: strawberry.Parent[models.Exchange], info: Info) -> list[models.Session]:
         return await info.context.loaders.exchange_sessions.load(root.id)
 
     @strawberry.field(description="Participants of every role, by id.")
@@ -123,10 +125,10 @@ class ExperienceExchange(Node):
 class Session(Node):
     is_type_of, id = model_identity(models.Session, "Session")
 
-    @strawberry.field
+    @strawberry.field(graphql_type=ExperienceExchange)
     @staticmethod
-    async def exchange(root: strawberry.Parent[models.Session], info: Info) -> ExperienceExchange:
-        return await info.context.loaders.exchange.load(root.exchange_id)  # type: ignore[attr-defined]
+    async def exchange(root: strawberry.Parent[models.Session], info: Info) -> models.Exchange | None:
+        return await info.context.loaders.exchange.load(root.exchange_id)
 
     @strawberry.field(
         description="Title in the requested locale, falling back to the session's default language."
@@ -151,9 +153,9 @@ class Session(Node):
         description="When the host cancelled the session; null while it takes place."
     )
 
-    @strawberry.field
+    @strawberry.field(graphql_type=list[Volunteer])
     @staticmethod
-    async def speakers(root: strawberry.Parent[models.Session], info: Info) -> list[Volunteer]:
+    async def speakers(root: strawberry.Parent[models.Session], info: Info) -> list[models.Volunteer]:
         return await info.context.loaders.session_speakers.load(root.id)
 
 

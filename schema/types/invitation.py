@@ -28,7 +28,7 @@ VolunteerRef = Annotated["Volunteer", strawberry.lazy("schema.types.volunteer")]
 
 
 async def _exchange(root: models.Invitation, info: Info) -> Any:
-    return await info.context.loaders.exchange.load(root.exchange_id)  # type: ignore[attr-defined]
+    return await info.context.loaders.exchange.load(root.exchange_id)
 
 
 # Cancelled sessions stay in the list, marked by cancelledAt, like in the mails and on the
@@ -45,7 +45,7 @@ async def _sessions(root: models.Invitation, info: Info) -> Any:
 
 
 async def _invited_by(root: models.Invitation, info: Info) -> Any:
-    return await info.context.loaders.organisation.load(root.invited_by_id)  # type: ignore[attr-defined]
+    return await info.context.loaders.organisation.load(root.invited_by_id)
 
 
 @strawberry.type(name="Invitation")
@@ -92,7 +92,7 @@ class Invitation(Node):
         # Transport errors name mail hosts and spool paths: nothing for the link holder.
         if root.last_error is None:
             return None
-        exchange = await info.context.loaders.exchange.load(root.exchange_id)  # type: ignore[attr-defined]
+        exchange = await info.context.loaders.exchange.load(root.exchange_id)
         if exchange is None or not await info.context.loaders.sees_invitations(exchange):
             return None
         return root.last_error
@@ -106,10 +106,12 @@ class Invitation(Node):
         description="Version of the privacy notice the invitee agreed to by accepting."
     )
 
-    @strawberry.field(description="The volunteer record, once the invitation is accepted.")
+    @strawberry.field(
+        description="The volunteer record, once the invitation is accepted.", graphql_type=VolunteerRef | None
+    )
     @staticmethod
-    async def volunteer(root: strawberry.Parent[models.Invitation], info: Info) -> VolunteerRef | None:
-        volunteer_id = root.volunteer_id  # type: ignore[attr-defined]
+    async def volunteer(root: strawberry.Parent[models.Invitation], info: Info) -> models.Volunteer | None:
+        volunteer_id = root.volunteer_id
         return None if volunteer_id is None else await info.context.loaders.volunteer.load(volunteer_id)
 
 

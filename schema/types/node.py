@@ -23,10 +23,12 @@ def model_identity(model: type, type_name: str) -> tuple[Any, Any]:
     def is_type_of(cls: type, obj: Any, _info: Any) -> bool:
         return isinstance(obj, model)
 
-    def id(root: Any) -> strawberry.ID:
-        return encode_id(type_name, root.id)  # type: ignore[return-value]  # ID is a NewType of str
+    def id(root: Any) -> str:
+        return encode_id(type_name, root.id)
 
-    return classmethod(is_type_of), strawberry.field(resolver=id, description="Opaque global identifier.")
+    return classmethod(is_type_of), strawberry.field(
+        resolver=id, graphql_type=strawberry.ID, description="Opaque global identifier."
+    )
 
 
 @strawberry.type(description="A text in one language; localized fields expose every translation.")

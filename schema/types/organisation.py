@@ -42,10 +42,10 @@ class Organisation(Node):
     )
     website: str | None
 
-    @strawberry.field
+    @strawberry.field(graphql_type="Organisation | None")
     @staticmethod
-    async def parent(root: strawberry.Parent[models.Organisation], info: Info) -> Organisation | None:
-        parent_id = root.parent_id  # type: ignore[attr-defined]
+    async def parent(root: strawberry.Parent[models.Organisation], info: Info) -> models.Organisation | None:
+        parent_id = root.parent_id
         return None if parent_id is None else await info.context.loaders.organisation.load(parent_id)
 
     @strawberry.field(

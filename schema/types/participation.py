@@ -25,19 +25,15 @@ def page_connection(page: Page) -> Connection[Any]:
 class Participation(Node):
     is_type_of, id = model_identity(models.Participation, "Participation")
 
-    @strawberry.field
+    @strawberry.field(graphql_type=Annotated["Volunteer", strawberry.lazy("schema.types.volunteer")])
     @staticmethod
-    async def volunteer(
-        root: strawberry.Parent[models.Participation], info: Info
-    ) -> Annotated[Volunteer, strawberry.lazy("schema.types.volunteer")]:
-        return await info.context.loaders.volunteer.load(root.volunteer_id)  # type: ignore[attr-defined]
+    async def volunteer(root: strawberry.Parent[models.Participation], info: Info) -> models.Volunteer | None:
+        return await info.context.loaders.volunteer.load(root.volunteer_id)
 
-    @strawberry.field
+    @strawberry.field(graphql_type=Annotated["ExperienceExchange", strawberry.lazy("schema.types.exchange")])
     @staticmethod
-    async def exchange(
-        root: strawberry.Parent[models.Participation], info: Info
-    ) -> Annotated[ExperienceExchange, strawberry.lazy("schema.types.exchange")]:
-        return await info.context.loaders.exchange.load(root.exchange_id)  # type: ignore[attr-defined]
+    async def exchange(root: strawberry.Parent[models.Participation], info: Info) -> models.Exchange | None:
+        return await info.context.loaders.exchange.load(root.exchange_id)
 
     role: ParticipationRole
     status: ParticipationStatus

@@ -24,10 +24,12 @@ class Volunteer(Node):
         "see a volunteer in participant lists only then."
     )
 
-    @strawberry.field(description="Sending organisation, if any.")
+    @strawberry.field(description="Sending organisation, if any.", graphql_type=Organisation | None)
     @staticmethod
-    async def organisation(root: strawberry.Parent[models.Volunteer], info: Info) -> Organisation | None:
-        organisation_id = root.organisation_id  # type: ignore[attr-defined]
+    async def organisation(
+        root: strawberry.Parent[models.Volunteer], info: Info
+    ) -> models.Organisation | None:
+        organisation_id = root.organisation_id
         return (
             None if organisation_id is None else await info.context.loaders.organisation.load(organisation_id)
         )
@@ -39,10 +41,10 @@ class Volunteer(Node):
     @staticmethod
     async def email(root: strawberry.Parent[models.Volunteer], info: Info) -> str | None:
         actor = info.context.actor
-        visible = access.volunteer_email_known_without_lookup(actor, root.organisation_id)  # type: ignore[attr-defined]
+        visible = access.volunteer_email_known_without_lookup(actor, root.organisation_id)
         if visible is None:
             organised = await info.context.loaders.organised_by_actor.load(root.id)
-            visible = access.can_see_volunteer_email(actor, root.organisation_id, organised)  # type: ignore[attr-defined]
+            visible = access.can_see_volunteer_email(actor, root.organisation_id, organised)
         return root.email if visible else None
 
     @strawberry.field(description="Participations in the exchanges the viewer may see, by id.")
