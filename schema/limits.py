@@ -33,6 +33,7 @@ from graphql import (
     validate,
     visit,
 )
+from graphql.execution.values import get_variable_values
 from graphql.language import Lexer, Source, TokenKind
 from graphql.validation import NoSchemaIntrospectionCustomRule, ValuesOfCorrectTypeRule
 from strawberry.extensions import SchemaExtension
@@ -210,8 +211,8 @@ def _prepare(schema: GraphQLSchema, query: str, limits: Limits) -> Prepared:
     digest = sha256_hex(query)
     try:
         document = parse(query, max_tokens=limits.max_tokens)
-    except GraphQLError as syntax_error:
-        return Prepared(query, digest, None, [parse_refusal(query, syntax_error, limits.max_tokens)])
+    except GraphQLError as error:
+        return Prepared(query, digest, None, [parse_refusal(query, error, limits.max_tokens)])
 
     rules = [*_RULES]
     if not limits.introspection:
@@ -461,12 +462,14 @@ class PreparedDocument(SchemaExtension):
         # Refusals go through on_validate: Strawberry reports pre-execution errors on every
         # transport, while an exception raised here would end a WebSocket operation silently.
         prepared = self._prepared = self._get()
+        unparsed: GraphQLError | None = None
         if prepared is not None:
             if prepared.document is None:
                 # Strawberry's own parse then fails inside its error handling, with our limit.
                 if self._max_tokens is not None:
                     self.execution_context.parse_options["max_tokens"] = self._max_tokens
                 self._prepared = None
+                unparsed = prepared.errors[0]
             else:
                 if self._check_allow_list and not await PersistedDocument.exists(
                     sha256=prepared.sha256, registered=True
@@ -477,6 +480,12 @@ class PreparedDocument(SchemaExtension):
                     )
                 self.execution_context.graphql_document = prepared.document
         yield
+        if unparsed is not None:
+            # Strawberry's syntax error stays (graphql-transport-ws closes 4400 on it), with
+            # our code: graphql-ws sends it unformatted, and said GRAPHQL_VALIDATION_FAILED
+            # for a document refused over HTTP as TOO_MANY_TOKENS or GRAPHQL_PARSE_FAILED.
+            for error in self.execution_context.pre_execution_errors or ():
+                error.extensions = {**(error.extensions or {}), "code": (unparsed.extensions or {})["code"]}
 
     def on_validate(self) -> Iterator[None]:
         if self._refusal is not None:
@@ -495,13 +504,21 @@ class PreparedDocument(SchemaExtension):
         operation = prepared.operation(execution_context.operation_name)
         if operation is None:
             return []  # Strawberry reports the missing or ambiguous operation
+        schema = execution_context.schema._schema
+        # Coerced, as over HTTP: a variable left out takes its default value, which may be a
+        # page over the cap (the raw variables do not hold it, and that page then ran).
+        variables = get_variable_values(
+            schema, operation.variable_definitions or (), execution_context.variables or {}, max_errors=1
+        )
+        if isinstance(variables, list):
+            return []  # malformed variables: their coercion refuses them with a clear error
         try:
             cost = cached_operation_cost(
                 prepared.costs,
-                execution_context.schema._schema,
+                schema,
                 operation,
                 prepared.fragments,
-                execution_context.variables or {},
+                variables.coerced,
                 settings.page_size_cap,
                 priced_lists(settings),
             )

@@ -260,6 +260,24 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
                 await self.websocket.close(code=4408, reason="Connection initialisation timeout")
 
     async def handle_start(self, message: StartMessage) -> None:
+        payload: Any = message.get("payload")
+        if self.connection_acknowledged and not (
+            isinstance(payload, dict) and isinstance(payload.get("query"), str)
+        ):
+            # Strawberry reads payload["query"] unchecked: without one (a persisted document
+            # sent by its hash, as over HTTP) the handler failed and the socket dropped.
+            await self.send_message(
+                {
+                    "type": "error",
+                    "id": message["id"],
+                    "payload": {
+                        "message": "A start message carries the document as a string in payload.query "
+                        "(documents by hash alone are accepted over HTTP only).",
+                        "extensions": {"code": TransportCode.BAD_REQUEST},
+                    },
+                }
+            )
+            return
         if (
             self.connection_acknowledged
             and message["id"] not in self.tasks
@@ -271,14 +289,14 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
                     "type": "error",
                     "id": message["id"],
                     "payload": _cap_error(self.max_subscriptions_per_connection),
-                }
+                }  # type: ignore[typeddict-item]
             )
             return
         await super().handle_start(message)
 
     async def send_data_message(self, execution_result: ExecutionResult, operation_id: str) -> None:
         await self.send_message(
-            {"type": "data", "id": operation_id, "payload": _result_payload(execution_result)}
+            {"type": "data", "id": operation_id, "payload": _result_payload(execution_result)}  # type: ignore[typeddict-item]
         )
 
     async def send_message(self, message: Any) -> None:
