@@ -211,8 +211,8 @@ def _prepare(schema: GraphQLSchema, query: str, limits: Limits) -> Prepared:
     digest = sha256_hex(query)
     try:
         document = parse(query, max_tokens=limits.max_tokens)
-    except GraphQLError as error:
-        return Prepared(query, digest, None, [parse_refusal(query, error, limits.max_tokens)])
+    except GraphQLError as syntax_error:
+        return Prepared(query, digest, None, [parse_refusal(query, syntax_error, limits.max_tokens)])
 
     rules = [*_RULES]
     if not limits.introspection:

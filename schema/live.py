@@ -289,14 +289,14 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
                     "type": "error",
                     "id": message["id"],
                     "payload": _cap_error(self.max_subscriptions_per_connection),
-                }  # type: ignore[typeddict-item]
+                }
             )
             return
         await super().handle_start(message)
 
     async def send_data_message(self, execution_result: ExecutionResult, operation_id: str) -> None:
         await self.send_message(
-            {"type": "data", "id": operation_id, "payload": _result_payload(execution_result)}  # type: ignore[typeddict-item]
+            {"type": "data", "id": operation_id, "payload": _result_payload(execution_result)}
         )
 
     async def send_message(self, message: Any) -> None:
