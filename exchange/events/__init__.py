@@ -1,5 +1,5 @@
-"""Invitation events: one publishing interface, backends behind it (in-process by default,
-Redis when EXCHANGE_REDIS_URL is set).
+"""Invitation and participation events: one publishing interface, backends behind it
+(in-process by default, Redis when EXCHANGE_REDIS_URL is set).
 
 Services collect events while they work and publish them only after their transaction
 commits (``AfterCommit``), so no subscriber ever hears of a change that was rolled back.
@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
-from exchange.models import InvitationStatus
+from exchange.models import InvitationStatus, ParticipationRole, ParticipationStatus
 
 log = logging.getLogger("exchange.events")
 
@@ -57,6 +58,108 @@ class InvitationEvent:
             event_id=str(data["id"]),
         )
 
+    @property
+    def order_key(self) -> Hashable:
+        """What the hub keeps in status order (events of one invitation)."""
+        return ("invitation", self.invitation_id)
+
+
+class ParticipationChange(StrEnum):
+    """What happened to a participation, from its statuses before and after (see ``of``)."""
+
+    ADDED = "ADDED"  # new, or back on the roster after a withdrawal (previous WITHDRAWN)
+    ROLE_CHANGED = "ROLE_CHANGED"
+    WITHDRAWN = "WITHDRAWN"
+    ATTENDED = "ATTENDED"
+    NO_SHOW = "NO_SHOW"
+    HOURS_CHANGED = "HOURS_CHANGED"  # attended before and after, other hours or sessions
+    ATTENDANCE_CLEARED = "ATTENDANCE_CLEARED"  # attended or no-show back to confirmed
+    REMOVED = "REMOVED"
+
+    @classmethod
+    def of(
+        cls, previous: ParticipationStatus | None, status: ParticipationStatus | None
+    ) -> ParticipationChange:
+        """The change a move between statuses is (None: no participation before / after); a
+        move within one status is ROLE_CHANGED, or HOURS_CHANGED for ATTENDED."""
+        if status is None:
+            return cls.REMOVED
+        if status is ParticipationStatus.CONFIRMED:
+            if previous in (None, ParticipationStatus.WITHDRAWN):
+                return cls.ADDED
+            return cls.ROLE_CHANGED if previous is status else cls.ATTENDANCE_CLEARED
+        if status is ParticipationStatus.ATTENDED and previous is status:
+            return cls.HOURS_CHANGED
+        if previous is status:
+            return cls.ROLE_CHANGED
+        return cls(status.value)
+
+
+@dataclass(frozen=True)
+class ParticipationEvent:
+    """A participation added, changed or removed. Carries ids, statuses, role and hours: no
+    name or address (webhook payloads are built from it)."""
+
+    participation_id: int
+    exchange_id: int
+    # Who may hear it when it happened (exchange.access.participation_event_audience).
+    organiser_ids: frozenset[int]
+    change: ParticipationChange
+    previous_status: ParticipationStatus | None
+    # None once removed.
+    status: ParticipationStatus | None
+    role: ParticipationRole
+    hours: float | None = None
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    event_id: str = field(default_factory=lambda: "evt_" + uuid.uuid4().hex)
+
+    KIND = "participation"
+
+    @property
+    def order_key(self) -> Hashable:
+        return ("participation", self.participation_id)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "kind": self.KIND,
+            "id": self.event_id,
+            "participation": self.participation_id,
+            "exchange": self.exchange_id,
+            "organisers": sorted(self.organiser_ids),
+            "change": self.change.value,
+            "previous": self.previous_status.value if self.previous_status else None,
+            "status": self.status.value if self.status else None,
+            "role": self.role.value,
+            "hours": self.hours,
+            "at": self.at.isoformat(),
+        }
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> ParticipationEvent:
+        return cls(
+            participation_id=int(data["participation"]),
+            exchange_id=int(data["exchange"]),
+            organiser_ids=frozenset(int(pk) for pk in data["organisers"]),
+            change=ParticipationChange(data["change"]),
+            previous_status=ParticipationStatus(data["previous"]) if data.get("previous") else None,
+            status=ParticipationStatus(data["status"]) if data.get("status") else None,
+            role=ParticipationRole(data["role"]),
+            hours=float(data["hours"]) if data.get("hours") is not None else None,
+            at=datetime.fromisoformat(data["at"]),
+            event_id=str(data["id"]),
+        )
+
+
+Event = InvitationEvent | ParticipationEvent
+
+
+def event_from_wire(data: dict[str, Any]) -> Event:
+    """An event as the bus carries it; messages without a kind are invitation events (what
+    processes of earlier releases publish)."""
+    if data.get("kind") == ParticipationEvent.KIND:
+        return ParticipationEvent.from_wire(data)
+    return InvitationEvent.from_wire(data)
+
 
 class Bus(Protocol):
     """Carries events to every process; ``hub`` hands them to this process's subscribers."""
@@ -64,7 +167,7 @@ class Bus(Protocol):
     @property
     def hub(self) -> Any: ...
 
-    async def publish(self, event: InvitationEvent) -> None:
+    async def publish(self, event: Event) -> None:
         """Never raises: a change that has committed is not undone by a bus that is down
         (live subscribers are told the bus failed; webhooks come from durable rows)."""
 
@@ -72,7 +175,7 @@ class Bus(Protocol):
         """Tells every process that the key was revoked, so its open subscriptions end now.
         Never raises (the revocation has committed; the periodic key check is the fallback)."""
 
-    def subscribe(self) -> AsyncIterator[InvitationEvent]: ...
+    def subscribe(self) -> AsyncIterator[Event]: ...
 
     async def start(self) -> None: ...
 
@@ -131,10 +234,10 @@ class AfterCommit:
     """
 
     def __init__(self) -> None:
-        self.events: list[InvitationEvent] = []
+        self.events: list[Event] = []
         self._staged: set[str] = set()
 
-    def add(self, event: InvitationEvent) -> None:
+    def add(self, event: Event) -> None:
         self.events.append(event)
 
     async def stage(self, using_db: Any = None) -> None:

@@ -3,8 +3,9 @@ this process, each through its own bounded queue.
 
 Promises kept here, whatever the backend:
 - an event reaches each matching subscriber once (duplicates by event id are dropped);
-- per invitation, events reach subscribers in status order: an event whose predecessor has
-  not arrived yet waits up to ``order_window`` seconds (from the event's time) for it;
+- per invitation and per participation (``order_key``), events reach subscribers in status
+  order: an event whose predecessor has not arrived yet waits up to ``order_window`` seconds
+  (from the event's time) for it;
 - a subscriber that falls ``queue_size`` events behind is dropped with an error, so one
   slow reader never holds memory or other readers hostage;
 - when the bus goes down every subscriber gets an error (so clients re-query), and nobody
@@ -16,12 +17,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable
 from datetime import UTC, datetime
 
 from exchange.errors import ErrorCode, TransportCode
-from exchange.events import InvitationEvent
-from exchange.models import InvitationStatus
+from exchange.events import Event
 
 log = logging.getLogger("exchange.events")
 
@@ -52,7 +52,7 @@ def key_revoked_error() -> StreamError:
     return StreamError(KEY_REVOKED, "The API key was revoked.")
 
 
-Matcher = Callable[[InvitationEvent], bool]
+Matcher = Callable[[Event], bool]
 
 
 class Subscriber:
@@ -67,12 +67,12 @@ class Subscriber:
         # The organisation whose exchanges this subscriber may hear (None: every exchange).
         self.scope = scope
         self.matches = matches
-        self._items: deque[InvitationEvent] = deque()
+        self._items: deque[Event] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self.error: StreamError | None = None
         self.closed = False
 
-    def offer(self, event: InvitationEvent) -> bool:
+    def offer(self, event: Event) -> bool:
         if len(self._items) >= self.hub.queue_size:
             return False
         self._items.append(event)
@@ -96,7 +96,7 @@ class Subscriber:
     def __aiter__(self) -> Subscriber:
         return self
 
-    async def __anext__(self) -> InvitationEvent:
+    async def __anext__(self) -> Event:
         while True:
             if self.error is not None:
                 error, self.error = self.error, None
@@ -135,10 +135,11 @@ class Hub:
         self._everything: set[Subscriber] = set()
         self._by_scope: dict[int, set[Subscriber]] = {}
         self._by_key: dict[str, set[Subscriber]] = {}
-        # Last status delivered per invitation (and when), for ordering; bounded LRU.
-        self._last: OrderedDict[int, tuple[InvitationStatus, datetime]] = OrderedDict()
-        self._held: dict[int, list[InvitationEvent]] = {}
-        self._timers: dict[int, asyncio.TimerHandle] = {}
+        # Last status delivered per order key (and when), for ordering; bounded LRU. A
+        # participation's status is None once it is removed.
+        self._last: OrderedDict[Hashable, tuple[object, datetime]] = OrderedDict()
+        self._held: dict[Hashable, list[Event]] = {}
+        self._timers: dict[Hashable, asyncio.TimerHandle] = {}
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._drained = asyncio.Event()
         self.delivered = 0
@@ -161,7 +162,7 @@ class Hub:
         self._drained.clear()
         return subscriber
 
-    async def every_event(self) -> AsyncIterator[InvitationEvent]:
+    async def every_event(self) -> AsyncIterator[Event]:
         """Every event, unfiltered and without a key (the buses' ``subscribe``)."""
         subscriber = self.subscribe(None, None, lambda _event: True)
         try:
@@ -245,7 +246,7 @@ class Hub:
 
     # ------------------------------------------------------------ events
 
-    def dispatch(self, event: InvitationEvent) -> None:
+    def dispatch(self, event: Event) -> None:
         """Called by the backend for every event, in the order the backend received them.
         Never raises: a bad subscriber must not stop the listener or fail a publisher whose
         change has committed."""
@@ -254,24 +255,25 @@ class Hub:
         except Exception:
             log.exception("event %s could not be fanned out", event.event_id)
 
-    def _dispatch(self, event: InvitationEvent) -> None:
+    def _dispatch(self, event: Event) -> None:
         if event.event_id in self._seen:
             return
         self._seen[event.event_id] = None
         if len(self._seen) > self._memory:
             self._seen.popitem(last=False)
 
-        last = self._last.get(event.invitation_id)
+        key = event.order_key
+        last = self._last.get(key)
         if last is not None and event.at < last[1]:
             # Its successor was already delivered: late beyond the ordering window. Still
             # delivered (once beats never), and logged, because it breaks the order promise.
-            log.warning("event %s for invitation %s arrived out of order", event.event_id, event.invitation_id)
+            log.warning("event %s for %s arrived out of order", event.event_id, key)
             self._fan_out(event)
             return
         follows = event.previous_status is None or (last is not None and last[0] == event.previous_status)
         if follows or self.order_window <= 0:
             self._deliver(event)
-            self._release_followers(event.invitation_id)
+            self._release_followers(key)
             return
         # Its predecessor has not been seen here: give it a moment to arrive (another process
         # may have committed it first but published it later).
@@ -280,40 +282,40 @@ class Hub:
         delay = min(due - datetime.now(UTC).timestamp(), self.order_window)
         if delay <= 0:
             self._deliver(event)
-            self._release_followers(event.invitation_id)
+            self._release_followers(key)
             return
-        self._held.setdefault(event.invitation_id, []).append(event)
-        if event.invitation_id not in self._timers:
+        self._held.setdefault(key, []).append(event)
+        if key not in self._timers:
             loop = asyncio.get_running_loop()
-            self._timers[event.invitation_id] = loop.call_later(delay, self._flush, event.invitation_id)
+            self._timers[key] = loop.call_later(delay, self._flush, key)
 
-    def _deliver(self, event: InvitationEvent) -> None:
-        self._last[event.invitation_id] = (event.status, event.at)
-        self._last.move_to_end(event.invitation_id)
+    def _deliver(self, event: Event) -> None:
+        self._last[event.order_key] = (event.status, event.at)
+        self._last.move_to_end(event.order_key)
         if len(self._last) > self._memory:
             self._last.popitem(last=False)
         self._fan_out(event)
 
-    def _release_followers(self, invitation_id: int) -> None:
-        held = self._held.get(invitation_id)
+    def _release_followers(self, key: Hashable) -> None:
+        held = self._held.get(key)
         while held:
-            last_status = self._last[invitation_id][0]
+            last_status = self._last[key][0]
             follower = next((e for e in held if e.previous_status == last_status), None)
             if follower is None:
                 return
             held.remove(follower)
             self._deliver(follower)
-        self._held.pop(invitation_id, None)
-        timer = self._timers.pop(invitation_id, None)
+        self._held.pop(key, None)
+        timer = self._timers.pop(key, None)
         if timer is not None:
             timer.cancel()
 
-    def _flush(self, invitation_id: int) -> None:
-        self._timers.pop(invitation_id, None)
-        for event in sorted(self._held.pop(invitation_id, []), key=lambda e: e.at):
+    def _flush(self, key: Hashable) -> None:
+        self._timers.pop(key, None)
+        for event in sorted(self._held.pop(key, []), key=lambda e: e.at):
             self._deliver(event)
 
-    def _fan_out(self, event: InvitationEvent) -> None:
+    def _fan_out(self, event: Event) -> None:
         for subscriber in self._candidates(event.organiser_ids):
             if subscriber.closed or not subscriber.matches(event):
                 continue

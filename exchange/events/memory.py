@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from exchange.events import InvitationEvent
+from exchange.events import Event
 from exchange.events.hub import Hub
 
 
@@ -15,13 +15,13 @@ class MemoryBus:
     async def start(self) -> None:
         return None
 
-    async def publish(self, event: InvitationEvent) -> None:
+    async def publish(self, event: Event) -> None:
         self.hub.dispatch(event)
 
     async def publish_key_revoked(self, key_id: str) -> None:
         self.hub.key_revoked(key_id)
 
-    def subscribe(self) -> AsyncIterator[InvitationEvent]:
+    def subscribe(self) -> AsyncIterator[Event]:
         """Every event, unfiltered (for in-process consumers and tests)."""
         return self.hub.every_event()
 

@@ -21,7 +21,7 @@ import orjson
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
-from exchange.events import InvitationEvent
+from exchange.events import Event, event_from_wire
 from exchange.events.hub import Hub
 
 log = logging.getLogger("exchange.events")
@@ -67,7 +67,7 @@ class RedisBus:
         if self.listen and self._task is None:
             self._task = asyncio.create_task(self._listen(), name="redis-event-listener")
 
-    async def publish(self, event: InvitationEvent) -> None:
+    async def publish(self, event: Event) -> None:
         try:
             await self._publisher().publish(self.channel, orjson.dumps(event.to_wire()))
         except (RedisError, OSError) as error:
@@ -75,7 +75,7 @@ class RedisBus:
             # told the bus is down), webhooks come from durable rows.
             log.error("could not publish event %s to Redis: %s", event.event_id, error)
 
-    async def publish_many(self, events: list[InvitationEvent]) -> None:
+    async def publish_many(self, events: list[Event]) -> None:
         """One round trip for a batch (a bulk invite), in order."""
         try:
             async with self._publisher().pipeline(transaction=False) as pipe:
@@ -95,7 +95,7 @@ class RedisBus:
         # This process hears its own message through Redis too; end its streams now anyway.
         self.hub.key_revoked(key_id)
 
-    def subscribe(self) -> AsyncIterator[InvitationEvent]:
+    def subscribe(self) -> AsyncIterator[Event]:
         return self.hub.every_event()
 
     async def _listen(self) -> None:
@@ -147,7 +147,7 @@ class RedisBus:
                 try:
                     data = orjson.loads(message["data"])
                     revoked = data["key"] if isinstance(data, dict) and data.get("kind") == KEY_REVOKED_KIND else None
-                    event = None if revoked is not None else InvitationEvent.from_wire(data)
+                    event = None if revoked is not None else event_from_wire(data)
                 except (ValueError, KeyError, TypeError):
                     log.error("event bus: ignoring a malformed message on %s", self.channel)
                     continue

@@ -1,5 +1,6 @@
-"""Events become WebhookDelivery rows: one per event and endpoint of an organiser of the
-event's exchange. (endpoint, event id) is unique, so recording twice is harmless."""
+"""Events (invitation and participation) become WebhookDelivery rows: one per event and
+endpoint of an organisation in the event's audience. (endpoint, event id) is unique, so
+recording twice is harmless."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from exchange.events import InvitationEvent
+from exchange.events import Event
 from exchange.models import WebhookDelivery, WebhookEndpoint
-from exchange.webhooks.payload import EVENT_TYPE, event_payload
+from exchange.webhooks.payload import event_payload, event_type
 
 
-async def record_deliveries(events: Sequence[InvitationEvent], using_db: Any = None) -> int:
+async def record_deliveries(events: Sequence[Event], using_db: Any = None) -> int:
     if not events:
         return 0
     organisers = set().union(*(event.organiser_ids for event in events))
@@ -32,7 +33,7 @@ async def record_deliveries(events: Sequence[InvitationEvent], using_db: Any = N
         WebhookDelivery(
             endpoint_id=endpoint_id,
             event_id=event.event_id,
-            event_type=EVENT_TYPE,
+            event_type=event_type(event),
             payload=event_payload(event),
             next_attempt_at=now,
         )
