@@ -22,7 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-# The same visibility rule as exchange.access for an anonymous caller.
+# The same visibility rules as exchange.access for an anonymous caller: published exchanges;
+# participants whose volunteer chose a public profile (the others are left out of the page and
+# its total); every speaker of a published session.
 VISIBLE = "e.status <> 'DRAFT'"
 
 
@@ -100,14 +102,14 @@ async def exchanges_page(conn: asyncpg.Connection, first: int, locale: str) -> d
         )
     participants: dict[int, dict[str, Any]] = {pk: {"totalCount": 0, "edges": []} for pk in ids}
     for row in await conn.fetch(
-        """SELECT r.exchange_id, r.role, r.total, v.id AS volunteer_id, v.full_name,
+        """SELECT r.exchange_id, r.role, r.total, r.volunteer_id, r.full_name,
                   o.id AS org_id, o.slug AS org_slug, o.names AS org_names
-           FROM (SELECT p.exchange_id, p.role, p.volunteer_id,
+           FROM (SELECT p.exchange_id, p.role, p.volunteer_id, v.full_name, v.organisation_id,
                         row_number() OVER (PARTITION BY p.exchange_id ORDER BY p.id) AS n,
                         count(*) OVER (PARTITION BY p.exchange_id) AS total
-                 FROM participation p WHERE p.exchange_id = ANY($1::int[])) r
-           JOIN volunteer v ON v.id = r.volunteer_id
-           LEFT JOIN organisation o ON o.id = v.organisation_id
+                 FROM participation p JOIN volunteer v ON v.id = p.volunteer_id
+                 WHERE p.exchange_id = ANY($1::int[]) AND v.public_profile) r
+           LEFT JOIN organisation o ON o.id = r.organisation_id
            WHERE r.n <= $2 ORDER BY r.exchange_id, r.n""",
         ids,
         10,

@@ -144,7 +144,10 @@ class ExperienceExchange(Node):
 
     @strawberry.field
     async def participants(self, first: int | None = None) -> ParticipationConnection:
-        queryset = models.Participation.filter(exchange_id=self.instance.id).order_by("id")
+        # exchange.access's rule for an anonymous caller: public profiles only.
+        queryset = models.Participation.filter(
+            exchange_id=self.instance.id, volunteer__public_profile=True
+        ).order_by("id")
         total = await queryset.count()
         rows = await queryset.limit(first or 100)
         return ParticipationConnection(
@@ -188,8 +191,17 @@ class Query:
             found = await models.Exchange.get_or_none(id=int(pk))
             return None if found is None or found.status == models.ExchangeStatus.DRAFT else exchange(found)
         if type_name == "Volunteer":
+            # Seen by anyone with a public profile, or as a speaker of a published session.
             v = await models.Volunteer.get_or_none(id=int(pk))
-            return None if v is None else volunteer(v)
+            if v is None:
+                return None
+            if not v.public_profile:
+                published = models.Session.filter(speakers__id=v.id).exclude(
+                    exchange__status=models.ExchangeStatus.DRAFT
+                )
+                if not await published.exists():
+                    return None
+            return volunteer(v)
         return None
 
 

@@ -221,6 +221,7 @@ VOLUNTEER_COLUMNS = [
     "skills_folded",
     "created_at",
     "organisation_id",
+    "public_profile",
 ]
 EXCHANGE_COLUMNS = [
     "id",
@@ -303,6 +304,9 @@ def generate(spec: Spec) -> DataSet:
                 skills_folded(skills),
                 EPOCH + dt.timedelta(seconds=vid * 7),
                 org,
+                # Three in four chose a public profile: anonymous pages list them and leave the
+                # others out (exchange.access), as the baselines do too.
+                vid % 4 != 2,
             )
         )
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import TypeVar
 
 from exchange import events
 from exchange.errors import DomainError, ErrorCode, forbidden, unauthenticated
-from exchange.models import ApiKey, ApiKeyRole, Exchange, ExchangeStatus, Organisation
+from exchange.models import ApiKey, ApiKeyRole, Exchange, ExchangeStatus, InvitationStatus, Organisation
 
 KEY_PREFIX = "vx_"
+K = TypeVar("K")
 
 
 class Role(StrEnum):
@@ -187,8 +189,9 @@ def can_see_volunteer_email(
     actor: Actor, volunteer_organisation_id: int | None, organised_by_actor: bool
 ) -> bool:
     """The contract's rule: a platform admin, the volunteer's organisation, or an organiser
-    (host or partner) of an exchange the volunteer is invited to or takes part in.
-    ``organised_by_actor`` is that last fact, computed by a loader for the actor."""
+    (host or partner) of an exchange in which the volunteer has accepted an invitation or
+    takes part. ``organised_by_actor`` is that last fact (``organised_volunteers_sql``),
+    computed by a loader for the actor; an unanswered invitation is not enough."""
     if actor.is_admin:
         return True
     if not actor.is_organisation:
@@ -217,6 +220,100 @@ def visible_exchanges_sql(actor: Actor, alias: str, param: Callable[[object], st
         f"({public} OR {alias}.host_id = {param(org)} OR EXISTS (SELECT 1 FROM exchange_partner ep "  # noqa: S608
         f"WHERE ep.exchange_id = {alias}.id AND ep.organisation_id = {param(org)}))"
     )
+
+
+# ---------------------------------------------------------------- people
+# One rule for who sees a volunteer, for every read path: lists, node, nested fields, search,
+# subscriptions (through the same fields), and later statistics. Each path filters in SQL
+# with the renderings below, so the compiled executor (schema.plan) and graphql-core read the
+# same rows. Hidden people are left out of lists and their totalCount (never null in a
+# non-null field); a hidden id reads like an unknown one (node: null).
+#
+# * an admin sees everyone;
+# * anyone sees a volunteer who chose a public profile, and the speakers of the sessions of
+#   the exchanges they may see (speaking at a published session is public);
+# * an organisation also sees the volunteers it sends and those of the exchanges it hosts or
+#   co-organises (participants, invitees who accepted);
+# * a participation is shown to anonymous and read-only callers when its volunteer chose a
+#   public profile; to an organisation also when it organises the exchange or sends the
+#   volunteer. A visible participation's volunteer is always visible (above).
+# Aggregates a caller without full rights sees go through ``small_counts_merged``.
+
+
+def _organises_sql(exchange_alias: str, organisation: str) -> str:
+    """SQL: the exchange row ``exchange_alias`` is hosted or co-organised by the organisation
+    whose placeholder is ``organisation``."""
+    return (
+        f"({exchange_alias}.host_id = {organisation} OR EXISTS (SELECT 1 FROM exchange_partner op "  # noqa: S608
+        f"WHERE op.exchange_id = {exchange_alias}.id AND op.organisation_id = {organisation}))"
+    )
+
+
+def organised_volunteers_sql(volunteer_alias: str, organisation: str) -> str:
+    """SQL: the volunteer row takes part in, or has accepted an invitation to, an exchange the
+    organisation (placeholder) hosts or co-organises. By record, never by address."""
+    v = volunteer_alias
+    return (
+        "(EXISTS (SELECT 1 FROM participation ap JOIN exchange ae ON ae.id = ap.exchange_id "  # noqa: S608
+        f"WHERE ap.volunteer_id = {v}.id AND {_organises_sql('ae', organisation)}) "
+        "OR EXISTS (SELECT 1 FROM invitation ai JOIN exchange aie ON aie.id = ai.exchange_id "
+        f"WHERE ai.volunteer_id = {v}.id AND ai.status = '{InvitationStatus.ACCEPTED.value}' "
+        f"AND {_organises_sql('aie', organisation)}))"
+    )
+
+
+def visible_volunteers_sql(actor: Actor, alias: str, param: Callable[[object], str]) -> str | None:
+    """The people rule as SQL over the volunteer row ``alias`` (None: no condition)."""
+    if actor.is_admin:
+        return None
+    public = f"{alias}.public_profile"
+    speaks = (
+        "EXISTS (SELECT 1 FROM session_speaker sv JOIN session svs ON svs.id = sv.session_id "  # noqa: S608
+        f"JOIN exchange sve ON sve.id = svs.exchange_id WHERE sv.volunteer_id = {alias}.id "
+        f"AND {visible_exchanges_sql(actor, 'sve', param)})"
+    )
+    if not actor.is_organisation:
+        return f"({public} OR {speaks})"
+    organisation = param(actor.organisation_id)
+    return (
+        f"({public} OR {alias}.organisation_id = {organisation} "
+        f"OR {organised_volunteers_sql(alias, organisation)} OR {speaks})"
+    )
+
+
+def visible_participations_sql(actor: Actor, alias: str, param: Callable[[object], str]) -> str | None:
+    """The rule for the participation row ``alias`` in an exchange the actor may see (the
+    caller checks that, see visible_exchanges_sql); None: no condition."""
+    if actor.is_admin:
+        return None
+    if not actor.is_organisation:
+        return (
+            f"EXISTS (SELECT 1 FROM volunteer pv WHERE pv.id = {alias}.volunteer_id AND pv.public_profile)"  # noqa: S608
+        )
+    organisation = param(actor.organisation_id)
+    return (
+        "(EXISTS (SELECT 1 FROM volunteer pv WHERE pv.id = "  # noqa: S608
+        f"{alias}.volunteer_id AND (pv.public_profile OR pv.organisation_id = {organisation})) "
+        f"OR EXISTS (SELECT 1 FROM exchange pe WHERE pe.id = {alias}.exchange_id "
+        f"AND {_organises_sql('pe', organisation)}))"
+    )
+
+
+def sees_exact_counts(actor: Actor, host_id: int, partner_ids: frozenset[int]) -> bool:
+    """Full rights over an exchange's people: its organisers and admins see every participant,
+    so their aggregates need no small-count rule."""
+    return actor.is_admin or is_organiser(actor, host_id, partner_ids)
+
+
+# Fewer people than this in a bucket of an aggregate could single someone out.
+SMALL_COUNT = 3
+
+
+def small_counts_merged(counts: Mapping[K, int]) -> tuple[dict[K, int], int]:
+    """The one small-count rule, for every aggregate a caller without full rights sees: the
+    buckets of at least SMALL_COUNT people, and the sum of the others ("other", 0 if none)."""
+    kept = {bucket: count for bucket, count in counts.items() if count >= SMALL_COUNT}
+    return kept, sum(count for count in counts.values() if 0 < count < SMALL_COUNT)
 
 
 def exchange_host_for(actor: Actor, requested_host_id: int | None) -> int:

@@ -1,5 +1,6 @@
-"""Participation reads: pages of participations per exchange or per volunteer, and the
-counts behind seatsLeft."""
+"""Participation reads, each filtered by exchange.access's people rule for the caller: pages
+of participations per exchange or per volunteer, lookups by id; and the counts behind
+seatsLeft and participantCountsByCountry."""
 
 from __future__ import annotations
 
@@ -10,16 +11,30 @@ from tortoise.functions import Count
 from exchange import access
 from exchange.access import Actor
 from exchange.models import Participation, ParticipationStatus
-from exchange.sql import Page, PageWindow, Statement, paged_children
+from exchange.rows import instances
+from exchange.sql import Page, PageWindow, Statement, paged_children, select_list
 
 # Participations that hold a place (of any role) for seatsLeft.
 HOLDING_A_PLACE = (ParticipationStatus.CONFIRMED, ParticipationStatus.ATTENDED)
 
 
+def _shown(actor: Actor, statement: Statement) -> list[str]:
+    """SQL over a participation ``t`` joined with its exchange ``e``: the actor may see the
+    exchange, and the people rule shows the participation."""
+    conditions = (
+        access.visible_exchanges_sql(actor, "e", statement.param),
+        access.visible_participations_sql(actor, "t", statement.param),
+    )
+    return [condition for condition in conditions if condition is not None]
+
+
 async def pages_by_exchange(
-    exchange_ids: Sequence[int], page: PageWindow, columns: Iterable[str] | None = None
+    actor: Actor, exchange_ids: Sequence[int], page: PageWindow, columns: Iterable[str] | None = None
 ) -> dict[int, Page]:
-    """Participants of exchanges the caller already may see, by id (only ``columns`` when given)."""
+    """Participants of exchanges the caller already may see, by id, those the people rule of
+    exchange.access shows the actor (only ``columns`` when given)."""
+    statement = Statement()
+    visible = access.visible_participations_sql(actor, "t", statement.param)
     return await paged_children(
         Participation,
         from_sql="participation t",
@@ -27,15 +42,16 @@ async def pages_by_exchange(
         order_by="t.id",
         parent_ids=exchange_ids,
         page=page,
-        statement=Statement(),
+        statement=statement,
+        where=visible or "",
         columns=columns,
     )
 
 
 async def pages_by_volunteer(actor: Actor, volunteer_ids: Sequence[int], page: PageWindow) -> dict[int, Page]:
-    """A volunteer's participations in the exchanges the actor may see, by id."""
+    """A volunteer's participations that the actor may see (in exchanges it may see, and
+    shown by the people rule), by id."""
     statement = Statement()
-    visible = access.visible_exchanges_sql(actor, "e", statement.param)
     return await paged_children(
         Participation,
         from_sql="participation t JOIN exchange e ON e.id = t.exchange_id",
@@ -44,8 +60,38 @@ async def pages_by_volunteer(actor: Actor, volunteer_ids: Sequence[int], page: P
         parent_ids=volunteer_ids,
         page=page,
         statement=statement,
-        where=visible or "",
+        where=" AND ".join(_shown(actor, statement)),
     )
+
+
+async def visible_by_ids(
+    actor: Actor, participation_ids: Sequence[int], columns: Iterable[str] | None = None
+) -> list[Participation]:
+    """The participations with these ids that the actor may see (the others read as unknown)."""
+    statement = Statement()
+    conditions = [statement.is_in("t.id", participation_ids), *_shown(actor, statement)]
+    rows = await statement.fetch_rows(
+        f"SELECT {select_list('t', columns)} FROM participation t JOIN exchange e ON e.id = t.exchange_id "  # noqa: S608
+        f"WHERE {' AND '.join(conditions)}"
+    )
+    return instances(Participation, rows)
+
+
+async def countries_by_exchange(exchange_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Per exchange, how many of the people holding a place (confirmed or attended) come from
+    each country: every participant counted, so callers apply access.small_counts_merged
+    where the caller lacks full rights."""
+    statement = Statement()
+    rows = await statement.fetch(
+        "SELECT t.exchange_id, v.country, COUNT(*) AS people FROM participation t "  # noqa: S608
+        f"JOIN volunteer v ON v.id = t.volunteer_id WHERE {statement.is_in('t.exchange_id', exchange_ids)} "
+        f"AND t.status IN {statement.in_list(status.value for status in HOLDING_A_PLACE)} "
+        "GROUP BY t.exchange_id, v.country"
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for row in rows:
+        counts.setdefault(int(row["exchange_id"]), {})[row["country"]] = int(row["people"])
+    return counts
 
 
 async def places_taken(exchange_ids: Sequence[int]) -> dict[int, int]:

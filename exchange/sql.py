@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from tortoise import connections
-from tortoise.expressions import RawSQL
 from tortoise.models import Model
 
 from exchange.rows import M, builder, instances
@@ -192,17 +191,9 @@ async def by_ids(model: type[M], ids: Sequence[Any], columns: Iterable[str] | No
     )
 
 
-def json_list_contains(queryset: Any, column: str, value: str) -> Any:
-    """Rows whose JSON list ``column`` holds the string ``value``, the same on SQLite and
-    PostgreSQL: a LIKE over the JSON text (callers pass validated codes, no quotes inside)."""
-    alias = f"_{column}_text"
-    return queryset.annotate(**{alias: RawSQL(f"CAST({column} AS TEXT)")}).filter(
-        **{f"{alias}__contains": f'"{value}"'}
-    )
-
-
 def json_list_holds(statement: Statement, column: str, value: str) -> str:
-    """``json_list_contains`` as a condition for hand-written SQL."""
+    """SQL: the JSON list ``column`` holds the string ``value``, the same on SQLite and
+    PostgreSQL: a LIKE over the JSON text (callers pass validated codes, no quotes inside)."""
     return text_contains(statement, f"CAST({column} AS TEXT)", f'"{value}"')
 
 

@@ -1,10 +1,10 @@
-"""Volunteer services: register, list (organisations and admins only), and who organises whom."""
+"""Volunteer services: register, list (organisations and admins only, and only the volunteers
+they may see), and who organises whom."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -14,7 +14,8 @@ from exchange.access import Actor
 from exchange.errors import DomainError, ErrorCode, Problems
 from exchange.i18n import fold
 from exchange.models import Organisation, Volunteer
-from exchange.sql import Statement, json_list_contains
+from exchange.rows import instances
+from exchange.sql import Page, PageWindow, Statement, json_list_holds, select_list, text_contains
 from exchange.validation import check_email, check_languages
 
 NAME_MAX = 200
@@ -88,42 +89,66 @@ async def register_volunteer(actor: Actor, data: NewVolunteer) -> Volunteer:
         raise _email_taken() from None
 
 
-def list_volunteers(
-    actor: Actor, country: str | None = None, language: str | None = None, skill: str | None = None
-) -> Any:
-    """A queryset ordered by id; only organisations and admins list volunteers."""
+@dataclass(frozen=True)
+class VolunteerFilter:
+    country: str | None = None
+    language: str | None = None
+    skill: str | None = None
+
+
+async def page_volunteers(
+    actor: Actor, criteria: VolunteerFilter, page: PageWindow, columns: Iterable[str] | None = None
+) -> Page:
+    """The volunteers the actor may see (exchange.access's people rule), filtered, by id: one
+    COUNT and one page (only ``columns`` when given). Only organisations and admins list."""
     access.require_volunteer_list(actor)
-    queryset = Volunteer.all()
-    if country is not None:
-        queryset = queryset.filter(country=country)
-    if language is not None:
-        queryset = json_list_contains(queryset, "languages", language)
-    if skill is not None and (needle := fold(skill)):
-        queryset = queryset.filter(skills_folded__contains=f"\n{needle}\n")
-    return queryset.order_by("id")
+    statement = Statement()
+    conditions: list[str] = []
+    visible = access.visible_volunteers_sql(actor, "v", statement.param)
+    if visible is not None:
+        conditions.append(visible)
+    if criteria.country is not None:
+        conditions.append(f"v.country = {statement.param(criteria.country)}")
+    if criteria.language is not None:
+        conditions.append(json_list_holds(statement, "v.languages", criteria.language))
+    if criteria.skill is not None and (needle := fold(criteria.skill)):
+        conditions.append(text_contains(statement, "v.skills_folded", f"\n{needle}\n"))
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    [count_row] = await statement.fetch_rows(f"SELECT COUNT(*) AS total FROM volunteer v{where}")  # noqa: S608
+    total = int(count_row[0])
+    start, end = page.window(total)
+    if end <= start:
+        return Page([], start, total)
+    rows = await statement.fetch_rows(
+        f"SELECT {select_list('v', columns)} FROM volunteer v{where} ORDER BY v.id "  # noqa: S608
+        f"LIMIT {statement.param(end - start)} OFFSET {statement.param(start)}"
+    )
+    return Page(instances(Volunteer, rows), start, total)
+
+
+async def visible_by_ids(
+    actor: Actor, volunteer_ids: Sequence[int], columns: Iterable[str] | None = None
+) -> list[Volunteer]:
+    """The volunteers with these ids that the actor may see (the others read as unknown)."""
+    statement = Statement()
+    visible = access.visible_volunteers_sql(actor, "v", statement.param)
+    rows = await statement.fetch_rows(
+        f"SELECT {select_list('v', columns)} FROM volunteer v "  # noqa: S608
+        f"WHERE {statement.is_in('v.id', volunteer_ids)}" + (f" AND {visible}" if visible else "")
+    )
+    return instances(Volunteer, rows)
 
 
 async def organised_volunteer_ids(organisation_id: int, volunteer_ids: Sequence[int]) -> set[int]:
-    """Those of ``volunteer_ids`` invited to (by record or by address) or taking part in an
-    exchange that ``organisation_id`` hosts or co-organises: one statement."""
+    """Those of ``volunteer_ids`` taking part in, or having accepted an invitation to, an
+    exchange that ``organisation_id`` hosts or co-organises (the email rule): one statement."""
     if not volunteer_ids:
         return set()
     statement = Statement()
-    ids = statement.in_list(volunteer_ids)
-
-    def organiser(alias: str) -> str:
-        org = statement.param(organisation_id)
-        org2 = statement.param(organisation_id)
-        return (
-            f"({alias}.host_id = {org} OR EXISTS (SELECT 1 FROM exchange_partner ep "  # noqa: S608
-            f"WHERE ep.exchange_id = {alias}.id AND ep.organisation_id = {org2}))"
-        )
-
-    sql = (
-        f"SELECT v.id FROM volunteer v WHERE v.id IN {ids} AND ("  # noqa: S608
-        "EXISTS (SELECT 1 FROM participation p JOIN exchange e ON e.id = p.exchange_id "
-        f"WHERE p.volunteer_id = v.id AND {organiser('e')}) "
-        "OR EXISTS (SELECT 1 FROM invitation i JOIN exchange e2 ON e2.id = i.exchange_id "
-        f"WHERE (i.volunteer_id = v.id OR i.email_normalised = v.email) AND {organiser('e2')}))"
+    organiser = statement.param(organisation_id)
+    rows = await statement.fetch(
+        f"SELECT v.id FROM volunteer v WHERE {statement.is_in('v.id', volunteer_ids)} "  # noqa: S608
+        f"AND {access.organised_volunteers_sql('v', organiser)}"
     )
-    return {int(row["id"]) for row in await statement.fetch(sql)}
+    return {int(row["id"]) for row in rows}
+

@@ -30,6 +30,15 @@ def _by_id_loader(model: Any, columns: dict[Any, frozenset[str]]) -> DataLoader[
     return DataLoader(load_fn=load)
 
 
+def _visible_by_id_loader(fetch: Callable[[list[int]], Awaitable[list[Any]]]) -> DataLoader[int, Any]:
+    """By id, through a fetch that leaves out what the caller may not see (None for those)."""
+
+    async def load(keys: list[int]) -> list[Any]:
+        return by_key(await fetch(keys), keys)
+
+    return DataLoader(load_fn=load)
+
+
 def _grouped_loader(
     fetch: Callable[[list[int]], Awaitable[dict[int, Any]]], default: Any = None
 ) -> DataLoader[int, Any]:
@@ -91,9 +100,21 @@ class Loaders:
         # Exchanges, sessions, volunteers, participations (see exchange/exchanges.py & co.).
         self.exchange: DataLoader[int, models.Exchange | None] = _by_id_loader(models.Exchange, columns)
         self.session: DataLoader[int, models.Session | None] = _by_id_loader(models.Session, columns)
+        # Every volunteer row, for paths already inside the people rule (a participation the
+        # caller may see, a session's speakers); by-id lookups from outside use visible_volunteer.
         self.volunteer: DataLoader[int, models.Volunteer | None] = _by_id_loader(models.Volunteer, columns)
-        self.participation: DataLoader[int, models.Participation | None] = _by_id_loader(
-            models.Participation, columns
+        actor = context.actor_or_none
+        self.visible_volunteer: DataLoader[int, models.Volunteer | None] = (
+            self.volunteer
+            if actor is not None and actor.is_admin
+            else _visible_by_id_loader(
+                lambda ids: volunteers.visible_by_ids(self.context.actor, ids, columns.get(models.Volunteer))
+            )
+        )
+        self.visible_participation: DataLoader[int, models.Participation | None] = _visible_by_id_loader(
+            lambda ids: participations.visible_by_ids(
+                self.context.actor, ids, columns.get(models.Participation)
+            )
         )
         self.exchange_partners: DataLoader[int, list[models.Organisation]] = _grouped_loader(
             lambda ids: exchanges.partners_by_exchange(ids, columns.get(models.Organisation))
@@ -105,9 +126,14 @@ class Loaders:
             lambda ids: sessions.speakers_by_session(ids, columns.get(models.Volunteer))
         )
         self.places_taken: DataLoader[int, int] = _grouped_loader(participations.places_taken, default=0)
+        self.participant_countries: DataLoader[int, dict[str, int]] = _grouped_loader(
+            participations.countries_by_exchange, default={}
+        )
         # Nested connections: every parent's page in one statement; keyed (parent id, page args).
         self.exchange_participants: DataLoader[tuple[int, PageArgs], Page] = _paged_loader(
-            lambda ids, page: participations.pages_by_exchange(ids, page, columns.get(models.Participation))
+            lambda ids, page: participations.pages_by_exchange(
+                self.context.actor, ids, page, columns.get(models.Participation)
+            )
         )
         self.volunteer_participations: DataLoader[tuple[int, PageArgs], Page] = _paged_loader(
             lambda ids, page: participations.pages_by_volunteer(self.context.actor, ids, page)
@@ -140,6 +166,15 @@ class Loaders:
         partners = await self.exchange_partners.load(exchange.id)
         partner_ids = frozenset(partner.id for partner in partners)
         return access.can_see_invitations(self.context.actor, exchange.host_id, partner_ids)
+
+    async def sees_exact_counts(self, exchange_id: int, host_id: int) -> bool:
+        """Whether the caller has full rights over the exchange's people (exchange.access)."""
+        actor = self.context.actor
+        if not actor.is_organisation:  # the answer needs no partners: one statement less
+            return access.sees_exact_counts(actor, host_id, frozenset())
+        partners = await self.exchange_partners.load(exchange_id)
+        partner_ids = frozenset(partner.id for partner in partners)
+        return access.sees_exact_counts(actor, host_id, partner_ids)
 
     async def visible_exchange(self, exchange_id: int) -> models.Exchange | None:
         """The exchange if it exists and the caller may see it (the rule of exchange.access)."""

@@ -40,7 +40,8 @@ async def _organisation(info: Info, pk: int) -> Any:
 
 
 # Exchanges and what hangs off them: visible only where the exchange is (DRAFTs to their
-# organisers and admins); volunteers' public fields are public.
+# organisers and admins). People follow exchange.access's people rule: a volunteer or a
+# participation the caller may not see is null, like an unknown id (ids are sequential).
 @node_resolver("ExperienceExchange")
 async def _exchange(info: Info, pk: int) -> Any:
     return await info.context.loaders.visible_exchange(pk)
@@ -56,18 +57,12 @@ async def _session(info: Info, pk: int) -> Any:
 
 @node_resolver("Participation")
 async def _participation(info: Info, pk: int) -> Any:
-    participation = await info.context.loaders.participation.load(pk)
-    if participation is None:
-        return None
-    exchange_id = participation.exchange_id
-    if await info.context.loaders.visible_exchange(exchange_id) is None:
-        return None
-    return participation
+    return await info.context.loaders.visible_participation.load(pk)
 
 
 @node_resolver("Volunteer")
 async def _volunteer(info: Info, pk: int) -> Any:
-    return await info.context.loaders.volunteer.load(pk)
+    return await info.context.loaders.visible_volunteer.load(pk)
 
 
 @node_resolver("Invitation")

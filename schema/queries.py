@@ -86,7 +86,10 @@ class ExchangeQueries:
 @strawberry.type
 class VolunteerQueries:
     @strawberry.field(
-        description="Organisations and platform admins only. `skill` matches a whole skill, ignoring case."
+        description="Organisations and platform admins only; an organisation lists the volunteers it "
+        "sends, those of the exchanges it organises (participants, invitees who accepted), speakers of "
+        "sessions it may see and volunteers with a public profile. `skill` matches a whole skill, "
+        "ignoring case."
     )
     async def volunteers(
         self,
@@ -99,7 +102,11 @@ class VolunteerQueries:
         language: LanguageCode | None = None,
         skill: str | None = None,
     ) -> Connection[Volunteer]:
-        queryset = volunteers.list_volunteers(
-            info.context.actor, country=country, language=language, skill=skill
+        context = info.context
+        page = await volunteers.page_volunteers(
+            context.actor,
+            volunteers.VolunteerFilter(country=country, language=language, skill=skill),
+            context.page_args(first, after, last, before),
+            context.columns.get(models.Volunteer),
         )
-        return await paginate_queryset(queryset, info.context.page_args(first, after, last, before))
+        return build_connection(page.nodes, page.start, page.total)

@@ -4,7 +4,7 @@ import datetime as dt
 
 import strawberry
 
-from exchange import i18n, models
+from exchange import access, i18n, models
 from exchange.participations import seats_left
 from schema.context import Info
 from schema.relay import Connection
@@ -15,6 +15,14 @@ from schema.types.node import LocalizedText, Node, model_identity, translations
 from schema.types.organisation import Organisation
 from schema.types.participation import Participation, page_connection
 from schema.types.volunteer import Volunteer
+
+
+@strawberry.type(name="CountryCount")
+class CountryCount:
+    country: CountryCode | None = strawberry.field(
+        description="Null for the entry that merges the countries with too few people to show apart."
+    )
+    count: int
 
 
 @strawberry.type(name="ExperienceExchange")
@@ -94,7 +102,12 @@ class ExperienceExchange(Node):
     async def sessions(root: strawberry.Parent[models.Exchange], info: Info) -> list[models.Session]:
         return await info.context.loaders.exchange_sessions.load(root.id)
 
-    @strawberry.field(description="Participants of every role, by id.")
+    @strawberry.field(
+        description="Participants of every role, by id, those the viewer may see: anonymous and "
+        "read-only callers only volunteers with a public profile, organisations also the volunteers "
+        "they send and every participant of the exchanges they organise. totalCount counts what is "
+        "shown; participantCountsByCountry counts everyone."
+    )
     @staticmethod
     async def participants(
         root: strawberry.Parent[models.Exchange],
@@ -106,6 +119,25 @@ class ExperienceExchange(Node):
     ) -> Connection[Participation]:
         args = info.context.page_args(first, after, last, before)
         return page_connection(await info.context.loaders.exchange_participants.load((root.id, args)))
+
+    @strawberry.field(
+        description="How many people holding a place (confirmed or attended) come from each country, "
+        "hidden participants included, most first. The host, partners and admins get exact counts; "
+        "for anyone else, countries with fewer than 3 people are merged into one entry whose country "
+        "is null."
+    )
+    @staticmethod
+    async def participant_counts_by_country(
+        root: strawberry.Parent[models.Exchange], info: Info
+    ) -> list[CountryCount]:
+        counts = await info.context.loaders.participant_countries.load(root.id)
+        if await info.context.loaders.sees_exact_counts(root.id, root.host_id):
+            kept, other = counts, 0
+        else:
+            kept, other = access.small_counts_merged(counts)
+        buckets = [CountryCount(country=CountryCode(country), count=n) for country, n in kept.items()]
+        buckets.sort(key=lambda bucket: (-bucket.count, bucket.country or ""))
+        return buckets + ([CountryCount(country=None, count=other)] if other else [])
 
     @strawberry.field(description="Visible to the host, partners and platform admins only.")
     @staticmethod

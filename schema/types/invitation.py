@@ -112,7 +112,9 @@ class Invitation(Node):
     @staticmethod
     async def volunteer(root: strawberry.Parent[models.Invitation], info: Info) -> models.Volunteer | None:
         volunteer_id = root.volunteer_id
-        return None if volunteer_id is None else await info.context.loaders.volunteer.load(volunteer_id)
+        return (
+            None if volunteer_id is None else await info.context.loaders.visible_volunteer.load(volunteer_id)
+        )
 
 
 InvitationConnection = Connection[Invitation]

@@ -36,7 +36,8 @@ class Volunteer(Node):
 
     @strawberry.field(
         description="Personal data: null unless the viewer is a platform admin, the volunteer's "
-        "organisation, or an organiser of an exchange the volunteer is invited to or takes part in."
+        "organisation, or an organiser of an exchange in which the volunteer has accepted an invitation "
+        "or takes part."
     )
     @staticmethod
     async def email(root: strawberry.Parent[models.Volunteer], info: Info) -> str | None:
@@ -47,7 +48,11 @@ class Volunteer(Node):
             visible = access.can_see_volunteer_email(actor, root.organisation_id, organised)
         return root.email if visible else None
 
-    @strawberry.field(description="Participations in the exchanges the viewer may see, by id.")
+    @strawberry.field(
+        description="Participations the viewer may see, by id: in exchanges it may see, and (for "
+        "anyone but the exchange's organisers, the sending organisation and admins) only with a "
+        "public profile."
+    )
     @staticmethod
     async def participations(
         root: strawberry.Parent[models.Volunteer],

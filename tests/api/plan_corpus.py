@@ -175,7 +175,10 @@ async def seed(signing_key: bytes, admin_key: str) -> World:
         theme=Theme.SPORT,
     )
 
-    aigerim = await make_volunteer("Aigerim Bekova", organisation=host, skills=["First aid", "Kazakh"])
+    # Aigerim and Anna chose public profiles; the others are seen by the people rule only.
+    aigerim = await make_volunteer(
+        "Aigerim Bekova", organisation=host, skills=["First aid", "Kazakh"], public_profile=True
+    )
     timur = await make_volunteer(
         "Timur Rashidov",
         organisation=partner,
@@ -183,7 +186,9 @@ async def seed(signing_key: bytes, admin_key: str) -> World:
         languages=["uz", "ru", "en"],
         skills=["Logistics"],
     )
-    anna = await make_volunteer("Anna Schmidt", country="DE", languages=["de", "en"], skills=[])
+    anna = await make_volunteer(
+        "Anna Schmidt", country="DE", languages=["de", "en"], skills=[], public_profile=True
+    )
     dana = await make_volunteer("Dana Nurlanova", organisation=stranger, skills=["Photography"])
     loner = await make_volunteer("Loner", email="loner@example.net", country="KG", languages=["ky"])
 
@@ -350,7 +355,7 @@ ORGANISATION_FIELDS = f"""
     parent {{ id slug name parent {{ slug }} }}
 """
 VOLUNTEER_FIELDS = """
-    id fullName country languages skills email
+    id fullName country languages skills email publicProfile
     organisation { id slug name }
 """
 PARTICIPATION_FIELDS = """
@@ -378,7 +383,7 @@ EXCHANGE_FIELDS = f"""
     description enDescription: description(locale: "en") descriptions {LOCALIZED}
     host {{ {ORGANISATION_FIELDS} }}
     partners {{ {ORGANISATION_FIELDS} }}
-    seatsLeft
+    seatsLeft participantCountsByCountry {{ country count }}
     sessions {{ {SESSION_FIELDS} }}
     participants(first: 10) {{ totalCount {PAGE_INFO} edges {{ cursor node {{ {PARTICIPATION_FIELDS} }} }} }}
     invitations(first: 10) {{ totalCount {PAGE_INFO} edges {{ cursor node {{ {INVITATION_FIELDS} }} }} }}
@@ -692,6 +697,8 @@ NODE_SELECTIONS = {
     "timur": f"""... on Volunteer {{ {VOLUNTEER_FIELDS}
         participations {{ totalCount edges {{ node {{ id exchange {{ slug }} }} }} }} }}
         ... on ExperienceExchange {{ slug }}""",
+    # Hidden from the public (no public profile, takes part in a draft): null for most callers.
+    "loner": f"... on Volunteer {{ {VOLUNTEER_FIELDS} participations {{ totalCount }} }}",
     "previewed": f"... on Invitation {{ {INVITATION_FIELDS} }}",
     "draft": "... on ExperienceExchange { slug status }",
     "draft-session": "... on Session { title }",

@@ -658,7 +658,8 @@ async def test_participants_connection(gql: GraphQLClient) -> None:
     host = await make_organisation("host")
     week = await make_exchange("week", host)
     other = await make_exchange("other", host, starts_on=dt.date(2027, 6, 1))
-    people = [await make_volunteer(f"Person {i}") for i in range(5)]
+    # Public profiles: the subject is paging, seen anonymously (visibility: test_visibility).
+    people = [await make_volunteer(f"Person {i}", public_profile=True) for i in range(5)]
     for person in people:
         await take_part(person, week)
     await take_part(people[0], other, ParticipationStatus.ATTENDED, ParticipationRole.MENTOR)
@@ -757,7 +758,8 @@ async def seed_network(organisations: int, exchanges_each: int, people_each: int
                 format="ONLINE",
             )
             for k in range(people_each):
-                person = await make_volunteer(f"P {i} {j} {k}", organisation=org)
+                # Public, so the viewer loads every participant's volunteer (the counted path).
+                person = await make_volunteer(f"P {i} {j} {k}", organisation=org, public_profile=True)
                 await take_part(person, exchange)
                 if k == 0:
                     await session.speakers.add(person)

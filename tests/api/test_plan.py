@@ -272,6 +272,29 @@ async def test_answers_depend_on_the_caller(differ: Differ, world: World) -> Non
     assert "b-draft" in slugs["admin"] and "b-draft" not in slugs["host"]
     assert seen["anonymous"]["exchange"] is None
     assert seen["host"]["exchange"]["sessions"][0]["speakers"][0]["email"] == "dana.nurlanova@example.org"
+    # People too: hidden participants are left out of the list and its total (exchange.access).
+    people = """{ exchange(slug: "aral-open") { participants { totalCount edges { node { volunteer { fullName } } } }
+      participantCountsByCountry { country count } } }"""
+    shown: dict[str, Any] = {}
+    for actor in ("anonymous", "stranger", "host"):
+        compiled, canonical = await differ.both(people, None, world.keys[actor])
+        assert compiled.text == canonical.text
+        assert compiled.stats[PLANNED] == 1
+        shown[actor] = compiled.body["data"]["exchange"]
+    names = {
+        actor: [e["node"]["volunteer"]["fullName"] for e in data["participants"]["edges"]]
+        for actor, data in shown.items()
+    }
+    assert names["anonymous"] == ["Aigerim Bekova", "Anna Schmidt"]
+    assert names["stranger"] == ["Aigerim Bekova", "Anna Schmidt", "Dana Nurlanova"]  # B sends Dana
+    assert names["host"] == ["Aigerim Bekova", "Timur Rashidov", "Anna Schmidt", "Dana Nurlanova"]
+    assert [data["participants"]["totalCount"] for data in shown.values()] == [2, 3, 4]
+    # Three people hold a place, all from KZ but Timur: exact for the host, merged for others.
+    assert shown["host"]["participantCountsByCountry"] == [
+        {"country": "KZ", "count": 2},
+        {"country": "UZ", "count": 1},
+    ]
+    assert shown["anonymous"]["participantCountsByCountry"] == [{"country": None, "count": 3}]
 
 
 async def test_the_plan_is_reused_and_keyed_by_directive_variables(differ: Differ, world: World) -> None:

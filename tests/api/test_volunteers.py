@@ -165,7 +165,8 @@ async def test_volunteer_filters(gql: GraphQLClient, admin_key: str) -> None:
 
 async def test_participations_show_only_visible_exchanges(gql: GraphQLClient) -> None:
     host = await make_organisation("host")
-    volunteer = await make_volunteer("Asel")
+    # A public profile: the subject is which exchanges show, not which people (test_visibility).
+    volunteer = await make_volunteer("Asel", public_profile=True)
     for index, status in enumerate((ExchangeStatus.OPEN, ExchangeStatus.DRAFT, ExchangeStatus.COMPLETED)):
         exchange = await make_exchange(
             f"x{index}", host, status=status, starts_on=dt.date(2027, 1, 1 + index)

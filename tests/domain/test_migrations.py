@@ -107,7 +107,9 @@ async def test_0008_frames_the_skills_the_demo_wrote(database_url: str) -> None:
         await db.close_db()
 
 
-async def test_0009_keeps_volunteers_and_allows_one_record_per_sender(tmp_path: Path, database_url: str) -> None:
+async def test_0009_keeps_volunteers_and_allows_one_record_per_sender(
+    tmp_path: Path, database_url: str
+) -> None:
     # Volunteers, their participations, speakers and linked invitations written before 0009
     # survive it (SQLite rebuilds the volunteer table to drop the unique address); after it an
     # address has one record per sending organisation and one without any, never two.
@@ -143,7 +145,7 @@ async def test_0009_keeps_volunteers_and_allows_one_record_per_sender(tmp_path: 
             f" 'KZ', 'kk', 'ACCEPTED', 'n', 'h', '{now}', '{now}', 0, 0, 1);"
         )
 
-        assert await db.migrate() == ["0009_volunteer_privacy"]
+        assert "0009_volunteer_privacy" in await db.migrate()
 
         [asel] = await Volunteer.all()
         assert (asel.full_name, asel.email, asel.organisation_id, asel.public_profile) == (  # type: ignore[attr-defined]
@@ -158,7 +160,9 @@ async def test_0009_keeps_volunteers_and_allows_one_record_per_sender(tmp_path: 
         assert speakers == [{"volunteer_id": asel.id}]
         other = await Organisation.create(slug="other", names={"en": "Other"}, kind=OrganisationKind.NGO)
         # Another sender, and the volunteer's own record: the same address, separate records.
-        await Volunteer.create(full_name="Asel O.", email="asel@example.org", country="KZ", organisation=other)
+        await Volunteer.create(
+            full_name="Asel O.", email="asel@example.org", country="KZ", organisation=other
+        )
         await Volunteer.create(full_name="Asel", email="asel@example.org", country="KZ")
         for organisation in (other, None):
             with pytest.raises(IntegrityError):

@@ -79,6 +79,13 @@ OPERATIONS = [
         _paged,
     ),
     Operation(
+        "ParticipantCountries",
+        """query ParticipantCountries($first: Int!) {
+          exchanges(first: $first) { edges { node { id participantCountsByCountry { country count } } } }
+        }""",
+        _paged,
+    ),
+    Operation(
         "OrganisationExchanges",
         """query OrganisationExchanges($first: Int!) {
           organisations(first: $first) {
