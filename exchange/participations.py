@@ -14,8 +14,9 @@ from exchange.models import Participation, ParticipationStatus
 from exchange.rows import instances
 from exchange.sql import Page, PageWindow, Statement, paged_children, select_list
 
-# Participations that hold a place (of any role) for seatsLeft.
-HOLDING_A_PLACE = (ParticipationStatus.CONFIRMED, ParticipationStatus.ATTENDED)
+# Participations that hold a place (of any role) for seatsLeft: every one but a withdrawal.
+# A no-show keeps it, so recording attendance never frees or takes a place after the start.
+HOLDING_A_PLACE = (ParticipationStatus.CONFIRMED, ParticipationStatus.ATTENDED, ParticipationStatus.NO_SHOW)
 
 
 def _shown(actor: Actor, statement: Statement) -> list[str]:

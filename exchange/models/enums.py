@@ -50,6 +50,8 @@ class ParticipationStatus(StrEnum):
     CONFIRMED = "CONFIRMED"
     WITHDRAWN = "WITHDRAWN"
     ATTENDED = "ATTENDED"
+    # Beyond the contract: recorded by the host after the start; shown to hosts only.
+    NO_SHOW = "NO_SHOW"
 
 
 class InvitationStatus(StrEnum):

@@ -172,3 +172,60 @@ async def test_0009_keeps_volunteers_and_allows_one_record_per_sender(
         assert await Volunteer.filter(email="asel@example.org").count() == 3
     finally:
         await db.close_db()
+
+
+async def test_0012_gives_participations_written_before_it_no_recorded_attendance(
+    tmp_path: Path, database_url: str
+) -> None:
+    # Participations written before 0012 (the demo's attended ones with hours among them) keep
+    # their status and hours, and read as never recorded: no sessions, no time, nobody.
+    if database_url.startswith("sqlite"):
+        database_url = f"sqlite://{tmp_path / 'before-0012.sqlite3'}"
+    settings = Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
+    await db.init_db(settings, global_fallback=False)
+    conn = connections.get("default")
+    try:
+        if database_url.startswith("postgres"):
+            # The fixture's database is migrated to the latest: start again below 0012.
+            await conn.execute_script("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        await _migrate_to("0011_outbox_mail_dedupe_key")
+        now = dt.datetime(2027, 4, 1, tzinfo=dt.UTC).isoformat()
+        await conn.execute_script(
+            "INSERT INTO organisation (slug, names, kind, created_at) "
+            f"VALUES ('host', '{{\"en\": \"Host\"}}', 'NGO', '{now}');"
+            "INSERT INTO exchange (slug, titles, descriptions, search_text, theme, status, host_id, country,"
+            " starts_on, ends_on, time_zone, languages, created_at, updated_at) VALUES"
+            f" ('aral', '{{\"en\": \"Aral\"}}', '{{}}', 'aral', 'ECOLOGY', 'COMPLETED', 1, 'KZ', '2026-04-10',"
+            f" '2026-04-12', 'Asia/Qyzylorda', '[\"en\"]', '{now}', '{now}');"
+            "INSERT INTO volunteer (full_name, email, country, languages, skills, skills_folded,"
+            f" organisation_id, created_at) VALUES ('Asel', 'asel@example.org', 'KZ', '[\"kk\"]', '[]', '', 1, '{now}');"
+            "INSERT INTO participation (volunteer_id, exchange_id, role, status, hours, joined_at)"
+            f" VALUES (1, 1, 'COORDINATOR', 'ATTENDED', 18.5, '{now}');"
+        )
+
+        assert "0012_participation_attendance" in await db.migrate()
+
+        [kept] = await Participation.all()
+        assert (
+            kept.status.value,
+            kept.hours,
+            kept.attended_session_ids,
+            kept.recorded_at,
+            kept.recorded_by_id,
+        ) == (
+            "ATTENDED",
+            18.5,
+            [],
+            None,
+            None,
+        )
+        recorder = await Organisation.create(slug="recorder", names={"en": "R"}, kind=OrganisationKind.NGO)
+        kept.recorded_by_id = recorder.id
+        kept.attended_session_ids = [7, 9]
+        await kept.save(update_fields=["recorded_by_id", "attended_session_ids"])
+        assert (await Participation.get(id=kept.id)).attended_session_ids == [7, 9]
+        # The recording organisation may go; the record stays, naming nobody.
+        await recorder.delete()
+        assert (await Participation.get(id=kept.id)).recorded_by_id is None
+    finally:
+        await db.close_db()
