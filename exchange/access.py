@@ -316,6 +316,43 @@ def small_counts_merged(counts: Mapping[K, int]) -> tuple[dict[K, int], int]:
     return kept, sum(count for count in counts.values() if 0 < count < SMALL_COUNT)
 
 
+# ---------------------------------------------------------------- naming and editing people
+# Beside the people rule: whom an organisation may name (as a speaker or a participant) and
+# whose record it may edit. Naming is narrower than seeing: a speaker of someone else's
+# published session is seen by everyone, named only by those the rule below lets.
+
+
+def nameable_volunteers_sql(actor: Actor, alias: str, param: Callable[[object], str]) -> str | None:
+    """The naming rule as SQL over the volunteer row ``alias`` (None: any volunteer): an
+    organisation names as speakers or participants the volunteers it sends, those of the
+    exchanges it hosts or co-organises (participants, invitees who accepted) and those with a
+    public profile; an admin names anyone; other callers nobody."""
+    if actor.is_admin:
+        return None
+    if not actor.is_organisation:
+        return "1 = 0"
+    organisation = param(actor.organisation_id)
+    return (
+        f"({alias}.public_profile OR {alias}.organisation_id = {organisation} "
+        f"OR {organised_volunteers_sql(alias, organisation)})"
+    )
+
+
+def can_edit_volunteer(actor: Actor, volunteer_organisation_id: int | None) -> bool:
+    """A volunteer's record is edited by the organisation that sends them, or an admin."""
+    return actor.is_admin or (
+        actor.is_organisation
+        and volunteer_organisation_id is not None
+        and volunteer_organisation_id == actor.organisation_id
+    )
+
+
+def require_edit_volunteer(actor: Actor, volunteer_organisation_id: int | None) -> None:
+    require_writer(actor)
+    if not can_edit_volunteer(actor, volunteer_organisation_id):
+        raise forbidden("Only the volunteer's sending organisation (or an admin) may edit this volunteer.")
+
+
 def exchange_host_for(actor: Actor, requested_host_id: int | None) -> int:
     """Which organisation hosts a new exchange: an organisation key hosts its own; an admin
     acts for a host and must name it."""

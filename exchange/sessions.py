@@ -9,7 +9,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from exchange import access
+from exchange import access, volunteers
 from exchange.access import Actor
 from exchange.errors import DomainError, ErrorCode, Problems, not_found
 from exchange.exchanges import KEEP, TITLE_MAX, local_day_bounds, visible_exchange
@@ -54,7 +54,7 @@ async def add_session(actor: Actor, data: NewSession, settings: Settings) -> Ses
             .using_db(connection)
             .count()
         )
-        values, speakers = await _validated_session(exchange, data, settings, planned)
+        values, speakers = await _validated_session(actor, exchange, data, settings, planned)
         session = await Session.create(**values, using_db=connection)
         if speakers:
             await session.speakers.add(*speakers, using_db=connection)
@@ -62,10 +62,11 @@ async def add_session(actor: Actor, data: NewSession, settings: Settings) -> Ses
 
 
 async def _validated_session(
-    exchange: Exchange, data: NewSession, settings: Settings, planned: int
+    actor: Actor, exchange: Exchange, data: NewSession, settings: Settings, planned: int
 ) -> tuple[dict[str, Any], list[Volunteer]]:
     """The new session's column values and its speakers, or every problem at once. ``planned``
-    is the exchange's sessions not cancelled."""
+    is the exchange's sessions not cancelled. Speakers are the volunteers the actor may name
+    (exchange.access): one it may not even see is NOT_FOUND, like an unknown id."""
     problems = Problems()
     if exchange.status in FINISHED:
         problems.invalid(f"The exchange is {exchange.status}; it takes no new sessions.", "exchangeId")
@@ -89,11 +90,20 @@ async def _validated_session(
             "speakerIds",
         )
         speaker_ids = []  # not looked up: the list is refused whole
-    found = {v.id: v for v in await Volunteer.filter(id__in=speaker_ids)} if speaker_ids else {}
+    rights = await volunteers.naming_rights(actor, speaker_ids)
+    nameable = [pk for pk, may in rights.items() if may]
+    found = {v.id: v for v in await Volunteer.filter(id__in=nameable)} if nameable else {}
     speakers: list[Volunteer] = []
     for index, pk in enumerate(speaker_ids):
-        if pk not in found:
+        if pk not in rights:
             problems.add(ErrorCode.NOT_FOUND, "Volunteer not found.", ["speakerIds", index])
+        elif pk not in found:
+            problems.invalid(
+                "A host names as speakers the volunteers it sends, those of its exchanges and those "
+                "with a public profile.",
+                "speakerIds",
+                index,
+            )
         elif found[pk] not in speakers:
             speakers.append(found[pk])
     problems.raise_if_any()

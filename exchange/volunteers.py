@@ -152,3 +152,21 @@ async def organised_volunteer_ids(organisation_id: int, volunteer_ids: Sequence[
     )
     return {int(row["id"]) for row in rows}
 
+
+async def naming_rights(actor: Actor, volunteer_ids: Sequence[int]) -> dict[int, bool]:
+    """Of ``volunteer_ids``, those the actor may see, each with whether it may name them
+    (access.nameable_volunteers_sql); one statement. An id missing from the answer names no
+    volunteer the actor knows of: refuse it like an unknown one."""
+    if not volunteer_ids:
+        return {}
+    statement = Statement()
+    conditions = [statement.is_in("v.id", volunteer_ids)]
+    visible = access.visible_volunteers_sql(actor, "v", statement.param)
+    if visible is not None:
+        conditions.append(visible)
+    nameable = access.nameable_volunteers_sql(actor, "v", statement.param)
+    rows = await statement.fetch(
+        f"SELECT v.id, CASE WHEN {nameable or '1 = 1'} THEN 1 ELSE 0 END AS nameable "  # noqa: S608
+        f"FROM volunteer v WHERE {' AND '.join(conditions)}"
+    )
+    return {int(row["id"]): bool(row["nameable"]) for row in rows}

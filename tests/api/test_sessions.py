@@ -51,7 +51,8 @@ def session_input(exchange: Any, **overrides: Any) -> dict[str, Any]:
 
 async def test_host_adds_session_times_come_out_in_utc(gql: GraphQLClient) -> None:
     exchange, key = await setup()
-    speaker = await make_volunteer("Aigerim")
+    # The host sends her: a volunteer it may name as a speaker (test_visibility has the rule).
+    speaker = await make_volunteer("Aigerim", organisation_id=exchange.host_id)
     result = await gql(
         ADD, {"input": session_input(exchange, speakerIds=[gid(speaker), gid(speaker)])}, key=key
     )
@@ -333,7 +334,10 @@ async def test_concurrent_sessions_never_pass_the_cap(gql: GraphQLClient, settin
 async def test_a_session_names_speakers_up_to_the_cap(gql: GraphQLClient, settings: Settings) -> None:
     exchange, key = await setup()
     cap = settings.max_speakers_per_session
-    speakers = [gid(await make_volunteer(f"Speaker {index}")) for index in range(cap + 1)]
+    speakers = [
+        gid(await make_volunteer(f"Speaker {index}", organisation_id=exchange.host_id))
+        for index in range(cap + 1)
+    ]
 
     refused = await gql(ADD, {"input": session_input(exchange, speakerIds=speakers)}, key=key)
     payload = refused["data"]["addSession"]

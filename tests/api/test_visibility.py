@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from exchange import access
+from exchange import access, volunteers
 from exchange.models import (
     ApiKeyRole,
     ExchangeStatus,
@@ -24,10 +24,11 @@ from exchange.models import (
     ParticipationStatus,
     Session,
     SessionFormat,
+    Volunteer,
     WebhookDelivery,
     WebhookEndpoint,
 )
-from schema.relay import encode_id
+from schema.relay import decode_id, encode_id
 from tests.api.exchange_fixtures import gid, invite, make_exchange, make_volunteer, take_part
 from tests.conftest import GraphQLClient, make_key, make_organisation
 
@@ -420,6 +421,89 @@ async def test_nested_email_is_null_not_an_error(gql: GraphQLClient, world: Worl
     assert result["data"]["exchange"]["participants"]["edges"] == [
         {"node": {"volunteer": {"fullName": "Public", "email": None}}}
     ]
+
+
+# ---------------------------------------------------------------- naming and editing people
+
+# Whom each caller may name as a speaker or participant: the volunteers it sends, those of the
+# exchanges it organises (participants, invitees who accepted), those with a public profile.
+# Seeing is wider: a speaker of a published session is seen by all, named by none of these.
+NAMEABLE = {
+    "anonymous": set(),
+    "read_only": set(),
+    "host": {"Public", "Sent by A", "In Public", "In Draft", "Accepted", "Of Stranger"},
+    "partner": {"Public", "In Draft"},
+    "stranger": {"Public", "Sent by A", "Of Stranger"},
+    "admin": set(VOLUNTEERS),
+}
+# Whose record each caller may edit: the volunteers it sends.
+EDITABLE = {
+    "anonymous": set(),
+    "read_only": set(),
+    "host": {"Sent by A"},
+    "partner": set(),
+    "stranger": {"Of Stranger"},
+    "admin": set(VOLUNTEERS),
+}
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+async def test_naming_and_editing_rules(gql: GraphQLClient, world: World, actor: str) -> None:
+    key = world.keys[actor]
+    caller = await access.authenticate(key)
+    pks = {name: int(decode_id(world.ids[name])[1]) for name in VOLUNTEERS}  # type: ignore[index]
+    rights = await volunteers.naming_rights(caller, list(pks.values()))
+    names = {pk: name for name, pk in pks.items()}
+    assert {names[pk] for pk, may in rights.items() if may} == NAMEABLE[actor]
+    # Those it may not name are either not seen at all (unknown to the caller) or only seen.
+    assert {names[pk] for pk in rights} == VISIBLE_PEOPLE[actor] | NAMEABLE[actor]
+    organisations = {
+        v.full_name: v.organisation_id for v in await Volunteer.filter(id__in=list(pks.values()))
+    }
+    editable = {name for name in VOLUNTEERS if access.can_edit_volunteer(caller, organisations[name])}
+    assert editable == EDITABLE[actor]
+
+
+ADD_SESSION = """mutation($input: AddSessionInput!) { addSession(input: $input) {
+  session { speakers { fullName } } userErrors { field code } } }"""
+
+
+@pytest.mark.parametrize("actor", ["host", "admin"])
+async def test_a_host_names_as_speakers_whom_the_rule_lets_it(
+    gql: GraphQLClient, world: World, actor: str
+) -> None:
+    outcomes = {}
+    for name in VOLUNTEERS:
+        result = await gql(
+            ADD_SESSION,
+            {
+                "input": {
+                    "exchangeId": world.ids["public"],
+                    "titles": [{"locale": "en", "text": f"With {name}"}],
+                    "startsAt": "2027-05-02T10:00:00+05:00",
+                    "endsAt": "2027-05-02T11:00:00+05:00",
+                    "format": "ONLINE",
+                    "speakerIds": [world.ids[name]],
+                }
+            },
+            key=world.keys[actor],
+        )
+        payload = result["data"]["addSession"]
+        if payload["userErrors"]:
+            [error] = payload["userErrors"]
+            assert error["field"] == ["speakerIds", "0"]
+            outcomes[name] = error["code"]
+        else:
+            assert payload["session"]["speakers"] == [{"fullName": name}]
+            outcomes[name] = "OK"
+    expected = {
+        name: "OK" if name in NAMEABLE[actor] else "INVALID" if name in VISIBLE_PEOPLE[actor] else "NOT_FOUND"
+        for name in VOLUNTEERS
+    }
+    # A volunteer the host may not see is refused like an unknown id: the answer is no oracle.
+    assert outcomes == expected
+    if actor == "host":
+        assert {name for name, code in outcomes.items() if code == "INVALID"} == {"Speaker", "Draft Speaker"}
 
 
 # ---------------------------------------------------------------- counts and the small-count rule
