@@ -42,11 +42,30 @@ def skills_folded(skills: Sequence[str]) -> str:
     return "\n" + "".join(fold(skill) + "\n" for skill in skills) if skills else ""
 
 
-def _email_taken() -> DomainError:
-    return DomainError(ErrorCode.CONFLICT, "A volunteer with this email address is registered.", ["email"])
+def _email_taken(organisation_id: int | None) -> DomainError:
+    # Said only of the sender's own record (or of the records without a sender, to an admin):
+    # never of another organisation's.
+    message = (
+        "This sending organisation has already registered a volunteer with this email address."
+        if organisation_id is not None
+        else "A volunteer without a sending organisation is registered with this email address."
+    )
+    return DomainError(ErrorCode.CONFLICT, message, ["email"])
+
+
+def same_sender(organisation_id: int | None) -> dict[str, object]:
+    """ORM filter for the records of one sender (None: the volunteers' own, without one)."""
+    if organisation_id is None:
+        return {"organisation_id__isnull": True}
+    return {"organisation_id": organisation_id}
 
 
 async def register_volunteer(actor: Actor, data: NewVolunteer) -> Volunteer:
+    """A new record of the person for its sending organisation. An address another
+    organisation registered (or the volunteer used to accept an invitation) is no obstacle
+    and no news: the caller gets its own record, linked to the others by the address and
+    holding only what the caller gave, exactly as for a new address. Only the same sender
+    registering the address twice is a CONFLICT."""
     organisation_id = access.volunteer_organisation_for(actor, data.organisation_id)
     problems = Problems()
     full_name = " ".join(data.full_name.split())
@@ -70,8 +89,8 @@ async def register_volunteer(actor: Actor, data: NewVolunteer) -> Volunteer:
             skills.append(skill)
     if organisation_id is not None and not await Organisation.filter(id=organisation_id).exists():
         problems.add(ErrorCode.NOT_FOUND, "Organisation not found.", ["organisationId"])
-    if not problems and await Volunteer.filter(email=email).exists():
-        raise _email_taken()
+    if not problems and await Volunteer.filter(email=email, **same_sender(organisation_id)).exists():
+        raise _email_taken(organisation_id)
     problems.raise_if_any()
     try:
         async with in_transaction() as connection:
@@ -85,8 +104,8 @@ async def register_volunteer(actor: Actor, data: NewVolunteer) -> Volunteer:
                 organisation_id=organisation_id,
                 using_db=connection,
             )
-    except IntegrityError:
-        raise _email_taken() from None
+    except IntegrityError:  # the same sender, concurrently (migration 0009's unique index)
+        raise _email_taken(organisation_id) from None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from exchange.errors import DomainError, ErrorCode
@@ -121,8 +122,20 @@ def _refuse_final(status: InvitationStatus) -> None:
         )
 
 
+async def _linked_volunteer(invitation: Invitation) -> Volunteer | None:
+    """The record an acceptance links, if the address has one: the inviting organisation's own
+    (it registered the person), else the volunteer's own record, without a sending
+    organisation. Never another organisation's record: the host would see what that
+    organisation entered about the person."""
+    records = await Volunteer.filter(
+        Q(organisation_id=invitation.invited_by_id) | Q(organisation_id__isnull=True),
+        email=invitation.email_normalised,
+    )
+    return min(records, key=lambda record: record.organisation_id is None, default=None)
+
+
 async def _volunteer_for(invitation: Invitation) -> Volunteer:
-    volunteer = await Volunteer.get_or_none(email=invitation.email_normalised)
+    volunteer = await _linked_volunteer(invitation)
     if volunteer is not None:
         return volunteer
     return await Volunteer.create(

@@ -83,17 +83,68 @@ async def test_organisation_registers_only_for_itself(gql: GraphQLClient) -> Non
     assert own["data"]["registerVolunteer"]["userErrors"] == []
 
 
-async def test_email_is_unique_ignoring_case(gql: GraphQLClient) -> None:
-    key = await make_key(await make_organisation("org"))
-    await make_volunteer("Existing", email="aigerim.seitkali@example.kz")
+async def test_a_sender_registers_an_address_once_ignoring_case(gql: GraphQLClient) -> None:
+    org = await make_organisation("org")
+    key = await make_key(org)
+    await make_volunteer("Existing", email="aigerim.seitkali@example.kz", organisation=org)
     result = await gql(REGISTER, {"input": new_volunteer()}, key=key)
     assert result["data"]["registerVolunteer"]["userErrors"] == [
         {
             "field": ["email"],
-            "message": "A volunteer with this email address is registered.",
+            "message": "This sending organisation has already registered a volunteer with this email address.",
             "code": "CONFLICT",
         }
     ]
+
+
+def shape(payload: dict[str, Any]) -> dict[str, Any]:
+    """A registration's answer without what the caller typed in (name, address) and the id."""
+    volunteer = {k: v for k, v in payload["volunteer"].items() if k not in ("id", "fullName", "email")}
+    return {"volunteer": volunteer, "userErrors": payload["userErrors"]}
+
+
+async def test_registering_a_known_address_answers_as_for_a_new_one(
+    gql: GraphQLClient, admin_key: str
+) -> None:
+    # The address is known three ways: another organisation registered it, an admin did for
+    # nobody, and the volunteer used it to accept an invitation. None of it may show.
+    first = await make_organisation("first-sender")
+    other = await make_organisation("other-sender")
+    await make_volunteer(
+        "Aigerim S.", email="aigerim.seitkali@example.kz", organisation=first, skills=["Secret skill"]
+    )
+    await make_volunteer("Aigerim", email="aigerim.seitkali@example.kz", country="UZ", languages=["uz"])
+    key = await make_key(other)
+    known = await gql(REGISTER, {"input": new_volunteer()}, key=key)
+    fresh = await gql(REGISTER, {"input": new_volunteer(email="someone.new@example.kz")}, key=key)
+    assert "errors" not in known and "errors" not in fresh
+    assert shape(known["data"]["registerVolunteer"]) == shape(fresh["data"]["registerVolunteer"])
+    mine = known["data"]["registerVolunteer"]["volunteer"]
+    # The caller's own record: what it typed, its organisation, its address; nothing of the others.
+    assert (mine["fullName"], mine["email"], mine["skills"], mine["organisation"]) == (
+        "Айгерим Сейтқали",
+        "aigerim.seitkali@example.kz",
+        ["First aid", "Translation"],
+        {"slug": "other-sender"},
+    )
+    # Behind the scenes, three records of one person (one address), each its sender's own.
+    records = await Volunteer.filter(email="aigerim.seitkali@example.kz").order_by("id")
+    assert [(r.full_name, r.organisation_id) for r in records] == [
+        ("Aigerim S.", first.id),
+        ("Aigerim", None),
+        ("Айгерим Сейтқали", other.id),
+    ]
+    # The caller sees and lists its record, not the others; only admins see them all.
+    listed = await gql(LIST, {}, key=key)
+    assert [e["node"]["fullName"] for e in listed["data"]["volunteers"]["edges"]] == [
+        "Айгерим Сейтқали",
+        "Айгерим Сейтқали",
+    ]
+    everyone = await gql(LIST, {}, key=admin_key)
+    assert everyone["data"]["volunteers"]["totalCount"] == 4
+    # An admin is told about records it could see anyway: none registered for nobody twice.
+    again = await gql(REGISTER, {"input": new_volunteer()}, key=admin_key)
+    assert [e["code"] for e in again["data"]["registerVolunteer"]["userErrors"]] == ["CONFLICT"]
 
 
 @pytest.mark.parametrize(

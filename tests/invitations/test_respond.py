@@ -46,6 +46,34 @@ async def test_accept_links_an_existing_volunteer(gql: GraphQLClient, world: Wor
     assert await Participation.filter(volunteer=existing).count() == 1
 
 
+async def test_accept_links_the_hosts_own_record_never_another_senders(
+    gql: GraphQLClient, world: World
+) -> None:
+    # Records of one address per sender (#13): accepting links the inviting host's own record
+    # if it registered the person, else the volunteer's own; another sender's record (its
+    # name, skills, organisation) is never handed to the host.
+    others = await Volunteer.create(
+        full_name="Ana of Other",
+        email="ana@example.com",
+        country="ES",
+        languages=["es"],
+        organisation=world.other,
+    )
+    await invite(gql, world, invitee("ana@example.com", "Ana Pérez", "ES", locale="en"))
+    await respond(gql, await token_for_email("ana@example.com", world.settings), "ACCEPT")
+    linked = await Volunteer.get(id=(await Invitation.get(email_normalised="ana@example.com")).volunteer_id)  # type: ignore[attr-defined]
+    assert (linked.full_name, linked.organisation_id) == ("Ana Pérez", None)
+    assert linked.id != others.id and await Participation.filter(volunteer=others).count() == 0
+
+    hosts = await Volunteer.create(
+        full_name="Bea", email="bea@example.com", country="ES", languages=["es"], organisation=world.host
+    )
+    await Volunteer.create(full_name="Bea herself", email="bea@example.com", country="ES", languages=["es"])
+    await invite(gql, world, invitee("bea@example.com"))
+    await respond(gql, await token_for_email("bea@example.com", world.settings), "ACCEPT")
+    assert (await Invitation.get(email_normalised="bea@example.com")).volunteer_id == hosts.id  # type: ignore[attr-defined]
+
+
 async def test_decline_and_answering_twice(gql: GraphQLClient, world: World) -> None:
     await invite(gql, world, invitee("ana@example.com"))
     token = await token_for_email("ana@example.com", world.settings)
