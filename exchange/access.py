@@ -13,7 +13,15 @@ from typing import TypeVar
 
 from exchange import events
 from exchange.errors import DomainError, ErrorCode, forbidden, unauthenticated
-from exchange.models import ApiKey, ApiKeyRole, Exchange, ExchangeStatus, InvitationStatus, Organisation
+from exchange.models import (
+    ApiKey,
+    ApiKeyRole,
+    Exchange,
+    ExchangeStatus,
+    InvitationStatus,
+    Organisation,
+    ParticipationStatus,
+)
 
 KEY_PREFIX = "vx_"
 K = TypeVar("K")
@@ -283,19 +291,23 @@ def visible_volunteers_sql(actor: Actor, alias: str, param: Callable[[object], s
 
 def visible_participations_sql(actor: Actor, alias: str, param: Callable[[object], str]) -> str | None:
     """The rule for the participation row ``alias`` in an exchange the actor may see (the
-    caller checks that, see visible_exchanges_sql); None: no condition."""
+    caller checks that, see visible_exchanges_sql); None: no condition. A NO_SHOW is shown to
+    the exchange's host only (no-shows are visible to hosts only)."""
     if actor.is_admin:
         return None
     if not actor.is_organisation:
         return (
-            f"EXISTS (SELECT 1 FROM volunteer pv WHERE pv.id = {alias}.volunteer_id AND pv.public_profile)"  # noqa: S608
+            f"(EXISTS (SELECT 1 FROM volunteer pv WHERE pv.id = {alias}.volunteer_id AND pv.public_profile) "  # noqa: S608
+            f"AND {alias}.status <> '{ParticipationStatus.NO_SHOW.value}')"
         )
     organisation = param(actor.organisation_id)
     return (
-        "(EXISTS (SELECT 1 FROM volunteer pv WHERE pv.id = "  # noqa: S608
+        "((EXISTS (SELECT 1 FROM volunteer pv WHERE pv.id = "  # noqa: S608
         f"{alias}.volunteer_id AND (pv.public_profile OR pv.organisation_id = {organisation})) "
         f"OR EXISTS (SELECT 1 FROM exchange pe WHERE pe.id = {alias}.exchange_id "
-        f"AND {_organises_sql('pe', organisation)}))"
+        f"AND {_organises_sql('pe', organisation)})) "
+        f"AND ({alias}.status <> '{ParticipationStatus.NO_SHOW.value}' OR EXISTS (SELECT 1 FROM exchange "
+        f"pne WHERE pne.id = {alias}.exchange_id AND pne.host_id = {organisation})))"
     )
 
 
@@ -351,6 +363,33 @@ def require_edit_volunteer(actor: Actor, volunteer_organisation_id: int | None) 
     require_writer(actor)
     if not can_edit_volunteer(actor, volunteer_organisation_id):
         raise forbidden("Only the volunteer's sending organisation (or an admin) may edit this volunteer.")
+
+
+# ---------------------------------------------------------------- roster and attendance
+# Who moves volunteers between senders, and who learns of no-shows.
+
+
+def require_move_volunteer(actor: Actor) -> None:
+    """Changing which organisation sends a volunteer is an admin's act: an organisation would
+    otherwise hand its people to another, or take another's."""
+    if not actor.is_admin:
+        raise forbidden("Only a platform admin may change a volunteer's sending organisation.")
+
+
+def can_see_no_shows(actor: Actor, hosts_an_exchange_of_theirs: bool) -> bool:
+    """No-shows are shown to hosts only: an admin, or an organisation hosting an exchange the
+    volunteer takes part in (``hosts_an_exchange_of_theirs``, looked up for the actor)."""
+    return actor.is_admin or (actor.is_organisation and hosts_an_exchange_of_theirs)
+
+
+def participation_event_audience(
+    host_id: int, partner_ids: frozenset[int], *statuses: ParticipationStatus | None
+) -> frozenset[int]:
+    """Who hears a participation event: the exchange's organisers, like invitation events;
+    only its host when the change shows a no-show (before or after), as reads do."""
+    if ParticipationStatus.NO_SHOW in statuses:
+        return frozenset({host_id})
+    return organiser_ids(host_id, partner_ids)
 
 
 def exchange_host_for(actor: Actor, requested_host_id: int | None) -> int:
@@ -413,6 +452,16 @@ def invitation_event_scope(actor: Actor, only_organisation: int | None) -> int |
     """The organisation a subscription is indexed under, so an event only visits its
     audience: an organisation's own, or the one an admin narrowed to (None: every event)."""
     return only_organisation if actor.is_admin else actor.organisation_id
+
+
+def can_subscribe_to_participations(actor: Actor) -> bool:
+    return actor.is_admin or actor.is_organisation
+
+
+def require_subscribe_to_participations(actor: Actor) -> None:
+    require_authenticated(actor)
+    if not can_subscribe_to_participations(actor):
+        raise forbidden("Participation updates need an organisation or admin key.")
 
 
 def require_subscribe_to_invitations(actor: Actor) -> None:

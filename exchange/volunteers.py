@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from exchange import access
 from exchange.access import Actor
-from exchange.errors import DomainError, ErrorCode, Problems
+from exchange.errors import DomainError, ErrorCode, Problems, not_found
+from exchange.exchanges import KEEP
 from exchange.i18n import fold
 from exchange.models import Organisation, Volunteer
 from exchange.rows import instances
@@ -189,3 +191,110 @@ async def naming_rights(actor: Actor, volunteer_ids: Sequence[int]) -> dict[int,
         f"FROM volunteer v WHERE {' AND '.join(conditions)}"
     )
     return {int(row["id"]): bool(row["nameable"]) for row in rows}
+
+
+# ---------------------------------------------------------------- naming and editing
+# Refusals never tell more than the people rule shows: a volunteer the caller may not see is
+# NOT_FOUND, like an unknown id.
+
+
+async def require_nameable(actor: Actor, volunteer_id: int, field: str) -> None:
+    """The actor may name this volunteer as a participant (naming_rights): NOT_FOUND when it
+    may not even see them, INVALID when it sees them but may not name them (as for speakers)."""
+    rights = await naming_rights(actor, [volunteer_id])
+    if volunteer_id not in rights:
+        raise not_found("Volunteer", [field])
+    if not rights[volunteer_id]:
+        raise DomainError(
+            ErrorCode.INVALID,
+            "A host names as participants the volunteers it sends, those of its exchanges and those "
+            "with a public profile.",
+            [field],
+        )
+
+
+@dataclass(frozen=True)
+class VolunteerChanges:
+    """Each field is KEEP (left out), None (cleared, where it may be) or the new value."""
+
+    full_name: Any = KEEP
+    email: Any = KEEP
+    country: Any = KEEP
+    languages: Any = KEEP
+    skills: Any = KEEP
+    organisation_id: Any = KEEP
+
+
+def _checked_name(problems: Problems, raw: str, field: str = "fullName") -> str:
+    full_name = " ".join(raw.split())
+    if not full_name:
+        problems.invalid("The name must not be empty.", field)
+    elif len(full_name) > NAME_MAX:
+        problems.invalid(f"The name is longer than {NAME_MAX} characters.", field)
+    return full_name
+
+
+def _checked_skills(problems: Problems, raw_skills: Sequence[str], field: str = "skills") -> list[str]:
+    """Skills with their spaces tidied, each once (compared folded), or problems."""
+    skills: list[str] = []
+    if len(raw_skills) > SKILLS_MAX:
+        problems.invalid(f"At most {SKILLS_MAX} skills.", field)
+    for index, raw in enumerate(raw_skills):
+        skill = " ".join(raw.split())
+        if not skill:
+            problems.invalid("A skill must not be empty.", field, index)
+        elif len(skill) > SKILL_MAX:
+            problems.invalid(f"A skill is at most {SKILL_MAX} characters.", field, index)
+        elif fold(skill) not in {fold(s) for s in skills}:
+            skills.append(skill)
+    return skills
+
+
+_NOT_CLEARABLE = {"full_name": "fullName", "email": "email", "country": "country", "languages": "languages"}
+
+
+async def update_volunteer(actor: Actor, volunteer_id: int, changes: VolunteerChanges) -> Volunteer:
+    """Edits a volunteer's record: their sending organisation (or an admin) only; only an
+    admin moves them to another sending organisation (or to none)."""
+    access.require_writer(actor)
+    if not await visible_by_ids(actor, [volunteer_id], ("id",)):
+        raise not_found("Volunteer", ["id"])
+    volunteer = await Volunteer.get_or_none(id=volunteer_id)
+    if volunteer is None:
+        raise not_found("Volunteer", ["id"])
+    access.require_edit_volunteer(actor, volunteer.organisation_id)
+    if changes.organisation_id is not KEEP and changes.organisation_id != volunteer.organisation_id:
+        access.require_move_volunteer(actor)
+    problems = Problems()
+    values: dict[str, Any] = {}
+    for name, input_name in _NOT_CLEARABLE.items():
+        if getattr(changes, name) is None:
+            problems.invalid("This field cannot be cleared.", input_name)
+    if changes.full_name not in (KEEP, None):
+        values["full_name"] = _checked_name(problems, changes.full_name)
+    if changes.email not in (KEEP, None):
+        values["email"] = check_email(problems, changes.email, "email").lower()
+    if changes.country not in (KEEP, None):
+        values["country"] = changes.country
+    if changes.languages not in (KEEP, None):
+        values["languages"] = check_languages(problems, changes.languages)
+    if changes.skills is not KEEP:
+        values["skills"] = _checked_skills(problems, changes.skills or [])
+        values["skills_folded"] = skills_folded(values["skills"])
+    if changes.organisation_id is not KEEP:
+        if changes.organisation_id is not None and not await Organisation.filter(id=changes.organisation_id).exists():
+            problems.add(ErrorCode.NOT_FOUND, "Organisation not found.", ["organisationId"])
+        values["organisation_id"] = changes.organisation_id
+    problems.raise_if_any()
+    if not values:
+        return volunteer
+    # One record per address and sending organisation (migration 0009): the same sender's
+    # other record of the address is the only one a change can collide with, and it is the
+    # caller's own (or an admin asks), so saying so tells nobody anything new.
+    try:
+        async with in_transaction() as connection:
+            volunteer.update_from_dict(values)
+            await volunteer.save(update_fields=list(values), using_db=connection)
+    except IntegrityError:
+        raise _email_taken(volunteer.organisation_id) from None
+    return volunteer

@@ -16,13 +16,14 @@ from schema.mutations.exchanges import ExchangeMutations
 from schema.mutations.invitations import InvitationMutations, InvitationQueries
 from schema.mutations.organisations import OrganisationMutations
 from schema.mutations.privacy import PrivacyMutations
+from schema.mutations.roster import RosterMutations
 from schema.mutations.sessions_changes import SessionChangeMutations
 from schema.mutations.volunteers import VolunteerMutations
 from schema.mutations.webhooks import WebhookMutations, WebhookQueries
 from schema.node import resolve_node
 from schema.queries import ExchangeQueries, OrganisationQueries, VolunteerQueries
 from schema.scalars import SCALAR_MAP
-from schema.subscriptions import InvitationSubscriptions, SharedEventExecutor
+from schema.subscriptions import InvitationSubscriptions, ParticipationSubscriptions, SharedEventExecutor
 from schema.types.node import Node
 
 
@@ -51,8 +52,9 @@ MUTATION_PARTS: tuple[type, ...] = (
     SessionChangeMutations,
     WebhookMutations,
     PrivacyMutations,
+    RosterMutations,
 )
-SUBSCRIPTION_PARTS: tuple[type, ...] = (InvitationSubscriptions,)
+SUBSCRIPTION_PARTS: tuple[type, ...] = (InvitationSubscriptions, ParticipationSubscriptions)
 EXTRA_TYPES: tuple[type, ...] = ()
 # Schema extensions, per request. PreparedDocument: parse/validation cache and the limits;
 # ReleaseLoaders: frees the request's loaded objects by reference counting (schema.context).

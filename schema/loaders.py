@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from exchange import access, exchanges, models, participations, sessions, sql, volunteers
+from exchange import access, attendance, exchanges, models, participations, sessions, sql, volunteers
 from exchange.invitations import manage as invitation_reads
 from exchange.sql import Page
 from schema.relay import PageArgs
@@ -134,6 +134,14 @@ class Loaders:
             lambda ids, page: participations.pages_by_exchange(
                 self.context.actor, ids, page, columns.get(models.Participation)
             )
+        )
+        # A volunteer's hours over the participations the caller may see; no-shows for hosts
+        # (None for other callers): one statement each for every volunteer of a response.
+        self.volunteer_hours: DataLoader[int, float] = _grouped_loader(
+            lambda ids: attendance.hours_by_volunteer(self.context.actor, ids), default=0.0
+        )
+        self.volunteer_no_shows: DataLoader[int, int | None] = _grouped_loader(
+            lambda ids: attendance.no_shows_by_volunteer(self.context.actor, ids)
         )
         self.volunteer_participations: DataLoader[tuple[int, PageArgs], Page] = _paged_loader(
             lambda ids, page: participations.pages_by_volunteer(self.context.actor, ids, page)

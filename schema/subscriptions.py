@@ -1,4 +1,4 @@
-"""Subscription root: live invitation updates.
+"""Subscription root: live invitation updates and participation updates.
 
 The resolver is a plain ``async def`` that checks everything (who, which filters) before it
 returns the event stream, so a refusal is the operation's ``error`` message (pre-execution)
@@ -22,13 +22,18 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from exchange import access, events, models
 from exchange.errors import DomainError, unauthenticated
+from exchange.events import ParticipationChange
 from exchange.events.hub import Hub, Matcher, StreamError, Subscriber
 from exchange.invitations.manage import followed_exchange
 from exchange.models import InvitationStatus
 from schema.context import Context, Info
 from schema.errors import graphql_error
-from schema.relay import pk_of
+from schema.relay import encode_id, pk_of
+from schema.types.enums import ParticipationRole, ParticipationStatus
 from schema.types.invitation import Invitation
+from schema.types.participation import Participation
+
+strawberry.enum(ParticipationChange, name="ParticipationChange")
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,14 @@ class DeliveredEvent:
 
     event: events.InvitationEvent
     invitation: models.Invitation
+
+
+@dataclass(frozen=True)
+class DeliveredParticipationEvent:
+    """The root of one ParticipationEvent result (the participation is read per subscriber,
+    under the people rule, when the result is made)."""
+
+    event: events.ParticipationEvent
 
 
 @strawberry.type(name="InvitationEvent")
@@ -65,6 +78,62 @@ class InvitationEvent:
         return root.event.at
 
 
+@strawberry.type(
+    name="ParticipationEvent",
+    description="A participation added, changed or removed. Ids, statuses, role and hours are the change "
+    "itself; participation is read when the event is delivered.",
+)
+class ParticipationEvent:
+    @strawberry.field(description="The participation's id (also after it was removed).")
+    @staticmethod
+    def participation_id(root: strawberry.Parent[DeliveredParticipationEvent]) -> strawberry.ID:
+        return strawberry.ID(encode_id("Participation", root.event.participation_id))
+
+    @strawberry.field(description="As it is now; null once removed.", graphql_type=Participation | None)
+    @staticmethod
+    async def participation(
+        root: strawberry.Parent[DeliveredParticipationEvent], info: Info
+    ) -> models.Participation | None:
+        # Fresh loaders per event, as for invitation events (the context outlives the event).
+        info.context.__dict__.pop("loaders", None)
+        return await info.context.loaders.visible_participation.load(root.event.participation_id)
+
+    @strawberry.field
+    @staticmethod
+    def exchange_id(root: strawberry.Parent[DeliveredParticipationEvent]) -> strawberry.ID:
+        return strawberry.ID(encode_id("ExperienceExchange", root.event.exchange_id))
+
+    @strawberry.field
+    @staticmethod
+    def change(root: strawberry.Parent[DeliveredParticipationEvent]) -> ParticipationChange:
+        return root.event.change
+
+    @strawberry.field(description="Null when the participation was just created.")
+    @staticmethod
+    def previous_status(root: strawberry.Parent[DeliveredParticipationEvent]) -> ParticipationStatus | None:
+        return root.event.previous_status
+
+    @strawberry.field(description="Null once removed.")
+    @staticmethod
+    def status(root: strawberry.Parent[DeliveredParticipationEvent]) -> ParticipationStatus | None:
+        return root.event.status
+
+    @strawberry.field
+    @staticmethod
+    def role(root: strawberry.Parent[DeliveredParticipationEvent]) -> ParticipationRole:
+        return root.event.role
+
+    @strawberry.field(description="The hours attended, for ATTENDED and HOURS_CHANGED.")
+    @staticmethod
+    def hours(root: strawberry.Parent[DeliveredParticipationEvent]) -> float | None:
+        return root.event.hours
+
+    @strawberry.field
+    @staticmethod
+    def at(root: strawberry.Parent[DeliveredParticipationEvent]) -> dt.datetime:
+        return root.event.at
+
+
 # One load of the invitation per event and process, shared by all its subscribers.
 _loads: OrderedDict[str, asyncio.Future[models.Invitation | None]] = OrderedDict()
 _LOADS_KEPT = 256
@@ -89,18 +158,26 @@ def _coded(error: DomainError | StreamError) -> GraphQLError:
     return graphql_error(error)
 
 
+async def _delivered(event: events.Event) -> DeliveredEvent | DeliveredParticipationEvent | None:
+    """The root of the result for an event, or None when there is nothing to show."""
+    if isinstance(event, events.ParticipationEvent):
+        return DeliveredParticipationEvent(event)
+    invitation = await _invitation_of(event)
+    # None: deleted since (its exchange was removed).
+    return None if invitation is None else DeliveredEvent(event, invitation)
+
+
 async def _stream(
     hub: Hub, key_id: str | None, scope: int | None, matches: Matcher
-) -> AsyncGenerator[DeliveredEvent, None]:
+) -> AsyncGenerator[DeliveredEvent | DeliveredParticipationEvent, None]:
     # Joins the hub only once iterated: a stream cancelled before it starts leaves nothing behind.
     subscriber: Subscriber | None = None
     try:
         subscriber = hub.subscribe(key_id, scope, matches)
         async for event in subscriber:
-            invitation = await _invitation_of(event)
-            if invitation is None:
-                continue  # deleted since (its exchange was removed): nothing to show
-            yield DeliveredEvent(event, invitation)
+            delivered = await _delivered(event)
+            if delivered is not None:
+                yield delivered
     except StreamError as error:
         raise _coded(error) from None
     finally:
@@ -124,7 +201,7 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def _share_key_for(self, payload: Any) -> tuple[Any, ...] | None:
         context = self.context_value
-        if not isinstance(payload, DeliveredEvent) or not isinstance(context, Context):
+        if not isinstance(payload, DeliveredEvent | DeliveredParticipationEvent) or not isinstance(context, Context):
             return None
         actor = context.actor_or_none
         operation = self.operation
@@ -188,7 +265,7 @@ class InvitationSubscriptions:
         info: Info,
         exchange_id: strawberry.ID | None = None,
         organisation_id: strawberry.ID | None = None,
-    ) -> AsyncGenerator[DeliveredEvent, None]:
+    ) -> AsyncGenerator[DeliveredEvent | DeliveredParticipationEvent, None]:
         try:
             actor = info.context.actor
             access.require_subscribe_to_invitations(actor)
@@ -208,9 +285,63 @@ class InvitationSubscriptions:
         except DomainError as error:
             raise _coded(error) from error
 
-        def matches(event: events.InvitationEvent) -> bool:
+        def matches(event: events.Event) -> bool:
             return (
-                access.can_hear_invitation_event(actor, event.organiser_ids)
+                isinstance(event, events.InvitationEvent)
+                and access.can_hear_invitation_event(actor, event.organiser_ids)
+                and (only_exchange is None or event.exchange_id == only_exchange)
+                and (only_organisation is None or only_organisation in event.organiser_ids)
+            )
+
+        scope = access.invitation_event_scope(actor, only_organisation)
+        hub = events.get_bus().hub
+        try:
+            hub.admit(actor.key_id)
+        except StreamError as error:
+            raise _coded(error) from error
+        return _stream(hub, actor.key_id, scope, matches)
+
+
+@strawberry.type
+class ParticipationSubscriptions:
+    @strawberry.subscription(
+        description="Every participation added, changed (role, status, attendance, hours) or removed in the "
+        "exchanges the viewer organises (admins: all), optionally narrowed to one exchange or one organising "
+        "organisation. No-shows reach the exchange's host only. Same keys, transports and promises as "
+        "invitationUpdates.",
+        graphql_type=ParticipationEvent,  # each DeliveredParticipationEvent is the root of one
+    )
+    async def participation_updates(
+        self,
+        info: Info,
+        exchange_id: strawberry.ID | None = None,
+        organisation_id: strawberry.ID | None = None,
+    ) -> AsyncGenerator[DeliveredEvent | DeliveredParticipationEvent, None]:
+        try:
+            actor = info.context.actor
+            access.require_subscribe_to_participations(actor)
+            # The key was checked when the connection opened; it may have been revoked since.
+            if actor.key_id is not None and not await access.is_key_active(actor.key_id):
+                raise unauthenticated("The API key was revoked.")
+            only_exchange = (
+                await followed_exchange(
+                    actor, pk_of(exchange_id, "ExperienceExchange", ["exchangeId"]), "participations"
+                )
+                if exchange_id is not None
+                else None
+            )
+            only_organisation = (
+                pk_of(organisation_id, "Organisation", ["organisationId"])
+                if organisation_id is not None
+                else None
+            )
+        except DomainError as error:
+            raise _coded(error) from error
+
+        def matches(event: events.Event) -> bool:
+            return (
+                isinstance(event, events.ParticipationEvent)
+                and access.can_hear_invitation_event(actor, event.organiser_ids)
                 and (only_exchange is None or event.exchange_id == only_exchange)
                 and (only_organisation is None or only_organisation in event.organiser_ids)
             )

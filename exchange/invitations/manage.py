@@ -188,9 +188,10 @@ async def visible_invitation(actor: Actor, invitation_id: int) -> Invitation | N
     return invitation
 
 
-async def followed_exchange(actor: Actor, exchange_id: int) -> int:
-    """The exchange a subscription narrows to: FORBIDDEN when the caller sees it but does not
-    organise it (NOT_FOUND when they cannot even see it), not a silent stream that never speaks."""
+async def followed_exchange(actor: Actor, exchange_id: int, what: str = "invitations") -> int:
+    """The exchange a subscription (to its ``what``) narrows to: FORBIDDEN when the caller
+    sees it but does not organise it (NOT_FOUND when they cannot even see it), not a silent
+    stream that never speaks."""
     exchange = await Exchange.get_or_none(id=exchange_id)
     if exchange is None:
         raise not_found("ExperienceExchange", ["exchangeId"])
@@ -199,7 +200,7 @@ async def followed_exchange(actor: Actor, exchange_id: int) -> int:
     if not access.can_see_exchange(actor, exchange.status, host_id, partners):
         raise not_found("ExperienceExchange", ["exchangeId"])
     if not access.can_see_invitations(actor, host_id, partners):
-        raise forbidden("Only the exchange's organisers may follow its invitations.")
+        raise forbidden(f"Only the exchange's organisers may follow its {what}.")
     return exchange_id
 
 

@@ -39,6 +39,17 @@ class CreateOrganisationInput:
     )
 
 
+@strawberry.input(description="Fields left out stay as they are; null clears an optional field.")
+class UpdateOrganisationInput:
+    slug: str | None = strawberry.UNSET
+    names: list[LocalizedTextInput] | None = strawberry.UNSET
+    kind: OrganisationKind | None = strawberry.UNSET
+    country: CountryCode | None = strawberry.UNSET
+    website: str | None = strawberry.UNSET
+    parent_id: strawberry.ID | None = strawberry.UNSET
+    contact_email: str | None = strawberry.UNSET
+
+
 @strawberry.type
 class OrganisationPayload:
     organisation: Organisation | None = None
@@ -86,6 +97,33 @@ class OrganisationMutations:
                     website=input.website,
                     parent_id=parent_id,
                     contact_email=input.contact_email,
+                ),
+            )
+            return {"organisation": organisation}
+
+        return await mutate(OrganisationPayload, action)
+
+    @strawberry.mutation(description="Platform admin only. Validated as in createOrganisation.")
+    async def update_organisation(
+        self, info: Info, id: strawberry.ID, input: UpdateOrganisationInput
+    ) -> OrganisationPayload:
+        async def action() -> dict[str, Any]:
+            # Imported here: schema.mutations.exchanges imports this module.
+            from schema.mutations.exchanges import given
+
+            actor = info.context.actor
+            access.require_admin(actor)
+            organisation = await organisations.update_organisation(
+                actor,
+                pk_of(id, "Organisation", ["id"]),
+                organisations.OrganisationChanges(
+                    slug=given(input.slug),
+                    names=given(input.names, texts),
+                    kind=given(input.kind),
+                    country=given(input.country),
+                    website=given(input.website),
+                    parent_id=given(input.parent_id, lambda value: pk_of(value, "Organisation", ["parentId"])),
+                    contact_email=given(input.contact_email),
                 ),
             )
             return {"organisation": organisation}

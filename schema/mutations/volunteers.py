@@ -1,4 +1,4 @@
-"""registerVolunteer: input -> service call -> payload."""
+"""registerVolunteer, updateVolunteer: input -> service call -> payload."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import strawberry
 from exchange import access, volunteers
 from schema.context import Info
 from schema.errors import UserError, mutate
+from schema.mutations.exchanges import given
 from schema.relay import pk_of
 from schema.scalars import CountryCode, LanguageCode
 from schema.types.volunteer import Volunteer
@@ -24,6 +25,19 @@ class RegisterVolunteerInput:
     organisation_id: strawberry.ID | None = strawberry.field(
         default=None,
         description="Sending organisation; organisation keys register for their own organisation only.",
+    )
+
+
+@strawberry.input(description="Fields left out stay as they are; null clears skills and organisationId.")
+class UpdateVolunteerInput:
+    full_name: str | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+    country: CountryCode | None = strawberry.UNSET
+    languages: list[LanguageCode] | None = strawberry.UNSET
+    skills: list[str] | None = strawberry.UNSET
+    organisation_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Admins only: the sending organisation (null: none).",
     )
 
 
@@ -54,6 +68,30 @@ class VolunteerMutations:
                     languages=list(input.languages),
                     skills=input.skills,
                     organisation_id=organisation_id,
+                ),
+            )
+            return {"volunteer": volunteer}
+
+        return await mutate(VolunteerPayload, action)
+
+    @strawberry.mutation(
+        description="The volunteer's sending organisation or an admin only (FORBIDDEN for other organisations "
+        "that see them). Only admins change organisationId."
+    )
+    async def update_volunteer(self, info: Info, id: strawberry.ID, input: UpdateVolunteerInput) -> VolunteerPayload:
+        async def action() -> dict[str, Any]:
+            volunteer = await volunteers.update_volunteer(
+                info.context.actor,
+                pk_of(id, "Volunteer", ["id"]),
+                volunteers.VolunteerChanges(
+                    full_name=given(input.full_name),
+                    email=given(input.email),
+                    country=given(input.country),
+                    languages=given(input.languages, list),
+                    skills=given(input.skills, list),
+                    organisation_id=given(
+                        input.organisation_id, lambda value: pk_of(value, "Organisation", ["organisationId"])
+                    ),
                 ),
             )
             return {"volunteer": volunteer}

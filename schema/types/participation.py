@@ -13,7 +13,8 @@ from schema.types.enums import ParticipationRole, ParticipationStatus
 from schema.types.node import Node, model_identity
 
 if TYPE_CHECKING:
-    from schema.types.exchange import ExperienceExchange
+    from schema.types.exchange import ExperienceExchange, Session
+    from schema.types.organisation import Organisation
     from schema.types.volunteer import Volunteer
 
 
@@ -39,3 +40,25 @@ class Participation(Node):
     status: ParticipationStatus
     hours: float | None
     joined_at: dt.datetime
+    recorded_at: dt.datetime | None = strawberry.field(
+        description="When the host recorded attendance (recordAttendance); null until then."
+    )
+
+    @strawberry.field(
+        description="The organisation whose key recorded attendance (the host); null until recorded, "
+        "or when a platform admin recorded it.",
+        graphql_type=Annotated["Organisation", strawberry.lazy("schema.types.organisation")] | None,
+    )
+    @staticmethod
+    async def recorded_by(root: strawberry.Parent[models.Participation], info: Info) -> models.Organisation | None:
+        recorded_by_id = root.recorded_by_id
+        return None if recorded_by_id is None else await info.context.loaders.organisation.load(recorded_by_id)
+
+    @strawberry.field(
+        description="The sessions attended, as recorded with the attendance, by start time.",
+        graphql_type=list[Annotated["Session", strawberry.lazy("schema.types.exchange")]],
+    )
+    @staticmethod
+    async def attended_sessions(root: strawberry.Parent[models.Participation], info: Info) -> list[models.Session]:
+        found = await info.context.loaders.session.load_many(list(root.attended_session_ids or []))
+        return sorted((s for s in found if s is not None), key=lambda s: (s.starts_at, s.id))

@@ -49,6 +49,21 @@ class Volunteer(Node):
         return root.email if visible else None
 
     @strawberry.field(
+        description="Hours of the volunteer's attended participations that the viewer may see (0 when none)."
+    )
+    @staticmethod
+    async def total_hours(root: strawberry.Parent[models.Volunteer], info: Info) -> float:
+        return await info.context.loaders.volunteer_hours.load(root.id)
+
+    @strawberry.field(
+        description="How many times the volunteer was recorded as a no-show, in any exchange. Hosts only: "
+        "null unless the viewer is a platform admin or hosts an exchange the volunteer takes part in."
+    )
+    @staticmethod
+    async def no_show_count(root: strawberry.Parent[models.Volunteer], info: Info) -> int | None:
+        return await info.context.loaders.volunteer_no_shows.load(root.id)
+
+    @strawberry.field(
         description="Participations the viewer may see, by id: in exchanges it may see, and (for "
         "anyone but the exchange's organisers, the sending organisation and admins) only with a "
         "public profile."

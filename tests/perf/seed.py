@@ -54,7 +54,22 @@ async def seed(spec: datagen.Spec = SPEC) -> datagen.DataSet:
     await _link("exchange_partner", ("exchange_id", "organisation_id"), data.partners)
     await models.Session.bulk_create(_objects(models.Session, datagen.SESSION_COLUMNS, data.sessions))
     await _link("session_speaker", ("session_id", "volunteer_id"), data.speakers)
-    await models.Participation.bulk_create(
-        _objects(models.Participation, datagen.PARTICIPATION_COLUMNS, data.participations), batch_size=500
-    )
+    participations = _objects(models.Participation, datagen.PARTICIPATION_COLUMNS, data.participations)
+    _recorded(participations, data)
+    await models.Participation.bulk_create(participations, batch_size=500)
     return data
+
+
+def _recorded(participations: list[models.Participation], data: datagen.DataSet) -> None:
+    """Attended participations name up to three sessions of their exchange and the host that
+    recorded them, so Participation.attendedSessions and recordedBy have something to load."""
+    exchange_of_session = datagen.SESSION_COLUMNS.index("exchange_id")
+    sessions_of: dict[Any, list[Any]] = {}
+    for row in data.sessions:
+        sessions_of.setdefault(row[exchange_of_session], []).append(row[0])
+    host_column = datagen.EXCHANGE_COLUMNS.index("host_id")
+    host_of = {row[0]: row[host_column] for row in data.exchanges}
+    for participation in participations:
+        if str(participation.status) == models.ParticipationStatus.ATTENDED.value:
+            participation.attended_session_ids = sessions_of.get(participation.exchange_id, [])[:3]
+            participation.recorded_by_id = host_of[participation.exchange_id]

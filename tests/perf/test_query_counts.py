@@ -125,6 +125,39 @@ OPERATIONS = [
         key="organisation",
     ),
     Operation(
+        "AttendanceAsAdmin",
+        """query AttendanceAsAdmin($first: Int!) {
+          volunteers(first: $first) {
+            edges { node { id totalHours noShowCount
+              participations(first: $first) { edges { node {
+                id status hours recordedAt recordedBy { id name } attendedSessions { id title startsAt } } } } } }
+          }
+        }""",
+        _paged,
+        key="admin",
+    ),
+    Operation(
+        "AttendanceAsOrganisation",
+        """query AttendanceAsOrganisation($first: Int!) {
+          volunteers(first: $first) {
+            edges { node { id totalHours noShowCount
+              participations(first: $first) { edges { node {
+                id status hours recordedAt recordedBy { id name } attendedSessions { id title startsAt } } } } } }
+          }
+        }""",
+        _paged,
+        key="organisation",
+    ),
+    Operation(
+        "AttendanceOfParticipants",
+        """query AttendanceOfParticipants($first: Int!) {
+          exchanges(first: $first) { edges { node { id
+            participants(first: $first) { edges { node { id hours recordedBy { name } attendedSessions { id }
+              volunteer { id totalHours noShowCount } } } } } } }
+        }""",
+        _paged,
+    ),
+    Operation(
         "ExchangeInvitations",
         """query ExchangeInvitations($first: Int!) {
           exchanges(first: $first) {

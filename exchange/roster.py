@@ -1,0 +1,258 @@
+"""The host's roster: put a volunteer on an exchange without an invitation (a regional team,
+a coordinator), change a participation's role or status, take it off again.
+
+A place is counted under the exchange's row lock (invitations.common.lock_exchange), the
+lock accepting an invitation takes, so the two never both take the last place. Each change
+is announced after its commit as a ParticipationEvent (subscription and webhooks), like
+invitation events; attendance (exchange.attendance) goes through the same helpers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from exchange import access, participations, volunteers
+from exchange.access import Actor
+from exchange.errors import DomainError, ErrorCode, Problems, forbidden, not_found
+from exchange.events import AfterCommit, ParticipationChange, ParticipationEvent
+from exchange.exchanges import KEEP, partner_ids_of
+from exchange.invitations.common import lock_exchange, utcnow
+from exchange.models import (
+    Exchange,
+    ExchangeStatus,
+    Invitation,
+    InvitationStatus,
+    Participation,
+    ParticipationRole,
+    ParticipationStatus,
+)
+from exchange.participations import HOLDING_A_PLACE, seats_taken
+
+# Statuses the host sets with updateParticipation; ATTENDED and NO_SHOW come with their hours
+# and sessions through recordAttendance.
+SETTABLE_STATUSES = (ParticipationStatus.CONFIRMED, ParticipationStatus.WITHDRAWN)
+RECORDED_STATUSES = (ParticipationStatus.ATTENDED, ParticipationStatus.NO_SHOW)
+
+
+# ---------------------------------------------------------------- events
+
+
+def participation_changed(
+    after: AfterCommit,
+    participation: Participation,
+    host_id: int,
+    partner_ids: frozenset[int],
+    previous: ParticipationStatus | None,
+    status: ParticipationStatus | None,
+    at: datetime,
+) -> None:
+    """Announces a participation's change once the caller's transaction commits (``status``
+    None: it was removed). For every writer of participations, the invitation services too."""
+    after.add(
+        ParticipationEvent(
+            participation_id=participation.id,
+            exchange_id=participation.exchange_id,
+            organiser_ids=access.participation_event_audience(host_id, partner_ids, previous, status),
+            change=ParticipationChange.of(previous, status),
+            previous_status=previous,
+            status=status,
+            role=ParticipationRole(participation.role),
+            hours=participation.hours if status is ParticipationStatus.ATTENDED else None,
+            at=at,
+        )
+    )
+
+
+# ---------------------------------------------------------------- what the host manages
+
+
+@dataclass(frozen=True)
+class Managed:
+    """A participation the actor may change, with its exchange and the exchange's partners."""
+
+    participation: Participation
+    exchange: Exchange
+    partner_ids: frozenset[int]
+
+
+async def managed_exchange(actor: Actor, exchange_id: int, field: str) -> tuple[Exchange, frozenset[int]]:
+    """The exchange whose roster the actor keeps: NOT_FOUND when they may not see it,
+    FORBIDDEN when they see it but are not its host (partners read the roster only)."""
+    access.require_writer(actor)
+    exchange = await Exchange.get_or_none(id=exchange_id)
+    if exchange is None:
+        raise not_found("ExperienceExchange", [field])
+    partners = await partner_ids_of(exchange.id)
+    if not access.can_see_exchange(actor, exchange.status, exchange.host_id, partners):
+        raise not_found("ExperienceExchange", [field])
+    access.require_manage_exchange(actor, exchange)
+    return exchange, partners
+
+
+async def managed_participation(actor: Actor, participation_id: int, field: str) -> Managed:
+    """A participation of an exchange the actor hosts (or any, for an admin): NOT_FOUND when
+    the actor may not see it (the people rule), FORBIDDEN when it sees it but is no host."""
+    access.require_writer(actor)
+    if not await participations.visible_by_ids(actor, [participation_id], ("id",)):
+        raise not_found("Participation", [field])
+    participation = await Participation.get_or_none(id=participation_id)
+    if participation is None:
+        raise not_found("Participation", [field])
+    exchange = await Exchange.get(id=participation.exchange_id)
+    if not access.can_manage_exchange(actor, exchange.host_id):
+        raise forbidden("Only the exchange's host organisation may change its participants.")
+    return Managed(participation, exchange, await partner_ids_of(exchange.id))
+
+
+async def locked(managed: Managed, field: str) -> tuple[Exchange, Participation]:
+    """The exchange locked and the participation read again under the lock (a concurrent
+    removal has finished by now)."""
+    exchange = await lock_exchange(managed.exchange.id)
+    participation = await Participation.get_or_none(id=managed.participation.id)
+    if participation is None:
+        raise not_found("Participation", [field])
+    return exchange, participation
+
+
+async def _check_place(exchange: Exchange, field: str) -> None:
+    """Under the exchange's lock: a free place, or CAPACITY_REACHED (as for an invitee)."""
+    if exchange.capacity is not None and await seats_taken(exchange.id) >= exchange.capacity:
+        raise DomainError(ErrorCode.CAPACITY_REACHED, "Every place in this exchange is taken.", [field])
+
+
+async def _refuse_if_invited(participation: Participation, field: str) -> None:
+    """An invitee who accepted holds the exchange in their calendar: taking them off is
+    revoking the invitation, which also mails them the cancellation."""
+    if await Invitation.filter(
+        exchange_id=participation.exchange_id,
+        volunteer_id=participation.volunteer_id,
+        status=InvitationStatus.ACCEPTED,
+    ).exists():
+        raise DomainError(
+            ErrorCode.INVALID,
+            "This volunteer accepted an invitation to the exchange: revoke the invitation "
+            "(revokeInvitation), which also tells them.",
+            [field],
+        )
+
+
+def _clear_attendance(participation: Participation) -> None:
+    participation.hours = None
+    participation.attended_session_ids = []
+    participation.recorded_at = None
+    participation.recorded_by_id = None
+
+
+ATTENDANCE_FIELDS = ["hours", "attended_session_ids", "recorded_at", "recorded_by_id"]
+
+
+# ---------------------------------------------------------------- add, update, remove
+
+
+async def add_participant(
+    actor: Actor, exchange_id: int, volunteer_id: int, role: ParticipationRole = ParticipationRole.PARTICIPANT
+) -> Participation:
+    """Puts a volunteer the host may name on the exchange as CONFIRMED, counted against the
+    capacity; CONFLICT when they already take part; a withdrawn participation comes back."""
+    exchange, partners = await managed_exchange(actor, exchange_id, "exchangeId")
+    await volunteers.require_nameable(actor, volunteer_id, "volunteerId")
+    after = AfterCommit()
+    async with in_transaction():
+        exchange = await lock_exchange(exchange.id)
+        if exchange.status is ExchangeStatus.CANCELLED:
+            raise DomainError(ErrorCode.INVALID, "The exchange is cancelled.", ["exchangeId"])
+        participation = await Participation.get_or_none(volunteer_id=volunteer_id, exchange_id=exchange.id)
+        if participation is not None and participation.status in HOLDING_A_PLACE:
+            raise DomainError(
+                ErrorCode.CONFLICT, "This volunteer already takes part in this exchange.", ["volunteerId"]
+            )
+        await _check_place(exchange, "exchangeId")
+        now = utcnow()
+        previous = None if participation is None else ParticipationStatus(participation.status)
+        if participation is None:
+            participation = await Participation.create(
+                volunteer_id=volunteer_id, exchange_id=exchange.id, role=role, status=ParticipationStatus.CONFIRMED
+            )
+        else:
+            participation.status = ParticipationStatus.CONFIRMED
+            participation.role = role
+            _clear_attendance(participation)
+            await participation.save(update_fields=["status", "role", *ATTENDANCE_FIELDS])
+        participation_changed(
+            after, participation, exchange.host_id, partners, previous, ParticipationStatus.CONFIRMED, now
+        )
+        await after.stage()
+    await after.publish()
+    return participation
+
+
+@dataclass(frozen=True)
+class ParticipationChanges:
+    """Each field is KEEP (left out) or the new value; None is refused (nothing to clear)."""
+
+    role: Any = KEEP
+    status: Any = KEEP
+
+
+async def update_participation(actor: Actor, participation_id: int, changes: ParticipationChanges) -> Participation:
+    """A new role, or CONFIRMED/WITHDRAWN: back to CONFIRMED takes a place again (from
+    WITHDRAWN) or clears recorded attendance (from ATTENDED or NO_SHOW)."""
+    managed = await managed_participation(actor, participation_id, "id")
+    problems = Problems()
+    for name, value in (("role", changes.role), ("status", changes.status)):
+        if value is None:
+            problems.invalid("This field cannot be cleared.", name)
+    if changes.status not in (KEEP, None, *SETTABLE_STATUSES):
+        problems.invalid("Attendance is recorded with recordAttendance (hours and sessions).", "status")
+    problems.raise_if_any()
+    after = AfterCommit()
+    async with in_transaction():
+        exchange, participation = await locked(managed, "id")
+        previous = ParticipationStatus(participation.status)
+        status = previous if changes.status is KEEP else ParticipationStatus(changes.status)
+        role = ParticipationRole(participation.role) if changes.role is KEEP else ParticipationRole(changes.role)
+        if status is previous and role == participation.role:
+            return participation
+        updated = ["role"]
+        if status is not previous:
+            updated.append("status")
+            if status is ParticipationStatus.WITHDRAWN:
+                if previous in RECORDED_STATUSES:
+                    raise DomainError(
+                        ErrorCode.INVALID,
+                        "Attendance is recorded for this participation: set CONFIRMED first to clear it.",
+                        ["status"],
+                    )
+                await _refuse_if_invited(participation, "status")
+            elif previous is ParticipationStatus.WITHDRAWN:
+                await _check_place(exchange, "status")
+            else:  # attended or no-show, back to confirmed
+                _clear_attendance(participation)
+                updated.extend(ATTENDANCE_FIELDS)
+        participation.status = status
+        participation.role = role
+        await participation.save(update_fields=updated)
+        participation_changed(after, participation, exchange.host_id, managed.partner_ids, previous, status, utcnow())
+        await after.stage()
+    await after.publish()
+    return participation
+
+
+async def remove_participant(actor: Actor, participation_id: int) -> int:
+    """Deletes the participation (its hours with it); returns its id. Not for an invitee who
+    accepted (revoke the invitation)."""
+    managed = await managed_participation(actor, participation_id, "id")
+    after = AfterCommit()
+    async with in_transaction():
+        exchange, participation = await locked(managed, "id")
+        await _refuse_if_invited(participation, "id")
+        previous = ParticipationStatus(participation.status)
+        await participation.delete()
+        participation_changed(after, participation, exchange.host_id, managed.partner_ids, previous, None, utcnow())
+        await after.stage()
+    await after.publish()
+    return participation_id
