@@ -13,8 +13,8 @@ An HTTP request goes through, in order (each step answers on its own when it ref
 6. ``Idempotency-Key`` for mutations (replay, 409 in progress, 422 reused);
 7. execution under a time limit, then the response with ``extensions.cost``.
 
-Subscriptions over HTTP event streams pass steps 1-5, then take Strawberry's stream path;
-over WebSocket, the schema extension (schema.limits.PreparedDocument) applies step 3 and
+Subscriptions over HTTP event streams pass steps 1-5, then take Strawberry's stream path with
+the document step 2 resolved (one sent by its hash alone streams too); over WebSocket, the schema extension (schema.limits.PreparedDocument) applies step 3 and
 the allow-list.
 
 Status codes follow GraphQL over HTTP: with ``application/graphql-response+json`` a request
@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import re
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from asyncpg import exceptions as pg
@@ -49,7 +50,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.streaming import HTTPStreamTransport
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
@@ -81,6 +82,9 @@ from schema.limits import (
 from schema.plan import Fallback, compile_operation
 from schema.plan import execute as execute_plan
 from schema.shown_once import for_replay
+
+if TYPE_CHECKING:
+    from cross_web import AsyncHTTPRequestAdapter
 
 log = logging.getLogger("exchange.graphql")
 
@@ -352,6 +356,12 @@ class Admission:
     streamed: bool = False
 
 
+# The admission of the stream being handed to Strawberry (set only around that call).
+_STREAMING: contextvars.ContextVar[Admission | None] = contextvars.ContextVar(
+    "exchange_streaming", default=None
+)
+
+
 class ExchangeGraphQL(GraphQL[Context, None]):
     # Subscriptions: WebSocket handlers and HTTP stream transports (schema.live).
     graphql_transport_ws_handler_class = live.TransportWSHandler
@@ -471,8 +481,12 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             admitted = await self.admit(request, json_accepted=media is not None, streams=streams)
             if admitted.streamed:
                 # Strawberry's subscription path, admitted like any request (limits, the
-                # allow-list, the rate limit).
-                return await super().run(request, admitted.context, root_value)
+                # allow-list, the rate limit), running the document admission resolved.
+                streaming = _STREAMING.set(admitted)
+                try:
+                    return await super().run(request, admitted.context, root_value)
+                finally:
+                    _STREAMING.reset(streaming)
             outcome = await self.pipeline(request, answer, admitted)
         except Exception as error:
             outcome = self.refusal(request, answer, error)
@@ -496,6 +510,26 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         refused = RequestError.of(INTERNAL_MESSAGE, TransportCode.INTERNAL_SERVER_ERROR)
         refused.errors[0]["extensions"]["requestId"] = request_id
         return Outcome({"errors": refused.errors}, 500)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """What Strawberry's stream path runs: the request as admission resolved it. Strawberry
+        would read the body (or query string) again, and a document sent by its hash alone
+        (APQ, allow-list mode) has no ``query`` there: the stream failed with
+        MissingQueryError. The resolved text is also the one admission prepared, so
+        schema.limits.PreparedDocument reuses its parse and validation."""
+        admitted = _STREAMING.get()
+        if admitted is None:  # only admitted streams reach Strawberry's HTTP path
+            return await super().parse_http_body(request)
+        transport = self._get_stream_transport_from_headers(request.headers)
+        return GraphQLRequestData(
+            query=admitted.query,
+            variables=admitted.raw_variables,
+            operation_name=admitted.operation_name,
+            extensions=admitted.extensions,
+            protocol=transport.protocol if transport is not None else "http",
+        )
 
     def _respond(self, media: str, outcome: Outcome) -> Response:
         return Response(

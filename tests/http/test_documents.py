@@ -9,15 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from asgi_lifespan import LifespanManager
 from tortoise import connections
 
 from exchange.app import create_app
 from exchange.documents import MAX_DOCUMENT_CHARS, DocumentStore, entry_bytes, register_file, sha256_hex
-from exchange.models import PersistedDocument
+from exchange.models import InvitationStatus, PersistedDocument
 from tests.cli.helpers import run_cli
 from tests.conftest import make_settings
+from tests.events.conftest import change, make_exchange, make_invitation, make_org
 from tests.http.conftest import GRAPHQL_RESPONSE, AppFactory, codes
+from tests.http.test_multipart_subscriptions import RawStream, apollo_read
 
 QUERY = "{ organisations(first: 2) { totalCount } }"
 HASH = sha256_hex(QUERY)
@@ -226,3 +229,107 @@ def test_cli_registers_operations_and_manifests(database_url: str, tmp_path: Pat
 
     for answer in asyncio.run(ask()):
         assert "errors" not in answer, answer
+
+
+# ------------------------------------------------------------ subscriptions by hash
+
+SUBSCRIPTION = "subscription { invitationUpdates { status previousStatus } }"
+SUBSCRIPTION_HASH = sha256_hex(SUBSCRIPTION)
+SSE = "text/event-stream"
+MULTIPART = "multipart/mixed;subscriptionSpec=1.0"
+
+
+def stream_payloads(accept: str, body: bytes) -> list[dict[str, Any]]:
+    """The results an event stream carried (heartbeats and the end of the stream left out)."""
+    if accept == MULTIPART:
+        return apollo_read([body])
+    return [
+        json.loads(line.removeprefix(b"data:"))
+        for line in body.splitlines()
+        if line.startswith(b"data:") and line.removeprefix(b"data:").strip()
+    ]
+
+
+async def make_persisted(app: Any, accept: str, allow_list: bool, tmp_path: Path) -> None:
+    """SUBSCRIPTION known by its hash: registered (allow-list mode), or sent once with its
+    text over the stream (APQ; a subscription cannot be sent over JSON)."""
+    if allow_list:
+        file = tmp_path / "subscription.graphql"
+        file.write_text(SUBSCRIPTION)
+        assert list(await register_file(file)) == [SUBSCRIPTION_HASH]
+        return
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        # Without a key the stream carries the refusal and ends; the document is remembered.
+        first = await client.post(
+            "/graphql",
+            json={"query": SUBSCRIPTION, "extensions": apq(SUBSCRIPTION_HASH)},
+            headers={"Accept": accept},
+        )
+    [refusal] = stream_payloads(accept, first.content)
+    assert [error["extensions"]["code"] for error in refusal["errors"]] == ["UNAUTHENTICATED"]
+
+
+@pytest.mark.parametrize("accept", [SSE, MULTIPART], ids=["sse", "multipart"])
+@pytest.mark.parametrize("allow_list", [False, True], ids=["apq", "allow-list"])
+async def test_a_subscription_sent_by_its_hash_streams_its_events(
+    database_url: str, tmp_path: Path, accept: str, allow_list: bool
+) -> None:
+    """The stream runs the document its hash names: Strawberry's stream path used to read
+    the body again, found no `query` there and sent a masked INTERNAL_SERVER_ERROR."""
+    settings = make_settings(database_url, tmp_path, persisted_queries_only=allow_list)
+    async with LifespanManager(create_app(settings)) as manager:
+        app = manager.app
+        await make_persisted(app, accept, allow_list, tmp_path)
+        host = await make_org("host")
+        invitation = await make_invitation(await make_exchange(host), host)
+        stream = RawStream(
+            app,
+            {"extensions": apq(SUBSCRIPTION_HASH)},
+            {"accept": accept, "authorization": f"Bearer {host.key}"},
+        )
+        headers = await stream.start()
+        try:
+            assert headers["content-type"].startswith(accept.split(";")[0])
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                for _ in range(200):
+                    if (await client.get("/healthz")).json()["live"]["subscriptions"] == 1:
+                        break
+                    await asyncio.sleep(0.025)
+                else:
+                    chunk = await stream.chunk(0.1)
+                    raise AssertionError(f"the subscription never started; the stream sent {chunk!r}")
+            await change(invitation, None, InvitationStatus.QUEUED)
+            body = b""
+            while not stream_payloads(accept, body):
+                chunk = await stream.chunk()
+                assert chunk is not None, body
+                body += chunk
+        finally:
+            await stream.close()
+    assert stream_payloads(accept, body) == [
+        {"data": {"invitationUpdates": {"status": "QUEUED", "previousStatus": None}}}
+    ]
+
+
+@pytest.mark.parametrize("accept", [SSE, MULTIPART], ids=["sse", "multipart"])
+async def test_a_subscription_sent_by_its_hash_over_get_runs(make_client: AppFactory, accept: str) -> None:
+    """GET carries subscriptions to a stream too, by hash alone: without a key the
+    subscription itself answers UNAUTHENTICATED (it ran), not INTERNAL_SERVER_ERROR."""
+    async with make_client() as client:
+        with_text = await client.post(
+            "/graphql",
+            json={"query": SUBSCRIPTION, "extensions": apq(SUBSCRIPTION_HASH)},
+            headers={"Accept": accept},
+        )
+        assert with_text.status_code == 200
+        by_hash = await client.get(
+            "/graphql",
+            params={"extensions": json.dumps(apq(SUBSCRIPTION_HASH))},
+            headers={"Accept": accept},
+        )
+    assert by_hash.status_code == 200
+    assert by_hash.headers["content-type"].startswith(accept.split(";")[0])
+    [refusal] = stream_payloads(accept, by_hash.content)
+    assert [error["extensions"]["code"] for error in refusal["errors"]] == ["UNAUTHENTICATED"]
