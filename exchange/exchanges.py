@@ -15,6 +15,7 @@ from tortoise.transactions import in_transaction
 from exchange import access
 from exchange.access import Actor
 from exchange.errors import DomainError, ErrorCode, Problems, not_found
+from exchange.events import AfterCommit
 from exchange.i18n import fold
 from exchange.mail.outbox import enqueue_many
 from exchange.models import (
@@ -28,6 +29,7 @@ from exchange.models import (
     Theme,
 )
 from exchange.rows import instances
+from exchange.settings import Settings
 from exchange.sql import Page, PageWindow, Statement, json_list_holds, linked, paged_children, text_contains
 from exchange.validation import (
     LocalizedText,
@@ -94,6 +96,7 @@ class NewExchange:
     city: str | None = None
     capacity: int | None = None
     status: ExchangeStatus | None = None
+    waitlist: bool = False
 
 
 @dataclass
@@ -111,6 +114,7 @@ class ExchangeChanges:
     capacity: Any = KEEP
     languages: Any = KEEP
     status: Any = KEEP
+    waitlist: Any = KEEP
 
     def given(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not KEEP}
@@ -353,6 +357,7 @@ async def create_exchange(actor: Actor, data: NewExchange) -> Exchange:
                 ends_on=data.ends_on,
                 time_zone=data.time_zone,
                 capacity=data.capacity,
+                waitlist=data.waitlist,
                 languages=languages,
                 using_db=connection,
             )
@@ -372,11 +377,15 @@ _NOT_CLEARABLE = {
     "time_zone": "timeZone",
     "languages": "languages",
     "status": "status",
+    "waitlist": "waitlist",
 }
 
 
-async def update_exchange(actor: Actor, exchange_id: int, changes: ExchangeChanges) -> Exchange:
+async def update_exchange(
+    actor: Actor, exchange_id: int, changes: ExchangeChanges, settings: Settings | None = None
+) -> Exchange:
     await _exchange_to_manage(actor, exchange_id, "id")
+    after = AfterCommit()
     async with in_transaction() as connection:
         # The row lock orders this update with addSession and other updates of the exchange,
         # so the sessions checked against new dates are all the sessions there are.
@@ -391,6 +400,14 @@ async def update_exchange(actor: Actor, exchange_id: int, changes: ExchangeChang
             await exchange.partners.clear(using_db=connection)
             if partners:
                 await exchange.partners.add(*partners, using_db=connection)
+        if "capacity" in values or values.get("status") is ExchangeStatus.OPEN:
+            # A capacity raised or lifted, or an exchange opened again, may leave places free
+            # for those on its waiting list. Imported here: the waitlist reads this module.
+            from exchange.invitations.waitlist import offer_places_after_change
+
+            await offer_places_after_change(exchange, after, settings)
+        await after.stage()
+    await after.publish()
     return exchange
 
 
@@ -434,6 +451,8 @@ async def _validated_changes(
     if "capacity" in given:
         check_capacity(problems, given["capacity"])
         values["capacity"] = given["capacity"]
+    if "waitlist" in given:
+        values["waitlist"] = bool(given["waitlist"])
     if "languages" in given:
         values["languages"] = check_languages(problems, given["languages"])
     if "status" in given and given["status"] != exchange.status:

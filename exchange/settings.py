@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     # Hours before a session that each of its participants is reminded of it (None: never).
     # Not reminder_days_before, which reminds invitees to answer before their link expires.
     session_reminder_hours: float | None = Field(default=24.0, gt=0)
+    # How long the first on a waiting list has to claim a freed place before it passes on.
+    waitlist_claim_hours: float = Field(default=48.0, gt=0)
     expiry_sweep_seconds: float = 60.0
     # Plain lists, not paginated: the cost model prices them at these caps (schema/cost.py).
     max_sessions_per_exchange: int = 20

@@ -9,6 +9,7 @@ from strawberry.dataloader import DataLoader
 
 from exchange import access, attendance, exchanges, models, participations, sessions, sql, volunteers
 from exchange.invitations import manage as invitation_reads
+from exchange.invitations import waitlist
 from exchange.sql import Page
 from schema.relay import PageArgs
 
@@ -159,6 +160,8 @@ class Loaders:
         self.exchange_invitations: DataLoader[tuple[int, PageArgs, models.InvitationStatus | None], Page] = (
             DataLoader(load_fn=_invitation_pages)
         )
+        # Invitation id -> place on its exchange's waiting list (None unless WAITLISTED).
+        self.waitlist_positions: DataLoader[int, int | None] = _grouped_loader(waitlist.positions)
 
     async def _organised_by_actor(self, keys: list[int]) -> list[bool]:
         organisation_id = self.context.actor.organisation_id

@@ -12,7 +12,13 @@ from exchange.models import Exchange, Invitation, InvitationStatus
 
 # Statuses that still wait for an answer: past expires_at they read as EXPIRED.
 OPEN_STATUSES = (InvitationStatus.QUEUED, InvitationStatus.SENT)
-LIVE_STATUSES = (InvitationStatus.QUEUED, InvitationStatus.SENT, InvitationStatus.ACCEPTED)
+LIVE_STATUSES = (
+    InvitationStatus.QUEUED,
+    InvitationStatus.SENT,
+    InvitationStatus.ACCEPTED,
+    InvitationStatus.WAITLISTED,
+    InvitationStatus.OFFERED,
+)
 
 
 def utcnow() -> datetime:
@@ -21,11 +27,19 @@ def utcnow() -> datetime:
 
 def effective_status(invitation: Invitation, now: datetime | None = None) -> InvitationStatus:
     """The status a reader sees: an unanswered invitation past its expiry is EXPIRED at once,
-    whether or not the sweep has stored that yet (reads never write)."""
+    whether or not the sweep has stored that yet (reads never write). So is a place offered
+    from the waiting list once its claim window has passed (exchange.invitations.waitlist)."""
     status = InvitationStatus(invitation.status)
     if status in OPEN_STATUSES and invitation.expires_at <= (now or utcnow()):
         return InvitationStatus.EXPIRED
+    if status is InvitationStatus.OFFERED and offer_lapsed(invitation, now):
+        return InvitationStatus.EXPIRED
     return status
+
+
+def offer_lapsed(invitation: Invitation, now: datetime | None = None) -> bool:
+    deadline = invitation.offer_expires_at
+    return deadline is not None and deadline <= (now or utcnow())
 
 
 async def organisers(exchange: Exchange) -> frozenset[int]:

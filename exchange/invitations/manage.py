@@ -21,6 +21,7 @@ from exchange.invitations.common import (
     status_changed,
     utcnow,
 )
+from exchange.invitations.waitlist import offer_free_places
 from exchange.mail.outbox import enqueue
 from exchange.models import (
     Exchange,
@@ -93,7 +94,7 @@ async def revoke_invitation(actor: Actor, settings: Settings, invitation_id: int
     invitation, organiser_ids = await _managed_invitation(actor, invitation_id)
     after = AfterCommit()
     async with in_transaction():
-        await lock_exchange(invitation.exchange_id)
+        exchange = await lock_exchange(invitation.exchange_id)
         invitation = await Invitation.get(id=invitation_id)
         now = utcnow()
         status = effective_status(invitation, now)
@@ -116,6 +117,9 @@ async def revoke_invitation(actor: Actor, settings: Settings, invitation_id: int
         ):
             await enqueue(MailKind.CANCELLATION, invitation, settings=settings)
         status_changed(after, invitation, organiser_ids, previous, InvitationStatus.REVOKED, now)
+        if previous in (InvitationStatus.ACCEPTED, InvitationStatus.OFFERED):
+            # The place it held, or the one offered to it, goes to the next on the waiting list.
+            await offer_free_places(exchange, organiser_ids, after, now, settings)
         await after.stage()
     await after.publish()
     return invitation
@@ -132,9 +136,15 @@ def status_condition(statement: Statement, status: InvitationStatus | None, now:
     if status is InvitationStatus.EXPIRED:
         expired = statement.param(status.value)
         waiting = statement.in_list(open_status.value for open_status in OPEN_STATUSES)
-        return f"t.status = {expired} OR (t.status IN {waiting} AND t.expires_at <= {statement.param(now)})"
+        offered = statement.param(InvitationStatus.OFFERED.value)
+        return (
+            f"t.status = {expired} OR (t.status IN {waiting} AND t.expires_at <= {statement.param(now)}) "
+            f"OR (t.status = {offered} AND t.offer_expires_at <= {statement.param(now)})"
+        )
     if status in OPEN_STATUSES:
         return f"t.status = {statement.param(status.value)} AND t.expires_at > {statement.param(now)}"
+    if status is InvitationStatus.OFFERED:
+        return f"t.status = {statement.param(status.value)} AND t.offer_expires_at > {statement.param(now)}"
     return f"t.status = {statement.param(status.value)}"
 
 

@@ -1,8 +1,11 @@
-"""What the holder of an invitation link may do: look at it, accept or decline it.
-The token is the only credential, so an unknown token says nothing about what exists."""
+"""What the holder of an invitation link may do: look at it, accept or decline it, join
+the waiting list or claim a place offered from it (exchange.invitations.waitlist), and
+withdraw an acceptance until the exchange starts. The token is the only credential, so an
+unknown token says nothing about what exists."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from tortoise.exceptions import IntegrityError
@@ -13,11 +16,14 @@ from exchange.errors import DomainError, ErrorCode
 from exchange.events import AfterCommit
 from exchange.invitations import tokens
 from exchange.invitations.common import effective_status, lock_exchange, organisers, status_changed, utcnow
+from exchange.invitations.waitlist import anyone_waiting, live_offers, offer_free_places
+from exchange.mail.outbox import enqueue
 from exchange.models import (
     Exchange,
     ExchangeStatus,
     Invitation,
     InvitationStatus,
+    MailKind,
     Participation,
     ParticipationRole,
     ParticipationStatus,
@@ -25,6 +31,8 @@ from exchange.models import (
 )
 from exchange.notice import NOTICE_VERSION
 from exchange.participations import HOLDING_A_PLACE, seats_taken
+from exchange.schedule import schedule_for
+from exchange.settings import Settings
 
 UNKNOWN_LINK = "This invitation link is not valid."
 
@@ -32,6 +40,8 @@ UNKNOWN_LINK = "This invitation link is not valid."
 class Response(StrEnum):
     ACCEPT = "ACCEPT"
     DECLINE = "DECLINE"
+    # Beyond the contract: gives an accepted place back, until the exchange starts.
+    WITHDRAW = "WITHDRAW"
 
 
 async def find_by_token(token: str) -> Invitation | None:
@@ -43,7 +53,9 @@ async def find_by_token(token: str) -> Invitation | None:
     return invitation
 
 
-async def respond(token: str, response: Response, *, public_profile: bool | None = None) -> Invitation:
+async def respond(
+    token: str, response: Response, *, public_profile: bool | None = None, settings: Settings | None = None
+) -> Invitation:
     """Accept or decline; returns the invitation as stored after the answer.
 
     Accepting is consenting to the privacy notice the mail and the page show with the
@@ -58,7 +70,7 @@ async def respond(token: str, response: Response, *, public_profile: bool | None
     # exchange) makes our insert fail; the second attempt finds and links that record.
     for attempt in range(2):
         try:
-            return await _respond_once(found.id, response, organiser_ids, public_profile)
+            return await _respond_once(found.id, response, organiser_ids, public_profile, settings)
         except IntegrityError:
             if attempt == 1:
                 raise
@@ -66,7 +78,11 @@ async def respond(token: str, response: Response, *, public_profile: bool | None
 
 
 async def _respond_once(
-    invitation_id: int, response: Response, organiser_ids: frozenset[int], public_profile: bool | None
+    invitation_id: int,
+    response: Response,
+    organiser_ids: frozenset[int],
+    public_profile: bool | None,
+    settings: Settings | None,
 ) -> Invitation:
     after = AfterCommit()
     async with in_transaction():
@@ -77,41 +93,77 @@ async def _respond_once(
         now = utcnow()
         previous = InvitationStatus(invitation.status)
         status = effective_status(invitation, now)
-        _refuse_final(status)
+        if response is Response.WITHDRAW:
+            await _withdraw(invitation, exchange, status, now, settings)
+        else:
+            _refuse_final(status)
         if response is Response.DECLINE:
             # Declining an expired link is still worth recording: the organiser learns the answer.
+            # So is leaving the waiting list, or turning down a place offered from it.
             invitation.status = InvitationStatus.DECLINED
             invitation.responded_at = now
             await invitation.save(update_fields=["status", "responded_at"])
-        else:
+        elif response is Response.ACCEPT:
             if status is InvitationStatus.EXPIRED:
+                if previous is InvitationStatus.OFFERED:
+                    raise DomainError(ErrorCode.EXPIRED, "The offer of a place has lapsed.", ["token"])
                 raise DomainError(ErrorCode.EXPIRED, "This invitation has expired.", ["token"])
+            if status is InvitationStatus.WAITLISTED:
+                raise DomainError(
+                    ErrorCode.ALREADY_RESPONDED,
+                    "You are on the waiting list already; an email will offer you a place when one is free.",
+                    ["token"],
+                )
             if exchange.status is not ExchangeStatus.OPEN:
                 raise DomainError(
                     ErrorCode.INVALID, "The exchange no longer accepts participants.", ["token"]
                 )
-            volunteer = await _volunteer_for(invitation)
-            await _take_seat(exchange, volunteer)
-            if public_profile is not None and volunteer.public_profile != public_profile:
-                volunteer.public_profile = public_profile
-                await volunteer.save(update_fields=["public_profile"])
-            invitation.status = InvitationStatus.ACCEPTED
-            invitation.responded_at = now
-            invitation.consent_at = now
-            invitation.consent_notice_version = NOTICE_VERSION
-            invitation.volunteer = volunteer
-            await invitation.save(
-                update_fields=["status", "responded_at", "consent_at", "consent_notice_version", "volunteer_id"]
-            )
+            claiming = status is InvitationStatus.OFFERED
+            volunteer = await _take_seat(exchange, invitation, claiming=claiming, now=now)
+            if volunteer is None:
+                await _join_waitlist(exchange, invitation, now)
+            else:
+                if public_profile is not None and volunteer.public_profile != public_profile:
+                    volunteer.public_profile = public_profile
+                    await volunteer.save(update_fields=["public_profile"])
+                invitation.status = InvitationStatus.ACCEPTED
+                invitation.responded_at = now
+                invitation.consent_at = now
+                invitation.consent_notice_version = NOTICE_VERSION
+                invitation.volunteer = volunteer
+                await invitation.save(
+                    update_fields=[
+                        "status",
+                        "responded_at",
+                        "consent_at",
+                        "consent_notice_version",
+                        "volunteer_id",
+                    ]
+                )
         status_changed(after, invitation, organiser_ids, previous, InvitationStatus(invitation.status), now)
+        if previous is InvitationStatus.OFFERED or invitation.status in _MAY_FREE_A_PLACE:
+            # A place given back or an offer turned down goes to the next on the list; one
+            # joining the list may find places that lapsed offers left (not swept yet).
+            for offered in await offer_free_places(exchange, organiser_ids, after, now, settings):
+                if offered.id == invitation.id:
+                    invitation.status, invitation.offer_expires_at = offered.status, offered.offer_expires_at
         await after.stage()
     await after.publish()
     return invitation
 
 
+_MAY_FREE_A_PLACE = (InvitationStatus.WITHDRAWN, InvitationStatus.WAITLISTED)
+
+
 def _refuse_final(status: InvitationStatus) -> None:
     if status is InvitationStatus.REVOKED:
         raise DomainError(ErrorCode.REVOKED, "The organiser has withdrawn this invitation.", ["token"])
+    if status is InvitationStatus.WITHDRAWN:
+        raise DomainError(
+            ErrorCode.ALREADY_RESPONDED,
+            "You have withdrawn from this exchange; ask the organiser if you want to take part again.",
+            ["token"],
+        )
     if status in (InvitationStatus.ACCEPTED, InvitationStatus.DECLINED):
         raise DomainError(
             ErrorCode.ALREADY_RESPONDED, "This invitation has already been answered.", ["token"]
@@ -146,14 +198,22 @@ async def _volunteer_for(invitation: Invitation) -> Volunteer:
     )
 
 
-async def _take_seat(exchange: Exchange, volunteer: Volunteer) -> None:
-    """A confirmed participation, counted against the capacity unless the volunteer already
-    holds a seat (e.g. registered by the organiser directly)."""
-    participation = await Participation.get_or_none(volunteer_id=volunteer.id, exchange_id=exchange.id)
-    if participation is not None and participation.status in HOLDING_A_PLACE:
-        return
-    if exchange.capacity is not None and await seats_taken(exchange.id) >= exchange.capacity:
-        raise DomainError(ErrorCode.CAPACITY_REACHED, "Every place in this exchange is taken.", ["token"])
+async def _take_seat(
+    exchange: Exchange, invitation: Invitation, *, claiming: bool, now: datetime
+) -> Volunteer | None:
+    """The volunteer with a confirmed participation, counted against the capacity unless
+    they already hold a place (e.g. registered by the organiser directly); None when no
+    place is free for them (nothing is written then: no volunteer record for someone who
+    only joins the waiting list)."""
+    known = await _linked_volunteer(invitation)
+    participation = None
+    if known is not None:
+        participation = await Participation.get_or_none(volunteer_id=known.id, exchange_id=exchange.id)
+    if known is not None and participation is not None and participation.status in HOLDING_A_PLACE:
+        return known
+    if not await _place_free(exchange, claiming=claiming, now=now):
+        return None
+    volunteer = known or await _volunteer_for(invitation)
     if participation is None:
         await Participation.create(
             volunteer_id=volunteer.id,
@@ -164,3 +224,85 @@ async def _take_seat(exchange: Exchange, volunteer: Volunteer) -> None:
     else:
         participation.status = ParticipationStatus.CONFIRMED
         await participation.save(update_fields=["status"])
+    return volunteer
+
+
+async def _place_free(exchange: Exchange, *, claiming: bool, now: datetime) -> bool:
+    """Under the exchange's lock: places held and places offered (exchange.invitations.
+    waitlist) leave one for this invitee. A claimant's own offer is one of those offered;
+    anyone else comes after those already waiting."""
+    if exchange.capacity is None:
+        return True
+    held = await seats_taken(exchange.id) + await live_offers(exchange.id, now)
+    if claiming:
+        held -= 1
+    elif await anyone_waiting(exchange.id):
+        return False
+    return held < exchange.capacity
+
+
+async def _join_waitlist(exchange: Exchange, invitation: Invitation, now: datetime) -> None:
+    """No place is free: onto the waiting list if the exchange keeps one (at its end; a
+    claimant whose offered place went with a lowered capacity keeps their old turn), else
+    CAPACITY_REACHED. Joining agrees to the privacy notice as accepting does; the volunteer
+    record and the public-profile choice wait for the place."""
+    if not exchange.waitlist and invitation.status is not InvitationStatus.OFFERED:
+        raise DomainError(ErrorCode.CAPACITY_REACHED, "Every place in this exchange is taken.", ["token"])
+    invitation.status = InvitationStatus.WAITLISTED
+    invitation.waitlisted_at = invitation.waitlisted_at or now
+    invitation.offer_expires_at = None
+    invitation.responded_at = now
+    invitation.consent_at = now
+    invitation.consent_notice_version = NOTICE_VERSION
+    await invitation.save(
+        update_fields=[
+            "status",
+            "waitlisted_at",
+            "offer_expires_at",
+            "responded_at",
+            "consent_at",
+            "consent_notice_version",
+        ]
+    )
+
+
+async def _withdraw(
+    invitation: Invitation, exchange: Exchange, status: InvitationStatus, now: datetime, settings: Settings | None
+) -> None:
+    """An accepted invitee gives the place back, until the exchange starts
+    (exchange.schedule): the invitation becomes WITHDRAWN, the participation too, and the
+    calendar entries the invitation made are cancelled by mail (the caller offers the place
+    to the waiting list)."""
+    if status is not InvitationStatus.ACCEPTED:
+        _refuse_final(status)
+        if status in (InvitationStatus.WAITLISTED, InvitationStatus.OFFERED):
+            raise DomainError(
+                ErrorCode.INVALID,
+                "Only a confirmed place can be withdrawn; decline to leave the waiting list.",
+                ["token"],
+            )
+        raise DomainError(
+            ErrorCode.INVALID, "This invitation has not been accepted; decline it instead.", ["token"]
+        )
+    if exchange.status is ExchangeStatus.CANCELLED:
+        raise DomainError(
+            ErrorCode.INVALID,
+            "The exchange has been cancelled; there is nothing to withdraw from.",
+            ["token"],
+        )
+    if (await schedule_for(exchange)).has_started(now):
+        raise DomainError(
+            ErrorCode.INVALID,
+            "The exchange has already started, so the place can no longer be withdrawn here; "
+            "please tell the organiser.",
+            ["token"],
+        )
+    invitation.status = InvitationStatus.WITHDRAWN
+    invitation.withdrawn_at = now
+    invitation.calendar_sequence += 1
+    await invitation.save(update_fields=["status", "withdrawn_at", "calendar_sequence"])
+    if invitation.volunteer_id is not None:
+        await Participation.filter(
+            volunteer_id=invitation.volunteer_id, exchange_id=exchange.id, status__in=HOLDING_A_PLACE
+        ).update(status=ParticipationStatus.WITHDRAWN)
+    await enqueue(MailKind.WITHDRAWAL, invitation, settings=settings)

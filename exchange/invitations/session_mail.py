@@ -1,8 +1,9 @@
 """Who hears about a moved or cancelled session: every invitee whose calendar holds it.
 
 That is an invitation to that session, or to the whole exchange (one naming no session),
-which was either accepted or mailed and still open (SENT, not past its expiry): the
-invitation mail put the entry in the calendar whether or not it was answered. Not a QUEUED
+which was either accepted (or is on the waiting list, or offered a place from it) or mailed
+and still open (SENT, not past its expiry): the invitation mail put the entry in the
+calendar whether or not it was answered. Not a QUEUED
 one: its invitation mail is still in the outbox and is rendered when it is sent, so it
 already carries the session as it now is. Not a declined, revoked, expired or failed one.
 """
@@ -18,10 +19,14 @@ from exchange.mail.outbox import enqueue_many
 from exchange.models import Invitation, InvitationStatus, MailKind, Session
 from exchange.settings import Settings
 
+# Accepted, or on the waiting list (or offered a place from it): the calendar holds the
+# entry, and its status does not run out as an unanswered invitation's does.
+WAITING_OR_IN = (InvitationStatus.ACCEPTED, InvitationStatus.WAITLISTED, InvitationStatus.OFFERED)
+
 
 async def invitations_to_tell(session: Session, now: datetime | None = None) -> list[Invitation]:
     holding = await Invitation.filter(
-        Q(status=InvitationStatus.ACCEPTED)
+        Q(status__in=WAITING_OR_IN)
         | Q(status=InvitationStatus.SENT, expires_at__gt=now or datetime.now(UTC)),
         exchange_id=session.exchange_id,
     ).order_by("id")

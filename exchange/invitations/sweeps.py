@@ -1,6 +1,7 @@
 """Periodic work on invitations: store overdue ones as EXPIRED (readers already see them so),
-queue one reminder shortly before expiry, and remind participants of their sessions
-(exchange.invitations.session_reminders). All are safe to run from several processes at
+queue one reminder shortly before expiry, remind participants of their sessions
+(exchange.invitations.session_reminders), and pass places whose offer lapsed on to the next
+on the waiting list (exchange.invitations.waitlist). All are safe to run from several processes at
 once: every change is a conditional update, happens under a row lock, or is kept single by
 a unique key."""
 
@@ -19,6 +20,7 @@ from tortoise.transactions import in_transaction
 from exchange.events import AfterCommit
 from exchange.invitations.common import OPEN_STATUSES, organisers, status_changed, utcnow
 from exchange.invitations.session_reminders import enqueue_session_reminders
+from exchange.invitations.waitlist import pass_on_lapsed_offers
 from exchange.mail.outbox import enqueue
 from exchange.models import Exchange, ExchangeStatus, Invitation, InvitationStatus, MailKind, OutboxMail
 from exchange.settings import Settings
@@ -102,6 +104,9 @@ class SweepReport:
     expired: int
     reminders: int
     session_reminders: int = 0
+    # Places offered from waiting lists (exchange.invitations.waitlist), mostly passed on
+    # from offers that lapsed.
+    offers: int = 0
 
 
 async def sweep(settings: Settings, now: datetime | None = None) -> SweepReport:
@@ -109,6 +114,7 @@ async def sweep(settings: Settings, now: datetime | None = None) -> SweepReport:
         expired=await expire_overdue(now),
         reminders=await enqueue_reminders(settings, now),
         session_reminders=await enqueue_session_reminders(settings, now),
+        offers=await pass_on_lapsed_offers(settings, now),
     )
 
 
@@ -120,12 +126,14 @@ async def start_sweeper(settings: Settings, _state: Any) -> Callable[[], Awaitab
             await asyncio.sleep(settings.expiry_sweep_seconds)
             try:
                 report = await sweep(settings)
-                if report.expired or report.reminders or report.session_reminders:
+                if report.expired or report.reminders or report.session_reminders or report.offers:
                     log.info(
-                        "invitation sweep: %d expired, %d reminders and %d session reminders queued",
+                        "invitation sweep: %d expired, %d reminders and %d session reminders queued, "
+                        "%d places offered from waiting lists",
                         report.expired,
                         report.reminders,
                         report.session_reminders,
+                        report.offers,
                     )
             except Exception:
                 log.exception("invitation sweep failed; trying again next round")

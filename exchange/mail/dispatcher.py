@@ -53,6 +53,8 @@ log = logging.getLogger("exchange.mail.dispatcher")
 _FIRST_MAIL = (MailKind.INVITATION, MailKind.RESEND)
 _MAX_BACKOFF_SECONDS = 3600.0
 _OPEN = (InvitationStatus.QUEUED, InvitationStatus.SENT)
+# Answered yes, or waiting for a place: their calendars keep the invitation's entries.
+_HOLDING_AN_ENTRY = (InvitationStatus.ACCEPTED, InvitationStatus.WAITLISTED, InvitationStatus.OFFERED)
 
 
 _MARK_SENT = (
@@ -94,7 +96,7 @@ def backoff_seconds(attempts: int, base: float) -> float:
     return delay / 2 + random.uniform(0, delay / 2)
 
 
-_ASKS_FOR_AN_ANSWER = (MailKind.INVITATION, MailKind.RESEND, MailKind.REMINDER)
+_ASKS_FOR_AN_ANSWER = (MailKind.INVITATION, MailKind.RESEND, MailKind.REMINDER, MailKind.WAITLIST_OFFER)
 
 
 def skip_reason(mail: OutboxMail, invitation: Invitation, now: datetime) -> str | None:
@@ -113,9 +115,18 @@ def skip_reason(mail: OutboxMail, invitation: Invitation, now: datetime) -> str 
             return "invitation has expired"
         return None
     if kind is MailKind.UPDATE:
-        if status not in (*_OPEN, InvitationStatus.ACCEPTED):
+        if status not in (*_OPEN, *_HOLDING_AN_ENTRY):
             return f"invitation is {status.value}"
         return None
+    if kind is MailKind.WAITLIST_OFFER:
+        # Claimed, declined or revoked since, or lapsed: there is nothing left to claim.
+        if status is not InvitationStatus.OFFERED:
+            return f"invitation is {status.value}"
+        if invitation.offer_expires_at is not None and invitation.offer_expires_at <= now:
+            return "the offer has lapsed"
+        return None
+    if kind is MailKind.WITHDRAWAL:
+        return None if status is InvitationStatus.WITHDRAWN else f"invitation is {status.value}"
     # CANCELLATION: only someone who received an invitation has anything to cancel, and
     # someone who declined has already let it go.
     if invitation.sent_at is None:

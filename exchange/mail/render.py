@@ -46,6 +46,7 @@ from exchange.web.texts import TEXTS
 
 TEMPLATES = Path(__file__).parent / "templates"
 INVITING_KINDS = (MailKind.INVITATION, MailKind.RESEND, MailKind.REMINDER)
+_TEMPLATE_PREFIX = {MailKind.WITHDRAWAL: "withdrawal_", MailKind.WAITLIST_OFFER: "offer_"}
 _DEFAULT_PLATFORM = "Volunteer Exchange"
 _LINK_STYLE = "color:#0b6e4f;"
 
@@ -250,7 +251,8 @@ def compose_bytes(data: MailData, settings: Settings, *, now: datetime | None = 
     # browser's Accept-Language, and a Kazakh mail would open an English page.
     page_url = f"{tokens.link(settings.public_url, token)}?lang={locale}"
     title = one_line(pick_text(exchange.titles, [locale]) or exchange.slug, 300)
-    cancels = kind is MailKind.CANCELLATION
+    # A withdrawal takes the invitation's entries out of the calendar as a cancellation does.
+    cancels = kind in (MailKind.CANCELLATION, MailKind.WITHDRAWAL)
     named_sessions = bool(_named_session_ids(mail))
     sessions = [
         {
@@ -298,13 +300,18 @@ def compose_bytes(data: MailData, settings: Settings, *, now: datetime | None = 
         "session_cancellation": cancels and named_sessions,
         # A whole-exchange invitee's calendar holds one all-day entry and no session
         # entries: a mail about single sessions has nothing there to update or cancel.
-        "has_calendar": not (data.whole_exchange and named_sessions),
+        "has_calendar": not (data.whole_exchange and named_sessions) and kind is not MailKind.WAITLIST_OFFER,
+        # The offer of a place from the waiting list: claimed on the page, by the deadline.
+        "claim_by": _moment(invitation.offer_expires_at, zone, locale) if invitation.offer_expires_at else None,
+        "claim_url": f"{page_url}&response=accept",
     }
     env = environment()
-    subject = one_line(env.get_template(f"{locale}/subject.txt").render(context), 250)
+    # Withdrawal and offer mails say something else entirely: templates of their own.
+    prefix = _TEMPLATE_PREFIX.get(kind, "")
+    subject = one_line(env.get_template(f"{locale}/{prefix}subject.txt").render(context), 250)
     context["subject"] = subject
-    text = env.get_template(f"{locale}/body.txt").render(context)
-    html = env.get_template(f"{locale}/body.html").render(context)
+    text = env.get_template(f"{locale}/{prefix}body.txt").render(context)
+    html = env.get_template(f"{locale}/{prefix}body.html").render(context)
 
     alternative = _multipart(
         "alternative",

@@ -62,6 +62,12 @@ class InvitationStatus(StrEnum):
     EXPIRED = "EXPIRED"
     REVOKED = "REVOKED"
     FAILED = "FAILED"
+    # Beyond the contract (exchange.invitations.waitlist): accepted when every place was taken,
+    # on the exchange's waiting list; then offered a freed place for a claim window.
+    WAITLISTED = "WAITLISTED"
+    OFFERED = "OFFERED"
+    # Accepted, then given up by the invitee before the exchange started.
+    WITHDRAWN = "WITHDRAWN"
 
 
 class ApiKeyRole(StrEnum):
@@ -78,6 +84,10 @@ class MailKind(StrEnum):
     CANCELLATION = "CANCELLATION"
     # Not REMINDER (that one asks an invitee for an answer): a participant's session is near.
     SESSION_REMINDER = "SESSION_REMINDER"
+    # The invitee withdrew: a calendar CANCEL of what the invitation put in their calendar.
+    WITHDRAWAL = "WITHDRAWAL"
+    # A freed place offered to the first on the waiting list, with the claim deadline.
+    WAITLIST_OFFER = "WAITLIST_OFFER"
 
 
 class MailStatus(StrEnum):

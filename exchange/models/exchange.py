@@ -33,6 +33,9 @@ class Exchange(Model):
     ends_on = fields.DateField()
     time_zone = fields.CharField(max_length=64)
     capacity = fields.IntField(null=True)
+    # Accepting when every place is taken puts the invitee on a waiting list instead of
+    # refusing (exchange.invitations.waitlist).
+    waitlist = fields.BooleanField(default=False, db_default=False)
     languages: list[str] = fields.JSONField(default=list)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

@@ -46,6 +46,12 @@ class Invitation(Model):
     # Set when the invitee accepts, after being shown the privacy notice of this version.
     consent_at = fields.DatetimeField(null=True)
     consent_notice_version = fields.CharField(max_length=32, null=True)
+    # The waiting list (exchange.invitations.waitlist): when the invitee joined it (the list's
+    # order, kept when an offer goes back to the list), until when a place offered to them
+    # may be claimed, and when an accepted invitee withdrew.
+    waitlisted_at = fields.DatetimeField(null=True)
+    offer_expires_at = fields.DatetimeField(null=True)
+    withdrawn_at = fields.DatetimeField(null=True)
     volunteer: fields.ForeignKeyNullableRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="invitations", null=True, on_delete=fields.SET_NULL
     )

@@ -55,6 +55,9 @@ BOARD_TEXTS: dict[str, dict[str, str]] = {
         "status_EXPIRED": "Мерзімі өтті",
         "status_REVOKED": "Кері қайтарылды",
         "status_FAILED": "Жеткізілмеді",
+        "status_WAITLISTED": "Күту тізімінде",
+        "status_OFFERED": "Орын ұсынылды",
+        "status_WITHDRAWN": "Қатысудан бас тартты",
         "changed": "Өзгертілді",
     },
     "ru": {
@@ -104,6 +107,9 @@ BOARD_TEXTS: dict[str, dict[str, str]] = {
         "status_EXPIRED": "Срок истёк",
         "status_REVOKED": "Отозвано",
         "status_FAILED": "Не доставлено",
+        "status_WAITLISTED": "В листе ожидания",
+        "status_OFFERED": "Предложено место",
+        "status_WITHDRAWN": "Отказ от участия",
         "changed": "Изменено",
     },
     "en": {
@@ -153,6 +159,9 @@ BOARD_TEXTS: dict[str, dict[str, str]] = {
         "status_EXPIRED": "Expired",
         "status_REVOKED": "Revoked",
         "status_FAILED": "Not delivered",
+        "status_WAITLISTED": "Waitlisted",
+        "status_OFFERED": "Place offered",
+        "status_WITHDRAWN": "Withdrew",
         "changed": "Changed",
     },
 }

@@ -52,13 +52,14 @@ def personal_feed_urls(settings: Settings, token: str, lang: str) -> tuple[str, 
 
 def entry_status(invitation_status: InvitationStatus, cancelled: bool) -> str:
     """STATUS of an entry in a personal feed: CONFIRMED once accepted, TENTATIVE while the
-    answer is awaited, CANCELLED for a cancelled session or exchange and for every other
-    status (declined, expired, and any later one that means the place is not held)."""
+    answer is awaited or the invitee waits for a place (waiting list, offer), CANCELLED for a
+    cancelled session or exchange and for every other status (declined, expired, withdrawn,
+    and any later one that means the place is not held)."""
     if cancelled:
         return "CANCELLED"
     if invitation_status is InvitationStatus.ACCEPTED:
         return "CONFIRMED"
-    if invitation_status in OPEN_STATUSES:
+    if invitation_status in (*OPEN_STATUSES, InvitationStatus.WAITLISTED, InvitationStatus.OFFERED):
         return "TENTATIVE"
     return "CANCELLED"
 

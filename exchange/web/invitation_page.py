@@ -30,10 +30,12 @@ from starlette.routing import Route
 from exchange import notice
 from exchange.errors import DomainError, ErrorCode
 from exchange.i18n import UI_LOCALES, parse_accept_language, pick_text, pick_ui_locale
-from exchange.invitations.common import OPEN_STATUSES, effective_status
+from exchange.invitations.common import OPEN_STATUSES, effective_status, utcnow
 from exchange.invitations.manage import sessions_by_invitation
 from exchange.invitations.respond import Response as Answer
-from exchange.invitations.respond import find_by_token, respond, seats_taken
+from exchange.invitations.respond import find_by_token, respond
+from exchange.invitations.waitlist import anyone_waiting, free_places
+from exchange.invitations.waitlist import positions as waitlist_positions
 from exchange.models import (
     Exchange,
     ExchangeStatus,
@@ -42,6 +44,7 @@ from exchange.models import (
     Organisation,
     SessionFormat,
 )
+from exchange.schedule import schedule_for
 from exchange.settings import Settings
 from exchange.web.calendar_feeds import personal_feed_urls
 from exchange.web.texts import LANGUAGE_NAMES, TEXTS
@@ -65,6 +68,14 @@ _ERROR_RESULTS = {
     ErrorCode.REVOKED: "revoked",
     ErrorCode.ALREADY_RESPONDED: "already",
     ErrorCode.CAPACITY_REACHED: "capacity",
+}
+# The page's words after an answer, by the invitation's status then.
+_ANSWERED = {
+    InvitationStatus.ACCEPTED: "accepted",
+    InvitationStatus.DECLINED: "declined",
+    InvitationStatus.WAITLISTED: "waitlisted",
+    InvitationStatus.OFFERED: "offered",
+    InvitationStatus.WITHDRAWN: "withdrawn",
 }
 
 _env = Environment(
@@ -190,8 +201,13 @@ async def _page_context(
                 online_url=session.online_url if session.format is not SessionFormat.IN_PERSON else None,
             )
         )
-    status = effective_status(invitation)
-    full = exchange.capacity is not None and await seats_taken(exchange.id) >= exchange.capacity
+    now = utcnow()
+    status = effective_status(invitation, now)
+    # No place for a newcomer: every one held or offered, or others wait for one already.
+    free = await free_places(exchange, now)
+    full = free == 0 or (free is not None and await anyone_waiting(exchange.id))
+    joins_waitlist = full and exchange.waitlist and status in OPEN_STATUSES
+    offer_lapsed = invitation.status is InvitationStatus.OFFERED and status is InvitationStatus.EXPIRED
     locale = Locale.parse(lang)
     place = ", ".join(part for part in (exchange.city, locale.territories.get(exchange.country)) if part)
     opens = datetime.combine(exchange.starts_on, datetime.min.time(), tzinfo=zone)
@@ -218,13 +234,57 @@ async def _page_context(
         ),
         # Which answers the page offers: the service decides in the end, this only avoids
         # showing buttons that can only fail.
-        "can_accept": status in OPEN_STATUSES and exchange.status is ExchangeStatus.OPEN and not full,
+        "can_accept": exchange.status is ExchangeStatus.OPEN
+        and (
+            (status in OPEN_STATUSES and (not full or joins_waitlist)) or status is InvitationStatus.OFFERED
+        ),
         "full": full,
-        "can_decline": status in (*OPEN_STATUSES, InvitationStatus.EXPIRED),
+        "can_decline": status in (*OPEN_STATUSES, *_WAITING, InvitationStatus.EXPIRED) and not offer_lapsed,
+        "joins_waitlist": joins_waitlist,
+        "offer_lapsed": offer_lapsed,
+        **await _after_yes(invitation, exchange, status, zone, lang, now),
         "exchange_open": exchange.status is ExchangeStatus.OPEN,
         "privacy": _privacy(
             lang, organisation_name, notice.contact_for(settings.privacy_contact, organisation.contact_email)
         ),
+    }
+
+
+_WAITING = (InvitationStatus.WAITLISTED, InvitationStatus.OFFERED)
+
+
+def _local_moment(at: datetime, zone: ZoneInfo, lang: str) -> str:
+    return f"{format_date(at.astimezone(zone).date(), 'long', locale=lang)}, {format_time(at, 'short', tzinfo=zone, locale=lang)}"
+
+
+async def _after_yes(
+    invitation: Invitation,
+    exchange: Exchange,
+    status: InvitationStatus,
+    zone: ZoneInfo,
+    lang: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The page's part for the waiting list (the place on it, an offer's deadline) and for
+    withdrawing an accepted place (until the exchange starts, exchange.schedule)."""
+    position = None
+    if status is InvitationStatus.WAITLISTED:
+        position = (await waitlist_positions([invitation.id])).get(invitation.id)
+    claim_by = None
+    if status is InvitationStatus.OFFERED and invitation.offer_expires_at is not None:
+        claim_by = _local_moment(invitation.offer_expires_at, zone, lang)
+    starts_at = None
+    can_withdraw = False
+    if status is InvitationStatus.ACCEPTED and exchange.status is not ExchangeStatus.CANCELLED:
+        schedule = await schedule_for(exchange)
+        starts_at = _local_moment(schedule.starts_at, zone, lang)
+        can_withdraw = not schedule.has_started(now)
+    return {
+        "waitlist_position": position,
+        "claim_by": claim_by,
+        "starts_at": starts_at,
+        "can_withdraw": can_withdraw,
+        "withdraw_closed": starts_at is not None and not can_withdraw,
     }
 
 
@@ -295,7 +355,7 @@ async def _render(
     return response
 
 
-_CHOICES = {"accept": Answer.ACCEPT.value, "decline": Answer.DECLINE.value}
+_CHOICES = {"accept": Answer.ACCEPT.value, "decline": Answer.DECLINE.value, "withdraw": Answer.WITHDRAW.value}
 
 
 def routes(settings: Settings) -> list[Route]:
@@ -334,13 +394,16 @@ def routes(settings: Settings) -> list[Route]:
                 request, settings, invitation, token, lang, result="csrf", status_code=403, public_profile=public_profile
             )
         choice = form.get("response")
-        if choice not in (Answer.ACCEPT.value, Answer.DECLINE.value):
+        if not isinstance(choice, str) or choice not in _CHOICES.values():
             return await _render(
                 request, settings, invitation, token, lang, status_code=400, public_profile=public_profile
             )
         try:
             invitation = await respond(
-                token, Answer(choice), public_profile=public_profile if choice == Answer.ACCEPT.value else None
+                token,
+                Answer(choice),
+                public_profile=public_profile if choice == Answer.ACCEPT.value else None,
+                settings=settings,
             )
         except DomainError as error:
             if error.code is ErrorCode.NOT_FOUND:
@@ -349,13 +412,19 @@ def routes(settings: Settings) -> list[Route]:
             if fresh is None:
                 return _not_found(lang)
             result = _ERROR_RESULTS.get(error.code)
+            if error.code is ErrorCode.EXPIRED and fresh.status is InvitationStatus.OFFERED:
+                result = "offer_lapsed"
+            elif choice == Answer.WITHDRAW.value and fresh.status is InvitationStatus.ACCEPTED:
+                # Accepted yet refused: the exchange has started, or it was cancelled.
+                exchange = await Exchange.get(id=fresh.exchange_id)
+                result = "closed" if exchange.status is ExchangeStatus.CANCELLED else "withdraw_started"
             if result is None:
                 exchange = await Exchange.get(id=fresh.exchange_id)
                 result = "closed" if exchange.status is not ExchangeStatus.OPEN else "invalid"
             return await _render(
                 request, settings, fresh, token, lang, result=result, status_code=409, public_profile=public_profile
             )
-        result = "accepted" if invitation.status is InvitationStatus.ACCEPTED else "declined"
+        result = _ANSWERED.get(InvitationStatus(invitation.status), "declined")
         return await _render(request, settings, invitation, token, lang, result=result)
 
     async def stylesheet(_request: Request) -> Response:

@@ -44,6 +44,9 @@ class CreateExchangeInput:
     capacity: int | None = None
     languages: list[LanguageCode]
     status: ExchangeStatus | None = strawberry.field(default=None, description="DRAFT (default) or OPEN.")
+    waitlist: bool = strawberry.field(
+        default=False, description="Keep a waiting list when every place is taken (see ExperienceExchange.waitlist)."
+    )
 
 
 @strawberry.input(description="Fields left out stay unchanged; an explicit null clears an optional field.")
@@ -61,6 +64,11 @@ class UpdateExchangeInput:
     status: ExchangeStatus | None = strawberry.field(
         default=strawberry.UNSET,
         description="DRAFT -> OPEN -> CLOSED (may reopen) -> COMPLETED; CANCELLED from any state before COMPLETED.",
+    )
+    waitlist: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Turning it off keeps those already waiting on the list (they are still offered "
+        "freed places in turn); only new acceptances are refused when full.",
     )
 
 
@@ -116,6 +124,7 @@ class ExchangeMutations:
                     capacity=input.capacity,
                     languages=list(input.languages),
                     status=input.status,
+                    waitlist=input.waitlist,
                 ),
             )
             return {"exchange": exchange}
@@ -141,9 +150,10 @@ class ExchangeMutations:
                 capacity=given(input.capacity),
                 languages=given(input.languages, list),
                 status=given(input.status),
+                waitlist=given(input.waitlist),
             )
             exchange = await exchanges.update_exchange(
-                actor, pk_of(id, "ExperienceExchange", ["id"]), changes
+                actor, pk_of(id, "ExperienceExchange", ["id"]), changes, info.context.settings
             )
             return {"exchange": exchange}
 

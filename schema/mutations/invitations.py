@@ -16,7 +16,14 @@ from schema.scalars import CountryCode, LanguageCode
 from schema.types.invitation import Invitation, InvitationPreview
 
 # The contract's InvitationResponse is the domain's Response (same member names).
-strawberry.enum(Response, name="InvitationResponse")
+strawberry.enum(
+    Response,
+    name="InvitationResponse",
+    description="ACCEPT takes a place, or joins the waiting list when the exchange keeps one and "
+    "none is free (WAITLISTED), or claims a place offered from it (OFFERED -> ACCEPTED). DECLINE "
+    "also leaves the waiting list or turns an offer down. WITHDRAW gives an ACCEPTED place back "
+    "until the exchange starts (then INVALID).",
+)
 
 
 @strawberry.input
@@ -132,7 +139,11 @@ class InvitationMutations:
     ) -> InvitationPayload:
         async def action() -> dict[str, Any]:
             info.context.actor  # noqa: B018  (an invalid key is refused even here)
-            return {"invitation": await respond.respond(token, response, public_profile=public_profile)}
+            return {
+                "invitation": await respond.respond(
+                    token, response, public_profile=public_profile, settings=info.context.settings
+                )
+            }
 
         return await mutate(InvitationPayload, action)
 

@@ -92,6 +92,11 @@ class ExperienceExchange(Node):
         return seats_left(root.capacity, await info.context.loaders.places_taken.load(root.id))
 
     languages: list[LanguageCode]
+    waitlist: bool = strawberry.field(
+        description="Accepting an invitation when every place is taken joins a waiting list "
+        "(the invitation becomes WAITLISTED) instead of failing with CAPACITY_REACHED; freed places "
+        "are offered in turn (OFFERED, claimed by accepting)."
+    )
 
     @strawberry.field(
         description="Ordered by start time. Cancelled sessions are left out (an invitation's "

@@ -44,6 +44,25 @@ async def _sessions(root: models.Invitation, info: Info) -> Any:
     return await info.context.loaders.invitation_sessions.load(root.id)
 
 
+_WAITLIST_POSITION = (
+    "While WAITLISTED: the place on the exchange's waiting list, 1 being offered the next free "
+    "place; null in any other status."
+)
+_OFFER_EXPIRES_AT = (
+    "Until when a place offered from the waiting list may be claimed (accepting while OFFERED); "
+    "unclaimed by then the invitation reads EXPIRED and the place passes on. Kept afterwards."
+)
+_WITHDRAWN_AT = "When the invitee gave an accepted place back (status WITHDRAWN)."
+
+
+async def _waitlist_position(root: models.Invitation, info: Info) -> int | None:
+    # Only waiting invitations have a place on the list: no statement for the others.
+    if InvitationStatus(root.status) is not InvitationStatus.WAITLISTED:
+        return None
+    position: int | None = await info.context.loaders.waitlist_positions.load(root.id)
+    return position
+
+
 async def _invited_by(root: models.Invitation, info: Info) -> Any:
     return await info.context.loaders.organisation.load(root.invited_by_id)
 
@@ -98,6 +117,14 @@ class Invitation(Node):
         return root.last_error
 
     message: str | None = strawberry.field(description="The organiser's personal note, as sent in the email.")
+
+    @strawberry.field(description=_WAITLIST_POSITION)
+    @staticmethod
+    async def waitlist_position(root: strawberry.Parent[models.Invitation], info: Info) -> int | None:
+        return await _waitlist_position(root, info)
+
+    offer_expires_at: dt.datetime | None = strawberry.field(description=_OFFER_EXPIRES_AT)
+    withdrawn_at: dt.datetime | None = strawberry.field(description=_WITHDRAWN_AT)
     consent_at: dt.datetime | None = strawberry.field(
         description="When the invitee accepted, and so agreed to the privacy notice shown with the "
         "invitation; null until then, and after a decline."
@@ -150,6 +177,14 @@ class InvitationPreview:
 
     expires_at: dt.datetime
     message: str | None = strawberry.field(description="The organiser's personal note.")
+
+    @strawberry.field(description=_WAITLIST_POSITION)
+    @staticmethod
+    async def waitlist_position(root: strawberry.Parent[models.Invitation], info: Info) -> int | None:
+        return await _waitlist_position(root, info)
+
+    offer_expires_at: dt.datetime | None = strawberry.field(description=_OFFER_EXPIRES_AT)
+    withdrawn_at: dt.datetime | None = strawberry.field(description=_WITHDRAWN_AT)
 
 
 async def invitations_of(
