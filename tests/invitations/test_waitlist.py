@@ -191,6 +191,21 @@ async def test_no_withdrawal_once_the_exchange_has_started(gql: GraphQLClient, w
     )
     assert await status_of("w0@example.com") is InvitationStatus.WAITLISTED
     assert await offers() == []
+    assert await waitlist.pass_on_lapsed_offers(world.settings) == 0
+    assert await status_of("w0@example.com") is InvitationStatus.WAITLISTED
+
+
+async def test_the_sweep_offers_a_place_freed_without_an_offer(gql: GraphQLClient, world: World) -> None:
+    """A place freed by a path that offers nothing itself (here the participation deleted
+    behind the services' back) is offered by the next sweep, once."""
+    await full_with_waitlist(gql, world, waiting=2)
+    await Participation.all().delete()
+    assert await status_of("w0@example.com") is InvitationStatus.WAITLISTED
+    assert (await sweeps.sweep(world.settings)).offers == 1
+    assert await status_of("w0@example.com") is InvitationStatus.OFFERED
+    assert await status_of("w1@example.com") is InvitationStatus.WAITLISTED
+    assert (await sweeps.sweep(world.settings)).offers == 0
+    assert await offers() == ["w0@example.com"]
 
 
 async def test_revocations_and_a_declined_offer_pass_the_place_on(gql: GraphQLClient, world: World) -> None:
