@@ -24,7 +24,7 @@ from exchange.middleware import (
     redact_access_log,
 )
 from exchange.settings import Settings, get_settings
-from exchange.web import board_page, calendar_feeds, invitation_page
+from exchange.web import board_page, calendar_feeds, certificate_page, invitation_page
 
 log = logging.getLogger("exchange.app")
 
@@ -112,6 +112,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         Route("/readyz", readyz),
         *invitation_page.routes(settings),
         *calendar_feeds.routes(settings),
+        *certificate_page.routes(settings),
         *board_page.routes(),
     ]
     # Outermost first: every response (even a refused body) carries the request id and nosniff.

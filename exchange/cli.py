@@ -412,7 +412,8 @@ def _erasure_summary(done: Any) -> str:
         f"{done.volunteers} volunteer record(s), {done.invitations} invitation(s) (links invalidated), "
         f"{done.mails} mail row(s) ({done.queued_mails_cancelled} queued, cancelled), "
         f"{done.idempotency_records} stored API answer(s), "
-        f"{done.organisation_contacts} organisation contact address(es), {done.mail_files} mail file(s)"
+        f"{done.organisation_contacts} organisation contact address(es), {done.certificates} certificate(s), "
+        f"{done.mail_files} mail file(s)"
     )
 
 

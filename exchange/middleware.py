@@ -21,6 +21,8 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 _INVITATION_LINK = re.compile(r"/invitations/[^/?#\s]+")
+# A certificate's code opens a page with the holder's name: theirs to hand out, not the log's.
+_CERTIFICATE_CODE = re.compile(r"/certificates/[^/?#\s.]+")
 ACCESS_LOGGER = "uvicorn.access"
 
 
@@ -28,6 +30,7 @@ def redact_path(path: str) -> str:
     """A request path fit for a log: an invitation link's token is the volunteer's only
     credential, and a GraphQL GET may carry one in its query string."""
     path = _INVITATION_LINK.sub("/invitations/[token]", path)
+    path = _CERTIFICATE_CODE.sub("/certificates/[code]", path)
     return "/graphql?[redacted]" if path.startswith("/graphql?") else path
 
 

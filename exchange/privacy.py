@@ -39,11 +39,13 @@ from tortoise.transactions import in_transaction
 
 from exchange import access
 from exchange.access import Actor
+from exchange.certificates import erasure as certificate_erasure
 from exchange.db import APP_LABEL
 from exchange.errors import DomainError, ErrorCode
 from exchange.invitations import tokens
 from exchange.mail.transport import FileTransport
 from exchange.models import (
+    Certificate,
     Exchange,
     IdempotencyRecord,
     Invitation,
@@ -152,6 +154,7 @@ class Footprint:
     mails: list[OutboxMail] = field(default_factory=list)
     idempotency_records: list[IdempotencyRecord] = field(default_factory=list)
     contact_of: list[Organisation] = field(default_factory=list)
+    certificates: list[Certificate] = field(default_factory=list)
 
     @property
     def names(self) -> frozenset[str]:
@@ -183,6 +186,7 @@ class Footprint:
             (self.mails, "outbox_mail"),
             (self.idempotency_records, "idempotency_record"),
             (self.contact_of, "organisation"),
+            (self.certificates, "certificate"),
         ]
         return {(table, str(row.pk)) for items, table in rows for row in items}
 
@@ -221,6 +225,7 @@ async def _footprint(addresses: frozenset[str], *, lock: bool) -> Footprint:
     found.mails = list(await locked(OutboxMail.filter(Q(*to_person, join_type="OR")).order_by("id")))
     contact = Q(*[Q(contact_email__iexact=address) for address in addresses], join_type="OR")
     found.contact_of = list(await locked(Organisation.filter(contact).order_by("id")))
+    found.certificates = await certificate_erasure.of_volunteers(volunteer_ids, lock=lock)
     ids = await _rows_mentioning(IdempotencyRecord, found.all_addresses, found.searchable_names)
     found.idempotency_records = list(await IdempotencyRecord.filter(id__in=ids).order_by("id")) if ids else []
     return found
@@ -458,6 +463,9 @@ async def _document(
             if p.volunteer_id == volunteer.id
         ]
         row["speakerAt"] = [session(s) for s in speaking[volunteer.id]]
+        row["certificates"] = [
+            certificate_erasure.exported(c) for c in footprint.certificates if c.volunteer_id == volunteer.id
+        ]
         volunteers.append(row)
     invitations = []
     for invitation in footprint.invitations:
@@ -520,6 +528,8 @@ class Erasure:
     queued_mails_cancelled: int = 0
     idempotency_records: int = 0
     organisation_contacts: int = 0
+    # Certificates whose name was replaced and whose code no longer opens their page.
+    certificates: int = 0
     mail_files: int = 0
     mentions_left: list[Mention] = field(default_factory=list)
 
@@ -538,6 +548,7 @@ async def preview_erasure(actor: Actor, email: str, settings: Settings) -> Erasu
         queued_mails_cancelled=sum(m.status is MailStatus.PENDING for m in footprint.mails),
         idempotency_records=len(footprint.idempotency_records),
         organisation_contacts=len(footprint.contact_of),
+        certificates=len(footprint.certificates),
         mail_files=len(files),
     )
 
@@ -620,3 +631,4 @@ async def _anonymise(footprint: Footprint, placeholder: str, done: Erasure) -> N
     if footprint.contact_of:
         await Organisation.filter(id__in=[o.id for o in footprint.contact_of]).update(contact_email=None)
     done.organisation_contacts = len(footprint.contact_of)
+    done.certificates = await certificate_erasure.anonymise(footprint.certificates, ERASED_NAME)

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     # How long the first on a waiting list has to claim a freed place before it passes on.
     waitlist_claim_hours: float = Field(default=48.0, gt=0)
     expiry_sweep_seconds: float = 60.0
+    # Certificates of participation issued (and mailed) by themselves when attendance is
+    # recorded on a completed exchange, instead of by the host's issueCertificate.
+    certificates_automatic: bool = False
     # Plain lists, not paginated: the cost model prices them at these caps (schema/cost.py).
     max_sessions_per_exchange: int = 20
     max_speakers_per_session: int = 5

@@ -12,6 +12,7 @@ from strawberry.tools import merge_types
 from schema import fastpath
 from schema.context import Info, ReleaseLoaders
 from schema.limits import PreparedDocument
+from schema.mutations.certificates import CertificateMutations
 from schema.mutations.exchanges import ExchangeMutations
 from schema.mutations.invitations import InvitationMutations, InvitationQueries
 from schema.mutations.organisations import OrganisationMutations
@@ -52,6 +53,7 @@ MUTATION_PARTS: tuple[type, ...] = (
     SessionChangeMutations,
     WebhookMutations,
     PrivacyMutations,
+    CertificateMutations,
     RosterMutations,
 )
 SUBSCRIPTION_PARTS: tuple[type, ...] = (InvitationSubscriptions, ParticipationSubscriptions)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 from exchange import access, attendance, exchanges, models, participations, sessions, sql, volunteers
+from exchange.certificates import service as certificates
 from exchange.invitations import manage as invitation_reads
 from exchange.invitations import waitlist
 from exchange.sql import Page
@@ -143,6 +144,10 @@ class Loaders:
         )
         self.volunteer_no_shows: DataLoader[int, int | None] = _grouped_loader(
             lambda ids: attendance.no_shows_by_volunteer(self.context.actor, ids)
+        )
+        # Participation id -> its certificate (the valid one, else the last revoked), or None.
+        self.participation_certificate: DataLoader[int, models.Certificate | None] = _grouped_loader(
+            certificates.latest_by_participation
         )
         self.volunteer_participations: DataLoader[tuple[int, PageArgs], Page] = _paged_loader(
             lambda ids, page: participations.pages_by_volunteer(self.context.actor, ids, page)

@@ -30,6 +30,7 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from exchange import db
+from exchange.certificates import mail as certificate_mail
 from exchange.events import AfterCommit, InvitationEvent
 from exchange.mail import render, session_reminder
 from exchange.mail.transport import DeliveryError, ServerUnavailable, Transport, make_transport
@@ -278,6 +279,9 @@ class Dispatcher:
         if mail.kind is MailKind.SESSION_REMINDER:
             await self._deliver_session_reminder(mail, transport, cache)
             return
+        if mail.kind is MailKind.CERTIFICATE:
+            await self._deliver_certificate(mail, transport, cache)
+            return
         if invitation is not None and mail.kind is not MailKind.INVITATION:
             # Answers matter to every later mail: read the status afresh. A first invitation
             # cannot have been answered (nobody has its link yet); the batch read it moments ago.
@@ -332,6 +336,30 @@ class Dispatcher:
             )
             return
         await self._send(mail, data.invitation, rendered, transport, cache)
+
+    async def _deliver_certificate(self, mail: OutboxMail, transport: Transport, cache: dict[Any, Any]) -> None:
+        # About a certificate, not an invitation (exchange.certificates.mail): the PDF is made now.
+        try:
+            data = await certificate_mail.load(mail)
+        except render.InvalidMail as exc:
+            await self._settle_failure(mail, None, str(exc), permanent=True, cache=cache)
+            return
+        reason = certificate_mail.skip_reason(data)
+        if reason is not None:
+            await self._settle_skip(mail, reason)
+            return
+        try:
+            rendered = certificate_mail.compose_bytes(data, self.settings)
+        except render.InvalidMail as exc:
+            await self._settle_failure(mail, None, str(exc), permanent=True, cache=cache)
+            return
+        except Exception as exc:
+            log.exception("could not render mail %s", mail.id)
+            await self._settle_failure(
+                mail, None, f"could not render the mail: {type(exc).__name__}", permanent=False, cache=cache
+            )
+            return
+        await self._send(mail, None, rendered, transport, cache)
 
     async def _send(
         self,

@@ -1,6 +1,7 @@
 """Tortoise models, one module per aggregate; the app label is ``models``."""
 
 from exchange.models.apikey import ApiKey
+from exchange.models.certificate import Certificate, CertificateStatus
 from exchange.models.enums import (
     ApiKeyRole,
     DeliveryStatus,
@@ -30,6 +31,8 @@ from exchange.models.volunteer import Volunteer
 __all__ = [
     "ApiKey",
     "ApiKeyRole",
+    "Certificate",
+    "CertificateStatus",
     "DeliveryStatus",
     "Exchange",
     "ExchangeStatus",

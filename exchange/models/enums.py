@@ -84,6 +84,8 @@ class MailKind(StrEnum):
     CANCELLATION = "CANCELLATION"
     # Not REMINDER (that one asks an invitee for an answer): a participant's session is near.
     SESSION_REMINDER = "SESSION_REMINDER"
+    # A certificate of participation, its PDF attached (exchange.certificates.mail).
+    CERTIFICATE = "CERTIFICATE"
     # The invitee withdrew: a calendar CANCEL of what the invitation put in their calendar.
     WITHDRAWAL = "WITHDRAWAL"
     # A freed place offered to the first on the waiting list, with the claim deadline.

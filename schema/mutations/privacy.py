@@ -36,6 +36,9 @@ class VolunteerErasure:
     organisation_contacts: int = strawberry.field(
         description="Organisations whose contact address was the person's, cleared."
     )
+    certificates: int = strawberry.field(
+        description="Certificates of participation whose name was replaced; their codes no longer open a page."
+    )
     mail_files: int = strawberry.field(description="Mail files (.eml) deleted from the mail folder.")
     mentions_left: list[StoredMention] = strawberry.field(
         description="Texts written by organisations that still name the person: edit them by hand."
@@ -65,6 +68,7 @@ def _erasure(done: privacy.Erasure) -> VolunteerErasure:
         queued_mails_cancelled=done.queued_mails_cancelled,
         idempotency_records=done.idempotency_records,
         organisation_contacts=done.organisation_contacts,
+        certificates=done.certificates,
         mail_files=done.mail_files,
         mentions_left=[
             StoredMention(table=m.table, column=m.column, row_id=m.row_id) for m in done.mentions_left

@@ -9,6 +9,7 @@ from exchange import models
 from exchange.sql import Page
 from schema.context import Info
 from schema.relay import Connection, build_connection
+from schema.types.certificate import Certificate, certificate_of
 from schema.types.enums import ParticipationRole, ParticipationStatus
 from schema.types.node import Node, model_identity
 
@@ -62,3 +63,16 @@ class Participation(Node):
     async def attended_sessions(root: strawberry.Parent[models.Participation], info: Info) -> list[models.Session]:
         found = await info.context.loaders.session.load_many(list(root.attended_session_ids or []))
         return sorted((s for s in found if s is not None), key=lambda s: (s.starts_at, s.id))
+
+    @strawberry.field(
+        description="Its certificate of participation: the valid one, else the last revoked; null when none "
+        "was issued."
+    )
+    @staticmethod
+    async def certificate(root: strawberry.Parent[models.Participation], info: Info) -> Certificate | None:
+        row = await info.context.loaders.participation_certificate.load(root.id)
+        if row is None:
+            return None
+        exchange = await info.context.loaders.exchange.load(root.exchange_id)
+        host_id = exchange.host_id if exchange is not None else None
+        return await certificate_of(info, row, host_id, root.volunteer_id)
