@@ -9,7 +9,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from exchange.errors import DomainError, ErrorCode
@@ -175,15 +174,13 @@ def _refuse_final(status: InvitationStatus) -> None:
 
 
 async def _linked_volunteer(invitation: Invitation) -> Volunteer | None:
-    """The record an acceptance links, if the address has one: the inviting organisation's own
-    (it registered the person), else the volunteer's own record, without a sending
-    organisation. Never another organisation's record: the host would see what that
-    organisation entered about the person."""
-    records = await Volunteer.filter(
-        Q(organisation_id=invitation.invited_by_id) | Q(organisation_id__isnull=True),
-        email=invitation.email_normalised,
-    )
-    return min(records, key=lambda record: record.organisation_id is None, default=None)
+    """The record an acceptance links, if the address has one (one per sending organisation,
+    see exchange.volunteers.register_volunteer): the inviting organisation's own (it
+    registered the person), else the volunteer's own record without a sending organisation,
+    else the address's first record, the one it always linked before records were per sender."""
+    records = await Volunteer.filter(email=invitation.email_normalised).order_by("id")
+    preference = {invitation.invited_by_id: 0, None: 1}
+    return min(records, key=lambda record: preference.get(record.organisation_id, 2), default=None)
 
 
 async def _volunteer_for(invitation: Invitation) -> Volunteer:
