@@ -22,6 +22,7 @@ from exchange.models import (
     Organisation,
     ParticipationStatus,
 )
+from exchange.models.report import ReportAuthorKind, ReportStatus
 
 KEY_PREFIX = "vx_"
 K = TypeVar("K")
@@ -491,3 +492,60 @@ def webhook_owner_for(actor: Actor, requested_organisation_id: int | None) -> in
 
 def can_manage_webhooks(actor: Actor, organisation_id: int) -> bool:
     return actor.is_admin or (actor.is_organisation and actor.organisation_id == organisation_id)
+
+
+# ---------------------------------------------------------------- outcomes and experience reports
+
+
+def require_record_outcomes(actor: Actor, host_id: int) -> None:
+    """Outcomes are the host's record (partners read them); an admin acts for the host."""
+    require_writer(actor)
+    if not can_manage_exchange(actor, host_id):
+        raise forbidden("Only the exchange's host organisation records its outcomes.")
+
+
+def report_author_kind(actor: Actor, host_id: int, partner_ids: frozenset[int]) -> ReportAuthorKind:
+    """What an API key writes a report as: the exchange's host or one of its partners.
+    Participants write through their invitation link; admins moderate but write none (they
+    speak for no organisation)."""
+    require_writer(actor)
+    if actor.is_organisation and actor.organisation_id == host_id:
+        return ReportAuthorKind.HOST
+    if is_organiser(actor, host_id, partner_ids):
+        return ReportAuthorKind.PARTNER
+    raise forbidden(
+        "Reports are written by the exchange's host, its partners, or its participants through "
+        "their invitation link."
+    )
+
+
+def can_see_report(actor: Actor, status: ReportStatus, host_id: int, partner_ids: frozenset[int]) -> bool:
+    """A published report is seen by whoever sees its exchange (checked apart, as for every
+    read of the exchange); one submitted or rejected only by the exchange's organisers (whose
+    keys wrote theirs) and admins. A participant reads their own through their link."""
+    return status is ReportStatus.PUBLISHED or actor.is_admin or is_organiser(actor, host_id, partner_ids)
+
+
+def visible_reports_sql(
+    actor: Actor, report_alias: str, exchange_alias: str, param: Callable[[object], str]
+) -> str | None:
+    """can_see_report as SQL over the report row and its exchange's row (None: no condition);
+    the caller adds visible_exchanges_sql for the exchange."""
+    if actor.is_admin:
+        return None
+    published = f"{report_alias}.status = {param(ReportStatus.PUBLISHED.value)}"
+    if not actor.is_organisation:
+        return published
+    organisation = param(actor.organisation_id)
+    return (
+        f"({published} OR {exchange_alias}.host_id = {organisation} OR EXISTS (SELECT 1 FROM "  # noqa: S608
+        f"exchange_partner rp WHERE rp.exchange_id = {exchange_alias}.id AND rp.organisation_id = {organisation}))"
+    )
+
+
+def require_moderate_report(actor: Actor, host_id: int) -> None:
+    """The host publishes or rejects the reports on its exchange (its own included); a
+    platform admin may too."""
+    require_writer(actor)
+    if not can_manage_exchange(actor, host_id):
+        raise forbidden("Only the exchange's host organisation (or a platform admin) publishes or rejects its reports.")

@@ -25,6 +25,7 @@ from exchange.middleware import (
 )
 from exchange.settings import Settings, get_settings
 from exchange.web import board_page, calendar_feeds, certificate_page, invitation_page
+from exchange.web.report_page import routes as report_page_routes
 
 log = logging.getLogger("exchange.app")
 
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         *invitation_page.routes(settings),
+        *report_page_routes(settings),
         *calendar_feeds.routes(settings),
         *certificate_page.routes(settings),
         *board_page.routes(),

@@ -30,11 +30,21 @@ from exchange.models import (
 )
 from exchange.rows import instances
 from exchange.settings import Settings
-from exchange.sql import Page, PageWindow, Statement, json_list_holds, linked, paged_children, text_contains
+from exchange.sql import (
+    Page,
+    PageWindow,
+    Statement,
+    json_list_holds,
+    json_list_holds_any,
+    linked,
+    paged_children,
+    text_contains,
+)
 from exchange.validation import (
     LocalizedText,
     check_capacity,
     check_languages,
+    check_sdgs,
     check_slug,
     check_time_zone,
     is_slug,
@@ -95,6 +105,7 @@ class NewExchange:
     partner_ids: list[int] | None = None
     city: str | None = None
     capacity: int | None = None
+    sdgs: Sequence[int] = ()
     status: ExchangeStatus | None = None
     waitlist: bool = False
 
@@ -113,6 +124,7 @@ class ExchangeChanges:
     time_zone: Any = KEEP
     capacity: Any = KEEP
     languages: Any = KEEP
+    sdgs: Any = KEEP
     status: Any = KEEP
     waitlist: Any = KEEP
 
@@ -129,6 +141,8 @@ class ExchangeFilter:
     starts_after: dt.date | None = None
     starts_before: dt.date | None = None
     search: str | None = None
+    # Any of these Sustainable Development Goals (validated by the caller); empty: no condition.
+    sdgs: Sequence[int] = ()
 
 
 def local_day_bounds(starts_on: dt.date, ends_on: dt.date, time_zone: str) -> tuple[dt.datetime, dt.datetime]:
@@ -181,6 +195,8 @@ def _conditions(actor: Actor, criteria: ExchangeFilter | None, statement: Statem
         conditions.append(f"e.starts_on <= {statement.param(day(criteria.starts_before))}")
     if criteria.search is not None and (needle := fold(criteria.search)):
         conditions.append(text_contains(statement, "e.search_text", needle))
+    if criteria.sdgs:
+        conditions.append(json_list_holds_any(statement, "e.sdgs", criteria.sdgs))
     return conditions
 
 
@@ -331,6 +347,7 @@ async def create_exchange(actor: Actor, data: NewExchange) -> Exchange:
     check_time_zone(problems, data.time_zone)
     check_capacity(problems, data.capacity)
     languages = check_languages(problems, data.languages)
+    sdgs = check_sdgs(problems, data.sdgs)
     status = data.status or ExchangeStatus.DRAFT
     if status not in INITIAL_STATUSES:
         problems.invalid("A new exchange starts as DRAFT or OPEN.", "status")
@@ -359,6 +376,7 @@ async def create_exchange(actor: Actor, data: NewExchange) -> Exchange:
                 capacity=data.capacity,
                 waitlist=data.waitlist,
                 languages=languages,
+                sdgs=sdgs,
                 using_db=connection,
             )
             if partners:
@@ -455,6 +473,9 @@ async def _validated_changes(
         values["waitlist"] = bool(given["waitlist"])
     if "languages" in given:
         values["languages"] = check_languages(problems, given["languages"])
+    if "sdgs" in given:
+        # Null clears, like an empty list: serving no goal is a valid state.
+        values["sdgs"] = check_sdgs(problems, given["sdgs"] or [])
     if "status" in given and given["status"] != exchange.status:
         if given["status"] not in TRANSITIONS[exchange.status]:
             problems.invalid(

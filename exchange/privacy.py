@@ -37,7 +37,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from exchange import access
+from exchange import access, reports
 from exchange.access import Actor
 from exchange.certificates import erasure as certificate_erasure
 from exchange.db import APP_LABEL
@@ -498,6 +498,10 @@ async def _document(
             for r in footprint.idempotency_records
         ],
         "mentions": [{"table": m.table, "column": m.column, "id": m.row_id} for m in mentions],
+        "experienceReports": [
+            export_row(report)
+            for report in await reports.reports_by_authors(volunteer_ids, [i.id for i in footprint.invitations])
+        ],
         "notes": NOTES,
     }
 
@@ -524,6 +528,8 @@ class Erasure:
 
     volunteers: int = 0
     invitations: int = 0
+    # Experience reports they wrote, anonymised (exchange.reports).
+    reports: int = 0
     mails: int = 0
     queued_mails_cancelled: int = 0
     idempotency_records: int = 0
@@ -604,6 +610,13 @@ async def _anonymise(footprint: Footprint, placeholder: str, done: Erasure) -> N
             public_profile=False,
         )
     done.volunteers = len(volunteer_ids)
+    # Their experience reports stay, anonymised (exchange.reports), in this transaction.
+    done.reports = await reports.anonymise_authors(
+        volunteer_ids,
+        [invitation.id for invitation in footprint.invitations],
+        footprint.searchable_names,
+        footprint.all_addresses,
+    )
     for invitation in footprint.invitations:
         # A fresh nonce and an unrelated random hash: no link, old or derived, matches any more.
         await Invitation.filter(id=invitation.id).update(

@@ -197,6 +197,17 @@ def json_list_holds(statement: Statement, column: str, value: str) -> str:
     return text_contains(statement, f"CAST({column} AS TEXT)", f'"{value}"')
 
 
+def json_list_holds_any(statement: Statement, column: str, values: Sequence[int]) -> str:
+    """SQL: the JSON list of integers ``column`` holds any of ``values``, on both databases.
+    By element, not a LIKE over the text, which would find 1 in [13]."""
+    if statement.prefix == "$":
+        return (
+            f"EXISTS (SELECT 1 FROM jsonb_array_elements_text({column}) AS held(value) "
+            f"WHERE {statement.is_in('held.value::int', values)})"
+        )
+    return f"EXISTS (SELECT 1 FROM json_each({column}) AS held WHERE {statement.is_in('held.value', values)})"
+
+
 def text_contains(statement: Statement, column: str, needle: str) -> str:
     """SQL: the text ``column`` contains ``needle``, with LIKE's wildcards in it escaped (as the
     ORM's ``__contains`` does), on both databases."""

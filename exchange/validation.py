@@ -83,6 +83,27 @@ def check_languages(problems: Problems, languages: Sequence[str], field: str = "
     return result
 
 
+# The UN Sustainable Development Goals are numbered 1 to 17.
+SDG_COUNT = 17
+
+
+def is_sdg(goal: int) -> bool:
+    return 1 <= goal <= SDG_COUNT
+
+
+def check_sdgs(problems: Problems, sdgs: Sequence[int], field: str = "sdgs") -> list[int]:
+    """The Sustainable Development Goals an exchange serves: each must be 1-17; returned once
+    each, ascending (the order and repeats of the input mean nothing)."""
+    for index, goal in enumerate(sdgs):
+        if not is_sdg(goal):
+            problems.invalid(
+                f"{goal} is not a Sustainable Development Goal: the goals are numbered 1 to {SDG_COUNT}.",
+                field,
+                index,
+            )
+    return sorted({goal for goal in sdgs if is_sdg(goal)})
+
+
 def check_email(problems: Problems, email: str, *field: str | int) -> str:
     """The address in email-validator's normalised form (syntax only, no DNS); "" when invalid."""
     try:

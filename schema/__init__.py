@@ -17,6 +17,7 @@ from schema.mutations.exchanges import ExchangeMutations
 from schema.mutations.invitations import InvitationMutations, InvitationQueries
 from schema.mutations.organisations import OrganisationMutations
 from schema.mutations.privacy import PrivacyMutations
+from schema.mutations.reports import ReportMutations, ReportQueries
 from schema.mutations.roster import RosterMutations
 from schema.mutations.sessions_changes import SessionChangeMutations
 from schema.mutations.volunteers import VolunteerMutations
@@ -44,6 +45,7 @@ QUERY_PARTS: tuple[type, ...] = (
     VolunteerQueries,
     InvitationQueries,
     WebhookQueries,
+    ReportQueries,
 )
 MUTATION_PARTS: tuple[type, ...] = (
     OrganisationMutations,
@@ -53,6 +55,7 @@ MUTATION_PARTS: tuple[type, ...] = (
     SessionChangeMutations,
     WebhookMutations,
     PrivacyMutations,
+    ReportMutations,
     CertificateMutations,
     RosterMutations,
 )

@@ -66,6 +66,10 @@ LIST_SIZES: dict[tuple[str, str], int] = {
     ("Invitation", "sessions"): 20,
     ("InvitationPreview", "sessions"): 20,
     ("InviteVolunteersPayload", "invitations"): 100,
+    # exchange.outcomes.MAX_OUTCOMES
+    ("ExperienceExchange", "outcomes"): 20,
+    ("ExperienceReport", "outcomes"): 20,
+    ("RecordOutcomesPayload", "outcomes"): 20,
 }
 DEFAULT_LIST_SIZE = 10
 MUTATION_COST = 10

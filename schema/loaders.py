@@ -11,6 +11,7 @@ from exchange import access, attendance, exchanges, models, participations, sess
 from exchange.certificates import service as certificates
 from exchange.invitations import manage as invitation_reads
 from exchange.invitations import waitlist
+from exchange.outcomes import outcomes_by_exchange
 from exchange.sql import Page
 from schema.relay import PageArgs
 
@@ -128,6 +129,9 @@ class Loaders:
             lambda ids: sessions.speakers_by_session(ids, columns.get(models.Volunteer))
         )
         self.places_taken: DataLoader[int, int] = _grouped_loader(participations.places_taken, default=0)
+        self.exchange_outcomes: DataLoader[int, list[models.ExchangeOutcome]] = _grouped_loader(
+            outcomes_by_exchange, default=[]
+        )
         self.participant_countries: DataLoader[int, dict[str, int]] = _grouped_loader(
             participations.countries_by_exchange, default={}
         )

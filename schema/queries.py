@@ -11,6 +11,7 @@ from schema.scalars import CountryCode, LanguageCode
 from schema.types.enums import OrganisationKind
 from schema.types.exchange import ExchangeFilter, ExperienceExchange
 from schema.types.organisation import Organisation
+from schema.types.outcome import sdg_filter
 from schema.types.volunteer import Volunteer
 
 
@@ -48,6 +49,7 @@ def exchange_filter(given: ExchangeFilter | None) -> exchanges.ExchangeFilter | 
         starts_after=given.starts_after,
         starts_before=given.starts_before,
         search=given.search,
+        sdgs=sdg_filter(given.sdgs, "filter.sdgs"),
     )
 
 

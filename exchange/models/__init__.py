@@ -26,6 +26,13 @@ from exchange.models.outbox import (
     WebhookEndpoint,
 )
 from exchange.models.participation import Participation
+from exchange.models.report import (
+    ExchangeOutcome,
+    ExperienceReport,
+    OutcomeMetric,
+    ReportAuthorKind,
+    ReportStatus,
+)
 from exchange.models.volunteer import Volunteer
 
 __all__ = [
@@ -35,7 +42,9 @@ __all__ = [
     "CertificateStatus",
     "DeliveryStatus",
     "Exchange",
+    "ExchangeOutcome",
     "ExchangeStatus",
+    "ExperienceReport",
     "IdempotencyRecord",
     "Invitation",
     "InvitationStatus",
@@ -44,10 +53,13 @@ __all__ = [
     "Organisation",
     "OrganisationKind",
     "OutboxMail",
+    "OutcomeMetric",
     "Participation",
     "ParticipationRole",
     "ParticipationStatus",
     "PersistedDocument",
+    "ReportAuthorKind",
+    "ReportStatus",
     "Session",
     "SessionFormat",
     "Theme",

@@ -37,6 +37,8 @@ class Exchange(Model):
     # refusing (exchange.invitations.waitlist).
     waitlist = fields.BooleanField(default=False, db_default=False)
     languages: list[str] = fields.JSONField(default=list)
+    # The UN Sustainable Development Goals (1-17) it serves, ascending, each once.
+    sdgs: list[int] = fields.JSONField(default=list, db_default=[])
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

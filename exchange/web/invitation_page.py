@@ -47,6 +47,7 @@ from exchange.models import (
 from exchange.schedule import schedule_for
 from exchange.settings import Settings
 from exchange.web.calendar_feeds import personal_feed_urls
+from exchange.web.report_link import report_link
 from exchange.web.texts import LANGUAGE_NAMES, TEXTS
 
 CSRF_COOKIE = "exchange_csrf"
@@ -321,6 +322,8 @@ async def _render(
     calendar_url, webcal_url = (
         personal_feed_urls(settings, token, lang) if context["status"] != "REVOKED" else (None, None)
     )
+    # Once the exchange is completed, a participant is asked for an experience report.
+    report = await report_link(invitation, await Exchange.get(id=invitation.exchange_id), token, lang)
     body = _env.get_template("invitation.html").render(
         lang=lang,
         t=t,
@@ -337,6 +340,7 @@ async def _render(
         public_profile_checked=public_profile,
         calendar_url=calendar_url,
         webcal_url=webcal_url,
+        report=report,
         **context,
     )
     response = _response(body, status_code)

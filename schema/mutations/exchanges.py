@@ -43,6 +43,10 @@ class CreateExchangeInput:
     time_zone: str
     capacity: int | None = None
     languages: list[LanguageCode]
+    sdgs: list[int] = strawberry.field(
+        default_factory=list,
+        description="UN Sustainable Development Goals the exchange serves, 1-17 (repeats merged, sorted).",
+    )
     status: ExchangeStatus | None = strawberry.field(default=None, description="DRAFT (default) or OPEN.")
     waitlist: bool = strawberry.field(
         default=False, description="Keep a waiting list when every place is taken (see ExperienceExchange.waitlist)."
@@ -61,6 +65,9 @@ class UpdateExchangeInput:
     time_zone: str | None = strawberry.UNSET
     capacity: int | None = strawberry.field(default=strawberry.UNSET, description="null: unlimited.")
     languages: list[LanguageCode] | None = strawberry.UNSET
+    sdgs: list[int] | None = strawberry.field(
+        default=strawberry.UNSET, description="Replaces the goals; [] or null: none."
+    )
     status: ExchangeStatus | None = strawberry.field(
         default=strawberry.UNSET,
         description="DRAFT -> OPEN -> CLOSED (may reopen) -> COMPLETED; CANCELLED from any state before COMPLETED.",
@@ -123,6 +130,7 @@ class ExchangeMutations:
                     time_zone=input.time_zone,
                     capacity=input.capacity,
                     languages=list(input.languages),
+                    sdgs=list(input.sdgs),
                     status=input.status,
                     waitlist=input.waitlist,
                 ),
@@ -149,6 +157,7 @@ class ExchangeMutations:
                 time_zone=given(input.time_zone),
                 capacity=given(input.capacity),
                 languages=given(input.languages, list),
+                sdgs=given(input.sdgs, list),
                 status=given(input.status),
                 waitlist=given(input.waitlist),
             )

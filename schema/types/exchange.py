@@ -13,6 +13,7 @@ from schema.types.enums import ExchangeStatus, InvitationStatus, SessionFormat, 
 from schema.types.invitation import Invitation, invitations_of
 from schema.types.node import LocalizedText, Node, model_identity, translations
 from schema.types.organisation import Organisation
+from schema.types.outcome import ExchangeOutcome
 from schema.types.participation import Participation, page_connection
 from schema.types.volunteer import Volunteer
 
@@ -92,6 +93,9 @@ class ExperienceExchange(Node):
         return seats_left(root.capacity, await info.context.loaders.places_taken.load(root.id))
 
     languages: list[LanguageCode]
+    sdgs: list[int] = strawberry.field(
+        description="The UN Sustainable Development Goals (1-17) the exchange serves, ascending."
+    )
     waitlist: bool = strawberry.field(
         description="Accepting an invitation when every place is taken joins a waiting list "
         "(the invitation becomes WAITLISTED) instead of failing with CAPACITY_REACHED; freed places "
@@ -143,6 +147,15 @@ class ExperienceExchange(Node):
         buckets = [CountryCount(country=CountryCode(country), count=n) for country, n in kept.items()]
         buckets.sort(key=lambda bucket: (-bucket.count, bucket.country or ""))
         return buckets + ([CountryCount(country=None, count=other)] if other else [])
+
+    @strawberry.field(
+        description="What the exchange achieved, in the host's order; recorded by the host once it "
+        "has started (recordOutcomes). Empty until then.",
+        graphql_type=list[ExchangeOutcome],
+    )
+    @staticmethod
+    async def outcomes(root: strawberry.Parent[models.Exchange], info: Info) -> list[models.ExchangeOutcome]:
+        return await info.context.loaders.exchange_outcomes.load(root.id)
 
     @strawberry.field(description="Visible to the host, partners and platform admins only.")
     @staticmethod
@@ -211,4 +224,9 @@ class ExchangeFilter:
     search: str | None = strawberry.field(
         default=None,
         description="Free text over titles and descriptions in every language, case-insensitive in every script.",
+    )
+    sdgs: list[int] | None = strawberry.field(
+        default=None,
+        description="Exchanges serving any of these Sustainable Development Goals (1-17); empty or "
+        "null: no condition.",
     )

@@ -198,6 +198,23 @@ OPERATIONS = [
         }""",
         lambda _size: {"token": PREVIEW_TOKEN},
     ),
+    Operation(
+        "ExchangeOutcomes",
+        """query ExchangeOutcomes($first: Int!) {
+          exchanges(first: $first) { edges { node { id sdgs outcomes { metric value unit label labels { locale } } } } }
+        }""",
+        _paged,
+    ),
+    Operation(
+        "ExperienceReports",
+        """query ExperienceReports($first: Int!) {
+          experienceReports(first: $first) {
+            totalCount edges { node { id title bodyHtml status exchange { id title sdgs host { name } }
+              outcomes { metric value label } author { kind organisation { name } volunteer { fullName } } } }
+          }
+        }""",
+        _paged,
+    ),
 ]
 
 PREVIEW_NONCE = "0f" * 16
@@ -288,6 +305,41 @@ async def _seed_webhooks() -> None:
     )
 
 
+async def _seed_reports(data_exchanges: int) -> None:
+    """Two outcomes per exchange, and one published report per exchange by one of the
+    volunteers (half of the volunteers with a public profile)."""
+    now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    await models.ExchangeOutcome.bulk_create(
+        [
+            models.ExchangeOutcome(
+                exchange_id=exchange_id,
+                position=position,
+                metric=metric,
+                value=10.0,
+                labels={"en": "Shore"} if metric is models.OutcomeMetric.CUSTOM else {},
+                recorded_at=now,
+            )
+            for exchange_id in range(1, data_exchanges + 1)
+            for position, metric in enumerate((models.OutcomeMetric.TREES_PLANTED, models.OutcomeMetric.CUSTOM))
+        ]
+    )
+    await models.ExperienceReport.bulk_create(
+        [
+            models.ExperienceReport(
+                exchange_id=exchange_id,
+                status=models.ReportStatus.PUBLISHED,
+                author_kind=models.ReportAuthorKind.PARTICIPANT,
+                author_volunteer_id=exchange_id,
+                titles={"en": f"Report {exchange_id}"},
+                bodies={"en": "We planted **saxaul**."},
+                submitted_at=now,
+                published_at=now,
+            )
+            for exchange_id in range(1, data_exchanges + 1)
+        ]
+    )
+
+
 async def _count(
     gql: GraphQLClient, sql: SqlCounter, operation: Operation, size: int, key: str | None
 ) -> int:
@@ -312,6 +364,7 @@ async def test_statements_are_constant_and_within_baseline(
     data = await seed()
     await _seed_invitations(len(data.exchanges), settings.signing_key)
     await _seed_webhooks()
+    await _seed_reports(len(data.exchanges))
     keys = {
         "admin": admin_key,
         "organisation": await make_key(await models.Organisation.get(id=1), ApiKeyRole.ORGANISATION),
