@@ -34,7 +34,7 @@ _parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographe
 )
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=256)
 def to_html(text: str) -> str:
     """Sanitized HTML for Markdown ``text`` (cached: the same report is read many times)."""
     return nh3.clean(
