@@ -2,13 +2,16 @@
 a coordinator), change a participation's role or status, take it off again.
 
 A place is counted under the exchange's row lock (invitations.common.lock_exchange), the
-lock accepting an invitation takes, so the two never both take the last place. Each change
-is announced after its commit as a ParticipationEvent (subscription and webhooks), like
-invitation events; attendance (exchange.attendance) goes through the same helpers.
+lock accepting an invitation takes, so the two never both take the last place; places offered
+to the waiting list count as taken, and a place the host frees is offered to it at once
+(invitations.waitlist). Each change is announced after its commit as a ParticipationEvent
+(subscription and webhooks), like invitation events; attendance (exchange.attendance) goes
+through the same helpers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +24,7 @@ from exchange.errors import DomainError, ErrorCode, Problems, forbidden, not_fou
 from exchange.events import AfterCommit, ParticipationChange, ParticipationEvent
 from exchange.exchanges import KEEP, partner_ids_of
 from exchange.invitations.common import lock_exchange, utcnow
+from exchange.invitations.waitlist import free_places, offer_free_places
 from exchange.models import (
     Exchange,
     ExchangeStatus,
@@ -30,7 +34,7 @@ from exchange.models import (
     ParticipationRole,
     ParticipationStatus,
 )
-from exchange.participations import HOLDING_A_PLACE, seats_taken
+from exchange.participations import HOLDING_A_PLACE
 
 # Statuses the host sets with updateParticipation; ATTENDED and NO_SHOW come with their hours
 # and sessions through recordAttendance.
@@ -51,7 +55,8 @@ def participation_changed(
     at: datetime,
 ) -> None:
     """Announces a participation's change once the caller's transaction commits (``status``
-    None: it was removed). For every writer of participations, the invitation services too."""
+    None: it was removed). For every writer of participations: the roster, attendance, and
+    the invitation services (confirm_for_invitation, withdraw_for_invitation)."""
     after.add(
         ParticipationEvent(
             participation_id=participation.id,
@@ -64,6 +69,68 @@ def participation_changed(
             hours=participation.hours if status is ParticipationStatus.ATTENDED else None,
             at=at,
         )
+    )
+
+
+async def confirm_for_invitation(
+    after: AfterCommit,
+    exchange: Exchange,
+    organiser_ids: frozenset[int],
+    volunteer_id: int,
+    participation: Participation | None,
+    now: datetime,
+) -> Participation:
+    """Accepting an invitation (under the exchange's lock, the place counted by the caller):
+    the volunteer's participation created, or a withdrawn one confirmed again, and announced."""
+    previous = None if participation is None else ParticipationStatus(participation.status)
+    if participation is None:
+        participation = await Participation.create(
+            volunteer_id=volunteer_id,
+            exchange_id=exchange.id,
+            role=ParticipationRole.PARTICIPANT,
+            status=ParticipationStatus.CONFIRMED,
+        )
+    else:
+        participation.status = ParticipationStatus.CONFIRMED
+        await participation.save(update_fields=["status"])
+    participation_changed(
+        after,
+        participation,
+        exchange.host_id,
+        organiser_ids - {exchange.host_id},
+        previous,
+        ParticipationStatus.CONFIRMED,
+        now,
+    )
+    return participation
+
+
+async def withdraw_for_invitation(
+    after: AfterCommit,
+    exchange: Exchange,
+    organiser_ids: frozenset[int],
+    volunteer_id: int,
+    statuses: Sequence[ParticipationStatus],
+    now: datetime,
+) -> None:
+    """An acceptance given up (withdrawn on the link, or the invitation revoked): the
+    volunteer's participation in one of ``statuses`` becomes WITHDRAWN, announced."""
+    participation = await Participation.get_or_none(
+        volunteer_id=volunteer_id, exchange_id=exchange.id, status__in=list(statuses)
+    )
+    if participation is None:
+        return
+    previous = ParticipationStatus(participation.status)
+    participation.status = ParticipationStatus.WITHDRAWN
+    await participation.save(update_fields=["status"])
+    participation_changed(
+        after,
+        participation,
+        exchange.host_id,
+        organiser_ids - {exchange.host_id},
+        previous,
+        ParticipationStatus.WITHDRAWN,
+        now,
     )
 
 
@@ -118,10 +185,18 @@ async def locked(managed: Managed, field: str) -> tuple[Exchange, Participation]
     return exchange, participation
 
 
-async def _check_place(exchange: Exchange, field: str) -> None:
-    """Under the exchange's lock: a free place, or CAPACITY_REACHED (as for an invitee)."""
-    if exchange.capacity is not None and await seats_taken(exchange.id) >= exchange.capacity:
+async def _check_place(exchange: Exchange, field: str, now: datetime) -> None:
+    """Under the exchange's lock: a place nobody holds or has been offered, or
+    CAPACITY_REACHED (as for an invitee)."""
+    if await free_places(exchange, now) == 0:
         raise DomainError(ErrorCode.CAPACITY_REACHED, "Every place in this exchange is taken.", [field])
+
+
+async def _place_freed(
+    exchange: Exchange, partner_ids: frozenset[int], after: AfterCommit, now: datetime
+) -> None:
+    """Under the exchange's lock: a place given back goes to the next on the waiting list."""
+    await offer_free_places(exchange, access.organiser_ids(exchange.host_id, partner_ids), after, now)
 
 
 async def _refuse_if_invited(participation: Participation, field: str) -> None:
@@ -170,12 +245,15 @@ async def add_participant(
             raise DomainError(
                 ErrorCode.CONFLICT, "This volunteer already takes part in this exchange.", ["volunteerId"]
             )
-        await _check_place(exchange, "exchangeId")
         now = utcnow()
+        await _check_place(exchange, "exchangeId", now)
         previous = None if participation is None else ParticipationStatus(participation.status)
         if participation is None:
             participation = await Participation.create(
-                volunteer_id=volunteer_id, exchange_id=exchange.id, role=role, status=ParticipationStatus.CONFIRMED
+                volunteer_id=volunteer_id,
+                exchange_id=exchange.id,
+                role=role,
+                status=ParticipationStatus.CONFIRMED,
             )
         else:
             participation.status = ParticipationStatus.CONFIRMED
@@ -198,7 +276,9 @@ class ParticipationChanges:
     status: Any = KEEP
 
 
-async def update_participation(actor: Actor, participation_id: int, changes: ParticipationChanges) -> Participation:
+async def update_participation(
+    actor: Actor, participation_id: int, changes: ParticipationChanges
+) -> Participation:
     """A new role, or CONFIRMED/WITHDRAWN: back to CONFIRMED takes a place again (from
     WITHDRAWN) or clears recorded attendance (from ATTENDED or NO_SHOW)."""
     managed = await managed_participation(actor, participation_id, "id")
@@ -214,9 +294,12 @@ async def update_participation(actor: Actor, participation_id: int, changes: Par
         exchange, participation = await locked(managed, "id")
         previous = ParticipationStatus(participation.status)
         status = previous if changes.status is KEEP else ParticipationStatus(changes.status)
-        role = ParticipationRole(participation.role) if changes.role is KEEP else ParticipationRole(changes.role)
+        role = (
+            ParticipationRole(participation.role) if changes.role is KEEP else ParticipationRole(changes.role)
+        )
         if status is previous and role == participation.role:
             return participation
+        now = utcnow()
         updated = ["role"]
         if status is not previous:
             updated.append("status")
@@ -229,14 +312,18 @@ async def update_participation(actor: Actor, participation_id: int, changes: Par
                     )
                 await _refuse_if_invited(participation, "status")
             elif previous is ParticipationStatus.WITHDRAWN:
-                await _check_place(exchange, "status")
+                await _check_place(exchange, "status", now)
             else:  # attended or no-show, back to confirmed
                 _clear_attendance(participation)
                 updated.extend(ATTENDANCE_FIELDS)
         participation.status = status
         participation.role = role
         await participation.save(update_fields=updated)
-        participation_changed(after, participation, exchange.host_id, managed.partner_ids, previous, status, utcnow())
+        participation_changed(
+            after, participation, exchange.host_id, managed.partner_ids, previous, status, now
+        )
+        if status is ParticipationStatus.WITHDRAWN:
+            await _place_freed(exchange, managed.partner_ids, after, now)
         await after.stage()
     await after.publish()
     return participation
@@ -252,7 +339,12 @@ async def remove_participant(actor: Actor, participation_id: int) -> int:
         await _refuse_if_invited(participation, "id")
         previous = ParticipationStatus(participation.status)
         await participation.delete()
-        participation_changed(after, participation, exchange.host_id, managed.partner_ids, previous, None, utcnow())
+        now = utcnow()
+        participation_changed(
+            after, participation, exchange.host_id, managed.partner_ids, previous, None, now
+        )
+        if previous in HOLDING_A_PLACE:
+            await _place_freed(exchange, managed.partner_ids, after, now)
         await after.stage()
     await after.publish()
     return participation_id

@@ -31,10 +31,10 @@ from exchange.models import (
     MailKind,
     MailStatus,
     OutboxMail,
-    Participation,
     ParticipationStatus,
     Session,
 )
+from exchange.roster import withdraw_for_invitation
 from exchange.settings import Settings
 from exchange.sql import Page, PageWindow, Statement, paged_children
 
@@ -105,11 +105,9 @@ async def revoke_invitation(actor: Actor, settings: Settings, invitation_id: int
         invitation.calendar_sequence += 1
         await invitation.save(update_fields=["status", "calendar_sequence"])
         if previous is InvitationStatus.ACCEPTED and invitation.volunteer_id is not None:
-            await Participation.filter(
-                volunteer_id=invitation.volunteer_id,
-                exchange_id=invitation.exchange_id,
-                status=ParticipationStatus.CONFIRMED,
-            ).update(status=ParticipationStatus.WITHDRAWN)
+            await withdraw_for_invitation(
+                after, exchange, organiser_ids, invitation.volunteer_id, [ParticipationStatus.CONFIRMED], now
+            )
         # A calendar entry exists only if some mail left: cancel it; otherwise stay silent.
         if (
             invitation.sent_at is not None

@@ -24,12 +24,11 @@ from exchange.models import (
     InvitationStatus,
     MailKind,
     Participation,
-    ParticipationRole,
-    ParticipationStatus,
     Volunteer,
 )
 from exchange.notice import NOTICE_VERSION
 from exchange.participations import HOLDING_A_PLACE, seats_taken
+from exchange.roster import confirm_for_invitation, withdraw_for_invitation
 from exchange.schedule import schedule_for
 from exchange.settings import Settings
 
@@ -93,7 +92,7 @@ async def _respond_once(
         previous = InvitationStatus(invitation.status)
         status = effective_status(invitation, now)
         if response is Response.WITHDRAW:
-            await _withdraw(invitation, exchange, status, now, settings)
+            await _withdraw(invitation, exchange, status, now, settings, after, organiser_ids)
         else:
             _refuse_final(status)
         if response is Response.DECLINE:
@@ -118,7 +117,9 @@ async def _respond_once(
                     ErrorCode.INVALID, "The exchange no longer accepts participants.", ["token"]
                 )
             claiming = status is InvitationStatus.OFFERED
-            volunteer = await _take_seat(exchange, invitation, claiming=claiming, now=now)
+            volunteer = await _take_seat(
+                exchange, invitation, claiming=claiming, now=now, after=after, organiser_ids=organiser_ids
+            )
             if volunteer is None:
                 await _join_waitlist(exchange, invitation, now)
             else:
@@ -196,12 +197,18 @@ async def _volunteer_for(invitation: Invitation) -> Volunteer:
 
 
 async def _take_seat(
-    exchange: Exchange, invitation: Invitation, *, claiming: bool, now: datetime
+    exchange: Exchange,
+    invitation: Invitation,
+    *,
+    claiming: bool,
+    now: datetime,
+    after: AfterCommit,
+    organiser_ids: frozenset[int],
 ) -> Volunteer | None:
-    """The volunteer with a confirmed participation, counted against the capacity unless
-    they already hold a place (e.g. registered by the organiser directly); None when no
-    place is free for them (nothing is written then: no volunteer record for someone who
-    only joins the waiting list)."""
+    """The volunteer with a confirmed participation (announced: exchange.roster), counted
+    against the capacity unless they already hold a place (e.g. put on the roster by the
+    host); None when no place is free for them (nothing is written then: no volunteer record
+    for someone who only joins the waiting list)."""
     known = await _linked_volunteer(invitation)
     participation = None
     if known is not None:
@@ -211,16 +218,7 @@ async def _take_seat(
     if not await _place_free(exchange, claiming=claiming, now=now):
         return None
     volunteer = known or await _volunteer_for(invitation)
-    if participation is None:
-        await Participation.create(
-            volunteer_id=volunteer.id,
-            exchange_id=exchange.id,
-            role=ParticipationRole.PARTICIPANT,
-            status=ParticipationStatus.CONFIRMED,
-        )
-    else:
-        participation.status = ParticipationStatus.CONFIRMED
-        await participation.save(update_fields=["status"])
+    await confirm_for_invitation(after, exchange, organiser_ids, volunteer.id, participation, now)
     return volunteer
 
 
@@ -264,7 +262,13 @@ async def _join_waitlist(exchange: Exchange, invitation: Invitation, now: dateti
 
 
 async def _withdraw(
-    invitation: Invitation, exchange: Exchange, status: InvitationStatus, now: datetime, settings: Settings | None
+    invitation: Invitation,
+    exchange: Exchange,
+    status: InvitationStatus,
+    now: datetime,
+    settings: Settings | None,
+    after: AfterCommit,
+    organiser_ids: frozenset[int],
 ) -> None:
     """An accepted invitee gives the place back, until the exchange starts
     (exchange.schedule): the invitation becomes WITHDRAWN, the participation too, and the
@@ -299,7 +303,7 @@ async def _withdraw(
     invitation.calendar_sequence += 1
     await invitation.save(update_fields=["status", "withdrawn_at", "calendar_sequence"])
     if invitation.volunteer_id is not None:
-        await Participation.filter(
-            volunteer_id=invitation.volunteer_id, exchange_id=exchange.id, status__in=HOLDING_A_PLACE
-        ).update(status=ParticipationStatus.WITHDRAWN)
+        await withdraw_for_invitation(
+            after, exchange, organiser_ids, invitation.volunteer_id, HOLDING_A_PLACE, now
+        )
     await enqueue(MailKind.WITHDRAWAL, invitation, settings=settings)

@@ -11,18 +11,22 @@ place left, a fresh invitee and a fresh volunteer of the host, the two calls at 
 * the places held never exceed the capacity.
 
 To make the interleaving likely rather than lucky, each side is held for 10 ms after it has
-counted the places and before it writes (while it holds the lock, when it has it).
+counted the places and before it writes (while it holds the lock, when it has it), and the
+two start 3 ms apart, each first in every other round.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Awaitable
+from typing import TypeVar
 
 import pytest
 
 from exchange import roster
 from exchange.invitations import respond as respond_service
+from exchange.invitations import waitlist
 from exchange.models import Exchange, Participation
 from exchange.participations import seats_taken
 from tests import databases
@@ -32,9 +36,11 @@ from tests.invitations.conftest import World, invite, invitee, respond, token_fo
 from tests.services import need_postgres
 
 pytestmark = pytest.mark.postgres
+T = TypeVar("T")
 
 ROUNDS = 20
 HOLD_SECONDS = 0.01
+STAGGER_SECONDS = 0.003
 ADD = """mutation($e: ID!, $v: ID!) { addParticipant(exchangeId: $e, volunteerId: $v) {
   participation { id } userErrors { field code } } }"""
 
@@ -52,8 +58,14 @@ def hold_after_counting(monkeypatch: pytest.MonkeyPatch) -> None:
         await asyncio.sleep(HOLD_SECONDS)
         return taken
 
-    monkeypatch.setattr(roster, "seats_taken", counted_then_held)
+    # Both count through these names: the roster through the waiting list's free_places.
+    monkeypatch.setattr(waitlist, "seats_taken", counted_then_held)
     monkeypatch.setattr(respond_service, "seats_taken", counted_then_held)
+
+
+async def later(seconds: float, call: Awaitable[T]) -> T:
+    await asyncio.sleep(seconds)
+    return await call
 
 
 async def race_rounds(gql: GraphQLClient, world: World) -> tuple[Counter[str], list[str]]:
@@ -67,9 +79,12 @@ async def race_rounds(gql: GraphQLClient, world: World) -> tuple[Counter[str], l
         volunteer = await make_volunteer(f"Team Member {round_}", organisation=world.host)
         taken = await seats_taken(world.exchange.id)
         await Exchange.filter(id=world.exchange.id).update(capacity=taken + 1)
+        # Each side starts a moment after the other in every other round, so both orders occur
+        # (the later one arrives while the first holds the lock).
+        add_late, accept_late = (STAGGER_SECONDS, 0.0) if round_ % 2 else (0.0, STAGGER_SECONDS)
         added, accepted = await asyncio.gather(
-            gql(ADD, {"e": world.exchange_id, "v": gid(volunteer)}, key=world.host_key),
-            respond(gql, token, "ACCEPT"),
+            later(add_late, gql(ADD, {"e": world.exchange_id, "v": gid(volunteer)}, key=world.host_key)),
+            later(accept_late, respond(gql, token, "ACCEPT")),
         )
         add_errors = added["data"]["addParticipant"]["userErrors"]
         outcome = (
