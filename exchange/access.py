@@ -324,9 +324,19 @@ SMALL_COUNT = 3
 
 def small_counts_merged(counts: Mapping[K, int]) -> tuple[dict[K, int], int]:
     """The one small-count rule, for every aggregate a caller without full rights sees: the
-    buckets of at least SMALL_COUNT people, and the sum of the others ("other", 0 if none)."""
+    buckets of at least SMALL_COUNT people, and the sum of the others ("other", 0 if none).
+
+    "Other" is never 1 or 2 people itself: a lone small bucket merged alone would be shown
+    as it is, so the smallest kept bucket joins it; and when everybody together is fewer
+    than SMALL_COUNT, nothing is shown at all."""
     kept = {bucket: count for bucket, count in counts.items() if count >= SMALL_COUNT}
-    return kept, sum(count for count in counts.values() if 0 < count < SMALL_COUNT)
+    other = sum(count for count in counts.values() if 0 < count < SMALL_COUNT)
+    if 0 < other < SMALL_COUNT and kept:
+        smallest = min(kept, key=lambda bucket: (kept[bucket], str(bucket)))
+        other += kept.pop(smallest)
+    if other < SMALL_COUNT:
+        other = 0
+    return kept, other
 
 
 # ---------------------------------------------------------------- naming and editing people

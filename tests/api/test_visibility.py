@@ -515,7 +515,11 @@ def test_small_count_rule() -> None:
         3,
     )
     assert access.small_counts_merged({"KZ": 3}) == ({"KZ": 3}, 0)
-    assert access.small_counts_merged({"KZ": 2}) == ({}, 2)
+    # "Other" is never a group of 1 or 2: the smallest bucket joins it, or nothing is shown.
+    assert access.small_counts_merged({"KZ": 2}) == ({}, 0)
+    assert access.small_counts_merged({"KZ": 1, "UZ": 1}) == ({}, 0)
+    assert access.small_counts_merged({"KZ": 5, "UZ": 4, "DE": 1}) == ({"KZ": 5}, 5)
+    assert access.small_counts_merged({"KZ": 3, "DE": 2}) == ({}, 5)
     assert access.small_counts_merged({}) == ({}, 0)
 
 
