@@ -95,7 +95,9 @@ class ServerKind:
 OURS = ServerKind(
     "ours", "this server (Strawberry + Tortoise + DataLoaders)", ("1", "2", "3"), ("1", "2", "3")
 )
-ASYNCPG = ServerKind("asyncpg", "baseline: Starlette + asyncpg, hand-written SQL", ("1",), ("1", "2"))
+ASYNCPG = ServerKind(
+    "asyncpg", "baseline: Starlette + asyncpg, hand-written SQL", ("1", "2", "3"), ("1", "2", "3")
+)
 NAIVE = ServerKind("naive", "baseline: naive Strawberry + Tortoise, no loaders", ("1",), ("1", "2", "3"))
 KINDS = (OURS, ASYNCPG, NAIVE)
 

@@ -65,13 +65,18 @@ async def test_baselines_answer_as_we_do(gql: GraphQLClient, database_url: str) 
         large = await ours("LargeResult", {"first": 40})
         assert await baseline_asyncpg.large_result(connection, 40, "en") == {"data": large}
         assert await naive("LargeResult", {"first": 40}) == large
+        found = 0
+        for pk in range(1, len(data.volunteers) + 1):
+            variables = {"id": encode_id("Volunteer", pk)}
+            expected = await ours("NodeLookup", variables)
+            assert await naive("NodeLookup", variables) == expected
+            assert await baseline_asyncpg.node_lookup(connection, variables["id"], "en") == {"data": expected}
+            found += expected["node"] is not None
+        for pk in range(1, 4):
+            variables = {"id": encode_id("ExperienceExchange", pk)}
+            expected = await ours("NodeLookup", variables)
+            assert await baseline_asyncpg.node_lookup(connection, variables["id"], "en") == {"data": expected}
     finally:
         await connection.close()
-    found = 0
-    for pk in range(1, len(data.volunteers) + 1):
-        variables = {"id": encode_id("Volunteer", pk)}
-        expected = await ours("NodeLookup", variables)
-        assert await naive("NodeLookup", variables) == expected
-        found += expected["node"] is not None
     # Most are seen (public profiles, speakers of published sessions); some are not.
     assert 0 < found < len(data.volunteers)
