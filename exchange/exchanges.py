@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -277,15 +277,24 @@ async def _visible(actor: Actor, exchange: Exchange | None) -> Exchange | None:
     return exchange
 
 
-async def _exchange_to_manage(actor: Actor, exchange_id: int, field_name: str) -> Exchange:
-    """The exchange if the actor may change it: NOT_FOUND when it does not exist or is
-    invisible to them, FORBIDDEN when they see it but may not change it."""
+async def managed_exchange(
+    actor: Actor,
+    exchange_id: int,
+    field: str,
+    require_manager: Callable[[Actor, Exchange], None] = access.require_manage_exchange,
+) -> tuple[Exchange, frozenset[int]]:
+    """The exchange the actor manages, with its partners' ids: NOT_FOUND when it does not
+    exist or is invisible to them (drafts of others), FORBIDDEN (from ``require_manager``,
+    which words the refusal for what they tried) when they see it but are not its host."""
     access.require_writer(actor)
-    exchange = await visible_exchange(actor, exchange_id)
+    exchange = await Exchange.get_or_none(id=exchange_id)
     if exchange is None:
-        raise not_found("ExperienceExchange", [field_name])
-    access.require_manage_exchange(actor, exchange)
-    return exchange
+        raise not_found("ExperienceExchange", [field])
+    partners = await partner_ids_of(exchange.id)
+    if not access.can_see_exchange(actor, exchange.status, exchange.host_id, partners):
+        raise not_found("ExperienceExchange", [field])
+    require_manager(actor, exchange)
+    return exchange, partners
 
 
 # ---------------------------------------------------------------- validation helpers
@@ -402,7 +411,7 @@ _NOT_CLEARABLE = {
 async def update_exchange(
     actor: Actor, exchange_id: int, changes: ExchangeChanges, settings: Settings | None = None
 ) -> Exchange:
-    await _exchange_to_manage(actor, exchange_id, "id")
+    await managed_exchange(actor, exchange_id, "id")
     after = AfterCommit()
     async with in_transaction() as connection:
         # The row lock orders this update with addSession and other updates of the exchange,

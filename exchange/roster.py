@@ -22,7 +22,7 @@ from exchange import access, participations, volunteers
 from exchange.access import Actor
 from exchange.errors import DomainError, ErrorCode, Problems, forbidden, not_found
 from exchange.events import AfterCommit, ParticipationChange, ParticipationEvent
-from exchange.exchanges import KEEP, partner_ids_of
+from exchange.exchanges import KEEP, managed_exchange, partner_ids_of
 from exchange.invitations.common import lock_exchange, utcnow
 from exchange.invitations.waitlist import free_places, offer_free_places
 from exchange.models import (
@@ -144,20 +144,6 @@ class Managed:
     participation: Participation
     exchange: Exchange
     partner_ids: frozenset[int]
-
-
-async def managed_exchange(actor: Actor, exchange_id: int, field: str) -> tuple[Exchange, frozenset[int]]:
-    """The exchange whose roster the actor keeps: NOT_FOUND when they may not see it,
-    FORBIDDEN when they see it but are not its host (partners read the roster only)."""
-    access.require_writer(actor)
-    exchange = await Exchange.get_or_none(id=exchange_id)
-    if exchange is None:
-        raise not_found("ExperienceExchange", [field])
-    partners = await partner_ids_of(exchange.id)
-    if not access.can_see_exchange(actor, exchange.status, exchange.host_id, partners):
-        raise not_found("ExperienceExchange", [field])
-    access.require_manage_exchange(actor, exchange)
-    return exchange, partners
 
 
 async def managed_participation(actor: Actor, participation_id: int, field: str) -> Managed:

@@ -11,8 +11,9 @@ from tortoise.transactions import in_transaction
 
 from exchange import access
 from exchange.access import Actor
-from exchange.errors import DomainError, ErrorCode, Problem, Problems, not_found
+from exchange.errors import DomainError, ErrorCode, Problem, Problems
 from exchange.events import AfterCommit
+from exchange.exchanges import managed_exchange
 from exchange.i18n import UI_LOCALES, is_country_code, pick_ui_locale
 from exchange.invitations import tokens
 from exchange.invitations.common import (
@@ -20,7 +21,6 @@ from exchange.invitations.common import (
     OPEN_STATUSES,
     effective_status,
     lock_exchange,
-    organisers,
     status_changed,
     utcnow,
 )
@@ -80,16 +80,12 @@ async def load_managed_exchange(
 ) -> tuple[Exchange, frozenset[int]]:
     """The exchange whose invitations the actor manages; NOT_FOUND when they may not even
     see it (drafts of others), FORBIDDEN when they see it but are not its host."""
-    access.require_writer(actor)
-    exchange = await Exchange.get_or_none(id=exchange_id)
-    if exchange is None:
-        raise not_found("ExperienceExchange", [field])
-    organiser_ids = await organisers(exchange)
-    partners = organiser_ids - {exchange.host_id}
-    if not access.can_see_exchange(actor, exchange.status, exchange.host_id, partners):
-        raise not_found("ExperienceExchange", [field])
+    exchange, partners = await managed_exchange(actor, exchange_id, field, _require_inviter)
+    return exchange, access.organiser_ids(exchange.host_id, partners)
+
+
+def _require_inviter(actor: Actor, exchange: Exchange) -> None:
     access.require_manage_invitations(actor, exchange.host_id)
-    return exchange, organiser_ids
 
 
 def _check_invitee(problems: Problems, index: int, invitee: Invitee, fallback_locale: str) -> _Valid | None:
