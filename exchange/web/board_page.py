@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 from exchange.validation import is_slug
 from exchange.web.board_texts import BOARD_TEXTS
-from exchange.web.invitation_page import choose_language
+from exchange.web.pages import choose_language
 from exchange.web.texts import LANGUAGE_NAMES, TEXTS
 
 # What a Host header may hold before it goes into the policy: a name or address and a port.

@@ -10,9 +10,6 @@ malformed, forged, unknown or erased is 404, with nothing that tells them apart.
 
 from __future__ import annotations
 
-from functools import cache
-from importlib.resources import files
-
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -21,23 +18,16 @@ from exchange.certificates import pdf, service, view
 from exchange.certificates.texts import TEXTS
 from exchange.models import CertificateStatus
 from exchange.settings import Settings
-from exchange.web.invitation_page import SECURITY_HEADERS, _env, choose_language
+from exchange.web.pages import SECURITY_HEADERS, choose_language, html_response, stylesheet_route, templates
 from exchange.web.texts import LANGUAGE_NAMES
-
-
-def _html(body: str, status_code: int) -> HTMLResponse:
-    response = HTMLResponse(body, status_code=status_code)
-    # The code is in the URL: never passed on as a Referer, never framed, never cached.
-    response.headers.update(SECURITY_HEADERS)
-    return response
 
 
 def _not_found(request: Request) -> HTMLResponse:
     lang = choose_language(request, request.query_params.get("lang"), "en")
-    body = _env.get_template("certificate_not_found.html").render(
+    body = templates.get_template("certificate_not_found.html").render(
         lang=lang, t=TEXTS[lang], languages=LANGUAGE_NAMES, switch_url=None, switch_extra=""
     )
-    return _html(body, 404)
+    return html_response(body, 404)
 
 
 def routes(settings: Settings) -> list[Route]:
@@ -48,7 +38,7 @@ def routes(settings: Settings) -> list[Route]:
         certificate, code = found
         lang = choose_language(request, request.query_params.get("lang"), certificate.language)
         shown = view.build(certificate, lang, code=code, public_url=settings.public_url)
-        body = _env.get_template("certificate.html").render(
+        body = templates.get_template("certificate.html").render(
             lang=lang,
             t=shown.words,
             languages=LANGUAGE_NAMES,
@@ -57,7 +47,7 @@ def routes(settings: Settings) -> list[Route]:
             c=shown,
             pdf_url=f"/certificates/{shown.code}.pdf?lang={lang}",
         )
-        return _html(body, 200)
+        return html_response(body, 200)
 
     async def document(request: Request) -> Response:
         found = await service.find_by_code(request.path_params["code"])
@@ -75,20 +65,9 @@ def routes(settings: Settings) -> list[Route]:
         response.headers["Content-Disposition"] = f'attachment; filename="certificate-{lang}.pdf"'
         return response
 
-    async def stylesheet(_request: Request) -> Response:
-        response = Response(_stylesheet(), media_type="text/css")
-        response.headers.update(SECURITY_HEADERS)
-        response.headers["Cache-Control"] = "public, max-age=3600"
-        return response
-
     return [
-        Route("/static/certificate.css", stylesheet, methods=["GET"]),
+        stylesheet_route("certificate.css"),
         # The PDF first: "{code}" alone would also match "CODE.pdf".
         Route("/certificates/{code}.pdf", document, methods=["GET"]),
         Route("/certificates/{code}", page, methods=["GET"]),
     ]
-
-
-@cache
-def _stylesheet() -> str:
-    return (files("exchange.web") / "static" / "certificate.css").read_text(encoding="utf-8")

@@ -1,27 +1,19 @@
 """The page an invitation link opens: /invitations/{token}.
 
 GET only shows (mail scanners and link previews fetch links; a fetch must never answer for
-the volunteer). Accept and Decline are POSTed forms with a double-submit CSRF token: the
-same value in a hidden field and a SameSite=Strict cookie, an HMAC over the invitation's
-token hash and a timestamp, so it is bound to this invitation and goes stale. Works
-without JavaScript; every value is escaped by Jinja2's autoescape.
+the volunteer). Accept and Decline are POSTed forms with a double-submit CSRF token bound to
+this invitation (exchange.web.pages). Works without JavaScript; every value is escaped by Jinja2's autoescape.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
-from importlib.resources import files
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_interval, format_time
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -29,7 +21,7 @@ from starlette.routing import Route
 
 from exchange import notice
 from exchange.errors import DomainError, ErrorCode
-from exchange.i18n import UI_LOCALES, parse_accept_language, pick_text, pick_ui_locale
+from exchange.i18n import pick_text
 from exchange.invitations.common import OPEN_STATUSES, effective_status, utcnow
 from exchange.invitations.manage import sessions_by_invitation
 from exchange.invitations.respond import Response as Answer
@@ -47,22 +39,21 @@ from exchange.models import (
 from exchange.schedule import schedule_for
 from exchange.settings import Settings
 from exchange.web.calendar_feeds import personal_feed_urls
+from exchange.web.pages import (
+    choose_language,
+    csrf_for,
+    form_csrf_ok,
+    form_language,
+    html_response,
+    set_csrf_cookie,
+    stylesheet_route,
+    templates,
+)
 from exchange.web.report_link import report_link
 from exchange.web.texts import LANGUAGE_NAMES, TEXTS
 
-CSRF_COOKIE = "exchange_csrf"
 # The form's checkbox for Volunteer.public_profile ("yes" when ticked).
 PUBLIC_PROFILE_FIELD = "public_profile"
-CSRF_MAX_AGE_SECONDS = 12 * 3600
-
-SECURITY_HEADERS = {
-    # The token is in the URL: never send it on as a Referer, never show the page in a frame.
-    "Content-Security-Policy": "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
 
 _ERROR_RESULTS = {
     ErrorCode.EXPIRED: "expired",
@@ -79,56 +70,7 @@ _ANSWERED = {
     InvitationStatus.WITHDRAWN: "withdrawn",
 }
 
-_env = Environment(
-    loader=PackageLoader("exchange.web", "templates"),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
-
-# ---------------------------------------------------------------- CSRF
-
-
-def csrf_value(signing_key: bytes, token_hash: str, issued_at: int) -> str:
-    mac = hmac.new(signing_key, f"invitation-csrf|{token_hash}|{issued_at}".encode(), hashlib.sha256)
-    return f"{issued_at}.{mac.hexdigest()}"
-
-
-def csrf_ok(signing_key: bytes, token_hash: str, form_value: str, cookie_value: str, now: int) -> bool:
-    # Both come from the browser: compare_digest raises on non-ASCII text, int() on digits
-    # such as "²" that str.isdigit accepts; either was an internal error (500).
-    if not (form_value.isascii() and cookie_value.isascii()):
-        return False
-    if not form_value or not cookie_value or not hmac.compare_digest(form_value, cookie_value):
-        return False
-    issued, _, _ = form_value.partition(".")
-    if not (issued.isdigit() and len(issued) <= 12) or not 0 <= now - int(issued) <= CSRF_MAX_AGE_SECONDS:
-        return False
-    return hmac.compare_digest(form_value, csrf_value(signing_key, token_hash, int(issued)))
-
-
-def _csrf_for(request: Request, settings: Settings, invitation: Invitation) -> str:
-    """The value for this page: the browser's current one while it is valid and young, so
-    a page still open in another tab (or reached with Back) keeps working; else a new one."""
-    now = int(time.time())
-    current = request.cookies.get(CSRF_COOKIE, "")
-    issued, _, _ = current.partition(".")
-    if (
-        csrf_ok(settings.signing_key, invitation.token_hash, current, current, now)
-        and now - int(issued) < CSRF_MAX_AGE_SECONDS // 2
-    ):
-        return current
-    return csrf_value(settings.signing_key, invitation.token_hash, now)
-
-
 # ---------------------------------------------------------------- rendering
-
-
-def choose_language(request: Request, requested: str | None, fallback: str) -> str:
-    if requested in UI_LOCALES:
-        return requested
-    return pick_ui_locale(parse_accept_language(request.headers.get("accept-language")), [fallback])
 
 
 @dataclass(frozen=True)
@@ -289,18 +231,12 @@ async def _after_yes(
     }
 
 
-def _response(body: str, status_code: int = 200) -> HTMLResponse:
-    response = HTMLResponse(body, status_code=status_code)
-    response.headers.update(SECURITY_HEADERS)
-    return response
-
-
 def _not_found(lang: str) -> HTMLResponse:
     t = TEXTS[lang]
-    body = _env.get_template("not_found.html").render(
+    body = templates.get_template("not_found.html").render(
         lang=lang, t=t, languages=LANGUAGE_NAMES, switch_url=None
     )
-    return _response(body, 404)
+    return html_response(body, 404)
 
 
 async def _render(
@@ -316,7 +252,7 @@ async def _render(
     public_profile: bool = False,
 ) -> HTMLResponse:
     t = TEXTS[lang]
-    csrf = _csrf_for(request, settings, invitation)
+    csrf = csrf_for(request, settings, invitation)
     context = await _page_context(invitation, lang, t, settings)
     # A revoked link has no feed (404): no link to it.
     calendar_url, webcal_url = (
@@ -324,7 +260,7 @@ async def _render(
     )
     # Once the exchange is completed, a participant is asked for an experience report.
     report = await report_link(invitation, await Exchange.get(id=invitation.exchange_id), token, lang)
-    body = _env.get_template("invitation.html").render(
+    body = templates.get_template("invitation.html").render(
         lang=lang,
         t=t,
         languages=LANGUAGE_NAMES,
@@ -343,19 +279,8 @@ async def _render(
         report=report,
         **context,
     )
-    response = _response(body, status_code)
-    response.set_cookie(
-        CSRF_COOKIE,
-        csrf,
-        max_age=CSRF_MAX_AGE_SECONDS,
-        # Per link: two invitations open in two tabs do not overwrite each other's value.
-        path=f"/invitations/{token}",
-        # Production is HTTPS end to end (public_url must be https) even when a proxy
-        # terminates TLS and the app sees http.
-        secure=request.url.scheme == "https" or settings.is_production,
-        httponly=True,
-        samesite="strict",
-    )
+    response = html_response(body, status_code)
+    set_csrf_cookie(response, request, settings, token, csrf)
     return response
 
 
@@ -377,23 +302,13 @@ def routes(settings: Settings) -> list[Route]:
     async def answer(request: Request) -> Response:
         token = request.path_params["token"]
         form = await request.form()
-        requested = form.get("lang")
         invitation = await find_by_token(token)
         if invitation is None:
-            return _not_found(
-                choose_language(request, requested if isinstance(requested, str) else None, "en")
-            )
-        lang = choose_language(request, requested if isinstance(requested, str) else None, invitation.locale)
+            return _not_found(form_language(request, form, "en"))
+        lang = form_language(request, form, invitation.locale)
         # An unticked box sends nothing: no public profile unless the volunteer asks for one.
         public_profile = form.get(PUBLIC_PROFILE_FIELD) == "yes"
-        form_csrf = form.get("csrf")
-        if not csrf_ok(
-            settings.signing_key,
-            invitation.token_hash,
-            form_csrf if isinstance(form_csrf, str) else "",
-            request.cookies.get(CSRF_COOKIE, ""),
-            int(time.time()),
-        ):
+        if not form_csrf_ok(request, form, settings, invitation):
             return await _render(
                 request, settings, invitation, token, lang, result="csrf", status_code=403, public_profile=public_profile
             )
@@ -431,20 +346,8 @@ def routes(settings: Settings) -> list[Route]:
         result = _ANSWERED.get(InvitationStatus(invitation.status), "declined")
         return await _render(request, settings, invitation, token, lang, result=result)
 
-    async def stylesheet(_request: Request) -> Response:
-        response = Response(_stylesheet(), media_type="text/css")
-        response.headers.update(SECURITY_HEADERS)
-        response.headers["Cache-Control"] = "public, max-age=3600"
-        return response
-
     return [
-        Route("/static/invitation.css", stylesheet, methods=["GET"]),
+        stylesheet_route("invitation.css"),
         Route("/invitations/{token}", show, methods=["GET"]),
         Route("/invitations/{token}", answer, methods=["POST"]),
     ]
-
-
-@cache
-def _stylesheet() -> str:
-    # A file, not an inline <style>: the Content-Security-Policy allows only 'self'.
-    return (files("exchange.web") / "static" / "invitation.css").read_text(encoding="utf-8")

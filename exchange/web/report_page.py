@@ -12,9 +12,6 @@ shown as exchange.markdown's sanitized HTML.
 
 from __future__ import annotations
 
-import time
-from functools import cache
-from importlib.resources import files
 from typing import Any
 
 from babel.dates import format_datetime
@@ -35,12 +32,16 @@ from exchange.schedule import schedule_of
 from exchange.settings import Settings
 from exchange.validation import LocalizedText
 from exchange.web import invitation_page
-from exchange.web.invitation_page import (
-    CSRF_COOKIE,
-    CSRF_MAX_AGE_SECONDS,
+from exchange.web.pages import (
     SECURITY_HEADERS,
     choose_language,
-    csrf_ok,
+    csrf_for,
+    form_csrf_ok,
+    form_language,
+    html_response,
+    set_csrf_cookie,
+    stylesheet_route,
+    templates,
 )
 from exchange.web.report_link import report_url
 from exchange.web.report_texts import TEXTS
@@ -141,8 +142,8 @@ async def _render(
         state, message = "closed", t["not_yet"].format(date=ends)
     else:
         state = "form"
-    csrf = invitation_page._csrf_for(request, settings, invitation)
-    body = invitation_page._env.get_template("report.html").render(
+    csrf = csrf_for(request, settings, invitation)
+    body = templates.get_template("report.html").render(
         lang=lang,
         t=t,
         languages=LANGUAGE_NAMES,
@@ -162,19 +163,9 @@ async def _render(
         result=result,
         result_text=t[result] if result else None,
     )
-    response = HTMLResponse(body, status_code=status_code)
-    response.headers.update(SECURITY_HEADERS)
-    # The invitation page's cookie (its path covers this page), set here too for a reader who
-    # comes straight to this page.
-    response.set_cookie(
-        CSRF_COOKIE,
-        csrf,
-        max_age=CSRF_MAX_AGE_SECONDS,
-        path=f"/invitations/{token}",
-        secure=request.url.scheme == "https" or settings.is_production,
-        httponly=True,
-        samesite="strict",
-    )
+    response = html_response(body, status_code)
+    # The invitation page's cookie, set here too for a reader who comes straight to this page.
+    set_csrf_cookie(response, request, settings, token, csrf)
     return response
 
 
@@ -203,21 +194,11 @@ def routes(settings: Settings) -> list[Route]:
     async def send(request: Request) -> Response:
         token = request.path_params["token"]
         form = await request.form()
-        requested = form.get("lang")
         invitation = await find_by_token(token)
         if invitation is None:
-            return invitation_page._not_found(
-                choose_language(request, requested if isinstance(requested, str) else None, "en")
-            )
-        lang = choose_language(request, requested if isinstance(requested, str) else None, invitation.locale)
-        form_csrf = form.get("csrf")
-        if not csrf_ok(
-            settings.signing_key,
-            invitation.token_hash,
-            form_csrf if isinstance(form_csrf, str) else "",
-            request.cookies.get(CSRF_COOKIE, ""),
-            int(time.time()),
-        ):
+            return invitation_page._not_found(form_language(request, form, "en"))
+        lang = form_language(request, form, invitation.locale)
+        if not form_csrf_ok(request, form, settings, invitation):
             return await _render(
                 request, settings, invitation, token, lang, form=form, result="csrf", status_code=403
             )
@@ -247,19 +228,8 @@ def routes(settings: Settings) -> list[Route]:
         response.headers.update(SECURITY_HEADERS)
         return response
 
-    async def stylesheet(_request: Request) -> Response:
-        response = Response(_stylesheet(), media_type="text/css")
-        response.headers.update(SECURITY_HEADERS)
-        response.headers["Cache-Control"] = "public, max-age=3600"
-        return response
-
     return [
-        Route("/static/report.css", stylesheet, methods=["GET"]),
+        stylesheet_route("report.css"),
         Route("/invitations/{token}/report", show, methods=["GET"]),
         Route("/invitations/{token}/report", send, methods=["POST"]),
     ]
-
-
-@cache
-def _stylesheet() -> str:
-    return (files("exchange.web") / "static" / "report.css").read_text(encoding="utf-8")

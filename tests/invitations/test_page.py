@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from exchange.models import ExchangeStatus, Invitation, InvitationStatus, Participation
-from exchange.web.invitation_page import CSRF_COOKIE, CSRF_MAX_AGE_SECONDS, csrf_ok, csrf_value
+from exchange.web.pages import CSRF_COOKIE, CSRF_MAX_AGE_SECONDS, csrf_ok, csrf_value
 from tests.conftest import GraphQLClient
 from tests.invitations.conftest import World, invite, invitee, token_for_email
 

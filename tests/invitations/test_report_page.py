@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from exchange.models import ExperienceReport, ReportAuthorKind, ReportStatus
-from exchange.web.invitation_page import CSRF_COOKIE
+from exchange.web.pages import CSRF_COOKIE
 from schema.relay import encode_id
 from tests.conftest import GraphQLClient
 from tests.reports_world import MODERATE, ReportsWorld, build_world, make_participant
