@@ -318,6 +318,16 @@ def sees_exact_counts(actor: Actor, host_id: int, partner_ids: frozenset[int]) -
     return actor.is_admin or is_organiser(actor, host_id, partner_ids)
 
 
+def exact_counts_sql(actor: Actor, exchange_alias: str, param: Callable[[object], str]) -> str:
+    """sees_exact_counts as an SQL condition over the exchange row ``exchange_alias`` (for
+    aggregates over many exchanges, which split their rows by it in the database)."""
+    if actor.is_admin:
+        return "1 = 1"
+    if not actor.is_organisation:
+        return "1 = 0"
+    return _organises_sql(exchange_alias, param(actor.organisation_id))
+
+
 # Fewer people than this in a bucket of an aggregate could single someone out.
 SMALL_COUNT = 3
 

@@ -475,6 +475,96 @@ def volunteer_erase(
             out.print(f"  {mention}")
 
 
+# ---------------------------------------------------------------- CSV exports
+
+export_app = typer.Typer(
+    help="CSV exports for spreadsheets (UTF-8 with a byte order mark: opens in Excel in any script).",
+    no_args_is_help=True,
+)
+app.add_typer(export_app, name="export")
+
+_SEMICOLONS_HELP = "';' between cells and a decimal comma, for a spreadsheet set up for e.g. Russian or Kazakh."
+
+
+def _date_option(name: str, value: str) -> Any:
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value) if len(value) == 10 else dt.date.fromisoformat("")
+    except ValueError:
+        fail(f"{name}: {value!r} is not a date (YYYY-MM-DD).", 2)
+
+
+def _write_csv(data: bytes, output: Path | None, *, private: bool) -> None:
+    """To ``output`` (readable by its owner only when ``private``: personal data), else stdout."""
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+        if private:
+            os.fchmod(descriptor, 0o600)  # also when the file existed before
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}.")
+    err.print(f"wrote {escape(str(output))}")
+
+
+@export_app.command("participants")
+def export_participants(
+    exchange: Annotated[str, typer.Option("--exchange", help="Slug of the exchange.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (readable by its owner only).")
+    ] = None,
+    with_emails: Annotated[
+        bool, typer.Option("--with-emails", help="Add the volunteers' email addresses (personal data).")
+    ] = False,
+    semicolons: Annotated[bool, typer.Option("--semicolons", help=_SEMICOLONS_HELP)] = False,
+) -> None:
+    """Every participant of an exchange, withdrawn and no-shows included (the CLI is a platform
+    admin): name, country, sending organisation, role, status, hours, sessions attended.
+    Email addresses only with --with-emails."""
+    from exchange import exports
+
+    data = _privacy_call(
+        load_settings(),
+        lambda: exports.participants_csv(
+            _CLI_ADMIN, exchange, with_emails=with_emails, style=exports.Style(semicolons)
+        ),
+    )
+    _write_csv(data, output, private=True)
+
+
+@export_app.command("stats")
+def export_stats(
+    starts_from: Annotated[str, typer.Option("--from", help="Exchanges starting on or after (YYYY-MM-DD).")],
+    starts_to: Annotated[str, typer.Option("--to", help="Exchanges starting on or before (YYYY-MM-DD).")],
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--public", help="What anonymous callers see: published exchanges, buckets under 3 people merged."
+        ),
+    ] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
+    semicolons: Annotated[bool, typer.Option("--semicolons", help=_SEMICOLONS_HELP)] = False,
+) -> None:
+    """Impact statistics of the exchanges starting in a date range, one figure a row
+    (statistic, key, value); exact over every exchange, drafts included, unless --public."""
+    from exchange import exports
+    from exchange.statistics import StatisticsFilter
+
+    criteria = StatisticsFilter(
+        starts_from=_date_option("--from", starts_from), starts_to=_date_option("--to", starts_to)
+    )
+    actor = access.ANONYMOUS if public else _CLI_ADMIN
+    data = _privacy_call(
+        load_settings(), lambda: exports.statistics_csv(actor, criteria, exports.Style(semicolons))
+    )
+    _write_csv(data, output, private=False)
+
+
 # ---------------------------------------------------------------- workers and imports
 
 

@@ -27,6 +27,7 @@ from schema.queries import ExchangeQueries, OrganisationQueries, VolunteerQuerie
 from schema.scalars import SCALAR_MAP
 from schema.subscriptions import InvitationSubscriptions, ParticipationSubscriptions, SharedEventExecutor
 from schema.types.node import Node
+from schema.types.statistics import StatisticsQueries
 
 
 @strawberry.type
@@ -46,6 +47,7 @@ QUERY_PARTS: tuple[type, ...] = (
     InvitationQueries,
     WebhookQueries,
     ReportQueries,
+    StatisticsQueries,
 )
 MUTATION_PARTS: tuple[type, ...] = (
     OrganisationMutations,

@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from exchange import access, attendance, exchanges, models, participations, sessions, sql, volunteers
+from exchange import (
+    access,
+    attendance,
+    exchanges,
+    models,
+    participations,
+    sessions,
+    sql,
+    statistics,
+    volunteers,
+)
 from exchange.certificates import service as certificates
 from exchange.invitations import manage as invitation_reads
 from exchange.invitations import waitlist
@@ -169,6 +179,10 @@ class Loaders:
         self.exchange_invitations: DataLoader[tuple[int, PageArgs, models.InvitationStatus | None], Page] = (
             DataLoader(load_fn=_invitation_pages)
         )
+        # (statistic, scope, subject) -> its figures: one statement per statistic and scope.
+        self.statistics: DataLoader[
+            tuple[statistics.Statistic, statistics.Scope, int], statistics.Figures
+        ] = DataLoader(load_fn=lambda keys: statistics.batch(self.context.actor, keys))
         # Invitation id -> place on its exchange's waiting list (None unless WAITLISTED).
         self.waitlist_positions: DataLoader[int, int | None] = _grouped_loader(waitlist.positions)
 

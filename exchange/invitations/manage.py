@@ -146,6 +146,18 @@ def status_condition(statement: Statement, status: InvitationStatus | None, now:
     return f"t.status = {statement.param(status.value)}"
 
 
+def effective_status_sql(statement: Statement, alias: str, now: datetime) -> str:
+    """SQL: the status readers see of invitation row ``alias`` (effective_status), for
+    aggregates that group by it."""
+    expired = statement.param(InvitationStatus.EXPIRED.value)
+    return (
+        f"CASE WHEN {alias}.status IN {statement.in_list(s.value for s in OPEN_STATUSES)} "
+        f"AND {alias}.expires_at <= {statement.param(now)} THEN {expired} "
+        f"WHEN {alias}.status = {statement.param(InvitationStatus.OFFERED.value)} "
+        f"AND {alias}.offer_expires_at <= {statement.param(now)} THEN {expired} ELSE {alias}.status END"
+    )
+
+
 async def pages_by_exchange(
     exchange_ids: Sequence[int], page: PageWindow, status: InvitationStatus | None
 ) -> dict[int, Page]:

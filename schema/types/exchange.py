@@ -6,6 +6,7 @@ import strawberry
 
 from exchange import access, i18n, models
 from exchange.participations import seats_left
+from exchange.statistics import Scope, ScopeKind, Subject
 from schema.context import Info
 from schema.relay import Connection
 from schema.scalars import CountryCode, LanguageCode
@@ -15,6 +16,7 @@ from schema.types.node import LocalizedText, Node, model_identity, translations
 from schema.types.organisation import Organisation
 from schema.types.outcome import ExchangeOutcome
 from schema.types.participation import Participation, page_connection
+from schema.types.statistics import ImpactStatistics
 from schema.types.volunteer import Volunteer
 
 
@@ -156,6 +158,15 @@ class ExperienceExchange(Node):
     @staticmethod
     async def outcomes(root: strawberry.Parent[models.Exchange], info: Info) -> list[models.ExchangeOutcome]:
         return await info.context.loaders.exchange_outcomes.load(root.id)
+
+    @strawberry.field(
+        description="The exchange's impact statistics: exact for its host, partners and admins; for "
+        "anyone else, breakdowns of people follow the small-count rule (see ImpactStatistics).",
+        graphql_type=ImpactStatistics,
+    )
+    @staticmethod
+    def statistics(root: strawberry.Parent[models.Exchange]) -> Subject:
+        return Subject(Scope(ScopeKind.EXCHANGE), root.id)
 
     @strawberry.field(description="Visible to the host, partners and platform admins only.")
     @staticmethod

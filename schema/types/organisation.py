@@ -5,12 +5,14 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from exchange import i18n, models
+from exchange.statistics import ScopeKind, Subject
 from schema.context import Info
 from schema.relay import Connection
 from schema.scalars import CountryCode, LanguageCode
 from schema.types.enums import OrganisationKind
 from schema.types.node import LocalizedText, Node, model_identity, translations
 from schema.types.participation import page_connection
+from schema.types.statistics import ImpactStatistics, StatisticsFilterInput, subject
 
 if TYPE_CHECKING:
     from schema.types.exchange import ExperienceExchange
@@ -63,3 +65,15 @@ class Organisation(Node):
     ) -> Connection[Annotated[ExperienceExchange, strawberry.lazy("schema.types.exchange")]]:
         args = info.context.page_args(first, after, last, before)
         return page_connection(await info.context.loaders.organisation_exchanges.load((root.id, args)))
+
+    @strawberry.field(
+        description="Impact statistics over the exchanges the organisation hosts or co-organises (those "
+        "the viewer may see, kept by the filter): exact for the organisation itself and admins; for "
+        "anyone else, breakdowns of people follow the small-count rule (see ImpactStatistics).",
+        graphql_type=ImpactStatistics,
+    )
+    @staticmethod
+    def statistics(
+        root: strawberry.Parent[models.Organisation], filter: StatisticsFilterInput | None = None
+    ) -> Subject:
+        return subject(ScopeKind.ORGANISATION, root.id, filter)

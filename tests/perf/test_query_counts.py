@@ -50,6 +50,15 @@ class Operation:
     key: str | None = None  # "admin" | "organisation" | None (anonymous)
 
 
+STATISTICS_FIGURES = """
+fragment Figures on ImpactStatistics {
+  exchangeCount participantCount volunteerHours distinctCountries
+  participantsByCountry { country count } participantsByRole { role count }
+  invitationsByStatus { status count } exchangesByTheme { theme count } exchangesByCountry { country count }
+  outcomeTotals { metric unit total exchangeCount label }
+}"""
+
+
 def _paged(size: int) -> dict[str, Any]:
     return {"first": size}
 
@@ -214,6 +223,31 @@ OPERATIONS = [
           }
         }""",
         _paged,
+    ),
+    # Impact statistics: one statement per statistic for every exchange or organisation of a page.
+    Operation(
+        "ExchangeStatistics",
+        """query ExchangeStatistics($first: Int!) {
+          exchanges(first: $first) { edges { node { id statistics { ...Figures } } } }
+        }"""
+        + STATISTICS_FIGURES,
+        _paged,
+    ),
+    Operation(
+        "OrganisationStatistics",
+        """query OrganisationStatistics($first: Int!) {
+          organisations(first: $first) { edges { node { id statistics(filter: {from: "2020-01-01"}) { ...Figures } } } }
+        }"""
+        + STATISTICS_FIGURES,
+        _paged,
+        key="organisation",
+    ),
+    Operation(
+        "ImpactStatistics",
+        """query ImpactStatistics { impactStatistics(filter: {from: "2020-01-01", to: "2035-12-31"}) { ...Figures } }"""
+        + STATISTICS_FIGURES,
+        lambda _size: {},
+        key="admin",
     ),
 ]
 
