@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import OrderedDict
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -266,40 +266,14 @@ class InvitationSubscriptions:
         exchange_id: strawberry.ID | None = None,
         organisation_id: strawberry.ID | None = None,
     ) -> AsyncGenerator[DeliveredEvent | DeliveredParticipationEvent, None]:
-        try:
-            actor = info.context.actor
-            access.require_subscribe_to_invitations(actor)
-            # The key was checked when the connection opened; it may have been revoked since.
-            if actor.key_id is not None and not await access.is_key_active(actor.key_id):
-                raise unauthenticated("The API key was revoked.")
-            only_exchange = (
-                await followed_exchange(actor, pk_of(exchange_id, "ExperienceExchange", ["exchangeId"]))
-                if exchange_id is not None
-                else None
-            )
-            only_organisation = (
-                pk_of(organisation_id, "Organisation", ["organisationId"])
-                if organisation_id is not None
-                else None
-            )
-        except DomainError as error:
-            raise _coded(error) from error
-
-        def matches(event: events.Event) -> bool:
-            return (
-                isinstance(event, events.InvitationEvent)
-                and access.can_hear_invitation_event(actor, event.organiser_ids)
-                and (only_exchange is None or event.exchange_id == only_exchange)
-                and (only_organisation is None or only_organisation in event.organiser_ids)
-            )
-
-        scope = access.invitation_event_scope(actor, only_organisation)
-        hub = events.get_bus().hub
-        try:
-            hub.admit(actor.key_id)
-        except StreamError as error:
-            raise _coded(error) from error
-        return _stream(hub, actor.key_id, scope, matches)
+        return await _open_stream(
+            info,
+            events.InvitationEvent,
+            access.require_subscribe_to_invitations,
+            exchange_id,
+            organisation_id,
+            "invitations",
+        )
 
 
 @strawberry.type
@@ -317,39 +291,57 @@ class ParticipationSubscriptions:
         exchange_id: strawberry.ID | None = None,
         organisation_id: strawberry.ID | None = None,
     ) -> AsyncGenerator[DeliveredEvent | DeliveredParticipationEvent, None]:
-        try:
-            actor = info.context.actor
-            access.require_subscribe_to_participations(actor)
-            # The key was checked when the connection opened; it may have been revoked since.
-            if actor.key_id is not None and not await access.is_key_active(actor.key_id):
-                raise unauthenticated("The API key was revoked.")
-            only_exchange = (
-                await followed_exchange(
-                    actor, pk_of(exchange_id, "ExperienceExchange", ["exchangeId"]), "participations"
-                )
-                if exchange_id is not None
-                else None
-            )
-            only_organisation = (
-                pk_of(organisation_id, "Organisation", ["organisationId"])
-                if organisation_id is not None
-                else None
-            )
-        except DomainError as error:
-            raise _coded(error) from error
+        return await _open_stream(
+            info,
+            events.ParticipationEvent,
+            access.require_subscribe_to_participations,
+            exchange_id,
+            organisation_id,
+            "participations",
+        )
 
-        def matches(event: events.Event) -> bool:
-            return (
-                isinstance(event, events.ParticipationEvent)
-                and access.can_hear_invitation_event(actor, event.organiser_ids)
-                and (only_exchange is None or event.exchange_id == only_exchange)
-                and (only_organisation is None or only_organisation in event.organiser_ids)
-            )
 
-        scope = access.invitation_event_scope(actor, only_organisation)
-        hub = events.get_bus().hub
-        try:
-            hub.admit(actor.key_id)
-        except StreamError as error:
-            raise _coded(error) from error
-        return _stream(hub, actor.key_id, scope, matches)
+async def _open_stream(
+    info: Info,
+    event_type: type[events.InvitationEvent] | type[events.ParticipationEvent],
+    require_subscriber: Callable[[access.Actor], None],
+    exchange_id: strawberry.ID | None,
+    organisation_id: strawberry.ID | None,
+    what: str,
+) -> AsyncGenerator[DeliveredEvent | DeliveredParticipationEvent, None]:
+    """The stream of one subscription field, once everything is checked (who, which filters):
+    a refusal is the operation's error, before any event."""
+    try:
+        actor = info.context.actor
+        require_subscriber(actor)
+        # The key was checked when the connection opened; it may have been revoked since.
+        if actor.key_id is not None and not await access.is_key_active(actor.key_id):
+            raise unauthenticated("The API key was revoked.")
+        only_exchange = (
+            await followed_exchange(actor, pk_of(exchange_id, "ExperienceExchange", ["exchangeId"]), what)
+            if exchange_id is not None
+            else None
+        )
+        only_organisation = (
+            pk_of(organisation_id, "Organisation", ["organisationId"])
+            if organisation_id is not None
+            else None
+        )
+    except DomainError as error:
+        raise _coded(error) from error
+
+    def matches(event: events.Event) -> bool:
+        return (
+            isinstance(event, event_type)
+            and access.can_hear_invitation_event(actor, event.organiser_ids)
+            and (only_exchange is None or event.exchange_id == only_exchange)
+            and (only_organisation is None or only_organisation in event.organiser_ids)
+        )
+
+    scope = access.invitation_event_scope(actor, only_organisation)
+    hub = events.get_bus().hub
+    try:
+        hub.admit(actor.key_id)
+    except StreamError as error:
+        raise _coded(error) from error
+    return _stream(hub, actor.key_id, scope, matches)

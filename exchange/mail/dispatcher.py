@@ -296,14 +296,8 @@ class Dispatcher:
         try:
             data = await render.load(mail, invitation, cache=cache)
             rendered = render.compose_bytes(data, self.settings)
-        except render.InvalidMail as exc:
-            await self._settle_failure(mail, invitation, str(exc), permanent=True, cache=cache)
-            return
         except Exception as exc:
-            log.exception("could not render mail %s", mail.id)
-            await self._settle_failure(
-                mail, invitation, f"could not render the mail: {type(exc).__name__}", permanent=False, cache=cache
-            )
+            await self._settle_unrenderable(mail, invitation, exc, cache)
             return
         if mail.kind in _ASKS_FOR_AN_ANSWER and data.exchange.status is not ExchangeStatus.OPEN:
             # Queued while the exchange was open, due after it closed or was cancelled: it
@@ -326,14 +320,8 @@ class Dispatcher:
             return
         try:
             rendered = session_reminder.compose_bytes(data, self.settings)
-        except render.InvalidMail as exc:
-            await self._settle_failure(mail, data.invitation, str(exc), permanent=True, cache=cache)
-            return
         except Exception as exc:
-            log.exception("could not render mail %s", mail.id)
-            await self._settle_failure(
-                mail, data.invitation, f"could not render the mail: {type(exc).__name__}", permanent=False, cache=cache
-            )
+            await self._settle_unrenderable(mail, data.invitation, exc, cache)
             return
         await self._send(mail, data.invitation, rendered, transport, cache)
 
@@ -350,16 +338,22 @@ class Dispatcher:
             return
         try:
             rendered = certificate_mail.compose_bytes(data, self.settings)
-        except render.InvalidMail as exc:
-            await self._settle_failure(mail, None, str(exc), permanent=True, cache=cache)
-            return
         except Exception as exc:
-            log.exception("could not render mail %s", mail.id)
-            await self._settle_failure(
-                mail, None, f"could not render the mail: {type(exc).__name__}", permanent=False, cache=cache
-            )
+            await self._settle_unrenderable(mail, None, exc, cache)
             return
         await self._send(mail, None, rendered, transport, cache)
+
+    async def _settle_unrenderable(
+        self, mail: OutboxMail, invitation: Invitation | None, exc: Exception, cache: dict[Any, Any]
+    ) -> None:
+        """An invalid mail never gets better (permanent); anything else is logged and tried again."""
+        if isinstance(exc, render.InvalidMail):
+            await self._settle_failure(mail, invitation, str(exc), permanent=True, cache=cache)
+            return
+        log.exception("could not render mail %s", mail.id, exc_info=exc)
+        await self._settle_failure(
+            mail, invitation, f"could not render the mail: {type(exc).__name__}", permanent=False, cache=cache
+        )
 
     async def _send(
         self,
