@@ -108,9 +108,7 @@ async def record_attendance(
             )
         attended = _check_sessions(problems, attendance.session_ids, sessions, now)
         if attendance.hours is not None and attendance.hours > schedule.length_hours + 1e-9:
-            problems.invalid(
-                f"At most {schedule.length_hours:g} hours: the length of the exchange.", "hours"
-            )
+            problems.invalid(f"At most {schedule.length_hours:g} hours: the length of the exchange.", "hours")
         problems.raise_if_any()
         status = attendance.status
         changed = (

@@ -84,9 +84,7 @@ async def load(mail: OutboxMail, *, cache: dict[Any, Any] | None = None) -> Remi
     if invitation_id is not None:
         data.invitation = await Invitation.get_or_none(id=invitation_id)
     organisation_id: int = (
-        data.invitation.invited_by_id
-        if data.invitation is not None
-        else data.exchange.host_id
+        data.invitation.invited_by_id if data.invitation is not None else data.exchange.host_id
     )
     organisation_key = ("organisation", organisation_id)
     if organisation_key not in cache:
