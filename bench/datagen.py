@@ -459,5 +459,5 @@ async def drop_database(admin_url: str, name: str) -> None:
 
 
 def gid(type_name: str, pk: int) -> str:
-    """A global id as the API spells it (schema.relay.encode_id)."""
+    """A global id as the API spells it (schema.api.relay.encode_id)."""
     return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")

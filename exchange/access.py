@@ -234,7 +234,7 @@ def visible_exchanges_sql(actor: Actor, alias: str, param: Callable[[object], st
 # ---------------------------------------------------------------- people
 # One rule for who sees a volunteer, for every read path: lists, node, nested fields, search,
 # subscriptions (through the same fields), and later statistics. Each path filters in SQL
-# with the renderings below, so the compiled executor (schema.plan) and graphql-core read the
+# with the renderings below, so the compiled executor (schema.engine.plan) and graphql-core read the
 # same rows. Hidden people are left out of lists and their totalCount (never null in a
 # non-null field); a hidden id reads like an unknown one (node: null).
 #

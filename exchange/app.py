@@ -78,8 +78,8 @@ async def readyz(_request: Request) -> JSONResponse:
 
 
 def create_app(settings: Settings | None = None, *, check_migrations: bool = True) -> Starlette:
-    from schema import schema as graphql_schema
-    from schema.http import ExchangeGraphQL
+    from schema.build import default_schema
+    from schema.transport.http import ExchangeGraphQL
 
     settings = settings or get_settings()
     settings.check_safe()
@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
                     log.exception("a background service failed to stop cleanly")
             await db.close_db()
 
-    graphql_app = ExchangeGraphQL(graphql_schema, settings)
+    graphql_app = ExchangeGraphQL(default_schema(), settings)
     routes = [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),

@@ -345,7 +345,7 @@ def export_schema(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead.")] = None,
 ) -> None:
     """Print the GraphQL schema (SDL). Needs no database."""
-    from schema import export_sdl
+    from schema.build import export_sdl
 
     sdl = export_sdl()
     if output is not None:

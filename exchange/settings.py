@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     # Certificates of participation issued (and mailed) by themselves when attendance is
     # recorded on a completed exchange, instead of by the host's issueCertificate.
     certificates_automatic: bool = False
-    # Plain lists, not paginated: the cost model prices them at these caps (schema/cost.py).
+    # Plain lists, not paginated: the cost model prices them at these caps (schema/admission/cost.py).
     max_sessions_per_exchange: int = 20
     max_speakers_per_session: int = 5
 
@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     max_input_list: int = 1000
     execution_timeout_seconds: float = 10.0
-    # Queries run by their compiled plan (schema/plan.py); false: graphql-core for everything.
+    # Queries run by their compiled plan (schema/engine/plan.py); false: graphql-core for everything.
     compiled_execution: bool = True
     # Operations executing at once per process; more wait for a slot. Execution is CPU-bound
     # on one event loop, so interleaving more of them adds no throughput, only memory and

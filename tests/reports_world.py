@@ -27,7 +27,7 @@ from exchange.models import (
     Volunteer,
 )
 from exchange.settings import Settings
-from schema.relay import encode_id
+from schema.api.relay import encode_id
 from tests.api.exchange_fixtures import make_exchange, make_volunteer
 from tests.conftest import GraphQLClient, make_key, make_organisation
 

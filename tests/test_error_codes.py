@@ -15,8 +15,8 @@ import pytest
 from graphql import GraphQLEnumType, GraphQLError
 
 from exchange.errors import AUTH_CODES, DomainError, ErrorCode, TransportCode
-from schema import schema
-from schema.errors import USER_ERROR_CODES, UserErrorCode, by_domain_code, mutate
+from schema.api.errors import USER_ERROR_CODES, UserErrorCode, by_domain_code, mutate
+from schema.build import default_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -131,6 +131,6 @@ async def test_every_domain_code_reaches_the_caller_as_itself(code: ErrorCode) -
         return
     payload = await mutate(dict, refuse)
     [error] = payload["user_errors"]
-    enum_type = schema._schema.get_type("UserErrorCode")
+    enum_type = default_schema()._schema.get_type("UserErrorCode")
     assert isinstance(enum_type, GraphQLEnumType)
     assert enum_type.serialize(error.code) == code.value

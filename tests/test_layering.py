@@ -42,9 +42,9 @@ def test_the_contract_catches_a_domain_module_importing_the_schema(tmp_path: Pat
         (tmp_path / package / "__init__.py").write_text("")
     (tmp_path / "schema" / "types.py").write_text("X = 1\n")
     (tmp_path / "exchange" / "app.py").write_text("from schema import types\n")  # allowed
-    (tmp_path / "exchange" / "invitations.py").write_text("from schema.types import X\n")  # forbidden
+    (tmp_path / "exchange" / "invitations.py").write_text("from schema.api.types import X\n")  # forbidden
 
     result = lint_imports(tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "exchange.invitations -> schema.types" in result.stdout
+    assert "exchange.invitations -> schema.api.types" in result.stdout
     assert "exchange.app -> schema" not in result.stdout

@@ -8,7 +8,7 @@ graphql-transport-ws, the key in ``connection_init``'s payload. The key never re
 storage or cookies: the input has no ``name`` (a form submission cannot carry it), the form
 posts, and its button only works once the script has taken over.
 
-Same-origin WebSockets are always accepted (schema.http's origin check compares the Origin
+Same-origin WebSockets are always accepted (schema.transport.http's origin check compares the Origin
 with the Host); a proxy that rewrites Host needs the page's origin in
 EXCHANGE_WEBSOCKET_ORIGINS (see README, "The live board").
 """

@@ -14,7 +14,7 @@ PARTICIPATION_EVENT_PREFIX = "participation."
 
 
 def global_id(type_name: str, pk: int) -> str:
-    # The GraphQL layer's global id (schema.relay.encode_id), so receivers can query the
+    # The GraphQL layer's global id (schema.api.relay.encode_id), so receivers can query the
     # node; tests/events check both stay the same.
     return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
 

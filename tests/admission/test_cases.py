@@ -172,7 +172,7 @@ def apq(document: str, digest: str | None = None) -> dict[str, Any]:
 COUNT = "{ organisations(first: 1) { totalCount } }"
 STATUS = s("status")
 
-# Costs with EXCHANGE_PAGE_SIZE_CAP=10 and EXCHANGE_MAX_COST=130 (schema/cost.py):
+# Costs with EXCHANGE_PAGE_SIZE_CAP=10 and EXCHANGE_MAX_COST=130 (schema/admission/cost.py):
 # this query 1 + n × (2 + 2n): 113 at n=7, 145 at n=8; ...
 COSTLY_QUERY = (
     "query($n: Int) { organisations(first: $n) { edges { node { "

@@ -18,7 +18,7 @@ from exchange.models import (
 )
 from exchange.validation import search_text
 from exchange.volunteers import skills_folded
-from schema.relay import encode_id
+from schema.api.relay import encode_id
 
 
 def gid(obj: Any) -> str:

@@ -1,6 +1,6 @@
 """The data set and the documents of tests/api/test_plan.py: every root query field and every
 field of every type reachable from them, with the GraphQL features the compiled plan
-(schema/plan.py) handles itself (aliases, fragments, field merging, @skip/@include,
+(schema/engine/plan.py) handles itself (aliases, fragments, field merging, @skip/@include,
 variables) and the cases where it must hand over to graphql-core."""
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from exchange.models import (
     SessionFormat,
     Theme,
 )
-from schema.relay import encode_cursor, encode_id
+from schema.api.relay import encode_cursor, encode_id
 from tests.api.exchange_fixtures import gid, invite, make_exchange, make_volunteer, take_part
 from tests.conftest import make_key, make_organisation
 
-# What the compiled plan is expected to do with a case (schema.plan.STATS keys, plus BYPASSED).
+# What the compiled plan is expected to do with a case (schema.engine.plan.STATS keys, plus BYPASSED).
 PLANNED = "planned"  # the plan answered
 FALLBACK = "fallback"  # the plan stepped aside during execution; graphql-core answered
 NOT_COMPILED = "not compiled"  # the plan refused the document (introspection at the root)

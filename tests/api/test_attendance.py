@@ -22,7 +22,7 @@ from exchange.models import (
     SessionFormat,
     Volunteer,
 )
-from schema.relay import encode_id
+from schema.api.relay import encode_id
 from tests.api.exchange_fixtures import gid, make_exchange, make_volunteer, take_part
 from tests.conftest import GraphQLClient, make_key, make_organisation
 

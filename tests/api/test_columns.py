@@ -1,4 +1,4 @@
-"""schema.columns: loaders of a compiled query select only the columns it reads, and a
+"""schema.engine.columns: loaders of a compiled query select only the columns it reads, and a
 column it failed to foresee makes the plan step aside instead of answering wrongly."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from graphql import parse
 
 from exchange import models
 from exchange.settings import Settings
-from schema import schema as built_schema
-from schema.columns import ALL, _parent_attributes, document_columns, field_attributes
-from schema.limits import Limits, prepare
-from schema.plan import STATS, compile_operation
-from schema.types.exchange import ExperienceExchange
-from schema.types.volunteer import Volunteer
+from schema.admission.limits import Limits, prepare
+from schema.api.types.exchange import ExperienceExchange
+from schema.api.types.volunteer import Volunteer
+from schema.build import default_schema
+from schema.engine.columns import ALL, _parent_attributes, document_columns, field_attributes
+from schema.engine.plan import STATS, compile_operation
 from tests.api.exchange_fixtures import make_exchange, make_volunteer, take_part
 from tests.conftest import GraphQLClient, make_organisation
 
@@ -53,13 +53,13 @@ def test_resolver_analysis() -> None:
 
 async def test_columns_of_a_document(app: Any) -> None:
     operation = parse(PAGE).definitions[0]
-    columns = document_columns(built_schema._schema, operation, {})  # type: ignore[arg-type]
+    columns = document_columns(default_schema()._schema, operation, {})  # type: ignore[arg-type]
     assert columns[models.Volunteer] == {"id", "full_name", "organisation_id"}
     assert columns[models.Participation] == {"id", "role", "status", "exchange_id", "volunteer_id"}
     assert columns[models.Organisation] == {"id", "names", "slug", "parent_id"}
     # Any field that may read anything: the whole row.
     whole = parse("{ exchanges { edges { node { slug invitations { totalCount } } } } }").definitions[0]
-    assert models.Exchange not in document_columns(built_schema._schema, whole, {})  # type: ignore[arg-type]
+    assert models.Exchange not in document_columns(default_schema()._schema, whole, {})  # type: ignore[arg-type]
 
 
 async def test_an_unforeseen_column_falls_back_to_whole_rows(
@@ -74,10 +74,10 @@ async def test_an_unforeseen_column_falls_back_to_whole_rows(
     assert "errors" not in first
 
     # The cached plan for PAGE, told that volunteers need no full name: a wrong prediction.
-    prepared = prepare(built_schema._schema, PAGE, Limits.from_settings(settings))  # type: ignore[attr-defined]
+    prepared = prepare(default_schema()._schema, PAGE, Limits.from_settings(settings))  # type: ignore[attr-defined]
     operation = prepared.operation("Page")
     assert operation is not None
-    plan = compile_operation(built_schema._schema, operation, prepared.fragments, {}, prepared.plans)  # type: ignore[attr-defined]
+    plan = compile_operation(default_schema()._schema, operation, prepared.fragments, {}, prepared.plans)  # type: ignore[attr-defined]
     assert plan is not None
     plan.columns[models.Volunteer] = frozenset({"id", "organisation_id"})
     before = STATS.copy()

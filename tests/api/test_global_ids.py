@@ -9,7 +9,7 @@ import base64
 
 import pytest
 
-from schema.node import NODE_RESOLVERS
+from schema.api.node import NODE_RESOLVERS
 from tests.conftest import GraphQLClient
 
 ODD_KEYS = ["2147483648", "99999999999", "\u00b2", "\u0663", "-1", " 1"]

@@ -29,7 +29,7 @@ from exchange.models import (
     Volunteer,
     WebhookEndpoint,
 )
-from schema.relay import encode_id
+from schema.api.relay import encode_id
 from tests.api.exchange_fixtures import gid, make_exchange, make_volunteer
 from tests.conftest import GraphQLClient, make_organisation
 

@@ -1,8 +1,8 @@
-"""Compiled execution (schema/plan.py) against graphql-core: the same requests, answered with
+"""Compiled execution (schema/engine/plan.py) against graphql-core: the same requests, answered with
 ``compiled_execution`` on and off, must give the same ``data`` and ``errors`` — key order
 included — on both databases, for anonymous callers, organisation keys and admins.
 
-The happy-path documents must actually be answered by the plan (``schema.plan.STATS``), so
+The happy-path documents must actually be answered by the plan (``schema.engine.plan.STATS``), so
 these tests cannot pass by always falling back; the error documents must fall back (or never
 be compiled: introspection, mutations) and still give graphql-core's answer."""
 
@@ -24,8 +24,8 @@ import pytest
 from bench.runner import operations as bench_operations
 from exchange.models import ApiKeyRole
 from exchange.settings import Settings
-from schema import plan
-from schema.relay import encode_id
+from schema.api.relay import encode_id
+from schema.engine import plan
 from tests.api.plan_corpus import (
     BYPASSED,
     ERRORS,

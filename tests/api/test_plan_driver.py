@@ -1,4 +1,4 @@
-"""schema.plan._drive: awaitables run to completion without a task each, like tasks would."""
+"""schema.engine.plan._drive: awaitables run to completion without a task each, like tasks would."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from schema.plan import Fallback, _adopted, _drive, _Entry
+from schema.engine.plan import Fallback, _adopted, _drive, _Entry
 
 
 def entries(*awaitables: Any) -> tuple[list[Any], list[_Entry]]:
@@ -130,7 +130,7 @@ async def test_cancellation_reaches_the_suspended_awaitables() -> None:
 
 
 def test_loader_calls_are_recognised_only_in_their_exact_shape() -> None:
-    from schema.fastpath import LoaderCall, loader_call
+    from schema.engine.fastpath import LoaderCall, loader_call
 
     async def plain(root: Any, info: Any) -> Any:
         return await info.context.loaders.organisation.load(root.host_id)

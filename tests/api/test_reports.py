@@ -18,7 +18,7 @@ from exchange.models import (
     InvitationStatus,
     ReportStatus,
 )
-from schema.relay import encode_id
+from schema.api.relay import encode_id
 from tests.api.exchange_fixtures import make_exchange
 from tests.api.plan_corpus import PLANNED
 from tests.api.test_plan import Differ

@@ -28,7 +28,7 @@ from exchange.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from schema.relay import decode_id, encode_id
+from schema.api.relay import decode_id, encode_id
 from tests.api.exchange_fixtures import gid, invite, make_exchange, make_volunteer, take_part
 from tests.conftest import GraphQLClient, make_key, make_organisation
 

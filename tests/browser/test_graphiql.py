@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import pytest
 
-from schema.graphiql import ASSET_PATHS
+from schema.transport.graphiql import ASSET_PATHS
 from tests.browser import cdp
 from tests.browser.conftest import DEMO_SLUG, running_demo
 from tests.browser.test_board import EXCHANGE_ID, INVITE, csp_complaints

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from schema import export_sdl
+from schema.build import export_sdl
 from tests.cli.helpers import error_codes, last_line, query_app, run_cli
 
 WHO_AM_I = "{ organisations(first: 1) { totalCount } }"

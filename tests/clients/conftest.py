@@ -36,7 +36,7 @@ from exchange import access, db
 from exchange.models import ApiKeyRole, Exchange
 from exchange.settings import Settings
 from exchange.validation import search_text
-from schema.relay import encode_id
+from schema.api.relay import encode_id
 from tests import databases
 from tests.events.conftest import (
     ROOT,

@@ -17,7 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from exchange import access
 from exchange.events import AfterCommit, InvitationEvent
 from exchange.models import ApiKeyRole, Exchange, InvitationStatus
-from schema.relay import encode_id
+from schema.api.relay import encode_id
 from tests.events.conftest import (
     SUBSCRIBE,
     Server,

@@ -23,7 +23,7 @@ from exchange.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from schema.relay import encode_id
+from schema.api.relay import encode_id
 from tests.api.exchange_fixtures import gid, make_exchange, make_volunteer
 from tests.conftest import GraphQLClient, make_key, make_organisation
 

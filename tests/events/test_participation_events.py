@@ -20,7 +20,7 @@ from exchange.events import (
 from exchange.events.hub import Hub, Subscriber
 from exchange.models import InvitationStatus, ParticipationRole, ParticipationStatus
 from exchange.webhooks.payload import event_payload, event_type
-from schema.relay import encode_id
+from schema.api.relay import encode_id
 
 C, W, A, N = (
     ParticipationStatus.CONFIRMED,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from exchange.models import ApiKeyRole, InvitationStatus, Session, SessionFormat, Volunteer
-from schema.relay import encode_id
+from schema.api.relay import encode_id
 from tests.events.conftest import (
     Server,
     change,

@@ -16,7 +16,7 @@ from exchange.models import ApiKeyRole, DeliveryStatus, InvitationStatus, Webhoo
 from exchange.webhooks import endpoints, signing
 from exchange.webhooks.payload import event_payload, global_id
 from exchange.webhooks.safety import UnsafeUrl, check_url, resolve
-from schema.relay import encode_id
+from schema.api.relay import encode_id
 from tests.conftest import GraphQLClient, make_key, make_organisation
 
 ADD = """

@@ -15,7 +15,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from exchange.models import DeliveryStatus, InvitationStatus, WebhookDelivery
-from schema.relay import encode_id
+from schema.api.relay import encode_id
 from tests.events.conftest import (
     Server,
     change,

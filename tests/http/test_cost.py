@@ -1,4 +1,4 @@
-"""The cost model (schema.cost) on the real schema: exact figures for nested connections."""
+"""The cost model (schema.admission.cost) on the real schema: exact figures for nested connections."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from graphql import GraphQLError
 
-from schema import schema
-from schema.cost import CostError, cached_operation_cost, operation_cost
-from schema.limits import Limits, prepare
+from schema.admission.cost import CostError, cached_operation_cost, operation_cost
+from schema.admission.limits import Limits, prepare
+from schema.build import default_schema
 from tests.http.conftest import AppFactory, post
 
 LIMITS = Limits(
@@ -25,11 +25,11 @@ LIMITS = Limits(
 
 
 def cost(query: str, variables: dict[str, Any] | None = None) -> int:
-    prepared = prepare(schema._schema, query, LIMITS)
+    prepared = prepare(default_schema()._schema, query, LIMITS)
     assert not prepared.errors, prepared.errors
     operation = prepared.operation(None)
     assert operation is not None
-    return operation_cost(schema._schema, operation, prepared.fragments, variables or {}, 100)
+    return operation_cost(default_schema()._schema, operation, prepared.fragments, variables or {}, 100)
 
 
 NESTED = """
@@ -109,13 +109,13 @@ async def test_nested_cost_over_http(make_client: AppFactory) -> None:
 
 
 def test_cached_cost_follows_the_page_variables() -> None:
-    prepared = prepare(schema._schema, NESTED, LIMITS)
+    prepared = prepare(default_schema()._schema, NESTED, LIMITS)
     operation = prepared.operation(None)
     assert operation is not None
 
     def cached(variables: dict[str, Any]) -> int:
         return cached_operation_cost(
-            prepared.costs, schema._schema, operation, prepared.fragments, variables, 100
+            prepared.costs, default_schema()._schema, operation, prepared.fragments, variables, 100
         )
 
     assert cached({"orgs": 5, "exchanges": 10}) == 6061

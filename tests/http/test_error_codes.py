@@ -16,8 +16,8 @@ from tortoise.exceptions import OperationalError
 from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
-from schema import schema
-from schema.http import is_unavailable, request_error_code
+from schema.build import default_schema
+from schema.transport.errors import is_unavailable, request_error_code
 from tests import databases
 from tests.http.conftest import AppFactory, codes, post
 from tests.http.servers import issue_admin_key, uvicorn_server
@@ -71,7 +71,7 @@ async def test_the_token_limit_is_told_from_a_syntax_error_by_counting(make_clie
 
 
 def test_graphql_cores_own_errors_are_coded_by_what_they_are() -> None:
-    graphql_schema = schema._schema
+    graphql_schema = default_schema()._schema
     with pytest.raises(GraphQLError) as syntax:
         parse("{ organisations")
     assert request_error_code(syntax.value) == "GRAPHQL_PARSE_FAILED"

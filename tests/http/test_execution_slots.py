@@ -12,7 +12,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from exchange.app import create_app
-from schema.http import ExchangeGraphQL
+from schema.transport.http import ExchangeGraphQL
 from tests.conftest import GraphQLClient, make_settings
 
 QUERY = "{ organisations { totalCount } }"

@@ -12,7 +12,7 @@ import pytest
 
 from exchange import access
 from exchange.models import ApiKeyRole
-from schema import http as schema_http
+from schema.transport import http as schema_http
 from tests.http.conftest import app_factory, codes, post
 from tests.http.proxy import TcpProxy
 

@@ -30,15 +30,15 @@ from tortoise import Tortoise
 from websockets.sync.client import connect
 
 from exchange.db import APP_LABEL
-from schema import schema
-from schema.columns import document_columns
-from schema.cost import CostCalculator
-from schema.limits import DocumentShape, Figures, Limits, prepare
+from schema.admission.cost import CostCalculator
+from schema.admission.limits import DocumentShape, Figures, Limits, prepare
+from schema.build import default_schema
+from schema.engine.columns import document_columns
 from tests import databases
 from tests.http.conftest import GRAPHQL_RESPONSE, AppFactory, codes, post
 from tests.http.servers import issue_admin_key, uvicorn_server
 
-GRAPHQL_SCHEMA = schema._schema
+GRAPHQL_SCHEMA = default_schema()._schema
 
 
 @pytest.fixture(scope="module", autouse=True)

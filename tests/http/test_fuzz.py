@@ -17,7 +17,7 @@ from hypothesis_graphql import Mode, from_schema, nodes
 
 from exchange import db
 from exchange.settings import Settings
-from schema import export_sdl
+from schema.build import export_sdl
 from tests import databases
 from tests.http.servers import uvicorn_server
 

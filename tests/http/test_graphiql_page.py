@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from exchange.settings import Settings
-from schema.graphiql import ASSET_PATHS
+from schema.transport.graphiql import ASSET_PATHS
 from tests.http.conftest import AppFactory
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from exchange.models import Invitation, OutboxMail
 from exchange.settings import Settings
-from schema.relay import encode_id
+from schema.api.relay import encode_id
 from tests.conftest import GraphQLClient, make_key, make_organisation
 from tests.invitations.conftest import INVITE, RESPOND, make_exchange, token_of
 

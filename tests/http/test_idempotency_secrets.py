@@ -13,9 +13,9 @@ from tortoise import connections
 
 from exchange import access
 from exchange.models import ApiKeyRole, IdempotencyRecord, WebhookEndpoint
-from schema import build_schema
-from schema.relay import encode_id
-from schema.shown_once import SECRET_NOT_REPLAYED, advice, for_replay, shown_once, shown_once_fields
+from schema.api.relay import encode_id
+from schema.api.shown_once import SECRET_NOT_REPLAYED, advice, for_replay, shown_once, shown_once_fields
+from schema.build import build_schema
 from tests.conftest import make_key, make_organisation
 from tests.http.conftest import AppFactory, codes, post
 

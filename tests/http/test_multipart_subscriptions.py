@@ -20,7 +20,7 @@ from asgi_lifespan import LifespanManager
 
 from exchange.app import create_app
 from exchange.models import InvitationStatus
-from schema.relay import encode_id
+from schema.api.relay import encode_id
 from tests.conftest import make_settings
 from tests.events.conftest import SUBSCRIBE, change, make_exchange, make_invitation, make_org
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from schema.http import GRAPHQL_RESPONSE_JSON, JSON, negotiate
+from schema.transport.http import GRAPHQL_RESPONSE_JSON, JSON, negotiate
 from tests.http.conftest import GRAPHQL_RESPONSE, AppFactory, codes, post
 
 

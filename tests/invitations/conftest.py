@@ -21,7 +21,7 @@ from exchange.models import (
     Theme,
 )
 from exchange.settings import Settings
-from schema.relay import encode_id
+from schema.api.relay import encode_id
 from tests.conftest import GraphQLClient, make_key, make_organisation
 
 INVITE = """

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from exchange.models import ExchangeStatus, Invitation, InvitationStatus, MailKind, OutboxMail
-from schema.relay import encode_id
+from schema.api.relay import encode_id
 from tests.conftest import GraphQLClient
 from tests.invitations.conftest import INVITE, World, invite, invitee
 
@@ -105,7 +105,7 @@ async def test_call_level_problems(gql: GraphQLClient, world: World) -> None:
 
 async def test_sessions_must_belong_to_the_exchange(gql: GraphQLClient, world: World) -> None:
     from exchange.models import Session
-    from schema.relay import encode_id
+    from schema.api.relay import encode_id
     from tests.invitations.conftest import make_exchange
 
     elsewhere = await make_exchange(world.other, slug="other-week")

@@ -39,7 +39,7 @@ from exchange.invitations import invite as invite_service
 from exchange.invitations import session_mail
 from exchange.models import Exchange, Invitation, MailKind, Session, SessionFormat
 from exchange.settings import Settings
-from schema.relay import encode_id
+from schema.api.relay import encode_id
 from tests import databases
 from tests.conftest import GraphQLClient
 from tests.invitations.conftest import World, invite, invitee

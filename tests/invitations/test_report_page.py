@@ -12,7 +12,7 @@ import pytest
 
 from exchange.models import ExperienceReport, ReportAuthorKind, ReportStatus
 from exchange.web.pages import CSRF_COOKIE
-from schema.relay import encode_id
+from schema.api.relay import encode_id
 from tests.conftest import GraphQLClient
 from tests.reports_world import MODERATE, ReportsWorld, build_world, make_participant
 

@@ -25,7 +25,7 @@ from exchange.models import (
     Volunteer,
 )
 from exchange.settings import Settings
-from schema.relay import encode_id
+from schema.api.relay import encode_id
 from tests.conftest import GraphQLClient
 from tests.invitations.conftest import World, invite, invitee, respond, token_for_email
 

@@ -19,7 +19,7 @@ from exchange.models import (
     ParticipationStatus,
     Session,
 )
-from schema.relay import encode_id
+from schema.api.relay import encode_id
 from tests.conftest import GraphQLClient
 from tests.invitations.conftest import World, invite, invitee, token_for_email
 from tests.invitations.test_sweeps_and_events import listening

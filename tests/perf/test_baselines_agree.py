@@ -16,7 +16,7 @@ import pytest
 from bench import baseline_asyncpg
 from bench.runner import operations
 from exchange import models
-from schema.relay import encode_id
+from schema.api.relay import encode_id
 from tests.conftest import GraphQLClient
 from tests.perf.seed import seed
 

@@ -1,4 +1,4 @@
-"""schema.fastpath: direct resolver calls only where Strawberry's wrapper changes nothing,
+"""schema.engine.fastpath: direct resolver calls only where Strawberry's wrapper changes nothing,
 and the same answers (values, arguments, Info, errors, permissions) either way."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 from strawberry.permission import BasePermission
 
-from schema import fastpath
+from schema.engine import fastpath
 
 
 @strawberry.enum

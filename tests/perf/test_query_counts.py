@@ -271,8 +271,9 @@ def _record(backend: str, name: str, count: int) -> None:
 
 def _unsupported(document: str) -> str | None:
     """Why the schema cannot run ``document`` yet (a field not built), or None."""
-    from schema import schema
+    from schema.build import default_schema
 
+    schema = default_schema()
     errors = validate(schema._schema, parse(document))
     return "; ".join(e.message for e in errors) if errors else None
 
@@ -442,8 +443,9 @@ IN_MEMORY = {"LocalizedText"}
 def _covered() -> set[tuple[str, str]]:
     from graphql import TypeInfo, TypeInfoVisitor, Visitor, get_named_type, visit
 
-    from schema import schema
+    from schema.build import default_schema
 
+    schema = default_schema()
     found: set[tuple[str, str]] = set()
     type_info = TypeInfo(schema._schema)
 
@@ -463,8 +465,9 @@ def _list_fields() -> set[tuple[str, str]]:
     """(type, field) of every list of objects and every connection reachable from Query."""
     from graphql import GraphQLInterfaceType, GraphQLList, GraphQLNonNull, GraphQLObjectType, get_named_type
 
-    from schema import schema
+    from schema.build import default_schema
 
+    schema = default_schema()
     gschema = schema._schema
     result: set[tuple[str, str]] = set()
     seen: set[str] = set()

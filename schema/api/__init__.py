@@ -1,0 +1,1 @@
+"""What features change: the GraphQL types, queries, mutations, subscriptions and their loaders."""

@@ -1,0 +1,71 @@
+"""``node(id:)``: one global-id lookup for every type, with the same visibility checks as
+every other read path (global ids are not secrets)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from exchange.invitations.manage import visible_invitation
+from schema.api.context import Info
+from schema.api.relay import decode_id, malformed_id
+
+# type name -> async (info, pk) -> object or None; each domain module registers its types.
+NODE_RESOLVERS: dict[str, Callable[[Info, int], Awaitable[Any]]] = {}
+
+
+def node_resolver(
+    type_name: str,
+) -> Callable[[Callable[[Info, int], Awaitable[Any]]], Callable[[Info, int], Awaitable[Any]]]:
+    def register(fn: Callable[[Info, int], Awaitable[Any]]) -> Callable[[Info, int], Awaitable[Any]]:
+        NODE_RESOLVERS[type_name] = fn
+        return fn
+
+    return register
+
+
+async def resolve_node(info: Info, global_id: str) -> Any:
+    """The object, or None when a well-formed id names nothing the caller may see; an id that
+    is not one of a Node type (e.g. a WebhookEndpoint's, or not an id at all) is BAD_USER_INPUT."""
+    decoded = decode_id(global_id)
+    resolver = NODE_RESOLVERS.get(decoded[0]) if decoded is not None else None
+    if decoded is None or resolver is None:
+        raise malformed_id("Node", ["id"])
+    return await resolver(info, decoded[1])
+
+
+@node_resolver("Organisation")
+async def _organisation(info: Info, pk: int) -> Any:
+    return await info.context.loaders.organisation.load(pk)
+
+
+# Exchanges and what hangs off them: visible only where the exchange is (DRAFTs to their
+# organisers and admins). People follow exchange.access's people rule: a volunteer or a
+# participation the caller may not see is null, like an unknown id (ids are sequential).
+@node_resolver("ExperienceExchange")
+async def _exchange(info: Info, pk: int) -> Any:
+    return await info.context.loaders.visible_exchange(pk)
+
+
+@node_resolver("Session")
+async def _session(info: Info, pk: int) -> Any:
+    session = await info.context.loaders.session.load(pk)
+    if session is None or await info.context.loaders.visible_exchange(session.exchange_id) is None:
+        return None
+    return session
+
+
+@node_resolver("Participation")
+async def _participation(info: Info, pk: int) -> Any:
+    return await info.context.loaders.visible_participation.load(pk)
+
+
+@node_resolver("Volunteer")
+async def _volunteer(info: Info, pk: int) -> Any:
+    return await info.context.loaders.visible_volunteer.load(pk)
+
+
+@node_resolver("Invitation")
+async def _invitation(info: Info, pk: int) -> Any:
+    # Only the exchange's organisers and admins: for anyone else the id names nothing.
+    return await visible_invitation(info.context.actor, pk)

@@ -1,0 +1,1 @@
+"""The execution engine: compiled query plans, the resolver fast path, column selection."""

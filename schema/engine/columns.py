@@ -1,0 +1,186 @@
+"""Which table columns a query can read, per model, so its loaders select only those.
+
+A page of exchanges reads three of a volunteer's nine columns (id, full name, organisation)
+and four of a session's twelve; decoding, converting and later freeing the others was a
+large part of the server's CPU under load. For a compiled query (schema.engine.plan) this module
+works out, once per document, the columns each model's rows need:
+
+* a field without a resolver reads its attribute;
+* a field with a resolver reads the attributes its code reads on the parent object: the
+  resolver's source is parsed and every ``root.<attribute>`` is collected. If the parent is
+  used in any other way (passed to a function, returned, indexed), the model needs all its
+  columns, as it does for a field this module cannot analyse;
+* primary keys, foreign keys and ``status`` are always selected: loaders group rows by them
+  and the visibility rules (exchange.access) read them.
+
+The union over every selection of the document's types is taken (conservatively ignoring
+@skip/@include). Rows loaded this way are partial model instances (``_partial``): reading an
+attribute that was not selected raises AttributeError, which makes the plan step aside and
+graphql-core run the query on full rows (the loaders are emptied first, see schema.transport.http), so a
+mistake here costs time, never a wrong answer.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    get_named_type,
+)
+from strawberry.types.field import StrawberryField
+from tortoise.models import Model
+
+from schema.engine.fastpath import BACKREF, function_tree, resolver_function
+
+# GraphQL type name -> the model whose instances are its objects (schema.api.types.node.model_identity).
+MODELS: dict[str, type[Model]] = {}
+
+ALL = None  # "every column"
+
+
+def register(type_name: str, model: type[Model]) -> None:
+    MODELS[type_name] = model
+
+
+def _parent_attributes(function: Callable[..., Any], parent: str) -> frozenset[str] | None:
+    """Attributes ``function`` reads on its parameter ``parent``; None when it uses the
+    parameter in any other way or its source cannot be read."""
+    definition = function_tree(function)
+    if definition is None:
+        return ALL
+    attributes: set[str] = set()
+    read_as_attribute: set[int] = set()
+    for node in ast.walk(definition):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == parent:
+            if not isinstance(node.ctx, ast.Load):
+                return ALL
+            attributes.add(node.attr)
+            read_as_attribute.add(id(node.value))
+    for node in ast.walk(definition):
+        if isinstance(node, ast.Name) and node.id == parent and id(node) not in read_as_attribute:
+            return ALL  # passed along, returned, compared...: anything may be read
+    return frozenset(attributes)
+
+
+@functools.cache
+def field_attributes(field: StrawberryField) -> frozenset[str] | None:
+    """Attributes of the parent object that resolving ``field`` reads (None: any)."""
+    if field.extensions:
+        return ALL  # extensions (permissions...) may read the parent too
+    resolver = field.base_resolver
+    if resolver is None:
+        return frozenset({field.python_name})
+    parents = [
+        p.name for p in (resolver.self_parameter, resolver.parent_parameter, resolver.root_parameter) if p
+    ]
+    function = resolver_function(resolver)
+    found: set[str] = set()
+    for parent in parents:
+        attributes = _parent_attributes(function, parent)
+        if attributes is ALL:
+            return ALL
+        found |= attributes
+    return frozenset(found)
+
+
+def _always(model: type[Model]) -> set[str]:
+    meta = model._meta
+    columns = {meta.db_pk_column}
+    columns.update(meta.fields_db_projection[f"{name}_id"] for name in meta.fk_fields)
+    columns.update(meta.fields_db_projection[f"{name}_id"] for name in meta.o2o_fields)
+    if "status" in meta.fields_db_projection:
+        columns.add(meta.fields_db_projection["status"])
+    return columns
+
+
+def document_columns(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    visits: list[int] | None = None,
+) -> dict[type[Model], frozenset[str]]:
+    """For each model some selection of the operation reads, its columns to load. A model
+    missing from the result is loaded whole (it needs all its columns, or is not selected).
+    ``visits[0]``, when given, counts the selections looked at."""
+    if visits is None:
+        visits = [0]
+    reads: dict[str, set[str] | None] = {}  # object type name -> attributes (None: all)
+
+    def note(type_name: str, field: GraphQLField) -> None:
+        if type_name not in MODELS:
+            return
+        strawberry_field = (field.extensions or {}).get(BACKREF)
+        attributes = (
+            field_attributes(strawberry_field) if isinstance(strawberry_field, StrawberryField) else ALL
+        )
+        known = reads.get(type_name, set())
+        if known is None:
+            return
+        reads[type_name] = None if attributes is ALL else known | attributes
+
+    # A fragment adds the same reads wherever it is spread on the same type: walked once per
+    # (fragment, type), or N fragments that each spread the next twice would cost 2^N walks.
+    walked: set[tuple[str, str]] = set()
+
+    def walk(selection_set: SelectionSetNode, parent: Any) -> None:
+        for selection in selection_set.selections:
+            visits[0] += 1
+            if isinstance(selection, FieldNode):
+                name = selection.name.value
+                if name.startswith("__") or not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+                    continue
+                field = parent.fields.get(name)
+                if field is None:
+                    continue
+                if isinstance(parent, GraphQLObjectType):
+                    note(parent.name, field)
+                else:
+                    for implementation in schema.get_possible_types(parent):
+                        note(implementation.name, implementation.fields.get(name, field))
+                if selection.selection_set is not None:
+                    walk(selection.selection_set, get_named_type(field.type))
+            elif isinstance(selection, InlineFragmentNode):
+                condition = parent
+                if selection.type_condition is not None:
+                    condition = schema.get_type(selection.type_condition.name.value)
+                walk(selection.selection_set, condition)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = fragments.get(name)
+                condition = None if fragment is None else schema.get_type(fragment.type_condition.name.value)
+                if fragment is not None and (name, getattr(condition, "name", "")) not in walked:
+                    walked.add((name, getattr(condition, "name", "")))  # before: a cycle ends here too
+                    walk(fragment.selection_set, condition)
+
+    root = schema.query_type
+    if root is not None:
+        walk(operation.selection_set, root)
+    columns: dict[type[Model], frozenset[str]] = {}
+    for type_name, attributes in reads.items():
+        if attributes is None:
+            continue
+        model = MODELS[type_name]
+        projection = model._meta.fields_db_projection
+        if not attributes <= projection.keys():
+            continue  # reads something that is no column (a relation, a property): all columns
+        wanted = _always(model) | {projection[attribute] for attribute in attributes}
+        previous = columns.get(model)
+        columns[model] = frozenset(wanted if previous is None else wanted | previous)
+    # Two GraphQL types on one model where one needs every column: every column.
+    for type_name, attributes in reads.items():
+        if attributes is None or not attributes <= MODELS[type_name]._meta.fields_db_projection.keys():
+            columns.pop(MODELS[type_name], None)
+    return columns

@@ -1,0 +1,1 @@
+"""Thin adapters: HTTP, SSE, multipart and WebSocket (Strawberry integrations), and GraphiQL."""

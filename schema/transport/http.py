@@ -1,0 +1,924 @@
+"""The GraphQL endpoint over HTTP (and WebSocket): the request pipeline, error codes, masking.
+
+An HTTP request goes through, in order (each step answers on its own when it refuses):
+
+1. content negotiation (``Accept``; 406), the body or query string (400, 415);
+2. persisted documents (APQ hash, allow-list mode);
+3. the document, parsed and checked once per distinct text (schema.admission.limits: tokens,
+   validation, depth, aliases, root fields, literal lists);
+4. the operation (GET may only read: 405), and with it the transport: a subscription streams
+   if the client accepts a stream, a query or mutation is answered as JSON if it accepts
+   JSON (406 otherwise); variable coercion, variable list sizes, cost;
+5. the caller (API key), the rate limit in cost points (429);
+6. ``Idempotency-Key`` for mutations (replay, 409 in progress, 422 reused);
+7. execution under a time limit, then the response with ``extensions.cost``.
+
+Subscriptions over HTTP event streams pass steps 1-5, then take Strawberry's stream path with
+the document step 2 resolved (one sent by its hash alone streams too); over WebSocket, the schema extension (schema.admission.limits.PreparedDocument) applies step 3 and
+the allow-list.
+
+Status codes follow GraphQL over HTTP: with ``application/graphql-response+json`` a request
+error (nothing ran, no ``data``) is 400; with ``application/json`` it is 200. Every error
+leaves with ``extensions.code``; anything unexpected is masked with the request id that
+also appears in the log line carrying the traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from graphql import (
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+)
+from graphql.execution.values import VariableValues, get_variable_values
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.streaming import HTTPStreamTransport
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType as StrawberryOperationType
+from strawberry.types.unset import UNSET
+
+from exchange import access, idempotency
+from exchange.deadlines import within
+from exchange.documents import MAX_DOCUMENT_CHARS, DocumentStore, sha256_hex
+from exchange.errors import DomainError, TransportCode, unauthenticated
+from exchange.i18n import parse_accept_language
+from exchange.ratelimit import RateLimiter
+from exchange.settings import Settings
+from schema.admission.cost import CostError, cached_operation_cost, priced_lists
+from schema.admission.limits import (
+    Limits,
+    Prepared,
+    contains_nul,
+    input_list_error,
+    longest_list,
+    nul_error,
+    prepare,
+    too_costly_error,
+)
+from schema.api.context import Context
+from schema.api.errors import graphql_error
+from schema.api.shown_once import for_replay
+from schema.engine.plan import Fallback, compile_operation
+from schema.engine.plan import execute as execute_plan
+from schema.transport import live
+from schema.transport.errors import (
+    INTERNAL_MESSAGE,
+    UNAVAILABLE_MESSAGE,
+    format_result,
+    is_unavailable,
+    request_error_code,
+)
+from schema.transport.graphiql import graphiql_page
+
+if TYPE_CHECKING:
+    from cross_web import AsyncHTTPRequestAdapter
+
+log = logging.getLogger("exchange.graphql")
+
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
+IDEMPOTENCY_WAIT_SECONDS = 5.0
+# Bound on each database step before execution (key lookup, persisted document, idempotency
+# claim): a database that stopped answering yields SERVICE_UNAVAILABLE, not a hung request.
+DB_STEP_SECONDS = 5.0
+
+
+WRONG_SCHEME_MESSAGE = (
+    "Only Bearer API keys are accepted: send `Authorization: Bearer <key>`, not another scheme."
+)
+
+
+def bearer_secret(authorization: str | None) -> str | None:
+    """The key in an Authorization header: after ``Bearer``, or the whole value when it has
+    no scheme (a bare key)."""
+    if not authorization:
+        return None
+    scheme, _, secret = authorization.strip().partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" and secret.strip() else authorization.strip() or None
+
+
+def other_scheme(authorization: str | None) -> bool:
+    """Whether an Authorization header names a scheme other than Bearer ("Basic ...")."""
+    scheme, space, rest = (authorization or "").strip().partition(" ")
+    return bool(space and rest.strip()) and scheme.lower() != "bearer"
+
+
+async def actor_for(authorization: str | None) -> access.Actor | DomainError:
+    if other_scheme(authorization):
+        # Not "unknown or revoked": no key was looked up, and the caller should learn why.
+        return unauthenticated(WRONG_SCHEME_MESSAGE)
+    secret = bearer_secret(authorization)
+    try:
+        return await access.authenticate(secret)
+    except access.InvalidKey:
+        return unauthenticated("The API key is unknown or revoked.")
+
+
+# ---------------------------------------------------------------- errors
+
+
+@dataclass
+class RequestError(Exception):
+    """A request refused before execution; ``status`` None means the GraphQL-over-HTTP rule
+    (400 for graphql-response+json, 200 for application/json)."""
+
+    errors: list[dict[str, Any]]
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, message: str, code: TransportCode, status: int | None = None, **kwargs: Any) -> RequestError:
+        return cls([{"message": message, "extensions": {"code": code}}], status, **kwargs)
+
+    @classmethod
+    def graphql(cls, errors: list[GraphQLError], status: int | None = None, **kwargs: Any) -> RequestError:
+        formatted = []
+        for error in errors:
+            item = dict(error.formatted)
+            item["extensions"] = {"code": request_error_code(error), **(error.extensions or {})}
+            formatted.append(item)
+        return cls(formatted, status, **kwargs)
+
+
+# ---------------------------------------------------------------- content negotiation
+
+
+@dataclass(frozen=True)
+class MediaRange:
+    """One entry of an ``Accept`` header: its text without ``q``, its media type (lower case)
+    and its quality."""
+
+    text: str
+    media: str
+    quality: float
+
+
+_ACCEPT_ENTRY = re.compile(r'(?:[^,"]|"[^"]*")+')
+
+
+def media_ranges(accept: str) -> list[MediaRange]:
+    """The entries of an ``Accept`` header in the order given (commas inside quoted
+    parameter values do not split)."""
+    ranges = []
+    for entry in _ACCEPT_ENTRY.findall(accept):
+        media, *params = (piece.strip() for piece in entry.split(";"))
+        if not media:
+            continue
+        quality = 1.0
+        kept = [media]
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = min(max(float(value), 0.0), 1.0)
+                except ValueError:
+                    quality = 0.0
+            elif param:
+                kept.append(param)
+        ranges.append(MediaRange(";".join(kept), media.lower(), quality))
+    return ranges
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The media type a query or mutation is answered with; None when the client accepts
+    neither. graphql-response+json when the client names it (and likes it at least as much
+    as application/json); application/json for a missing header or wildcards (legacy
+    clients). Stream media types (text/event-stream, multipart/mixed) do not count here:
+    they are chosen for subscriptions only (``ExchangeGraphQL._get_stream_transport_from_headers``)."""
+    if not accept or not accept.strip():
+        return JSON
+    best: dict[str, float] = {}
+    for entry in media_ranges(accept):
+        for candidate in (GRAPHQL_RESPONSE_JSON, JSON):
+            if entry.media == candidate:
+                best[candidate] = max(best.get(candidate, 0.0), entry.quality)
+        if entry.media in ("*/*", "application/*"):
+            best.setdefault(f"wildcard:{JSON}", entry.quality)
+    named = {key: value for key, value in best.items() if not key.startswith("wildcard:") and value > 0}
+    if named:
+        if named.get(GRAPHQL_RESPONSE_JSON, 0) >= named.get(JSON, 0):
+            return GRAPHQL_RESPONSE_JSON
+        return JSON
+    if best.get(f"wildcard:{JSON}", 0) > 0:
+        return JSON
+    return None
+
+
+def _wants_html(accept: str | None) -> bool:
+    return bool(accept) and "text/html" in (accept or "").lower()
+
+
+# ---------------------------------------------------------------- the view
+
+
+@dataclass
+class Outcome:
+    body: dict[str, Any]
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Admission:
+    """A request that passed every check before execution, and what the checks found."""
+
+    query: str
+    operation_name: str | None
+    raw_variables: dict[str, Any]
+    extensions: dict[str, Any] | None
+    prepared: Prepared
+    operation: OperationDefinitionNode
+    coerced: dict[str, Any]
+    variable_values: VariableValues
+    context: Context
+    sub_response: Response
+    actor: access.Actor | None
+    headers: dict[str, str]
+    extensions_out: dict[str, Any]
+    # A subscription to stream over HTTP (text/event-stream or multipart/mixed).
+    streamed: bool = False
+
+
+# The admission of the stream being handed to Strawberry (set only around that call).
+_STREAMING: contextvars.ContextVar[Admission | None] = contextvars.ContextVar(
+    "exchange_streaming", default=None
+)
+
+
+class ExchangeGraphQL(GraphQL[Context, None]):
+    # Subscriptions: WebSocket handlers and HTTP stream transports (schema.transport.live).
+    graphql_transport_ws_handler_class = live.TransportWSHandler
+    graphql_ws_handler_class = live.LegacyWSHandler
+    stream_transport_classes_by_protocol = live.STREAM_TRANSPORTS
+
+    def __init__(self, schema: Any, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
+            max_subscriptions_per_connection=settings.subscriptions_per_connection,
+            allowed_origins=settings.websocket_origins or settings.cors_origins,
+            subscription_protocols=live.SUBSCRIPTION_PROTOCOLS,
+            connection_init_wait_timeout=live.init_timeout(settings),
+            **kwargs,
+        )
+        self.settings = settings
+        self.limits = Limits.from_settings(settings)
+        self.rate_limiter = RateLimiter(settings)
+        self.documents = DocumentStore()
+        # Operations executing at once in this process; the others wait their turn (see
+        # Settings.max_concurrent_executions).
+        self.execution_slots = asyncio.Semaphore(max(1, settings.max_concurrent_executions))
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        context = Context(
+            settings=self.settings,
+            _actor=await actor_for(request.headers.get("authorization")),
+            accept_languages=parse_accept_language(request.headers.get("accept-language")),
+            request=request,
+            response=response,
+        )
+        context.extras["request_id"] = request_id_of(request)
+        return context
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        return format_result(result, request_id_of(request))
+
+    async def on_ws_connect(self, context: Context) -> None:
+        await live.authenticate_connection(context, actor_for)
+
+    def encode_json(self, data: object) -> str:
+        # str, not bytes: Strawberry sends bytes as binary WebSocket frames, and the
+        # protocols' messages are text frames (graphql-ws in Node rejects binary ones, a
+        # browser hands them over as a Blob).
+        return orjson.dumps(data).decode()
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Our page, not Strawberry's: subscriptions over the WebSocket, files from
+        # EXCHANGE_GRAPHIQL_ASSETS_URL, and a policy that admits only those (schema.transport.graphiql).
+        page = graphiql_page(self.settings.graphiql_assets_url)
+        response = HTMLResponse(page.html)
+        response.headers["Content-Security-Policy"] = page.content_security_policy
+        return response
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        if self.is_websocket_request(request):
+            return await super().run(request, context, root_value)
+        return await self.handle_http(request, root_value)
+
+    def _get_stream_transport_from_headers(self, headers: Mapping[str, str]) -> HTTPStreamTransport | None:
+        """The stream transport for a subscription: the client's most preferred one by
+        ``q``, then by order (Strawberry's own choice ignores both); none when it accepts
+        no stream. Strawberry asks this again when it runs an admitted stream."""
+        accept = next((value for key, value in headers.items() if key.lower() == "accept"), "")
+        ranked = sorted(
+            (entry for entry in media_ranges(accept) if entry.quality > 0),
+            key=lambda entry: -entry.quality,  # stable: equal qualities keep the client's order
+        )
+        for entry in ranked:
+            for transport in self._stream_transport_map.values():
+                if transport.accepts(entry.text):
+                    return transport
+        return None
+
+    async def create_streaming_response(
+        self,
+        request: Request | WebSocket,
+        stream: Callable[[], AsyncIterator[str]],
+        sub_response: Response,
+        headers: Mapping[str, str],
+    ) -> Response:
+        transport = self._get_stream_transport(live.MultipartSubscriptions.protocol)
+        if isinstance(transport, live.MultipartSubscriptions) and headers == transport.headers:
+            stream = live.opened(stream, transport.multipart_opening)
+        return await super().create_streaming_response(request, stream, sub_response, headers)
+
+    # ------------------------------------------------------------ HTTP
+
+    async def handle_http(self, request: Request, root_value: Any = UNSET) -> Response:
+        accept = request.headers.get("accept")
+        if (
+            request.method == "GET"
+            and self.graphql_ide
+            and "query" not in request.query_params
+            and "extensions" not in request.query_params
+            and _wants_html(accept)
+        ):
+            return await self.render_graphql_ide(request)
+        # The transport is chosen once the operation is known: a query or mutation is answered
+        # with ``media``, a subscription streams; a client may accept both (urql's default
+        # Accept names both kinds for every operation).
+        media = negotiate(accept)
+        streams = self._get_stream_transport_from_headers(request.headers) is not None
+        if media is None and not streams:
+            not_acceptable = RequestError.of(
+                f"Not acceptable: this endpoint answers {GRAPHQL_RESPONSE_JSON} or {JSON} "
+                "(and streams subscriptions as text/event-stream or multipart/mixed;subscriptionSpec=1.0).",
+                TransportCode.NOT_ACCEPTABLE,
+            )
+            return self._respond(JSON, Outcome({"errors": not_acceptable.errors}, 406))
+        answer = media or JSON  # refusals before the operation is known
+        try:
+            admitted = await self.admit(request, json_accepted=media is not None, streams=streams)
+            if admitted.streamed:
+                # Strawberry's subscription path, admitted like any request (limits, the
+                # allow-list, the rate limit), running the document admission resolved.
+                streaming = _STREAMING.set(admitted)
+                try:
+                    return await super().run(request, admitted.context, root_value)
+                finally:
+                    _STREAMING.reset(streaming)
+            outcome = await self.pipeline(request, answer, admitted)
+        except Exception as error:
+            outcome = self.refusal(request, answer, error)
+        return self._respond(answer, outcome)
+
+    def refusal(self, request: Request, media: str, error: Exception) -> Outcome:
+        """The response for a request refused (or failed) before execution."""
+        if isinstance(error, RequestError):
+            body: dict[str, Any] = {"errors": error.errors}
+            if error.extensions:
+                body["extensions"] = error.extensions
+            status = error.status or (400 if media == GRAPHQL_RESPONSE_JSON else 200)
+            return Outcome(body, status, error.headers)
+        request_id = request_id_of(request)
+        if is_unavailable(error):
+            log.warning("request %s: database unavailable: %r", request_id, error)
+            refused = RequestError.of(UNAVAILABLE_MESSAGE, TransportCode.SERVICE_UNAVAILABLE)
+            refused.errors[0]["extensions"]["requestId"] = request_id
+            return Outcome({"errors": refused.errors}, 503, {"Retry-After": "1"})
+        log.error("request %s: unexpected error before execution", request_id, exc_info=error)
+        refused = RequestError.of(INTERNAL_MESSAGE, TransportCode.INTERNAL_SERVER_ERROR)
+        refused.errors[0]["extensions"]["requestId"] = request_id
+        return Outcome({"errors": refused.errors}, 500)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """What Strawberry's stream path runs: the request as admission resolved it. Strawberry
+        would read the body (or query string) again, and a document sent by its hash alone
+        (APQ, allow-list mode) has no ``query`` there: the stream failed with
+        MissingQueryError. The resolved text is also the one admission prepared, so
+        schema.admission.limits.PreparedDocument reuses its parse and validation."""
+        admitted = _STREAMING.get()
+        if admitted is None:  # only admitted streams reach Strawberry's HTTP path
+            return await super().parse_http_body(request)
+        transport = self._get_stream_transport_from_headers(request.headers)
+        return GraphQLRequestData(
+            query=admitted.query,
+            variables=admitted.raw_variables,
+            operation_name=admitted.operation_name,
+            extensions=admitted.extensions,
+            protocol=transport.protocol if transport is not None else "http",
+        )
+
+    def _respond(self, media: str, outcome: Outcome) -> Response:
+        return Response(
+            orjson.dumps(outcome.body),
+            status_code=outcome.status,
+            headers=outcome.headers,
+            media_type=media,
+        )
+
+    async def read_params(self, request: Request) -> dict[str, Any]:
+        if request.method == "GET":
+            params: dict[str, Any] = dict(request.query_params)
+            for name in ("variables", "extensions"):
+                if isinstance(params.get(name), str):
+                    try:
+                        params[name] = orjson.loads(params[name])
+                    except orjson.JSONDecodeError as error:
+                        raise RequestError.of(
+                            f"`{name}` is not valid JSON.", TransportCode.BAD_REQUEST, 400
+                        ) from error
+        else:
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type != JSON:
+                raise RequestError.of(
+                    "Send the request as application/json.",
+                    TransportCode.UNSUPPORTED_MEDIA_TYPE,
+                    415,
+                    headers={"Accept-Post": JSON},
+                )
+            raw = await request.body()
+            if not raw:
+                raise RequestError.of("The request body is empty.", TransportCode.BAD_REQUEST, 400)
+            try:
+                params = orjson.loads(raw)
+            except orjson.JSONDecodeError as error:
+                raise RequestError.of(
+                    "The request body is not valid JSON.", TransportCode.BAD_REQUEST, 400
+                ) from error
+            if not isinstance(params, dict):
+                raise RequestError.of(
+                    "The request body must be a JSON object (no batching).", TransportCode.BAD_REQUEST, 400
+                )
+        for name, kind in (("query", str), ("operationName", str), ("variables", dict), ("extensions", dict)):
+            value = params.get(name)
+            if value is not None and not isinstance(value, kind):
+                expected = "a string" if kind is str else "an object"
+                raise RequestError.of(f"`{name}` must be {expected} or null.", TransportCode.BAD_REQUEST, 400)
+        return params
+
+    async def resolve_document(self, query: str | None, extensions: dict[str, Any] | None) -> str:
+        persisted = (extensions or {}).get("persistedQuery")
+        only_registered = self.settings.persisted_queries_only
+        if isinstance(persisted, dict):
+            digest = persisted.get("sha256Hash")
+            # Only a well-formed hash reaches the database (a longer one failed the key
+            # column's validation, a NUL PostgreSQL itself: both answered 500).
+            if (
+                persisted.get("version") != 1
+                or not isinstance(digest, str)
+                or not _SHA256_HEX.fullmatch(digest)
+            ):
+                raise RequestError.of(
+                    "Unsupported persistedQuery (version 1 with sha256Hash, 64 hexadecimal digits).",
+                    TransportCode.BAD_REQUEST,
+                    400,
+                )
+            digest = digest.lower()
+            if query is None:
+                known = await self.documents.lookup(digest, need_registered=only_registered)
+                if known is None or (only_registered and not known.registered):
+                    raise RequestError.of("PersistedQueryNotFound", TransportCode.PERSISTED_QUERY_NOT_FOUND)
+                return known.document
+            if len(query) > MAX_DOCUMENT_CHARS and not only_registered:
+                raise RequestError.of(
+                    f"The query has {len(query)} characters; at most {MAX_DOCUMENT_CHARS} may be persisted. "
+                    "Send it without persistedQuery.",
+                    TransportCode.PERSISTED_QUERY_TOO_LARGE,
+                    400,
+                )
+            if sha256_hex(query) != digest:
+                raise RequestError.of(
+                    "The query does not match its sha256Hash.",
+                    TransportCode.PERSISTED_QUERY_HASH_MISMATCH,
+                    400,
+                )
+            if only_registered:
+                known = await self.documents.lookup(digest, need_registered=True)
+                if known is None or not known.registered:
+                    raise RequestError.of(
+                        "Only registered documents run here; this one is not.",
+                        TransportCode.PERSISTED_QUERY_NOT_ALLOWED,
+                    )
+                return query
+            # Registered only once it parses and validates (checked by the caller).
+            return query
+        if not query:
+            raise RequestError.of("No GraphQL query in the request.", TransportCode.BAD_REQUEST, 400)
+        if only_registered:
+            known = await self.documents.lookup(sha256_hex(query), need_registered=True)
+            if known is None or not known.registered:
+                raise RequestError.of(
+                    "Only registered documents run here; this one is not.",
+                    TransportCode.PERSISTED_QUERY_NOT_ALLOWED,
+                )
+        return query
+
+    async def admit(
+        self, request: Request, *, json_accepted: bool = True, streams: bool = False
+    ) -> Admission:
+        """Every check before execution (steps 1-5 above); raises RequestError to refuse.
+        ``json_accepted``: the client accepts a JSON answer (for a query or mutation);
+        ``streams``: it accepts an HTTP event stream (for a subscription only)."""
+        settings = self.settings
+        params = await self.read_params(request)
+        extensions = params.get("extensions")
+        plain_query = params.get("query")
+        if (
+            plain_query
+            and not settings.persisted_queries_only
+            and not (extensions or {}).get("persistedQuery")
+        ):
+            query = plain_query  # the common case needs no database
+        else:
+            query = await within(DB_STEP_SECONDS, self.resolve_document(plain_query, extensions))
+        operation_name = params.get("operationName")
+        raw_variables: dict[str, Any] = params.get("variables") or {}
+
+        prepared = prepare(self.schema._schema, query, self.limits)  # type: ignore[attr-defined]
+        if prepared.errors:
+            raise RequestError.graphql(prepared.errors)
+        operation = self.select_operation(prepared, operation_name)
+        kind = operation.operation
+        streamed = kind is OperationType.SUBSCRIPTION and streams
+        get_refused = kind is OperationType.MUTATION or (kind is OperationType.SUBSCRIPTION and not streamed)
+        if request.method == "GET" and get_refused:
+            raise RequestError.of(
+                f"A {kind.value} cannot be sent with GET; use POST.",
+                TransportCode.METHOD_NOT_ALLOWED,
+                405,
+                headers={"Allow": "POST"},
+            )
+        if kind is not OperationType.SUBSCRIPTION and not json_accepted:
+            raise RequestError.of(
+                f"Only subscriptions are streamed; a {kind.value} is answered as {GRAPHQL_RESPONSE_JSON} "
+                f"or {JSON}, and the Accept header names neither.",
+                TransportCode.NOT_ACCEPTABLE,
+                406,
+            )
+        if kind is OperationType.SUBSCRIPTION and not streamed:
+            raise RequestError.of(
+                "Subscriptions run over WebSocket (graphql-transport-ws, graphql-ws) or over HTTP with "
+                'Accept: multipart/mixed;subscriptionSpec="1.0" or text/event-stream.',
+                TransportCode.BAD_REQUEST,
+                400,
+            )
+        if (
+            isinstance(extensions, dict)
+            and isinstance(extensions.get("persistedQuery"), dict)
+            and params.get("query")
+            and not settings.persisted_queries_only
+        ):
+            self.documents.remember(query)  # this process's bounded cache, never the table
+
+        coerced_or_errors = get_variable_values(
+            self.schema._schema,  # type: ignore[attr-defined]
+            operation.variable_definitions or (),
+            raw_variables,
+            max_errors=20,
+            hide_suggestions=self.limits.hide_suggestions,
+        )
+        if isinstance(coerced_or_errors, list):
+            for error in coerced_or_errors:
+                error.extensions = {**(error.extensions or {}), "code": TransportCode.BAD_USER_INPUT}
+            raise RequestError.graphql(coerced_or_errors)
+        coerced = coerced_or_errors.coerced
+        longest = longest_list(raw_variables)
+        if longest > self.limits.max_input_list:
+            raise RequestError.graphql([input_list_error(longest, self.limits)])
+        if contains_nul(raw_variables):
+            raise RequestError.graphql([nul_error()])
+        try:
+            cost = cached_operation_cost(
+                prepared.costs,
+                self.schema._schema,  # type: ignore[attr-defined]
+                operation,
+                prepared.fragments,
+                coerced,
+                settings.page_size_cap,
+                priced_lists(settings),
+            )
+        except CostError as error:
+            raise RequestError.graphql([error]) from error
+        cost_extension = {"requested": cost, "limit": settings.max_cost}
+        if cost > settings.max_cost:
+            raise RequestError.graphql(
+                [too_costly_error(cost, settings.max_cost)],
+                extensions={"cost": cost_extension},
+            )
+
+        sub_response = await self.get_sub_response(request)
+        if request.headers.get("authorization"):
+            context = await within(DB_STEP_SECONDS, self.get_context(request, sub_response))
+        else:  # anonymous: no key to look up
+            context = await self.get_context(request, sub_response)
+        context.extras["prepared"] = prepared
+        actor = context.actor_or_none
+        scope = (
+            f"key:{actor.key_id}" if actor is not None and actor.key_id else f"addr:{client_address(request)}"
+        )
+        decision = await self.rate_limiter.hit(scope, cost)
+        headers = decision.headers()
+        extensions_out: dict[str, Any] = {"cost": cost_extension, "rateLimit": decision.extension()}
+        if not decision.allowed:
+            raise RequestError.of(
+                f"Rate limit reached: {decision.limit} points per {settings.rate_limit_window_seconds} s; "
+                f"retry in {decision.retry_after} s.",
+                TransportCode.RATE_LIMITED,
+                429,
+                headers=headers,
+                extensions=extensions_out,
+            )
+        return Admission(
+            query=query,
+            operation_name=operation_name,
+            raw_variables=raw_variables,
+            extensions=extensions,
+            prepared=prepared,
+            operation=operation,
+            coerced=coerced,
+            variable_values=coerced_or_errors,
+            context=context,
+            sub_response=sub_response,
+            actor=actor,
+            headers=headers,
+            extensions_out=extensions_out,
+            streamed=streamed,
+        )
+
+    async def pipeline(self, request: Request, media: str, admitted: Admission | None = None) -> Outcome:
+        admitted = admitted or await self.admit(request)
+        query, operation_name, raw_variables = admitted.query, admitted.operation_name, admitted.raw_variables
+        extensions, prepared, operation = admitted.extensions, admitted.prepared, admitted.operation
+        coerced, context, sub_response, actor = (
+            admitted.coerced,
+            admitted.context,
+            admitted.sub_response,
+            admitted.actor,
+        )
+        headers, extensions_out = admitted.headers, admitted.extensions_out
+
+        claim: idempotency.Claim | None = None
+        key = request.headers.get("idempotency-key")
+        if key is not None and operation.operation is OperationType.MUTATION:
+            claim = await within(
+                DB_STEP_SECONDS + IDEMPOTENCY_WAIT_SECONDS,
+                self.claim_idempotency(key, actor, request, prepared, operation, coerced, raw_variables),
+            )
+            if claim.status is idempotency.Status.REPLAY:
+                stored = claim.response or {}
+                return Outcome(
+                    dict(stored.get("body") or {}),
+                    int(stored.get("status") or 200),
+                    {**headers, "Idempotent-Replayed": "true"},
+                )
+
+        slot = False
+        try:
+            await self.take_slot()
+            slot = True
+            outcome = None
+            if operation.operation is OperationType.QUERY and self.settings.compiled_execution:
+                outcome = await self.execute_planned(request, admitted)
+            if outcome is None:
+                outcome = await self.execute_prepared(
+                    request, context, query, operation_name, raw_variables, extensions
+                )
+        except BaseException:
+            if claim is not None and claim.record_id is not None:
+                with contextlib.suppress(Exception):
+                    await within(DB_STEP_SECONDS, idempotency.release(claim.record_id))
+            raise
+        finally:
+            if slot:
+                self.execution_slots.release()
+        outcome.body["extensions"] = {**(outcome.body.get("extensions") or {}), **extensions_out}
+        outcome.headers = {**headers, **outcome.headers}
+        for name, value in sub_response.headers.items():
+            if name.lower() not in ("content-length", "content-type"):
+                outcome.headers.setdefault(name, value)
+        if sub_response.status_code:
+            outcome.status = sub_response.status_code
+
+        if claim is not None and claim.record_id is not None:
+            codes = {error.get("extensions", {}).get("code") for error in outcome.body.get("errors") or []}
+            if codes & {
+                TransportCode.TIMEOUT,
+                TransportCode.SERVICE_UNAVAILABLE,
+                TransportCode.INTERNAL_SERVER_ERROR,
+            }:
+                await within(DB_STEP_SECONDS, idempotency.release(claim.record_id))
+            else:
+                # Kept for replays, but never a secret shown once (an API key, a webhook secret):
+                # the stored copy has it null, with an error saying why (schema.api.shown_once).
+                body = for_replay(
+                    self.schema._schema,  # type: ignore[attr-defined]
+                    self.schema._schema.mutation_type,  # type: ignore[attr-defined]
+                    operation.selection_set,
+                    prepared.fragments,
+                    outcome.body,
+                )
+                stored = {"status": outcome.status, "body": body}
+                await within(DB_STEP_SECONDS, idempotency.complete(claim.record_id, stored))
+        return outcome
+
+    @staticmethod
+    def select_operation(prepared: Prepared, name: str | None) -> OperationDefinitionNode:
+        operation = prepared.operation(name)
+        if operation is not None:
+            return operation
+        if name:
+            message = f"Unknown operation named '{name}'."
+        else:
+            message = "The document holds several operations: send `operationName`."
+        raise RequestError.of(message, TransportCode.OPERATION_RESOLUTION_FAILURE)
+
+    async def claim_idempotency(
+        self,
+        key: str,
+        actor: access.Actor | None,
+        request: Request,
+        prepared: Prepared,
+        operation: OperationDefinitionNode,
+        coerced: dict[str, Any],
+        raw_variables: dict[str, Any],
+    ) -> idempotency.Claim:
+        key = key.strip()
+        if not key or len(key) > idempotency.MAX_KEY_LENGTH:
+            raise RequestError.of(
+                f"Idempotency-Key must be 1 to {idempotency.MAX_KEY_LENGTH} characters.",
+                TransportCode.BAD_REQUEST,
+                400,
+            )
+        if actor is not None and actor.key_id:
+            scope = f"key:{actor.key_id}"
+        else:
+            token = invitation_token(operation, coerced)
+            scope = idempotency.scope_for_token(token) if token else f"addr:{client_address(request)}"
+        fingerprint = idempotency.request_hash(
+            prepared.sha256.encode(),
+            (operation.name.value if operation.name else "").encode(),
+            orjson.dumps(raw_variables, option=orjson.OPT_SORT_KEYS),
+        )
+        claim = await idempotency.claim(scope, key, fingerprint, wait_seconds=IDEMPOTENCY_WAIT_SECONDS)
+        if claim.status is idempotency.Status.MISMATCH:
+            raise RequestError.of(
+                "This Idempotency-Key was used for a different request; use a new key.",
+                TransportCode.IDEMPOTENCY_KEY_REUSED,
+                422,
+            )
+        if claim.status is idempotency.Status.IN_PROGRESS:
+            raise RequestError.of(
+                "A request with this Idempotency-Key is still in progress; retry later.",
+                TransportCode.IDEMPOTENCY_IN_PROGRESS,
+                409,
+                headers={"Retry-After": "1"},
+            )
+        return claim
+
+    async def take_slot(self) -> None:
+        """One of the execution slots; a request that waits longer than an execution may take
+        is answered SERVICE_UNAVAILABLE (retry shortly) instead of queueing without end."""
+        try:
+            async with asyncio.timeout(self.settings.execution_timeout_seconds):
+                await self.execution_slots.acquire()
+        except TimeoutError:
+            raise RequestError.of(
+                "The server is busy; retry in a moment.",
+                TransportCode.SERVICE_UNAVAILABLE,
+                503,
+                headers={"Retry-After": "1"},
+            ) from None
+
+    async def execute_planned(self, request: Request, admitted: Admission) -> Outcome | None:
+        """The query run by its compiled plan (schema.engine.plan); None where graphql-core must run it
+        (the plan steps aside on any error, so errors and partial data are graphql-core's)."""
+        plan = compile_operation(
+            self.schema._schema,  # type: ignore[attr-defined]
+            admitted.operation,
+            admitted.prepared.fragments,
+            admitted.coerced,
+            admitted.prepared.plans,
+        )
+        if plan is None:
+            return None
+        context = admitted.context
+        context.release()  # loaders built before now (none, usually) loaded whole rows
+        context.columns = plan.columns
+        try:
+            data = await within(
+                self.settings.execution_timeout_seconds,
+                execute_plan(plan, context, admitted.variable_values),
+            )
+        except Fallback:
+            # graphql-core runs on whole rows: the plan's partial ones must not reach it.
+            context.columns = {}
+            context.release()
+            return None
+        except TimeoutError:
+            return self.timed_out(request_id_of(request))
+        admitted.context.release()
+        return Outcome({"data": data})
+
+    def timed_out(self, request_id: str) -> Outcome:
+        log.warning("request %s: execution timed out", request_id)
+        return Outcome(
+            {
+                "data": None,
+                "errors": [
+                    {
+                        "message": f"The operation took longer than {self.settings.execution_timeout_seconds} s "
+                        "and was stopped.",
+                        "extensions": {"code": TransportCode.TIMEOUT, "requestId": request_id},
+                    }
+                ],
+            }
+        )
+
+    async def execute_prepared(
+        self,
+        request: Request,
+        context: Context,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, Any],
+        extensions: dict[str, Any] | None,
+    ) -> Outcome:
+        request_id = request_id_of(request)
+        allowed = (
+            {StrawberryOperationType.QUERY}
+            if request.method == "GET"
+            else {StrawberryOperationType.QUERY, StrawberryOperationType.MUTATION}
+        )
+        try:
+            result = await within(
+                self.settings.execution_timeout_seconds,
+                self.schema.execute(
+                    query,
+                    variable_values=variables,
+                    context_value=context,
+                    operation_name=operation_name,
+                    allowed_operation_types=allowed,
+                    operation_extensions=extensions,
+                ),
+            )
+        except TimeoutError:
+            return self.timed_out(request_id)
+        body: dict[str, Any] = dict(format_result(result, request_id))
+        outcome = Outcome(body)
+        codes = {error["extensions"]["code"] for error in body.get("errors") or []}
+        if TransportCode.SERVICE_UNAVAILABLE in codes and body.get("data") is None:
+            outcome.status = 503
+            outcome.headers["Retry-After"] = "1"
+        return outcome
+
+
+def request_id_of(request: Request | WebSocket) -> str:
+    state = request.scope.setdefault("state", {})
+    request_id = state.get("request_id")
+    if not request_id:
+        request_id = state["request_id"] = uuid.uuid4().hex
+    return str(request_id)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def invitation_token(operation: OperationDefinitionNode, variables: dict[str, Any]) -> str | None:
+    """The token argument of a respondToInvitation call, literal or from a variable."""
+    from graphql import FieldNode, GraphQLString, value_from_ast
+
+    for selection in operation.selection_set.selections:
+        if isinstance(selection, FieldNode) and selection.name.value == "respondToInvitation":
+            for argument in selection.arguments or ():
+                if argument.name.value == "token":
+                    value = value_from_ast(argument.value, GraphQLString, variables)
+                    return value if isinstance(value, str) else None
+    return None
+
+
+__all__ = ["ExchangeGraphQL", "format_result", "graphql_error", "negotiate"]
