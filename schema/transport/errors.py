@@ -11,12 +11,13 @@ import sqlite3
 from typing import Any
 
 from asyncpg import exceptions as pg
-from graphql import GraphQLError, GraphQLSyntaxError, VariableDefinitionNode
+from graphql import GraphQLError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 from tortoise.exceptions import DBConnectionError
 
 from exchange.errors import DomainError, TransportCode
+from schema.admission.refusal import request_error_code
 
 # The logger the HTTP layer has always logged masked errors under (operators filter on it).
 log = logging.getLogger("exchange.graphql")
@@ -61,18 +62,6 @@ def is_unavailable(error: BaseException | None) -> bool:
         error = error.__cause__ or error.__context__
         seen += 1
     return False
-
-
-def request_error_code(error: GraphQLError) -> TransportCode:
-    """extensions.code for an error graphql-core raised itself (no resolver involved, so it has
-    none), from what it is: a syntax error, a variable's value (graphql-core reports those at
-    the variable's definition), else a document the schema does not allow. Every error of
-    ours carries its code from where it is raised."""
-    if isinstance(error, GraphQLSyntaxError) or isinstance(error.original_error, GraphQLSyntaxError):
-        return TransportCode.GRAPHQL_PARSE_FAILED
-    if error.nodes and isinstance(error.nodes[0], VariableDefinitionNode):
-        return TransportCode.BAD_USER_INPUT
-    return TransportCode.GRAPHQL_VALIDATION_FAILED
 
 
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:

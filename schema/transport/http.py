@@ -1,6 +1,8 @@
 """The GraphQL endpoint over HTTP (and WebSocket): the request pipeline, error codes, masking.
 
-An HTTP request goes through, in order (each step answers on its own when it refuses):
+An HTTP request goes through, in order (each step answers on its own when it refuses; the
+steps after 1 are modules of schema.admission: document, limits, operation, variables,
+pricing, authentication, rate_limit, idempotency, slot):
 
 1. content negotiation (``Accept``; 406), the body or query string (400, 415);
 2. persisted documents (APQ hash, allow-list mode);
@@ -36,12 +38,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from graphql import (
-    GraphQLError,
-    OperationDefinitionNode,
-    OperationType,
-)
-from graphql.execution.values import VariableValues, get_variable_values
+from graphql import OperationDefinitionNode, OperationType
+from graphql.execution.values import VariableValues
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
@@ -54,35 +52,28 @@ from strawberry.types.unset import UNSET
 
 from exchange import access, idempotency
 from exchange.deadlines import within
-from exchange.documents import MAX_DOCUMENT_CHARS, DocumentStore, sha256_hex
-from exchange.errors import DomainError, TransportCode, unauthenticated
+from exchange.documents import DocumentStore
+from exchange.errors import TransportCode
 from exchange.i18n import parse_accept_language
 from exchange.ratelimit import RateLimiter
 from exchange.settings import Settings
-from schema.admission.cost import CostError, cached_operation_cost, priced_lists
-from schema.admission.limits import (
-    Limits,
-    Prepared,
-    contains_nul,
-    input_list_error,
-    longest_list,
-    nul_error,
-    prepare,
-    too_costly_error,
-)
+from schema.admission import document
+from schema.admission.authentication import actor_for
+from schema.admission.idempotency import claim_idempotency, key_scope
+from schema.admission.limits import Limits, Prepared, prepare
+from schema.admission.operation import GRAPHQL_RESPONSE_JSON, JSON, check_carriage, select_operation
+from schema.admission.pricing import price
+from schema.admission.rate_limit import charge
+from schema.admission.refusal import RequestError
+from schema.admission.slot import take_slot
+from schema.admission.variables import coerce_variables
 from schema.api.context import Context
 from schema.api.errors import graphql_error
 from schema.api.shown_once import for_replay
 from schema.engine.plan import Fallback, compile_operation
 from schema.engine.plan import execute as execute_plan
 from schema.transport import live
-from schema.transport.errors import (
-    INTERNAL_MESSAGE,
-    UNAVAILABLE_MESSAGE,
-    format_result,
-    is_unavailable,
-    request_error_code,
-)
+from schema.transport.errors import INTERNAL_MESSAGE, UNAVAILABLE_MESSAGE, format_result, is_unavailable
 from schema.transport.graphiql import graphiql_page
 
 if TYPE_CHECKING:
@@ -90,72 +81,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("exchange.graphql")
 
-_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
-
-GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-JSON = "application/json"
 IDEMPOTENCY_WAIT_SECONDS = 5.0
 # Bound on each database step before execution (key lookup, persisted document, idempotency
 # claim): a database that stopped answering yields SERVICE_UNAVAILABLE, not a hung request.
 DB_STEP_SECONDS = 5.0
 
 
-WRONG_SCHEME_MESSAGE = (
-    "Only Bearer API keys are accepted: send `Authorization: Bearer <key>`, not another scheme."
-)
-
-
-def bearer_secret(authorization: str | None) -> str | None:
-    """The key in an Authorization header: after ``Bearer``, or the whole value when it has
-    no scheme (a bare key)."""
-    if not authorization:
-        return None
-    scheme, _, secret = authorization.strip().partition(" ")
-    return secret.strip() if scheme.lower() == "bearer" and secret.strip() else authorization.strip() or None
-
-
-def other_scheme(authorization: str | None) -> bool:
-    """Whether an Authorization header names a scheme other than Bearer ("Basic ...")."""
-    scheme, space, rest = (authorization or "").strip().partition(" ")
-    return bool(space and rest.strip()) and scheme.lower() != "bearer"
-
-
-async def actor_for(authorization: str | None) -> access.Actor | DomainError:
-    if other_scheme(authorization):
-        # Not "unknown or revoked": no key was looked up, and the caller should learn why.
-        return unauthenticated(WRONG_SCHEME_MESSAGE)
-    secret = bearer_secret(authorization)
-    try:
-        return await access.authenticate(secret)
-    except access.InvalidKey:
-        return unauthenticated("The API key is unknown or revoked.")
-
-
 # ---------------------------------------------------------------- errors
-
-
-@dataclass
-class RequestError(Exception):
-    """A request refused before execution; ``status`` None means the GraphQL-over-HTTP rule
-    (400 for graphql-response+json, 200 for application/json)."""
-
-    errors: list[dict[str, Any]]
-    status: int | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    extensions: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, message: str, code: TransportCode, status: int | None = None, **kwargs: Any) -> RequestError:
-        return cls([{"message": message, "extensions": {"code": code}}], status, **kwargs)
-
-    @classmethod
-    def graphql(cls, errors: list[GraphQLError], status: int | None = None, **kwargs: Any) -> RequestError:
-        formatted = []
-        for error in errors:
-            item = dict(error.formatted)
-            item["extensions"] = {"code": request_error_code(error), **(error.extensions or {})}
-            formatted.append(item)
-        return cls(formatted, status, **kwargs)
 
 
 # ---------------------------------------------------------------- content negotiation
@@ -480,156 +412,34 @@ class ExchangeGraphQL(GraphQL[Context, None]):
                 raise RequestError.of(f"`{name}` must be {expected} or null.", TransportCode.BAD_REQUEST, 400)
         return params
 
-    async def resolve_document(self, query: str | None, extensions: dict[str, Any] | None) -> str:
-        persisted = (extensions or {}).get("persistedQuery")
-        only_registered = self.settings.persisted_queries_only
-        if isinstance(persisted, dict):
-            digest = persisted.get("sha256Hash")
-            # Only a well-formed hash reaches the database (a longer one failed the key
-            # column's validation, a NUL PostgreSQL itself: both answered 500).
-            if (
-                persisted.get("version") != 1
-                or not isinstance(digest, str)
-                or not _SHA256_HEX.fullmatch(digest)
-            ):
-                raise RequestError.of(
-                    "Unsupported persistedQuery (version 1 with sha256Hash, 64 hexadecimal digits).",
-                    TransportCode.BAD_REQUEST,
-                    400,
-                )
-            digest = digest.lower()
-            if query is None:
-                known = await self.documents.lookup(digest, need_registered=only_registered)
-                if known is None or (only_registered and not known.registered):
-                    raise RequestError.of("PersistedQueryNotFound", TransportCode.PERSISTED_QUERY_NOT_FOUND)
-                return known.document
-            if len(query) > MAX_DOCUMENT_CHARS and not only_registered:
-                raise RequestError.of(
-                    f"The query has {len(query)} characters; at most {MAX_DOCUMENT_CHARS} may be persisted. "
-                    "Send it without persistedQuery.",
-                    TransportCode.PERSISTED_QUERY_TOO_LARGE,
-                    400,
-                )
-            if sha256_hex(query) != digest:
-                raise RequestError.of(
-                    "The query does not match its sha256Hash.",
-                    TransportCode.PERSISTED_QUERY_HASH_MISMATCH,
-                    400,
-                )
-            if only_registered:
-                known = await self.documents.lookup(digest, need_registered=True)
-                if known is None or not known.registered:
-                    raise RequestError.of(
-                        "Only registered documents run here; this one is not.",
-                        TransportCode.PERSISTED_QUERY_NOT_ALLOWED,
-                    )
-                return query
-            # Registered only once it parses and validates (checked by the caller).
-            return query
-        if not query:
-            raise RequestError.of("No GraphQL query in the request.", TransportCode.BAD_REQUEST, 400)
-        if only_registered:
-            known = await self.documents.lookup(sha256_hex(query), need_registered=True)
-            if known is None or not known.registered:
-                raise RequestError.of(
-                    "Only registered documents run here; this one is not.",
-                    TransportCode.PERSISTED_QUERY_NOT_ALLOWED,
-                )
-        return query
-
     async def admit(
         self, request: Request, *, json_accepted: bool = True, streams: bool = False
     ) -> Admission:
-        """Every check before execution (steps 1-5 above); raises RequestError to refuse.
-        ``json_accepted``: the client accepts a JSON answer (for a query or mutation);
-        ``streams``: it accepts an HTTP event stream (for a subscription only)."""
-        settings = self.settings
+        """Every check before execution (steps 1-5 above, each a module of schema.admission);
+        raises RequestError to refuse. ``json_accepted``: the client accepts a JSON answer (for
+        a query or mutation); ``streams``: it accepts an HTTP event stream (for a subscription
+        only)."""
+        settings, graphql_schema = self.settings, self.schema._schema  # type: ignore[attr-defined]
         params = await self.read_params(request)
-        extensions = params.get("extensions")
-        plain_query = params.get("query")
-        if (
-            plain_query
-            and not settings.persisted_queries_only
-            and not (extensions or {}).get("persistedQuery")
-        ):
-            query = plain_query  # the common case needs no database
-        else:
-            query = await within(DB_STEP_SECONDS, self.resolve_document(plain_query, extensions))
+        extensions, sent_query = params.get("extensions"), params.get("query")
+        if document.needs_lookup(sent_query, extensions, settings):
+            query = await within(
+                DB_STEP_SECONDS, document.resolve_document(self.documents, settings, sent_query, extensions)
+            )
+        else:  # a plain query (read_params checked it is a string) with no allow-list: no database
+            query = str(sent_query)
         operation_name = params.get("operationName")
         raw_variables: dict[str, Any] = params.get("variables") or {}
-
-        prepared = prepare(self.schema._schema, query, self.limits)  # type: ignore[attr-defined]
+        prepared = prepare(graphql_schema, query, self.limits)
         if prepared.errors:
             raise RequestError.graphql(prepared.errors)
-        operation = self.select_operation(prepared, operation_name)
-        kind = operation.operation
-        streamed = kind is OperationType.SUBSCRIPTION and streams
-        get_refused = kind is OperationType.MUTATION or (kind is OperationType.SUBSCRIPTION and not streamed)
-        if request.method == "GET" and get_refused:
-            raise RequestError.of(
-                f"A {kind.value} cannot be sent with GET; use POST.",
-                TransportCode.METHOD_NOT_ALLOWED,
-                405,
-                headers={"Allow": "POST"},
-            )
-        if kind is not OperationType.SUBSCRIPTION and not json_accepted:
-            raise RequestError.of(
-                f"Only subscriptions are streamed; a {kind.value} is answered as {GRAPHQL_RESPONSE_JSON} "
-                f"or {JSON}, and the Accept header names neither.",
-                TransportCode.NOT_ACCEPTABLE,
-                406,
-            )
-        if kind is OperationType.SUBSCRIPTION and not streamed:
-            raise RequestError.of(
-                "Subscriptions run over WebSocket (graphql-transport-ws, graphql-ws) or over HTTP with "
-                'Accept: multipart/mixed;subscriptionSpec="1.0" or text/event-stream.',
-                TransportCode.BAD_REQUEST,
-                400,
-            )
-        if (
-            isinstance(extensions, dict)
-            and isinstance(extensions.get("persistedQuery"), dict)
-            and params.get("query")
-            and not settings.persisted_queries_only
-        ):
-            self.documents.remember(query)  # this process's bounded cache, never the table
-
-        coerced_or_errors = get_variable_values(
-            self.schema._schema,  # type: ignore[attr-defined]
-            operation.variable_definitions or (),
-            raw_variables,
-            max_errors=20,
-            hide_suggestions=self.limits.hide_suggestions,
+        operation = select_operation(prepared, operation_name)
+        streamed = check_carriage(
+            operation.operation, method=request.method, json_accepted=json_accepted, streams=streams
         )
-        if isinstance(coerced_or_errors, list):
-            for error in coerced_or_errors:
-                error.extensions = {**(error.extensions or {}), "code": TransportCode.BAD_USER_INPUT}
-            raise RequestError.graphql(coerced_or_errors)
-        coerced = coerced_or_errors.coerced
-        longest = longest_list(raw_variables)
-        if longest > self.limits.max_input_list:
-            raise RequestError.graphql([input_list_error(longest, self.limits)])
-        if contains_nul(raw_variables):
-            raise RequestError.graphql([nul_error()])
-        try:
-            cost = cached_operation_cost(
-                prepared.costs,
-                self.schema._schema,  # type: ignore[attr-defined]
-                operation,
-                prepared.fragments,
-                coerced,
-                settings.page_size_cap,
-                priced_lists(settings),
-            )
-        except CostError as error:
-            raise RequestError.graphql([error]) from error
-        cost_extension = {"requested": cost, "limit": settings.max_cost}
-        if cost > settings.max_cost:
-            raise RequestError.graphql(
-                [too_costly_error(cost, settings.max_cost)],
-                extensions={"cost": cost_extension},
-            )
-
+        document.remember(self.documents, settings, query, sent_query, extensions)
+        variable_values = coerce_variables(graphql_schema, operation, raw_variables, self.limits)
+        cost, cost_extension = price(graphql_schema, prepared, operation, variable_values.coerced, settings)
         sub_response = await self.get_sub_response(request)
         if request.headers.get("authorization"):
             context = await within(DB_STEP_SECONDS, self.get_context(request, sub_response))
@@ -637,21 +447,9 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             context = await self.get_context(request, sub_response)
         context.extras["prepared"] = prepared
         actor = context.actor_or_none
-        scope = (
-            f"key:{actor.key_id}" if actor is not None and actor.key_id else f"addr:{client_address(request)}"
+        headers, extensions_out = await charge(
+            self.rate_limiter, settings, actor, client_address(request), cost, cost_extension
         )
-        decision = await self.rate_limiter.hit(scope, cost)
-        headers = decision.headers()
-        extensions_out: dict[str, Any] = {"cost": cost_extension, "rateLimit": decision.extension()}
-        if not decision.allowed:
-            raise RequestError.of(
-                f"Rate limit reached: {decision.limit} points per {settings.rate_limit_window_seconds} s; "
-                f"retry in {decision.retry_after} s.",
-                TransportCode.RATE_LIMITED,
-                429,
-                headers=headers,
-                extensions=extensions_out,
-            )
         return Admission(
             query=query,
             operation_name=operation_name,
@@ -659,8 +457,8 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             extensions=extensions,
             prepared=prepared,
             operation=operation,
-            coerced=coerced,
-            variable_values=coerced_or_errors,
+            coerced=variable_values.coerced,
+            variable_values=variable_values,
             context=context,
             sub_response=sub_response,
             actor=actor,
@@ -671,41 +469,65 @@ class ExchangeGraphQL(GraphQL[Context, None]):
 
     async def pipeline(self, request: Request, media: str, admitted: Admission | None = None) -> Outcome:
         admitted = admitted or await self.admit(request)
-        query, operation_name, raw_variables = admitted.query, admitted.operation_name, admitted.raw_variables
-        extensions, prepared, operation = admitted.extensions, admitted.prepared, admitted.operation
-        coerced, context, sub_response, actor = (
-            admitted.coerced,
-            admitted.context,
-            admitted.sub_response,
-            admitted.actor,
-        )
-        headers, extensions_out = admitted.headers, admitted.extensions_out
-
-        claim: idempotency.Claim | None = None
-        key = request.headers.get("idempotency-key")
-        if key is not None and operation.operation is OperationType.MUTATION:
-            claim = await within(
-                DB_STEP_SECONDS + IDEMPOTENCY_WAIT_SECONDS,
-                self.claim_idempotency(key, actor, request, prepared, operation, coerced, raw_variables),
+        claim = await self.claim_for(request, admitted)
+        if claim is not None and claim.status is idempotency.Status.REPLAY:
+            stored = claim.response or {}
+            return Outcome(
+                dict(stored.get("body") or {}),
+                int(stored.get("status") or 200),
+                {**admitted.headers, "Idempotent-Replayed": "true"},
             )
-            if claim.status is idempotency.Status.REPLAY:
-                stored = claim.response or {}
-                return Outcome(
-                    dict(stored.get("body") or {}),
-                    int(stored.get("status") or 200),
-                    {**headers, "Idempotent-Replayed": "true"},
-                )
+        outcome = await self.execute_admitted(request, admitted, claim)
+        outcome.body["extensions"] = {**(outcome.body.get("extensions") or {}), **admitted.extensions_out}
+        outcome.headers = {**admitted.headers, **outcome.headers}
+        sub_response = admitted.sub_response
+        for name, value in sub_response.headers.items():
+            if name.lower() not in ("content-length", "content-type"):
+                outcome.headers.setdefault(name, value)
+        if sub_response.status_code:
+            outcome.status = sub_response.status_code
+        if claim is not None and claim.record_id is not None:
+            await self.settle_claim(claim.record_id, admitted, outcome)
+        return outcome
 
+    async def claim_for(self, request: Request, admitted: Admission) -> idempotency.Claim | None:
+        """The mutation's ``Idempotency-Key`` claim (schema.admission.idempotency), if it sent one."""
+        key = request.headers.get("idempotency-key")
+        operation = admitted.operation
+        if key is None or operation.operation is not OperationType.MUTATION:
+            return None
+        return await within(
+            DB_STEP_SECONDS + IDEMPOTENCY_WAIT_SECONDS,
+            claim_idempotency(
+                key,
+                key_scope(admitted.actor, operation, admitted.coerced, client_address(request)),
+                admitted.prepared,
+                operation,
+                admitted.raw_variables,
+                IDEMPOTENCY_WAIT_SECONDS,
+            ),
+        )
+
+    async def execute_admitted(
+        self, request: Request, admitted: Admission, claim: idempotency.Claim | None
+    ) -> Outcome:
+        """The operation run in an execution slot: by its compiled plan where it can, else by
+        graphql-core. A claim is released when the run fails, so the key may be sent again."""
         slot = False
         try:
-            await self.take_slot()
+            await take_slot(self.execution_slots, self.settings.execution_timeout_seconds)
             slot = True
             outcome = None
-            if operation.operation is OperationType.QUERY and self.settings.compiled_execution:
+            if admitted.operation.operation is OperationType.QUERY and self.settings.compiled_execution:
                 outcome = await self.execute_planned(request, admitted)
             if outcome is None:
                 outcome = await self.execute_prepared(
-                    request, context, query, operation_name, raw_variables, extensions
+                    request,
+                    admitted.context,
+                    admitted.query,
+                    admitted.operation_name,
+                    admitted.raw_variables,
+                    admitted.extensions,
                 )
         except BaseException:
             if claim is not None and claim.record_id is not None:
@@ -715,103 +537,29 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         finally:
             if slot:
                 self.execution_slots.release()
-        outcome.body["extensions"] = {**(outcome.body.get("extensions") or {}), **extensions_out}
-        outcome.headers = {**headers, **outcome.headers}
-        for name, value in sub_response.headers.items():
-            if name.lower() not in ("content-length", "content-type"):
-                outcome.headers.setdefault(name, value)
-        if sub_response.status_code:
-            outcome.status = sub_response.status_code
-
-        if claim is not None and claim.record_id is not None:
-            codes = {error.get("extensions", {}).get("code") for error in outcome.body.get("errors") or []}
-            if codes & {
-                TransportCode.TIMEOUT,
-                TransportCode.SERVICE_UNAVAILABLE,
-                TransportCode.INTERNAL_SERVER_ERROR,
-            }:
-                await within(DB_STEP_SECONDS, idempotency.release(claim.record_id))
-            else:
-                # Kept for replays, but never a secret shown once (an API key, a webhook secret):
-                # the stored copy has it null, with an error saying why (schema.api.shown_once).
-                body = for_replay(
-                    self.schema._schema,  # type: ignore[attr-defined]
-                    self.schema._schema.mutation_type,  # type: ignore[attr-defined]
-                    operation.selection_set,
-                    prepared.fragments,
-                    outcome.body,
-                )
-                stored = {"status": outcome.status, "body": body}
-                await within(DB_STEP_SECONDS, idempotency.complete(claim.record_id, stored))
         return outcome
 
-    @staticmethod
-    def select_operation(prepared: Prepared, name: str | None) -> OperationDefinitionNode:
-        operation = prepared.operation(name)
-        if operation is not None:
-            return operation
-        if name:
-            message = f"Unknown operation named '{name}'."
-        else:
-            message = "The document holds several operations: send `operationName`."
-        raise RequestError.of(message, TransportCode.OPERATION_RESOLUTION_FAILURE)
-
-    async def claim_idempotency(
-        self,
-        key: str,
-        actor: access.Actor | None,
-        request: Request,
-        prepared: Prepared,
-        operation: OperationDefinitionNode,
-        coerced: dict[str, Any],
-        raw_variables: dict[str, Any],
-    ) -> idempotency.Claim:
-        key = key.strip()
-        if not key or len(key) > idempotency.MAX_KEY_LENGTH:
-            raise RequestError.of(
-                f"Idempotency-Key must be 1 to {idempotency.MAX_KEY_LENGTH} characters.",
-                TransportCode.BAD_REQUEST,
-                400,
-            )
-        if actor is not None and actor.key_id:
-            scope = f"key:{actor.key_id}"
-        else:
-            token = invitation_token(operation, coerced)
-            scope = idempotency.scope_for_token(token) if token else f"addr:{client_address(request)}"
-        fingerprint = idempotency.request_hash(
-            prepared.sha256.encode(),
-            (operation.name.value if operation.name else "").encode(),
-            orjson.dumps(raw_variables, option=orjson.OPT_SORT_KEYS),
+    async def settle_claim(self, record_id: int, admitted: Admission, outcome: Outcome) -> None:
+        """The claim released after a failure a retry may fix, else completed with the answer."""
+        codes = {error.get("extensions", {}).get("code") for error in outcome.body.get("errors") or []}
+        if codes & {
+            TransportCode.TIMEOUT,
+            TransportCode.SERVICE_UNAVAILABLE,
+            TransportCode.INTERNAL_SERVER_ERROR,
+        }:
+            await within(DB_STEP_SECONDS, idempotency.release(record_id))
+            return
+        # Kept for replays, but never a secret shown once (an API key, a webhook secret): the
+        # stored copy has it null, with an error saying why (schema.api.shown_once).
+        body = for_replay(
+            self.schema._schema,  # type: ignore[attr-defined]
+            self.schema._schema.mutation_type,  # type: ignore[attr-defined]
+            admitted.operation.selection_set,
+            admitted.prepared.fragments,
+            outcome.body,
         )
-        claim = await idempotency.claim(scope, key, fingerprint, wait_seconds=IDEMPOTENCY_WAIT_SECONDS)
-        if claim.status is idempotency.Status.MISMATCH:
-            raise RequestError.of(
-                "This Idempotency-Key was used for a different request; use a new key.",
-                TransportCode.IDEMPOTENCY_KEY_REUSED,
-                422,
-            )
-        if claim.status is idempotency.Status.IN_PROGRESS:
-            raise RequestError.of(
-                "A request with this Idempotency-Key is still in progress; retry later.",
-                TransportCode.IDEMPOTENCY_IN_PROGRESS,
-                409,
-                headers={"Retry-After": "1"},
-            )
-        return claim
-
-    async def take_slot(self) -> None:
-        """One of the execution slots; a request that waits longer than an execution may take
-        is answered SERVICE_UNAVAILABLE (retry shortly) instead of queueing without end."""
-        try:
-            async with asyncio.timeout(self.settings.execution_timeout_seconds):
-                await self.execution_slots.acquire()
-        except TimeoutError:
-            raise RequestError.of(
-                "The server is busy; retry in a moment.",
-                TransportCode.SERVICE_UNAVAILABLE,
-                503,
-                headers={"Retry-After": "1"},
-            ) from None
+        stored = {"status": outcome.status, "body": body}
+        await within(DB_STEP_SECONDS, idempotency.complete(record_id, stored))
 
     async def execute_planned(self, request: Request, admitted: Admission) -> Outcome | None:
         """The query run by its compiled plan (schema.engine.plan); None where graphql-core must run it
@@ -906,19 +654,6 @@ def request_id_of(request: Request | WebSocket) -> str:
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
-
-
-def invitation_token(operation: OperationDefinitionNode, variables: dict[str, Any]) -> str | None:
-    """The token argument of a respondToInvitation call, literal or from a variable."""
-    from graphql import FieldNode, GraphQLString, value_from_ast
-
-    for selection in operation.selection_set.selections:
-        if isinstance(selection, FieldNode) and selection.name.value == "respondToInvitation":
-            for argument in selection.arguments or ():
-                if argument.name.value == "token":
-                    value = value_from_ast(argument.value, GraphQLString, variables)
-                    return value if isinstance(value, str) else None
-    return None
 
 
 __all__ = ["ExchangeGraphQL", "format_result", "graphql_error", "negotiate"]

@@ -16,8 +16,9 @@ from tortoise.exceptions import OperationalError
 from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
+from schema.admission.refusal import request_error_code
 from schema.build import default_schema
-from schema.transport.errors import is_unavailable, request_error_code
+from schema.transport.errors import is_unavailable
 from tests import databases
 from tests.http.conftest import AppFactory, codes, post
 from tests.http.servers import issue_admin_key, uvicorn_server

@@ -13,8 +13,8 @@ from graphql import parse
 from exchange import access, idempotency
 from exchange.idempotency import TTL
 from exchange.models import ApiKeyRole, IdempotencyRecord, Organisation
+from schema.admission.idempotency import invitation_token
 from schema.transport import http as schema_http
-from schema.transport.http import invitation_token
 from tests.http.conftest import AppFactory, codes, post
 
 CREATE = """mutation($input: CreateOrganisationInput!) {

@@ -1,0 +1,40 @@
+"""Admission step: the operation's cost in points, refused above ``EXCHANGE_MAX_COST``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLSchema, OperationDefinitionNode
+
+from exchange.settings import Settings
+from schema.admission.cost import CostError, cached_operation_cost, priced_lists
+from schema.admission.limits import Prepared, too_costly_error
+from schema.admission.refusal import RequestError
+
+
+def price(
+    schema: GraphQLSchema,
+    prepared: Prepared,
+    operation: OperationDefinitionNode,
+    coerced: dict[str, Any],
+    settings: Settings,
+) -> tuple[int, dict[str, Any]]:
+    """The cost and the ``extensions.cost`` that reports it."""
+    try:
+        cost = cached_operation_cost(
+            prepared.costs,
+            schema,
+            operation,
+            prepared.fragments,
+            coerced,
+            settings.page_size_cap,
+            priced_lists(settings),
+        )
+    except CostError as error:
+        raise RequestError.graphql([error]) from error
+    cost_extension = {"requested": cost, "limit": settings.max_cost}
+    if cost > settings.max_cost:
+        raise RequestError.graphql(
+            [too_costly_error(cost, settings.max_cost)], extensions={"cost": cost_extension}
+        )
+    return cost, cost_extension
