@@ -13,7 +13,7 @@ from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from schema.admission.limits import PreparedDocument
+from schema.admission.extension import PreparedDocument
 from schema.api.context import Info, ReleaseLoaders
 from schema.api.mutations.certificates import CertificateMutations
 from schema.api.mutations.exchanges import ExchangeMutations

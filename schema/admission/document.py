@@ -8,6 +8,7 @@ from typing import Any
 
 from exchange.documents import MAX_DOCUMENT_CHARS, DocumentStore, sha256_hex
 from exchange.errors import TransportCode
+from exchange.models import PersistedDocument
 from exchange.settings import Settings
 from schema.admission.refusal import RequestError
 
@@ -35,9 +36,17 @@ def persisted_digest(persisted: dict[str, Any]) -> str:
     return digest.lower()
 
 
-async def require_registered(documents: DocumentStore, digest: str) -> None:
+async def registered(documents: DocumentStore | None, digest: str) -> bool:
+    """Whether the document is on the allow-list: through the HTTP view's cache, or (None,
+    for WebSocket operations) the table itself."""
+    if documents is None:
+        return await PersistedDocument.exists(sha256=digest, registered=True)
     known = await documents.lookup(digest, need_registered=True)
-    if known is None or not known.registered:
+    return known is not None and known.registered
+
+
+async def require_registered(documents: DocumentStore, digest: str) -> None:
+    if not await registered(documents, digest):
         raise RequestError.of(NOT_REGISTERED, TransportCode.PERSISTED_QUERY_NOT_ALLOWED)
 
 

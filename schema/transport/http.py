@@ -16,7 +16,7 @@ pricing, authentication, rate_limit, idempotency, slot):
 7. execution under a time limit, then the response with ``extensions.cost``.
 
 Subscriptions over HTTP event streams pass steps 1-5, then take Strawberry's stream path with
-the document step 2 resolved (one sent by its hash alone streams too); over WebSocket, the schema extension (schema.admission.limits.PreparedDocument) applies step 3 and
+the document step 2 resolved (one sent by its hash alone streams too); over WebSocket, the schema extension (schema.admission.extension.PreparedDocument) applies step 3 and
 the allow-list.
 
 Status codes follow GraphQL over HTTP: with ``application/graphql-response+json`` a request
@@ -351,7 +351,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         would read the body (or query string) again, and a document sent by its hash alone
         (APQ, allow-list mode) has no ``query`` there: the stream failed with
         MissingQueryError. The resolved text is also the one admission prepared, so
-        schema.admission.limits.PreparedDocument reuses its parse and validation."""
+        schema.admission.extension.PreparedDocument reuses its parse and validation."""
         admitted = _STREAMING.get()
         if admitted is None:  # only admitted streams reach Strawberry's HTTP path
             return await super().parse_http_body(request)
