@@ -31,7 +31,6 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -75,6 +74,8 @@ from schema.engine.plan import execute as execute_plan
 from schema.transport import live
 from schema.transport.errors import INTERNAL_MESSAGE, UNAVAILABLE_MESSAGE, format_result, is_unavailable
 from schema.transport.graphiql import graphiql_page
+from schema.transport.negotiation import media_ranges, negotiate, wants_html
+from schema.transport.params import read_params
 
 if TYPE_CHECKING:
     from cross_web import AsyncHTTPRequestAdapter
@@ -85,77 +86,6 @@ IDEMPOTENCY_WAIT_SECONDS = 5.0
 # Bound on each database step before execution (key lookup, persisted document, idempotency
 # claim): a database that stopped answering yields SERVICE_UNAVAILABLE, not a hung request.
 DB_STEP_SECONDS = 5.0
-
-
-# ---------------------------------------------------------------- errors
-
-
-# ---------------------------------------------------------------- content negotiation
-
-
-@dataclass(frozen=True)
-class MediaRange:
-    """One entry of an ``Accept`` header: its text without ``q``, its media type (lower case)
-    and its quality."""
-
-    text: str
-    media: str
-    quality: float
-
-
-_ACCEPT_ENTRY = re.compile(r'(?:[^,"]|"[^"]*")+')
-
-
-def media_ranges(accept: str) -> list[MediaRange]:
-    """The entries of an ``Accept`` header in the order given (commas inside quoted
-    parameter values do not split)."""
-    ranges = []
-    for entry in _ACCEPT_ENTRY.findall(accept):
-        media, *params = (piece.strip() for piece in entry.split(";"))
-        if not media:
-            continue
-        quality = 1.0
-        kept = [media]
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = min(max(float(value), 0.0), 1.0)
-                except ValueError:
-                    quality = 0.0
-            elif param:
-                kept.append(param)
-        ranges.append(MediaRange(";".join(kept), media.lower(), quality))
-    return ranges
-
-
-def negotiate(accept: str | None) -> str | None:
-    """The media type a query or mutation is answered with; None when the client accepts
-    neither. graphql-response+json when the client names it (and likes it at least as much
-    as application/json); application/json for a missing header or wildcards (legacy
-    clients). Stream media types (text/event-stream, multipart/mixed) do not count here:
-    they are chosen for subscriptions only (``ExchangeGraphQL._get_stream_transport_from_headers``)."""
-    if not accept or not accept.strip():
-        return JSON
-    best: dict[str, float] = {}
-    for entry in media_ranges(accept):
-        for candidate in (GRAPHQL_RESPONSE_JSON, JSON):
-            if entry.media == candidate:
-                best[candidate] = max(best.get(candidate, 0.0), entry.quality)
-        if entry.media in ("*/*", "application/*"):
-            best.setdefault(f"wildcard:{JSON}", entry.quality)
-    named = {key: value for key, value in best.items() if not key.startswith("wildcard:") and value > 0}
-    if named:
-        if named.get(GRAPHQL_RESPONSE_JSON, 0) >= named.get(JSON, 0):
-            return GRAPHQL_RESPONSE_JSON
-        return JSON
-    if best.get(f"wildcard:{JSON}", 0) > 0:
-        return JSON
-    return None
-
-
-def _wants_html(accept: str | None) -> bool:
-    return bool(accept) and "text/html" in (accept or "").lower()
 
 
 # ---------------------------------------------------------------- the view
@@ -294,7 +224,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             and self.graphql_ide
             and "query" not in request.query_params
             and "extensions" not in request.query_params
-            and _wants_html(accept)
+            and wants_html(accept)
         ):
             return await self.render_graphql_ide(request)
         # The transport is chosen once the operation is known: a query or mutation is answered
@@ -372,46 +302,6 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             media_type=media,
         )
 
-    async def read_params(self, request: Request) -> dict[str, Any]:
-        if request.method == "GET":
-            params: dict[str, Any] = dict(request.query_params)
-            for name in ("variables", "extensions"):
-                if isinstance(params.get(name), str):
-                    try:
-                        params[name] = orjson.loads(params[name])
-                    except orjson.JSONDecodeError as error:
-                        raise RequestError.of(
-                            f"`{name}` is not valid JSON.", TransportCode.BAD_REQUEST, 400
-                        ) from error
-        else:
-            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if content_type != JSON:
-                raise RequestError.of(
-                    "Send the request as application/json.",
-                    TransportCode.UNSUPPORTED_MEDIA_TYPE,
-                    415,
-                    headers={"Accept-Post": JSON},
-                )
-            raw = await request.body()
-            if not raw:
-                raise RequestError.of("The request body is empty.", TransportCode.BAD_REQUEST, 400)
-            try:
-                params = orjson.loads(raw)
-            except orjson.JSONDecodeError as error:
-                raise RequestError.of(
-                    "The request body is not valid JSON.", TransportCode.BAD_REQUEST, 400
-                ) from error
-            if not isinstance(params, dict):
-                raise RequestError.of(
-                    "The request body must be a JSON object (no batching).", TransportCode.BAD_REQUEST, 400
-                )
-        for name, kind in (("query", str), ("operationName", str), ("variables", dict), ("extensions", dict)):
-            value = params.get(name)
-            if value is not None and not isinstance(value, kind):
-                expected = "a string" if kind is str else "an object"
-                raise RequestError.of(f"`{name}` must be {expected} or null.", TransportCode.BAD_REQUEST, 400)
-        return params
-
     async def admit(
         self, request: Request, *, json_accepted: bool = True, streams: bool = False
     ) -> Admission:
@@ -420,7 +310,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         a query or mutation); ``streams``: it accepts an HTTP event stream (for a subscription
         only)."""
         settings, graphql_schema = self.settings, self.schema._schema  # type: ignore[attr-defined]
-        params = await self.read_params(request)
+        params = await read_params(request)
         extensions, sent_query = params.get("extensions"), params.get("query")
         if document.needs_lookup(sent_query, extensions, settings):
             query = await within(

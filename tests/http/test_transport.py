@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from schema.transport.http import GRAPHQL_RESPONSE_JSON, JSON, negotiate
+from schema.admission.operation import GRAPHQL_RESPONSE_JSON, JSON
+from schema.transport.negotiation import negotiate
 from tests.http.conftest import GRAPHQL_RESPONSE, AppFactory, codes, post
 
 
