@@ -33,12 +33,10 @@ import contextvars
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from graphql import OperationDefinitionNode, OperationType
-from graphql.execution.values import VariableValues
+from graphql import OperationType
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
@@ -46,10 +44,9 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.streaming import HTTPStreamTransport
 from strawberry.types import ExecutionResult
-from strawberry.types.graphql import OperationType as StrawberryOperationType
 from strawberry.types.unset import UNSET
 
-from exchange import access, idempotency
+from exchange import idempotency
 from exchange.deadlines import within
 from exchange.documents import DocumentStore
 from exchange.errors import TransportCode
@@ -59,7 +56,7 @@ from exchange.settings import Settings
 from schema.admission import document
 from schema.admission.authentication import actor_for
 from schema.admission.idempotency import claim_idempotency, key_scope
-from schema.admission.limits import Limits, Prepared, prepare
+from schema.admission.limits import Limits, prepare
 from schema.admission.operation import GRAPHQL_RESPONSE_JSON, JSON, check_carriage, select_operation
 from schema.admission.pricing import price
 from schema.admission.rate_limit import charge
@@ -69,10 +66,9 @@ from schema.admission.variables import coerce_variables
 from schema.api.context import Context
 from schema.api.errors import graphql_error
 from schema.api.shown_once import for_replay
-from schema.engine.plan import Fallback, compile_operation
-from schema.engine.plan import execute as execute_plan
 from schema.transport import live
 from schema.transport.errors import INTERNAL_MESSAGE, UNAVAILABLE_MESSAGE, format_result, is_unavailable
+from schema.transport.execution import Admission, Outcome, run_graphql_core, run_plan
 from schema.transport.graphiql import graphiql_page
 from schema.transport.negotiation import media_ranges, negotiate, wants_html
 from schema.transport.params import read_params
@@ -89,34 +85,6 @@ DB_STEP_SECONDS = 5.0
 
 
 # ---------------------------------------------------------------- the view
-
-
-@dataclass
-class Outcome:
-    body: dict[str, Any]
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Admission:
-    """A request that passed every check before execution, and what the checks found."""
-
-    query: str
-    operation_name: str | None
-    raw_variables: dict[str, Any]
-    extensions: dict[str, Any] | None
-    prepared: Prepared
-    operation: OperationDefinitionNode
-    coerced: dict[str, Any]
-    variable_values: VariableValues
-    context: Context
-    sub_response: Response
-    actor: access.Actor | None
-    headers: dict[str, str]
-    extensions_out: dict[str, Any]
-    # A subscription to stream over HTTP (text/event-stream or multipart/mixed).
-    streamed: bool = False
 
 
 # The admission of the stream being handed to Strawberry (set only around that call).
@@ -407,18 +375,12 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         try:
             await take_slot(self.execution_slots, self.settings.execution_timeout_seconds)
             slot = True
+            timeout, request_id = self.settings.execution_timeout_seconds, request_id_of(request)
             outcome = None
             if admitted.operation.operation is OperationType.QUERY and self.settings.compiled_execution:
-                outcome = await self.execute_planned(request, admitted)
+                outcome = await run_plan(self.schema._schema, timeout, admitted, request_id)  # type: ignore[attr-defined]
             if outcome is None:
-                outcome = await self.execute_prepared(
-                    request,
-                    admitted.context,
-                    admitted.query,
-                    admitted.operation_name,
-                    admitted.raw_variables,
-                    admitted.extensions,
-                )
+                outcome = await run_graphql_core(self.schema, timeout, request.method, admitted, request_id)
         except BaseException:
             if claim is not None and claim.record_id is not None:
                 with contextlib.suppress(Exception):
@@ -450,88 +412,6 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         )
         stored = {"status": outcome.status, "body": body}
         await within(DB_STEP_SECONDS, idempotency.complete(record_id, stored))
-
-    async def execute_planned(self, request: Request, admitted: Admission) -> Outcome | None:
-        """The query run by its compiled plan (schema.engine.plan); None where graphql-core must run it
-        (the plan steps aside on any error, so errors and partial data are graphql-core's)."""
-        plan = compile_operation(
-            self.schema._schema,  # type: ignore[attr-defined]
-            admitted.operation,
-            admitted.prepared.fragments,
-            admitted.coerced,
-            admitted.prepared.plans,
-        )
-        if plan is None:
-            return None
-        context = admitted.context
-        context.release()  # loaders built before now (none, usually) loaded whole rows
-        context.columns = plan.columns
-        try:
-            data = await within(
-                self.settings.execution_timeout_seconds,
-                execute_plan(plan, context, admitted.variable_values),
-            )
-        except Fallback:
-            # graphql-core runs on whole rows: the plan's partial ones must not reach it.
-            context.columns = {}
-            context.release()
-            return None
-        except TimeoutError:
-            return self.timed_out(request_id_of(request))
-        admitted.context.release()
-        return Outcome({"data": data})
-
-    def timed_out(self, request_id: str) -> Outcome:
-        log.warning("request %s: execution timed out", request_id)
-        return Outcome(
-            {
-                "data": None,
-                "errors": [
-                    {
-                        "message": f"The operation took longer than {self.settings.execution_timeout_seconds} s "
-                        "and was stopped.",
-                        "extensions": {"code": TransportCode.TIMEOUT, "requestId": request_id},
-                    }
-                ],
-            }
-        )
-
-    async def execute_prepared(
-        self,
-        request: Request,
-        context: Context,
-        query: str,
-        operation_name: str | None,
-        variables: dict[str, Any],
-        extensions: dict[str, Any] | None,
-    ) -> Outcome:
-        request_id = request_id_of(request)
-        allowed = (
-            {StrawberryOperationType.QUERY}
-            if request.method == "GET"
-            else {StrawberryOperationType.QUERY, StrawberryOperationType.MUTATION}
-        )
-        try:
-            result = await within(
-                self.settings.execution_timeout_seconds,
-                self.schema.execute(
-                    query,
-                    variable_values=variables,
-                    context_value=context,
-                    operation_name=operation_name,
-                    allowed_operation_types=allowed,
-                    operation_extensions=extensions,
-                ),
-            )
-        except TimeoutError:
-            return self.timed_out(request_id)
-        body: dict[str, Any] = dict(format_result(result, request_id))
-        outcome = Outcome(body)
-        codes = {error["extensions"]["code"] for error in body.get("errors") or []}
-        if TransportCode.SERVICE_UNAVAILABLE in codes and body.get("data") is None:
-            outcome.status = 503
-            outcome.headers["Retry-After"] = "1"
-        return outcome
 
 
 def request_id_of(request: Request | WebSocket) -> str:
