@@ -14,7 +14,7 @@ The stored text is never changed: the API returns it as written, and renders on 
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections import OrderedDict
 
 import nh3
 from markdown_it import MarkdownIt
@@ -34,9 +34,17 @@ _parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographe
 )
 
 
-@lru_cache(maxsize=256)
-def to_html(text: str) -> str:
-    """Sanitized HTML for Markdown ``text`` (cached: the same report is read many times)."""
+# The cache is bounded by what it holds, not only by its count: a 20,000-character text may
+# render to ~700,000 characters of HTML (a table's header of many columns over many short
+# rows: markdown-it fills every row's missing cells, up to 65,536 of them), so 256 entries
+# could hold ~180 MB. A rendering too large for a fair share of the budget is not kept.
+CACHE_ENTRIES = 256
+CACHE_CHARS = 4_000_000  # texts and HTML together (1 to 4 bytes a character)
+_cache: OrderedDict[str, str] = OrderedDict()
+_cached_chars = 0
+
+
+def _render(text: str) -> str:
     return nh3.clean(
         _parser.render(text),
         tags=set(ALLOWED_TAGS),
@@ -45,3 +53,26 @@ def to_html(text: str) -> str:
         link_rel="nofollow noopener noreferrer",
         strip_comments=True,
     )
+
+
+def to_html(text: str) -> str:
+    """Sanitized HTML for Markdown ``text`` (cached: the same report is read many times)."""
+    global _cached_chars
+    found = _cache.get(text)
+    if found is not None:
+        _cache.move_to_end(text)
+        return found
+    html = _render(text)
+    size = len(text) + len(html)
+    if size <= CACHE_CHARS // 16:
+        _cache[text] = html
+        _cached_chars += size
+        while len(_cache) > CACHE_ENTRIES or _cached_chars > CACHE_CHARS:
+            old_text, old_html = _cache.popitem(last=False)
+            _cached_chars -= len(old_text) + len(old_html)
+    return html
+
+
+def cached_chars() -> int:
+    """What the cache holds, in characters of text and HTML."""
+    return _cached_chars
