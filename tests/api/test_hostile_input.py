@@ -63,3 +63,20 @@ def test_the_markdown_cache_is_bounded_by_what_it_holds(monkeypatch: pytest.Monk
     assert markdown.cached_chars() <= markdown.CACHE_CHARS
     # The newest stays cached: the same object again, not a second rendering.
     assert markdown.to_html(texts[-1]) is rendered[-1]
+
+
+def test_a_table_of_many_empty_cells_is_rendered_without_tables() -> None:
+    # 30,000 filled-in cells: ~300,000 characters of HTML from 2,000 (and 2 s of parsing at 1,500
+    # columns over a 20,000-character text); shown as written instead.
+    text = _wide_table(300, 100, "bomb")
+    rendered = markdown.to_html(text)
+    assert "<table>" not in rendered
+    assert len(rendered) < 2 * len(text)
+
+
+def test_a_long_table_still_renders_as_a_table() -> None:
+    row = "|" + "cell|" * 12 + "\n"
+    text = "Prose first.\n\n" + row + "|" + "-|" * 12 + "\n" + row * 700 + "\nProse after.\n" * 300
+    assert markdown.table_cells_bound(text) <= markdown.TABLE_CELLS_MAX
+    rendered = markdown.to_html(text)
+    assert rendered.count("<tr>") == 701 and rendered.count("<td>cell</td>") == 12 * 700
