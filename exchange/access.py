@@ -332,15 +332,19 @@ def exact_counts_sql(actor: Actor, exchange_alias: str, param: Callable[[object]
 SMALL_COUNT = 3
 
 
-def small_counts_merged(counts: Mapping[K, int]) -> tuple[dict[K, int], int]:
+def small_counts_merged(counts: Mapping[K, int], merged: int = 0) -> tuple[dict[K, int], int]:
     """The one small-count rule, for every aggregate a caller without full rights sees: the
     buckets of at least SMALL_COUNT people, and the sum of the others ("other", 0 if none).
+
+    ``merged`` is people already merged before ``counts`` were added up (statistics merge
+    small buckets per exchange first, so no filter isolates one exchange's person); they are
+    part of "other" and of everybody together below.
 
     "Other" is never 1 or 2 people itself: a lone small bucket merged alone would be shown
     as it is, so the smallest kept bucket joins it; and when everybody together is fewer
     than SMALL_COUNT, nothing is shown at all."""
     kept = {bucket: count for bucket, count in counts.items() if count >= SMALL_COUNT}
-    other = sum(count for count in counts.values() if 0 < count < SMALL_COUNT)
+    other = merged + sum(count for count in counts.values() if 0 < count < SMALL_COUNT)
     if 0 < other < SMALL_COUNT and kept:
         smallest = min(kept, key=lambda bucket: (kept[bucket], str(bucket)))
         other += kept.pop(smallest)

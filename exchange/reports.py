@@ -108,11 +108,18 @@ def _check_photos(problems: Problems, photos: Sequence[str]) -> list[str]:
     kept: list[str] = []
     for index, url in enumerate(photos):
         url = url.strip()
-        parts = urlsplit(url) if len(url) <= PHOTO_URL_MAX else None
-        if parts is None:
+        if len(url) > PHOTO_URL_MAX:
             problems.invalid(f"A photo link is at most {PHOTO_URL_MAX} characters.", "photos", index)
-        elif (
-            parts.scheme != "https"
+            continue
+        try:
+            parts = urlsplit(url)
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:  # an unclosed "[" of an IPv6 host, or a port out of range
+            parts, port_ok = None, False
+        if (
+            parts is None
+            or not port_ok
+            or parts.scheme != "https"
             or not parts.hostname
             or parts.username is not None
             or any(c.isspace() or not c.isprintable() for c in url)

@@ -14,7 +14,8 @@ Who gets which figures (exchange.access):
   admin, figures are exact;
 * over the others, each breakdown of people (by country, role, invitation status) goes
   through the one small-count rule, ``access.small_counts_merged`` (small buckets merged into
-  one "other" count, which is never 1 or 2 people itself). The rows of the two parts are told
+  one "other" count, which is never 1 or 2 people itself), first per exchange (in SQL), then
+  over the sum, so no filter isolates a person by differencing. The rows of the two parts are told
   apart in SQL (``access.exact_counts_sql``) and merged apart, so an organisation's own exact
   figures never un-merge another's small buckets by subtraction.
 
@@ -235,9 +236,10 @@ BREAKDOWNS: tuple[Statistic, ...] = tuple(
 )
 
 
-def merged(exact: Mapping[str, int], restricted: Mapping[str, int]) -> Breakdown:
-    """The exact part as it is, the restricted part under the small-count rule."""
-    kept, other = access.small_counts_merged(restricted)
+def merged(exact: Mapping[str, int], restricted: Mapping[str, int], merged_apart: int = 0) -> Breakdown:
+    """The exact part as it is, the restricted part under the small-count rule, with the
+    people ``merged_apart`` already merged per exchange (breakdowns) counted in "other"."""
+    kept, other = access.small_counts_merged(restricted, merged_apart)
     counts = dict(exact)
     for bucket, count in kept.items():
         counts[bucket] = counts.get(bucket, 0) + count
@@ -247,25 +249,46 @@ def merged(exact: Mapping[str, int], restricted: Mapping[str, int]) -> Breakdown
 async def breakdowns(
     actor: Actor, statistic: Statistic, scope: Scope, keys: Sequence[int], now: dt.datetime | None = None
 ) -> dict[int, Breakdown]:
-    """One breakdown for every subject: one statement (GROUP BY subject, exactness, bucket)."""
+    """One breakdown for every subject: one statement (GROUP BY subject, exactness, bucket).
+
+    Restricted people's buckets are merged per exchange first, in SQL: a bucket under
+    SMALL_COUNT in its exchange comes back as NULL ("other"). Merged only over the sum, one
+    small bucket could be isolated by differencing two filters (or an organisation's figures
+    and the platform's) that differ by a single exchange."""
     statement = Statement()
     scoped = _scoped(actor, scope, keys, statement)
     part = _part(statistic, statement, now or utcnow())
     where = f" WHERE {part.where}" if part.where else ""
+    bucket = (
+        f"CASE WHEN r.exact = 0 AND COUNT(*) < {access.SMALL_COUNT:d} THEN NULL ELSE r.bucket END"
+        if part.people
+        else "r.bucket"
+    )
     # The bucket is grouped by its name in a sub-select: an expression with parameters cannot
     # be repeated in GROUP BY on PostgreSQL (the copies get other parameter numbers).
     rows = await statement.fetch(
-        "SELECT r.scope_key, r.exact, r.bucket, COUNT(*) AS n FROM "
-        f"({scoped}SELECT s.scope_key, s.exact, {part.bucket} AS bucket FROM scoped s {part.joins}{where}) r "
-        "GROUP BY r.scope_key, r.exact, r.bucket"
+        "SELECT x.scope_key, x.exact, x.bucket, SUM(x.n) AS n FROM "
+        f"(SELECT r.scope_key, r.exact, {bucket} AS bucket, COUNT(*) AS n FROM "
+        f"({scoped}SELECT s.scope_key, s.exact, s.exchange_id, {part.bucket} AS bucket "
+        f"FROM scoped s {part.joins}{where}) r "
+        "GROUP BY r.scope_key, r.exact, r.exchange_id, r.bucket) x "
+        "GROUP BY x.scope_key, x.exact, x.bucket"
     )
     exact: dict[int, dict[str, int]] = {}
     restricted: dict[int, dict[str, int]] = {}
+    merged_apart: dict[int, int] = {}
     for row in rows:
+        key = int(row["scope_key"])
+        if row["bucket"] is None:  # only restricted people's buckets come back NULL
+            merged_apart[key] = merged_apart.get(key, 0) + int(row["n"])
+            continue
         into = exact if int(row["exact"]) or not part.people else restricted
-        counts = into.setdefault(int(row["scope_key"]), {})
+        counts = into.setdefault(key, {})
         counts[str(row["bucket"])] = counts.get(str(row["bucket"]), 0) + int(row["n"])
-    return {key: merged(exact.get(key, {}), restricted.get(key, {})) for key in {*exact, *restricted}}
+    return {
+        key: merged(exact.get(key, {}), restricted.get(key, {}), merged_apart.get(key, 0))
+        for key in {*exact, *restricted, *merged_apart}
+    }
 
 
 async def outcome_totals(actor: Actor, scope: Scope, keys: Sequence[int]) -> dict[int, list[OutcomeTotal]]:

@@ -30,6 +30,7 @@ from exchange.mail.render import _place as mail_place
 from exchange.mail.render import one_line
 from exchange.models import Exchange, ExchangeStatus, Invitation, InvitationStatus, Organisation, Session
 from exchange.settings import Settings
+from exchange.validation import is_slug
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 # Anyone may cache the public feed a while; a personal feed (its URL is a credential) is
@@ -197,7 +198,9 @@ def _requested_locale(request: Request, fallback: Sequence[str]) -> str:
 
 def routes(settings: Settings) -> list[Route]:
     async def exchange_feed(request: Request) -> Response:
-        exchange = await Exchange.get_or_none(slug=request.path_params["slug"])
+        slug = request.path_params["slug"]
+        # A path that is no slug names nothing (the ORM would refuse it with an error, a 500).
+        exchange = await Exchange.get_or_none(slug=slug) if is_slug(slug) else None
         # Anyone may fetch it: shown exactly when an anonymous API caller sees the exchange.
         if exchange is None or not access.can_see_exchange(
             access.ANONYMOUS,

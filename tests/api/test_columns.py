@@ -55,7 +55,8 @@ async def test_columns_of_a_document(app: Any) -> None:
     operation = parse(PAGE).definitions[0]
     columns = document_columns(default_schema()._schema, operation, {})  # type: ignore[arg-type]
     assert columns[models.Volunteer] == {"id", "full_name", "organisation_id"}
-    assert columns[models.Participation] == {"id", "role", "status", "exchange_id", "volunteer_id"}
+    # recorded_by_id: a foreign key (attendance), and keys are always selected.
+    assert columns[models.Participation] == {"id", "role", "status", "exchange_id", "volunteer_id", "recorded_by_id"}
     assert columns[models.Organisation] == {"id", "names", "slug", "parent_id"}
     # Any field that may read anything: the whole row.
     whole = parse("{ exchanges { edges { node { slug invitations { totalCount } } } } }").definitions[0]

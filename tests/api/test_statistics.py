@@ -316,18 +316,21 @@ async def test_a_page_of_exchanges_each_gets_its_own_figures(gql: GraphQLClient,
 
 # ---------------------------------------------------------------- platform-wide
 
-# Published: aral, forum, b-camp, b-old. 16 people: KZ 4+2+1, KG 1+3, UZ 2+1, RU 1, TJ 1;
-# roles PARTICIPANT 6+2+4+1, MENTOR, COORDINATOR, SPEAKER 1 each; 24 + 15 + 10 + 2 hours;
-# invitations ACCEPTED 5+1, DECLINED 1+3, SENT 2, EXPIRED 1. Countries: RU and TJ would make
-# an "other" of 2, so UZ 3 (the smallest kept) joins it.
+# Published: aral, forum, b-camp, b-old. 16 people; 24 + 15 + 10 + 2 hours. Small buckets are
+# merged per exchange first: countries aral KZ 4 (UZ 2, RU 1, TJ 1 merged: 4), forum (KZ 2,
+# KG 1 merged: 3), b-camp KG 3 (KZ 1 merged: 1), b-old (UZ 1 merged: 1), so KZ 4, KG 3,
+# other 4+3+1+1 = 9; roles aral PARTICIPANT 6 (MENTOR, COORDINATOR merged: 2), forum
+# (PARTICIPANT 2, SPEAKER 1 merged: 3), b-camp PARTICIPANT 4, b-old (1 merged), so
+# PARTICIPANT 6+4 = 10, other 2+3+1 = 6; invitations aral ACCEPTED 5 (SENT 2, DECLINED 1,
+# EXPIRED 1 merged: 4), forum (ACCEPTED 1 merged), b-camp DECLINED 3: other 4+1 = 5.
 PUBLIC = figures(
     4,
     16,
     51.0,
     5,
-    [("KZ", 7), ("KG", 4), (None, 5)],
-    [("PARTICIPANT", 13), (None, 3)],
-    [("ACCEPTED", 6), ("DECLINED", 4), (None, 3)],
+    [("KZ", 4), ("KG", 3), (None, 9)],
+    [("PARTICIPANT", 10), (None, 6)],
+    [("ACCEPTED", 5), ("DECLINED", 3), (None, 5)],
     [("ECOLOGY", 2), ("EDUCATION", 1), ("HEALTH", 1)],
     [("KZ", 2), ("KG", 1), ("UZ", 1)],
     [
@@ -355,15 +358,18 @@ EVERYTHING = figures(
         ("CUSTOM", "seminars", 5.0, 2),
     ],
 )
-# A: aral, forum and the draft exact (KZ 4+2+3, UZ 2, RU, TJ, KG 1); B's two merged apart
-# (KZ 1 and UZ 1 make 2, so KG 3 joins them: 5), so A's own figures never un-merge B's.
+# A: aral, forum and the draft exact (KZ 4+2+3, UZ 2, RU, TJ, KG 1; PARTICIPANT 6+2+3,
+# MENTOR, COORDINATOR, SPEAKER); B's two merged apart, so A's own figures never un-merge B's:
+# countries b-camp KG 3 (KZ 1 merged), b-old (UZ 1 merged): an "other" of 2, so KG 3 joins
+# it (5); roles b-camp PARTICIPANT 4, b-old (PARTICIPANT 1 merged): PARTICIPANT 4 joins the
+# 1 (5); invitations b-camp DECLINED 3 kept (1 + 3 with aral's exact one).
 AS_HOST = figures(
     5,
     19,
     51.0,
     5,
     [("KZ", 9), ("UZ", 2), ("KG", 1), ("RU", 1), ("TJ", 1), (None, 5)],
-    [("PARTICIPANT", 16), ("COORDINATOR", 1), ("MENTOR", 1), ("SPEAKER", 1)],
+    [("PARTICIPANT", 11), ("COORDINATOR", 1), ("MENTOR", 1), ("SPEAKER", 1), (None, 5)],
     [("ACCEPTED", 6), ("DECLINED", 4), ("SENT", 2), ("EXPIRED", 1)],
     [("ECOLOGY", 3), ("EDUCATION", 1), ("HEALTH", 1)],
     [("KZ", 3), ("KG", 1), ("UZ", 1)],
@@ -375,15 +381,18 @@ AS_HOST = figures(
     ],
 )
 # P: aral and the draft exact (KZ 4+3, UZ 2, RU, TJ; PARTICIPANT 6+3, MENTOR, COORDINATOR;
-# aral's invitations); forum and B's merged together: KZ 2+1 and KG 1+3 kept, UZ 1 alone
-# takes KZ 3 along (4); PARTICIPANT 2+4+1 joins SPEAKER 1 (8); DECLINED 3 joins ACCEPTED 1 (4).
+# aral's invitations); forum and B's merged per exchange, then together: countries forum
+# (KZ 2, KG 1 merged: 3), b-camp KG 3 (KZ 1 merged: 1), b-old (UZ 1 merged: 1), so KG 3 and
+# other 5; roles forum (PARTICIPANT 2, SPEAKER 1 merged: 3), b-camp PARTICIPANT 4, b-old (1
+# merged), so PARTICIPANT 4 and other 4; invitations forum (ACCEPTED 1 merged), b-camp
+# DECLINED 3: an "other" of 1, so DECLINED 3 joins it (4).
 AS_PARTNER = figures(
     5,
     19,
     51.0,
     5,
-    [("KZ", 7), ("KG", 4), ("UZ", 2), ("RU", 1), ("TJ", 1), (None, 4)],
-    [("PARTICIPANT", 9), ("COORDINATOR", 1), ("MENTOR", 1), (None, 8)],
+    [("KZ", 7), ("KG", 3), ("UZ", 2), ("RU", 1), ("TJ", 1), (None, 5)],
+    [("PARTICIPANT", 13), ("COORDINATOR", 1), ("MENTOR", 1), (None, 4)],
     [("ACCEPTED", 5), ("SENT", 2), ("DECLINED", 1), ("EXPIRED", 1), (None, 4)],
     [("ECOLOGY", 3), ("EDUCATION", 1), ("HEALTH", 1)],
     [("KZ", 3), ("KG", 1), ("UZ", 1)],
@@ -414,8 +423,11 @@ async def test_platform_statistics_by_caller(
 
 
 async def test_the_filter_narrows_the_exchanges_counted(gql: GraphQLClient, world: World) -> None:
-    # 2027 and ECOLOGY: aral and b-camp (the draft is not public). KZ 4+1, KG 3, UZ 2, RU 1, TJ 1;
-    # PARTICIPANT 6+4 joins MENTOR and COORDINATOR (1 each).
+    # 2027 and ECOLOGY: aral and b-camp (the draft is not public), merged per exchange first:
+    # countries aral KZ 4 (UZ 2, RU 1, TJ 1 merged: 4), b-camp KG 3 (KZ 1 merged: 1), so KZ 4,
+    # KG 3, other 5; roles aral PARTICIPANT 6 (MENTOR, COORDINATOR merged: 2), b-camp
+    # PARTICIPANT 4: PARTICIPANT 10 joins the 2 (12); invitations aral ACCEPTED 5 (SENT 2,
+    # DECLINED 1, EXPIRED 1 merged: 4), b-camp DECLINED 3.
     data = await ask(
         gql, world, "anonymous", PLATFORM, f={"from": "2027-01-01", "to": "2027-12-31", "theme": "ECOLOGY"}
     )
@@ -424,9 +436,9 @@ async def test_the_filter_narrows_the_exchanges_counted(gql: GraphQLClient, worl
         12,
         34.0,
         5,
-        [("KZ", 5), ("KG", 3), (None, 4)],
+        [("KZ", 4), ("KG", 3), (None, 5)],
         [(None, 12)],
-        [("ACCEPTED", 5), ("DECLINED", 4), (None, 3)],
+        [("ACCEPTED", 5), ("DECLINED", 3), (None, 4)],
         [("ECOLOGY", 2)],
         [("KG", 1), ("KZ", 1)],
         [
@@ -508,17 +520,19 @@ async def test_an_invalid_key_is_refused_even_for_public_figures(gql: GraphQLCli
 
 
 async def test_an_organisation_s_statistics(gql: GraphQLClient, world: World) -> None:
-    # A hosts aral, forum and the draft. Anonymous: aral and forum, merged (KZ 4+2; UZ 2,
-    # RU 1, TJ 1, KG 1 merged into 5).
+    # A hosts aral, forum and the draft. Anonymous: aral and forum, merged per exchange:
+    # countries aral KZ 4 (4 merged), forum (KZ 2, KG 1 merged: 3), so KZ 4, other 7; roles
+    # aral PARTICIPANT 6 (2 merged), forum (3 merged), so other 5; invitations aral ACCEPTED 5
+    # (4 merged), forum (ACCEPTED 1 merged), so other 5.
     anonymous = await ask(gql, world, "anonymous", ORGANISATION, s="org-a")
     assert anonymous["organisation"]["statistics"] == figures(
         2,
         11,
         39.0,
         5,
-        [("KZ", 6), (None, 5)],
-        [("PARTICIPANT", 8), (None, 3)],
-        [("ACCEPTED", 6), (None, 4)],
+        [("KZ", 4), (None, 7)],
+        [("PARTICIPANT", 6), (None, 5)],
+        [("ACCEPTED", 5), (None, 5)],
         [("ECOLOGY", 1), ("EDUCATION", 1)],
         [("KZ", 1), ("UZ", 1)],
         [
@@ -554,3 +568,61 @@ async def test_an_organisation_s_statistics(gql: GraphQLClient, world: World) ->
         {"country": "KG", "count": 3},
         {"country": "KZ", "count": 1},
     ]
+
+
+# ---------------------------------------------------------------- no filter isolates a person
+
+
+async def test_differencing_two_filters_reveals_no_one_s_country(gql: GraphQLClient) -> None:
+    # Merged over the sum only, March gave DE 6, KZ 5 and 1–5 March DE 5, KZ 5: lone-one's only
+    # participant was German. Merged per exchange first, lone-one's DE 1 is an "other" of 1
+    # in March, which DE 5 (the smallest kept, before KZ by name) joins.
+    host = await make_organisation("org-a")
+    big = await make_exchange("big-one", host, starts_on=dt.date(2026, 3, 1))
+    lone = await make_exchange("lone-one", host, starts_on=dt.date(2026, 3, 10))
+    for index, country in enumerate(["KZ"] * 5 + ["DE"] * 5):
+        await take_part(await make_volunteer(f"big {index}", country=country), big)
+    loner = await make_volunteer("lone", country="DE")
+    await take_part(loner, lone)
+    query = "query($f: StatisticsFilter) { impactStatistics(filter: $f) { participantsByCountry { country count } } }"
+    march, early_march = (
+        {"from": "2026-03-01", "to": "2026-03-31"},
+        {"from": "2026-03-01", "to": "2026-03-05"},
+    )
+
+    async def by_country(criteria: dict[str, str], key: str | None = None) -> list[tuple[str | None, int]]:
+        result = await gql(query, {"f": criteria}, key=key)
+        assert "errors" not in result, result["errors"]
+        return [
+            (row["country"], row["count"])
+            for row in result["data"]["impactStatistics"]["participantsByCountry"]
+        ]
+
+    assert await by_country(early_march) == [("DE", 5), ("KZ", 5)]
+    assert await by_country(march) == [("KZ", 5), (None, 6)]
+    # The month reads the same whichever country the lone participant comes from: the
+    # difference names none.
+    loner.country = "KZ"
+    await loner.save(update_fields=["country"])
+    assert await by_country(march) == [("KZ", 5), (None, 6)]
+    # The host's own figures stay exact.
+    assert await by_country(march, await make_key(host)) == [("KZ", 6), ("DE", 5)]
+
+
+async def test_an_exchange_s_breakdown_by_country_is_its_participant_counts(
+    gql: GraphQLClient, world: World
+) -> None:
+    # One exchange merged per exchange then over the sum reads as participantCountsByCountry.
+    query = (
+        "query($s: String!) { exchange(slug: $s) { participantCountsByCountry { country count } "
+        "statistics { participantsByCountry { country count } } } }"
+    )
+    for actor in ("anonymous", "stranger", "host"):
+        for slug in ("aral", "forum", "b-camp", "b-old"):
+            exchange = (await ask(gql, world, actor, query, s=slug))["exchange"]
+            assert (
+                exchange["statistics"]["participantsByCountry"] == exchange["participantCountsByCountry"]
+            ), (
+                actor,
+                slug,
+            )

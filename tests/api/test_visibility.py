@@ -521,6 +521,13 @@ def test_small_count_rule() -> None:
     assert access.small_counts_merged({"KZ": 5, "UZ": 4, "DE": 1}) == ({"KZ": 5}, 5)
     assert access.small_counts_merged({"KZ": 3, "DE": 2}) == ({}, 5)
     assert access.small_counts_merged({}) == ({}, 0)
+    # People already merged (per exchange, by statistics) are part of "other" and of everybody:
+    # an "other" of 1 still takes the smallest kept bucket along, 2 alone are not shown.
+    assert access.small_counts_merged({"KZ": 5, "DE": 5}, 1) == ({"KZ": 5}, 6)
+    assert access.small_counts_merged({"KZ": 4}, 3) == ({"KZ": 4}, 3)
+    assert access.small_counts_merged({"KZ": 4, "DE": 1}, 2) == ({"KZ": 4}, 3)
+    assert access.small_counts_merged({}, 2) == ({}, 0)
+    assert access.small_counts_merged({"DE": 1}, 1) == ({}, 0)
 
 
 COUNTS = '{ exchange(slug: "counted") { participantCountsByCountry { country count } } }'

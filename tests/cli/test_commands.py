@@ -142,7 +142,7 @@ def test_migrate_on_a_migrated_database(database_url: str) -> None:
 def test_seed_demo_twice_leaves_data_alone(database_url: str, tmp_path: Path) -> None:
     first = run_cli(database_url, "seed", "--demo")
     assert first.exit_code == 0, first.stderr
-    assert "Demo data loaded: 11 organisations, 5 exchanges" in first.stdout
+    assert "Demo data loaded: 11 organisations, 6 exchanges" in first.stdout
     admin = last_line(first)
     count = "{ organisations { totalCount } }"
     assert query_app(database_url, tmp_path, count, key=admin)["data"]["organisations"]["totalCount"] == 11

@@ -45,6 +45,14 @@ class RecordingBus:
     revoked_keys: list[str] = field(default_factory=list)
     hub: Any = None
 
+    @property
+    def invitation_events(self) -> list[events.InvitationEvent]:
+        return [event for event in self.events if isinstance(event, events.InvitationEvent)]
+
+    @property
+    def participation_events(self) -> list[events.ParticipationEvent]:
+        return [event for event in self.events if isinstance(event, events.ParticipationEvent)]
+
     async def publish(self, event: Event) -> None:
         self.events.append(event)
 

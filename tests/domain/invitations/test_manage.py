@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from exchange.events import ParticipationChange
 from exchange.invitations.manage import resend_invitation, revoke_invitation
 from exchange.models import (
     Exchange,
@@ -79,14 +80,18 @@ async def test_revoking_undoes_what_the_invitation_did(world: World, bus: Record
     await revoke_invitation(world.host_actor, settings, accepted.id)
     assert (await Participation.get(id=seat.id)).status is ParticipationStatus.WITHDRAWN
     assert [mail.invitation_id for mail in await mails(MailKind.CANCELLATION)] == [accepted.id]
-    assert [(e.invitation_id, e.previous_status, e.status) for e in bus.events] == [
+    assert [(e.invitation_id, e.previous_status, e.status) for e in bus.invitation_events] == [
         (never_mailed.id, InvitationStatus.QUEUED, InvitationStatus.REVOKED),
         (accepted.id, InvitationStatus.ACCEPTED, InvitationStatus.REVOKED),
+    ]
+    # The place the accepted invitation held is given up: a participation change of its own.
+    assert [(e.participation_id, e.change) for e in bus.participation_events] == [
+        (seat.id, ParticipationChange.WITHDRAWN)
     ]
     assert all(e.organiser_ids == world.organiser_ids for e in bus.events)
 
     again = await refused(revoke_invitation(world.host_actor, settings, accepted.id))
-    assert problems(again) == {("REVOKED", "id")} and len(bus.events) == 2
+    assert problems(again) == {("REVOKED", "id")} and len(bus.events) == 3
     assert problems(await refused(revoke_invitation(world.host_actor, settings, 999_999))) == {
         ("NOT_FOUND", "id")
     }

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from exchange.events import ParticipationChange
 from exchange.invitations import tokens
 from exchange.invitations.respond import Response, find_by_token, respond
 from exchange.models import (
@@ -55,12 +56,16 @@ async def test_accepting_takes_a_place_with_consent(world: World, bus: Recording
     )
     seat = await Participation.get(volunteer_id=volunteer.id, exchange_id=world.exchange.id)
     assert seat.status is ParticipationStatus.CONFIRMED
-    assert [(e.previous_status, e.status) for e in bus.events] == [
+    assert [(e.previous_status, e.status) for e in bus.invitation_events] == [
         (InvitationStatus.SENT, InvitationStatus.ACCEPTED)
+    ]
+    # Taking the place is a participation change of its own (participationUpdates, webhooks).
+    assert [(e.participation_id, e.change) for e in bus.participation_events] == [
+        (seat.id, ParticipationChange.ADDED)
     ]
 
     again = await refused(respond(token, Response.DECLINE))
-    assert problems(again) == {("ALREADY_RESPONDED", "token")} and len(bus.events) == 1
+    assert problems(again) == {("ALREADY_RESPONDED", "token")} and len(bus.events) == 2
 
 
 async def test_declining_takes_nothing_and_is_final(world: World) -> None:
@@ -91,4 +96,6 @@ async def test_no_place_no_answer_written(world: World, bus: RecordingBus) -> No
     await Exchange.filter(id=world.exchange.id).update(status=ExchangeStatus.CLOSED, capacity=None)
     closed = await refused(respond(second, Response.ACCEPT))
     assert problems(closed) == {("INVALID", "token")}
-    assert await Invitation.filter(status=InvitationStatus.ACCEPTED).count() == 1 and len(bus.events) == 1
+    # Only the first acceptance happened: its invitation event and its place taken.
+    assert await Invitation.filter(status=InvitationStatus.ACCEPTED).count() == 1
+    assert (len(bus.invitation_events), len(bus.participation_events)) == (1, 1)
