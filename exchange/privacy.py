@@ -97,6 +97,16 @@ NOTES = {
 }
 
 
+# Anything shaped like an address: SMTP refusals quote the recipient ("<x@y>: Recipient
+# address rejected"), and such texts reach log lines, which erasure cannot reach.
+_ADDRESS_IN_TEXT = re.compile(r"[^\s<>\"'@,;:()\[\]]+@[^\s<>\"'@,;:()\[\]]+")
+
+
+def without_addresses(text: str) -> str:
+    """A text for a log line: every email address in it replaced by ``[address]``."""
+    return _ADDRESS_IN_TEXT.sub("[address]", text)
+
+
 def is_erased_address(address: str) -> bool:
     """An address erasure put in place of a real one (nothing may be sent to it)."""
     return address.startswith(_ERASED_PREFIX) and address.endswith(_ERASED_DOMAIN)

@@ -43,7 +43,7 @@ from exchange.models import (
     MailStatus,
     OutboxMail,
 )
-from exchange.privacy import ERASED_RECIPIENT, is_erased_address
+from exchange.privacy import ERASED_RECIPIENT, is_erased_address, without_addresses
 from exchange.settings import Settings
 
 if TYPE_CHECKING:
@@ -482,7 +482,12 @@ class Dispatcher:
                         await after.stage()
         if final:
             self.stats.failed += 1
-            log.warning("mail %s to invitation %s failed for good: %s", mail.id, mail.invitation_id, reason)
+            log.warning(
+                "mail %s to invitation %s failed for good: %s",
+                mail.id,
+                mail.invitation_id,
+                without_addresses(reason),
+            )
         else:
             self.stats.retried += 1
         await after.publish()

@@ -4,7 +4,10 @@ about them; on both databases (claims and conditional updates are engine-sensiti
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
+
+import pytest
 
 from exchange.mail.dispatcher import Dispatcher, backoff_seconds
 from exchange.mail.outbox import enqueue
@@ -54,7 +57,9 @@ async def test_451_then_success_delivers_once(
     assert [(e.previous_status, e.status) for e in bus.events] == [(InvitationStatus.QUEUED, InvitationStatus.SENT)]
 
 
-async def test_550_fails_the_invitation(database: str, tmp_path: Path, smtp: SmtpServer, bus: RecordingBus) -> None:
+async def test_550_fails_the_invitation(
+    database: str, tmp_path: Path, smtp: SmtpServer, bus: RecordingBus, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = mail_settings(database, tmp_path, smtp)
     host, exchange, _ = await make_world()
     bad = await make_invitation(exchange, host, settings, email="nobody@example.org")
@@ -63,7 +68,12 @@ async def test_550_fails_the_invitation(database: str, tmp_path: Path, smtp: Smt
     await enqueue(MailKind.INVITATION, good, settings=settings)
     smtp.handler.refuse_rcpt["nobody@example.org"] = "550 5.1.1 <nobody@example.org>: Recipient address rejected"
     dispatcher = Dispatcher(settings)
-    assert await dispatcher.run_once() == 2
+    with caplog.at_level(logging.WARNING, logger="exchange"):
+        assert await dispatcher.run_once() == 2
+    # The refusal quotes the address; the log line, which erasure cannot reach, does not.
+    failed_lines = [r.getMessage() for r in caplog.records if "failed for good" in r.getMessage()]
+    assert failed_lines and all("nobody@example.org" not in line for line in failed_lines)
+    assert "[address]" in failed_lines[0]
 
     await bad_row.refresh_from_db()
     assert bad_row.status is MailStatus.FAILED and bad_row.attempts == 1
