@@ -167,7 +167,7 @@ class ExchangePage:
     hosts: dict[int, Organisation]
 
 
-def _conditions(actor: Actor, criteria: ExchangeFilter | None, statement: Statement) -> list[str]:
+def listed_conditions(actor: Actor, criteria: ExchangeFilter | None, statement: Statement) -> list[str]:
     """SQL conditions over the exchange row ``e``: what the actor may see (exchange.access),
     then the filter. Both databases; values are parameters."""
     conditions: list[str] = []
@@ -210,7 +210,7 @@ async def page_exchanges(
     """The exchanges the actor may see, filtered, by start date then id: one COUNT and one
     page with each exchange's host joined (only ``columns`` / ``host_columns`` when given)."""
     statement = Statement()
-    conditions = _conditions(actor, criteria, statement)
+    conditions = listed_conditions(actor, criteria, statement)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     [count_row] = await statement.fetch_rows(f"SELECT COUNT(*) AS total FROM exchange e{where}")  # noqa: S608
     total = int(count_row[0])

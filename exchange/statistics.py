@@ -39,8 +39,10 @@ from enum import StrEnum
 from exchange import access
 from exchange.access import Actor
 from exchange.errors import DomainError, ErrorCode
-from exchange.exchanges import ExchangeFilter
-from exchange.exchanges import _conditions as exchange_conditions  # what exchanges(filter:) lists
+from exchange.exchanges import (
+    ExchangeFilter,
+    listed_conditions,  # what exchanges(filter:) lists
+)
 from exchange.invitations.common import utcnow
 from exchange.invitations.manage import effective_status_sql
 from exchange.models import ExchangeStatus, OutcomeMetric, ParticipationStatus, Theme
@@ -159,7 +161,7 @@ class _Part:
 def _scoped(actor: Actor, scope: Scope, keys: Sequence[int], statement: Statement) -> str:
     """``WITH scoped(scope_key, exchange_id, exact)``: the exchanges of each subject that the
     actor may see and the filter keeps, and whether the actor sees their people exactly."""
-    conditions = exchange_conditions(actor, scope.criteria.as_exchange_filter(), statement)
+    conditions = listed_conditions(actor, scope.criteria.as_exchange_filter(), statement)
     if scope.kind is ScopeKind.PLATFORM:
         key, source = str(PLATFORM), "exchange e"
     elif scope.kind is ScopeKind.EXCHANGE:
