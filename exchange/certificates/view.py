@@ -10,13 +10,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_interval, format_time
+from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from exchange.certificates import codes
 from exchange.certificates.texts import TEXTS
 from exchange.i18n import pick_text
 from exchange.models import Certificate, CertificateStatus
+from exchange.venue_time import date_span, session_when, utc_offset
 
 
 @dataclass(frozen=True)
@@ -56,27 +57,6 @@ def _instant(value: Any) -> datetime:
     return datetime.fromisoformat(str(value))
 
 
-def _when(starts_at: datetime, ends_at: datetime, zone: ZoneInfo, lang: str) -> str:
-    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
-    if start.date() == end.date():
-        return (
-            f"{format_date(start.date(), 'long', locale=lang)}, "
-            f"{format_time(start, 'short', locale=lang)}–{format_time(end, 'short', locale=lang)}"
-        )
-    return format_interval(start, end, "yMMMdHm", tzinfo=zone, locale=lang)
-
-
-def _dates(starts_on: date, ends_on: date, lang: str) -> str:
-    if starts_on == ends_on:
-        return format_date(starts_on, "long", locale=lang)
-    return format_interval(starts_on, ends_on, "yMMMMd", locale=lang)
-
-
-def _offset(zone: ZoneInfo, at: datetime) -> str:
-    offset = at.astimezone(zone).strftime("%z")
-    return f"UTC{offset[:3]}:{offset[3:]}"
-
-
 def build(
     certificate: Certificate, lang: str, *, code: str | None = None, public_url: str | None = None
 ) -> CertificateView:
@@ -89,7 +69,7 @@ def build(
     sessions = [
         SessionLine(
             title=_text(s.get("titles"), lang),
-            when=_when(_instant(s["startsAt"]), _instant(s["endsAt"]), zone, lang),
+            when=session_when(_instant(s["startsAt"]), _instant(s["endsAt"]), zone, lang, date_format="long"),
         )
         for s in facts.get("sessions", [])
     ]
@@ -101,9 +81,9 @@ def build(
         words=words,
         name=str(facts.get("name", "")),
         exchange=_text(exchange.get("titles"), lang, str(exchange.get("slug", ""))),
-        dates=_dates(starts_on, ends_on, lang),
+        dates=date_span(starts_on, ends_on, lang),
         place=", ".join(str(part) for part in (exchange.get("city"), country) if part),
-        zone=f"{zone.key} ({_offset(zone, first)})",
+        zone=f"{zone.key} ({utc_offset(zone, first)})",
         host=_text(facts.get("host", {}).get("names"), lang, str(facts.get("host", {}).get("slug", ""))),
         partners=[_text(p.get("names"), lang, str(p.get("slug", ""))) for p in facts.get("partners", [])],
         hours=format_decimal(float(facts.get("hours") or 0), locale=lang),

@@ -8,12 +8,12 @@ this invitation (exchange.web.pages). Works without JavaScript; every value is e
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_interval, format_time
+from babel.dates import format_date, format_time
 from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -38,6 +38,7 @@ from exchange.models import (
 )
 from exchange.schedule import schedule_for
 from exchange.settings import Settings
+from exchange.venue_time import date_span, session_when, utc_offset
 from exchange.web.calendar_feeds import personal_feed_urls
 from exchange.web.pages import (
     choose_language,
@@ -83,27 +84,6 @@ class SessionLine:
     online_url: str | None = None
 
 
-def _when(starts_at: datetime, ends_at: datetime, zone: ZoneInfo, lang: str) -> str:
-    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
-    if start.date() == end.date():
-        return (
-            f"{format_date(start.date(), 'full', locale=lang)}, "
-            f"{format_time(start, 'short', locale=lang)}–{format_time(end, 'short', locale=lang)}"
-        )
-    return format_interval(start, end, "yMMMdHm", tzinfo=zone, locale=lang)
-
-
-def _dates(starts_on: date, ends_on: date, lang: str) -> str:
-    if starts_on == ends_on:
-        return format_date(starts_on, "long", locale=lang)
-    return format_interval(starts_on, ends_on, "yMMMMd", locale=lang)
-
-
-def _offset(zone: ZoneInfo, at: datetime) -> str:
-    offset = at.astimezone(zone).strftime("%z")
-    return f"UTC{offset[:3]}:{offset[3:]}"
-
-
 def _privacy(lang: str, organisation: str, contact: str | None) -> dict[str, Any]:
     """The privacy notice's section, in the page's language."""
     words = notice.NOTICE[lang]
@@ -138,7 +118,7 @@ async def _page_context(
         lines.append(
             SessionLine(
                 title=pick_text(session.titles, [lang]) or "",
-                when=_when(session.starts_at, session.ends_at, zone, lang),
+                when=session_when(session.starts_at, session.ends_at, zone, lang, date_format="full"),
                 where=where,
                 cancelled=session.cancelled_at is not None,
                 online_url=session.online_url if session.format is not SessionFormat.IN_PERSON else None,
@@ -156,14 +136,14 @@ async def _page_context(
     opens = datetime.combine(exchange.starts_on, datetime.min.time(), tzinfo=zone)
     closes = datetime.combine(exchange.ends_on, datetime.max.time(), tzinfo=zone)
     # Session times on the page carry no offset: an exchange across a clock change names both.
-    offsets = dict.fromkeys((_offset(zone, opens), _offset(zone, closes)))
+    offsets = dict.fromkeys((utc_offset(zone, opens), utc_offset(zone, closes)))
     organisation_name = pick_text(organisation.names, [lang]) or organisation.slug
     return {
         "title": pick_text(exchange.titles, [lang]) or exchange.slug,
         "description": pick_text(exchange.descriptions, [lang]),
         "organisation": organisation_name,
         "name": invitation.full_name,
-        "dates": _dates(exchange.starts_on, exchange.ends_on, lang),
+        "dates": date_span(exchange.starts_on, exchange.ends_on, lang),
         "place": place,
         "time_zone": f"{exchange.time_zone} ({' / '.join(offsets)})",
         "sessions": lines,
