@@ -35,6 +35,7 @@ from exchange.models import (
     ParticipationStatus,
 )
 from exchange.participations import HOLDING_A_PLACE
+from exchange.settings import Settings
 
 # Statuses the host sets with updateParticipation; ATTENDED and NO_SHOW come with their hours
 # and sessions through recordAttendance.
@@ -179,10 +180,17 @@ async def _check_place(exchange: Exchange, field: str, now: datetime) -> None:
 
 
 async def _place_freed(
-    exchange: Exchange, partner_ids: frozenset[int], after: AfterCommit, now: datetime
+    exchange: Exchange,
+    partner_ids: frozenset[int],
+    after: AfterCommit,
+    now: datetime,
+    settings: Settings | None,
 ) -> None:
-    """Under the exchange's lock: a place given back goes to the next on the waiting list."""
-    await offer_free_places(exchange, access.organiser_ids(exchange.host_id, partner_ids), after, now)
+    """Under the exchange's lock: a place given back goes to the next on the waiting list,
+    its claim window from the settings the caller runs with."""
+    await offer_free_places(
+        exchange, access.organiser_ids(exchange.host_id, partner_ids), after, now, settings
+    )
 
 
 async def _refuse_if_invited(participation: Participation, field: str) -> None:
@@ -263,7 +271,7 @@ class ParticipationChanges:
 
 
 async def update_participation(
-    actor: Actor, participation_id: int, changes: ParticipationChanges
+    actor: Actor, participation_id: int, changes: ParticipationChanges, settings: Settings | None = None
 ) -> Participation:
     """A new role, or CONFIRMED/WITHDRAWN: back to CONFIRMED takes a place again (from
     WITHDRAWN) or clears recorded attendance (from ATTENDED or NO_SHOW)."""
@@ -309,13 +317,13 @@ async def update_participation(
             after, participation, exchange.host_id, managed.partner_ids, previous, status, now
         )
         if status is ParticipationStatus.WITHDRAWN:
-            await _place_freed(exchange, managed.partner_ids, after, now)
+            await _place_freed(exchange, managed.partner_ids, after, now, settings)
         await after.stage()
     await after.publish()
     return participation
 
 
-async def remove_participant(actor: Actor, participation_id: int) -> int:
+async def remove_participant(actor: Actor, participation_id: int, settings: Settings | None = None) -> int:
     """Deletes the participation (its hours with it); returns its id. Not for an invitee who
     accepted (revoke the invitation)."""
     managed = await managed_participation(actor, participation_id, "id")
@@ -330,7 +338,7 @@ async def remove_participant(actor: Actor, participation_id: int) -> int:
             after, participation, exchange.host_id, managed.partner_ids, previous, None, now
         )
         if previous in HOLDING_A_PLACE:
-            await _place_freed(exchange, managed.partner_ids, after, now)
+            await _place_freed(exchange, managed.partner_ids, after, now, settings)
         await after.stage()
     await after.publish()
     return participation_id

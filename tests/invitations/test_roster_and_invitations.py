@@ -6,6 +6,7 @@ place offered to the waiting list counts as taken for addParticipant; a place th
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,7 +17,7 @@ from exchange.models import Invitation, InvitationStatus, ParticipationStatus
 from tests.api.exchange_fixtures import gid, make_volunteer
 from tests.conftest import GraphQLClient
 from tests.invitations.conftest import World, invite, invitee
-from tests.invitations.test_waitlist import REVOKE, answer, full_with_waitlist, status_of
+from tests.invitations.test_waitlist import REVOKE, answer, full_with_waitlist, later, status_of
 
 C, W = ParticipationStatus.CONFIRMED, ParticipationStatus.WITHDRAWN
 ADD = """mutation($e: ID!, $v: ID!) { addParticipant(exchangeId: $e, volunteerId: $v) {
@@ -129,3 +130,38 @@ async def test_a_place_the_host_frees_is_offered_at_once(gql: GraphQLClient, wor
     removed = await gql(REMOVE, {"id": again["participation"]["id"]}, key=host)
     assert removed["data"]["removeParticipant"]["userErrors"] == []
     assert await status_of("x@example.com") is InvitationStatus.OFFERED
+
+
+async def test_a_place_the_host_frees_is_offered_for_the_apps_claim_window(
+    gql: GraphQLClient, world: World
+) -> None:
+    # The app's settings, not a fresh read of the environment (48 hours), set the window.
+    world.settings.waitlist_claim_hours = 2
+    host = world.host_key
+    await gql(SETTINGS, {"id": world.exchange_id, "input": {"capacity": 1, "waitlist": True}}, key=host)
+    team, second = (
+        await make_volunteer("Team Member", organisation=world.host),
+        await make_volunteer("Second Member", organisation=world.host),
+    )
+    added = (await gql(ADD, {"e": world.exchange_id, "v": gid(team)}, key=host))["data"]["addParticipant"]
+    await invite(gql, world, invitee("w0@example.com"), invitee("x@example.com"))
+    assert (await answer(gql, "w0@example.com", "ACCEPT", world))["invitation"]["status"] == "WAITLISTED"
+
+    withdrawn = await gql(
+        UPDATE, {"id": added["participation"]["id"], "input": {"status": "WITHDRAWN"}}, key=host
+    )
+    assert withdrawn["data"]["updateParticipation"]["userErrors"] == []
+    first = await Invitation.get(email_normalised="w0@example.com")
+    assert first.offer_expires_at is not None
+    assert abs(first.offer_expires_at - later(hours=2)) < dt.timedelta(minutes=1)
+
+    assert (await answer(gql, "w0@example.com", "ACCEPT", world))["invitation"]["status"] == "ACCEPTED"
+    await gql(SETTINGS, {"id": world.exchange_id, "input": {"capacity": 2}}, key=host)
+    again = (await gql(ADD, {"e": world.exchange_id, "v": gid(second)}, key=host))["data"]["addParticipant"]
+    assert again["userErrors"] == []
+    assert (await answer(gql, "x@example.com", "ACCEPT", world))["invitation"]["status"] == "WAITLISTED"
+    removed = await gql(REMOVE, {"id": again["participation"]["id"]}, key=host)
+    assert removed["data"]["removeParticipant"]["userErrors"] == []
+    offered = await Invitation.get(email_normalised="x@example.com")
+    assert offered.offer_expires_at is not None
+    assert abs(offered.offer_expires_at - later(hours=2)) < dt.timedelta(minutes=1)

@@ -85,6 +85,7 @@ class RosterMutations:
                 info.context.actor,
                 pk_of(id, "Participation", ["id"]),
                 roster.ParticipationChanges(role=given(input.role), status=given(input.status)),
+                info.context.settings,
             )
             return {"participation": participation}
 
@@ -96,7 +97,9 @@ class RosterMutations:
     )
     async def remove_participant(self, info: Info, id: strawberry.ID) -> RemoveParticipantPayload:
         async def action() -> dict[str, Any]:
-            await roster.remove_participant(info.context.actor, pk_of(id, "Participation", ["id"]))
+            await roster.remove_participant(
+                info.context.actor, pk_of(id, "Participation", ["id"]), info.context.settings
+            )
             return {"removed_participation_id": id}
 
         return await mutate(RemoveParticipantPayload, action)
