@@ -346,6 +346,21 @@ def compose_bytes(data: MailData, settings: Settings, *, now: datetime | None = 
     else:
         body = alternative
 
+    return with_headers(body, mail.message_id, from_address, to_address, reply_to, subject, locale, now)
+
+
+def with_headers(
+    body: bytes,
+    message_id: str,
+    from_address: Address,
+    to_address: Address,
+    reply_to: Address | None,
+    subject: str,
+    locale: str,
+    now: datetime,
+) -> RenderedMail:
+    """The MIME body under the headers every platform mail carries (invitation, reminder,
+    certificate), ready for SMTP."""
     headers = [
         _address_header("From", from_address.display_name, from_address.addr_spec),
         _address_header("To", to_address.display_name, to_address.addr_spec),
@@ -353,14 +368,14 @@ def compose_bytes(data: MailData, settings: Settings, *, now: datetime | None = 
         _subject_line(subject),
         # Values made here, ASCII and single-line by construction.
         f"Date: {rfc2822_date(now)}\r\n",
-        f"Message-ID: {_checked_message_id(mail.message_id)}\r\n",
+        f"Message-ID: {_checked_message_id(message_id)}\r\n",
         f"Content-Language: {locale}\r\n",
         # Keeps out-of-office robots from answering the platform's address.
         "Auto-Submitted: auto-generated\r\n",
         "MIME-Version: 1.0\r\n",
     ]
     return RenderedMail(
-        message_id=mail.message_id,
+        message_id=message_id,
         envelope_from=from_address.addr_spec,
         recipient=to_address.addr_spec,
         data="".join(headers).encode("ascii") + body,

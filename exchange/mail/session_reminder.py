@@ -200,24 +200,6 @@ def compose_bytes(data: ReminderData, settings: Settings, *, now: datetime | Non
             render._quoted_printable_part('text/html; charset="utf-8"', html),
         ],
     )
-    headers = [
-        render._address_header("From", from_address.display_name, from_address.addr_spec),
-        render._address_header("To", to_address.display_name, to_address.addr_spec),
-        *(
-            [render._address_header("Reply-To", reply_to.display_name, reply_to.addr_spec)]
-            if reply_to
-            else []
-        ),
-        render._subject_line(subject),
-        f"Date: {render.rfc2822_date(now)}\r\n",
-        f"Message-ID: {render._checked_message_id(mail.message_id)}\r\n",
-        f"Content-Language: {locale}\r\n",
-        "Auto-Submitted: auto-generated\r\n",
-        "MIME-Version: 1.0\r\n",
-    ]
-    return RenderedMail(
-        message_id=mail.message_id,
-        envelope_from=from_address.addr_spec,
-        recipient=to_address.addr_spec,
-        data="".join(headers).encode("ascii") + body,
+    return render.with_headers(
+        body, mail.message_id, from_address, to_address, reply_to, subject, locale, now
     )
