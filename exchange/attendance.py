@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from tortoise.transactions import in_transaction
@@ -31,6 +31,12 @@ from exchange.schedule import schedule_of
 from exchange.sql import Statement
 
 
+# Hours are kept to the hundredth (36 s): finer figures are noise in a volunteer's record, and
+# below it a float such as 5e-324 would pass "more than 0" yet print as 0 on a certificate.
+HOURS_DECIMALS = 2
+SMALLEST_HOURS = 0.01
+
+
 @dataclass(frozen=True)
 class Attendance:
     status: ParticipationStatus
@@ -50,8 +56,10 @@ def _check_input(problems: Problems, attendance: Attendance) -> None:
         return
     if attendance.hours is None:
         problems.invalid("Give the hours attended.", "hours")
-    elif not math.isfinite(attendance.hours) or attendance.hours <= 0:
-        problems.invalid("Hours must be more than 0.", "hours")
+    elif not math.isfinite(attendance.hours) or round(attendance.hours, HOURS_DECIMALS) < SMALLEST_HOURS:
+        problems.invalid(
+            f"Hours must be at least {SMALLEST_HOURS} (they are kept to the hundredth).", "hours"
+        )
 
 
 def _check_sessions(
@@ -75,13 +83,15 @@ def _check_sessions(
 async def record_attendance(
     actor: Actor, participation_id: int, attendance: Attendance, now: datetime | None = None
 ) -> Participation:
-    """The host (or an admin) records ATTENDED with hours (more than 0, at most the exchange's
+    """The host (or an admin) records ATTENDED with hours (at least 0.01, kept to the hundredth; at most the exchange's
     length) and the sessions attended, or NO_SHOW; not before the exchange starts. Recording
     again replaces what was recorded."""
     managed = await managed_participation(actor, participation_id, "participationId")
     problems = Problems()
     _check_input(problems, attendance)
     problems.raise_if_any()
+    if attendance.hours is not None:
+        attendance = replace(attendance, hours=round(attendance.hours, HOURS_DECIMALS))
     now = now or utcnow()
     after = AfterCommit()
     async with in_transaction():

@@ -84,6 +84,28 @@ async def test_the_length_counts_overlapping_sessions_once(app: Any) -> None:
     assert (stored.hours, stored.recorded_by_id) == (5.5, None)  # an admin records for nobody's key
 
 
+async def test_hours_are_kept_to_the_hundredth(app: Any) -> None:
+    host = await make_organisation("aral-eco-volunteers")
+    exchange = await make_exchange("aral-week", host, time_zone="Asia/Almaty")
+    start = dt.datetime(2027, 5, 10, 4, 0, tzinfo=UTC)
+    await planned(exchange, start, 3)
+    participation = await take_part(await make_volunteer("Madina"), exchange)
+    later = start + dt.timedelta(days=1)
+
+    # A subnormal float is "more than 0" but would read as 0 hours on a certificate.
+    for tiny in (5e-324, 0.004):
+        with pytest.raises(DomainError) as refused:
+            record = attendance.Attendance(ParticipationStatus.ATTENDED, tiny)
+            await attendance.record_attendance(ADMIN, participation.id, record, now=later)
+        assert [(p.field, p.message) for p in refused.value.problems] == [
+            (("hours",), "Hours must be at least 0.01 (they are kept to the hundredth).")
+        ]
+    record = attendance.Attendance(ParticipationStatus.ATTENDED, 1.23456)
+    stored = await attendance.record_attendance(ADMIN, participation.id, record, now=later)
+    assert stored.hours == 1.23
+    assert (await Participation.get(id=participation.id)).hours == 1.23
+
+
 async def test_without_sessions_the_days_are_the_length(app: Any) -> None:
     host = await make_organisation("aral-eco-volunteers")
     exchange = await make_exchange(

@@ -31,7 +31,7 @@ class RecordAttendanceInput:
     status: ParticipationStatus = strawberry.field(description="ATTENDED or NO_SHOW.")
     hours: float | None = strawberry.field(
         default=None,
-        description="ATTENDED only, required: more than 0, at most the exchange's length in hours.",
+        description="ATTENDED only, required: at least 0.01 (kept to the hundredth), at most the exchange's length in hours.",
     )
     session_ids: list[strawberry.ID] | None = strawberry.field(
         default=None,
