@@ -30,7 +30,6 @@ from exchange.roster import (
 from exchange.schedule import schedule_of
 from exchange.sql import Statement
 
-
 # Hours are kept to the hundredth (36 s): finer figures are noise in a volunteer's record, and
 # below it a float such as 5e-324 would pass "more than 0" yet print as 0 on a certificate.
 HOURS_DECIMALS = 2
