@@ -59,6 +59,9 @@ LABELS: dict[OutcomeMetric, dict[str, str]] = {
 # A billion trees, kilograms or hectares: beyond any exchange, and far inside a float's
 # exact integers, so totals stay exact.
 MAX_VALUE = 1_000_000_000
+# Values are kept to the thousandth of their unit (a gram, ten square metres): a float like
+# 5e-324 would otherwise be stored, summed and shown as a meaningless non-zero figure.
+VALUE_DECIMALS = 3
 MAX_OUTCOMES = 20
 UNIT_MAX = 40
 LABEL_MAX = 100
@@ -122,7 +125,7 @@ def _checked(problems: Problems, index: int, outcome: Outcome, seen: set[Outcome
     return ExchangeOutcome(
         position=index,
         metric=metric,
-        value=float(value) if math.isfinite(value) else 0.0,
+        value=round(float(value), VALUE_DECIMALS) if math.isfinite(value) else 0.0,
         unit=unit,
         labels=labels,
     )

@@ -104,6 +104,14 @@ async def test_outcomes_from_the_first_planned_session_on(models_ready: None) ->
         (OutcomeMetric.CUSTOM, {"kk": "Жағалау", "en": "Shore"})
     ]
     assert await ExchangeOutcome.all().count() == 1
+    # Kept to the thousandth of the unit: a subnormal float is no outcome, not 5e-324 kg.
+    waste = [
+        Outcome(OutcomeMetric.WASTE_COLLECTED_KG, 5e-324),
+        Outcome(OutcomeMetric.AREA_RESTORED_HA, 1.23456),
+    ]
+    _, rounded = await record_outcomes(actor, exchange.id, waste, now=start)
+    assert [o.value for o in rounded] == [0.0, 1.235]
+    assert sorted(o.value for o in await ExchangeOutcome.all()) == [0.0, 1.235]
 
 
 async def test_reports_once_the_last_session_has_ended(models_ready: None) -> None:
