@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 
@@ -74,12 +75,40 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+class _ParametersHidden(logging.Filter):
+    """Tortoise logs every statement with its parameter values at DEBUG ("%s: %s", query,
+    values), and its pools with their connection parameters, password included; aiosqlite logs
+    each call with its arguments ("executing %s"). Erasure reaches tables and mail files but not
+    log files, so an operator who turns DEBUG on sees the SQL, never the addresses, names or
+    secrets bound to it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not isinstance(record.args, tuple) or not record.args:
+            return True
+        if record.name.startswith("aiosqlite"):
+            record.args = ("[call hidden]",) * len(record.args)
+        elif len(record.args) == 2:
+            record.args = (record.args[0], "[parameters hidden]")
+        return True
+
+
+_PARAMETERS_HIDDEN = _ParametersHidden()
+
+
+def hide_statement_parameters() -> None:
+    for name in ("tortoise.db_client", "aiosqlite"):
+        logger = logging.getLogger(name)
+        if _PARAMETERS_HIDDEN not in logger.filters:
+            logger.addFilter(_PARAMETERS_HIDDEN)
+
+
 async def init_db(settings: Settings, *, global_fallback: bool = True) -> None:
     # The ASGI lifespan runs in another task than the requests: the global fallback lets
     # request tasks see the context that start-up created.
     # Tortoise caches prepared INSERT statements per connection *name*, not per dialect: a
     # process that re-initialises on another engine (tests, tools) must start clean.
     EXECUTOR_CACHE.clear()
+    hide_statement_parameters()
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=global_fallback)
 
 
