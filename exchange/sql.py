@@ -54,7 +54,7 @@ class Statement:
 
 
 class PageWindow(Protocol):
-    """first/after/last/before with cursors already decoded to offsets (schema.api.relay.PageArgs)."""
+    """first/after/last/before with cursors already decoded to offsets (schema.api.paging.PageArgs)."""
 
     @property
     def first(self) -> int | None: ...

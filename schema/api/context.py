@@ -14,7 +14,7 @@ from strawberry.types import Info as StrawberryInfo
 from exchange.access import Actor
 from exchange.errors import DomainError
 from exchange.settings import Settings
-from schema.api.relay import PageArgs
+from schema.api.paging import PageArgs
 
 if TYPE_CHECKING:
     from schema.api.loaders import Loaders

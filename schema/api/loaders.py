@@ -23,7 +23,7 @@ from exchange.invitations import manage as invitation_reads
 from exchange.invitations import waitlist
 from exchange.outcomes import outcomes_by_exchange
 from exchange.sql import Page
-from schema.api.relay import PageArgs
+from schema.api.paging import PageArgs
 
 if TYPE_CHECKING:
     from schema.api.context import Context

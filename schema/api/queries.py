@@ -5,8 +5,8 @@ from __future__ import annotations
 import strawberry
 
 from exchange import exchanges, models, organisations, volunteers
+from schema.api.connections import Connection, build_connection, paginate_queryset
 from schema.api.context import Info
-from schema.api.relay import Connection, build_connection, paginate_queryset
 from schema.api.scalars import CountryCode, LanguageCode
 from schema.api.types.enums import OrganisationKind
 from schema.api.types.exchange import ExchangeFilter, ExperienceExchange

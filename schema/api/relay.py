@@ -1,24 +1,29 @@
-"""Global ids, cursors, and connection building with a page-size cap."""
+"""Global ids: encoding, decoding, and the BAD_USER_INPUT for an id of the wrong kind.
+
+The page arguments and cursors live in ``schema.api.paging``, the connection types in
+``schema.api.connections``; their names stay importable from here so code written against
+this module's old contents keeps working (import them from their homes in new code).
+"""
 
 from __future__ import annotations
 
-import base64
 import binascii
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from collections.abc import Sequence
 
 import strawberry
 from graphql import GraphQLError
 
 from exchange.errors import ErrorCode, TransportCode
-from schema.admission.cost import FIRST_AND_LAST
-
-T = TypeVar("T")
-
-
-# ---------------------------------------------------------------- global ids
-
+from schema.api.connections import (
+    Connection,
+    Edge,
+    PageInfo,
+    build_connection,
+    empty_connection,
+    paginate_queryset,
+)
+from schema.api.opaque import small_int, unpadded_b64decode
+from schema.api.paging import PageArgs, bad_input, decode_cursor, encode_cursor
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
@@ -35,28 +40,12 @@ def encode_id(type_name: str, pk: int | str) -> str:
 
 def decode_id(global_id: str) -> tuple[str, int] | None:
     """(type name, primary key), or None for anything that is not one of our ids."""
-    try:
-        padded = global_id + "=" * (-len(global_id) % 4)
-        raw = base64.urlsafe_b64decode(padded.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+    raw = unpadded_b64decode(global_id)
+    if raw is None:
         return None
     type_name, sep, pk = raw.partition(":")
-    number = _small_int(pk) if sep else None
+    number = small_int(pk) if sep else None
     return None if number is None else (type_name, number)
-
-
-# Primary keys and offsets are 32-bit integers in both databases: anything larger names no
-# row and, sent along, would overflow the column's type in the statement.
-_MAX_INT = 2**31 - 1
-
-
-def _small_int(digits: str) -> int | None:
-    """The value of 1-10 ASCII digits up to 2^31-1; None for anything else (e.g. "²", which
-    str.isdigit accepts and int() refuses)."""
-    if not (digits.isascii() and digits.isdigit() and len(digits) <= 10):
-        return None
-    value = int(digits)
-    return value if value <= _MAX_INT else None
 
 
 def malformed_id(type_name: str, field: Sequence[str | int], indexes: Sequence[int] = ()) -> GraphQLError:
@@ -100,153 +89,18 @@ def pks_of(ids: list[strawberry.ID] | None, type_name: str, field: str) -> list[
     return [item[1] for item in decoded if item is not None]
 
 
-# ---------------------------------------------------------------- connections
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
-
-
-def _edge_cursor(root: strawberry.Parent[Any]) -> str:
-    return encode_cursor(root.offset)
-
-
-@strawberry.type
-class Edge(Generic[T]):
-    # The cursor is encoded only when a query asks for it (most list views never do).
-    cursor: str = strawberry.field(resolver=_edge_cursor)
-    node: T
-    offset: strawberry.Private[int]
-
-
-@strawberry.type
-class Connection(Generic[T]):
-    page_info: PageInfo
-    edges: list[Edge[T]]
-    total_count: int
-
-
-_CURSOR_PREFIX = "offset:"
-
-
-def encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{offset}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, argument: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raw = ""
-    offset = _small_int(raw[len(_CURSOR_PREFIX) :]) if raw.startswith(_CURSOR_PREFIX) else None
-    if offset is None:
-        raise bad_input(f"`{argument}` is not a cursor returned by this API.")
-    return offset
-
-
-def bad_input(message: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": TransportCode.BAD_USER_INPUT})
-
-
-@dataclass(frozen=True)
-class PageArgs:
-    """Validated first/after/last/before. ``after``/``before`` are offsets."""
-
-    first: int | None = None
-    after: int | None = None
-    last: int | None = None
-    before: int | None = None
-
-    @classmethod
-    def parse(
-        cls,
-        first: int | None,
-        after: str | None,
-        last: int | None,
-        before: str | None,
-        cap: int,
-    ) -> PageArgs:
-        if first is not None and last is not None:
-            raise bad_input(FIRST_AND_LAST)
-        for name, value in (("first", first), ("last", last)):
-            if value is None:
-                continue
-            if value < 0:
-                raise bad_input(f"`{name}` must not be negative.")
-            if value > cap:
-                raise bad_input(f"`{name}` must be at most {cap} (asked for {value}); page with cursors.")
-        return cls(
-            first=first,
-            after=decode_cursor(after, "after") if after is not None else None,
-            last=last,
-            before=decode_cursor(before, "before") if before is not None else None,
-        )
-
-    def default_first(self, cap: int) -> PageArgs:
-        if self.first is None and self.last is None:
-            return PageArgs(first=cap, after=self.after, last=None, before=self.before)
-        return self
-
-    def window(self, total: int) -> tuple[int, int]:
-        """[start, end) offsets of the page, per the Relay cursor connection algorithm."""
-        start = 0 if self.after is None else min(self.after + 1, total)
-        end = total if self.before is None else max(min(self.before, total), start)
-        if self.first is not None:
-            end = min(end, start + self.first)
-        if self.last is not None:
-            start = max(start, end - self.last)
-        return start, end
-
-    @property
-    def needs_total(self) -> bool:
-        """Whether the window can only be placed once the total is known."""
-        return self.last is not None and self.before is None
-
-
-def build_connection(
-    nodes: Sequence[Any], start: int, total: int, wrap: Callable[[Any], Any] | None = None
-) -> Connection[Any]:
-    end = start + len(nodes)
-    if wrap is not None:
-        nodes = [wrap(node) for node in nodes]
-    edges = [Edge(node=node, offset=offset) for offset, node in enumerate(nodes, start)]
-    return Connection(
-        page_info=PageInfo(
-            has_next_page=end < total,
-            has_previous_page=start > 0,
-            start_cursor=encode_cursor(start) if edges else None,
-            end_cursor=encode_cursor(end - 1) if edges else None,
-        ),
-        edges=edges,
-        total_count=total,
-    )
-
-
-async def paginate_queryset(queryset: Any, args: PageArgs) -> Connection[Any]:
-    """A connection over a Tortoise queryset: one COUNT and one page query."""
-    total = await queryset.count()
-    start, end = args.window(total)
-    nodes = await queryset.offset(start).limit(end - start) if end > start else []
-    return build_connection(nodes, start, total)
-
-
-def empty_connection() -> Connection[Any]:
-    return build_connection([], 0, 0)
-
-
 __all__ = [
     "Connection",
     "Edge",
     "ErrorCode",
     "PageArgs",
     "PageInfo",
+    "bad_input",
     "build_connection",
+    "decode_cursor",
     "decode_id",
     "empty_connection",
+    "encode_cursor",
     "encode_id",
     "malformed_id",
     "paginate_queryset",

@@ -23,7 +23,8 @@ from exchange.models import (
     SessionFormat,
     Theme,
 )
-from schema.api.relay import encode_cursor, encode_id
+from schema.api.paging import encode_cursor
+from schema.api.relay import encode_id
 from tests.api.exchange_fixtures import gid, invite, make_exchange, make_volunteer, take_part
 from tests.conftest import make_key, make_organisation
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from exchange.access import Actor
 from exchange.models import ExchangeStatus, Participation, ParticipationRole, ParticipationStatus
 from exchange.participations import pages_by_volunteer, places_taken, seats_left, seats_taken
-from schema.api.relay import PageArgs
+from schema.api.paging import PageArgs
 from tests.api.exchange_fixtures import make_exchange, make_volunteer
 from tests.domain.conftest import ADMIN, ANONYMOUS, World
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from graphql import GraphQLError
 
-from schema.api.relay import PageArgs
+from schema.api.paging import PageArgs
 from tests.http.conftest import AppFactory, codes, post
 
 

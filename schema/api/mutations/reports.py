@@ -9,10 +9,11 @@ import strawberry
 
 from exchange import models, outcomes, reports
 from exchange.models import OutcomeMetric
+from schema.api.connections import Connection, build_connection
 from schema.api.context import Info
 from schema.api.errors import UserError, mutate
 from schema.api.mutations.organisations import LocalizedTextInput, texts
-from schema.api.relay import Connection, build_connection, pk_of
+from schema.api.relay import pk_of
 from schema.api.types.exchange import ExperienceExchange
 from schema.api.types.outcome import ExchangeOutcome, sdg_filter
 from schema.api.types.report import ExperienceReport, ExperienceReportFilter

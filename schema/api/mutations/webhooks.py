@@ -10,9 +10,10 @@ import strawberry
 
 from exchange import models
 from exchange.webhooks import endpoints
+from schema.api.connections import Connection, paginate_queryset
 from schema.api.context import Info
 from schema.api.errors import UserError, mutate
-from schema.api.relay import Connection, paginate_queryset, pk_of
+from schema.api.relay import pk_of
 from schema.api.shown_once import shown_once
 from schema.api.types.webhook import WebhookDelivery, WebhookEndpoint
 

@@ -7,8 +7,8 @@ import strawberry
 from exchange import access, i18n, models
 from exchange.participations import seats_left
 from exchange.statistics import Scope, ScopeKind, Subject
+from schema.api.connections import Connection
 from schema.api.context import Info
-from schema.api.relay import Connection
 from schema.api.scalars import CountryCode, LanguageCode
 from schema.api.types.enums import ExchangeStatus, InvitationStatus, SessionFormat, Theme
 from schema.api.types.invitation import Invitation, invitations_of

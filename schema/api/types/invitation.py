@@ -12,8 +12,9 @@ import strawberry
 from exchange import models
 from exchange.invitations.common import effective_status
 from exchange.models import InvitationStatus
+from schema.api.connections import Connection, build_connection, empty_connection
 from schema.api.context import Info
-from schema.api.relay import Connection, PageArgs, build_connection, empty_connection
+from schema.api.paging import PageArgs
 from schema.api.scalars import CountryCode, LanguageCode
 from schema.api.types.node import Node, model_identity
 from schema.api.types.organisation import Organisation

@@ -6,8 +6,8 @@ import strawberry
 
 from exchange import i18n, models
 from exchange.statistics import ScopeKind, Subject
+from schema.api.connections import Connection
 from schema.api.context import Info
-from schema.api.relay import Connection
 from schema.api.scalars import CountryCode, LanguageCode
 from schema.api.types.enums import OrganisationKind
 from schema.api.types.node import LocalizedText, Node, model_identity, translations

@@ -7,8 +7,8 @@ import strawberry
 
 from exchange import models
 from exchange.sql import Page
+from schema.api.connections import Connection, build_connection
 from schema.api.context import Info
-from schema.api.relay import Connection, build_connection
 from schema.api.types.certificate import Certificate, certificate_of
 from schema.api.types.enums import ParticipationRole, ParticipationStatus
 from schema.api.types.node import Node, model_identity

@@ -3,8 +3,8 @@ from __future__ import annotations
 import strawberry
 
 from exchange import access, models
+from schema.api.connections import Connection
 from schema.api.context import Info
-from schema.api.relay import Connection
 from schema.api.scalars import CountryCode, LanguageCode
 from schema.api.types.node import Node, model_identity
 from schema.api.types.organisation import Organisation
