@@ -28,7 +28,9 @@ from schema.api.mutations.webhooks import WebhookMutations, WebhookQueries
 from schema.api.node import resolve_node
 from schema.api.queries import ExchangeQueries, OrganisationQueries, VolunteerQueries
 from schema.api.scalars import SCALAR_MAP
-from schema.api.subscriptions import InvitationSubscriptions, ParticipationSubscriptions, SharedEventExecutor
+from schema.api.subscriptions.invitations import InvitationSubscriptions
+from schema.api.subscriptions.participations import ParticipationSubscriptions
+from schema.api.subscriptions.shared_execution import SharedEventExecutor
 from schema.api.types.node import Node
 from schema.api.types.statistics import StatisticsQueries
 from schema.engine import fastpath
