@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import random
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
@@ -53,6 +53,26 @@ class Spec:
 
 FULL = Spec(organisations=300, volunteers=20_000, exchanges=2_000, sessions=20_000, participations=100_000)
 SMOKE = Spec(organisations=10, volunteers=60, exchanges=20, sessions=100, participations=300)
+
+
+def scaled(spec: Spec, factor: int) -> Spec:
+    """``factor`` times every table (same shapes per exchange: sessions, participants and
+    partners per exchange stay as they are, the tables grow around them)."""
+    if factor == 1:
+        return spec
+    return replace(
+        spec,
+        organisations=spec.organisations * factor,
+        volunteers=spec.volunteers * factor,
+        exchanges=spec.exchanges * factor,
+        sessions=spec.sessions * factor,
+        participations=spec.participations * factor,
+    )
+
+
+def database_name(base: str, factor: int) -> str:
+    return base if factor == 1 else f"{base}_x{factor}"
+
 
 EPOCH = dt.datetime(2026, 1, 15, 9, 30, tzinfo=dt.UTC)
 
@@ -444,10 +464,52 @@ async def load(url: str, data: DataSet) -> dict[str, int]:
     return counts
 
 
+def _marker(spec: Spec) -> str:
+    """What a generated database is labelled with (its comment): the spec that made it."""
+    return "bench data set " + orjson.dumps(asdict(spec), option=orjson.OPT_SORT_KEYS).decode()
+
+
 async def build(admin_url: str, name: str, spec: Spec) -> tuple[str, dict[str, int]]:
     url = await recreate_database(admin_url, name)
     counts = await load(url, generate(spec))
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'COMMENT ON DATABASE "{name}" IS {_quote(_marker(spec))}')
+    finally:
+        await conn.close()
     return url, counts
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+async def existing(admin_url: str, name: str, spec: Spec) -> bool:
+    """Whether ``name`` holds the data set ``spec`` generates (its comment says so)."""
+    conn = await asyncpg.connect(admin_url)
+    try:
+        comment = await conn.fetchval(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1", name
+        )
+    finally:
+        await conn.close()
+    return comment == _marker(spec)
+
+
+async def build_or_reuse(admin_url: str, name: str, spec: Spec) -> tuple[str, dict[str, int], bool]:
+    """The database ``name`` with ``spec``'s data: kept when a former run generated it (then
+    brought to the current schema by the pending migrations), else generated anew.
+    Returns its URL, the rows loaded (empty when reused) and whether it was reused."""
+    if await existing(admin_url, name, spec):
+        url = with_database(admin_url, name)
+        await db.init_db(Settings(database_url=url), global_fallback=False)
+        try:
+            await db.migrate()
+        finally:
+            await db.close_db()
+        return url, {}, True
+    url, counts = await build(admin_url, name, spec)
+    return url, counts, False
 
 
 async def drop_database(admin_url: str, name: str) -> None:

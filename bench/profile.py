@@ -72,7 +72,7 @@ async def profile(scenario_key: str, seconds: float, native: bool, out: Path, ad
     if spy is None:
         raise SystemExit("py-spy is not installed: pip install -e .[bench]")
     database_url = datagen.with_database(admin_url, "exchange_bench")
-    scenario = runner.scenarios(datagen.FULL)[scenario_key]
+    scenario = runner.scenario(runner.scenario_names([scenario_key])[0], datagen.FULL)
     env = servers.server_env(database_url, page_size_cap=1000)
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
         server = await servers.start(servers.OURS, env, Path(tmp))

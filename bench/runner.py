@@ -1,14 +1,20 @@
-"""The benchmark run: data set, servers, JSON equality checks, statement counts, load.
+"""The benchmark run: data sets, servers, JSON equality checks, statement counts, load.
 
-For every server (ours, then the two baselines), one after the other so they never share
-the 2 cores:
+1. *data*: the data set (``datagen.FULL``, or ``SMOKE``) and, when a scenario asks for it, the
+   same at 5x (``page20@x5``), each in its own database, kept for the next run with
+   ``--reuse-db``;
+2. *check and count*, one server at a time: started with its database URL pointing at a
+   counting proxy (bench.pgwire), the scenario documents are sent one at a time, the JSON
+   compared with ours, and the statements PostgreSQL received per request counted at the wire;
+3. *load*, in alternating windows: every server is started again on the direct database URL
+   and stays up; each round runs, per scenario, a window on ours, then the fair baseline, then
+   the naive one (and any ``--variant`` of ours), so that the shared machine's noise falls on
+   all of them alike. Per window: a short warm-up, then a load generator process (wrk, else
+   bench.loadgen) keeps N connections busy; the server's CPU time (/proc/PID/stat, user and
+   system) and peak RSS (VmHWM, restarted before the window) are read around it.
 
-1. *check and count*: the server is started with its database URL pointing at a counting
-   proxy (bench.pgwire); the scenario documents are sent one at a time, the JSON compared
-   with ours, and the statements PostgreSQL received per request counted at the wire;
-2. *load*: the server is restarted on the direct database URL; per scenario a short warm-up,
-   then a load generator process (wrk, else bench.loadgen) keeps N connections busy for the
-   window; the server's CPU time (/proc/PID/stat) and peak RSS (VmHWM) are read around it.
+Only ratios between windows of the same round are compared (ours / fair baseline): the
+report gives their min, median and max over the rounds.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import json
 import os
 import random
 import re
+import statistics
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -31,6 +38,13 @@ from bench import datagen, load, servers
 from bench.pgwire import CountingProxy
 
 QUERIES = Path(__file__).with_name("queries.graphql")
+
+PAGE_SIZES = (10, 20, 50, 100)
+# The scenarios measured by default; "@x5" is the same on five times the data.
+DEFAULT_SCENARIOS = ("page10", "page20", "page50", "page100", "large", "node", "page20@x5", "page100@x5")
+# --smoke's: every path once (page sizes, both data sets, all three documents), kept short.
+SMOKE_SCENARIOS = ("page10", "page20", "large", "node", "page20@x5")
+ALIASES = {"1": "page20", "2": "large", "3": "node"}  # the numbers of sessions 1 to 3
 
 
 def operations(path: Path = QUERIES) -> dict[str, str]:
@@ -48,35 +62,67 @@ class Scenario:
     title: str
     operation: str
     bodies: list[dict[str, Any]]
+    scale: int = 1
+    large: bool = False  # measured with --large-connections
+
+    @property
+    def is_page(self) -> bool:
+        return self.operation == "ExchangesPage"
 
 
-def scenarios(spec: datagen.Spec, seed: int = 7) -> dict[str, Scenario]:
+def scenario_names(keys: list[str] | None, smoke: bool = False) -> list[str]:
+    """The scenario keys asked for, aliases resolved, in the order given, each once."""
+    names: list[str] = []
+    for key in keys or (SMOKE_SCENARIOS if smoke else DEFAULT_SCENARIOS):
+        base, _, scale = key.partition("@")
+        base = ALIASES.get(base, base)
+        name = base + (f"@{scale}" if scale else "")
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def scenario(key: str, spec: datagen.Spec, seed: int = 7) -> Scenario:
+    """``page10`` .. ``page100`` (ExchangesPage with that ``first``), ``large``, ``node``, each
+    optionally ``@x5`` (on the data set five times as large)."""
+    base, _, scale_text = key.partition("@")
+    scale = 1
+    if scale_text:
+        if not re.fullmatch(r"x[1-9][0-9]*", scale_text):
+            raise ValueError(f"unknown data scale {scale_text!r} in {key!r} (e.g. page20@x5)")
+        scale = int(scale_text[1:])
+    data = datagen.scaled(spec, scale)
     docs = operations()
-    rng = random.Random(seed)
-    lookups = []
-    for i in range(200):
-        if i % 2 == 0:
-            ident = datagen.gid("ExperienceExchange", rng.randint(1, spec.exchanges))
-        else:
-            ident = datagen.gid("Volunteer", rng.randint(1, spec.volunteers))
-        lookups.append(
-            {"query": docs["NodeLookup"], "operationName": "NodeLookup", "variables": {"id": ident}}
-        )
-    return {
-        "1": Scenario(
-            "1",
-            "ExchangesPage (first 20)",
-            "ExchangesPage",
-            [{"query": docs["ExchangesPage"], "operationName": "ExchangesPage"}],
-        ),
-        "2": Scenario(
-            "2",
-            "LargeResult (first 1000)",
-            "LargeResult",
-            [{"query": docs["LargeResult"], "operationName": "LargeResult"}],
-        ),
-        "3": Scenario("3", "NodeLookup (random ids)", "NodeLookup", lookups),
-    }
+    suffix = f" at {scale}x data" if scale > 1 else ""
+    page = re.fullmatch(r"page(\d+)", base)
+    if page:
+        first = int(page.group(1))
+        body = {
+            "query": docs["ExchangesPage"],
+            "operationName": "ExchangesPage",
+            "variables": {"first": first},
+        }
+        return Scenario(key, f"ExchangesPage (first {first}){suffix}", "ExchangesPage", [body], scale)
+    if base == "large":
+        body = {"query": docs["LargeResult"], "operationName": "LargeResult"}
+        return Scenario(key, f"LargeResult (first 1000){suffix}", "LargeResult", [body], scale, large=True)
+    if base == "node":
+        rng = random.Random(seed)
+        lookups = []
+        for i in range(200):
+            if i % 2 == 0:
+                ident = datagen.gid("ExperienceExchange", rng.randint(1, data.exchanges))
+            else:
+                ident = datagen.gid("Volunteer", rng.randint(1, data.volunteers))
+            lookups.append(
+                {"query": docs["NodeLookup"], "operationName": "NodeLookup", "variables": {"id": ident}}
+            )
+        return Scenario(key, f"NodeLookup (random ids){suffix}", "NodeLookup", lookups, scale)
+    raise ValueError(f"unknown scenario {key!r}: page<N>, large, node (or 1, 2, 3), optionally @x<scale>")
+
+
+def scenarios(spec: datagen.Spec, keys: list[str] | None = None, smoke: bool = False) -> dict[str, Scenario]:
+    return {key: scenario(key, spec) for key in scenario_names(keys, smoke)}
 
 
 def canonical(body: bytes) -> str:
@@ -96,6 +142,7 @@ def extension_keys(body: bytes) -> list[str]:
 class Measurement:
     server: str
     scenario: str
+    round: int
     connections: int = 0
     requests: int = 0
     elapsed: float = 0.0
@@ -105,10 +152,14 @@ class Measurement:
     max_ms: float | None = None
     failures: int = 0
     server_cpu_seconds: float = 0.0
+    server_system_seconds: float = 0.0
     cpu_ms_per_request: float | None = None
+    peak_rss_mb: float | None = None
     generator: str = ""
     generator_cpu_seconds: float = 0.0
     single_request_ms: float | None = None
+    load_average: float | None = None
+    started_at: float = 0.0  # when the measured window began (time.monotonic)
 
 
 @dataclass
@@ -117,9 +168,9 @@ class ServerReport:
     how: str
     statements: dict[str, dict[str, float]] = field(default_factory=dict)  # scenario -> kind -> per request
     sample_statements: dict[str, list[str]] = field(default_factory=dict)
-    checks: dict[str, str] = field(default_factory=dict)  # scenario -> "equal" | problem
+    checks: dict[str, str] = field(default_factory=dict)  # scenario -> "equal" | "reference" | problem
     extensions: dict[str, list[str]] = field(default_factory=dict)  # scenario -> top-level extension keys
-    peak_rss_mb: float | None = None
+    peak_rss_mb: float | None = None  # the largest of its windows'
     measurements: list[Measurement] = field(default_factory=list)
 
 
@@ -128,11 +179,20 @@ class Report:
     mode: str
     spec: dict[str, int]
     connections: int
+    rounds: int
     windows: dict[str, float]
-    loaded_rows: dict[str, int]
+    scenarios: dict[str, str]  # key -> title
+    databases: dict[str, str]  # scale -> "generated (rows)" | "reused"
     servers: dict[str, ServerReport] = field(default_factory=dict)
+    load_averages: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     targets: list[tuple[str, bool, str]] = field(default_factory=list)
+    started: str = ""
+    minutes: float = 0.0
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 async def _post(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> bytes:
@@ -145,16 +205,16 @@ async def _post(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> by
 async def check_and_count(
     server: servers.Server,
     proxy: CountingProxy,
-    scenario_map: dict[str, Scenario],
+    checked: list[Scenario],
     reference: dict[str, list[str]],
     report: ServerReport,
     repeats: int,
 ) -> None:
     kind = server.kind
     async with httpx.AsyncClient(timeout=300.0) as client:
-        for key in sorted(set(kind.checked) | set(kind.scenarios)):
-            scenario = scenario_map[key]
-            sample = scenario.bodies[:20] if key == "3" else scenario.bodies[:1]
+        for scenario in checked:
+            key = scenario.key
+            sample = scenario.bodies[:20] if len(scenario.bodies) > 1 else scenario.bodies[:1]
             raw = [await _post(client, server.url, body) for body in sample]
             bodies = [canonical(r) for r in raw]
             report.extensions[key] = extension_keys(raw[0])
@@ -163,7 +223,7 @@ async def check_and_count(
             elif kind.name == "ours":
                 reference[key] = bodies
                 report.checks[key] = "reference"
-            elif key in kind.checked:
+            elif key in reference:
                 pairs = zip(bodies, reference[key], strict=True)
                 mismatch = next((i for i, (a, b) in enumerate(pairs) if a != b), None)
                 report.checks[key] = (
@@ -192,161 +252,327 @@ def _difference(expected: str, actual: str) -> str:
     return f"DIFFERENT at char {at}: ours …{expected[lo : at + 120]}… vs …{actual[lo : at + 120]}…"
 
 
-async def measure(
+async def window(
     server: servers.Server,
-    scenario_map: dict[str, Scenario],
-    report: ServerReport,
+    scenario: Scenario,
+    round_number: int,
+    *,
     connections: int,
-    window: float,
+    duration: float,
     warmup: float,
     generator: str,
-    large_connections: int,
-) -> None:
-    """Per scenario: single requests alone (median of 3 after one warm-up), a short load
-    warm-up, then the measured window. The server finishes the requests still in flight when
-    the generator stops (a closed loop leaves one per connection): the bench waits until it is
-    idle before reading its CPU time and counts those requests too."""
-    kind = server.kind
+    alone: bool,
+) -> Measurement:
+    """One measured window: (the first time, single requests alone: median of 3 after one
+    warm-up), a short load warm-up, then the window. The server finishes the requests still
+    in flight when the generator stops (a closed loop leaves one per connection): the bench
+    waits until it is idle before reading its CPU time and counts those requests too."""
+    single = None
     async with httpx.AsyncClient(timeout=300.0) as client:
-        for key in kind.scenarios:
-            scenario = scenario_map[key]
-            users = large_connections if key == "2" else connections
-            await server.wait_idle()
+        await server.wait_idle()
+        if alone:
             await _post(client, server.url, scenario.bodies[0])
-            alone = []
+            times = []
             for _ in range(3):
                 started = time.perf_counter()
                 await _post(client, server.url, scenario.bodies[0])
-                alone.append(time.perf_counter() - started)
-            await load.run_load(
-                server.url, scenario.bodies, connections=users, duration=warmup, generator=generator
-            )
-            await server.wait_idle()
-            cpu_before = server.cpu_seconds()
-            result = await load.run_load(
-                server.url, scenario.bodies, connections=users, duration=window, generator=generator
-            )
-            await server.wait_idle()
-            cpu = server.cpu_seconds() - cpu_before
-            served = result.requests + users
-            report.measurements.append(
-                Measurement(
-                    server=kind.name,
-                    scenario=key,
-                    connections=users,
-                    requests=result.requests,
-                    elapsed=result.elapsed,
-                    rps=result.rps,
-                    p50_ms=None if result.p50 is None else result.p50 * 1000,
-                    p99_ms=None if result.p99 is None else result.p99 * 1000,
-                    max_ms=None if result.max is None else result.max * 1000,
-                    failures=result.failures,
-                    server_cpu_seconds=cpu,
-                    cpu_ms_per_request=cpu / served * 1000,
-                    generator=result.generator,
-                    generator_cpu_seconds=result.generator_cpu_seconds,
-                    single_request_ms=sorted(alone)[1] * 1000,
-                )
-            )
-    report.peak_rss_mb = server.memory_kb().get("VmHWM", 0) / 1024
+                times.append(time.perf_counter() - started)
+            single = sorted(times)[1] * 1000
+    if warmup > 0:
+        await load.run_load(
+            server.url, scenario.bodies, connections=connections, duration=warmup, generator=generator
+        )
+    await server.wait_idle()
+    rss_reset = server.reset_peak()
+    user_before, system_before = server.cpu_split()
+    started_at = time.monotonic()
+    result = await load.run_load(
+        server.url, scenario.bodies, connections=connections, duration=duration, generator=generator
+    )
+    await server.wait_idle()
+    user_after, system_after = server.cpu_split()
+    cpu = user_after - user_before + system_after - system_before
+    served = result.requests + connections
+    peak = server.memory_kb().get("VmHWM", 0) / 1024
+    return Measurement(
+        server=server.kind.name,
+        scenario=scenario.key,
+        round=round_number,
+        connections=connections,
+        requests=result.requests,
+        elapsed=result.elapsed,
+        rps=result.rps,
+        p50_ms=None if result.p50 is None else result.p50 * 1000,
+        p99_ms=None if result.p99 is None else result.p99 * 1000,
+        max_ms=None if result.max is None else result.max * 1000,
+        failures=result.failures,
+        server_cpu_seconds=cpu,
+        server_system_seconds=system_after - system_before,
+        cpu_ms_per_request=cpu / served * 1000,
+        peak_rss_mb=peak if rss_reset else None,
+        generator=result.generator,
+        generator_cpu_seconds=result.generator_cpu_seconds,
+        single_request_ms=single,
+        load_average=float(load_average().split()[0]),
+        started_at=started_at,
+    )
 
 
-def _find(report: Report, server: str, scenario: str) -> Measurement | None:
+# ---------------------------------------------------------------- ratios and targets
+
+
+def _windows(report: Report, server: str, key: str) -> dict[int, Measurement]:
     found = report.servers.get(server)
     if found is None:
-        return None
-    return next((m for m in found.measurements if m.scenario == scenario), None)
+        return {}
+    return {m.round: m for m in found.measurements if m.scenario == key}
+
+
+def ratios(report: Report, server: str, against: str, key: str) -> tuple[list[float], list[float]]:
+    """Per round in which both were measured: throughput ``server / against`` and CPU per
+    request ``server / against``."""
+    mine, theirs = _windows(report, server, key), _windows(report, against, key)
+    throughput, cpu = [], []
+    for round_number in sorted(set(mine) & set(theirs)):
+        a, b = mine[round_number], theirs[round_number]
+        if b.rps and a.rps:
+            throughput.append(a.rps / b.rps)
+        if a.cpu_ms_per_request and b.cpu_ms_per_request:
+            cpu.append(a.cpu_ms_per_request / b.cpu_ms_per_request)
+    return throughput, cpu
+
+
+def spread(values: list[float], fmt: str = "{:.2f}") -> str:
+    if not values:
+        return "-"
+    low, mid, high = min(values), statistics.median(values), max(values)
+    return f"{fmt.format(low)} / **{fmt.format(mid)}** / {fmt.format(high)}"
+
+
+def _median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def _peak(report: Report, server: str, key: str) -> float | None:
+    peaks = [m.peak_rss_mb for m in _windows(report, server, key).values() if m.peak_rss_mb is not None]
+    return max(peaks) if peaks else None
 
 
 def evaluate(report: Report) -> None:
-    ours1, base1, naive1 = (_find(report, s, "1") for s in ("ours", "asyncpg", "naive"))
-    if ours1 and base1 and base1.rps:
-        ratio = ours1.rps / base1.rps
-        report.targets.append(
-            ("scenario 1 >= 50% of the hand-written baseline", ratio >= 0.5, f"{ratio:.0%}")
-        )
-    if ours1 and naive1 and naive1.rps:
-        ratio = ours1.rps / naive1.rps
-        report.targets.append(("scenario 1 >= 5x the naive baseline", ratio >= 5, f"{ratio:.1f}x"))
-    ours2 = _find(report, "ours", "2")
-    if ours2 and ours2.single_request_ms is not None:
-        report.targets.append(
-            (
-                "scenario 2 answered in under 1 s (one request alone)",
-                ours2.single_request_ms < 1000,
-                f"{ours2.single_request_ms:.0f} ms alone, p50 {ours2.p50_ms or 0:.0f} ms under load",
-            )
-        )
+    """Issue 14's targets, judged on the medians of the same-round ratios."""
+    keys = list(report.scenarios)
     ours = report.servers.get("ours")
-    if ours:
-        data1 = ours.statements.get("1", {}).get("data")
-        if data1 is not None:
-            report.targets.append(("scenario 1 at most 8 data statements", data1 <= 8, f"{data1:g}"))
-        if ours.peak_rss_mb is not None:
+    fair = report.servers.get("asyncpg")
+    for key in keys:
+        throughput, cpu = ratios(report, "ours", "asyncpg", key)
+        if not throughput:
+            continue
+        mid_t, mid_c = statistics.median(throughput), statistics.median(cpu)
+        if key.startswith("page"):
             report.targets.append(
-                ("peak RSS under 250 MB", ours.peak_rss_mb < 250, f"{ours.peak_rss_mb:.0f} MB")
+                (f"{key}: >= 0.90 of the fair baseline's throughput", mid_t >= 0.90, f"{mid_t:.2f}")
             )
+            report.targets.append((f"{key}: <= 1.25x its CPU per request", mid_c <= 1.25, f"{mid_c:.2f}x"))
+        elif key.startswith("large"):
+            ours_alone = _windows(report, "ours", key).get(1)
+            fair_alone = _windows(report, "asyncpg", key).get(1)
+            if ours_alone and fair_alone and ours_alone.single_request_ms and fair_alone.single_request_ms:
+                alone = ours_alone.single_request_ms / fair_alone.single_request_ms
+                report.targets.append(
+                    (
+                        f"{key}: within 1.25x of the fair baseline's time (alone)",
+                        alone <= 1.25,
+                        f"{alone:.2f}x",
+                    )
+                )
+            report.targets.append((f"{key}: <= 1.25x its CPU per request", mid_c <= 1.25, f"{mid_c:.2f}x"))
+    if ours and fair:
+        pages = [k for k in keys if k.startswith("page") and k in ours.statements and k in fair.statements]
+        for key in pages:
+            mine, theirs = ours.statements[key]["data"], fair.statements[key]["data"]
+            report.targets.append(
+                (
+                    f"{key}: data statements <= the fair baseline's + 1",
+                    mine <= theirs + 1,
+                    f"{mine:g} vs {theirs:g}",
+                )
+            )
+        counts = {ours.statements[k]["data"] for k in pages}
+        if len(pages) > 1:
+            report.targets.append(
+                (
+                    "data statements constant in the page size",
+                    len(counts) == 1,
+                    ", ".join(f"{c:g}" for c in sorted(counts)),
+                )
+            )
+    for server in report.servers.values():
+        if server.peak_rss_mb is not None and server.server in ("ours", "asyncpg"):
+            report.targets.append(
+                (
+                    f"{server.server}: peak RSS under 200 MB in every scenario",
+                    server.peak_rss_mb < 200,
+                    f"{server.peak_rss_mb:.0f} MB",
+                )
+            )
+
+
+# ---------------------------------------------------------------- the report
+
+
+def _statements(report: Report, server: str, key: str) -> str:
+    found = report.servers.get(server)
+    counts = found.statements.get(key) if found else None
+    if not counts:
+        return "-"
+    text = f"{counts['data']:g}"
+    if counts["driver"] or counts["transaction"]:
+        text += f"+{counts['driver'] + counts['transaction']:g}"
+    return text
+
+
+def _fmt(value: float | None, fmt: str = "{:.1f}") -> str:
+    return "-" if value is None else fmt.format(value)
 
 
 def render(report: Report) -> str:
+    """Plain text around Markdown tables that can be pasted into bench/RESULTS.md."""
+    generators = sorted({m.generator for s in report.servers.values() for m in s.measurements})
     lines = [
-        f"Benchmark ({report.mode}): {report.spec}",
-        f"  loaded rows: {report.loaded_rows}",
-        f"  {report.connections} connections; windows: {report.windows} s; load generator: "
-        + ", ".join(sorted({m.generator for s in report.servers.values() for m in s.measurements})),
+        f"Benchmark ({report.mode}), started {report.started}, {report.minutes:.1f} min; data set {report.spec}",
+        f"databases: {report.databases}",
+        f"{report.connections} connections (LargeResult and naive: {report.windows.get('large_connections', 0):g}); "
+        f"{report.rounds} rounds of alternating windows of {report.windows['window']:g} s "
+        f"(naive {report.windows['naive']:g} s), warm-up {report.windows['warmup']:g} s; "
+        f"load generator: {', '.join(generators) or '-'}",
+        "load average (1/5/15 min) at the start and after each round: " + " | ".join(report.load_averages),
         "",
-        f"{'server':8} {'scenario':26} {'conns':>5} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'CPU ms/req':>10} "
-        f"{'alone ms':>9} {'fail':>5} {'gen CPU%':>8}",
+        "Medians over the rounds; ratios are ours / fair baseline per round: min / **median** / max. "
+        "Statements per request: data (+ driver and transaction control).",
+        "",
+        "| scenario | ours req/s | ours CPU ms/req | fair req/s | fair CPU ms/req | throughput ratio | "
+        "CPU ratio | statements ours / fair | peak RSS ours / fair MB | alone ms ours / fair |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    titles = {"1": "1 ExchangesPage (20)", "2": "2 LargeResult (1000)", "3": "3 NodeLookup"}
-    for server in report.servers.values():
-        for m in server.measurements:
-            gen_share = m.generator_cpu_seconds / m.elapsed * 100 if m.elapsed else 0
-            lines.append(
-                f"{server.server:8} {titles[m.scenario]:26} {m.connections:5d} {m.rps:9.1f} {m.p50_ms or 0:9.1f} {m.p99_ms or 0:9.1f} "
-                f"{m.cpu_ms_per_request or 0:10.2f} {m.single_request_ms or 0:9.1f} {m.failures:5d} {gen_share:7.0f}%"
-            )
-    lines.append("")
-    lines.append("SQL statements per request, counted at the wire (data / transaction control / driver):")
-    for server in report.servers.values():
-        for key, counts in sorted(server.statements.items()):
-            lines.append(
-                f"  {server.server:8} scenario {key}: {counts['data']:g} data, {counts['transaction']:g} transaction, "
-                f"{counts['driver']:g} driver"
-            )
-    lines.append("")
-    lines.append("JSON checks (against ours):")
-    for server in report.servers.values():
-        for key, verdict in sorted(server.checks.items()):
-            extra = server.extensions.get(key)
-            note = f" (response extensions, not compared: {', '.join(extra)})" if extra else ""
-            lines.append(f"  {server.server:8} scenario {key}: {verdict}{note}")
-    lines.append("")
-    lines.append(
-        "Peak RSS (VmHWM): "
-        + ", ".join(
-            f"{s.server} {s.peak_rss_mb:.0f} MB" for s in report.servers.values() if s.peak_rss_mb is not None
-        )
-    )
-    ours1, base1, naive1 = (_find(report, s, "1") for s in ("ours", "asyncpg", "naive"))
-    if ours1 and base1 and base1.rps:
+    for key, title in report.scenarios.items():
+        ours, fair = _windows(report, "ours", key), _windows(report, "asyncpg", key)
+        if not ours:
+            continue
+        throughput, cpu = ratios(report, "ours", "asyncpg", key)
+        first_ours, first_fair = ours.get(1), fair.get(1)
+        alone_ours = first_ours.single_request_ms if first_ours else None
+        alone_fair = first_fair.single_request_ms if first_fair else None
         lines.append(
-            f"Scenario 1, ours / hand-written asyncpg: {ours1.rps / base1.rps:.0%} of its throughput"
+            f"| {title} | {_fmt(_median([m.rps for m in ours.values()]))} "
+            f"| {_fmt(_median([m.cpu_ms_per_request for m in ours.values()]), '{:.2f}')} "
+            f"| {_fmt(_median([m.rps for m in fair.values()]))} "
+            f"| {_fmt(_median([m.cpu_ms_per_request for m in fair.values()]), '{:.2f}')} "
+            f"| {spread(throughput)} | {spread(cpu)} "
+            f"| {_statements(report, 'ours', key)} / {_statements(report, 'asyncpg', key)} "
+            f"| {_fmt(_peak(report, 'ours', key), '{:.0f}')} / {_fmt(_peak(report, 'asyncpg', key), '{:.0f}')} "
+            f"| {_fmt(alone_ours)} / {_fmt(alone_fair)} |"
         )
-    if ours1 and naive1 and naive1.rps:
-        lines.append(
-            f"Scenario 1, ours / naive Strawberry+Tortoise: {ours1.rps / naive1.rps:.1f}x its throughput"
-        )
-    if report.targets:
+    naive = report.servers.get("naive")
+    if naive and naive.measurements:
+        lines += [
+            "",
+            "| naive baseline | req/s | CPU ms/req | ours / naive throughput | ours / naive CPU | statements | peak RSS MB |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for key in sorted({m.scenario for m in naive.measurements}, key=list(report.scenarios).index):
+            windows = _windows(report, "naive", key)
+            throughput, cpu = ratios(report, "ours", "naive", key)
+            lines.append(
+                f"| {report.scenarios[key]} | {_fmt(_median([m.rps for m in windows.values()]))} "
+                f"| {_fmt(_median([m.cpu_ms_per_request for m in windows.values()]), '{:.1f}')} "
+                f"| {spread(throughput)} | {spread(cpu, '{:.3f}')} | {_statements(report, 'naive', key)} "
+                f"| {_fmt(_peak(report, 'naive', key), '{:.0f}')} |"
+            )
+    variants = [name for name in report.servers if name not in ("ours", "asyncpg", "naive")]
+    if variants:
+        lines += [
+            "",
+            "Variants of ours, each against ours (default settings) in the same round: throughput and CPU per "
+            "request, min / **median** / max.",
+            "",
+            "| variant | scenario | req/s | CPU ms/req | throughput / ours | CPU / ours | throughput / fair | peak RSS MB |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for name in variants:
+            for key, title in report.scenarios.items():
+                windows = _windows(report, name, key)
+                if not windows:
+                    continue
+                vs_ours_t, vs_ours_c = ratios(report, name, "ours", key)
+                vs_fair_t, _ = ratios(report, name, "asyncpg", key)
+                lines.append(
+                    f"| {name} | {title} | {_fmt(_median([m.rps for m in windows.values()]))} "
+                    f"| {_fmt(_median([m.cpu_ms_per_request for m in windows.values()]), '{:.2f}')} "
+                    f"| {spread(vs_ours_t)} | {spread(vs_ours_c)} | {spread(vs_fair_t)} "
+                    f"| {_fmt(_peak(report, name, key), '{:.0f}')} |"
+                )
         lines.append("")
-        lines.append("Targets:")
+        lines.extend(f"  {name}: {report.servers[name].how}" for name in variants)
+    lines += ["", "Per round (ours / fair: throughput ratio, CPU ratio; ours' share of system CPU):"]
+    for key in report.scenarios:
+        throughput, cpu = ratios(report, "ours", "asyncpg", key)
+        ours_windows = _windows(report, "ours", key)
+        system = [
+            m.server_system_seconds / m.server_cpu_seconds
+            for m in ours_windows.values()
+            if m.server_cpu_seconds
+        ]
+        if throughput:
+            lines.append(
+                f"  {key:12} "
+                + "  ".join(f"{t:.2f}/{c:.2f}x" for t, c in zip(throughput, cpu, strict=False))
+                + (f"   system {statistics.median(system):.0%}" if system else "")
+            )
+    lines += ["", "JSON checks (against ours):"]
+    for server in report.servers.values():
+        verdicts: dict[str, list[str]] = {}
+        for key, verdict in server.checks.items():
+            verdicts.setdefault(verdict, []).append(key)
+        for verdict, keys in verdicts.items():
+            lines.append(f"  {server.server:8} {', '.join(keys)}: {verdict}")
+        extra = sorted({e for keys in server.extensions.values() for e in keys})
+        if extra:
+            lines.append(f"  {server.server:8} response extensions, not compared: {', '.join(extra)}")
+    if report.targets:
+        lines += ["", "Targets (issue 14):"]
         for name, ok, value in report.targets:
             lines.append(f"  [{'met' if ok else 'MISSED'}] {name}: {value}")
     if report.problems:
-        lines.append("")
-        lines.append("PROBLEMS:")
+        lines += ["", "PROBLEMS:"]
         lines.extend(f"  {p}" for p in report.problems)
     return "\n".join(lines)
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    return asdict(report)
+
+
+# ---------------------------------------------------------------- the run
+
+
+@dataclass
+class _Running:
+    kind: servers.ServerKind
+    scale: int
+    server: servers.Server
+
+
+def _measured_by(kind: servers.ServerKind, scenario: Scenario, only: list[str] | None) -> bool:
+    if only is not None and kind.base not in only and kind.name not in only:
+        return False
+    if kind.base == "naive":
+        return scenario.key == "page20"  # hundreds of statements a page: one scenario is enough
+    return True
+
+
+def _checked_by(kind: servers.ServerKind, scenario: Scenario) -> bool:
+    return kind.base != "naive" or scenario.scale == 1
 
 
 async def run(
@@ -363,94 +589,139 @@ async def run(
     large_connections: int = 4,
     scenario_keys: list[str] | None = None,
     reuse_db: bool = False,
+    rounds: int = 4,
+    warmup: float = 1.0,
+    variants: list[servers.ServerKind] | None = None,
     repeats: int = 3,
+    progress: bool = True,
 ) -> Report:
+    began = time.monotonic()
     spec = datagen.SMOKE if smoke else datagen.FULL
-    name = database or (f"exchange_bench_smoke_{os.getpid()}" if smoke else "exchange_bench")
-    if reuse_db:
-        database_url, loaded = datagen.with_database(admin_url, name), dict[str, int]()
-    else:
-        database_url, loaded = await datagen.build(admin_url, name, spec)
+    base_name = database or (f"exchange_bench_smoke_{os.getpid()}" if smoke else "exchange_bench")
+    chosen = scenarios(spec, scenario_keys, smoke)
     report = Report(
         mode="smoke" if smoke else "full",
-        spec={k: v for k, v in asdict(spec).items() if k != "seed"},
+        spec={k: v for k, v in asdict(spec).items() if k not in ("seed", "disjoint_organisations")},
         connections=connections,
-        windows={"ours": duration, "asyncpg": duration, "naive": naive_duration},
-        loaded_rows=loaded,
+        rounds=rounds,
+        windows={
+            "window": duration,
+            "naive": naive_duration,
+            "warmup": warmup,
+            "large_connections": large_connections,
+        },
+        scenarios={key: s.title for key, s in chosen.items()},
+        databases={},
+        started=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     )
-    scenario_map = scenarios(spec)
+    report.load_averages.append(load_average())
+
+    def say(text: str) -> None:
+        if progress:
+            print(f"[bench {time.monotonic() - began:5.0f} s, load {load_average()}] {text}", flush=True)
+
+    urls: dict[int, str] = {}
+    made: list[str] = []
+    for scale in sorted({s.scale for s in chosen.values()}):
+        name = datagen.database_name(base_name, scale)
+        scaled = datagen.scaled(spec, scale)
+        if reuse_db:
+            url, rows, reused = await datagen.build_or_reuse(admin_url, name, scaled)
+        else:
+            (url, rows), reused = await datagen.build(admin_url, name, scaled), False
+        urls[scale] = url
+        made.append(name)
+        report.databases[f"x{scale}"] = f"{name} reused" if reused else f"{name} generated {rows}"
+        say(f"data set x{scale}: {report.databases[f'x{scale}']}")
+
+    kinds: list[servers.ServerKind] = [servers.OURS]
+    for kind in (servers.ASYNCPG, servers.NAIVE):
+        if only is None or kind.name in only:
+            kinds.append(kind)
+    kinds[1:1] = variants or []
     reference: dict[str, list[str]] = {}
-    kinds = [k.narrowed(scenario_keys) for k in servers.KINDS if only is None or k.name in only]
-    if kinds and kinds[0].name != "ours":
-        kinds.insert(0, servers.OURS.narrowed(scenario_keys))  # the reference JSON comes from ours
+    running: list[_Running] = []
     try:
         with tempfile.TemporaryDirectory(prefix="bench-logs-") as tmp:
             log_dir = Path(tmp)
-            parsed = urlparse(database_url)
-            for kind in kinds:
-                env = servers.server_env(database_url, page_size_cap=1000)
-                server_report = ServerReport(kind.name, kind.how())
-                report.servers[kind.name] = server_report
-                measured = only is None or kind.name in only
-                window = naive_duration if kind.name == "naive" else duration
-                warmup = min(2.0, window / 2)
-                async with CountingProxy(parsed.hostname or "127.0.0.1", parsed.port or 5432) as proxy:
-                    proxied = proxy.url_for(database_url)
-                    server = await servers.start(
-                        kind,
-                        {**env, "EXCHANGE_DATABASE_URL": proxied, "BENCH_DATABASE_URL": proxied},
-                        log_dir,
-                    )
-                    try:
-                        await check_and_count(server, proxy, scenario_map, reference, server_report, repeats)
-                        bad = {
-                            k: v for k, v in server_report.checks.items() if v not in ("equal", "reference")
-                        }
-                        report.problems.extend(f"{kind.name} scenario {k}: {v}" for k, v in bad.items())
-                        if smoke and measured and not bad:
-                            # Smoke: measured through the proxy, one start per server is enough.
-                            await measure(
-                                server,
-                                scenario_map,
-                                server_report,
-                                connections,
-                                window,
-                                warmup,
-                                generator,
-                                large_connections,
+            # Check and count, one server at a time, through the counting proxy.
+            broken: set[str] = set()
+            for scale, url in urls.items():
+                parsed = urlparse(url)
+                at_scale = [s for s in chosen.values() if s.scale == scale]
+                env = servers.server_env(url, page_size_cap=1000)
+                for kind in kinds:
+                    if kind.name not in report.servers:
+                        report.servers[kind.name] = ServerReport(kind.name, kind.how())
+                    server_report = report.servers[kind.name]
+                    checked = [s for s in at_scale if _checked_by(kind, s)]
+                    if not checked:
+                        continue
+                    async with CountingProxy(parsed.hostname or "127.0.0.1", parsed.port or 5432) as proxy:
+                        proxied = proxy.url_for(url)
+                        server = await servers.start(
+                            kind,
+                            {**env, "EXCHANGE_DATABASE_URL": proxied, "BENCH_DATABASE_URL": proxied},
+                            log_dir,
+                        )
+                        try:
+                            await check_and_count(server, proxy, checked, reference, server_report, repeats)
+                        finally:
+                            await server.stop()
+                    bad = {
+                        k: v
+                        for k, v in server_report.checks.items()
+                        if v not in ("equal", "reference") and k in {s.key for s in checked}
+                    }
+                    report.problems.extend(f"{kind.name} {k}: {v}" for k, v in bad.items())
+                    if bad:
+                        broken.add(kind.name)
+                say(f"x{scale}: JSON checked and statements counted")
+            # Every server measured keeps running; windows alternate between them.
+            for scale, url in urls.items():
+                env = servers.server_env(url, page_size_cap=1000)
+                for kind in kinds:
+                    wanted = [s for s in chosen.values() if s.scale == scale and _measured_by(kind, s, only)]
+                    if wanted and kind.name not in broken:
+                        running.append(_Running(kind, scale, await servers.start(kind, env, log_dir)))
+            say(f"{len(running)} servers up; {rounds} rounds")
+            for round_number in range(1, rounds + 1):
+                for scenario in chosen.values():
+                    for entry in running:
+                        if entry.scale != scenario.scale or not _measured_by(entry.kind, scenario, only):
+                            continue
+                        slow = scenario.large or entry.kind.base == "naive"
+                        measurement = await window(
+                            entry.server,
+                            scenario,
+                            round_number,
+                            connections=large_connections if slow else connections,
+                            duration=naive_duration if entry.kind.base == "naive" else duration,
+                            warmup=warmup,
+                            generator=generator,
+                            alone=round_number == 1,
+                        )
+                        report.servers[entry.kind.name].measurements.append(measurement)
+                        if measurement.failures:
+                            report.problems.append(
+                                f"{entry.kind.name} {scenario.key} round {round_number}: "
+                                f"{measurement.failures} failed requests"
                             )
-                    finally:
-                        await server.stop()
-                if bad or not measured:
-                    continue
-                if not smoke:
-                    server = await servers.start(kind, env, log_dir)
-                    try:
-                        await measure(
-                            server,
-                            scenario_map,
-                            server_report,
-                            connections,
-                            window,
-                            warmup,
-                            generator,
-                            large_connections,
-                        )
-                    finally:
-                        await server.stop()
-                for m in server_report.measurements:
-                    if m.failures:
-                        report.problems.append(
-                            f"{kind.name} scenario {m.scenario}: {m.failures} failed requests"
-                        )
-                    if m.requests == 0 and not smoke:
-                        report.problems.append(f"{kind.name} scenario {m.scenario}: no request completed")
+                        if measurement.requests == 0 and not smoke:
+                            report.problems.append(
+                                f"{entry.kind.name} {scenario.key} round {round_number}: no request completed"
+                            )
+                report.load_averages.append(load_average())
+                say(f"round {round_number} done")
     finally:
+        for entry in running:
+            await entry.server.stop()
         if smoke and not keep_db:
-            await datagen.drop_database(admin_url, name)
+            for name in made:
+                await datagen.drop_database(admin_url, name)
+    for server_report in report.servers.values():
+        peaks = [m.peak_rss_mb for m in server_report.measurements if m.peak_rss_mb is not None]
+        server_report.peak_rss_mb = max(peaks) if peaks else None
+    report.minutes = (time.monotonic() - began) / 60
     evaluate(report)
     return report
-
-
-def report_json(report: Report) -> dict[str, Any]:
-    return asdict(report)

@@ -40,66 +40,68 @@ def _has_serve_command() -> bool:
     return cli.exists() and "def serve(" in cli.read_text(encoding="utf-8")
 
 
-@dataclass
+@dataclass(frozen=True)
 class ServerKind:
+    """A server under test: ``base`` says which code (ours or a baseline); a variant of ours
+    (``python -m bench run --variant``) adds environment settings or runs under the uvicorn
+    command line with its own flags instead of ``exchange serve``."""
+
     name: str
+    base: str  # "ours" | "asyncpg" | "naive"
     description: str
-    scenarios: tuple[str, ...]  # scenarios measured under load
-    checked: tuple[str, ...]  # scenarios whose JSON must equal ours
+    env: tuple[tuple[str, str], ...] = ()
+    uvicorn_flags: tuple[str, ...] | None = None
 
     def argv(self, port: int) -> list[str]:
-        if self.name == "ours" and _has_serve_command():
+        if self.base == "ours" and self.uvicorn_flags is None and _has_serve_command():
             return [sys.executable, "-m", "exchange.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
         factory = {
             "ours": "exchange.app:create_app",
             "asyncpg": "bench.baseline_asyncpg:create_app",
             "naive": "bench.baseline_naive:create_app",
-        }[self.name]
-        return [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            factory,
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
-
-    def narrowed(self, keys: list[str] | None) -> ServerKind:
-        if keys is None:
-            return self
-        return ServerKind(
-            self.name,
-            self.description,
-            tuple(k for k in self.scenarios if k in keys),
-            tuple(k for k in self.checked if k in keys),
-        )
+        }[self.base]
+        common = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1"]
+        common += ["--port", str(port), "--workers", "1", "--log-level", "warning"]
+        if self.uvicorn_flags is not None:
+            return [*common, *self.uvicorn_flags]
+        return [*common, "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
 
     def how(self) -> str:
-        if self.name == "ours" and _has_serve_command():
-            return "exchange serve (uvicorn, 1 worker, uvloop + httptools auto-selected)"
-        return "uvicorn --factory --workers 1 --loop uvloop --http httptools --no-access-log"
+        settings = " ".join(f"{k}={v}" for k, v in self.env)
+        if self.base == "ours" and self.uvicorn_flags is None and _has_serve_command():
+            how = "exchange serve (uvicorn, 1 worker, uvloop + httptools auto-selected)"
+        elif self.uvicorn_flags is not None:
+            how = "uvicorn --factory --workers 1 " + " ".join(self.uvicorn_flags)
+        else:
+            how = "uvicorn --factory --workers 1 --loop uvloop --http httptools --no-access-log"
+        return how + (f"; {settings}" if settings else "")
+
+    @property
+    def is_ours(self) -> bool:
+        return self.base == "ours"
 
 
-OURS = ServerKind(
-    "ours", "this server (Strawberry + Tortoise + DataLoaders)", ("1", "2", "3"), ("1", "2", "3")
-)
-ASYNCPG = ServerKind(
-    "asyncpg", "baseline: Starlette + asyncpg, hand-written SQL", ("1", "2", "3"), ("1", "2", "3")
-)
-NAIVE = ServerKind("naive", "baseline: naive Strawberry + Tortoise, no loaders", ("1",), ("1", "2", "3"))
+OURS = ServerKind("ours", "ours", "this server (Strawberry + Tortoise + the compiled plan)")
+ASYNCPG = ServerKind("asyncpg", "asyncpg", "fair baseline: Starlette + asyncpg, hand-written SQL")
+NAIVE = ServerKind("naive", "naive", "baseline: naive Strawberry + Tortoise, no loaders")
 KINDS = (OURS, ASYNCPG, NAIVE)
+
+
+def variant(name: str, settings: list[str]) -> ServerKind:
+    """``--variant NAME KEY=VALUE ...``: ours with these environment settings; the key
+    ``uvicorn`` takes flags for the uvicorn command line (``"uvicorn=--loop asyncio --http h11"``),
+    which then starts ours instead of ``exchange serve``."""
+    env: list[tuple[str, str]] = []
+    flags: tuple[str, ...] | None = None
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"variant {name}: {item!r} is not KEY=VALUE")
+        if key == "uvicorn":
+            flags = tuple(value.split())
+        else:
+            env.append((key, value))
+    return ServerKind(name, "ours", f"ours, variant {name}", tuple(env), flags)
 
 
 def server_env(database_url: str, page_size_cap: int, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -153,6 +155,20 @@ class Server:
         # utime, stime are fields 14 and 15 of the whole line (1-based); after ")" they are 12, 13.
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
+    def cpu_split(self) -> tuple[float, float]:
+        """(user, system) CPU seconds so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
+
+    def reset_peak(self) -> bool:
+        """Restart the peak RSS (VmHWM) from the current RSS (Linux >= 4.0), so that a later
+        reading is the peak of what ran in between. False when the kernel refuses."""
+        try:
+            Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+        except OSError:
+            return False
+        return True
+
     def memory_kb(self) -> dict[str, int]:
         values = {}
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -199,8 +215,8 @@ async def start(
     try:
         process = await asyncio.create_subprocess_exec(
             *kind.argv(port),
-            cwd=str(ours_root() if kind.name == "ours" else ROOT),
-            env={**env, "PYTHONPATH": str(ours_root())} if kind.name == "ours" else env,
+            cwd=str(ours_root() if kind.is_ours else ROOT),
+            env={**env, **dict(kind.env), "PYTHONPATH": str(ours_root())} if kind.is_ours else env,
             stdout=handle,
             stderr=asyncio.subprocess.STDOUT,
         )

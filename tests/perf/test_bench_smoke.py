@@ -1,6 +1,7 @@
-"""The benchmark itself works: `python -m bench run --smoke` builds its tiny data set, starts
-our server and both baselines as real processes, finds the same JSON from all three and
-measures each under load for a moment. Numbers are not asserted (no timed assertions)."""
+"""The benchmark itself works: `python -m bench run --smoke` builds its tiny data sets (and the
+5x one), starts our server and both baselines as real processes, finds the same JSON from all
+three and measures them in alternating windows, round after round. Numbers are not asserted
+(no timed assertions); the shape of the run is."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.runner import SMOKE_SCENARIOS
 from tests.services import POSTGRES_URL, need_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,13 +37,35 @@ def test_bench_smoke_run(tmp_path: Path) -> None:
     report = json.loads(out.read_text(encoding="utf-8"))
     servers = report["servers"]
     assert set(servers) == {"ours", "asyncpg", "naive"}
-    assert servers["asyncpg"]["checks"] == {"1": "equal", "2": "equal", "3": "equal"}
-    assert servers["naive"]["checks"] == {"1": "equal", "2": "equal", "3": "equal"}
+    assert list(report["scenarios"]) == list(SMOKE_SCENARIOS)
+    assert servers["asyncpg"]["checks"] == dict.fromkeys(SMOKE_SCENARIOS, "equal")
+    on_one_x = [key for key in SMOKE_SCENARIOS if "@" not in key]
+    assert servers["naive"]["checks"] == dict.fromkeys(on_one_x, "equal")
     assert not report["problems"]
+    rounds = report["rounds"]
+    assert rounds >= 2
     for name in ("ours", "asyncpg"):
-        measured = {m["scenario"]: m for m in servers[name]["measurements"]}
-        assert set(measured) == {"1", "2", "3"}
-        assert all(m["requests"] > 0 and m["failures"] == 0 for m in measured.values())
-    # The statement counts come from the wire; the naive baseline must show its N+1.
-    assert servers["ours"]["statements"]["1"]["data"] < servers["naive"]["statements"]["1"]["data"]
+        measured = servers[name]["measurements"]
+        assert sorted((m["scenario"], m["round"]) for m in measured) == sorted(
+            (key, r) for key in SMOKE_SCENARIOS for r in range(1, rounds + 1)
+        )
+        assert all(m["requests"] > 0 and m["failures"] == 0 for m in measured)
+        assert all(m["peak_rss_mb"] > 0 for m in measured)
+    assert {m["scenario"] for m in servers["naive"]["measurements"]} == {"page20"}
+
+    def started(name: str, round_number: int) -> float:
+        found = [
+            m
+            for m in servers[name]["measurements"]
+            if m["scenario"] == "page20" and m["round"] == round_number
+        ]
+        return float(found[0]["started_at"])
+
+    # Alternating: ours, the fair baseline, the naive one, then ours again in the next round.
+    assert started("ours", 1) < started("asyncpg", 1) < started("naive", 1) < started("ours", 2)
+    # The statements come from the wire; the naive baseline must show its N+1, and ours as many
+    # statements for 10 exchanges as for 20.
+    ours_statements = servers["ours"]["statements"]
+    assert ours_statements["page20"]["data"] < servers["naive"]["statements"]["page20"]["data"]
+    assert ours_statements["page10"]["data"] == ours_statements["page20"]["data"]
     assert servers["ours"]["peak_rss_mb"] > 0
