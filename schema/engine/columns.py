@@ -15,9 +15,9 @@ works out, once per document, the columns each model's rows need:
 
 The union over every selection of the document's types is taken (conservatively ignoring
 @skip/@include). Rows loaded this way are partial model instances (``_partial``): reading an
-attribute that was not selected raises AttributeError, which makes the plan step aside and
-graphql-core run the query on full rows (the loaders are emptied first, see schema.transport.http), so a
-mistake here costs time, never a wrong answer.
+attribute that was not selected raises AttributeError, an error at the field that reads it
+(masked as INTERNAL_SERVER_ERROR and logged), so a mistake here is a visible error, never a
+wrong answer.
 """
 
 from __future__ import annotations

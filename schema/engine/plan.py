@@ -14,18 +14,19 @@ object; a resolver's Strawberry ``Info`` is built once per field and group. Asyn
 a future, the futures of the whole level are awaited together (so each loader still
 dispatches one batch for the level), then every coroutine is resumed.
 
-The result is exactly graphql-core's on the happy path: same resolvers, same arguments, same
-serializers, same ``is_type_of`` and ``resolve_type`` checks, same key order. Anything else
-— a resolver error, a null in a non-null position, a value of the wrong type, a directive
-other than @skip/@include, introspection at the root, a mutation or subscription — makes the
-plan step aside (``Fallback``): the caller then runs the operation with graphql-core, which
-produces the canonical errors and partial data. Queries are read-only, so running one again
-is safe; the request's loader caches are kept, so the second run costs little SQL.
+The result is exactly graphql-core's: same resolvers, same arguments, same serializers, same
+``is_type_of`` and ``resolve_type`` checks, same key order, and, when a field fails (its
+resolver or loader raises, a null in a non-null position, a value of the wrong type), the
+same errors with their paths and the same partial data, in graphql-core's order
+(schema.engine.failures): the plan runs an operation once, errors included. What it cannot
+run at all (introspection at the root, directives other than @skip/@include, mutations and
+subscriptions) is refused when compiling (``compile_operation`` gives None), before anything
+runs, and graphql-core runs it instead.
 
 What resolvers see differs in one way: ``info.path`` is the field's key under its parent
-type (no list indices or ancestors), since the plan does not track per-object paths. No
-resolver here reads the path (tests/api/test_plan.py checks the whole schema's documents
-against graphql-core).
+type (no list indices or ancestors), since the plan does not track per-object paths (an
+error's path is rebuilt when it happens). No resolver here reads the path
+(tests/api/test_plan.py checks the whole schema's documents against graphql-core).
 """
 
 from __future__ import annotations
@@ -33,19 +34,20 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import inspect
-import types
+import functools
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
 from graphql import (
     DirectiveNode,
+    ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLAbstractType,
     GraphQLEnumType,
+    GraphQLError,
     GraphQLField,
     GraphQLList,
     GraphQLNonNull,
@@ -62,22 +64,28 @@ from graphql import (
     is_abstract_type,
     type_from_ast,
 )
+from graphql.execution import default_field_resolver, default_type_resolver
 from graphql.execution.values import VariableValues, get_argument_values
-from graphql.pyutils import Path, Undefined
+from graphql.pyutils import Path, Undefined, is_iterable
+from graphql.pyutils import inspect as inspect_value
 from strawberry.types.field import StrawberryField
 
 from schema.engine.columns import document_columns
+from schema.engine.drive import Entry, Load, discard, drive
+from schema.engine.failures import Failure, report
 from schema.engine.fastpath import BACKREF, DIRECT_KEY, DirectCall, LoaderCall
 
 _EXECUTABLE_DIRECTIVES = frozenset({"skip", "include"})
 
 
-# How often the plan answered and how often it stepped aside (tests and operators read these).
+# How often the plan answered and how often a document was not compiled (tests and operators
+# read these).
 STATS: collections.Counter[str] = collections.Counter()
 
 
 class Fallback(Exception):
-    """The plan cannot give graphql-core's exact answer here: run graphql-core instead."""
+    """Raised while compiling: the plan cannot run this operation; graphql-core runs it instead.
+    Never raised once an operation runs."""
 
 
 # ---------------------------------------------------------------- compiled shapes
@@ -93,6 +101,7 @@ class Completion:
     kind: int
     non_null: bool
     serialize: Callable[[Any], Any] | None = None  # LEAF
+    leaf_type: GraphQLScalarType | GraphQLEnumType | None = None  # LEAF, for its error message
     object_plan: _LazyPlan | None = None  # OBJECT
     abstract: GraphQLAbstractType | None = None  # ABSTRACT
     runtime_plans: dict[str, ObjectPlan] = field(default_factory=dict)  # ABSTRACT, by type name
@@ -140,6 +149,9 @@ class OperationPlan:
         root = schema.query_type
         if root is None:
             raise Fallback
+        # Object plans below the root are compiled while the operation runs, when refusing is
+        # too late: what would refuse them is looked for now.
+        _refuse_other_directives(operation, fragments)
         self.root = self.object_plan(root, (operation.selection_set,))
         # Columns each model's loaders select for this operation (schema.engine.columns).
         self.columns = document_columns(schema, operation, fragments)
@@ -229,7 +241,9 @@ class OperationPlan:
             raise Fallback
         static_arguments: dict[str, Any] | None = None
         if not any(_uses_variables(node) for node in nodes):
-            static_arguments = get_argument_values(definition, nodes[0])
+            # A literal its scalar refuses: coerced (and reported) for each object at run time.
+            with contextlib.suppress(Exception):
+                static_arguments = get_argument_values(definition, nodes[0])
         plan = FieldPlan(key, name, nodes, definition, RESOLVER, static_arguments=static_arguments)
         resolve = definition.resolve
         strawberry_field = (definition.extensions or {}).get(BACKREF)
@@ -244,8 +258,6 @@ class OperationPlan:
             plan.kind, plan.direct, plan.is_async = DIRECT, direct, direct.is_async
             if direct.loader_call is not None and not definition.args:
                 plan.kind, plan.loader_call = LOADER, direct.loader_call
-        elif resolve is None:
-            raise Fallback  # graphql-core's default resolver (dict keys too): not used here
         plan.completion = self.completion(definition.type, nodes)
         return plan
 
@@ -256,7 +268,7 @@ class OperationPlan:
         if isinstance(type_, GraphQLList):
             return Completion(LIST, non_null, item=self.completion(type_.of_type, nodes))
         if isinstance(type_, GraphQLScalarType | GraphQLEnumType):
-            return Completion(LEAF, non_null, serialize=type_.serialize)
+            return Completion(LEAF, non_null, serialize=type_.coerce_output_value, leaf_type=type_)
         selection_sets = [node.selection_set for node in nodes if node.selection_set is not None]
         if isinstance(type_, GraphQLObjectType):
             return Completion(OBJECT, non_null, object_plan=_LazyPlan(self, type_, selection_sets))
@@ -264,19 +276,14 @@ class OperationPlan:
             return Completion(ABSTRACT, non_null, abstract=type_, nodes=nodes)
         raise Fallback
 
-    def runtime_plan(self, completion: Completion, type_name: str) -> ObjectPlan:
-        plan = completion.runtime_plans.get(type_name)
+    def runtime_plan(self, completion: Completion, runtime: GraphQLObjectType) -> ObjectPlan:
+        """The plan of an abstract field's objects of this (checked) runtime type."""
+        plan = completion.runtime_plans.get(runtime.name)
         if plan is None:
-            runtime = self.schema.get_type(type_name)
-            abstract = completion.abstract
-            if not isinstance(runtime, GraphQLObjectType) or abstract is None:
-                raise Fallback
-            if not self.schema.is_sub_type(abstract, runtime):
-                raise Fallback
             selection_sets = [
                 node.selection_set for node in completion.nodes if node.selection_set is not None
             ]
-            plan = completion.runtime_plans[type_name] = self.object_plan(runtime, selection_sets)
+            plan = completion.runtime_plans[runtime.name] = self.object_plan(runtime, selection_sets)
         return plan
 
 
@@ -311,6 +318,22 @@ def _uses_variables(node: Any) -> bool:
         stack.extend(getattr(value, "values", None) or ())
         stack.extend(item.value for item in getattr(value, "fields", None) or ())
     return False
+
+
+def _refuse_other_directives(
+    operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]
+) -> None:
+    """Fallback when any selection carries a directive other than @skip/@include (@defer,
+    @stream: graphql-core's own)."""
+    stack: list[Any] = [operation.selection_set, *(f.selection_set for f in fragments.values())]
+    while stack:
+        selection_set = stack.pop()
+        for selection in selection_set.selections:
+            for directive in selection.directives or ():
+                if directive.name.value not in _EXECUTABLE_DIRECTIVES:
+                    raise Fallback
+            if getattr(selection, "selection_set", None) is not None:
+                stack.append(selection.selection_set)
 
 
 def directive_variables(
@@ -363,11 +386,23 @@ def compile_operation(
 
 @dataclass(eq=False)
 class _Group:
-    """Objects at one depth that share a selection: their sources and their result dicts."""
+    """Objects at one depth that share a selection: their sources and their result dicts.
+
+    ``parent`` and ``field`` say where they come from (the parent group's objects' values of
+    that field), and ``round`` how many awaited fields lie above them: enough to rebuild an
+    object's path and order its errors when one fails (schema.engine.failures), at no cost
+    per object."""
 
     plan: ObjectPlan
     sources: list[Any] = field(default_factory=list)
     results: list[dict[str, Any]] = field(default_factory=list)
+    parent: _Group | None = None
+    field: FieldPlan | None = None
+    round: int = 0
+
+
+# A value whose resolver or load failed (the failure is noted): completed as null.
+_FAILED: Any = type("_Failed", (), {"__repr__": lambda _self: "<failed>"})()
 
 
 class _Execution:
@@ -382,6 +417,9 @@ class _Execution:
         self.context = context
         self.variable_values = variable_values
         self.root_value = root_value
+        self.failures: list[Failure] = []
+        # ids of the columns holding a _FAILED value (completed one by one).
+        self.failed_columns: set[int] = set()
 
     def info(self, field_plan: FieldPlan, parent: GraphQLObjectType) -> GraphQLResolveInfo:
         plan = self.plan
@@ -404,110 +442,190 @@ class _Execution:
             None,  # type: ignore[arg-type]
         )
 
-    async def run(self) -> dict[str, Any]:
+    async def run(self) -> ExecutionResult:
         data: dict[str, Any] = {}
         level = [_Group(self.plan.root, [self.root_value], [data])]
         while level:
             level = await self.resolve_level(level)
-        return data
+        if not self.failures:
+            return ExecutionResult(data, None)
+        completed, errors = report(self.failures, data)
+        return ExecutionResult(completed, errors)
+
+    # ------------------------------------------------------------ failures
+
+    def fail(
+        self,
+        group: _Group,
+        index: int,
+        field_plan: FieldPlan,
+        column: list[Any],
+        error: BaseException,
+        round_: int,
+        append: bool = False,
+    ) -> None:
+        """A field's resolver (or load) failed for one object: its value completes as null.
+        ``append``: the value's place is the column's next one."""
+        if append:
+            column.append(_FAILED)
+        else:
+            column[index] = _FAILED
+        self.failed_columns.add(id(column))
+        self.failures.append(Failure(group, index, field_plan, (), error, round_))
+
+    def fail_awaited(self, where: Any, column: list[Any], index: int, error: BaseException) -> None:
+        group, field_plan = where
+        self.fail(group, index, field_plan, column, error, group.round + 1)
+
+    # ------------------------------------------------------------ resolving
 
     async def resolve_level(self, groups: list[_Group]) -> list[_Group]:
         # Values per (group, field), filled now for sync fields and after the drive for async ones.
         values: list[list[list[Any]]] = []
         infos: list[list[GraphQLResolveInfo | None]] = []
-        pending: list[_Entry] = []
-        loads: list[_Load] = []
+        # Per (group, field): whether graphql-core would have awaited its values.
+        awaited: list[list[bool]] = []
+        pending: list[Entry] = []
+        loads: list[Load] = []
         try:
             for group in groups:
                 group_values: list[list[Any]] = []
                 group_infos: list[GraphQLResolveInfo | None] = []
+                group_awaited: list[bool] = []
                 values.append(group_values)
                 infos.append(group_infos)
+                awaited.append(group_awaited)
                 parent = group.plan.type
                 sources = group.sources
                 for field_plan in group.plan.fields:
                     kind = field_plan.kind
                     info: GraphQLResolveInfo | None = None
+                    is_async = False
                     column: list[Any]
                     if kind == ATTRIBUTE:
                         attribute = field_plan.attribute
                         try:
                             column = [getattr(source, attribute) for source in sources]
-                        except Exception as error:  # e.g. a column the loaders did not select
-                            raise Fallback from error
+                        except Exception:  # e.g. a column the loaders did not select
+                            column = self.attributes_one_by_one(group, field_plan, sources)
                     elif kind == TYPENAME:
                         column = [parent.name] * len(sources)
                     elif kind == LOADER:
                         column = []
                         group_values.append(column)  # visible to the clean-up while it fills
-                        self.load_column(field_plan, sources, column, loads)
+                        self.load_column(group, field_plan, sources, column, loads)
                         group_values.pop()
+                        is_async = True  # the resolver is a coroutine function
                     else:
                         info = self.info(field_plan, parent)
                         column = []
                         group_values.append(column)  # visible to the clean-up while it fills
-                        self.resolve_column(field_plan, info, sources, column)
+                        self.resolve_column(group, field_plan, info, sources, column)
                         group_values.pop()
                         if kind == RESOLVER or field_plan.is_async:
+                            where = (group, field_plan)
                             for index, value in enumerate(column):
                                 if _is_awaitable(value):
-                                    pending.append(_Entry(value, column, index))
+                                    pending.append(Entry(value, column, index, where))
+                                    is_async = True
                     group_values.append(column)
                     group_infos.append(info)
+                    group_awaited.append(is_async)
             if pending or loads:
-                await _drive(pending, loads)
+                await drive(pending, loads, self.fail_awaited)
         except BaseException:
-            _discard(value for group_values in values for column in group_values for value in column)
+            discard(value for group_values in values for column in group_values for value in column)
             raise
 
         next_level: dict[int, _Group] = {}
-        for group, group_values, group_infos in zip(groups, values, infos, strict=True):
+        failed_columns = self.failed_columns
+        for group, group_values, group_infos, group_awaited in zip(
+            groups, values, infos, awaited, strict=True
+        ):
             results = group.results
-            for field_plan, column, info in zip(group.plan.fields, group_values, group_infos, strict=True):
+            for field_plan, column, info, is_async in zip(
+                group.plan.fields, group_values, group_infos, group_awaited, strict=True
+            ):
                 key = field_plan.key
                 completion = field_plan.completion
                 if completion is None:  # __typename
                     for result, value in zip(results, column, strict=True):
                         result[key] = value
                     continue
+                round_ = group.round + is_async
+                if failed_columns and id(column) in failed_columns:
+                    self.complete_one_by_one(group, field_plan, column, info, round_, next_level)
+                    continue
                 try:
-                    complete = self.completer(completion, info, field_plan, group.plan.type, next_level)
+                    complete = self.completer(completion, info, field_plan, group, round_, next_level)
                     for result, value in zip(results, column, strict=True):
                         result[key] = complete(value)
-                except Exception as error:
-                    # e.g. a sync resolver that returned a coroutine: nobody will await it now.
-                    _discard(value for group_values in values for column in group_values for value in column)
-                    if isinstance(error, Fallback):
-                        raise
-                    raise Fallback from error
+                except Exception:
+                    self.complete_one_by_one(group, field_plan, column, info, round_, next_level)
         return list(next_level.values())
 
+    def attributes_one_by_one(self, group: _Group, field_plan: FieldPlan, sources: list[Any]) -> list[Any]:
+        column: list[Any] = []
+        attribute = field_plan.attribute
+        for index, source in enumerate(sources):
+            column.append(None)
+            try:
+                column[index] = getattr(source, attribute)
+            except Exception as error:
+                self.fail(group, index, field_plan, column, error, group.round)
+        return column
+
     def load_column(
-        self, field_plan: FieldPlan, sources: list[Any], column: list[Any], loads: list[_Load]
+        self, group: _Group, field_plan: FieldPlan, sources: list[Any], column: list[Any], loads: list[Load]
     ) -> None:
         """The resolver's own DataLoader call (schema.engine.fastpath.LoaderCall) for every source:
-        values already loaded go straight in, the others wait with the level's awaitables."""
+        values already loaded go straight in, the others wait with the level's awaitables. An
+        error here is the resolver's, raised inside its coroutine: one round later."""
         call = field_plan.loader_call
         assert call is not None
+        where = (group, field_plan)
+        key_of, optional = call.key, call.optional
         try:
             load = getattr(self.context.loaders, call.loader).load
-            key_of, optional = call.key, call.optional
+        except Exception as error:
+            for index in range(len(sources)):
+                column.append(None)
+                self.fail(group, index, field_plan, column, error, group.round + 1)
+            return
+        try:
             for source in sources:
                 key = getattr(source, key_of)
                 if key is None and optional:
                     column.append(None)
                     continue
                 future = load(key)
-                if future.done():
+                if future.done() and not future.cancelled() and future.exception() is None:
                     column.append(future.result())
                 else:
-                    loads.append((future, column, len(column)))
+                    loads.append((future, column, len(column), where))
                     column.append(None)
-        except (Exception, asyncio.CancelledError) as error:
-            raise Fallback from error
+            return
+        except Exception as error:
+            self.fail(group, len(column), field_plan, column, error, group.round + 1, append=True)
+        # After a failure, one object at a time (the rest of the column).
+        for index in range(len(column), len(sources)):
+            try:
+                key = getattr(sources[index], key_of)
+                future = None if key is None and optional else load(key)
+            except Exception as error:
+                self.fail(group, index, field_plan, column, error, group.round + 1, append=True)
+                continue
+            if future is not None:
+                loads.append((future, column, index, where))
+            column.append(None)
 
     def resolve_column(
-        self, field_plan: FieldPlan, info: GraphQLResolveInfo, sources: list[Any], column: list[Any]
+        self,
+        group: _Group,
+        field_plan: FieldPlan,
+        info: GraphQLResolveInfo,
+        sources: list[Any],
+        column: list[Any],
     ) -> None:
         """Calls the field's resolver for every source, appending to ``column``."""
         arguments = field_plan.static_arguments
@@ -517,79 +635,111 @@ class _Execution:
                 arguments = get_argument_values(
                     field_plan.definition, field_plan.nodes[0], self.variable_values
                 )
-            if field_plan.kind == DIRECT:
-                assert field_plan.direct is not None
-                call = field_plan.direct.bind(info, arguments)
+        except Exception as error:
+            # graphql-core coerces the arguments for each object: each fails alike.
+            for index in range(len(sources)):
+                column.append(None)
+                self.fail(group, index, field_plan, column, error, group.round)
+            return
+        call: Callable[[Any], Any]
+        if field_plan.kind == DIRECT:
+            assert field_plan.direct is not None
+            call = field_plan.direct.bind(info, arguments)
+            try:
                 for source in sources:
                     column.append(call(source))
-            else:
-                assert field_plan.definition is not None
-                resolve = field_plan.definition.resolve
-                assert resolve is not None
+                return
+            except Exception as error:
+                self.fail(group, len(column), field_plan, column, error, group.round, append=True)
+        else:
+            assert field_plan.definition is not None
+            resolve = field_plan.definition.resolve or default_field_resolver
+            try:
                 for source in sources:
                     column.append(resolve(source, info, **arguments))
-        except Fallback:
-            raise
-        except Exception as error:
-            raise Fallback from error
+                return
+            except Exception as error:
+                self.fail(group, len(column), field_plan, column, error, group.round, append=True)
+            call = functools.partial(_call_resolver, resolve, info, arguments)
+        # After a failure, one object at a time (the rest of the column).
+        for index in range(len(column), len(sources)):
+            column.append(None)
+            try:
+                column[index] = call(sources[index])
+            except Exception as error:
+                self.fail(group, index, field_plan, column, error, group.round)
+
+    # ------------------------------------------------------------ completing
 
     def completer(
         self,
         completion: Completion,
         info: GraphQLResolveInfo | None,
         field_plan: FieldPlan,
-        parent: GraphQLObjectType,
+        group: _Group,
+        round_: int,
         next_level: dict[int, _Group],
     ) -> Callable[[Any], Any]:
-        """The function completing one value of this field (recursively for lists)."""
+        """The function completing one value of this field (recursively for lists). It raises
+        graphql-core's error for a value graphql-core would not complete; the caller then
+        completes the field's values one by one (``complete_one_by_one``) to place it."""
         non_null = completion.non_null
         kind = completion.kind
+        parent = group.plan.type
         if kind == LEAF:
             serialize = completion.serialize
             assert serialize is not None
+            leaf_type = completion.leaf_type
 
             def leaf(value: Any) -> Any:
                 if value is None:
                     if non_null:
-                        raise Fallback
+                        raise _non_null_error(parent, field_plan)
                     return None
                 serialized = serialize(value)
                 if serialized is Undefined or serialized is None:
-                    raise Fallback
+                    raise TypeError(
+                        f"Expected `{inspect_value(leaf_type)}.coerce_output_value({inspect_value(value)})`"
+                        f" to return non-nullable value, returned: {inspect_value(serialized)}"
+                    )
                 return serialized
 
             return leaf
         if kind == LIST:
             assert completion.item is not None
-            item = self.completer(completion.item, info, field_plan, parent, next_level)
+            item = self.completer(completion.item, info, field_plan, group, round_, next_level)
 
             def listed(value: Any) -> Any:
                 if value is None:
                     if non_null:
-                        raise Fallback
+                        raise _non_null_error(parent, field_plan)
                     return None
-                if isinstance(value, str | bytes | dict) or not isinstance(value, Iterable):
-                    raise Fallback
+                if not is_iterable(value):
+                    raise _not_iterable_error(parent, field_plan)
                 return [item(element) for element in value]
 
             return listed
         resolve_info = info if info is not None else self.info(field_plan, parent)
+        nodes = list(field_plan.nodes)
         if kind == OBJECT:
             assert completion.object_plan is not None
             object_plan = completion.object_plan.get()
-            group = next_level.get(id(object_plan))
-            if group is None:
-                group = next_level[id(object_plan)] = _Group(object_plan)
-            sources, results = group.sources, group.results
-            is_type_of = object_plan.type.is_type_of
+            child = next_level.get(id(object_plan))
+            if child is None:
+                child = next_level[id(object_plan)] = _Group(object_plan, [], [], group, field_plan, round_)
+            sources, results = child.sources, child.results
+            object_type = object_plan.type
+            is_type_of = object_type.is_type_of
 
             def obj(value: Any) -> Any:
                 if value is None:
                     if non_null:
-                        raise Fallback
+                        raise _non_null_error(parent, field_plan)
                     return None
-                if is_type_of is not None and is_type_of(value, resolve_info) is not True:
-                    raise Fallback  # graphql-core's "Expected value of type …" error
+                if is_type_of is not None and not is_type_of(value, resolve_info):
+                    raise GraphQLError(
+                        f"Expected value of type '{object_type}' but got: {inspect_value(value)}.", nodes
+                    )
                 result: dict[str, Any] = {}
                 sources.append(value)
                 results.append(result)
@@ -598,222 +748,189 @@ class _Execution:
             return obj
         abstract = completion.abstract
         assert abstract is not None
-        resolve_type = abstract.resolve_type
-        if resolve_type is None:
-            raise Fallback
+        resolve_type = abstract.resolve_type or default_type_resolver
         operation = self.plan
+        schema = operation.schema
 
         def abstract_value(value: Any) -> Any:
             if value is None:
                 if non_null:
-                    raise Fallback
+                    raise _non_null_error(parent, field_plan)
                 return None
-            runtime = resolve_type(value, resolve_info, abstract)
-            if isinstance(runtime, GraphQLObjectType):
-                runtime = runtime.name
-            if not isinstance(runtime, str):
-                raise Fallback  # awaitable or invalid: graphql-core handles (and reports) it
+            runtime_name = resolve_type(value, resolve_info, abstract)
+            runtime = _runtime_type(schema, abstract, runtime_name, value, parent, field_plan, nodes)
             object_plan = operation.runtime_plan(completion, runtime)
-            is_type_of = object_plan.type.is_type_of
-            if is_type_of is not None and is_type_of(value, resolve_info) is not True:
-                raise Fallback
-            group = next_level.get(id(object_plan))
-            if group is None:
-                group = next_level[id(object_plan)] = _Group(object_plan)
+            is_type_of = runtime.is_type_of
+            if is_type_of is not None and not is_type_of(value, resolve_info):
+                raise GraphQLError(
+                    f"Expected value of type '{runtime}' but got: {inspect_value(value)}.", nodes
+                )
+            child = next_level.get(id(object_plan))
+            if child is None:
+                child = next_level[id(object_plan)] = _Group(object_plan, [], [], group, field_plan, round_)
             result: dict[str, Any] = {}
-            group.sources.append(value)
-            group.results.append(result)
+            child.sources.append(value)
+            child.results.append(result)
             return result
 
         return abstract_value
+
+    def complete_one_by_one(
+        self,
+        group: _Group,
+        field_plan: FieldPlan,
+        column: list[Any],
+        info: GraphQLResolveInfo | None,
+        round_: int,
+        next_level: dict[int, _Group],
+    ) -> None:
+        """A field's values completed one at a time, each failure noted where it happened.
+        The fast pass may have placed some objects already: its groups start again."""
+        for child in next_level.values():
+            if child.field is field_plan:
+                child.sources.clear()
+                child.results.clear()
+        completion = field_plan.completion
+        assert completion is not None
+        key = field_plan.key
+        for index, (result, value) in enumerate(zip(group.results, column, strict=True)):
+            if value is _FAILED:
+                result[key] = None
+            else:
+                result[key] = self.complete_value(
+                    completion, value, info, field_plan, group, index, (), round_, next_level
+                )
+
+    def complete_value(
+        self,
+        completion: Completion,
+        value: Any,
+        info: GraphQLResolveInfo | None,
+        field_plan: FieldPlan,
+        group: _Group,
+        index: int,
+        indices: tuple[int, ...],
+        round_: int,
+        next_level: dict[int, _Group],
+    ) -> Any:
+        """One value completed, or None with its failure noted (list items one by one)."""
+        try:
+            if completion.kind == LIST and value is not None:
+                if not is_iterable(value):
+                    raise _not_iterable_error(group.plan.type, field_plan)
+                item = completion.item
+                assert item is not None
+                return [
+                    self.complete_value(
+                        item,
+                        element,
+                        info,
+                        field_plan,
+                        group,
+                        index,
+                        (*indices, position),
+                        round_,
+                        next_level,
+                    )
+                    for position, element in enumerate(value)
+                ]
+            # Leaves and objects place nothing before they succeed: the fast function will do.
+            return self.completer(completion, info, field_plan, group, round_, next_level)(value)
+        except Exception as error:
+            self.failures.append(Failure(group, index, field_plan, indices, error, round_))
+            return None
+
+
+def _call_resolver(
+    resolve: Callable[..., Any], info: GraphQLResolveInfo, arguments: dict[str, Any], source: Any
+) -> Any:
+    return resolve(source, info, **arguments)
+
+
+def _non_null_error(parent: GraphQLObjectType, field_plan: FieldPlan) -> TypeError:
+    return TypeError(f"Cannot return null for non-nullable field {parent.name}.{field_plan.name}.")
+
+
+def _not_iterable_error(parent: GraphQLObjectType, field_plan: FieldPlan) -> GraphQLError:
+    return GraphQLError(
+        f"Expected Iterable, but did not find one for field '{parent.name}.{field_plan.name}'."
+    )
+
+
+def _runtime_type(
+    schema: GraphQLSchema,
+    abstract: GraphQLAbstractType,
+    runtime_name: Any,
+    value: Any,
+    parent: GraphQLObjectType,
+    field_plan: FieldPlan,
+    nodes: list[FieldNode],
+) -> GraphQLObjectType:
+    """The object type ``resolve_type`` named, checked as graphql-core checks it (same errors)."""
+    if runtime_name is None:
+        raise GraphQLError(
+            f"Abstract type '{abstract}' must resolve to an Object type at runtime"
+            f" for field '{parent.name}.{field_plan.name}'. Either the '{abstract}' type should provide"
+            " a 'resolve_type' function or each possible type should provide an 'is_type_of' function.",
+            nodes,
+        )
+    if not isinstance(runtime_name, str):
+        raise GraphQLError(
+            f"Abstract type '{abstract}' must resolve to an Object type at runtime"
+            f" for field '{parent.name}.{field_plan.name}' with value {inspect_value(value)},"
+            f" received '{inspect_value(runtime_name)}', which is not a valid Object type name.",
+            nodes,
+        )
+    runtime = schema.get_type(runtime_name)
+    if runtime is None:
+        raise GraphQLError(
+            f"Abstract type '{abstract}' was resolved to a type '{runtime_name}'"
+            " that does not exist inside the schema.",
+            nodes,
+        )
+    if not isinstance(runtime, GraphQLObjectType):
+        raise GraphQLError(
+            f"Abstract type '{abstract}' was resolved to a non-object type '{runtime_name}'.", nodes
+        )
+    if not schema.is_sub_type(abstract, runtime):
+        raise GraphQLError(f"Runtime Object type '{runtime}' is not a possible type for '{abstract}'.", nodes)
+    return runtime
 
 
 def _is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
     return hasattr(type(value), "__await__") and not isinstance(value, type)
 
 
-# A DataLoader future the plan waits on directly, and where its value goes: (future, column, index).
-_Load = tuple[asyncio.Future[Any], list[Any], int]
-
-
-class _Entry:
-    """One awaitable a resolver returned, and where its value goes."""
-
-    __slots__ = ("awaitable", "column", "index", "step")
-
-    def __init__(self, awaitable: Any, column: list[Any], index: int) -> None:
-        self.awaitable = awaitable
-        self.step = awaitable.__await__()
-        self.column = column
-        self.index = index
-
-
-# Awaitables left running after the plan stepped aside (see _drive), until they finish.
-_adopted: set[asyncio.Task[None]] = set()
-
-
-def _discard(values: Iterable[Any]) -> None:
-    """Close coroutines that were created but never started: nobody will await them now
-    (closing a created coroutine runs none of its code and silences the never-awaited warning)."""
-    for value in values:
-        if (
-            isinstance(value, types.CoroutineType)
-            and inspect.getcoroutinestate(value) == inspect.CORO_CREATED
-        ):
-            value.close()
-
-
-async def _finish(entry: _Entry, waiting_on: Any, cancel: bool) -> None:
-    """Run a started awaitable to its end, as its task would have: wait for the future it is
-    suspended on, then keep stepping. With ``cancel``, do what ``Task.cancel`` does instead:
-    cancel that future and throw CancelledError in at once, so a driver call mid-flight
-    cleans up the way it does when its task is cancelled."""
-    step = entry.step
-    with contextlib.suppress(BaseException):
-        if cancel:
-            if waiting_on is not None:
-                waiting_on.cancel()
-            waiting_on = step.throw(asyncio.CancelledError())
-        else:
-            if waiting_on is not None and not waiting_on.done():
-                await _settled(waiting_on)
-            waiting_on = step.send(None)
-        while True:
-            if waiting_on is None:
-                await asyncio.sleep(0)
-            else:
-                waiting_on._asyncio_future_blocking = False
-                if not waiting_on.done():
-                    await _settled(waiting_on)
-            waiting_on = step.send(None)
-
-
-def _settled(future: asyncio.Future[Any]) -> asyncio.Future[None]:
-    """A future that completes (with None) when ``future`` does, whatever its outcome."""
-    waiter: asyncio.Future[None] = future.get_loop().create_future()
-
-    def wake(_done: asyncio.Future[Any]) -> None:
-        if not waiter.done():
-            waiter.set_result(None)
-
-    future.add_done_callback(wake)
-    return waiter
-
-
-async def _drive(pending: list[_Entry], loads: list[_Load] | None = None) -> None:
-    """Run awaitables to completion the way asyncio's tasks would, without a task each.
-
-    Every awaitable is stepped until it waits on a future (or finishes). The driver then
-    sleeps until some of those futures are done and resumes exactly the awaitables whose
-    futures are done, like the event loop resuming tasks; a DataLoader settles a whole batch at
-    once, so its waiters are resumed together. Loads issued by one round's steps land in the
-    same DataLoader batches, as with tasks.
-
-    ``loads`` are DataLoader futures the plan waits on directly (LoaderCall fields): their
-    batches settle them whatever the driver does, so the driver listens to one of them at a
-    time instead of putting a callback on each (one wake-up per batch, not per object).
-
-    When the plan steps aside (an awaitable raised) or the request is cancelled, the
-    awaitables still suspended are not closed mid-await (a database call must finish or clean
-    up): they are adopted by background tasks that run them to their end, cancelled in the
-    second case. Created but unstarted ones are closed by the caller.
-    """
-    loop = asyncio.get_running_loop()
-    waiting: dict[Any, list[_Entry]] = {}
-    settled: list[Any] = []
-    wake: list[asyncio.Future[None] | None] = [None]
-    loads = loads or []
-    listened: set[int] = set()  # loads' futures with our callback
-
-    def on_settled(future: Any) -> None:
-        settled.append(future)
-        waiter = wake[0]
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    ready = list(pending)  # to be stepped this round (not started yet, or their future is done)
-    stepped = 0  # how many of ``ready`` were stepped so far
-    bare: list[_Entry] = []  # suspended at a bare yield (asyncio.sleep(0)): resumed next round
-    try:
-        while True:
-            stepped, bare = 0, []
-            for entry in ready:
-                stepped += 1
-                try:
-                    yielded = entry.step.send(None)
-                except StopIteration as stop:
-                    entry.column[entry.index] = stop.value
-                    continue
-                except Exception as error:
-                    raise Fallback from error
-                if yielded is None:
-                    bare.append(entry)
-                elif getattr(yielded, "_asyncio_future_blocking", None) is not None:
-                    yielded._asyncio_future_blocking = False
-                    entries = waiting.get(yielded)
-                    if entries is None:
-                        waiting[yielded] = [entry]
-                        yielded.add_done_callback(on_settled)
-                    else:
-                        entries.append(entry)
-                else:
-                    # Not an asyncio awaitable: graphql-core's tasks report it (here it is closed).
-                    with contextlib.suppress(BaseException):
-                        entry.step.close()
-                    raise Fallback
-            ready, stepped = [], 0
-            if loads:
-                unsettled: list[_Load] = []
-                for load in loads:
-                    future = load[0]
-                    if not future.done():
-                        unsettled.append(load)
-                    elif future.cancelled() or future.exception() is not None:
-                        raise Fallback  # graphql-core reports the loader's error
-                    else:
-                        load[1][load[2]] = future.result()
-                loads = unsettled
-            if not (bare or waiting or loads):
-                break
-            if bare:
-                await asyncio.sleep(0)
-                ready, bare = bare, []
-            elif not settled:
-                if loads and id(loads[0][0]) not in listened:
-                    listened.add(id(loads[0][0]))
-                    loads[0][0].add_done_callback(on_settled)
-                waiter = wake[0] = loop.create_future()
-                await waiter
-                wake[0] = None
-            for future in settled:
-                ready.extend(waiting.pop(future, ()))
-            settled.clear()
-    except BaseException as error:
-        cancel = not isinstance(error, Exception)
-        leftover: list[tuple[_Entry, Any]] = [(entry, None) for entry in (*ready[stepped:], *bare)]
-        leftover += [(entry, future) for future, entries in waiting.items() for entry in entries]
-        for entry, future in leftover:
-            awaitable = entry.awaitable
-            if (
-                inspect.iscoroutine(awaitable)
-                and inspect.getcoroutinestate(awaitable) == inspect.CORO_CREATED
-            ):
-                awaitable.close()
-                continue
-            task = loop.create_task(_finish(entry, future, cancel))
-            _adopted.add(task)
-            task.add_done_callback(_adopted.discard)
-        raise
-
-
 async def execute(
     plan: OperationPlan, context: Any, variable_values: VariableValues, root_value: Any = None
-) -> dict[str, Any]:
-    """The operation's ``data``; raises Fallback where graphql-core must answer instead."""
+) -> ExecutionResult:
+    """The operation's result, errors and partial data included, as graphql-core gives it.
+
+    When cancelled (the deadline, or the client gone), the cancellation reaches every awaitable
+    the plan started and the loaders' batches, and this returns only once they have ended."""
     try:
-        data = await _Execution(plan, context, variable_values, root_value).run()
-    except Fallback:
-        STATS["fallback"] += 1
+        result = await _Execution(plan, context, variable_values, root_value).run()
+    except asyncio.CancelledError:
+        await settle_loaders(context)
         raise
     STATS["planned"] += 1
-    return data
+    return result
+
+
+async def settle_loaders(context: Any) -> None:
+    """Cancel the request's DataLoader batches still running and wait for their end (their
+    futures were cancelled with the awaitables that wanted them; a batch scheduled but not yet
+    started then finds nobody waiting and returns at once)."""
+    loaders = vars(context).get("loaders")
+    if loaders is None:
+        return
+    await asyncio.sleep(0)  # a dispatch scheduled with call_soon creates its task now
+    running = []
+    for loader in vars(loaders).values():
+        batch = getattr(loader, "batch", None)
+        task = getattr(batch, "_dispatch_task", None)
+        if isinstance(task, asyncio.Task) and not task.done():
+            task.cancel()
+            running.append(task)
+    if running:
+        await asyncio.wait(running)

@@ -1,28 +1,39 @@
 """Running an admitted operation under the execution time limit: by its compiled plan
-(schema.engine.plan) where it can, else by graphql-core through Strawberry."""
+(schema.engine.plan) where it can, else by graphql-core through Strawberry. Either runs once:
+the plan answers errors and partial data itself, and what it cannot run is known before it
+starts.
+
+At the deadline (or when the client leaves) the execution is cancelled and the answer waits
+until the cancelled work has ended, so nothing of the request runs on after its response and
+outside its execution slot; only work that does not end within ``CANCEL_GRACE_SECONDS`` of
+being cancelled (a database client cancelling a query on a connection that went silent) is
+left to finish in the background, and logged."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import GraphQLSchema, OperationDefinitionNode
 from graphql.execution.values import VariableValues
 from starlette.responses import Response
 from strawberry.schema.base import BaseSchema
+from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from exchange import access
-from exchange.deadlines import within
 from exchange.errors import TransportCode
 from schema.admission.limits import Prepared
 from schema.api.context import Context
-from schema.engine.plan import Fallback, compile_operation
+from schema.engine.plan import compile_operation
 from schema.engine.plan import execute as execute_plan
 from schema.transport.errors import format_result
 
 log = logging.getLogger("exchange.graphql")
+T = TypeVar("T")
 
 
 @dataclass
@@ -53,6 +64,48 @@ class Admission:
     streamed: bool = False
 
 
+# How long cancelled work may take to end before the answer goes out without waiting more.
+CANCEL_GRACE_SECONDS = 2.0
+
+# Cancelled work that outlived its grace, held until it ends (not garbage-collected mid-flight).
+_lingering: set[asyncio.Task[Any]] = set()
+
+
+def _forget(task: asyncio.Task[Any]) -> None:
+    _lingering.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: no "exception was never retrieved" noise
+
+
+async def _cancel(task: asyncio.Task[Any], request_id: str) -> None:
+    """Cancel the execution and wait until it has ended (within the grace)."""
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=CANCEL_GRACE_SECONDS)
+    if not done:
+        log.warning(
+            "request %s: cancelled execution still running after %s s", request_id, CANCEL_GRACE_SECONDS
+        )
+        _lingering.add(task)
+        task.add_done_callback(_forget)
+    elif not task.cancelled():
+        task.exception()  # ended by an error while cancelling: retrieved, the answer is TIMEOUT
+
+
+async def until_deadline(seconds: float, work: Coroutine[Any, Any, T], request_id: str) -> T:
+    """The result of ``work``, or TimeoutError once ``seconds`` have passed and ``work`` has been
+    cancelled (and has ended)."""
+    task = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=max(seconds, 0))
+    except asyncio.CancelledError:
+        await _cancel(task, request_id)
+        raise
+    if task in done:
+        return task.result()
+    await _cancel(task, request_id)
+    raise TimeoutError(f"no answer within {seconds} s")
+
+
 def timed_out(request_id: str, timeout_seconds: float) -> Outcome:
     log.warning("request %s: execution timed out", request_id)
     return Outcome(
@@ -68,11 +121,22 @@ def timed_out(request_id: str, timeout_seconds: float) -> Outcome:
     )
 
 
+def answer(result: ExecutionResult, request_id: str) -> Outcome:
+    """The formatted result; 503 with Retry-After when the database was away and nothing was answered."""
+    body: dict[str, Any] = dict(format_result(result, request_id))
+    outcome = Outcome(body)
+    codes = {error["extensions"]["code"] for error in body.get("errors") or []}
+    if TransportCode.SERVICE_UNAVAILABLE in codes and body.get("data") is None:
+        outcome.status = 503
+        outcome.headers["Retry-After"] = "1"
+    return outcome
+
+
 async def run_plan(
     schema: GraphQLSchema, timeout_seconds: float, admitted: Admission, request_id: str
 ) -> Outcome | None:
-    """The query run by its compiled plan; None where graphql-core must run it (the plan steps
-    aside on any error, so errors and partial data are graphql-core's)."""
+    """The query run by its compiled plan, errors and partial data included; None when the plan
+    refused the document when compiling (graphql-core runs it then, once)."""
     plan = compile_operation(
         schema, admitted.operation, admitted.prepared.fragments, admitted.coerced, admitted.prepared.plans
     )
@@ -82,16 +146,14 @@ async def run_plan(
     context.release()  # loaders built before now (none, usually) loaded whole rows
     context.columns = plan.columns
     try:
-        data = await within(timeout_seconds, execute_plan(plan, context, admitted.variable_values))
-    except Fallback:
-        # graphql-core runs on whole rows: the plan's partial ones must not reach it.
-        context.columns = {}
-        context.release()
-        return None
+        planned = await until_deadline(
+            timeout_seconds, execute_plan(plan, context, admitted.variable_values), request_id
+        )
     except TimeoutError:
         return timed_out(request_id, timeout_seconds)
-    context.release()
-    return Outcome({"data": data})
+    finally:
+        context.release()
+    return answer(ExecutionResult(data=planned.data, errors=planned.errors), request_id)
 
 
 async def run_graphql_core(
@@ -103,7 +165,7 @@ async def run_graphql_core(
         else {StrawberryOperationType.QUERY, StrawberryOperationType.MUTATION}
     )
     try:
-        result = await within(
+        result = await until_deadline(
             timeout_seconds,
             schema.execute(
                 admitted.query,
@@ -113,13 +175,8 @@ async def run_graphql_core(
                 allowed_operation_types=allowed,
                 operation_extensions=admitted.extensions,
             ),
+            request_id,
         )
     except TimeoutError:
         return timed_out(request_id, timeout_seconds)
-    body: dict[str, Any] = dict(format_result(result, request_id))
-    outcome = Outcome(body)
-    codes = {error["extensions"]["code"] for error in body.get("errors") or []}
-    if TransportCode.SERVICE_UNAVAILABLE in codes and body.get("data") is None:
-        outcome.status = 503
-        outcome.headers["Retry-After"] = "1"
-    return outcome
+    return answer(result, request_id)

@@ -1,7 +1,8 @@
 """The data set and the documents of tests/api/test_plan.py: every root query field and every
 field of every type reachable from them, with the GraphQL features the compiled plan
 (schema/engine/plan.py) handles itself (aliases, fragments, field merging, @skip/@include,
-variables) and the cases where it must hand over to graphql-core."""
+variables), documents whose answer has errors and partial data (the plan answers them too),
+and the ones it leaves to graphql-core (introspection at the root, mutations)."""
 
 from __future__ import annotations
 
@@ -29,8 +30,7 @@ from tests.api.exchange_fixtures import gid, invite, make_exchange, make_volunte
 from tests.conftest import make_key, make_organisation
 
 # What the compiled plan is expected to do with a case (schema.engine.plan.STATS keys, plus BYPASSED).
-PLANNED = "planned"  # the plan answered
-FALLBACK = "fallback"  # the plan stepped aside during execution; graphql-core answered
+PLANNED = "planned"  # the plan answered (errors and partial data included), graphql-core not at all
 NOT_COMPILED = "not compiled"  # the plan refused the document (introspection at the root)
 BYPASSED = "bypassed"  # the plan is never consulted (mutations; requests refused before execution)
 
@@ -63,7 +63,8 @@ class Case:
     actors: tuple[str, ...] = (ANONYMOUS,)
     expect: str = PLANNED
     headers: dict[str, str] = field(default_factory=dict)
-    # Happy-path cases answer without errors; set for planned cases whose answer is an error.
+    # Happy-path cases answer without errors; set for cases whose answer has errors (the
+    # plan answers those too, with graphql-core's errors and partial data).
     errors_expected: bool = False
     # Several root fields that each send their own SQL: the plan deadlocks on SQLite's single
     # connection (test_plan.test_sibling_root_queries_on_sqlite); run on PostgreSQL only.
@@ -792,27 +793,27 @@ HAPPY.extend(
 )
 
 
-# ---------------------------------------------------------------- errors: graphql-core answers
+# ---------------------------------------------------------------- errors: the plan answers them too
 
 ERRORS: list[Case] = [
     Case(
         "a bad cursor in a nested connection",
         """{ exchanges { edges { node { slug participants(after: "garbage") { totalCount } } } } }""",
         actors=(ANONYMOUS, ADMIN),
-        expect=FALLBACK,
+        errors_expected=True,
     ),
     Case(
         "a bad cursor from a variable in a nested connection",
         """query($after: String) { organisation(slug: "host-a") { slug
              exchanges(after: $after) { totalCount edges { node { slug } } } } }""",
         {"after": "b2Zmc2V0Oi0x"},  # "offset:-1"
-        expect=FALLBACK,
+        errors_expected=True,
     ),
     Case(
         "the volunteer list for callers who may not read it",
         """{ volunteers { totalCount edges { node { fullName } } } }""",
         actors=(ANONYMOUS, READ_ONLY),
-        expect=FALLBACK,
+        errors_expected=True,
     ),
     Case(
         "partial data: one of two nodes fails below the root",
@@ -822,18 +823,18 @@ ERRORS: list[Case] = [
         }""",
         lambda w: {"id": w.ids["aral"]},
         actors=(ANONYMOUS, ADMIN),
-        expect=FALLBACK,
+        errors_expected=True,
     ),
     Case(
         "an error below a nullable root field",
         """{ exchange(slug: "aral-open") { slug participants(after: "garbage") { totalCount } } }""",
-        expect=FALLBACK,
+        errors_expected=True,
     ),
     Case(
         "an error under a non-null field nulls its nullable parent",
         """{ exchange(slug: "aral-open") { slug participants(after: "garbage") { totalCount } }
              organisation(slug: "host-a") { slug } }""",
-        expect=FALLBACK,
+        errors_expected=True,
         contending=True,
     ),
     Case(
@@ -841,22 +842,22 @@ ERRORS: list[Case] = [
         """query($endpoint: ID!) { webhookEndpoints { id } webhookDeliveries(endpointId: $endpoint) { totalCount } }""",
         lambda w: {"endpoint": w.ids["endpoint"]},
         actors=(ANONYMOUS, READ_ONLY, STRANGER),
-        expect=FALLBACK,
+        errors_expected=True,
         contending=True,
     ),
     Case(
         "a malformed id argument",
         """{ webhookDeliveries(endpointId: "garbage") { totalCount } }""",
         actors=(HOST,),
-        expect=FALLBACK,
+        errors_expected=True,
     ),
     # Not a Node's id (BAD_USER_INPUT, #10 item 11; these were null and planned), alone and
     # beside a good node and a missing one (null).
-    Case("node: not a global id", """{ node(id: "not a global id") { id } }""", expect=FALLBACK),
+    Case("node: not a global id", """{ node(id: "not a global id") { id } }""", errors_expected=True),
     Case(
         "node: an unknown type",
         f"""{{ node(id: "{encode_id("Spaceship", 1)}") {{ id }} }}""",
-        expect=FALLBACK,
+        errors_expected=True,
     ),
     Case(
         "node: ids that are not a Node's, with partial data",
@@ -873,14 +874,14 @@ ERRORS: list[Case] = [
             "endpoint": w.ids["endpoint"],
         },
         actors=(ANONYMOUS, ADMIN),
-        expect=FALLBACK,
+        errors_expected=True,
     ),
     Case(
         "an id of another type in webhookDeliveries",
         """query($exchange: ID!) { webhookDeliveries(endpointId: $exchange) { totalCount } }""",
         lambda w: {"exchange": w.ids["aral"]},
         actors=(HOST,),
-        expect=FALLBACK,
+        errors_expected=True,
     ),
 ]
 
@@ -925,5 +926,5 @@ PARTIAL_DATA = Case(
       volunteers { totalCount }
       organisation(slug: "host-a") { slug name }
     }""",
-    expect=FALLBACK,
+    errors_expected=True,
 )

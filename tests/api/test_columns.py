@@ -1,5 +1,5 @@
 """schema.engine.columns: loaders of a compiled query select only the columns it reads, and a
-column it failed to foresee makes the plan step aside instead of answering wrongly."""
+column it failed to foresee is an error at the field that reads it, never a wrong answer."""
 
 from __future__ import annotations
 
@@ -56,14 +56,21 @@ async def test_columns_of_a_document(app: Any) -> None:
     columns = document_columns(default_schema()._schema, operation, {})  # type: ignore[arg-type]
     assert columns[models.Volunteer] == {"id", "full_name", "organisation_id"}
     # recorded_by_id: a foreign key (attendance), and keys are always selected.
-    assert columns[models.Participation] == {"id", "role", "status", "exchange_id", "volunteer_id", "recorded_by_id"}
+    assert columns[models.Participation] == {
+        "id",
+        "role",
+        "status",
+        "exchange_id",
+        "volunteer_id",
+        "recorded_by_id",
+    }
     assert columns[models.Organisation] == {"id", "names", "slug", "parent_id"}
     # Any field that may read anything: the whole row.
     whole = parse("{ exchanges { edges { node { slug invitations { totalCount } } } } }").definitions[0]
     assert models.Exchange not in document_columns(default_schema()._schema, whole, {})  # type: ignore[arg-type]
 
 
-async def test_an_unforeseen_column_falls_back_to_whole_rows(
+async def test_an_unforeseen_column_is_an_error_at_its_field_never_a_wrong_answer(
     app: Any, gql: GraphQLClient, settings: Settings
 ) -> None:
     host = await make_organisation("aral-fund", names={"en": "Aral Fund", "ru": "Фонд Арал"})
@@ -80,13 +87,24 @@ async def test_an_unforeseen_column_falls_back_to_whole_rows(
     assert operation is not None
     plan = compile_operation(default_schema()._schema, operation, prepared.fragments, {}, prepared.plans)  # type: ignore[attr-defined]
     assert plan is not None
+    foreseen = plan.columns[models.Volunteer]
     plan.columns[models.Volunteer] = frozenset({"id", "organisation_id"})
-    before = STATS.copy()
-    second = await gql(PAGE)
-    assert STATS["fallback"] == before["fallback"] + 1
-    assert second["data"] == first["data"] and "errors" not in second  # graphql-core on whole rows
-    names = [
-        edge["node"]["volunteer"]["fullName"]
-        for edge in second["data"]["exchanges"]["edges"][0]["node"]["participants"]["edges"]
-    ]
-    assert names == ["Aigerim", "Daniyar"]
+    try:
+        before = STATS.copy()
+        second = await gql(PAGE)
+    finally:
+        plan.columns[models.Volunteer] = foreseen  # the plan is cached for the whole process
+    # Answered by the plan alone (graphql-core did not run it again on whole rows): the name it
+    # could not read is a masked server error at the first volunteer's fullName, and the null
+    # it leaves in that non-null field goes up to the nearest nullable position, as in
+    # graphql-core's answer on such rows; the second volunteer's error lies under the nulled
+    # position and is dropped, as graphql-core drops it.
+    assert STATS["planned"] == before["planned"] + 1
+    errors = second["errors"]
+    assert [error["extensions"]["code"] for error in errors] == ["INTERNAL_SERVER_ERROR"]
+    assert errors[0]["path"] == [
+        "exchanges", "edges", 0, "node", "participants", "edges", 0, "node", "volunteer", "fullName"
+    ]  # fmt: skip
+    # Volunteer.fullName, Participation.volunteer, the edges and nodes above, participants and
+    # Query.exchanges are all non-null: the null reaches the root.
+    assert second["data"] is None

@@ -1,4 +1,5 @@
-"""schema.engine.plan._drive: awaitables run to completion without a task each, like tasks would."""
+"""schema.engine.drive: awaitables run to completion without a task each, like tasks would; a
+failing one is reported alone, and a cancelled drive ends everything it started before it ends."""
 
 from __future__ import annotations
 
@@ -7,12 +8,20 @@ from typing import Any
 
 import pytest
 
-from schema.engine.plan import Fallback, _adopted, _drive, _Entry
+from schema.engine.drive import Entry, drive
 
 
-def entries(*awaitables: Any) -> tuple[list[Any], list[_Entry]]:
+def entries(*awaitables: Any) -> tuple[list[Any], list[Entry]]:
     column: list[Any] = list(awaitables)
-    return column, [_Entry(value, column, index) for index, value in enumerate(awaitables)]
+    return column, [Entry(value, column, index, where=index) for index, value in enumerate(awaitables)]
+
+
+def refuse(where: Any, column: list[Any], index: int, error: BaseException) -> None:
+    raise AssertionError(f"unexpected failure at {where}: {error!r}")
+
+
+async def _drive(pending: list[Entry]) -> None:
+    await drive(pending, None, refuse)
 
 
 async def test_values_futures_exceptions_inside_and_bare_yields() -> None:
@@ -77,36 +86,51 @@ async def test_one_batch_wakes_its_waiters_in_one_round() -> None:
     assert column == list(range(50))
 
 
-async def test_an_error_steps_aside_and_the_others_finish_in_the_background() -> None:
+async def test_an_error_is_reported_alone_and_the_others_finish() -> None:
     loop = asyncio.get_running_loop()
     slow = loop.create_future()
-    finished: list[str] = []
+    failures: list[tuple[Any, int, BaseException]] = []
 
     async def fails() -> None:
+        await asyncio.sleep(0)
         raise KeyError("boom")
 
-    async def cleans_up() -> str:
-        try:
-            return str(await slow)
-        finally:
-            await asyncio.sleep(0)  # awaiting during clean-up: close() would raise here
-            finished.append("cleaned")
+    async def waits() -> str:
+        return str(await slow)
 
-    async def never_started() -> str:
-        finished.append("started")  # must not run: it is closed, not adopted
+    async def at_once() -> str:
         return "x"
 
-    _column, pending = entries(cleans_up(), fails(), never_started())
-    with pytest.raises(Fallback) as raised:
-        await _drive(pending)
-    assert isinstance(raised.value.__cause__, KeyError)
-    assert len(_adopted) == 1
-    slow.set_result(1)
-    await asyncio.gather(*_adopted)
-    assert finished == ["cleaned"]
+    def note(where: Any, column: list[Any], index: int, error: BaseException) -> None:
+        failures.append((where, index, error))
+        column[index] = "failed"
+
+    loop.call_later(0.01, slow.set_result, 1)
+    column, pending = entries(waits(), fails(), at_once())
+    await drive(pending, None, note)
+    assert column == ["1", "failed", "x"]
+    assert [(where, index) for where, index, _error in failures] == [(1, 1)]
+    assert isinstance(failures[0][2], KeyError)
 
 
-async def test_cancellation_reaches_the_suspended_awaitables() -> None:
+async def test_a_failed_load_is_reported_and_the_others_are_kept() -> None:
+    loop = asyncio.get_running_loop()
+    good, bad = loop.create_future(), loop.create_future()
+    column: list[Any] = [None, None]
+    failures: list[tuple[Any, int]] = []
+
+    def note(where: Any, column: list[Any], index: int, error: BaseException) -> None:
+        failures.append((where, index))
+        assert isinstance(error, LookupError)
+
+    loop.call_soon(good.set_result, "row")
+    loop.call_soon(bad.set_exception, LookupError("no row"))
+    await drive([], [(good, column, 0, "good"), (bad, column, 1, "bad")], note)
+    assert column == ["row", None]
+    assert failures == [("bad", 1)]
+
+
+async def test_cancellation_reaches_the_suspended_awaitables_before_the_drive_ends() -> None:
     loop = asyncio.get_running_loop()
     never = loop.create_future()
     seen: list[str] = []
@@ -115,18 +139,21 @@ async def test_cancellation_reaches_the_suspended_awaitables() -> None:
         try:
             await never
         except asyncio.CancelledError:
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # awaiting during clean-up: close() would raise here
             seen.append("cancelled")
             raise
 
+    tasks_before = asyncio.all_tasks()
     _column, pending = entries(waits_forever(), waits_forever())
     driver = asyncio.ensure_future(_drive(pending))
     await asyncio.sleep(0.01)
     driver.cancel()
     with pytest.raises(asyncio.CancelledError):
         await driver
-    await asyncio.gather(*_adopted)
+    # Both cleaned up before the cancelled drive ended, and no task was left behind.
     assert seen == ["cancelled", "cancelled"]
+    assert never.cancelled()
+    assert asyncio.all_tasks() == tasks_before
 
 
 def test_loader_calls_are_recognised_only_in_their_exact_shape() -> None:

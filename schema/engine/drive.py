@@ -1,0 +1,193 @@
+"""Driving a level's awaitables without a task each (schema.engine.plan's async resolvers).
+
+Every awaitable is stepped until it waits on a future (or finishes). The driver then sleeps
+until some of those futures are done and resumes exactly the awaitables whose futures are
+done, like the event loop resuming tasks; a DataLoader settles a whole batch at once, so its
+waiters are resumed together. Loads issued by one round's steps land in the same DataLoader
+batches, as with tasks.
+
+An awaitable that raises is reported to the caller (``fail``) and the others go on: the
+error belongs to that field alone. When the request is cancelled (its deadline passed, or the
+client left), every awaitable still suspended is cancelled the way ``Task.cancel`` would (its
+future cancelled, CancelledError thrown in) and driven to its end before the cancellation
+goes on: nothing the plan started is left running after the response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import types
+from collections.abc import Callable, Iterable
+from typing import Any
+
+
+class Entry:
+    """One awaitable a resolver returned, and where its value goes (``column[index]``);
+    ``where`` says whose field it is, for the error report."""
+
+    __slots__ = ("awaitable", "column", "index", "step", "where")
+
+    def __init__(self, awaitable: Any, column: list[Any], index: int, where: Any = None) -> None:
+        self.awaitable = awaitable
+        self.step = awaitable.__await__()
+        self.column = column
+        self.index = index
+        self.where = where
+
+
+# A DataLoader future the plan waits on directly, and where its value goes:
+# (future, column, index, where).
+Load = tuple[asyncio.Future[Any], list[Any], int, Any]
+# Told of an awaitable (or a load) that failed: (where, column, index, error).
+Fail = Callable[[Any, list[Any], int, BaseException], None]
+
+
+def discard(values: Iterable[Any]) -> None:
+    """Close coroutines that were created but never started: nobody will await them now
+    (closing a created coroutine runs none of its code and silences the never-awaited warning)."""
+    for value in values:
+        if (
+            isinstance(value, types.CoroutineType)
+            and inspect.getcoroutinestate(value) == inspect.CORO_CREATED
+        ):
+            value.close()
+
+
+def _settled(future: asyncio.Future[Any]) -> asyncio.Future[None]:
+    """A future that completes (with None) when ``future`` does, whatever its outcome."""
+    waiter: asyncio.Future[None] = future.get_loop().create_future()
+
+    def wake(_done: asyncio.Future[Any]) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    future.add_done_callback(wake)
+    return waiter
+
+
+async def _cancel(entry: Entry, waiting_on: Any) -> None:
+    """Do what ``Task.cancel`` does to a task suspended at ``waiting_on``: cancel that future,
+    throw CancelledError in, then keep stepping until the awaitable ends (its clean-up may
+    await: a connection handed back to the pool)."""
+    step = entry.step
+    with contextlib.suppress(BaseException):
+        if waiting_on is not None:
+            waiting_on.cancel()
+        waiting_on = step.throw(asyncio.CancelledError())
+        while True:
+            if waiting_on is None:
+                await asyncio.sleep(0)
+            else:
+                waiting_on._asyncio_future_blocking = False
+                if not waiting_on.done():
+                    await _settled(waiting_on)
+            waiting_on = step.send(None)
+
+
+async def cancel_all(suspended: list[tuple[Entry, Any]], loads: Iterable[Load]) -> None:
+    """Cancel the suspended awaitables and the loads still pending, and wait until every
+    awaitable has finished. A created but unstarted coroutine is closed (none of its code runs)."""
+    for load in loads:
+        load[0].cancel()
+    started = []
+    for entry, future in suspended:
+        awaitable = entry.awaitable
+        if inspect.iscoroutine(awaitable) and inspect.getcoroutinestate(awaitable) == inspect.CORO_CREATED:
+            awaitable.close()
+        else:
+            started.append(_cancel(entry, future))
+    if started:
+        await asyncio.gather(*started)
+
+
+async def drive(pending: list[Entry], loads: list[Load] | None, fail: Fail) -> None:
+    """Run awaitables to completion the way asyncio's tasks would, without a task each.
+
+    ``loads`` are DataLoader futures the plan waits on directly (LoaderCall fields): their
+    batches settle them whatever the driver does, so the driver listens to one of them at a
+    time instead of putting a callback on each (one wake-up per batch, not per object).
+    A failed awaitable or load is handed to ``fail`` (which notes the error and marks the
+    value); the others go on.
+    """
+    loop = asyncio.get_running_loop()
+    waiting: dict[Any, list[Entry]] = {}
+    settled: list[Any] = []
+    wake: list[asyncio.Future[None] | None] = [None]
+    loads = loads or []
+    listened: set[int] = set()  # loads' futures with our callback
+
+    def on_settled(future: Any) -> None:
+        settled.append(future)
+        waiter = wake[0]
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    ready = list(pending)  # to be stepped this round (not started yet, or their future is done)
+    stepped = 0  # how many of ``ready`` were stepped so far
+    bare: list[Entry] = []  # suspended at a bare yield (asyncio.sleep(0)): resumed next round
+    try:
+        while True:
+            stepped, bare = 0, []
+            for entry in ready:
+                stepped += 1
+                thrown: BaseException | None = None
+                while True:
+                    try:
+                        yielded = entry.step.send(None) if thrown is None else entry.step.throw(thrown)
+                    except StopIteration as stop:
+                        entry.column[entry.index] = stop.value
+                        break
+                    except Exception as error:
+                        fail(entry.where, entry.column, entry.index, error)
+                        break
+                    if yielded is None:
+                        bare.append(entry)
+                    elif getattr(yielded, "_asyncio_future_blocking", None) is not None:
+                        yielded._asyncio_future_blocking = False
+                        entries = waiting.get(yielded)
+                        if entries is None:
+                            waiting[yielded] = [entry]
+                            yielded.add_done_callback(on_settled)
+                        else:
+                            entries.append(entry)
+                    else:
+                        # What asyncio's task does with it: throw this error in.
+                        thrown = RuntimeError(f"Task got bad yield: {yielded!r}")
+                        continue
+                    break
+            ready, stepped = [], 0
+            if loads:
+                unsettled: list[Load] = []
+                for load in loads:
+                    future = load[0]
+                    if not future.done():
+                        unsettled.append(load)
+                    elif future.cancelled():
+                        fail(load[3], load[1], load[2], asyncio.CancelledError())
+                    elif future.exception() is not None:
+                        fail(load[3], load[1], load[2], future.exception())  # type: ignore[arg-type]
+                    else:
+                        load[1][load[2]] = future.result()
+                loads = unsettled
+            if not (bare or waiting or loads):
+                break
+            if bare:
+                await asyncio.sleep(0)
+                ready, bare = bare, []
+            elif not settled:
+                if loads and id(loads[0][0]) not in listened:
+                    listened.add(id(loads[0][0]))
+                    loads[0][0].add_done_callback(on_settled)
+                waiter = wake[0] = loop.create_future()
+                await waiter
+                wake[0] = None
+            for future in settled:
+                ready.extend(waiting.pop(future, ()))
+            settled.clear()
+    except BaseException:
+        suspended: list[tuple[Entry, Any]] = [(entry, None) for entry in (*ready[stepped:], *bare)]
+        suspended += [(entry, future) for future, entries in waiting.items() for entry in entries]
+        await cancel_all(suspended, loads)
+        raise
