@@ -1,0 +1,127 @@
+"""One request, answered twice by the real ASGI app: once as the server answers it (queries by
+their compiled plan, schema/engine/plan.py), once by graphql-core (Strawberry's
+``schema.execute`` with the request's context, formatted by schema/transport/errors.py as the
+transport does). The seam is the app's own ``Settings.compiled_execution``, read per request:
+off, ``schema/transport/execution.run_graphql_core`` answers. Both runs carry the same
+``X-Request-Id``, so masked errors name the same request.
+
+The two bodies must be byte-identical as orjson writes them (key order included), except the
+rate limit's ``remaining`` and ``resetSeconds``: each run spends points."""
+
+from __future__ import annotations
+
+import collections
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+from exchange.settings import Settings
+from schema.engine import plan
+
+PLANNED, FALLBACK, NOT_COMPILED = "planned", "fallback", "not compiled"
+# Refused before execution (validation, admission, a plan refused earlier for this document).
+NOT_EXECUTED = "not executed"
+# The served answer differed from graphql-core's first, but a later graphql-core run gave it.
+REFERENCE_VARIED = "graphql-core varied"
+REFERENCE_RETRIES = 6
+
+
+@dataclass(frozen=True)
+class Request:
+    query: str
+    variables: dict[str, Any] | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def reproducer(self, role: str) -> str:
+        lines = [f"role: {role}", f"query: {self.query}"]
+        if self.variables is not None:
+            lines.append(f"variables: {json.dumps(self.variables, ensure_ascii=False)}")
+        if self.headers:
+            lines.append(f"headers: {dict(self.headers)}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes  # orjson of the body, the rate limit's counters left out
+
+
+@dataclass
+class Difference:
+    request: Request
+    role: str
+    served: Answer
+    graphql_core: Answer
+
+    def __str__(self) -> str:
+        return (
+            f"{self.request.reproducer(self.role)}\n"
+            f"served (HTTP {self.served.status}): {self.served.body.decode()}\n"
+            f"graphql-core (HTTP {self.graphql_core.status}): {self.graphql_core.body.decode()}"
+        )
+
+
+def canonical(content: bytes) -> bytes:
+    body = orjson.loads(content)
+    extensions = body.get("extensions") if isinstance(body, dict) else None
+    if isinstance(extensions, dict) and isinstance(extensions.get("rateLimit"), dict):
+        extensions["rateLimit"] = {
+            k: v for k, v in extensions["rateLimit"].items() if k not in ("remaining", "resetSeconds")
+        }
+    return orjson.dumps(body)
+
+
+@dataclass
+class Differential:
+    http: httpx.AsyncClient
+    settings: Settings
+    # How the served runs went: answered by the plan, handed to graphql-core, never compiled,
+    # never executed.
+    paths: collections.Counter[str]
+
+    async def _send(self, request: Request, key: str | None, request_id: str, compiled: bool) -> Answer:
+        headers = {"Content-Type": "application/json", "X-Request-Id": request_id, **dict(request.headers)}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        body: dict[str, Any] = {"query": request.query}
+        if request.variables is not None:
+            body["variables"] = request.variables
+        saved = self.settings.compiled_execution
+        self.settings.compiled_execution = compiled
+        try:
+            response = await self.http.post("/graphql", content=orjson.dumps(body), headers=headers)
+        finally:
+            self.settings.compiled_execution = saved
+        return Answer(response.status_code, canonical(response.content))
+
+    async def compare(self, request: Request, role: str, key: str | None) -> Difference | None:
+        request_id = uuid.uuid4().hex
+        before = collections.Counter(plan.STATS)
+        served = await self._send(request, key, request_id, compiled=True)
+        for name in (PLANNED, FALLBACK, NOT_COMPILED):
+            self.paths[name] += plan.STATS[name] - before[name]
+        if plan.STATS == before:
+            self.paths[NOT_EXECUTED] += 1
+        answered = collections.Counter(plan.STATS)
+        reference = await self._send(request, key, request_id, compiled=False)
+        if served != reference:
+            # graphql-core's answer is not always the same: on PostgreSQL, sibling fields run
+            # at once and, when several fail under a non-null parent, the first to fail is
+            # the one reported. Any answer graphql-core gives is a right one.
+            for _ in range(REFERENCE_RETRIES):
+                if await self._send(request, key, request_id, compiled=False) == served:
+                    self.paths[REFERENCE_VARIED] += 1
+                    break
+            else:
+                return Difference(request, role, served, reference)
+        assert plan.STATS == answered, "graphql-core's run went through the plan"
+        return None
+
+
+def new_differential(http: httpx.AsyncClient, settings: Settings) -> Differential:
+    return Differential(http, settings, collections.Counter())
