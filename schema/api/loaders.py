@@ -1,9 +1,12 @@
-"""Every DataLoader, one set per request, keyed by primary key (or parent key for lists)."""
+"""Every DataLoader, one set per request, keyed by primary key (or parent key for lists).
+
+Grouped by the area of the domain each reads (organisations and exchanges, volunteers,
+participations, invitations, statistics), so a new loader has one obvious place; the
+attribute names are what resolvers call (``info.context.loaders.<name>``)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
 
@@ -14,7 +17,6 @@ from exchange import (
     models,
     participations,
     sessions,
-    sql,
     statistics,
     volunteers,
 )
@@ -23,65 +25,11 @@ from exchange.invitations import manage as invitation_reads
 from exchange.invitations import waitlist
 from exchange.outcomes import outcomes_by_exchange
 from exchange.sql import Page
+from schema.api.batching import by_id_loader, grouped_loader, paged_loader, visible_by_id_loader
 from schema.api.paging import PageArgs
 
 if TYPE_CHECKING:
     from schema.api.context import Context
-
-M = TypeVar("M")
-
-
-def by_key(rows: Iterable[M], keys: Sequence[Any], attr: str = "id") -> list[M | None]:
-    index = {getattr(row, attr): row for row in rows}
-    return [index.get(key) for key in keys]
-
-
-def _by_id_loader(model: Any, columns: dict[Any, frozenset[str]]) -> DataLoader[int, Any]:
-    async def load(keys: list[int]) -> list[Any]:
-        return by_key(await sql.by_ids(model, keys, columns.get(model)), keys)
-
-    return DataLoader(load_fn=load)
-
-
-def _visible_by_id_loader(fetch: Callable[[list[int]], Awaitable[list[Any]]]) -> DataLoader[int, Any]:
-    """By id, through a fetch that leaves out what the caller may not see (None for those)."""
-
-    async def load(keys: list[int]) -> list[Any]:
-        return by_key(await fetch(keys), keys)
-
-    return DataLoader(load_fn=load)
-
-
-def _grouped_loader(
-    fetch: Callable[[list[int]], Awaitable[dict[int, Any]]], default: Any = None
-) -> DataLoader[int, Any]:
-    """A loader over a batch function returning {key: value} (lists or counts per parent)."""
-
-    async def load(keys: list[int]) -> list[Any]:
-        found = await fetch(list(dict.fromkeys(keys)))
-        return [found.get(key, default) for key in keys]
-
-    return DataLoader(load_fn=load)
-
-
-def _paged_loader(
-    fetch: Callable[[list[int], PageArgs], Awaitable[dict[int, Page]]],
-) -> DataLoader[tuple[int, PageArgs], Page]:
-    """Keys are (parent id, page args); one fetch per distinct page args in a batch."""
-
-    async def load(keys: list[tuple[int, PageArgs]]) -> list[Page]:
-        parents_by_args: dict[PageArgs, list[int]] = {}
-        for parent, args in keys:
-            parents_by_args.setdefault(args, [])
-            if parent not in parents_by_args[args]:
-                parents_by_args[args].append(parent)
-        pages: dict[tuple[int, PageArgs], Page] = {}
-        for args, parents in parents_by_args.items():
-            for parent, page in (await fetch(parents, args)).items():
-                pages[(parent, args)] = page
-        return [pages.get(key, Page()) for key in keys]
-
-    return DataLoader(load_fn=load)
 
 
 async def _invitation_pages(keys: list[tuple[int, PageArgs, models.InvitationStatus | None]]) -> list[Page]:
@@ -107,84 +55,100 @@ class Loaders:
         self.context = context
         # Only the columns the query reads (Context.columns, set by schema.engine.plan), where given.
         columns = context.columns
-        self.organisation: DataLoader[int, models.Organisation | None] = _by_id_loader(
-            models.Organisation, columns
-        )
-        # Exchanges, sessions, volunteers, participations (see exchange/exchanges.py & co.).
-        self.exchange: DataLoader[int, models.Exchange | None] = _by_id_loader(models.Exchange, columns)
-        self.session: DataLoader[int, models.Session | None] = _by_id_loader(models.Session, columns)
-        # Every volunteer row, for paths already inside the people rule (a participation the
-        # caller may see, a session's speakers); by-id lookups from outside use visible_volunteer.
-        self.volunteer: DataLoader[int, models.Volunteer | None] = _by_id_loader(models.Volunteer, columns)
-        actor = context.actor_or_none
-        self.visible_volunteer: DataLoader[int, models.Volunteer | None] = (
-            self.volunteer
-            if actor is not None and actor.is_admin
-            else _visible_by_id_loader(
-                lambda ids: volunteers.visible_by_ids(self.context.actor, ids, columns.get(models.Volunteer))
-            )
-        )
-        self.visible_participation: DataLoader[int, models.Participation | None] = _visible_by_id_loader(
-            lambda ids: participations.visible_by_ids(
-                self.context.actor, ids, columns.get(models.Participation)
-            )
-        )
-        self.exchange_partners: DataLoader[int, list[models.Organisation]] = _grouped_loader(
-            lambda ids: exchanges.partners_by_exchange(ids, columns.get(models.Organisation))
-        )
-        self.exchange_sessions: DataLoader[int, list[models.Session]] = _grouped_loader(
-            lambda ids: sessions.sessions_by_exchange(ids, columns.get(models.Session))
-        )
-        self.session_speakers: DataLoader[int, list[models.Volunteer]] = _grouped_loader(
-            lambda ids: sessions.speakers_by_session(ids, columns.get(models.Volunteer))
-        )
-        self.places_taken: DataLoader[int, int] = _grouped_loader(participations.places_taken, default=0)
-        self.exchange_outcomes: DataLoader[int, list[models.ExchangeOutcome]] = _grouped_loader(
-            outcomes_by_exchange, default=[]
-        )
-        self.participant_countries: DataLoader[int, dict[str, int]] = _grouped_loader(
-            participations.countries_by_exchange, default={}
-        )
-        # Nested connections: every parent's page in one statement; keyed (parent id, page args).
-        self.exchange_participants: DataLoader[tuple[int, PageArgs], Page] = _paged_loader(
-            lambda ids, page: participations.pages_by_exchange(
-                self.context.actor, ids, page, columns.get(models.Participation)
-            )
-        )
-        # A volunteer's hours over the participations the caller may see; no-shows for hosts
-        # (None for other callers): one statement each for every volunteer of a response.
-        self.volunteer_hours: DataLoader[int, float] = _grouped_loader(
-            lambda ids: attendance.hours_by_volunteer(self.context.actor, ids), default=0.0
-        )
-        self.volunteer_no_shows: DataLoader[int, int | None] = _grouped_loader(
-            lambda ids: attendance.no_shows_by_volunteer(self.context.actor, ids)
-        )
-        # Participation id -> its certificate (the valid one, else the last revoked), or None.
-        self.participation_certificate: DataLoader[int, models.Certificate | None] = _grouped_loader(
-            certificates.latest_by_participation
-        )
-        self.volunteer_participations: DataLoader[tuple[int, PageArgs], Page] = _paged_loader(
-            lambda ids, page: participations.pages_by_volunteer(self.context.actor, ids, page)
-        )
-        self.organisation_exchanges: DataLoader[tuple[int, PageArgs], Page] = _paged_loader(
-            lambda ids, page: exchanges.pages_by_organisation(self.context.actor, ids, page)
-        )
-        # Volunteer id -> whether the calling organisation organises an exchange they are
-        # invited to or take part in (the email rule), for all volunteers of a response at once.
-        self.organised_by_actor: DataLoader[int, bool] = DataLoader(load_fn=self._organised_by_actor)
-        # Invitations (exchange/invitations/manage.py); pages keyed (exchange id, page args, status).
-        self.invitation_sessions: DataLoader[int, list[models.Session]] = _grouped_loader(
-            invitation_reads.sessions_by_invitation, default=[]
-        )
-        self.exchange_invitations: DataLoader[tuple[int, PageArgs, models.InvitationStatus | None], Page] = (
-            DataLoader(load_fn=_invitation_pages)
-        )
+        self._exchanges(columns)
+        self._volunteers(columns)
+        self._participations(columns)
+        self._invitations()
         # (statistic, scope, subject) -> its figures: one statement per statistic and scope.
         self.statistics: DataLoader[
             tuple[statistics.Statistic, statistics.Scope, int], statistics.Figures
         ] = DataLoader(load_fn=lambda keys: statistics.batch(self.context.actor, keys))
+
+    def _exchanges(self, columns: dict[Any, frozenset[str]]) -> None:
+        """Organisations, exchanges and their sessions (exchange/exchanges.py, sessions.py)."""
+        self.organisation: DataLoader[int, models.Organisation | None] = by_id_loader(
+            models.Organisation, columns
+        )
+        self.exchange: DataLoader[int, models.Exchange | None] = by_id_loader(models.Exchange, columns)
+        self.session: DataLoader[int, models.Session | None] = by_id_loader(models.Session, columns)
+        self.exchange_partners: DataLoader[int, list[models.Organisation]] = grouped_loader(
+            lambda ids: exchanges.partners_by_exchange(ids, columns.get(models.Organisation))
+        )
+        self.exchange_sessions: DataLoader[int, list[models.Session]] = grouped_loader(
+            lambda ids: sessions.sessions_by_exchange(ids, columns.get(models.Session))
+        )
+        self.session_speakers: DataLoader[int, list[models.Volunteer]] = grouped_loader(
+            lambda ids: sessions.speakers_by_session(ids, columns.get(models.Volunteer))
+        )
+        self.exchange_outcomes: DataLoader[int, list[models.ExchangeOutcome]] = grouped_loader(
+            outcomes_by_exchange, default=[]
+        )
+        # Nested connection: every organisation's page in one statement; keyed (id, page args).
+        self.organisation_exchanges: DataLoader[tuple[int, PageArgs], Page] = paged_loader(
+            lambda ids, page: exchanges.pages_by_organisation(self.context.actor, ids, page)
+        )
+
+    def _volunteers(self, columns: dict[Any, frozenset[str]]) -> None:
+        """Volunteers, under the people rule (exchange/volunteers.py, attendance.py)."""
+        # Every volunteer row, for paths already inside the people rule (a participation the
+        # caller may see, a session's speakers); by-id lookups from outside use visible_volunteer.
+        self.volunteer: DataLoader[int, models.Volunteer | None] = by_id_loader(models.Volunteer, columns)
+        actor = self.context.actor_or_none
+        self.visible_volunteer: DataLoader[int, models.Volunteer | None] = (
+            self.volunteer
+            if actor is not None and actor.is_admin
+            else visible_by_id_loader(
+                lambda ids: volunteers.visible_by_ids(self.context.actor, ids, columns.get(models.Volunteer))
+            )
+        )
+        # A volunteer's hours over the participations the caller may see; no-shows for hosts
+        # (None for other callers): one statement each for every volunteer of a response.
+        self.volunteer_hours: DataLoader[int, float] = grouped_loader(
+            lambda ids: attendance.hours_by_volunteer(self.context.actor, ids), default=0.0
+        )
+        self.volunteer_no_shows: DataLoader[int, int | None] = grouped_loader(
+            lambda ids: attendance.no_shows_by_volunteer(self.context.actor, ids)
+        )
+        self.volunteer_participations: DataLoader[tuple[int, PageArgs], Page] = paged_loader(
+            lambda ids, page: participations.pages_by_volunteer(self.context.actor, ids, page)
+        )
+        # Volunteer id -> whether the calling organisation organises an exchange they are
+        # invited to or take part in (the email rule), for all volunteers of a response at once.
+        self.organised_by_actor: DataLoader[int, bool] = DataLoader(load_fn=self._organised_by_actor)
+
+    def _participations(self, columns: dict[Any, frozenset[str]]) -> None:
+        """Participations and what is counted over them (exchange/participations.py)."""
+        self.visible_participation: DataLoader[int, models.Participation | None] = visible_by_id_loader(
+            lambda ids: participations.visible_by_ids(
+                self.context.actor, ids, columns.get(models.Participation)
+            )
+        )
+        self.places_taken: DataLoader[int, int] = grouped_loader(participations.places_taken, default=0)
+        self.participant_countries: DataLoader[int, dict[str, int]] = grouped_loader(
+            participations.countries_by_exchange, default={}
+        )
+        # Nested connection: every exchange's page in one statement; keyed (id, page args).
+        self.exchange_participants: DataLoader[tuple[int, PageArgs], Page] = paged_loader(
+            lambda ids, page: participations.pages_by_exchange(
+                self.context.actor, ids, page, columns.get(models.Participation)
+            )
+        )
+        # Participation id -> its certificate (the valid one, else the last revoked), or None.
+        self.participation_certificate: DataLoader[int, models.Certificate | None] = grouped_loader(
+            certificates.latest_by_participation
+        )
+
+    def _invitations(self) -> None:
+        """Invitations (exchange/invitations/manage.py, waitlist.py)."""
+        self.invitation_sessions: DataLoader[int, list[models.Session]] = grouped_loader(
+            invitation_reads.sessions_by_invitation, default=[]
+        )
+        # Pages keyed (exchange id, page args, status).
+        self.exchange_invitations: DataLoader[tuple[int, PageArgs, models.InvitationStatus | None], Page] = (
+            DataLoader(load_fn=_invitation_pages)
+        )
         # Invitation id -> place on its exchange's waiting list (None unless WAITLISTED).
-        self.waitlist_positions: DataLoader[int, int | None] = _grouped_loader(waitlist.positions)
+        self.waitlist_positions: DataLoader[int, int | None] = grouped_loader(waitlist.positions)
 
     async def _organised_by_actor(self, keys: list[int]) -> list[bool]:
         organisation_id = self.context.actor.organisation_id
