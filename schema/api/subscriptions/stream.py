@@ -27,7 +27,7 @@ E = TypeVar("E", events.InvitationEvent, events.ParticipationEvent)
 Root = TypeVar("Root")
 
 
-def coded(error: DomainError | StreamError) -> GraphQLError:
+def _coded(error: DomainError | StreamError) -> GraphQLError:
     if isinstance(error, StreamError):
         return GraphQLError(error.message, extensions={"code": error.code})
     return graphql_error(error)
@@ -62,7 +62,7 @@ async def open_stream(
             else None
         )
     except DomainError as error:
-        raise coded(error) from error
+        raise _coded(error) from error
 
     def matches(event: events.Event) -> bool:
         return (
@@ -77,7 +77,7 @@ async def open_stream(
     try:
         hub.admit(actor.key_id)
     except StreamError as error:
-        raise coded(error) from error
+        raise _coded(error) from error
     # The hub hands on only the events ``matches`` lets through, all of them of ``event_type``.
     deliver_matched = cast("Callable[[events.Event], Awaitable[Root | None]]", deliver)
     return _stream(hub, actor.key_id, scope, matches, deliver_matched)
@@ -99,7 +99,7 @@ async def _stream(
             if delivered is not None:
                 yield delivered
     except StreamError as error:
-        raise coded(error) from None
+        raise _coded(error) from None
     finally:
         if subscriber is not None:
             subscriber.close()
