@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 # The parts of schema/ the contracts name.
-LAYERS = ("api", "api/mutations", "admission", "transport", "engine")
+LAYERS = ("api", "api/mutations", "api/subscriptions", "admission", "transport", "engine")
 
 
 def lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
