@@ -11,9 +11,13 @@ rate limit's ``remaining`` and ``resetSeconds``: each run spends points."""
 from __future__ import annotations
 
 import collections
+import contextlib
+import gc
 import json
+import sys
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -51,6 +55,11 @@ class Answer:
     body: bytes  # orjson of the body, the rate limit's counters left out
 
 
+# What a difference is, when it is one of these (else "other").
+ERROR_ORDER = "the same errors in another order"
+ERRORS_MISSING = "errors graphql-core reports are missing"
+
+
 @dataclass
 class Difference:
     request: Request
@@ -58,9 +67,22 @@ class Difference:
     served: Answer
     graphql_core: Answer
 
+    @property
+    def kind(self) -> str:
+        served, reference = orjson.loads(self.served.body), orjson.loads(self.graphql_core.body)
+        if self.served.status != self.graphql_core.status or served.get("data") != reference.get("data"):
+            return "other"
+        mine = sorted(orjson.dumps(error) for error in served.get("errors") or [])
+        theirs = sorted(orjson.dumps(error) for error in reference.get("errors") or [])
+        if mine == theirs:
+            return ERROR_ORDER
+        if len(mine) < len(theirs) and not (collections.Counter(mine) - collections.Counter(theirs)):
+            return ERRORS_MISSING
+        return "other"
+
     def __str__(self) -> str:
         return (
-            f"{self.request.reproducer(self.role)}\n"
+            f"[{self.kind}]\n{self.request.reproducer(self.role)}\n"
             f"served (HTTP {self.served.status}): {self.served.body.decode()}\n"
             f"graphql-core (HTTP {self.graphql_core.status}): {self.graphql_core.body.decode()}"
         )
@@ -83,6 +105,10 @@ class Differential:
     # How the served runs went: answered by the plan, handed to graphql-core, never compiled,
     # never executed.
     paths: collections.Counter[str]
+    # Set: ``watching`` finds coroutines a request made and never awaited (work begun and
+    # dropped; #14: "nothing left running after the response").
+    watch_abandoned: bool = False
+    abandoned: list[str] = field(default_factory=list)
 
     async def _send(self, request: Request, key: str | None, request_id: str, compiled: bool) -> Answer:
         headers = {"Content-Type": "application/json", "X-Request-Id": request_id, **dict(request.headers)}
@@ -121,6 +147,24 @@ class Differential:
                 return Difference(request, role, served, reference)
         assert plan.STATS == answered, "graphql-core's run went through the plan"
         return None
+
+    @contextlib.contextmanager
+    def watching(self, request: Request) -> Iterator[None]:
+        """With ``watch_abandoned``: a garbage collection after the block finds coroutines
+        made in it and never awaited; the request is recorded with them."""
+        if not self.watch_abandoned:
+            yield
+            return
+        caught: list[str] = []
+        hook = sys.unraisablehook
+        sys.unraisablehook = lambda raised: caught.append(f"{raised.exc_value} ({raised.object!r})")
+        try:
+            yield
+            gc.collect()
+        finally:
+            sys.unraisablehook = hook
+        if caught:
+            self.abandoned.append(request.reproducer("each role in turn") + "\n" + "\n".join(caught))
 
 
 def new_differential(http: httpx.AsyncClient, settings: Settings) -> Differential:

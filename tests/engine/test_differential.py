@@ -4,29 +4,42 @@ every role of tests/engine/world.py, on SQLite and PostgreSQL, for tests/api/pla
 documents and for documents generated over the whole schema (tests/engine/queries.py).
 
 The generated run is bounded (fixed seed, ``EXAMPLES`` documents, each sent for all six
-roles); ``-m deep`` runs ``DEEP_EXAMPLES`` with a fresh seed each time (README: Tests)."""
+roles); ``-m deep`` draws batches with new seeds for ``EXCHANGE_DEEP_SECONDS`` per database
+(README: Tests)."""
 
 from __future__ import annotations
 
 import os
+import random
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from graphql import GraphQLInterfaceType, GraphQLObjectType, get_named_type
 from hypothesis import HealthCheck, Phase, given, seed, settings
-from hypothesis import strategies as st
 
 from schema.build import default_schema
 from schema.transport import execution
 from tests.api import plan_corpus
 from tests.engine import world as engine_world
-from tests.engine.differential import FALLBACK, PLANNED, Difference, Differential, Request
+from tests.engine.differential import (
+    ERROR_ORDER,
+    ERRORS_MISSING,
+    FALLBACK,
+    PLANNED,
+    Difference,
+    Differential,
+    Request,
+)
 from tests.engine.queries import read_requests
 from tests.engine.world import ROLES, Catalogue, EngineWorld
 
 SCHEMA = default_schema()._schema
 EXAMPLES = 40
-DEEP_EXAMPLES = int(os.environ.get("EXCHANGE_DEEP_EXAMPLES", "2000"))
+SEED = 14
+DEEP_SECONDS = float(os.environ.get("EXCHANGE_DEEP_SECONDS", "300"))
+DEEP_BATCH = 25
 
 HYPOTHESIS = settings(
     deadline=None,
@@ -44,15 +57,39 @@ async def differences_for_every_role(
     differential: Differential, world: EngineWorld, request: Request
 ) -> list[Difference]:
     found = []
-    for role in ROLES:
-        difference = await differential.compare(request, role, world.keys[role])
-        if difference is not None:
-            found.append(difference)
+    with differential.watching(request):
+        for role in ROLES:
+            difference = await differential.compare(request, role, world.keys[role])
+            if difference is not None:
+                found.append(difference)
     return found
 
 
 def report(differences: list[Difference]) -> str:
     return f"{len(differences)} difference(s):\n\n" + "\n\n".join(map(str, differences))
+
+
+# Kinds of difference the engine is known to have (test_known_engine_differences holds their
+# smallest reproducers): a run that finds only these is marked xfail with every instance
+# listed; any other difference fails. Remove an entry when the engine is fixed.
+KNOWN_ENGINE_BUGS = {
+    # No fixed reproducer: where graphql-core's order follows the database's timing it gives
+    # both orders (e.g. organisation A's key, { e1: exchange(slug: "aral-open") { sessions
+    # { id } participants(after: "bad") { totalCount } } e2: exchange(slug: "a-draft")
+    # { participants(after: "zz") { totalCount } } }: mostly e2's error first, sometimes e1's).
+    ERROR_ORDER: "sibling fields' errors in document order where graphql-core (in 7 runs) gave another order",
+    ERRORS_MISSING: "a non-null field's error nulls data and the plan drops the errors of fields that failed before",
+}
+
+
+def judge(found: list[Difference], abandoned: list[str] | None = None) -> None:
+    unknown = [difference for difference in found if difference.kind not in KNOWN_ENGINE_BUGS]
+    assert not unknown, report(unknown)
+    assert not abandoned, f"{len(abandoned)} request(s) left coroutines never awaited:\n\n" + "\n\n".join(
+        abandoned
+    )
+    if found:
+        pytest.xfail("known engine differences only:\n" + report(found))
 
 
 async def test_corpus_reads_match_graphql_core_for_every_role(
@@ -70,7 +107,7 @@ async def test_corpus_reads_match_graphql_core_for_every_role(
     for case in reads:
         request = Request(case.query, case.variables_for(world.corpus), tuple(case.headers.items()))
         found += await differences_for_every_role(differential, world, request)
-    assert not found, report(found)
+    judge(found)
     # The plan answered most of them itself (a check that always fell back would prove nothing).
     assert differential.paths[PLANNED] > differential.paths[FALLBACK], differential.paths
 
@@ -98,48 +135,91 @@ async def test_the_check_sees_a_difference(
     assert "aral-open" in str(difference)
 
 
-def generated(examples: int, deep: bool = False) -> Any:
-    """The generated test, bounded: derandomized by default, a fresh seed when deep."""
-    chosen = settings(
-        HYPOTHESIS,
-        max_examples=examples,
-        derandomize=not deep,
-        # A failure is reported as found: shrinking replays each candidate for six roles.
-        phases=[Phase.explicit, Phase.reuse, Phase.generate, *([Phase.shrink] if deep else [])],
-    )
-
-    async def run(differential: Differential, world: EngineWorld, data: st.DataObject) -> None:
-        request = data.draw(read_requests(SCHEMA, world.catalogue), label="request")
-        found = await differences_for_every_role(differential, world, request)
-        assert not found, report(found)
-
-    return chosen(given(data=st.data())(run))
-
-
-test_generated_reads_match_graphql_core_for_every_role = seed(14)(generated(EXAMPLES))
-test_generated_reads_match_graphql_core_for_every_role.__doc__ = (
-    "Generated documents (fixed seed), each sent for all six roles."
-)
-test_deep_generated_reads = pytest.mark.deep(generated(DEEP_EXAMPLES, deep=True))
-
-
-# ---------------------------------------------------------------- the generator itself
-
-
-def sample(count: int, seen: set[str]) -> list[Request]:
-    """The documents of a bounded run (the same seed and settings, made-up ids)."""
-    ids = {name: [f"id-{name}-{n}" for n in range(3)] for name in engine_world.NODE_MODELS}
-    catalogue = Catalogue(ids, ["aral-open"], ["host-a"], ["token"], ["endpoint"])
+def draw_requests(
+    catalogue: Catalogue, count: int, seed_value: int, seen: set[str] | None = None
+) -> list[Request]:
+    """``count`` documents drawn by the generator from this seed (the same every time).
+    Drawn before they are sent: every difference of a run is reported, not only the first
+    (the reproducer is the document as drawn; hypothesis does not shrink it)."""
     drawn: list[Request] = []
 
-    @seed(14)
-    @settings(HYPOTHESIS, max_examples=count, derandomize=True, phases=[Phase.generate])
+    @seed(seed_value)
+    @settings(HYPOTHESIS, max_examples=count, phases=[Phase.generate])
     @given(read_requests(SCHEMA, catalogue, seen))
     def collect(request: Request) -> None:
         drawn.append(request)
 
     collect()
     return drawn
+
+
+async def test_generated_reads_match_graphql_core_for_every_role(
+    differential: Differential, world: EngineWorld
+) -> None:
+    """``EXAMPLES`` generated documents (fixed seed), each sent for all six roles."""
+    differential.watch_abandoned = True
+    found: list[Difference] = []
+    for request in draw_requests(world.catalogue, EXAMPLES, SEED):
+        found += await differences_for_every_role(differential, world, request)
+    assert differential.paths[PLANNED] > EXAMPLES, differential.paths
+    judge(found, differential.abandoned)
+
+
+def write_report(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.deep
+async def test_deep_generated_reads(differential: Differential, world: EngineWorld) -> None:
+    """Batches of generated documents, a new seed each, for ``EXCHANGE_DEEP_SECONDS``; the
+    seeds are printed, and every difference is written to ``EXCHANGE_DEEP_REPORT`` if set."""
+    differential.watch_abandoned = True
+    first_seed = int(os.environ.get("EXCHANGE_DEEP_SEED") or random.randrange(2**32))
+    stop = time.monotonic() + DEEP_SECONDS
+    found: list[Difference] = []
+    batch, examples = 0, 0
+    while time.monotonic() < stop:
+        for request in draw_requests(world.catalogue, DEEP_BATCH, first_seed + batch):
+            found += await differences_for_every_role(differential, world, request)
+            examples += 1
+        batch += 1
+        print(
+            f"seeds {first_seed}..{first_seed + batch - 1}: {examples} documents, "
+            f"{len(found)} difference(s), {len(differential.abandoned)} with coroutines never awaited, "
+            f"served runs {dict(differential.paths)}",
+            flush=True,
+        )
+    if os.environ.get("EXCHANGE_DEEP_REPORT"):
+        abandoned = "\n\n".join(differential.abandoned)
+        write_report(Path(os.environ["EXCHANGE_DEEP_REPORT"]), f"{report(found)}\n\nabandoned:\n{abandoned}")
+    judge(found[:30], differential.abandoned[:10])
+
+
+# The smallest reproducers of KNOWN_ENGINE_BUGS (found by the generator, reduced by hand).
+KNOWN = [
+    pytest.param(
+        ERRORS_MISSING,
+        "anonymous",
+        '{ a: volunteers { totalCount } b: node(id: "bad") { id } }',
+        id="errors-missing",
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "role", "query"), KNOWN)
+async def test_known_engine_differences(
+    differential: Differential, world: EngineWorld, kind: str, role: str, query: str
+) -> None:
+    """xfail while the engine has the bug; fails once it is fixed (remove it from
+    KNOWN_ENGINE_BUGS and KNOWN then) or when the difference changes kind."""
+    difference = await differential.compare(Request(query), role, world.keys[role])
+    if difference is None:
+        pytest.fail(f"fixed: remove {kind!r} from KNOWN_ENGINE_BUGS and KNOWN")
+    assert difference.kind == kind, str(difference)
+    pytest.xfail(str(difference))
+
+
+# ---------------------------------------------------------------- the generator itself
 
 
 def reachable_fields() -> set[str]:
@@ -169,7 +249,9 @@ def test_the_generator_covers_the_schema_and_the_language() -> None:
     """The bounded run's documents select every root field, most object types reachable from
     Query and most of their fields, with each GraphQL feature the engine must handle."""
     seen: set[str] = set()
-    drawn = sample(EXAMPLES, seen)
+    ids = {name: [f"id-{name}-{n}" for n in range(3)] for name in engine_world.NODE_MODELS}
+    catalogue = Catalogue(ids, ["aral-open"], ["host-a"], ["token"], ["endpoint"])
+    drawn = draw_requests(catalogue, EXAMPLES, SEED, seen)
     text = "\n".join(request.query for request in drawn)
     reachable = reachable_fields()
     assert seen <= reachable, seen - reachable
