@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     run.add_argument("--rounds", type=int, help="rounds of alternating windows (default 4; smoke 2)")
     run.add_argument(
-        "--duration", type=float, help="measured window per server and scenario, s (default 6; smoke 1)"
+        "--duration", type=float, help="measured window per server and scenario, s (default 5; smoke 1)"
     )
     run.add_argument(
         "--naive-duration", type=float, help="the naive baseline's window, s (default 10; smoke 1)"
@@ -72,7 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--reuse-db", action="store_true", help="keep a data set a former run generated (same spec)"
     )
-    run.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
+    run.add_argument(
+        "--generator",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="load generator (auto: bench.loadgen, which marks the measured part; wrk: idle-to-idle windows)",
+    )
     run.add_argument(
         "--database", help="database name (default exchange_bench, +_x5; smoke: a per-process name)"
     )
@@ -108,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     report = asyncio.run(
         runner.run(
             smoke=smoke,
-            duration=args.duration or (1.0 if smoke else 6.0),
+            duration=args.duration or (1.0 if smoke else 5.0),
             naive_duration=args.naive_duration or (1.0 if smoke else 10.0),
             connections=args.connections or (8 if smoke else 32),
             admin_url=admin_url,

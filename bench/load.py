@@ -11,6 +11,7 @@ import resource
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,7 @@ class LoadResult:
     generator: str
     generator_cpu_seconds: float
     extra: dict[str, Any]
+    marked: bool = False  # counted between the MEASURE and END marks (see bench.loadgen.run)
 
     @property
     def rps(self) -> float:
@@ -92,9 +94,16 @@ async def run_load(
     duration: float,
     generator: str = "auto",
     request_timeout: float = 120.0,
+    warmup: float = 0.0,
+    marks: Callable[[str], None] | None = None,
 ) -> LoadResult:
+    """Load for ``duration`` seconds. With ``warmup`` (the Python generator only), the load
+    runs without a pause through a warm-up first and ``marks("MEASURE")`` / ``marks("END")``
+    are called when the counted part begins and ends."""
     if generator == "auto":
         generator = "wrk" if has_wrk() else "python"
+    if generator == "wrk" and warmup > 0:
+        raise ValueError("a warm-up with marks needs the Python generator (bench.loadgen)")
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         if generator == "wrk":
             script = Path(tmp) / "load.lua"
@@ -126,24 +135,37 @@ async def run_load(
                 "--duration",
                 str(duration),
             ]
+            if warmup > 0:
+                argv += ["--warmup", str(warmup)]
         before = _children_cpu()
         process = await asyncio.create_subprocess_exec(
             *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
         )
-        out, err = await process.communicate()
+        assert process.stdout is not None and process.stderr is not None
+        errors = asyncio.ensure_future(process.stderr.read())
+        lines = []
+        async for raw in process.stdout:
+            line = raw.decode().strip()
+            if line in ("MEASURE", "END"):
+                if marks is not None:
+                    marks(line)
+            elif line:
+                lines.append(line)
+        await process.wait()
+        err = await errors
         cpu = _children_cpu() - before
     if process.returncode != 0:
         raise RuntimeError(f"{generator} failed ({process.returncode}): {err.decode()[-2000:]}")
-    text = out.decode()
+    text = "\n".join(lines)
     if generator == "wrk":
-        line = next((ln for ln in text.splitlines() if ln.startswith("WRKJSON ")), None)
+        line = next((ln for ln in lines if ln.startswith("WRKJSON ")), None)
         if line is None:
             raise RuntimeError(f"wrk printed no summary:\n{text}\n{err.decode()}")
         data = json.loads(line[len("WRKJSON ") :])
         failures = data["failures"] + data["socket_errors"] + data["timeouts"]
         extra = {k: data[k] for k in ("socket_errors", "timeouts")}
     else:
-        data = json.loads(text.strip().splitlines()[-1])
+        data = json.loads(lines[-1])
         failures = data["failures"] + len(data["connection_errors"])
         extra = {"connection_errors": data["connection_errors"]}
     has_latency = data["requests"] > 0
@@ -157,4 +179,5 @@ async def run_load(
         generator=generator,
         generator_cpu_seconds=cpu,
         extra=extra,
+        marked=generator == "python" and warmup > 0,
     )

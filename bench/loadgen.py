@@ -62,14 +62,22 @@ def _ok(status: int, body: bytes) -> bool:
     return status == 200 and b'"errors"' not in body
 
 
-async def run(url: str, bodies: list[bytes], connections: int, duration: float) -> dict[str, object]:
+async def run(
+    url: str, bodies: list[bytes], connections: int, duration: float, warmup: float = 0.0
+) -> dict[str, object]:
+    """Load for ``warmup`` then ``duration`` seconds. With a warm-up, the lines ``MEASURE`` and
+    ``END`` are printed when the measured part begins and ends, and only what completed in
+    between is counted: the caller reads the server's CPU time at both lines, so in a steady
+    state the requests in flight at either end cancel out."""
     parts = urlparse(url)
     host, port, path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path or "/"
     requests = [_request(host, port, path, body) for body in bodies]
     latencies: list[float] = []
     failures = 0
     counter = 0
-    deadline = time.perf_counter() + duration
+    measuring = warmup <= 0
+    begin = time.perf_counter()
+    deadline = begin + warmup + duration
 
     async def worker(offset: int) -> None:
         nonlocal failures, counter
@@ -81,6 +89,8 @@ async def run(url: str, bodies: list[bytes], connections: int, duration: float) 
                 writer.write(requests[index % len(requests)])
                 index += connections
                 status, body = await _read_response(reader)
+                if not measuring or time.perf_counter() > deadline:
+                    continue
                 latencies.append(time.perf_counter() - started)
                 counter += 1
                 if not _ok(status, body):
@@ -88,9 +98,22 @@ async def run(url: str, bodies: list[bytes], connections: int, duration: float) 
         finally:
             writer.close()
 
+    async def marks() -> float:
+        nonlocal measuring
+        await asyncio.sleep(warmup)
+        measuring = True
+        started = time.perf_counter()
+        sys.stdout.write("MEASURE\n")
+        sys.stdout.flush()
+        await asyncio.sleep(max(0.0, deadline - time.perf_counter()))
+        sys.stdout.write("END\n")
+        sys.stdout.flush()
+        return time.perf_counter() - started
+
     started = time.perf_counter()
+    marking = asyncio.ensure_future(marks()) if warmup > 0 else None
     results = await asyncio.gather(*(worker(i) for i in range(connections)), return_exceptions=True)
-    elapsed = time.perf_counter() - started
+    elapsed = await marking if marking is not None else time.perf_counter() - started
     errors = [repr(r) for r in results if isinstance(r, BaseException)]
     latencies.sort()
 
@@ -118,10 +141,11 @@ def main() -> None:
     parser.add_argument("--bodies", required=True, help="JSON file: a list of request bodies (objects)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=0.0, help="load before the measured part (see run)")
     args = parser.parse_args()
     with open(args.bodies, encoding="utf-8") as handle:
         bodies = [json.dumps(body).encode() for body in json.load(handle)]
-    coroutine = run(args.url, bodies, args.connections, args.duration)
+    coroutine = run(args.url, bodies, args.connections, args.duration, args.warmup)
     try:
         import uvloop
     except ImportError:

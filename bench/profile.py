@@ -1,4 +1,5 @@
-"""Profile our server under load: ``python -m bench profile [--scenario 1] [--seconds 20] [--native]``.
+"""Profile a server under load: ``python -m bench profile [--scenario page20] [--server ours]
+[--seconds 20] [--native] [--nonblocking]``, or ``--summarize RAW`` for an earlier raw file.
 
 Starts the server like ``bench run`` does (production mode, on the existing ``exchange_bench``
 data set: run ``python -m bench generate`` first), keeps 32 connections busy on one scenario
@@ -42,6 +43,111 @@ def _frame_name(frame: str) -> str:
     return f"{name} ({location})" if location else name
 
 
+# Where a sample's CPU goes, by area: the innermost frame of its stack that one of these
+# (area, predicate on "function (path)") rules claims decides. asyncio, functools and generated
+# code (dataclass __init__) claim nothing, so a task created by the plan counts as the plan's.
+AREAS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("garbage collector", ("gc_collect",)),
+    ("logging", ("logging/",)),
+    (
+        "DataLoader creation per request (Loaders.__init__, DataLoader.__init__)",
+        (
+            "DataLoader.__init__",
+            "DefaultCache.__init__",
+            "Loaders.__init__",
+            "Context.loaders",
+        ),
+    ),
+    ("database driver and pool (asyncpg, Tortoise client)", ("asyncpg/", "tortoise/", "pypika")),
+    (
+        "rows to objects (exchange/sql.py, exchange/rows.py)",
+        ("exchange/sql.py", "exchange/rows.py", "(<rows"),
+    ),
+    ("DataLoader batching (strawberry/dataloader.py)", ("strawberry/dataloader.py", "schema/api/loaders.py")),
+    (
+        "rate limit (schema/admission/rate_limit.py, exchange/ratelimit.py, limits)",
+        (
+            "schema/admission/rate_limit.py",
+            "exchange/ratelimit.py",
+            "limits/",
+        ),
+    ),
+    (
+        "variables (schema/admission/variables.py, graphql-core coercion)",
+        (
+            "schema/admission/variables.py",
+            "graphql/execution/values.py",
+            "graphql/utilities/coerce",
+            "schema/api/scalars.py",
+            "exchange/i18n.py",
+        ),
+    ),
+    ("other admission steps (schema/admission/)", ("schema/admission/",)),
+    ("context (schema/api/context.py)", ("schema/api/context.py",)),
+    ("execution: compiled plan (schema/engine/)", ("schema/engine/",)),
+    ("execution: graphql-core / Strawberry", ("graphql/", "strawberry/schema/", "strawberry/types/")),
+    (
+        "resolvers and domain (schema/api, exchange/)",
+        ("schema/api/", "exchange/access.py", "exchange/", "pycountry/"),
+    ),
+    (
+        "response encoding (orjson, Response)",
+        ("orjson", "json/", "Response.__init__", "Response.render", "init_headers"),
+    ),
+    (
+        "response writing (ASGI send chain, uvicorn send, socket write)",
+        (
+            "RequestResponseCycle.send",
+            "send_with_",
+            "._send",
+            ".sender",
+            "Response.__call__",
+        ),
+    ),
+    ("GraphQL transport (schema/transport/, strawberry http)", ("schema/transport/", "strawberry/")),
+    ("middleware and routing (exchange/middleware.py, Starlette)", ("exchange/middleware.py", "starlette/")),
+    ("HTTP protocol (uvicorn httptools)", ("uvicorn/protocols/", "httptools")),
+)
+_UNCLAIMED = "event loop (uvloop, asyncio) and the rest"
+_NEUTRAL = (
+    "asyncio/",
+    "functools.py",
+    "(<string>",
+    "typing.py",
+    "contextlib.py",
+    "(<frozen",
+    "pycountry/",  # counts as its caller's (a scalar, a resolver)
+    "exchange/cli.py",  # the process's root frames
+    "uvicorn/main.py",
+    "uvicorn/server.py",
+    "uvicorn/_compat.py",
+    "typer/",
+)
+
+
+def _area(frames: list[str]) -> str:
+    for frame in reversed(frames):
+        if any(marker in frame for marker in _NEUTRAL):
+            continue
+        for area, markers in AREAS:
+            if any(marker in frame for marker in markers):
+                return area
+    return _UNCLAIMED
+
+
+def areas(raw: Path) -> list[tuple[str, float]]:
+    """Share of samples per area (see AREAS), largest first."""
+    counts: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        total += int(count)
+        counts[_area(stack.split(";"))] += int(count)
+    return [(area, n / total) for area, n in counts.most_common()] if total else []
+
+
 def summarize(raw: Path, top: int = 20) -> str:
     own: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
@@ -63,26 +169,42 @@ def summarize(raw: Path, top: int = 20) -> str:
     lines += ["", "inclusive:"]
     watched = [(name, n) for name, n in inclusive.items() if name.split(" (")[0].endswith(WATCH)]
     lines += [f"  {n / total:6.1%}  {name}" for name, n in sorted(watched, key=lambda item: -item[1])]
+    lines += ["", "by area (the innermost frame a rule of bench/profile.py's AREAS claims):"]
+    lines += [f"  {share:6.1%}  {area}" for area, share in areas(raw)]
     return "\n".join(lines)
 
 
-async def profile(scenario_key: str, seconds: float, native: bool, out: Path, admin_url: str) -> str:
+async def profile(
+    scenario_key: str,
+    seconds: float,
+    native: bool,
+    out: Path,
+    admin_url: str,
+    *,
+    server_name: str = "ours",
+    nonblocking: bool = False,
+    rate: int = 200,
+) -> str:
     # The venv's own py-spy when the venv is not on PATH (.venv/bin/python -m bench profile).
     spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
     if spy is None:
         raise SystemExit("py-spy is not installed: pip install -e .[bench]")
-    database_url = datagen.with_database(admin_url, "exchange_bench")
-    scenario = runner.scenario(runner.scenario_names([scenario_key])[0], datagen.FULL)
+    key = runner.scenario_names([scenario_key])[0]
+    scenario = runner.scenario(key, datagen.FULL)
+    database_url = datagen.with_database(admin_url, datagen.database_name("exchange_bench", scenario.scale))
     env = servers.server_env(database_url, page_size_cap=1000)
+    kind = next(k for k in servers.KINDS if k.name == server_name)
+    connections = 4 if scenario.large else 32
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
-        server = await servers.start(servers.OURS, env, Path(tmp))
+        server = await servers.start(kind, env, Path(tmp))
         try:
-            await load.run_load(server.url, scenario.bodies, connections=32, duration=3)
+            await load.run_load(server.url, scenario.bodies, connections=connections, duration=3)
             await server.wait_idle()
             loading = asyncio.create_task(
-                load.run_load(server.url, scenario.bodies, connections=32, duration=seconds + 2)
+                load.run_load(server.url, scenario.bodies, connections=connections, duration=seconds + 2)
             )
             await asyncio.sleep(1)
+            user, system = server.cpu_split()
             argv = [
                 spy,
                 "record",
@@ -91,7 +213,7 @@ async def profile(scenario_key: str, seconds: float, native: bool, out: Path, ad
                 "--duration",
                 str(int(seconds)),
                 "--rate",
-                "200",
+                str(rate),
                 "--format",
                 "raw",
                 "--output",
@@ -99,28 +221,61 @@ async def profile(scenario_key: str, seconds: float, native: bool, out: Path, ad
             ]
             if native:
                 argv.append("--native")
-            spy = await asyncio.create_subprocess_exec(
+            if nonblocking:
+                argv.append("--nonblocking")
+            process = await asyncio.create_subprocess_exec(
                 *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
             )
-            _, err = await spy.communicate()
+            _, err = await process.communicate()
+            user_after, system_after = server.cpu_split()
             result = await loading
-            if spy.returncode != 0:
+            if process.returncode != 0:
                 raise SystemExit(f"py-spy failed: {err.decode()[-1000:]}")
         finally:
             await server.stop()
-    return f"{result.rps:.1f} req/s under load while sampled\n" + summarize(out)
+    cpu = user_after - user + system_after - system
+    per_request = cpu / (result.rps * seconds) * 1000 if result.rps else 0.0
+    return (
+        f"{server_name}, {key}: {result.rps:.1f} req/s under load while sampled; server CPU while sampled "
+        f"{cpu:.1f} s (~{per_request:.2f} ms per request), of which system "
+        f"{(system_after - system) / cpu if cpu else 0:.0%}\n" + summarize(out)
+    )
 
 
 def main(argv: list[str] | None = None, admin_url: str = "") -> int:
     parser = argparse.ArgumentParser(prog="python -m bench profile")
-    parser.add_argument("--scenario", choices=["1", "2", "3"], default="1")
+    parser.add_argument(
+        "--scenario", default="page20", help="a scenario key of bench run (page20, node, large, ...)"
+    )
+    parser.add_argument("--server", choices=[k.name for k in servers.KINDS], default="ours")
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--rate", type=int, default=200, help="samples per second")
     parser.add_argument("--native", action="store_true", help="include C frames (the garbage collector)")
+    parser.add_argument(
+        "--nonblocking", action="store_true", help="sample without pausing the server (less distortion)"
+    )
     parser.add_argument(
         "--out", default="/tmp/bench-profile.txt", help="raw py-spy output (collapsed stacks)"
     )
+    parser.add_argument("--summarize", metavar="RAW", help="only summarize a raw file of an earlier profile")
     args = parser.parse_args(argv)
-    print(asyncio.run(profile(args.scenario, args.seconds, args.native, Path(args.out), admin_url)))
+    if args.summarize:
+        print(summarize(Path(args.summarize)))
+        return 0
+    print(
+        asyncio.run(
+            profile(
+                args.scenario,
+                args.seconds,
+                args.native,
+                Path(args.out),
+                admin_url,
+                server_name=args.server,
+                nonblocking=args.nonblocking,
+                rate=args.rate,
+            )
+        )
+    )
     return 0
 
 
