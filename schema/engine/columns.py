@@ -11,7 +11,9 @@ works out, once per document, the columns each model's rows need:
   used in any other way (passed to a function, returned, indexed), the model needs all its
   columns, as it does for a field this module cannot analyse;
 * primary keys, foreign keys and ``status`` are always selected: loaders group rows by them
-  and the visibility rules (exchange.access) read them.
+  and the visibility rules (exchange.access) read them;
+* attributes a resolver reads on other objects than its parent (``s.starts_at`` of the
+  sessions it sorts) are selected for the model of the objects it returns.
 
 The union over every selection of the document's types is taken (conservatively ignoring
 @skip/@include). Rows loaded this way are partial model instances (``_partial``): reading an
@@ -96,6 +98,34 @@ def field_attributes(field: StrawberryField) -> frozenset[str] | None:
     return frozenset(found)
 
 
+@functools.cache
+def returned_attributes(field: StrawberryField) -> frozenset[str]:
+    """Attributes ``field``'s resolver reads on objects other than its parent and info (the
+    sessions it sorts by start time, say): read on the objects it returns, for all the
+    analysis knows, so their model selects them too."""
+    resolver = field.base_resolver
+    if resolver is None:
+        return frozenset()
+    definition = function_tree(resolver_function(resolver))
+    if definition is None:
+        return frozenset()
+    own = {
+        p.name
+        for p in (
+            resolver.self_parameter,
+            resolver.parent_parameter,
+            resolver.root_parameter,
+            resolver.info_parameter,
+        )
+        if p
+    }
+    return frozenset(
+        node.attr
+        for node in ast.walk(definition)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id not in own
+    )
+
+
 def _always(model: type[Model]) -> set[str]:
     meta = model._meta
     columns = {meta.db_pk_column}
@@ -127,9 +157,15 @@ def document_columns(
             field_attributes(strawberry_field) if isinstance(strawberry_field, StrawberryField) else ALL
         )
         known = reads.get(type_name, set())
-        if known is None:
-            return
-        reads[type_name] = None if attributes is ALL else known | attributes
+        if known is not None:
+            reads[type_name] = None if attributes is ALL else known | attributes
+        returned = get_named_type(field.type).name
+        if isinstance(strawberry_field, StrawberryField) and returned in MODELS:
+            columns = MODELS[returned]._meta.fields_db_projection.keys()
+            extra = returned_attributes(strawberry_field) & columns
+            known = reads.get(returned, set())
+            if extra and known is not None:
+                reads[returned] = known | extra
 
     # A fragment adds the same reads wherever it is spread on the same type: walked once per
     # (fragment, type), or N fragments that each spread the next twice would cost 2^N walks.

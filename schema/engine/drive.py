@@ -25,9 +25,10 @@ from typing import Any
 
 class Entry:
     """One awaitable a resolver returned, and where its value goes (``column[index]``);
-    ``where`` says whose field it is, for the error report."""
+    ``where`` says whose field it is, for the error report; ``waited``, whether it ever waited
+    on a future (a database round trip, a loader's batch), which orders its errors."""
 
-    __slots__ = ("awaitable", "column", "index", "step", "where")
+    __slots__ = ("awaitable", "column", "index", "step", "waited", "where")
 
     def __init__(self, awaitable: Any, column: list[Any], index: int, where: Any = None) -> None:
         self.awaitable = awaitable
@@ -35,13 +36,15 @@ class Entry:
         self.column = column
         self.index = index
         self.where = where
+        self.waited = False
 
 
 # A DataLoader future the plan waits on directly, and where its value goes:
 # (future, column, index, where).
 Load = tuple[asyncio.Future[Any], list[Any], int, Any]
-# Told of an awaitable (or a load) that failed: (where, column, index, error).
-Fail = Callable[[Any, list[Any], int, BaseException], None]
+# Told of an awaitable (or a load) that failed: (where, column, index, error, waited), in the
+# order graphql-core's tasks would see the failures (the order the futures settled).
+Fail = Callable[[Any, list[Any], int, BaseException, bool], None]
 
 
 def discard(values: Iterable[Any]) -> None:
@@ -102,14 +105,28 @@ async def cancel_all(suspended: list[tuple[Entry, Any]], loads: Iterable[Load]) 
         await asyncio.gather(*started)
 
 
-async def drive(pending: list[Entry], loads: list[Load] | None, fail: Fail) -> None:
+def _report_failed_loads(failed: list[Load], fail: Fail) -> None:
+    """In the order their waiters would resume: a batch settles its futures in the order of its
+    keys (the order of their first load), each future wakes its waiters in the order they came."""
+    rank: dict[int, int] = {}
+    for load in failed:
+        rank.setdefault(id(load[0]), len(rank))
+    for load in sorted(failed, key=lambda load: rank[id(load[0])]):
+        future = load[0]
+        error = asyncio.CancelledError() if future.cancelled() else future.exception()
+        assert error is not None
+        fail(load[3], load[1], load[2], error, True)
+
+
+async def drive(pending: list[Entry], loads: list[Load] | None, fail: Fail, waited: set[int]) -> None:
     """Run awaitables to completion the way asyncio's tasks would, without a task each.
 
     ``loads`` are DataLoader futures the plan waits on directly (LoaderCall fields): their
     batches settle them whatever the driver does, so the driver listens to one of them at a
     time instead of putting a callback on each (one wake-up per batch, not per object).
     A failed awaitable or load is handed to ``fail`` (which notes the error and marks the
-    value); the others go on.
+    value); the others go on. ``waited`` receives the ids of the columns some awaitable of
+    which waited on a future.
     """
     loop = asyncio.get_running_loop()
     waiting: dict[Any, list[Entry]] = {}
@@ -140,12 +157,15 @@ async def drive(pending: list[Entry], loads: list[Load] | None, fail: Fail) -> N
                         entry.column[entry.index] = stop.value
                         break
                     except Exception as error:
-                        fail(entry.where, entry.column, entry.index, error)
+                        fail(entry.where, entry.column, entry.index, error, entry.waited)
                         break
                     if yielded is None:
                         bare.append(entry)
                     elif getattr(yielded, "_asyncio_future_blocking", None) is not None:
                         yielded._asyncio_future_blocking = False
+                        if not entry.waited:
+                            entry.waited = True
+                            waited.add(id(entry.column))
                         entries = waiting.get(yielded)
                         if entries is None:
                             waiting[yielded] = [entry]
@@ -160,16 +180,17 @@ async def drive(pending: list[Entry], loads: list[Load] | None, fail: Fail) -> N
             ready, stepped = [], 0
             if loads:
                 unsettled: list[Load] = []
+                failed: list[Load] = []
                 for load in loads:
                     future = load[0]
                     if not future.done():
                         unsettled.append(load)
-                    elif future.cancelled():
-                        fail(load[3], load[1], load[2], asyncio.CancelledError())
-                    elif future.exception() is not None:
-                        fail(load[3], load[1], load[2], future.exception())  # type: ignore[arg-type]
+                    elif future.cancelled() or future.exception() is not None:
+                        failed.append(load)
                     else:
                         load[1][load[2]] = future.result()
+                if failed:
+                    _report_failed_loads(failed, fail)
                 loads = unsettled
             if not (bare or waiting or loads):
                 break

@@ -1,21 +1,34 @@
 """Field errors of a compiled execution (schema.engine.plan), reported as graphql-core reports them.
 
 The plan resolves breadth first and notes each failure where it happens: the group of objects
-and the object's index in it, the field, the list indices below the field, the error, and the
-*round* (how many awaited fields lie between the operation's start and the failure). Nothing
-per object is kept for this on the happy path: an object's path is rebuilt only when one of
-its fields failed, from its group's parent group and field (each group knows both), by finding
-the object's result among the parent field's values.
+and the object's index in it, the field, the list indices below the field, the error, and its
+*round*. Nothing per object is kept for this on the happy path: an object's path is rebuilt
+only when one of its fields failed, from its group's parent group and field (each group knows
+both), by finding the object's result among the parent field's values.
 
-graphql-core walks depth first and completes each awaited value when it settles, so a field
-error reaches its list in that order: the errors of the synchronous walk first, in document
-order, then those of each later round, in document order within the round. ``report`` sorts
-the failures by (round, position in document order) and then applies them one by one the way
-graphql-core's ``CollectedErrors`` does (https://spec.graphql.org/October2021/#sec-Handling-Field-Errors):
-a failure nulls the nearest nullable position at or above it (the whole ``data`` when there
-is none), and an error whose position lies under one already nulled is dropped, as
-graphql-core drops (or never produces, having cancelled that work) the errors below a
-position it nulled.
+graphql-core adds an error to its list when the failure reaches a nullable position, and it
+reaches failures in the order its tasks run: the synchronous walk first, in document order,
+then each awaited value when it settles. ``report`` orders the failures by
+
+1. how many futures (a loader's batch, a database round trip) were waited on above and at the
+   failure: graphql-core reaches nothing below a batch before the batch settles;
+2. failures in nullable positions before those whose null goes up to a parent: graphql-core
+   hands the latter up through its gathers, a loop turn each, while the former are added at
+   once;
+3. how many awaited fields lie above and at the failure (a task's first step comes after the
+   synchronous walk);
+4. document order, except that the failures of one field in one group keep the order in
+   which they arrived: a batch settles its keys in the order they were first loaded, and each
+   key wakes its waiters in the order they came.
+
+and then applies them one by one the way graphql-core's ``CollectedErrors`` does
+(https://spec.graphql.org/October2021/#sec-Handling-Field-Errors): a failure nulls the
+nearest nullable position at or above it (the whole ``data`` when there is none), and an
+error whose position lies under one already nulled is dropped, as graphql-core drops (or
+never produces, having cancelled that work) the errors below a position it nulled. This is
+graphql-core's order wherever it follows from the document and the batches; where it depends
+on which of two unrelated batches the database answers first, graphql-core's own order
+varies from run to run.
 """
 
 from __future__ import annotations
@@ -23,6 +36,9 @@ from __future__ import annotations
 from typing import Any
 
 from graphql import GraphQLError, located_error
+
+# (futures waited on, awaited fields) above and at a failure: see the module's docstring.
+Round = tuple[int, int]
 
 # One step of a path: the response key or list index, its place in document order (the
 # field's index in its object plan, or the list index), and whether the position is non-null.
@@ -33,7 +49,13 @@ class Failure:
     __slots__ = ("error", "field", "group", "index", "indices", "round")
 
     def __init__(
-        self, group: Any, index: int, field: Any, indices: tuple[int, ...], error: BaseException, round_: int
+        self,
+        group: Any,
+        index: int,
+        field: Any,
+        indices: tuple[int, ...],
+        error: BaseException,
+        round_: Round,
     ) -> None:
         self.group = group  # the plan's _Group holding the object whose field failed
         self.index = index  # the object's index in the group
@@ -91,13 +113,25 @@ def report(failures: list[Failure], data: dict[str, Any]) -> tuple[dict[str, Any
     """``data`` with the failed positions nulled as graphql-core nulls them, and the errors in
     graphql-core's order."""
     locator = _Locator()
-    located: list[tuple[int, tuple[int, ...], list[Segment], Failure]] = []
+    located: list[tuple[tuple[int, int, int], tuple[int, ...], list[Segment], Failure]] = []
     for failure in failures:
         segments = locator.object_segments(failure.group, failure.index)
         segments += field_segments(failure.group, failure.field, failure.indices)
-        located.append(
-            (failure.round, tuple(order for _key, order, _non_null in segments), segments, failure)
-        )
+        waits, hops = failure.round
+        propagates = int(segments[-1][2])
+        order = tuple(order for _key, order, _non_null in segments)
+        located.append(((waits, propagates, hops), order, segments, failure))
+    # Within one field of one group (and one round), the order of arrival: those failures take
+    # the document positions they hold between them, in the order they arrived.
+    buckets: dict[tuple[Any, ...], list[int]] = {}
+    for number, (when, _order, _segments, failure) in enumerate(located):
+        buckets.setdefault((when, id(failure.group), id(failure.field)), []).append(number)
+    for numbers in buckets.values():
+        if len(numbers) > 1:
+            orders = sorted(located[number][1] for number in numbers)
+            for number, order in zip(numbers, orders, strict=True):
+                when, _order, segments, failure = located[number]
+                located[number] = (when, order, segments, failure)
     located.sort(key=lambda item: (item[0], item[1]))
 
     errors: list[GraphQLError] = []

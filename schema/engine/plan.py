@@ -72,7 +72,7 @@ from strawberry.types.field import StrawberryField
 
 from schema.engine.columns import document_columns
 from schema.engine.drive import Entry, Load, discard, drive
-from schema.engine.failures import Failure, report
+from schema.engine.failures import Failure, Round, report
 from schema.engine.fastpath import BACKREF, DIRECT_KEY, DirectCall, LoaderCall
 
 _EXECUTABLE_DIRECTIVES = frozenset({"skip", "include"})
@@ -389,7 +389,8 @@ class _Group:
     """Objects at one depth that share a selection: their sources and their result dicts.
 
     ``parent`` and ``field`` say where they come from (the parent group's objects' values of
-    that field), and ``round`` how many awaited fields lie above them: enough to rebuild an
+    that field), and ``round`` how far into the execution graphql-core would reach them (see
+    schema.engine.failures.Round): enough to rebuild an
     object's path and order its errors when one fails (schema.engine.failures), at no cost
     per object."""
 
@@ -398,7 +399,7 @@ class _Group:
     results: list[dict[str, Any]] = field(default_factory=list)
     parent: _Group | None = None
     field: FieldPlan | None = None
-    round: int = 0
+    round: Round = (0, 0)
 
 
 # A value whose resolver or load failed (the failure is noted): completed as null.
@@ -461,7 +462,7 @@ class _Execution:
         field_plan: FieldPlan,
         column: list[Any],
         error: BaseException,
-        round_: int,
+        round_: Round,
         append: bool = False,
     ) -> None:
         """A field's resolver (or load) failed for one object: its value completes as null.
@@ -473,9 +474,12 @@ class _Execution:
         self.failed_columns.add(id(column))
         self.failures.append(Failure(group, index, field_plan, (), error, round_))
 
-    def fail_awaited(self, where: Any, column: list[Any], index: int, error: BaseException) -> None:
+    def fail_awaited(
+        self, where: Any, column: list[Any], index: int, error: BaseException, waited: bool
+    ) -> None:
         group, field_plan = where
-        self.fail(group, index, field_plan, column, error, group.round + 1)
+        waits, hops = group.round
+        self.fail(group, index, field_plan, column, error, (waits + waited, hops + 1))
 
     # ------------------------------------------------------------ resolving
 
@@ -487,6 +491,7 @@ class _Execution:
         awaited: list[list[bool]] = []
         pending: list[Entry] = []
         loads: list[Load] = []
+        waited: set[int] = set()  # ids of the columns whose values waited on a future
         try:
             for group in groups:
                 group_values: list[list[Any]] = []
@@ -513,9 +518,12 @@ class _Execution:
                     elif kind == LOADER:
                         column = []
                         group_values.append(column)  # visible to the clean-up while it fills
+                        before = len(loads)
                         self.load_column(group, field_plan, sources, column, loads)
                         group_values.pop()
                         is_async = True  # the resolver is a coroutine function
+                        if len(loads) > before:
+                            waited.add(id(column))
                     else:
                         info = self.info(field_plan, parent)
                         column = []
@@ -532,7 +540,7 @@ class _Execution:
                     group_infos.append(info)
                     group_awaited.append(is_async)
             if pending or loads:
-                await drive(pending, loads, self.fail_awaited)
+                await drive(pending, loads, self.fail_awaited, waited)
         except BaseException:
             discard(value for group_values in values for column in group_values for value in column)
             raise
@@ -552,7 +560,7 @@ class _Execution:
                     for result, value in zip(results, column, strict=True):
                         result[key] = value
                     continue
-                round_ = group.round + is_async
+                round_ = (group.round[0] + (id(column) in waited), group.round[1] + is_async)
                 if failed_columns and id(column) in failed_columns:
                     self.complete_one_by_one(group, field_plan, column, info, round_, next_level)
                     continue
@@ -580,17 +588,18 @@ class _Execution:
     ) -> None:
         """The resolver's own DataLoader call (schema.engine.fastpath.LoaderCall) for every source:
         values already loaded go straight in, the others wait with the level's awaitables. An
-        error here is the resolver's, raised inside its coroutine: one round later."""
+        error here is the resolver's, raised inside its coroutine (a task's step in graphql-core)."""
         call = field_plan.loader_call
         assert call is not None
         where = (group, field_plan)
         key_of, optional = call.key, call.optional
+        in_coroutine = (group.round[0], group.round[1] + 1)
         try:
             load = getattr(self.context.loaders, call.loader).load
         except Exception as error:
             for index in range(len(sources)):
                 column.append(None)
-                self.fail(group, index, field_plan, column, error, group.round + 1)
+                self.fail(group, index, field_plan, column, error, in_coroutine)
             return
         try:
             for source in sources:
@@ -606,14 +615,14 @@ class _Execution:
                     column.append(None)
             return
         except Exception as error:
-            self.fail(group, len(column), field_plan, column, error, group.round + 1, append=True)
+            self.fail(group, len(column), field_plan, column, error, in_coroutine, append=True)
         # After a failure, one object at a time (the rest of the column).
         for index in range(len(column), len(sources)):
             try:
                 key = getattr(sources[index], key_of)
                 future = None if key is None and optional else load(key)
             except Exception as error:
-                self.fail(group, index, field_plan, column, error, group.round + 1, append=True)
+                self.fail(group, index, field_plan, column, error, in_coroutine, append=True)
                 continue
             if future is not None:
                 loads.append((future, column, index, where))
@@ -677,7 +686,7 @@ class _Execution:
         info: GraphQLResolveInfo | None,
         field_plan: FieldPlan,
         group: _Group,
-        round_: int,
+        round_: Round,
         next_level: dict[int, _Group],
     ) -> Callable[[Any], Any]:
         """The function completing one value of this field (recursively for lists). It raises
@@ -781,7 +790,7 @@ class _Execution:
         field_plan: FieldPlan,
         column: list[Any],
         info: GraphQLResolveInfo | None,
-        round_: int,
+        round_: Round,
         next_level: dict[int, _Group],
     ) -> None:
         """A field's values completed one at a time, each failure noted where it happened.
@@ -810,7 +819,7 @@ class _Execution:
         group: _Group,
         index: int,
         indices: tuple[int, ...],
-        round_: int,
+        round_: Round,
         next_level: dict[int, _Group],
     ) -> Any:
         """One value completed, or None with its failure noted (list items one by one)."""

@@ -65,6 +65,13 @@ async def test_columns_of_a_document(app: Any) -> None:
         "recorded_by_id",
     }
     assert columns[models.Organisation] == {"id", "names", "slug", "parent_id"}
+    # Participation.attendedSessions sorts the sessions it loads by start time: starts_at is
+    # selected for them although the document asks only for their ids.
+    attended = parse(
+        "{ exchanges { edges { node { participants { edges { node { attendedSessions { id } } } } } } } }"
+    ).definitions[0]
+    sessions = document_columns(default_schema()._schema, attended, {})[models.Session]  # type: ignore[arg-type]
+    assert "starts_at" in sessions and "title" not in sessions and "titles" not in sessions
     # Any field that may read anything: the whole row.
     whole = parse("{ exchanges { edges { node { slug invitations { totalCount } } } } }").definitions[0]
     assert models.Exchange not in document_columns(default_schema()._schema, whole, {})  # type: ignore[arg-type]

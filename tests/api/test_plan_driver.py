@@ -16,12 +16,12 @@ def entries(*awaitables: Any) -> tuple[list[Any], list[Entry]]:
     return column, [Entry(value, column, index, where=index) for index, value in enumerate(awaitables)]
 
 
-def refuse(where: Any, column: list[Any], index: int, error: BaseException) -> None:
+def refuse(where: Any, column: list[Any], index: int, error: BaseException, waited: bool) -> None:
     raise AssertionError(f"unexpected failure at {where}: {error!r}")
 
 
 async def _drive(pending: list[Entry]) -> None:
-    await drive(pending, None, refuse)
+    await drive(pending, None, refuse, set())
 
 
 async def test_values_futures_exceptions_inside_and_bare_yields() -> None:
@@ -89,7 +89,7 @@ async def test_one_batch_wakes_its_waiters_in_one_round() -> None:
 async def test_an_error_is_reported_alone_and_the_others_finish() -> None:
     loop = asyncio.get_running_loop()
     slow = loop.create_future()
-    failures: list[tuple[Any, int, BaseException]] = []
+    failures: list[tuple[Any, int, BaseException, bool]] = []
 
     async def fails() -> None:
         await asyncio.sleep(0)
@@ -101,33 +101,45 @@ async def test_an_error_is_reported_alone_and_the_others_finish() -> None:
     async def at_once() -> str:
         return "x"
 
-    def note(where: Any, column: list[Any], index: int, error: BaseException) -> None:
-        failures.append((where, index, error))
+    def note(where: Any, column: list[Any], index: int, error: BaseException, waited: bool) -> None:
+        failures.append((where, index, error, waited))
         column[index] = "failed"
 
     loop.call_later(0.01, slow.set_result, 1)
     column, pending = entries(waits(), fails(), at_once())
-    await drive(pending, None, note)
+    waited: set[int] = set()
+    await drive(pending, None, note, waited)
     assert column == ["1", "failed", "x"]
-    assert [(where, index) for where, index, _error in failures] == [(1, 1)]
+    # A bare yield (asyncio.sleep(0)) is no wait on a future; waits() did wait.
+    assert [(where, index, waited) for where, index, _error, waited in failures] == [(1, 1, False)]
     assert isinstance(failures[0][2], KeyError)
+    assert waited == {id(column)}
 
 
 async def test_a_failed_load_is_reported_and_the_others_are_kept() -> None:
     loop = asyncio.get_running_loop()
     good, bad = loop.create_future(), loop.create_future()
-    column: list[Any] = [None, None]
+    other_bad = loop.create_future()
+    column: list[Any] = [None, None, None, None]
     failures: list[tuple[Any, int]] = []
 
-    def note(where: Any, column: list[Any], index: int, error: BaseException) -> None:
+    def note(where: Any, column: list[Any], index: int, error: BaseException, waited: bool) -> None:
         failures.append((where, index))
-        assert isinstance(error, LookupError)
+        assert isinstance(error, LookupError) and waited
 
     loop.call_soon(good.set_result, "row")
+    loop.call_soon(other_bad.set_exception, LookupError("no row"))
     loop.call_soon(bad.set_exception, LookupError("no row"))
-    await drive([], [(good, column, 0, "good"), (bad, column, 1, "bad")], note)
-    assert column == ["row", None]
-    assert failures == [("bad", 1)]
+    loads = [
+        (bad, column, 0, "a"),
+        (good, column, 1, "b"),
+        (other_bad, column, 2, "c"),
+        (bad, column, 3, "d"),
+    ]
+    await drive([], loads, note, set())
+    assert column == [None, "row", None, None]
+    # In the order their waiters resume: the first key's waiters, then the next key's.
+    assert failures == [("a", 0), ("d", 3), ("c", 2)]
 
 
 async def test_cancellation_reaches_the_suspended_awaitables_before_the_drive_ends() -> None:

@@ -1,0 +1,316 @@
+"""Errors and partial data produced by the compiled plan itself (schema/engine/plan.py,
+schema/engine/failures.py), against graphql-core's for the same failures.
+
+Failures are injected into the corpus' documents (tests/api/plan_corpus.py): a resolver that
+raises or returns null in a non-null field or a value of the wrong type for some objects (at
+every depth and list position where the field appears), a DataLoader whose batch raises, and
+a database that is away. Each request is answered with compiled execution on, then off; the
+bodies must be byte-identical (orjson, request ids and the cost/rate-limit extensions left
+out), and the compiled answer must come from one execution: the plan answered (STATS), and
+no resolver call or loader key was repeated (each is counted, and never more than in the same
+compiled request without the failure)."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from tortoise.exceptions import DBConnectionError
+
+from exchange import models, sessions, sql
+from exchange.settings import Settings
+from schema.build import default_schema
+from schema.engine import plan
+from schema.engine.fastpath import DIRECT_KEY, DirectCall
+from tests.api.plan_corpus import ANONYMOUS, HAPPY, Case, World, seed
+from tests.api.test_plan import comparable
+from tests.conftest import GraphQLClient, make_settings
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path, rate_limit_points=100_000_000)
+
+
+@pytest.fixture
+async def world(app: Any, settings: Settings, admin_key: str) -> World:
+    return await seed(settings.signing_key, admin_key)
+
+
+def direct_call(type_name: str, field_name: str) -> DirectCall:
+    graphql_type = default_schema()._schema.type_map[type_name]  # type: ignore[attr-defined]
+    direct = graphql_type.fields[field_name].extensions[DIRECT_KEY]
+    assert isinstance(direct, DirectCall)
+    return direct
+
+
+@dataclass
+class Injection:
+    """A failure put in place for one request (or, with ``fail`` false, only the counting of the
+    calls it would see: object or key -> count)."""
+
+    name: str
+    install: Callable[[pytest.MonkeyPatch, collections.Counter[Any], bool], None]
+    # Fields the failure is in: a document without any of them is not run with it.
+    fields: tuple[str, ...]
+
+
+def failing_resolver(type_name: str, field_name: str, outcome: Callable[[Any], Any]) -> Injection:
+    """The field's resolver, for objects with an even id, replaced by ``outcome(root)`` (which
+    raises or returns a bad value); the others resolve as before. Every call is counted by object."""
+
+    def install(monkeypatch: pytest.MonkeyPatch, calls: collections.Counter[Any], fail: bool) -> None:
+        direct = direct_call(type_name, field_name)
+        original = direct.function
+
+        def resolver(*args: Any, **kwargs: Any) -> Any:
+            root = args[0] if args else next(iter(kwargs.values()))
+            calls[(type_name, root.id)] += 1
+            if fail and root.id % 2 == 0:
+                return outcome(root)
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(direct, "function", resolver)
+
+    return Injection(f"{type_name}.{field_name}", install, (field_name,))
+
+
+def raising(_root: Any) -> Any:
+    raise RuntimeError("injected resolver failure")
+
+
+def failing_batches(
+    name: str, module: Any, function: str, error: Callable[[], Exception], fields: tuple[str, ...]
+) -> Injection:
+    """A domain fetch behind a DataLoader raises for the whole batch; keys are counted."""
+
+    def install(monkeypatch: pytest.MonkeyPatch, calls: collections.Counter[Any], fail: bool) -> None:
+        original = getattr(module, function)
+
+        async def fetch(ids: Any, *args: Any, **kwargs: Any) -> Any:
+            for key in ids:
+                calls[(function, key)] += 1
+            if not fail:
+                return await original(ids, *args, **kwargs)
+            await asyncio.sleep(0)  # fails after a round trip's worth of waiting, as SQL would
+            raise error()
+
+        monkeypatch.setattr(module, function, fetch)
+
+    return Injection(name, install, fields)
+
+
+def failing_organisation_rows(
+    monkeypatch: pytest.MonkeyPatch, calls: collections.Counter[Any], fail: bool
+) -> None:
+    """Loading organisations by id (ExperienceExchange.host, Organisation.parent: the plan's
+    direct loader calls) meets a database that is away."""
+    original = sql.by_ids
+
+    async def by_ids(model: Any, ids: Any, columns: Any = None) -> Any:
+        if model is models.Organisation:
+            for key in ids:
+                calls[("organisation", key)] += 1
+            if fail:
+                raise DBConnectionError("injected: connection refused")
+        return await original(model, ids, columns)
+
+    monkeypatch.setattr(sql, "by_ids", by_ids)
+
+
+INJECTIONS = [
+    failing_resolver("ExperienceExchange", "title", raising),  # non-null String
+    failing_resolver("ExperienceExchange", "description", raising),  # nullable
+    failing_resolver("ExperienceExchange", "title", lambda _root: None),  # null in a non-null field
+    failing_resolver("Session", "title", raising),  # deeper, in lists of sessions
+    failing_resolver("ExperienceExchange", "seatsLeft", lambda _root: "many"),  # not an Int (async resolver)
+    failing_batches(
+        "speakers' batch raises",
+        sessions,
+        "speakers_by_session",
+        lambda: RuntimeError("injected batch failure"),
+        ("speakers",),
+    ),
+    failing_batches(
+        "sessions' batch: database away",
+        sessions,
+        "sessions_by_exchange",
+        lambda: DBConnectionError("injected: connection lost"),
+        ("sessions",),
+    ),
+    Injection("organisations by id: database away", failing_organisation_rows, ("host", "parent")),
+]
+
+
+# GRAPHQL_CORE_CRASHES: graphql-core itself sometimes gives no answer (the request raises
+# CancelledError), depending on timing: a non-null error cancels its sibling tasks
+# (gather_with_cancel), and cancelling a task that awaits a DataLoader future cancels that
+# future, which other fields of the request await too; their CancelledError escapes the
+# execution. The plan cancels nothing a sibling shares and answers these; the comparison
+# then uses a run of graphql-core that did answer (up to five tries).
+
+
+# Same data and the same errors, in another order that graphql-core gives every time (five
+# runs): failures in unrelated root fields whose loads reach the same batch after different
+# numbers of database round trips. graphql-core adds them as its tasks happen to run (a
+# non-null error only after it has been handed up through its gathers, a loop turn each);
+# the plan orders them by the round trips above them (schema.engine.failures). Where
+# graphql-core's own order varies from run to run, an order it gave in one of five runs counts.
+ORDERED_BY_THE_DATABASE = {
+    "organisations by id: database away / node: every type through inline fragments [anonymous]",
+}
+
+
+def same_but_for_order(text: bytes, canonical: bytes) -> bool:
+    """The same data and the same errors (each as sent), in another order."""
+    ours, theirs = orjson.loads(text), orjson.loads(canonical)
+    ours_errors, their_errors = ours.pop("errors", []), theirs.pop("errors", [])
+    key = orjson.dumps
+    return ours == theirs and sorted(map(key, ours_errors)) == sorted(map(key, their_errors))
+
+
+def concerned(case: Case, injection: Injection) -> bool:
+    return any(field in case.query for field in injection.fields)
+
+
+@contextlib.contextmanager
+def injected(injection: Injection, fail: bool) -> Iterator[collections.Counter[Any]]:
+    calls: collections.Counter[Any] = collections.Counter()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        injection.install(monkeypatch, calls, fail)
+        yield calls
+
+
+async def answer(
+    gql: GraphQLClient,
+    settings: Settings,
+    case: Case,
+    world: World,
+    injection: Injection,
+    compiled: bool,
+    fail: bool = True,
+) -> tuple[int, bytes, dict[str, Any], collections.Counter[Any], int]:
+    settings.compiled_execution = compiled
+    planned = plan.STATS["planned"]
+    try:
+        with injected(injection, fail) as calls:
+            response = await gql.post(case.query, case.variables_for(world), key=world.keys[case.actors[0]])
+    except asyncio.CancelledError:
+        # graphql-core only: cancelling a task that awaits a DataLoader future cancels the future
+        # other fields await too (see GRAPHQL_CORE_CRASHES); nothing is answered.
+        assert not compiled
+        return 0, b"", {}, collections.Counter(), 0
+    finally:
+        settings.compiled_execution = True
+    body = response.json()
+    return response.status_code, orjson.dumps(comparable(body)), body, calls, plan.STATS["planned"] - planned
+
+
+async def test_injected_failures_answer_as_graphql_core_in_one_execution(
+    gql: GraphQLClient, settings: Settings, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    problems: list[str] = []
+    graphql_core_crashed: list[str] = []
+    reordered: list[str] = []
+    matched_a_later_run: list[str] = []
+    graphql_core_varies: list[str] = []
+    runs = errors_seen = partial = 0
+    for injection in INJECTIONS:
+        cases = [case for case in HAPPY if concerned(case, injection) and not case.errors_expected]
+        assert cases, injection.name
+        for case in cases:
+            label = f"{injection.name} / {case.name} [{case.actors[0]}]"
+            status, text, _body, calls, planned = await answer(gql, settings, case, world, injection, True)
+            for _attempt in range(5):  # graphql-core sometimes crashes here: see GRAPHQL_CORE_CRASHES
+                canonical_status, canonical_text, canonical, _calls, _planned = await answer(
+                    gql, settings, case, world, injection, False
+                )
+                if canonical_status:
+                    break
+                graphql_core_crashed.append(label)
+            _status, _text, _body, happy_calls, _planned = await answer(
+                gql, settings, case, world, injection, True, fail=False
+            )
+            runs += 1
+            if canonical_status == 0:
+                if not (status == 200 and b'"errors"' in text):
+                    problems.append(
+                        f"{label}: graphql-core crashed, compiled answered {status} {text.decode()}"
+                    )
+                continue
+            if status != canonical_status:
+                problems.append(f"{label}: HTTP {status} compiled, {canonical_status} graphql-core")
+            if text != canonical_text:
+                if same_but_for_order(text, canonical_text):
+                    # graphql-core's order here may follow the database's timing: is ours one of
+                    # the orders it gives (or does its own order vary from run to run)?
+                    seen = {canonical_text}
+                    for _again in range(4):
+                        _s, again, _b, _c, _p = await answer(gql, settings, case, world, injection, False)
+                        seen.add(again)
+                    if text in seen:
+                        matched_a_later_run.append(label)
+                    elif len(seen) > 1:
+                        graphql_core_varies.append(label)
+                    else:
+                        reordered.append(label)
+                else:
+                    problems.append(
+                        f"{label}:\n  compiled:     {text.decode()}\n  graphql-core: {canonical_text.decode()}"
+                    )
+            if planned != 1:
+                problems.append(f"{label}: the plan answered {planned} times")
+            repeated = {where: count for where, count in calls.items() if count > happy_calls[where]}
+            if repeated:
+                problems.append(f"{label}: calls {dict(calls)}, without the failure {dict(happy_calls)}")
+            if canonical.get("errors"):
+                errors_seen += 1
+                partial += canonical.get("data") is not None
+    assert not problems, f"{len(problems)} problem(s) in {runs} runs:\n" + "\n".join(problems)
+    assert set(reordered) <= ORDERED_BY_THE_DATABASE, reordered
+    print(
+        f"{runs} runs; graphql-core crashed in: {dict(collections.Counter(graphql_core_crashed))}; "
+        f"byte-identical to another run of graphql-core: {matched_a_later_run}; "
+        f"graphql-core's own order varied: {graphql_core_varies}; reordered: {reordered}"
+    )
+    # The injections did fail things, and some answers kept partial data.
+    assert errors_seen >= len(INJECTIONS), errors_seen
+    assert partial > 0
+    caplog.clear()
+
+
+async def test_the_injected_errors_sit_where_they_happened(
+    gql: GraphQLClient, settings: Settings, world: World
+) -> None:
+    """One answer spelled out: every even exchange's nullable description fails, at its own
+    list position, each null alone, its siblings (titles) intact, in document order."""
+    query = "{ exchanges { edges { node { slug description title } } } }"
+    case = Case("descriptions", query, actors=(ANONYMOUS,))
+    injection = INJECTIONS[1]
+    _status, text, body, calls, planned = await answer(gql, settings, case, world, injection, True)
+    _canonical_status, canonical_text, _canonical, _calls, _planned = await answer(
+        gql, settings, case, world, injection, False
+    )
+    assert text == canonical_text
+    assert planned == 1
+    edges = body["data"]["exchanges"]["edges"]
+    failed = [
+        index
+        for index, edge in enumerate(edges)
+        if edge["node"]["description"] is None and edge["node"]["title"]
+    ]
+    paths = [error["path"] for error in body["errors"]]
+    assert paths, body
+    assert paths == sorted(paths, key=lambda path: path[2])
+    assert {path[2] for path in paths} <= set(failed)
+    assert all(path == ["exchanges", "edges", path[2], "node", "description"] for path in paths)
+    assert {error["extensions"]["code"] for error in body["errors"]} == {"INTERNAL_SERVER_ERROR"}
+    assert all(edge["node"]["title"] for edge in edges)
+    assert calls and max(calls.values()) == 1
