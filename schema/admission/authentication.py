@@ -1,4 +1,5 @@
-"""Admission step: the caller, from the ``Authorization`` header (an API key, or nobody)."""
+"""Admission step 6: the caller, from an HTTP request's ``Authorization`` header (an API key, or
+nobody), or for a socket from its ``connection_init`` payload, else its upgrade request's header."""
 
 from __future__ import annotations
 
@@ -34,3 +35,19 @@ async def actor_for(authorization: str | None) -> access.Actor | DomainError:
         return await access.authenticate(secret)
     except access.InvalidKey:
         return unauthenticated("The API key is unknown or revoked.")
+
+
+def connection_authorization(params: object) -> str | None:
+    """The key a socket's ``connection_init`` payload carries (``Authorization``, or lower-case)."""
+    if not isinstance(params, dict):
+        return None
+    value = params.get("Authorization", params.get("authorization"))
+    return value if isinstance(value, str) else None
+
+
+def socket_refusal(caller: access.Actor | DomainError) -> str | None:
+    """Why a socket may not act for this caller, or None: a socket needs a valid key (its
+    subscriptions see only what that key may see, and nothing anonymous is streamed)."""
+    if isinstance(caller, DomainError):
+        return caller.problems[0].message
+    return None if caller.is_authenticated else "An API key is required."

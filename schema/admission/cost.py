@@ -1,36 +1,14 @@
-"""What an operation costs, computed from the document and its variables before it runs.
-
-The model is GitHub's node limit with Shopify's points, so a client can compute it too:
-
-- a scalar or enum field costs 0;
-- an object field costs 1 plus its selection;
-- a connection (a field returning ``…Connection`` with ``first``/``last``) costs 1 for the
-  page query plus ``page × (the selection of one item)``, where the page is ``first``, else
-  ``last``, else the page-size cap (what the server would return); its ``…Edge`` and
-  ``PageInfo`` wrappers cost nothing themselves;
-- a plain list of objects (``sessions``, ``partners``, ``speakers``) costs its size
-  (``LIST_SIZES``, else ``DEFAULT_LIST_SIZE``) × (1 + its selection); where a setting caps a
-  list (sessions per exchange, speakers per session) its size is that cap (``priced_lists``),
-  so the cost bounds what the answer can hold;
-- a mutation field costs ``MUTATION_COST`` on top, since it writes;
-- fragments count at every place they are spread (each fragment's cost is computed once,
-  however often it is spread, so nested spreads cost linear work); introspection fields cost
-  nothing.
-
-Example: ``{ organisations(first: 5) { edges { node { exchanges(first: 10)
-{ edges { node { title sessions { title } } } } } } } }`` costs
-1 + 5 × (1 + (1 + 10 × (1 + 20 × 1))) = 1 + 5 × 212 = 1061.
-"""
+"""What an operation costs, walked from the document and its variables before it runs, by the
+pricing model of schema.admission.cost_model: each fragment's cost computed once however often
+it is spread, a page size over the cap or asked for two ways refused (CostError)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from graphql import (
-    ArgumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -44,16 +22,13 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
-    VariableNode,
-    Visitor,
     get_named_type,
     is_leaf_type,
     value_from_ast,
-    visit,
 )
 
 from exchange.errors import TransportCode
-from exchange.settings import Settings
+from schema.admission.cost_model import COST_CEILING, DEFAULT_LIST_SIZE, LIST_SIZES, MUTATION_COST
 
 # The Relay algorithm allows both (first N, then the last M of those), but no client here
 # needs that, and a page meaning two things is easy to get wrong: refused, not guessed.
@@ -63,50 +38,6 @@ FIRST_AND_LAST = (
     "`first` and `last` cannot be used together: page forwards with `first`/`after` "
     "or backwards with `last`/`before`."
 )
-
-# Sizes of lists that are not paginated: (type name, field name) -> items. Sessions and
-# speakers are capped by settings and priced at the caps (``priced_lists``; these are the
-# default caps); partners and invitations are estimates.
-LIST_SIZES: dict[tuple[str, str], int] = {
-    ("ExperienceExchange", "sessions"): 20,
-    ("ExperienceExchange", "partners"): 5,
-    ("Session", "speakers"): 5,
-    ("Invitation", "sessions"): 20,
-    ("InvitationPreview", "sessions"): 20,
-    ("InviteVolunteersPayload", "invitations"): 100,
-    # exchange.outcomes.MAX_OUTCOMES
-    ("ExperienceExchange", "outcomes"): 20,
-    ("ExperienceReport", "outcomes"): 20,
-    ("RecordOutcomesPayload", "outcomes"): 20,
-}
-DEFAULT_LIST_SIZE = 10
-MUTATION_COST = 10
-# Costs stop here: it is what a JSON number carries exactly to every client (JavaScript's
-# MAX_SAFE_INTEGER), and orjson cannot write an integer above 2^64 at all.
-COST_CEILING = 2**53 - 1
-
-# Lists whose length a setting caps (exchange.sessions, and invitations name only sessions
-# that were planned, so at most as many).
-_CAPPED_BY_SESSIONS = (
-    ("ExperienceExchange", "sessions"),
-    ("Invitation", "sessions"),
-    ("InvitationPreview", "sessions"),
-)
-_CAPPED_BY_SPEAKERS = (("Session", "speakers"),)
-
-
-def priced_lists(settings: Settings) -> Mapping[tuple[str, str], int]:
-    """``LIST_SIZES`` with the capped lists priced at their caps (with the default caps, the
-    sizes above)."""
-    return _priced_lists(settings.max_sessions_per_exchange, settings.max_speakers_per_session)
-
-
-@lru_cache(maxsize=8)
-def _priced_lists(sessions: int, speakers: int) -> Mapping[tuple[str, str], int]:
-    sizes = dict(LIST_SIZES)
-    sizes.update(dict.fromkeys(_CAPPED_BY_SESSIONS, sessions))
-    sizes.update(dict.fromkeys(_CAPPED_BY_SPEAKERS, speakers))
-    return sizes
 
 
 class CostError(GraphQLError):
@@ -280,63 +211,6 @@ class CostCalculator:
                 )
         page = values["first"] if values["first"] is not None else values["last"]
         return self.page_cap if page is None else max(page, 0)
-
-
-class _PageVariables(Visitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: set[str] = set()
-
-    def enter_argument(self, node: ArgumentNode, *_args: Any) -> None:
-        if node.name.value in ("first", "last") and isinstance(node.value, VariableNode):
-            self.names.add(node.value.name.value)
-
-
-def page_variables(
-    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
-) -> tuple[str, ...]:
-    """Variables that can change the cost (page sizes); the rest of the cost is the document's."""
-    finder = _PageVariables()
-    for node in (operation, *fragments.values()):
-        visit(node, finder)
-    return tuple(sorted(finder.names))
-
-
-CACHE_ENTRIES = 64
-
-
-def cached_operation_cost(
-    cache: dict[Any, int | CostError],
-    schema: GraphQLSchema,
-    operation: OperationDefinitionNode,
-    fragments: Mapping[str, FragmentDefinitionNode],
-    variables: Mapping[str, Any],
-    page_cap: int,
-    list_sizes: Mapping[tuple[str, str], int] = LIST_SIZES,
-) -> int:
-    """``operation_cost`` remembered per document (``cache`` lives with the parsed document),
-    keyed by the page-size variables' values."""
-    names_key = ("names", id(operation))
-    names = cache.get(names_key)
-    if names is None:
-        names = cache[names_key] = page_variables(operation, fragments)  # type: ignore[assignment]
-    key = (
-        id(operation),
-        page_cap,
-        tuple(list_sizes.values()),
-        tuple(variables.get(name) for name in names),  # type: ignore[union-attr]
-    )
-    found = cache.get(key)
-    if found is None:
-        try:
-            found = operation_cost(schema, operation, fragments, variables, page_cap, list_sizes)
-        except CostError as error:
-            found = error
-        if len(cache) < CACHE_ENTRIES:
-            cache[key] = found
-    if isinstance(found, CostError):
-        raise found
-    return found
 
 
 def operation_cost(

@@ -1,5 +1,6 @@
-"""Admission step: the document's text, from the request or by its hash (automatic persisted
-queries), and the allow-list when only registered documents may run."""
+"""Admission step 1: the document's text, from the request or by its hash (automatic persisted
+queries, an HTTP protocol: a socket message carries its text), and the allow-list when only
+registered documents may run."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import Any
 
 from exchange.documents import MAX_DOCUMENT_CHARS, DocumentStore, sha256_hex
 from exchange.errors import TransportCode
-from exchange.models import PersistedDocument
 from exchange.settings import Settings
 from schema.admission.refusal import RequestError
 
@@ -36,11 +36,8 @@ def persisted_digest(persisted: dict[str, Any]) -> str:
     return digest.lower()
 
 
-async def registered(documents: DocumentStore | None, digest: str) -> bool:
-    """Whether the document is on the allow-list: through the HTTP view's cache, or (None,
-    for WebSocket operations) the table itself."""
-    if documents is None:
-        return await PersistedDocument.exists(sha256=digest, registered=True)
+async def registered(documents: DocumentStore, digest: str) -> bool:
+    """Whether the document is on the allow-list (the table, through the process's cache)."""
     known = await documents.lookup(digest, need_registered=True)
     return known is not None and known.registered
 

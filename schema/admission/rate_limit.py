@@ -1,4 +1,7 @@
-"""Admission step: the rate limit, in cost points per caller (API key, else address)."""
+"""Admission step 7: the rate limit, in cost points per caller (API key, else address), for
+operations that arrive over HTTP (requests and event streams). A socket's subscriptions are
+bounded by subscriptions per connection and per key instead (README: Limits, errors and safe
+retries)."""
 
 from __future__ import annotations
 
@@ -8,12 +11,14 @@ from exchange import access
 from exchange.errors import TransportCode
 from exchange.ratelimit import RateLimiter
 from exchange.settings import Settings
+from schema.admission.operation import Carriage
 from schema.admission.refusal import RequestError
 
 
 async def charge(
     limiter: RateLimiter,
     settings: Settings,
+    carriage: Carriage,
     actor: access.Actor | None,
     address: str,
     cost: int,
@@ -21,6 +26,8 @@ async def charge(
 ) -> tuple[dict[str, str], dict[str, Any]]:
     """The response headers and extensions that report the limit; raises RequestError (429)
     when the caller has no points left."""
+    if carriage.socket:
+        return {}, {"cost": cost_extension}
     scope = f"key:{actor.key_id}" if actor is not None and actor.key_id else f"addr:{address}"
     decision = await limiter.hit(scope, cost)
     headers = decision.headers()

@@ -1,8 +1,11 @@
-"""Admission step: one of the process's execution slots (Settings.max_concurrent_executions)."""
+"""Admission step 9: one of the process's execution slots (Settings.max_concurrent_executions),
+held while a query or mutation executes (a subscription waits for events and holds none)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 from exchange.errors import TransportCode
 from schema.admission.refusal import RequestError
@@ -21,3 +24,13 @@ async def take_slot(slots: asyncio.Semaphore, timeout_seconds: float) -> None:
             503,
             headers={"Retry-After": "1"},
         ) from None
+
+
+@contextlib.asynccontextmanager
+async def execution_slot(slots: asyncio.Semaphore, timeout_seconds: float) -> AsyncIterator[None]:
+    """A slot for the time of the block, given back however the block ends."""
+    await take_slot(slots, timeout_seconds)
+    try:
+        yield
+    finally:
+        slots.release()

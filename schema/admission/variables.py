@@ -1,4 +1,4 @@
-"""Admission step: the variables, coerced to the operation's types, and their list sizes."""
+"""Admission step 4: the variables, coerced to the operation's types, and their list sizes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from graphql import GraphQLSchema, OperationDefinitionNode
 from graphql.execution.values import VariableValues, get_variable_values
 
 from exchange.errors import TransportCode
-from schema.admission.limits import Limits, contains_nul, input_list_error, longest_list, nul_error
+from schema.admission.limits import Limits
+from schema.admission.literals import contains_nul, input_list_error, longest_list, nul_error
 from schema.admission.refusal import RequestError
 
 

@@ -31,7 +31,7 @@ class Context:
     response: Any = None
     # Set by the transport for token-authorised calls (respondToInvitation), etc.
     extras: dict[str, Any] = field(default_factory=dict)
-    # WebSocket only: the connection_init payload (Strawberry fills it in; see schema.transport.live).
+    # WebSocket only: the connection_init payload (Strawberry fills it in; see schema.transport.sockets).
     connection_params: dict[str, Any] | None = None
     # Columns the running query reads, per model (schema.engine.columns): its loaders select only
     # these. Empty (every column) unless a compiled plan runs.

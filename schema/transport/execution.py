@@ -26,7 +26,7 @@ from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from exchange import access
 from exchange.errors import TransportCode
-from schema.admission.limits import Prepared
+from schema.admission.prepared import Prepared
 from schema.api.context import Context
 from schema.engine.plan import compile_operation
 from schema.engine.plan import execute as execute_plan

@@ -1,23 +1,13 @@
-"""The GraphQL endpoint over HTTP (and WebSocket): the request pipeline, error codes, masking.
+"""The GraphQL endpoint over HTTP (and the view the WebSocket route shares):
 
-An HTTP request goes through, in order (each step answers on its own when it refuses; the
-steps after 1 are modules of schema.admission: document, limits, operation, variables,
-pricing, authentication, rate_limit, idempotency, slot):
-
-1. content negotiation (``Accept``; 406), the body or query string (400, 415);
-2. persisted documents (APQ hash, allow-list mode);
-3. the document, parsed and checked once per distinct text (schema.admission.limits: tokens,
-   validation, depth, aliases, root fields, literal lists);
-4. the operation (GET may only read: 405), and with it the transport: a subscription streams
-   if the client accepts a stream, a query or mutation is answered as JSON if it accepts
-   JSON (406 otherwise); variable coercion, variable list sizes, cost;
-5. the caller (API key), the rate limit in cost points (429);
-6. ``Idempotency-Key`` for mutations (replay, 409 in progress, 422 reused);
-7. execution under a time limit, then the response with ``extensions.cost``.
-
-Subscriptions over HTTP event streams pass steps 1-5, then take Strawberry's stream path with
-the document step 2 resolved (one sent by its hash alone streams too); over WebSocket, the schema extension (schema.admission.extension.PreparedDocument) applies step 3 and
-the allow-list.
+1. content negotiation (``Accept``; 406), the body or query string (params; 400, 415);
+2. the admission pipeline every transport uses (schema.admission.pipeline), which also decides
+   the transport once the operation is known: a subscription streams if the client accepts a
+   stream (schema.transport.streams), a query or mutation is answered as JSON if it accepts
+   JSON (406 otherwise);
+3. a mutation whose ``Idempotency-Key`` was completed before is answered by its replay;
+4. execution in a slot under the time limit (schema.transport.execution), then the response
+   with ``extensions.cost`` and the rate limit's headers.
 
 Status codes follow GraphQL over HTTP: with ``application/graphql-response+json`` a request
 error (nothing ran, no ``data``) is 400; with ``application/json`` it is 200. Every error
@@ -27,77 +17,47 @@ also appears in the log line carrying the traceback.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import contextvars
-import logging
-import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 from graphql import OperationType
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
-from strawberry.http.streaming import HTTPStreamTransport
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
-from exchange import idempotency
-from exchange.deadlines import within
-from exchange.documents import DocumentStore
 from exchange.errors import TransportCode
 from exchange.i18n import parse_accept_language
-from exchange.ratelimit import RateLimiter
 from exchange.settings import Settings
-from schema.admission import document
-from schema.admission.authentication import actor_for
-from schema.admission.idempotency import claim_idempotency, key_scope
-from schema.admission.limits import Limits, prepare
-from schema.admission.operation import GRAPHQL_RESPONSE_JSON, JSON, check_carriage, select_operation
-from schema.admission.pricing import price
-from schema.admission.rate_limit import charge
+from schema.admission.idempotency import replayed
+from schema.admission.operation import GRAPHQL_RESPONSE_JSON, JSON, Carriage
+from schema.admission.pipeline import AdmissionPipeline, Admitted, Caller
 from schema.admission.refusal import RequestError
-from schema.admission.slot import take_slot
-from schema.admission.variables import coerce_variables
 from schema.api.context import Context
-from schema.api.errors import graphql_error
 from schema.api.shown_once import for_replay
-from schema.transport import live
-from schema.transport.errors import INTERNAL_MESSAGE, UNAVAILABLE_MESSAGE, format_result, is_unavailable
+from schema.transport import sockets
+from schema.transport.errors import format_result
 from schema.transport.execution import Admission, Outcome, run_graphql_core, run_plan
 from schema.transport.graphiql import graphiql_page
-from schema.transport.negotiation import media_ranges, negotiate, wants_html
-from schema.transport.params import read_params
+from schema.transport.negotiation import negotiate, wants_html
+from schema.transport.params import read_arrival
+from schema.transport.refusals import as_refusal, request_id_of
+from schema.transport.streams import StreamingGraphQL
 
-if TYPE_CHECKING:
-    from cross_web import AsyncHTTPRequestAdapter
-
-log = logging.getLogger("exchange.graphql")
-
-IDEMPOTENCY_WAIT_SECONDS = 5.0
-# Bound on each database step before execution (key lookup, persisted document, idempotency
-# claim): a database that stopped answering yields SERVICE_UNAVAILABLE, not a hung request.
-DB_STEP_SECONDS = 5.0
-
-
-# ---------------------------------------------------------------- the view
-
-
-# The admission of the stream being handed to Strawberry (set only around that call).
-_STREAMING: contextvars.ContextVar[Admission | None] = contextvars.ContextVar(
-    "exchange_streaming", default=None
+NOT_ACCEPTABLE = (
+    f"Not acceptable: this endpoint answers {GRAPHQL_RESPONSE_JSON} or {JSON} "
+    "(and streams subscriptions as text/event-stream or multipart/mixed;subscriptionSpec=1.0)."
 )
 
 
-class ExchangeGraphQL(GraphQL[Context, None]):
-    # Subscriptions: WebSocket handlers and HTTP stream transports (schema.transport.live).
-    graphql_transport_ws_handler_class = live.TransportWSHandler
-    graphql_ws_handler_class = live.LegacyWSHandler
-    stream_transport_classes_by_protocol = live.STREAM_TRANSPORTS
+class ExchangeGraphQL(StreamingGraphQL):
+    # Subscriptions over WebSocket (schema.transport.sockets); HTTP streams: StreamingGraphQL.
+    graphql_transport_ws_handler_class = sockets.TransportWSHandler
+    graphql_ws_handler_class = sockets.LegacyWSHandler
 
     def __init__(self, schema: Any, settings: Settings, **kwargs: Any) -> None:
         super().__init__(
@@ -105,22 +65,19 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             max_subscriptions_per_connection=settings.subscriptions_per_connection,
             allowed_origins=settings.websocket_origins or settings.cors_origins,
-            subscription_protocols=live.SUBSCRIPTION_PROTOCOLS,
-            connection_init_wait_timeout=live.init_timeout(settings),
+            subscription_protocols=sockets.SUBSCRIPTION_PROTOCOLS,
+            connection_init_wait_timeout=sockets.init_timeout(settings),
             **kwargs,
         )
         self.settings = settings
-        self.limits = Limits.from_settings(settings)
-        self.rate_limiter = RateLimiter(settings)
-        self.documents = DocumentStore()
-        # Operations executing at once in this process; the others wait their turn (see
-        # Settings.max_concurrent_executions).
-        self.execution_slots = asyncio.Semaphore(max(1, settings.max_concurrent_executions))
+        self.admission = AdmissionPipeline(schema._schema, settings)
 
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+    def context_for(
+        self, request: Request | WebSocket, response: Response | WebSocket, caller: Caller
+    ) -> Context:
         context = Context(
             settings=self.settings,
-            _actor=await actor_for(request.headers.get("authorization")),
+            _actor=caller,
             accept_languages=parse_accept_language(request.headers.get("accept-language")),
             request=request,
             response=response,
@@ -128,11 +85,17 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         context.extras["request_id"] = request_id_of(request)
         return context
 
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        """A socket's context (Strawberry asks at the upgrade): the caller the upgrade request's
+        header names, until connection_init decides (sockets.authenticate_connection)."""
+        caller = await self.admission.authenticate(request.headers.get("authorization"))
+        return self.context_for(request, response, caller)
+
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         return format_result(result, request_id_of(request))
 
     async def on_ws_connect(self, context: Context) -> None:
-        await live.authenticate_connection(context, actor_for)
+        await sockets.authenticate_connection(self.admission, context)
 
     def encode_json(self, data: object) -> str:
         # str, not bytes: Strawberry sends bytes as binary WebSocket frames, and the
@@ -156,33 +119,6 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             return await super().run(request, context, root_value)
         return await self.handle_http(request, root_value)
 
-    def _get_stream_transport_from_headers(self, headers: Mapping[str, str]) -> HTTPStreamTransport | None:
-        """The stream transport for a subscription: the client's most preferred one by
-        ``q``, then by order (Strawberry's own choice ignores both); none when it accepts
-        no stream. Strawberry asks this again when it runs an admitted stream."""
-        accept = next((value for key, value in headers.items() if key.lower() == "accept"), "")
-        ranked = sorted(
-            (entry for entry in media_ranges(accept) if entry.quality > 0),
-            key=lambda entry: -entry.quality,  # stable: equal qualities keep the client's order
-        )
-        for entry in ranked:
-            for transport in self._stream_transport_map.values():
-                if transport.accepts(entry.text):
-                    return transport
-        return None
-
-    async def create_streaming_response(
-        self,
-        request: Request | WebSocket,
-        stream: Callable[[], AsyncIterator[str]],
-        sub_response: Response,
-        headers: Mapping[str, str],
-    ) -> Response:
-        transport = self._get_stream_transport(live.MultipartSubscriptions.protocol)
-        if isinstance(transport, live.MultipartSubscriptions) and headers == transport.headers:
-            stream = live.opened(stream, transport.multipart_opening)
-        return await super().create_streaming_response(request, stream, sub_response, headers)
-
     # ------------------------------------------------------------ HTTP
 
     async def handle_http(self, request: Request, root_value: Any = UNSET) -> Response:
@@ -201,66 +137,29 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         media = negotiate(accept)
         streams = self._get_stream_transport_from_headers(request.headers) is not None
         if media is None and not streams:
-            not_acceptable = RequestError.of(
-                f"Not acceptable: this endpoint answers {GRAPHQL_RESPONSE_JSON} or {JSON} "
-                "(and streams subscriptions as text/event-stream or multipart/mixed;subscriptionSpec=1.0).",
-                TransportCode.NOT_ACCEPTABLE,
-            )
+            not_acceptable = RequestError.of(NOT_ACCEPTABLE, TransportCode.NOT_ACCEPTABLE)
             return self._respond(JSON, Outcome({"errors": not_acceptable.errors}, 406))
         answer = media or JSON  # refusals before the operation is known
         try:
-            admitted = await self.admit(request, json_accepted=media is not None, streams=streams)
+            admitted, admission = await self.admit(
+                request, Carriage(request.method, media is not None, streams)
+            )
             if admitted.streamed:
-                # Strawberry's subscription path, admitted like any request (limits, the
-                # allow-list, the rate limit), running the document admission resolved.
-                streaming = _STREAMING.set(admitted)
-                try:
-                    return await super().run(request, admitted.context, root_value)
-                finally:
-                    _STREAMING.reset(streaming)
-            outcome = await self.pipeline(request, answer, admitted)
+                # Strawberry's subscription path, running the document admission resolved.
+                return await self.stream_admitted(request, admission, root_value)
+            outcome = await self.respond(request, admitted, admission)
         except Exception as error:
             outcome = self.refusal(request, answer, error)
         return self._respond(answer, outcome)
 
     def refusal(self, request: Request, media: str, error: Exception) -> Outcome:
         """The response for a request refused (or failed) before execution."""
-        if isinstance(error, RequestError):
-            body: dict[str, Any] = {"errors": error.errors}
-            if error.extensions:
-                body["extensions"] = error.extensions
-            status = error.status or (400 if media == GRAPHQL_RESPONSE_JSON else 200)
-            return Outcome(body, status, error.headers)
-        request_id = request_id_of(request)
-        if is_unavailable(error):
-            log.warning("request %s: database unavailable: %r", request_id, error)
-            refused = RequestError.of(UNAVAILABLE_MESSAGE, TransportCode.SERVICE_UNAVAILABLE)
-            refused.errors[0]["extensions"]["requestId"] = request_id
-            return Outcome({"errors": refused.errors}, 503, {"Retry-After": "1"})
-        log.error("request %s: unexpected error before execution", request_id, exc_info=error)
-        refused = RequestError.of(INTERNAL_MESSAGE, TransportCode.INTERNAL_SERVER_ERROR)
-        refused.errors[0]["extensions"]["requestId"] = request_id
-        return Outcome({"errors": refused.errors}, 500)
-
-    async def parse_http_body(
-        self, request: AsyncHTTPRequestAdapter
-    ) -> GraphQLRequestData | list[GraphQLRequestData]:
-        """What Strawberry's stream path runs: the request as admission resolved it. Strawberry
-        would read the body (or query string) again, and a document sent by its hash alone
-        (APQ, allow-list mode) has no ``query`` there: the stream failed with
-        MissingQueryError. The resolved text is also the one admission prepared, so
-        schema.admission.extension.PreparedDocument reuses its parse and validation."""
-        admitted = _STREAMING.get()
-        if admitted is None:  # only admitted streams reach Strawberry's HTTP path
-            return await super().parse_http_body(request)
-        transport = self._get_stream_transport_from_headers(request.headers)
-        return GraphQLRequestData(
-            query=admitted.query,
-            variables=admitted.raw_variables,
-            operation_name=admitted.operation_name,
-            extensions=admitted.extensions,
-            protocol=transport.protocol if transport is not None else "http",
-        )
+        refused = as_refusal(error, request_id_of(request))
+        body: dict[str, Any] = {"errors": refused.errors}
+        if refused.extensions:
+            body["extensions"] = refused.extensions
+        status = refused.status or (400 if media == GRAPHQL_RESPONSE_JSON else 200)
+        return Outcome(body, status, refused.headers)
 
     def _respond(self, media: str, outcome: Outcome) -> Response:
         return Response(
@@ -270,160 +169,82 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             media_type=media,
         )
 
-    async def admit(
-        self, request: Request, *, json_accepted: bool = True, streams: bool = False
-    ) -> Admission:
-        """Every check before execution (steps 1-5 above, each a module of schema.admission);
-        raises RequestError to refuse. ``json_accepted``: the client accepts a JSON answer (for
-        a query or mutation); ``streams``: it accepts an HTTP event stream (for a subscription
-        only)."""
-        settings, graphql_schema = self.settings, self.schema._schema  # type: ignore[attr-defined]
-        params = await read_params(request)
-        extensions, sent_query = params.get("extensions"), params.get("query")
-        if document.needs_lookup(sent_query, extensions, settings):
-            query = await within(
-                DB_STEP_SECONDS, document.resolve_document(self.documents, settings, sent_query, extensions)
-            )
-        else:  # a plain query (read_params checked it is a string) with no allow-list: no database
-            query = str(sent_query)
-        operation_name = params.get("operationName")
-        raw_variables: dict[str, Any] = params.get("variables") or {}
-        prepared = prepare(graphql_schema, query, self.limits)
-        if prepared.errors:
-            raise RequestError.graphql(prepared.errors)
-        operation = select_operation(prepared, operation_name)
-        streamed = check_carriage(
-            operation.operation, method=request.method, json_accepted=json_accepted, streams=streams
-        )
-        document.remember(self.documents, settings, query, sent_query, extensions)
-        variable_values = coerce_variables(graphql_schema, operation, raw_variables, self.limits)
-        cost, cost_extension = price(graphql_schema, prepared, operation, variable_values.coerced, settings)
+    async def admit(self, request: Request, carriage: Carriage) -> tuple[Admitted, Admission]:
+        """The request through the admission pipeline (raises RequestError to refuse), and what
+        execution needs of it."""
+        arrival = await read_arrival(request, carriage)
+        admitted = await self.admission.admit(arrival)
         sub_response = await self.get_sub_response(request)
-        if request.headers.get("authorization"):
-            context = await within(DB_STEP_SECONDS, self.get_context(request, sub_response))
-        else:  # anonymous: no key to look up
-            context = await self.get_context(request, sub_response)
-        context.extras["prepared"] = prepared
-        actor = context.actor_or_none
-        headers, extensions_out = await charge(
-            self.rate_limiter, settings, actor, client_address(request), cost, cost_extension
-        )
-        return Admission(
-            query=query,
-            operation_name=operation_name,
-            raw_variables=raw_variables,
-            extensions=extensions,
-            prepared=prepared,
-            operation=operation,
-            coerced=variable_values.coerced,
-            variable_values=variable_values,
+        context = self.context_for(request, sub_response, admitted.caller)
+        context.extras["prepared"] = admitted.prepared  # Strawberry runs it (PreparedDocument)
+        return admitted, Admission(
+            query=admitted.query,
+            operation_name=arrival.operation_name,
+            raw_variables=arrival.variables,
+            extensions=arrival.extensions,
+            prepared=admitted.prepared,
+            operation=admitted.operation,
+            coerced=admitted.coerced,
+            variable_values=admitted.variable_values,
             context=context,
             sub_response=sub_response,
-            actor=actor,
-            headers=headers,
-            extensions_out=extensions_out,
-            streamed=streamed,
+            actor=admitted.actor,
+            headers=admitted.headers,
+            extensions_out=admitted.extensions_out,
+            streamed=admitted.streamed,
         )
 
-    async def pipeline(self, request: Request, media: str, admitted: Admission | None = None) -> Outcome:
-        admitted = admitted or await self.admit(request)
-        claim = await self.claim_for(request, admitted)
-        if claim is not None and claim.status is idempotency.Status.REPLAY:
-            stored = claim.response or {}
-            return Outcome(
-                dict(stored.get("body") or {}),
-                int(stored.get("status") or 200),
-                {**admitted.headers, "Idempotent-Replayed": "true"},
-            )
-        outcome = await self.execute_admitted(request, admitted, claim)
+    async def respond(self, request: Request, admitted: Admitted, admission: Admission) -> Outcome:
+        """The answer to an admitted query or mutation: its replay, else its execution."""
+        replay = replayed(admitted.claim)
+        if replay is not None:
+            body, status = replay
+            return Outcome(body, status, {**admitted.headers, "Idempotent-Replayed": "true"})
+        outcome = await self.execute(request, admitted, admission)
         outcome.body["extensions"] = {**(outcome.body.get("extensions") or {}), **admitted.extensions_out}
         outcome.headers = {**admitted.headers, **outcome.headers}
-        sub_response = admitted.sub_response
+        sub_response = admission.sub_response
         for name, value in sub_response.headers.items():
             if name.lower() not in ("content-length", "content-type"):
                 outcome.headers.setdefault(name, value)
         if sub_response.status_code:
             outcome.status = sub_response.status_code
-        if claim is not None and claim.record_id is not None:
-            await self.settle_claim(claim.record_id, admitted, outcome)
+        await self.admission.settle(admitted, outcome.status, outcome.body, self._replay_copy(admission))
         return outcome
 
-    async def claim_for(self, request: Request, admitted: Admission) -> idempotency.Claim | None:
-        """The mutation's ``Idempotency-Key`` claim (schema.admission.idempotency), if it sent one."""
-        key = request.headers.get("idempotency-key")
-        operation = admitted.operation
-        if key is None or operation.operation is not OperationType.MUTATION:
-            return None
-        return await within(
-            DB_STEP_SECONDS + IDEMPOTENCY_WAIT_SECONDS,
-            claim_idempotency(
-                key,
-                key_scope(admitted.actor, operation, admitted.coerced, client_address(request)),
-                admitted.prepared,
-                operation,
-                admitted.raw_variables,
-                IDEMPOTENCY_WAIT_SECONDS,
-            ),
-        )
-
-    async def execute_admitted(
-        self, request: Request, admitted: Admission, claim: idempotency.Claim | None
-    ) -> Outcome:
+    async def execute(self, request: Request, admitted: Admitted, admission: Admission) -> Outcome:
         """The operation run in an execution slot: by its compiled plan where it can, else by
         graphql-core. A claim is released when the run fails, so the key may be sent again."""
-        slot = False
+        settings = self.settings
         try:
-            await take_slot(self.execution_slots, self.settings.execution_timeout_seconds)
-            slot = True
-            timeout, request_id = self.settings.execution_timeout_seconds, request_id_of(request)
-            outcome = None
-            if admitted.operation.operation is OperationType.QUERY and self.settings.compiled_execution:
-                outcome = await run_plan(self.schema._schema, timeout, admitted, request_id)  # type: ignore[attr-defined]
-            if outcome is None:
-                outcome = await run_graphql_core(self.schema, timeout, request.method, admitted, request_id)
+            async with self.admission.execution_slot():
+                timeout, request_id = settings.execution_timeout_seconds, request_id_of(request)
+                outcome = None
+                if admitted.operation.operation is OperationType.QUERY and settings.compiled_execution:
+                    outcome = await run_plan(self.admission.schema, timeout, admission, request_id)
+                if outcome is None:
+                    outcome = await run_graphql_core(
+                        self.schema, timeout, request.method, admission, request_id
+                    )
         except BaseException:
-            if claim is not None and claim.record_id is not None:
-                with contextlib.suppress(Exception):
-                    await within(DB_STEP_SECONDS, idempotency.release(claim.record_id))
+            with contextlib.suppress(Exception):
+                await self.admission.release(admitted)
             raise
-        finally:
-            if slot:
-                self.execution_slots.release()
         return outcome
 
-    async def settle_claim(self, record_id: int, admitted: Admission, outcome: Outcome) -> None:
-        """The claim released after a failure a retry may fix, else completed with the answer."""
-        codes = {error.get("extensions", {}).get("code") for error in outcome.body.get("errors") or []}
-        if codes & {
-            TransportCode.TIMEOUT,
-            TransportCode.SERVICE_UNAVAILABLE,
-            TransportCode.INTERNAL_SERVER_ERROR,
-        }:
-            await within(DB_STEP_SECONDS, idempotency.release(record_id))
-            return
-        # Kept for replays, but never a secret shown once (an API key, a webhook secret): the
-        # stored copy has it null, with an error saying why (schema.api.shown_once).
-        body = for_replay(
-            self.schema._schema,  # type: ignore[attr-defined]
-            self.schema._schema.mutation_type,  # type: ignore[attr-defined]
-            admitted.operation.selection_set,
-            admitted.prepared.fragments,
-            outcome.body,
-        )
-        stored = {"status": outcome.status, "body": body}
-        await within(DB_STEP_SECONDS, idempotency.complete(record_id, stored))
+    def _replay_copy(self, admission: Admission) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        """What a replay may show of an answer: never a secret shown once (an API key, a
+        webhook secret), which the stored copy has null, with an error saying why
+        (schema.api.shown_once)."""
+        schema = self.admission.schema
+
+        def copy(body: dict[str, Any]) -> dict[str, Any]:
+            mutation = schema.mutation_type
+            assert mutation is not None  # only mutations are claimed
+            selection, fragments = admission.operation.selection_set, admission.prepared.fragments
+            return for_replay(schema, mutation, selection, fragments, body)
+
+        return copy
 
 
-def request_id_of(request: Request | WebSocket) -> str:
-    state = request.scope.setdefault("state", {})
-    request_id = state.get("request_id")
-    if not request_id:
-        request_id = state["request_id"] = uuid.uuid4().hex
-    return str(request_id)
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-__all__ = ["ExchangeGraphQL", "format_result", "graphql_error", "negotiate"]
+__all__ = ["ExchangeGraphQL"]

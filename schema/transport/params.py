@@ -1,5 +1,5 @@
 """The GraphQL request's parameters from a GET query string or a JSON POST body (400 or 415
-when they cannot be read). No batching."""
+when they cannot be read), as the admission pipeline's ``Arrival``. No batching."""
 
 from __future__ import annotations
 
@@ -9,8 +9,27 @@ import orjson
 from starlette.requests import Request
 
 from exchange.errors import TransportCode
-from schema.admission.operation import JSON
+from schema.admission.operation import JSON, Carriage
+from schema.admission.pipeline import Arrival
 from schema.admission.refusal import RequestError
+
+
+async def read_arrival(request: Request, carriage: Carriage) -> Arrival:
+    params = await read_params(request)
+    return Arrival(
+        query=params.get("query"),
+        operation_name=params.get("operationName"),
+        variables=params.get("variables") or {},
+        carriage=carriage,
+        address=client_address(request),
+        extensions=params.get("extensions"),
+        authorization=request.headers.get("authorization"),
+        idempotency_key=request.headers.get("idempotency-key"),
+    )
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 async def read_params(request: Request) -> dict[str, Any]:

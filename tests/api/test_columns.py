@@ -9,7 +9,8 @@ from graphql import parse
 
 from exchange import models
 from exchange.settings import Settings
-from schema.admission.limits import Limits, prepare
+from schema.admission.limits import Limits
+from schema.admission.prepared import prepare
 from schema.api.types.exchange import ExperienceExchange
 from schema.api.types.volunteer import Volunteer
 from schema.build import default_schema

@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 from graphql import GraphQLError
 
-from schema.admission.cost import CostError, cached_operation_cost, operation_cost
-from schema.admission.limits import Limits, prepare
+from schema.admission.cost import CostError, operation_cost
+from schema.admission.limits import Limits
+from schema.admission.prepared import prepare
+from schema.admission.pricing import cached_operation_cost
 from schema.build import default_schema
 from tests.http.conftest import AppFactory, post
 

@@ -41,7 +41,7 @@ async def served(
 
 async def test_a_request_waits_for_a_slot_then_runs(served: tuple[ExchangeGraphQL, GraphQLClient]) -> None:
     view, gql = served
-    slots = view.execution_slots
+    slots = view.admission.execution_slots
     await slots.acquire()
     await slots.acquire()  # both slots taken
     waiting = asyncio.ensure_future(gql.post(QUERY))
@@ -58,7 +58,7 @@ async def test_no_slot_within_the_timeout_is_a_503_to_retry(
     served: tuple[ExchangeGraphQL, GraphQLClient],
 ) -> None:
     view, gql = served
-    slots = view.execution_slots
+    slots = view.admission.execution_slots
     await slots.acquire()
     await slots.acquire()
     try:
@@ -79,4 +79,4 @@ async def test_failed_executions_give_their_slot_back(served: tuple[ExchangeGrap
     for _ in range(3):  # more than the slots: a leak would block the third
         response = await gql.post("{ volunteers { totalCount } }")  # UNAUTHENTICATED for anonymous
         assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-    assert view.execution_slots._value == 2
+    assert view.admission.execution_slots._value == 2

@@ -12,7 +12,7 @@ import pytest
 
 from exchange import access
 from exchange.models import ApiKeyRole
-from schema.transport import http as schema_http
+from schema.admission import pipeline
 from tests.http.conftest import app_factory, codes, post
 from tests.http.proxy import TcpProxy
 
@@ -62,7 +62,7 @@ async def test_database_outage_is_a_clear_error_and_recovers(postgres_test_url: 
 async def test_database_that_stops_answering_does_not_hang_requests(
     postgres_test_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(schema_http, "DB_STEP_SECONDS", 1.0)
+    monkeypatch.setattr(pipeline, "DB_STEP_SECONDS", 1.0)
     target = urlparse(postgres_test_url)
     proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
     await proxy.start()

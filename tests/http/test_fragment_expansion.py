@@ -31,7 +31,8 @@ from websockets.sync.client import connect
 
 from exchange.db import APP_LABEL
 from schema.admission.cost import CostCalculator
-from schema.admission.limits import DocumentShape, Figures, Limits, prepare
+from schema.admission.limits import DocumentShape, Figures, Limits
+from schema.admission.prepared import prepare
 from schema.build import default_schema
 from schema.engine.columns import document_columns
 from tests import databases

@@ -13,8 +13,9 @@ from graphql import parse
 from exchange import access, idempotency
 from exchange.idempotency import TTL
 from exchange.models import ApiKeyRole, IdempotencyRecord, Organisation
-from schema.admission.idempotency import invitation_token
-from schema.transport import http as schema_http
+from schema.admission import pipeline
+from schema.admission.idempotency import declared_scope
+from schema.build import default_schema
 from tests.http.conftest import AppFactory, codes, post
 
 CREATE = """mutation($input: CreateOrganisationInput!) {
@@ -79,7 +80,7 @@ async def test_without_a_key_each_request_runs(make_client: AppFactory) -> None:
 async def test_in_progress_retry_is_told_409(
     make_client: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(schema_http, "IDEMPOTENCY_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(pipeline, "IDEMPOTENCY_WAIT_SECONDS", 0.2)
     async with make_client() as client:
         issued = await access.issue_key(ApiKeyRole.ADMIN, None)
         variables = org_input("slow")
@@ -144,9 +145,11 @@ def test_token_scope_for_respond_to_invitation() -> None:
         "mutation($t: String!) { respondToInvitation(token: $t, response: ACCEPT) { userErrors { code } } }"
     )
     other = parse("mutation { createOrganisation(input: {}) { userErrors { code } } }")
-    assert invitation_token(literal.definitions[0], {}) == "abc"  # type: ignore[arg-type]
-    assert invitation_token(variable.definitions[0], {"t": "abc"}) == "abc"  # type: ignore[arg-type]
-    assert invitation_token(other.definitions[0], {}) is None  # type: ignore[arg-type]
+    # respondToInvitation declares its token as the scope (schema/api/mutations/invitations.py).
+    schema = default_schema()._schema
+    assert declared_scope(schema, literal.definitions[0], {}) == "abc"  # type: ignore[arg-type]
+    assert declared_scope(schema, variable.definitions[0], {"t": "abc"}) == "abc"  # type: ignore[arg-type]
+    assert declared_scope(schema, other.definitions[0], {}) is None  # type: ignore[arg-type]
     assert idempotency.scope_for_token("abc") != idempotency.scope_for_token("abd")
     assert "abc" not in idempotency.scope_for_token("abc")
     assert len(idempotency.scope_for_token("abc")) <= 100

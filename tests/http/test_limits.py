@@ -171,7 +171,7 @@ async def test_execution_time_limit(make_client: AppFactory) -> None:
     ],
 )
 async def test_checks_are_cached_per_document(make_client: AppFactory, query: str) -> None:
-    from schema.admission.limits import _cache
+    from schema.admission.prepared import _cache
 
     async with make_client() as client:
         await assert_runs(client, query)

@@ -9,6 +9,7 @@ from exchange.errors import DomainError
 from exchange.invitations import invite as invite_service
 from exchange.invitations import manage, respond
 from exchange.invitations.respond import Response
+from schema.admission.declarations import idempotency_scoped_by
 from schema.api.context import Info
 from schema.api.errors import UserError, graphql_error, mutate, user_errors
 from schema.api.relay import pk_of, pks_of
@@ -121,7 +122,9 @@ class InvitationMutations:
 
     @strawberry.mutation(
         description="Public, authorised by the invitation token alone. Accepting records consent to "
-        "the privacy notice shown with the invitation (consentAt, consentNoticeVersion)."
+        "the privacy notice shown with the invitation (consentAt, consentNoticeVersion).",
+        # The invitee has no API key: an Idempotency-Key is theirs by the token they hold.
+        metadata=idempotency_scoped_by("token"),
     )
     async def respond_to_invitation(
         self,
