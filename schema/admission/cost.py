@@ -32,7 +32,7 @@ from schema.admission.cost_model import COST_CEILING, DEFAULT_LIST_SIZE, LIST_SI
 
 # The Relay algorithm allows both (first N, then the last M of those), but no client here
 # needs that, and a page meaning two things is easy to get wrong: refused, not guessed.
-# Admission refuses it before execution (priced here); schema.api.relay says the same for a
+# Admission refuses it before execution (priced here); schema.api.paging says the same for a
 # page asked for by other means.
 FIRST_AND_LAST = (
     "`first` and `last` cannot be used together: page forwards with `first`/`after` "
