@@ -55,9 +55,11 @@ class Answer:
     body: bytes  # orjson of the body, the rate limit's counters left out
 
 
-# What a difference is, when it is one of these (else "other").
+# What a difference is, when the data are the same and only the errors differ (else "other").
 ERROR_ORDER = "the same errors in another order"
 ERRORS_MISSING = "errors graphql-core reports are missing"
+ERRORS_EXTRA = "errors graphql-core does not report"
+ANOTHER_FAILURE = "data null; another field's failure reported"
 
 
 @dataclass
@@ -72,12 +74,19 @@ class Difference:
         served, reference = orjson.loads(self.served.body), orjson.loads(self.graphql_core.body)
         if self.served.status != self.graphql_core.status or served.get("data") != reference.get("data"):
             return "other"
-        mine = sorted(orjson.dumps(error) for error in served.get("errors") or [])
-        theirs = sorted(orjson.dumps(error) for error in reference.get("errors") or [])
+        mine = collections.Counter(orjson.dumps(error) for error in served.get("errors") or [])
+        theirs = collections.Counter(orjson.dumps(error) for error in reference.get("errors") or [])
         if mine == theirs:
             return ERROR_ORDER
-        if len(mine) < len(theirs) and not (collections.Counter(mine) - collections.Counter(theirs)):
+        if not mine - theirs:
             return ERRORS_MISSING
+        if not theirs - mine:
+            return ERRORS_EXTRA
+        paths = [
+            {str(error.get("path")) for error in body.get("errors") or []} for body in (served, reference)
+        ]
+        if served.get("data") is None and not paths[0] & paths[1]:
+            return ANOTHER_FAILURE
         return "other"
 
     def __str__(self) -> str:
@@ -105,7 +114,7 @@ class Differential:
     # How the served runs went: answered by the plan, handed to graphql-core, never compiled,
     # never executed.
     paths: collections.Counter[str]
-    # Set: ``watching`` finds coroutines a request made and never awaited (work begun and
+    # Set: coroutines a served run made and never awaited are recorded (work begun and
     # dropped; #14: "nothing left running after the response").
     watch_abandoned: bool = False
     abandoned: list[str] = field(default_factory=list)
@@ -128,7 +137,8 @@ class Differential:
     async def compare(self, request: Request, role: str, key: str | None) -> Difference | None:
         request_id = uuid.uuid4().hex
         before = collections.Counter(plan.STATS)
-        served = await self._send(request, key, request_id, compiled=True)
+        with self.watching(request, role):
+            served = await self._send(request, key, request_id, compiled=True)
         for name in (PLANNED, FALLBACK, NOT_COMPILED):
             self.paths[name] += plan.STATS[name] - before[name]
         if plan.STATS == before:
@@ -149,9 +159,10 @@ class Differential:
         return None
 
     @contextlib.contextmanager
-    def watching(self, request: Request) -> Iterator[None]:
-        """With ``watch_abandoned``: a garbage collection after the block finds coroutines
-        made in it and never awaited; the request is recorded with them."""
+    def watching(self, request: Request, role: str) -> Iterator[None]:
+        """With ``watch_abandoned``: coroutines made in the block and never awaited (freed in
+        it, or by a garbage collection after it: cheap, the app freezes what it loaded) are
+        recorded with the request."""
         if not self.watch_abandoned:
             yield
             return
@@ -164,7 +175,7 @@ class Differential:
         finally:
             sys.unraisablehook = hook
         if caught:
-            self.abandoned.append(request.reproducer("each role in turn") + "\n" + "\n".join(caught))
+            self.abandoned.append(request.reproducer(role) + "\n" + "\n".join(caught))
 
 
 def new_differential(http: httpx.AsyncClient, settings: Settings) -> Differential:

@@ -24,8 +24,6 @@ from schema.transport import execution
 from tests.api import plan_corpus
 from tests.engine import world as engine_world
 from tests.engine.differential import (
-    ERROR_ORDER,
-    ERRORS_MISSING,
     FALLBACK,
     PLANNED,
     Difference,
@@ -57,11 +55,10 @@ async def differences_for_every_role(
     differential: Differential, world: EngineWorld, request: Request
 ) -> list[Difference]:
     found = []
-    with differential.watching(request):
-        for role in ROLES:
-            difference = await differential.compare(request, role, world.keys[role])
-            if difference is not None:
-                found.append(difference)
+    for role in ROLES:
+        difference = await differential.compare(request, role, world.keys[role])
+        if difference is not None:
+            found.append(difference)
     return found
 
 
@@ -69,17 +66,11 @@ def report(differences: list[Difference]) -> str:
     return f"{len(differences)} difference(s):\n\n" + "\n\n".join(map(str, differences))
 
 
-# Kinds of difference the engine is known to have (test_known_engine_differences holds their
-# smallest reproducers): a run that finds only these is marked xfail with every instance
-# listed; any other difference fails. Remove an entry when the engine is fixed.
-KNOWN_ENGINE_BUGS = {
-    # No fixed reproducer: where graphql-core's order follows the database's timing it gives
-    # both orders (e.g. organisation A's key, { e1: exchange(slug: "aral-open") { sessions
-    # { id } participants(after: "bad") { totalCount } } e2: exchange(slug: "a-draft")
-    # { participants(after: "zz") { totalCount } } }: mostly e2's error first, sometimes e1's).
-    ERROR_ORDER: "sibling fields' errors in document order where graphql-core (in 7 runs) gave another order",
-    ERRORS_MISSING: "a non-null field's error nulls data and the plan drops the errors of fields that failed before",
-}
+# Kinds of difference (Difference.kind) the engine is known to have, each with a line on the
+# bug: a run that finds only these is marked xfail with every instance listed; any other
+# difference fails. Empty since 614c1f7 fixed the four kinds of error choice and order found
+# here (their reproducers are in ERROR_CHOICES).
+KNOWN_ENGINE_BUGS: dict[str, str] = {}
 
 
 def judge(found: list[Difference], abandoned: list[str] | None = None) -> None:
@@ -195,28 +186,41 @@ async def test_deep_generated_reads(differential: Differential, world: EngineWor
     judge(found[:30], differential.abandoned[:10])
 
 
-# The smallest reproducers of KNOWN_ENGINE_BUGS (found by the generator, reduced by hand).
-KNOWN = [
+# Found by the generator and reduced by hand: when a field's error nulls its parent,
+# graphql-core keeps the errors raised before it, in the order raised, and drops later ones;
+# the plan reported them by (round, document order) before 614c1f7.
+ERROR_CHOICES = [
     pytest.param(
-        ERRORS_MISSING,
+        "anonymous", '{ a: volunteers { totalCount } b: node(id: "bad") { id } }', id="errors-missing"
+    ),
+    pytest.param(
         "anonymous",
-        '{ a: volunteers { totalCount } b: node(id: "bad") { id } }',
-        id="errors-missing",
+        '{ a: organisation(slug: "host-a") { statistics(filter: {sdgs: [0]}) { exchangeCount } }'
+        ' b: webhookEndpoints(organisationId: "T3JnYW5pc2F0aW9uOjI") { id } }',
+        id="errors-extra",
+    ),
+    pytest.param(
+        "stranger",
+        '{ a: webhookDeliveries(endpointId: "V2ViaG9va0VuZHBvaW50OjI") { totalCount }'
+        ' b: webhookEndpoints(organisationId: "T3JnYW5pc2F0aW9uOjQ") { id } }',
+        id="another-failure",
+    ),
+    pytest.param(
+        "host",
+        '{ e1: exchange(slug: "aral-open") { sessions { id } participants(after: "bad") { totalCount } }'
+        ' e2: exchange(slug: "a-draft") { participants(after: "zz") { totalCount } } }',
+        id="error-order",
     ),
 ]
 
 
-@pytest.mark.parametrize(("kind", "role", "query"), KNOWN)
-async def test_known_engine_differences(
-    differential: Differential, world: EngineWorld, kind: str, role: str, query: str
+@pytest.mark.parametrize(("role", "query"), ERROR_CHOICES)
+async def test_which_errors_survive_a_nulled_parent(
+    differential: Differential, world: EngineWorld, role: str, query: str
 ) -> None:
-    """xfail while the engine has the bug; fails once it is fixed (remove it from
-    KNOWN_ENGINE_BUGS and KNOWN then) or when the difference changes kind."""
-    difference = await differential.compare(Request(query), role, world.keys[role])
-    if difference is None:
-        pytest.fail(f"fixed: remove {kind!r} from KNOWN_ENGINE_BUGS and KNOWN")
-    assert difference.kind == kind, str(difference)
-    pytest.xfail(str(difference))
+    answer = await differential.compare(Request(query), role, world.keys[role])
+    assert answer is None, str(answer)
+    assert differential.paths[PLANNED] == 1, differential.paths
 
 
 # ---------------------------------------------------------------- the generator itself
