@@ -156,7 +156,10 @@ def report(failures: list[Failure], data: dict[str, Any]) -> tuple[dict[str, Any
         holder: Any = result
         for step in position[:-1]:
             holder = holder[step]
-        holder[position[-1]] = None
+            if holder is None:  # already null above (a value, not a failure): nothing to null
+                break
+        else:
+            holder[position[-1]] = None
     return result, errors
 
 
