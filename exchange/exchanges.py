@@ -12,7 +12,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from exchange import access
+from exchange import access, joins
 from exchange.access import Actor
 from exchange.errors import DomainError, ErrorCode, Problems, not_found
 from exchange.events import AfterCommit
@@ -33,11 +33,14 @@ from exchange.settings import Settings
 from exchange.sql import (
     Page,
     PageWindow,
+    Projected,
     Statement,
     json_list_holds,
     json_list_holds_any,
     linked,
+    linked_rows,
     paged_children,
+    projected,
     text_contains,
 )
 from exchange.validation import (
@@ -236,6 +239,46 @@ async def page_exchanges(
     host_rows = [_Columns(row[width:], host_names) for row in rows]
     hosts = {host.pk: host for host in instances(Organisation, host_rows)}
     return ExchangePage(nodes, start, total, hosts)
+
+
+async def page_exchange_rows(
+    actor: Actor, criteria: ExchangeFilter | None, page: PageWindow, projection: Projected
+) -> tuple[Sequence[Any], int, int]:
+    """``page_exchanges`` as rows laid out as ``projection`` (the host joinable): (rows, start,
+    total). A page placed from its start (no ``last``, no ``before``) takes one statement, the
+    total counted apart in it (an uncorrelated subquery, computed once, over the exchanges
+    alone, not a window over the join); otherwise, or when that page is empty, the total is
+    counted first."""
+    selects, joined = projected("e", Exchange, projection, joins.EXCHANGE)
+    if page.last is None and page.before is None and page.first is not None:
+        statement, where = _listed(actor, criteria)
+        start = 0 if page.after is None else page.after + 1
+        rows = await statement.fetch_rows(
+            f"SELECT {', '.join(selects)}, (SELECT COUNT(*) FROM exchange e{where}) "  # noqa: S608
+            f"FROM exchange e {' '.join(joined)}{where} ORDER BY e.starts_on, e.id "
+            f"LIMIT {statement.param(page.first)} OFFSET {statement.param(start)}"
+        )
+        if rows:  # the total is the last column, after the projection's
+            return rows, start, int(rows[0][len(selects)])
+    statement, where = _listed(actor, criteria)
+    [count_row] = await statement.fetch_rows(f"SELECT COUNT(*) FROM exchange e{where}")  # noqa: S608
+    total = int(count_row[0])
+    start, end = page.window(total)
+    if end <= start:
+        return [], start, total
+    statement, where = _listed(actor, criteria)
+    rows = await statement.fetch_rows(
+        f"SELECT {', '.join(selects)} FROM exchange e {' '.join(joined)}{where} "  # noqa: S608
+        f"ORDER BY e.starts_on, e.id LIMIT {statement.param(end - start)} OFFSET {statement.param(start)}"
+    )
+    return rows, start, total
+
+
+def _listed(actor: Actor, criteria: ExchangeFilter | None) -> tuple[Statement, str]:
+    """A statement and its WHERE clause over ``exchange e``: what page_exchanges lists."""
+    statement = Statement()
+    conditions = listed_conditions(actor, criteria, statement)
+    return statement, f" WHERE {' AND '.join(conditions)}" if conditions else ""
 
 
 class _Columns(tuple[Any, ...]):
@@ -587,4 +630,17 @@ async def partners_by_exchange(
         child_column="organisation_id",
         parent_ids=exchange_ids,
         columns=columns,
+    )
+
+
+async def partner_rows(exchange_ids: Sequence[int], projection: Projected) -> Sequence[Any]:
+    """``partners_by_exchange`` as rows: (exchange id, *projection), by exchange then id."""
+    return await linked_rows(
+        Organisation,
+        link_table="exchange_partner",
+        parent_column="exchange_id",
+        child_column="organisation_id",
+        parent_ids=exchange_ids,
+        projection=projection,
+        offered=joins.ORGANISATION,
     )

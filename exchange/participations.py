@@ -5,14 +5,15 @@ seatsLeft and participantCountsByCountry."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from tortoise.functions import Count
 
-from exchange import access
+from exchange import access, joins
 from exchange.access import Actor
 from exchange.models import Participation, ParticipationStatus
 from exchange.rows import instances
-from exchange.sql import Page, PageWindow, Statement, paged_children, select_list
+from exchange.sql import Page, PageWindow, Projected, Statement, paged_children, paged_rows, select_list
 
 # Participations that hold a place (of any role) for seatsLeft: every one but a withdrawal.
 # A no-show keeps it, so recording attendance never frees or takes a place after the start.
@@ -46,6 +47,27 @@ async def pages_by_exchange(
         statement=statement,
         where=visible or "",
         columns=columns,
+    )
+
+
+async def page_rows_by_exchange(
+    actor: Actor, exchange_ids: Sequence[int], page: PageWindow, projection: Projected
+) -> Sequence[Any]:
+    """``pages_by_exchange`` as rows: (exchange id, index, total, *projection), the same
+    participations (a superset of each page, see exchange.sql.paged_rows)."""
+    statement = Statement()
+    visible = access.visible_participations_sql(actor, "t", statement.param)
+    return await paged_rows(
+        Participation,
+        table="participation",
+        parent_column="exchange_id",
+        order_by="t.id",
+        parent_ids=exchange_ids,
+        page=page,
+        statement=statement,
+        projection=projection,
+        where=visible or "",
+        offered=joins.PARTICIPATION,
     )
 
 

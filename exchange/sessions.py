@@ -9,7 +9,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from exchange import access, volunteers
+from exchange import access, joins, volunteers
 from exchange.access import Actor
 from exchange.errors import DomainError, ErrorCode, Problems, not_found
 from exchange.exchanges import KEEP, TITLE_MAX, local_day_bounds, visible_exchange
@@ -17,7 +17,7 @@ from exchange.invitations.session_mail import notify_session_change
 from exchange.models import Exchange, ExchangeStatus, MailKind, Session, SessionFormat, Volunteer
 from exchange.rows import instances
 from exchange.settings import Settings
-from exchange.sql import Statement, linked, select_list
+from exchange.sql import Projected, Statement, linked, linked_rows, projected, select_list
 from exchange.validation import LocalizedText, check_capacity, check_url, localized_map
 
 VENUE_MAX = 300
@@ -149,6 +149,30 @@ async def speakers_by_session(
         child_column="volunteer_id",
         parent_ids=session_ids,
         columns=columns,
+    )
+
+
+async def session_rows(exchange_ids: Sequence[int], projection: Projected) -> Sequence[Any]:
+    """``sessions_by_exchange`` as rows: (exchange id, *projection), in the same order."""
+    statement = Statement()
+    selects, joined = projected("s", Session, projection, joins.SESSION)
+    return await statement.fetch_rows(
+        f'SELECT s.exchange_id, {", ".join(selects)} FROM "session" s {" ".join(joined)} '  # noqa: S608
+        f"WHERE {statement.is_in('s.exchange_id', exchange_ids)} AND s.cancelled_at IS NULL "
+        "ORDER BY s.starts_at, s.id"
+    )
+
+
+async def speaker_rows(session_ids: Sequence[int], projection: Projected) -> Sequence[Any]:
+    """``speakers_by_session`` as rows: (session id, *projection), by session then volunteer."""
+    return await linked_rows(
+        Volunteer,
+        link_table="session_speaker",
+        parent_column="session_id",
+        child_column="volunteer_id",
+        parent_ids=session_ids,
+        projection=projection,
+        offered=joins.VOLUNTEER,
     )
 
 

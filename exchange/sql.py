@@ -213,3 +213,124 @@ def text_contains(statement: Statement, column: str, needle: str) -> str:
     ORM's ``__contains`` does), on both databases."""
     escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"{column} LIKE {statement.param(f'%{escaped}%')} ESCAPE '\\'"
+
+
+# ---------------------------------------------------------------- rows for the compiled engine
+# The engine (schema.engine.rows) asks for exactly the columns a query reads and gets the
+# driver's rows back as tuples, in the order it asked: no model instance, no dict per row.
+
+
+class Projected(Protocol):
+    """Columns to select from a table (primary key first), then the columns of each joined
+    to-one relation, depth first (schema.engine.declarations.Projection)."""
+
+    @property
+    def columns(self) -> tuple[str, ...]: ...
+    @property
+    def joins(self) -> Sequence[tuple[str, Projected]]: ...
+
+
+@dataclass(frozen=True)
+class Join:
+    """A to-one relation a row fetch offers to join: the row of ``model`` whose primary key
+    is the column ``key`` of the row it hangs from (LEFT JOIN: nulls when there is none)."""
+
+    model: type[Model]
+    key: str
+    joins: dict[str, Join] = field(default_factory=dict)
+
+
+def projected(
+    alias: str, model: type[Model], projection: Projected, offered: dict[str, Join]
+) -> tuple[list[str], list[str]]:
+    """The select expressions and LEFT JOIN clauses for ``projection`` over the row ``alias``
+    of ``model``. Only the model's own column names and the offered joins are accepted
+    (identifiers are formatted into the SQL)."""
+    known = model._meta.fields_db_projection_reverse
+    unknown = [column for column in projection.columns if column not in known]
+    if unknown:
+        raise ValueError(f"{model.__name__} has no column {unknown[0]!r}")
+    selects = [f'{alias}."{column}"' for column in projection.columns]
+    clauses: list[str] = []
+    for name, joined in projection.joins:
+        join = offered[name]  # KeyError: a join this fetch does not offer
+        joined_alias = f"{alias}_{name}"
+        target = join.model._meta
+        clauses.append(
+            f'LEFT JOIN "{target.db_table}" {joined_alias} '
+            f'ON {joined_alias}."{target.db_pk_column}" = {alias}."{join.key}"'
+        )
+        more_selects, more_clauses = projected(joined_alias, join.model, joined, join.joins)
+        selects += more_selects
+        clauses += more_clauses
+    return selects, clauses
+
+
+async def rows_by_ids(
+    model: type[Model], ids: Sequence[Any], projection: Projected, offered: dict[str, Join] | None = None
+) -> Sequence[Any]:
+    """The rows of ``model`` with these primary keys, in no particular order, laid out as
+    ``projection``."""
+    statement = Statement()
+    meta = model._meta
+    selects, joins = projected("t", model, projection, offered or {})
+    key = f't."{meta.db_pk_column}"'
+    return await statement.fetch_rows(
+        f'SELECT {", ".join(selects)} FROM "{meta.db_table}" t {" ".join(joins)} '
+        f"WHERE {statement.is_in(key, ids)}"
+    )
+
+
+async def linked_rows(
+    model: type[Model],
+    *,
+    link_table: str,
+    parent_column: str,
+    child_column: str,
+    parent_ids: Sequence[int],
+    projection: Projected,
+    offered: dict[str, Join] | None = None,
+) -> Sequence[Any]:
+    """``linked``'s rows as (parent id, *projection), in the same order."""
+    statement = Statement()
+    selects, joins = projected("c", model, projection, offered or {})
+    return await statement.fetch_rows(
+        f"SELECT l.{parent_column}, {', '.join(selects)} FROM {link_table} l "
+        f'JOIN "{model._meta.db_table}" c ON c.id = l.{child_column} {" ".join(joins)} '
+        f"WHERE {statement.is_in(f'l.{parent_column}', parent_ids)} ORDER BY l.{parent_column}, c.id"
+    )
+
+
+async def paged_rows(
+    model: type[Model],
+    *,
+    table: str,
+    parent_column: str,
+    order_by: str,
+    parent_ids: Sequence[Any],
+    page: PageWindow,
+    statement: Statement,
+    projection: Projected,
+    where: str = "",
+    offered: dict[str, Join] | None = None,
+) -> Sequence[Any]:
+    """``paged_children``'s rows as (parent id, 0-based index, parent's total, *projection):
+    the same rows (the window of each parent's page is cut by the caller with the total),
+    the joins made after the page is numbered. ``table`` is aliased ``t``."""
+    partition = f"PARTITION BY t.{parent_column}"
+    offered = offered or {}
+    inner_columns = sorted({*projection.columns} | {offered[name].key for name, _joined in projection.joins})
+    inner = ", ".join(f't."{column}"' for column in inner_columns)
+    ranked = (
+        f"SELECT {inner}, t.{parent_column} AS _parent, "
+        f"ROW_NUMBER() OVER ({partition} ORDER BY {order_by}) - 1 AS _index, "
+        f"COUNT(*) OVER ({partition}) AS _total "
+        f"FROM {table} t WHERE {statement.is_in(f't.{parent_column}', parent_ids)}"
+        + (f" AND ({where})" if where else "")
+    )
+    condition = window_condition(statement, page, "r._index", "r._total")
+    selects, joins = projected("r", model, projection, offered)
+    return await statement.fetch_rows(
+        f"SELECT r._parent, r._index, r._total, {', '.join(selects)} FROM ({ranked}) r {' '.join(joins)} "
+        f"WHERE {condition} ORDER BY r._parent, r._index"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from exchange import exchanges, models, organisations, volunteers
+from schema.api import fetches
 from schema.api.connections import Connection, build_connection, paginate_queryset
 from schema.api.context import Info
 from schema.api.scalars import CountryCode, LanguageCode
@@ -13,6 +14,7 @@ from schema.api.types.exchange import ExchangeFilter, ExperienceExchange
 from schema.api.types.organisation import Organisation
 from schema.api.types.outcome import sdg_filter
 from schema.api.types.volunteer import Volunteer
+from schema.engine.declarations import RootPage, declare
 
 
 @strawberry.type
@@ -55,7 +57,10 @@ def exchange_filter(given: ExchangeFilter | None) -> exchanges.ExchangeFilter | 
 
 @strawberry.type
 class ExchangeQueries:
-    @strawberry.field(description="Exchanges the caller may see, by start date then id.")
+    @strawberry.field(
+        description="Exchanges the caller may see, by start date then id.",
+        metadata=declare(RootPage(fetches.exchange_page, fetches.PAGING), joins=fetches.EXCHANGE_JOINS),
+    )
     async def exchanges(
         self,
         info: Info,

@@ -6,14 +6,13 @@ large part of the server's CPU under load. For a compiled query (schema.engine.p
 works out, once per document, the columns each model's rows need:
 
 * a field without a resolver reads its attribute;
-* a field with a resolver reads the attributes its code reads on the parent object: the
-  resolver's source is parsed and every ``root.<attribute>`` is collected. If the parent is
-  used in any other way (passed to a function, returned, indexed), the model needs all its
-  columns, as it does for a field this module cannot analyse;
+* a field with a resolver reads the attributes its declaration names
+  (schema.engine.declarations: ``Reads``, a global id's key, a localized text's columns,
+  a relation's key); a resolver that declares nothing may read anything: all columns;
 * primary keys, foreign keys and ``status`` are always selected: loaders group rows by them
   and the visibility rules (exchange.access) read them;
-* attributes a resolver reads on other objects than its parent (``s.starts_at`` of the
-  sessions it sorts) are selected for the model of the objects it returns.
+* attributes a resolver declares it reads on the objects it returns (``Reads(returned=...)``:
+  the start time of the sessions it sorts) are selected for the model of those objects.
 
 The union over every selection of the document's types is taken (conservatively ignoring
 @skip/@include). Rows loaded this way are partial model instances (``_partial``): reading an
@@ -24,9 +23,7 @@ wrong answer.
 
 from __future__ import annotations
 
-import ast
 import functools
-from collections.abc import Callable
 from typing import Any
 
 from graphql import (
@@ -45,7 +42,8 @@ from graphql import (
 from strawberry.types.field import StrawberryField
 from tortoise.models import Model
 
-from schema.engine.fastpath import BACKREF, function_tree, resolver_function
+from schema.engine.declarations import Reads, declaration_of
+from schema.engine.fastpath import BACKREF
 
 # GraphQL type name -> the model whose instances are its objects (schema.api.types.node.model_identity).
 MODELS: dict[str, type[Model]] = {}
@@ -57,73 +55,17 @@ def register(type_name: str, model: type[Model]) -> None:
     MODELS[type_name] = model
 
 
-def _parent_attributes(function: Callable[..., Any], parent: str) -> frozenset[str] | None:
-    """Attributes ``function`` reads on its parameter ``parent``; None when it uses the
-    parameter in any other way or its source cannot be read."""
-    definition = function_tree(function)
-    if definition is None:
-        return ALL
-    attributes: set[str] = set()
-    read_as_attribute: set[int] = set()
-    for node in ast.walk(definition):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == parent:
-            if not isinstance(node.ctx, ast.Load):
-                return ALL
-            attributes.add(node.attr)
-            read_as_attribute.add(id(node.value))
-    for node in ast.walk(definition):
-        if isinstance(node, ast.Name) and node.id == parent and id(node) not in read_as_attribute:
-            return ALL  # passed along, returned, compared...: anything may be read
-    return frozenset(attributes)
-
-
 @functools.cache
 def field_attributes(field: StrawberryField) -> frozenset[str] | None:
-    """Attributes of the parent object that resolving ``field`` reads (None: any)."""
+    """Attributes of the parent object that resolving ``field`` reads (None: any): its own
+    attribute without a resolver, what its declaration says (schema.engine.declarations),
+    every column for a resolver that declares nothing."""
     if field.extensions:
         return ALL  # extensions (permissions...) may read the parent too
-    resolver = field.base_resolver
-    if resolver is None:
+    if field.base_resolver is None:
         return frozenset({field.python_name})
-    parents = [
-        p.name for p in (resolver.self_parameter, resolver.parent_parameter, resolver.root_parameter) if p
-    ]
-    function = resolver_function(resolver)
-    found: set[str] = set()
-    for parent in parents:
-        attributes = _parent_attributes(function, parent)
-        if attributes is ALL:
-            return ALL
-        found |= attributes
-    return frozenset(found)
-
-
-@functools.cache
-def returned_attributes(field: StrawberryField) -> frozenset[str]:
-    """Attributes ``field``'s resolver reads on objects other than its parent and info (the
-    sessions it sorts by start time, say): read on the objects it returns, for all the
-    analysis knows, so their model selects them too."""
-    resolver = field.base_resolver
-    if resolver is None:
-        return frozenset()
-    definition = function_tree(resolver_function(resolver))
-    if definition is None:
-        return frozenset()
-    own = {
-        p.name
-        for p in (
-            resolver.self_parameter,
-            resolver.parent_parameter,
-            resolver.root_parameter,
-            resolver.info_parameter,
-        )
-        if p
-    }
-    return frozenset(
-        node.attr
-        for node in ast.walk(definition)
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id not in own
-    )
+    declaration = declaration_of(field)
+    return ALL if declaration is None else declaration.reads.attributes
 
 
 def _always(model: type[Model]) -> set[str]:
@@ -156,16 +98,20 @@ def document_columns(
         attributes = (
             field_attributes(strawberry_field) if isinstance(strawberry_field, StrawberryField) else ALL
         )
+        add(type_name, attributes)
+        declaration = (
+            declaration_of(strawberry_field) if isinstance(strawberry_field, StrawberryField) else None
+        )
+        if declaration is not None and isinstance(declaration.reads, Reads) and declaration.reads.returned:
+            add(get_named_type(field.type).name, declaration.reads.returned)
+
+    def add(type_name: str, attributes: frozenset[str] | None) -> None:
+        if type_name not in MODELS:
+            return
         known = reads.get(type_name, set())
-        if known is not None:
-            reads[type_name] = None if attributes is ALL else known | attributes
-        returned = get_named_type(field.type).name
-        if isinstance(strawberry_field, StrawberryField) and returned in MODELS:
-            columns = MODELS[returned]._meta.fields_db_projection.keys()
-            extra = returned_attributes(strawberry_field) & columns
-            known = reads.get(returned, set())
-            if extra and known is not None:
-                reads[returned] = known | extra
+        if known is None:
+            return
+        reads[type_name] = None if attributes is ALL else known | attributes
 
     # A fragment adds the same reads wherever it is spread on the same type: walked once per
     # (fragment, type), or N fragments that each spread the next twice would cost 2^N walks.

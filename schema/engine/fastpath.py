@@ -18,10 +18,7 @@ Strawberry's resolver.
 
 from __future__ import annotations
 
-import ast
-import functools
 import inspect
-import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +28,8 @@ from graphql import GraphQLObjectType, GraphQLResolveInfo
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryList, StrawberryOptional
 from strawberry.types.field import StrawberryField
+
+from schema.engine.declarations import ToOne, declaration_of
 
 BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 _BUILTIN_SCALARS = (str, int, float, bool, strawberry.ID)
@@ -58,49 +57,14 @@ DIRECT_KEY = "exchange.fastpath.direct"
 
 @dataclass(frozen=True)
 class LoaderCall:
-    """A resolver whose whole body is ``return await info.context.loaders.<loader>.load(root.<key>)``
-    (or, with ``optional``, the same behind ``None if root.<key> is None else ...``): the compiled
-    executor (schema.engine.plan) makes that call itself for a whole level of objects, without a
-    coroutine per object. Found by reading the resolver's source, so it is the resolver."""
+    """A resolver that awaits ``info.context.loaders.<loader>.load(root.<key>)`` (None when the
+    key is None), as its ToOne declaration says (schema.engine.declarations): the compiled
+    executor (schema.engine.plan) makes that call itself for a whole level of objects, without
+    a coroutine per object."""
 
     loader: str
     key: str
-    optional: bool
-
-
-def _loads(node: ast.AST, info: str, parent: str, key: ast.AST | None = None) -> tuple[str, str] | None:
-    """(loader, key attribute) when ``node`` is ``await info.context.loaders.<loader>.load(<key>)``
-    with <key> ``parent.<attribute>`` (or the given name node)."""
-    if not isinstance(node, ast.Await) or not isinstance(node.value, ast.Call):
-        return None
-    call = node.value
-    if call.keywords or len(call.args) != 1:
-        return None
-    method = call.func
-    if not (isinstance(method, ast.Attribute) and method.attr == "load"):
-        return None
-    loader = method.value
-    if not (isinstance(loader, ast.Attribute) and isinstance(loader.value, ast.Attribute)):
-        return None
-    loaders, context = loader.value, loader.value.value
-    if not (
-        loaders.attr == "loaders"
-        and isinstance(context, ast.Attribute)
-        and context.attr == "context"
-        and isinstance(context.value, ast.Name)
-        and context.value.id == info
-    ):
-        return None
-    argument = call.args[0]
-    if key is not None:
-        return (loader.attr, "") if ast.dump(argument) == ast.dump(key) else None
-    if (
-        isinstance(argument, ast.Attribute)
-        and isinstance(argument.value, ast.Name)
-        and argument.value.id == parent
-    ):
-        return loader.attr, argument.attr
-    return None
+    optional: bool = True
 
 
 def resolver_function(resolver: Any) -> Callable[..., Any]:
@@ -109,55 +73,12 @@ def resolver_function(resolver: Any) -> Callable[..., Any]:
     return wrapped.__func__ if isinstance(wrapped, staticmethod | classmethod) else wrapped
 
 
-@functools.cache
-def function_tree(function: Callable[..., Any]) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    """The syntax tree of a function's definition (parsed once), or None without its source
-    (schema.engine.columns and ``loader_call`` read resolvers this way)."""
-    try:
-        definition = ast.parse(textwrap.dedent(inspect.getsource(function))).body[0]
-    except (OSError, TypeError, SyntaxError, IndexError):
-        return None
-    return definition if isinstance(definition, ast.FunctionDef | ast.AsyncFunctionDef) else None
-
-
-def loader_call(function: Callable[..., Any], info: str | None, parent: str | None) -> LoaderCall | None:
-    if info is None or parent is None or not inspect.iscoroutinefunction(function):
-        return None
-    definition = function_tree(function)
-    if not isinstance(definition, ast.AsyncFunctionDef):
-        return None
-    body = [statement for statement in definition.body if not isinstance(statement, ast.Expr)]  # docstrings
-    if len(body) == 1 and isinstance(body[0], ast.Return) and body[0].value is not None:
-        found = _loads(body[0].value, info, parent)
-        return None if found is None else LoaderCall(found[0], found[1], optional=False)
-    # key = root.<attribute>; return None if key is None else await ...load(key)
-    if len(body) == 2 and isinstance(body[0], ast.Assign) and isinstance(body[1], ast.Return):
-        assign, returned = body[0], body[1].value
-        if not (
-            len(assign.targets) == 1
-            and isinstance(assign.targets[0], ast.Name)
-            and isinstance(assign.value, ast.Attribute)
-            and isinstance(assign.value.value, ast.Name)
-            and assign.value.value.id == parent
-            and isinstance(returned, ast.IfExp)
-        ):
-            return None
-        name = assign.targets[0].id
-        test = returned.test
-        if not (
-            isinstance(returned.body, ast.Constant)
-            and returned.body.value is None
-            and isinstance(test, ast.Compare)
-            and isinstance(test.left, ast.Name)
-            and test.left.id == name
-            and len(test.ops) == 1
-            and isinstance(test.ops[0], ast.Is)
-            and isinstance(test.comparators[0], ast.Constant)
-            and test.comparators[0].value is None
-        ):
-            return None
-        found = _loads(returned.orelse, info, parent, key=ast.Name(id=name, ctx=ast.Load()))
-        return None if found is None else LoaderCall(found[0], assign.value.attr, optional=True)
+def loader_call(field: StrawberryField) -> LoaderCall | None:
+    """The loader call a field's ToOne declaration names, if any."""
+    declaration = declaration_of(field)
+    reads = declaration.reads if declaration is not None else None
+    if isinstance(reads, ToOne) and reads.loader is not None:
+        return LoaderCall(reads.loader, reads.key)
     return None
 
 
@@ -197,9 +118,7 @@ class DirectCall:
             and parameters[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
         )
         self.resolve = self._resolver()
-        self.loader_call = loader_call(
-            self.function, self.info_name, self.source_names[0] if len(self.source_names) == 1 else None
-        )
+        self.loader_call = loader_call(field)
 
     def _kwargs(self, info: GraphQLResolveInfo | None, arguments: dict[str, Any]) -> dict[str, Any]:
         names = self.names

@@ -74,6 +74,8 @@ from schema.engine.columns import document_columns
 from schema.engine.drive import Entry, Load, discard, drive
 from schema.engine.failures import Failure, Round, report
 from schema.engine.fastpath import BACKREF, DIRECT_KEY, DirectCall, LoaderCall
+from schema.engine.rows import RowField, compile_row_field
+from schema.engine.rows import uses_variables as _uses_variables
 
 _EXECUTABLE_DIRECTIVES = frozenset({"skip", "include"})
 
@@ -119,6 +121,9 @@ class FieldPlan:
     attribute: str = ""
     direct: DirectCall | None = None
     loader_call: LoaderCall | None = None
+    # The declared subtree answered from rows (schema.engine.rows), when the request allows;
+    # else the field runs as its kind says.
+    rows: RowField | None = None
     is_async: bool = False
     # Coerced arguments when they use no variable (the same for every request), else None.
     static_arguments: dict[str, Any] | None = None
@@ -259,6 +264,7 @@ class OperationPlan:
             if direct.loader_call is not None and not definition.args:
                 plan.kind, plan.loader_call = LOADER, direct.loader_call
         plan.completion = self.completion(definition.type, nodes)
+        plan.rows = compile_row_field(self, parent, definition, nodes)
         return plan
 
     def completion(self, type_: GraphQLOutputType, nodes: tuple[FieldNode, ...]) -> Completion:
@@ -306,18 +312,6 @@ class _LazyPlan:
         if built is None:
             built = self._built = self._operation.object_plan(self.type, self._selection_sets)
         return built
-
-
-def _uses_variables(node: Any) -> bool:
-    """Whether a field's arguments reference a variable anywhere (lists and objects too)."""
-    stack: list[Any] = [argument.value for argument in node.arguments or ()]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, VariableNode):
-            return True
-        stack.extend(getattr(value, "values", None) or ())
-        stack.extend(item.value for item in getattr(value, "fields", None) or ())
-    return False
 
 
 def _refuse_other_directives(
@@ -492,6 +486,7 @@ class _Execution:
         pending: list[Entry] = []
         loads: list[Load] = []
         waited: set[int] = set()  # ids of the columns whose values waited on a future
+        row_columns: set[int] = set()  # ids of the columns of final values from rows
         try:
             for group in groups:
                 group_values: list[list[Any]] = []
@@ -515,6 +510,18 @@ class _Execution:
                             column = self.attributes_one_by_one(group, field_plan, sources)
                     elif kind == TYPENAME:
                         column = [parent.name] * len(sources)
+                    elif field_plan.rows is not None and (
+                        rows := field_plan.rows.prepare(self.context, self.variable_values)
+                    ):
+                        STATS["rows"] += 1
+                        column = [None] * len(sources)
+                        fill = rows.fill(
+                            sources, column, functools.partial(self.rows_failed, group, field_plan)
+                        )
+                        pending.append(Entry(fill, [None], 0))
+                        row_columns.add(id(column))
+                        waited.add(id(column))
+                        is_async = True
                     elif kind == LOADER:
                         column = []
                         group_values.append(column)  # visible to the clean-up while it fills
@@ -556,7 +563,9 @@ class _Execution:
             ):
                 key = field_plan.key
                 completion = field_plan.completion
-                if completion is None:  # __typename
+                if completion is None or (
+                    id(column) in row_columns and id(column) not in self.failed_columns
+                ):
                     for result, value in zip(results, column, strict=True):
                         result[key] = value
                     continue
@@ -571,6 +580,14 @@ class _Execution:
                 except Exception:
                     self.complete_one_by_one(group, field_plan, column, info, round_, next_level)
         return list(next_level.values())
+
+    def rows_failed(
+        self, group: _Group, field_plan: FieldPlan, column: list[Any], error: BaseException
+    ) -> None:
+        """A row subtree's fetch failed (the database, or a parent's key): the field fails
+        for every object, as its resolver's shared loader batch would have."""
+        for index in range(len(column)):
+            self.fail_awaited((group, field_plan), column, index, error, True)
 
     def attributes_one_by_one(self, group: _Group, field_plan: FieldPlan, sources: list[Any]) -> list[Any]:
         column: list[Any] = []

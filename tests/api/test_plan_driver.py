@@ -168,31 +168,16 @@ async def test_cancellation_reaches_the_suspended_awaitables_before_the_drive_en
     assert asyncio.all_tasks() == tasks_before
 
 
-def test_loader_calls_are_recognised_only_in_their_exact_shape() -> None:
+def test_loader_calls_come_from_to_one_declarations() -> None:
+    from schema.api.types.exchange import ExperienceExchange
+    from schema.api.types.organisation import Organisation
     from schema.engine.fastpath import LoaderCall, loader_call
 
-    async def plain(root: Any, info: Any) -> Any:
-        return await info.context.loaders.organisation.load(root.host_id)
+    def field(cls: type, name: str) -> Any:
+        return next(f for f in cls.__strawberry_definition__.fields if f.name == name)  # type: ignore[attr-defined]
 
-    async def optional(root: Any, info: Any) -> Any:
-        parent_id = root.parent_id
-        return None if parent_id is None else await info.context.loaders.organisation.load(parent_id)
-
-    async def more_work(root: Any, info: Any) -> Any:
-        found = await info.context.loaders.organisation.load(root.host_id)
-        return found
-
-    async def other_key(root: Any, info: Any) -> Any:
-        return await info.context.loaders.organisation.load(root.host_id + 1)
-
-    async def other_object(root: Any, info: Any) -> Any:
-        return await info.context.loaders.organisation.load(info.host_id)
-
-    def not_async(root: Any, info: Any) -> Any:
-        return info.context.loaders.organisation.load(root.host_id)
-
-    assert loader_call(plain, "info", "root") == LoaderCall("organisation", "host_id", optional=False)
-    assert loader_call(optional, "info", "root") == LoaderCall("organisation", "parent_id", optional=True)
-    for function in (more_work, other_key, other_object, not_async):
-        assert loader_call(function, "info", "root") is None, function.__name__
-    assert loader_call(plain, None, "root") is None
+    assert loader_call(field(ExperienceExchange, "host")) == LoaderCall("organisation", "host_id")
+    assert loader_call(field(Organisation, "parent")) == LoaderCall("organisation", "parent_id")
+    # Declared, but no to-one loader call: partners are a list, seatsLeft only names its columns.
+    for name in ("partners", "seats_left", "invitations"):
+        assert loader_call(field(ExperienceExchange, name)) is None, name

@@ -7,6 +7,7 @@ import strawberry
 from exchange import access, i18n, models
 from exchange.participations import seats_left
 from exchange.statistics import Scope, ScopeKind, Subject
+from schema.api import fetches
 from schema.api.connections import Connection
 from schema.api.context import Info
 from schema.api.scalars import CountryCode, LanguageCode
@@ -18,6 +19,7 @@ from schema.api.types.outcome import ExchangeOutcome
 from schema.api.types.participation import Participation, page_connection
 from schema.api.types.statistics import ImpactStatistics
 from schema.api.types.volunteer import Volunteer
+from schema.engine.declarations import ChildPage, Children, Reads, ToOne, declare
 
 
 @strawberry.type(name="CountryCount")
@@ -36,7 +38,8 @@ class ExperienceExchange(Node):
 
     @strawberry.field(
         description="Title in the requested locale (argument, then Accept-Language), "
-        "falling back to the exchange's default language."
+        "falling back to the exchange's default language.",
+        metadata=declare(fetches.localized("titles", fallback_attribute="slug")),
     )
     @staticmethod
     def title(
@@ -44,19 +47,28 @@ class ExperienceExchange(Node):
     ) -> str:
         return i18n.pick_text(root.titles, info.context.locales(locale)) or root.slug
 
-    @strawberry.field(description="Every translation of the title, default language first.")
+    @strawberry.field(
+        description="Every translation of the title, default language first.",
+        metadata=declare(Reads("titles")),
+    )
     @staticmethod
     def titles(root: strawberry.Parent[models.Exchange]) -> list[LocalizedText]:
         return translations(root.titles)
 
-    @strawberry.field(description="Description in the requested locale, with the same fallback as title.")
+    @strawberry.field(
+        description="Description in the requested locale, with the same fallback as title.",
+        metadata=declare(fetches.localized("descriptions")),
+    )
     @staticmethod
     def description(
         root: strawberry.Parent[models.Exchange], info: Info, locale: LanguageCode | None = None
     ) -> str | None:
         return i18n.pick_text(root.descriptions, info.context.locales(locale))
 
-    @strawberry.field(description="Every translation of the description, default language first.")
+    @strawberry.field(
+        description="Every translation of the description, default language first.",
+        metadata=declare(Reads("descriptions")),
+    )
     @staticmethod
     def descriptions(root: strawberry.Parent[models.Exchange]) -> list[LocalizedText]:
         return translations(root.descriptions)
@@ -64,7 +76,13 @@ class ExperienceExchange(Node):
     theme: Theme
     status: ExchangeStatus
 
-    @strawberry.field(graphql_type=Organisation)
+    @strawberry.field(
+        graphql_type=Organisation,
+        metadata=declare(
+            ToOne("host_id", fetches.organisations, loader="organisation", every_key=True),
+            joins=fetches.ORGANISATION_JOINS,
+        ),
+    )
     @staticmethod
     async def host(root: strawberry.Parent[models.Exchange], info: Info) -> models.Organisation | None:
         return await info.context.loaders.organisation.load(root.host_id)
@@ -72,6 +90,7 @@ class ExperienceExchange(Node):
     @strawberry.field(
         description="Co-organisers, e.g. UN Volunteers for an exchange hosted by a national NGO.",
         graphql_type=list[Organisation],
+        metadata=declare(Children(fetches.partners), joins=fetches.ORGANISATION_JOINS),
     )
     @staticmethod
     async def partners(root: strawberry.Parent[models.Exchange], info: Info) -> list[models.Organisation]:
@@ -86,7 +105,8 @@ class ExperienceExchange(Node):
 
     @strawberry.field(
         description="Places left: capacity minus participations (any role) that are confirmed or "
-        "attended, never below zero; null when capacity is unlimited."
+        "attended, never below zero; null when capacity is unlimited.",
+        metadata=declare(Reads("capacity", "id")),
     )
     @staticmethod
     async def seats_left(root: strawberry.Parent[models.Exchange], info: Info) -> int | None:
@@ -108,6 +128,7 @@ class ExperienceExchange(Node):
         description="Ordered by start time. Cancelled sessions are left out (an invitation's "
         "sessions keep them, with cancelledAt set).",
         graphql_type="list[Session]",  # defined below
+        metadata=declare(Children(fetches.exchange_sessions), joins=fetches.SESSION_JOINS),
     )
     @staticmethod
     async def sessions(root: strawberry.Parent[models.Exchange], info: Info) -> list[models.Session]:
@@ -117,7 +138,8 @@ class ExperienceExchange(Node):
         description="Participants of every role, by id, those the viewer may see: anonymous and "
         "read-only callers only volunteers with a public profile, organisations also the volunteers "
         "they send and every participant of the exchanges they organise. totalCount counts what is "
-        "shown; participantCountsByCountry counts everyone."
+        "shown; participantCountsByCountry counts everyone.",
+        metadata=declare(ChildPage(fetches.participants, fetches.PAGING), joins=fetches.PARTICIPATION_JOINS),
     )
     @staticmethod
     async def participants(
@@ -135,7 +157,8 @@ class ExperienceExchange(Node):
         description="How many people holding a place (confirmed or attended) come from each country, "
         "hidden participants included, most first. The host, partners and admins get exact counts; "
         "for anyone else, countries with fewer than 3 people are merged into one entry whose country "
-        "is null."
+        "is null.",
+        metadata=declare(Reads("host_id", "id")),
     )
     @staticmethod
     async def participant_counts_by_country(
@@ -154,6 +177,7 @@ class ExperienceExchange(Node):
         description="What the exchange achieved, in the host's order; recorded by the host once it "
         "has started (recordOutcomes). Empty until then.",
         graphql_type=list[ExchangeOutcome],
+        metadata=declare(Reads("id")),
     )
     @staticmethod
     async def outcomes(root: strawberry.Parent[models.Exchange], info: Info) -> list[models.ExchangeOutcome]:
@@ -163,6 +187,7 @@ class ExperienceExchange(Node):
         description="The exchange's impact statistics: exact for its host, partners and admins; for "
         "anyone else, breakdowns of people follow the small-count rule (see ImpactStatistics).",
         graphql_type=ImpactStatistics,
+        metadata=declare(Reads("id")),
     )
     @staticmethod
     def statistics(root: strawberry.Parent[models.Exchange]) -> Subject:
@@ -186,19 +211,29 @@ class ExperienceExchange(Node):
 class Session(Node):
     is_type_of, id = model_identity(models.Session, "Session")
 
-    @strawberry.field(graphql_type=ExperienceExchange)
+    @strawberry.field(
+        graphql_type=ExperienceExchange,
+        metadata=declare(
+            ToOne("exchange_id", fetches.exchanges_by_id, loader="exchange", every_key=True),
+            joins=fetches.EXCHANGE_JOINS,
+        ),
+    )
     @staticmethod
     async def exchange(root: strawberry.Parent[models.Session], info: Info) -> models.Exchange | None:
         return await info.context.loaders.exchange.load(root.exchange_id)
 
     @strawberry.field(
-        description="Title in the requested locale, falling back to the session's default language."
+        description="Title in the requested locale, falling back to the session's default language.",
+        metadata=declare(fetches.localized("titles", fallback="")),
     )
     @staticmethod
     def title(root: strawberry.Parent[models.Session], info: Info, locale: LanguageCode | None = None) -> str:
         return i18n.pick_text(root.titles, info.context.locales(locale)) or ""
 
-    @strawberry.field(description="Every translation of the title, default language first.")
+    @strawberry.field(
+        description="Every translation of the title, default language first.",
+        metadata=declare(Reads("titles")),
+    )
     @staticmethod
     def titles(root: strawberry.Parent[models.Session]) -> list[LocalizedText]:
         return translations(root.titles)
@@ -214,7 +249,10 @@ class Session(Node):
         description="When the host cancelled the session; null while it takes place."
     )
 
-    @strawberry.field(graphql_type=list[Volunteer])
+    @strawberry.field(
+        graphql_type=list[Volunteer],
+        metadata=declare(Children(fetches.speakers), joins=fetches.VOLUNTEER_JOINS),
+    )
     @staticmethod
     async def speakers(root: strawberry.Parent[models.Session], info: Info) -> list[models.Volunteer]:
         return await info.context.loaders.session_speakers.load(root.id)

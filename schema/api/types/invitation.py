@@ -18,6 +18,7 @@ from schema.api.paging import PageArgs
 from schema.api.scalars import CountryCode, LanguageCode
 from schema.api.types.node import Node, model_identity
 from schema.api.types.organisation import Organisation
+from schema.engine.declarations import Reads, declare
 
 if TYPE_CHECKING:
     from schema.api.types.exchange import ExperienceExchange, Session
@@ -105,7 +106,8 @@ class Invitation(Node):
 
     @strawberry.field(
         description="Why the last delivery attempt failed. Organisers and admins only (null for the "
-        "holder of the link answering with respondToInvitation)."
+        "holder of the link answering with respondToInvitation).",
+        metadata=declare(Reads("exchange_id", "last_error")),
     )
     @staticmethod
     async def last_error(root: strawberry.Parent[models.Invitation], info: Info) -> str | None:
@@ -135,7 +137,9 @@ class Invitation(Node):
     )
 
     @strawberry.field(
-        description="The volunteer record, once the invitation is accepted.", graphql_type=VolunteerRef | None
+        description="The volunteer record, once the invitation is accepted.",
+        graphql_type=VolunteerRef | None,
+        metadata=declare(Reads("volunteer_id")),
     )
     @staticmethod
     async def volunteer(root: strawberry.Parent[models.Invitation], info: Info) -> models.Volunteer | None:

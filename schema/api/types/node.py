@@ -7,6 +7,7 @@ import strawberry
 from schema.api.relay import encode_id
 from schema.api.scalars import LanguageCode
 from schema.engine import columns
+from schema.engine.declarations import GlobalId, declare
 
 
 @strawberry.interface
@@ -27,7 +28,10 @@ def model_identity(model: type, type_name: str) -> tuple[Any, Any]:
         return encode_id(type_name, root.id)
 
     return classmethod(is_type_of), strawberry.field(
-        resolver=id, graphql_type=strawberry.ID, description="Opaque global identifier."
+        resolver=id,
+        graphql_type=strawberry.ID,
+        description="Opaque global identifier.",
+        metadata=declare(GlobalId(type_name, encode_id)),
     )
 
 

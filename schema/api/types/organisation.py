@@ -6,6 +6,7 @@ import strawberry
 
 from exchange import i18n, models
 from exchange.statistics import ScopeKind, Subject
+from schema.api import fetches
 from schema.api.connections import Connection
 from schema.api.context import Info
 from schema.api.scalars import CountryCode, LanguageCode
@@ -13,6 +14,7 @@ from schema.api.types.enums import OrganisationKind
 from schema.api.types.node import LocalizedText, Node, model_identity, translations
 from schema.api.types.participation import page_connection
 from schema.api.types.statistics import ImpactStatistics, StatisticsFilterInput, subject
+from schema.engine.declarations import Reads, ToOne, declare
 
 if TYPE_CHECKING:
     from schema.api.types.exchange import ExperienceExchange
@@ -25,7 +27,8 @@ class Organisation(Node):
     slug: str
 
     @strawberry.field(
-        description="Name in the requested locale, falling back to the organisation's default language."
+        description="Name in the requested locale, falling back to the organisation's default language.",
+        metadata=declare(fetches.localized("names", fallback_attribute="slug")),
     )
     @staticmethod
     def name(
@@ -33,7 +36,10 @@ class Organisation(Node):
     ) -> str:
         return i18n.pick_text(root.names, info.context.locales(locale)) or root.slug
 
-    @strawberry.field(description="Every translation of the name, default language first (for edit forms).")
+    @strawberry.field(
+        description="Every translation of the name, default language first (for edit forms).",
+        metadata=declare(Reads("names")),
+    )
     @staticmethod
     def names(root: strawberry.Parent[models.Organisation]) -> list[LocalizedText]:
         return translations(root.names)
@@ -44,7 +50,13 @@ class Organisation(Node):
     )
     website: str | None
 
-    @strawberry.field(graphql_type="Organisation | None")
+    @strawberry.field(
+        graphql_type="Organisation | None",
+        metadata=declare(
+            ToOne("parent_id", fetches.organisations, loader="organisation", every_key=True),
+            joins=fetches.ORGANISATION_JOINS,
+        ),
+    )
     @staticmethod
     async def parent(root: strawberry.Parent[models.Organisation], info: Info) -> models.Organisation | None:
         parent_id = root.parent_id
@@ -52,7 +64,8 @@ class Organisation(Node):
 
     @strawberry.field(
         description="Exchanges the organisation hosts or co-organises (those the viewer may see), "
-        "by start date."
+        "by start date.",
+        metadata=declare(Reads("id")),
     )
     @staticmethod
     async def exchanges(
@@ -71,6 +84,7 @@ class Organisation(Node):
         "the viewer may see, kept by the filter): exact for the organisation itself and admins; for "
         "anyone else, breakdowns of people follow the small-count rule (see ImpactStatistics).",
         graphql_type=ImpactStatistics,
+        metadata=declare(Reads("id")),
     )
     @staticmethod
     def statistics(

@@ -7,11 +7,13 @@ import strawberry
 
 from exchange import models
 from exchange.sql import Page
+from schema.api import fetches
 from schema.api.connections import Connection, build_connection
 from schema.api.context import Info
 from schema.api.types.certificate import Certificate, certificate_of
 from schema.api.types.enums import ParticipationRole, ParticipationStatus
 from schema.api.types.node import Node, model_identity
+from schema.engine.declarations import Reads, ToOne, declare
 
 if TYPE_CHECKING:
     from schema.api.types.exchange import ExperienceExchange, Session
@@ -27,12 +29,24 @@ def page_connection(page: Page) -> Connection[Any]:
 class Participation(Node):
     is_type_of, id = model_identity(models.Participation, "Participation")
 
-    @strawberry.field(graphql_type=Annotated["Volunteer", strawberry.lazy("schema.api.types.volunteer")])
+    @strawberry.field(
+        graphql_type=Annotated["Volunteer", strawberry.lazy("schema.api.types.volunteer")],
+        metadata=declare(
+            ToOne("volunteer_id", fetches.volunteers_by_id, loader="volunteer", every_key=True),
+            joins=fetches.VOLUNTEER_JOINS,
+        ),
+    )
     @staticmethod
     async def volunteer(root: strawberry.Parent[models.Participation], info: Info) -> models.Volunteer | None:
         return await info.context.loaders.volunteer.load(root.volunteer_id)
 
-    @strawberry.field(graphql_type=Annotated["ExperienceExchange", strawberry.lazy("schema.api.types.exchange")])
+    @strawberry.field(
+        graphql_type=Annotated["ExperienceExchange", strawberry.lazy("schema.api.types.exchange")],
+        metadata=declare(
+            ToOne("exchange_id", fetches.exchanges_by_id, loader="exchange", every_key=True),
+            joins=fetches.EXCHANGE_JOINS,
+        ),
+    )
     @staticmethod
     async def exchange(root: strawberry.Parent[models.Participation], info: Info) -> models.Exchange | None:
         return await info.context.loaders.exchange.load(root.exchange_id)
@@ -49,24 +63,36 @@ class Participation(Node):
         description="The organisation whose key recorded attendance (the host); null until recorded, "
         "or when a platform admin recorded it.",
         graphql_type=Annotated["Organisation", strawberry.lazy("schema.api.types.organisation")] | None,
+        metadata=declare(
+            ToOne("recorded_by_id", fetches.organisations, loader="organisation", every_key=True),
+            joins=fetches.ORGANISATION_JOINS,
+        ),
     )
     @staticmethod
-    async def recorded_by(root: strawberry.Parent[models.Participation], info: Info) -> models.Organisation | None:
+    async def recorded_by(
+        root: strawberry.Parent[models.Participation], info: Info
+    ) -> models.Organisation | None:
         recorded_by_id = root.recorded_by_id
-        return None if recorded_by_id is None else await info.context.loaders.organisation.load(recorded_by_id)
+        return (
+            None if recorded_by_id is None else await info.context.loaders.organisation.load(recorded_by_id)
+        )
 
     @strawberry.field(
         description="The sessions attended, as recorded with the attendance, by start time.",
         graphql_type=list[Annotated["Session", strawberry.lazy("schema.api.types.exchange")]],
+        metadata=declare(Reads("attended_session_ids", returned=("starts_at",))),
     )
     @staticmethod
-    async def attended_sessions(root: strawberry.Parent[models.Participation], info: Info) -> list[models.Session]:
+    async def attended_sessions(
+        root: strawberry.Parent[models.Participation], info: Info
+    ) -> list[models.Session]:
         found = await info.context.loaders.session.load_many(list(root.attended_session_ids or []))
         return sorted((s for s in found if s is not None), key=lambda s: (s.starts_at, s.id))
 
     @strawberry.field(
         description="Its certificate of participation: the valid one, else the last revoked; null when none "
-        "was issued."
+        "was issued.",
+        metadata=declare(Reads("volunteer_id", "id", "exchange_id")),
     )
     @staticmethod
     async def certificate(root: strawberry.Parent[models.Participation], info: Info) -> Certificate | None:

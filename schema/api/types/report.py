@@ -20,6 +20,7 @@ from schema.api.types.node import LocalizedText, Node, model_identity, translati
 from schema.api.types.organisation import Organisation
 from schema.api.types.outcome import ExchangeOutcome
 from schema.api.types.volunteer import Volunteer
+from schema.engine.declarations import Reads, declare
 
 strawberry.enum(ReportStatus, name="ExperienceReportStatus")
 strawberry.enum(ReportAuthorKind, name="ExperienceReportAuthorKind")
@@ -81,7 +82,7 @@ class ExperienceReport(Node):
 
     status: ReportStatus
 
-    @strawberry.field(graphql_type=ExperienceExchange)
+    @strawberry.field(graphql_type=ExperienceExchange, metadata=declare(Reads("exchange_id")))
     @staticmethod
     async def exchange(
         root: strawberry.Parent[models.ExperienceReport], info: Info
@@ -91,6 +92,7 @@ class ExperienceReport(Node):
     @strawberry.field(
         description="The outcomes of the report's exchange (ExperienceExchange.outcomes).",
         graphql_type=list[ExchangeOutcome],
+        metadata=declare(Reads("exchange_id")),
     )
     @staticmethod
     async def outcomes(
@@ -98,13 +100,17 @@ class ExperienceReport(Node):
     ) -> list[models.ExchangeOutcome]:
         return await info.context.loaders.exchange_outcomes.load(root.exchange_id)
 
-    @strawberry.field(graphql_type=ExperienceReportAuthor)
+    @strawberry.field(
+        graphql_type=ExperienceReportAuthor,
+        metadata=declare(Reads("author_organisation_id", "author_kind", "author_volunteer_id")),
+    )
     @staticmethod
     def author(root: strawberry.Parent[models.ExperienceReport]) -> Author:
         return Author(root.author_kind, root.author_organisation_id, root.author_volunteer_id)
 
     @strawberry.field(
-        description="Title in the requested locale, falling back to the report's default language."
+        description="Title in the requested locale, falling back to the report's default language.",
+        metadata=declare(Reads("titles")),
     )
     @staticmethod
     def title(
@@ -112,52 +118,72 @@ class ExperienceReport(Node):
     ) -> str:
         return i18n.pick_text(root.titles, info.context.locales(locale)) or ""
 
-    @strawberry.field(description="Every translation of the title, default language first.")
+    @strawberry.field(
+        description="Every translation of the title, default language first.",
+        metadata=declare(Reads("titles")),
+    )
     @staticmethod
     def titles(root: strawberry.Parent[models.ExperienceReport]) -> list[LocalizedText]:
         return translations(root.titles)
 
-    @strawberry.field(description="The body as written (Markdown), in the requested locale.")
+    @strawberry.field(
+        description="The body as written (Markdown), in the requested locale.",
+        metadata=declare(Reads("bodies")),
+    )
     @staticmethod
     def body(
         root: strawberry.Parent[models.ExperienceReport], info: Info, locale: LanguageCode | None = None
     ) -> str:
         return i18n.pick_text(root.bodies, info.context.locales(locale)) or ""
 
-    @strawberry.field(description="The body rendered as sanitized HTML, in the requested locale.")
+    @strawberry.field(
+        description="The body rendered as sanitized HTML, in the requested locale.",
+        metadata=declare(Reads("bodies")),
+    )
     @staticmethod
     def body_html(
         root: strawberry.Parent[models.ExperienceReport], info: Info, locale: LanguageCode | None = None
     ) -> str:
         return _html(root.bodies, info.context.locales(locale)) or ""
 
-    @strawberry.field(description="Every translation of the body (Markdown), default language first.")
+    @strawberry.field(
+        description="Every translation of the body (Markdown), default language first.",
+        metadata=declare(Reads("bodies")),
+    )
     @staticmethod
     def bodies(root: strawberry.Parent[models.ExperienceReport]) -> list[LocalizedText]:
         return translations(root.bodies)
 
-    @strawberry.field(description="What worked (Markdown), in the requested locale; null if not told.")
+    @strawberry.field(
+        description="What worked (Markdown), in the requested locale; null if not told.",
+        metadata=declare(Reads("what_worked")),
+    )
     @staticmethod
     def what_worked(
         root: strawberry.Parent[models.ExperienceReport], info: Info, locale: LanguageCode | None = None
     ) -> str | None:
         return i18n.pick_text(root.what_worked, info.context.locales(locale))
 
-    @strawberry.field(description="What worked, as sanitized HTML.")
+    @strawberry.field(description="What worked, as sanitized HTML.", metadata=declare(Reads("what_worked")))
     @staticmethod
     def what_worked_html(
         root: strawberry.Parent[models.ExperienceReport], info: Info, locale: LanguageCode | None = None
     ) -> str | None:
         return _html(root.what_worked, info.context.locales(locale))
 
-    @strawberry.field(description="What to do differently next time (Markdown); null if not told.")
+    @strawberry.field(
+        description="What to do differently next time (Markdown); null if not told.",
+        metadata=declare(Reads("what_to_change")),
+    )
     @staticmethod
     def what_to_change(
         root: strawberry.Parent[models.ExperienceReport], info: Info, locale: LanguageCode | None = None
     ) -> str | None:
         return i18n.pick_text(root.what_to_change, info.context.locales(locale))
 
-    @strawberry.field(description="What to do differently, as sanitized HTML.")
+    @strawberry.field(
+        description="What to do differently, as sanitized HTML.", metadata=declare(Reads("what_to_change"))
+    )
     @staticmethod
     def what_to_change_html(
         root: strawberry.Parent[models.ExperienceReport], info: Info, locale: LanguageCode | None = None
@@ -175,7 +201,8 @@ class ExperienceReport(Node):
 
     @strawberry.field(
         description="The moderator's note (e.g. why it was rejected): for the exchange's host, partners "
-        "and platform admins; null for everyone else."
+        "and platform admins; null for everyone else.",
+        metadata=declare(Reads("moderation_note", "exchange_id")),
     )
     @staticmethod
     async def moderation_note(root: strawberry.Parent[models.ExperienceReport], info: Info) -> str | None:

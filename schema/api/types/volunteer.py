@@ -3,12 +3,14 @@ from __future__ import annotations
 import strawberry
 
 from exchange import access, models
+from schema.api import fetches
 from schema.api.connections import Connection
 from schema.api.context import Info
 from schema.api.scalars import CountryCode, LanguageCode
 from schema.api.types.node import Node, model_identity
 from schema.api.types.organisation import Organisation
 from schema.api.types.participation import Participation, page_connection
+from schema.engine.declarations import Reads, ToOne, declare
 
 
 @strawberry.type(name="Volunteer")
@@ -24,7 +26,14 @@ class Volunteer(Node):
         "see a volunteer in participant lists only then."
     )
 
-    @strawberry.field(description="Sending organisation, if any.", graphql_type=Organisation | None)
+    @strawberry.field(
+        description="Sending organisation, if any.",
+        graphql_type=Organisation | None,
+        metadata=declare(
+            ToOne("organisation_id", fetches.organisations, loader="organisation", every_key=True),
+            joins=fetches.ORGANISATION_JOINS,
+        ),
+    )
     @staticmethod
     async def organisation(
         root: strawberry.Parent[models.Volunteer], info: Info
@@ -37,7 +46,8 @@ class Volunteer(Node):
     @strawberry.field(
         description="Personal data: null unless the viewer is a platform admin, the volunteer's "
         "organisation, or an organiser of an exchange in which the volunteer has accepted an invitation "
-        "or takes part."
+        "or takes part.",
+        metadata=declare(Reads("email", "id", "organisation_id")),
     )
     @staticmethod
     async def email(root: strawberry.Parent[models.Volunteer], info: Info) -> str | None:
@@ -49,7 +59,8 @@ class Volunteer(Node):
         return root.email if visible else None
 
     @strawberry.field(
-        description="Hours of the volunteer's attended participations that the viewer may see (0 when none)."
+        description="Hours of the volunteer's attended participations that the viewer may see (0 when none).",
+        metadata=declare(Reads("id")),
     )
     @staticmethod
     async def total_hours(root: strawberry.Parent[models.Volunteer], info: Info) -> float:
@@ -57,7 +68,8 @@ class Volunteer(Node):
 
     @strawberry.field(
         description="How many times the volunteer was recorded as a no-show, in any exchange. Hosts only: "
-        "null unless the viewer is a platform admin or hosts an exchange the volunteer takes part in."
+        "null unless the viewer is a platform admin or hosts an exchange the volunteer takes part in.",
+        metadata=declare(Reads("id")),
     )
     @staticmethod
     async def no_show_count(root: strawberry.Parent[models.Volunteer], info: Info) -> int | None:
@@ -66,7 +78,8 @@ class Volunteer(Node):
     @strawberry.field(
         description="Participations the viewer may see, by id: in exchanges it may see, and (for "
         "anyone but the exchange's organisers, the sending organisation and admins) only with a "
-        "public profile."
+        "public profile.",
+        metadata=declare(Reads("id")),
     )
     @staticmethod
     async def participations(

@@ -1,0 +1,128 @@
+"""Row mode (schema/engine/rows.py): declared subtrees answered from rows give graphql-core's
+exact answer (key order included) on both databases, for every kind of caller; and the
+documents of the benchmark are answered in row mode, not through resolvers."""
+
+from __future__ import annotations
+
+import collections
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.runner import operations as bench_operations
+from exchange.settings import Settings
+from schema.engine import plan
+from tests.api.plan_corpus import ANONYMOUS, EVERYONE, Case, World, seed
+from tests.api.test_plan import Differ, _report, check
+from tests.conftest import GraphQLClient, make_settings
+
+PAGE_INFO = "pageInfo { hasNextPage hasPreviousPage startCursor endCursor __typename }"
+
+ROW_CASES = [
+    Case(
+        "the exchanges page of the benchmark, every caller",
+        bench_operations()["ExchangesPage"],
+        {"first": 20, "locale": "ru"},
+        actors=EVERYONE,
+    ),
+    Case(
+        "the large result of the benchmark", bench_operations()["LargeResult"], {"first": 50}, actors=EVERYONE
+    ),
+    Case(
+        "locale fallbacks: argument, Accept-Language, default language, slug and empty title",
+        """query($l: LanguageCode) { exchanges { edges { node { slug title(locale: $l) t2: title
+            description(locale: $l) host { name(locale: $l) n2: name }
+            sessions { title(locale: $l) t2: title startsAt endsAt format venue onlineUrl language capacity cancelledAt } } } } }""",
+        {"l": "kk"},
+        actors=EVERYONE,
+        headers={"Accept-Language": "de, ru;q=0.5"},
+    ),
+    Case(
+        "locale absent everywhere",
+        """{ exchanges { edges { node { title description host { name } partners { name } } } } }""",
+        actors=EVERYONE,
+    ),
+    Case(
+        "nulls and empty lists: organisations without parent, volunteers without organisation",
+        """{ exchanges(first: 50) { totalCount edges { cursor node { __typename id theme status country city startsOn endsOn
+            timeZone capacity languages sdgs waitlist
+            host { __typename id slug kind country website parent { id slug parent { slug } } }
+            partners { id slug parent { name } }
+            sessions { id speakers { __typename id fullName country languages skills publicProfile organisation { id name } } }
+            participants { totalCount } } } } }""",
+        actors=EVERYONE,
+    ),
+    Case(
+        "participants per role, with cursors and pageInfo, paged forwards and backwards",
+        f"""query($a: String) {{ exchanges(first: 10) {{ edges {{ node {{ slug
+            all: participants(first: 20) {{ totalCount edges {{ cursor node {{ id role status hours joinedAt recordedAt
+                volunteer {{ id fullName organisation {{ slug }} }} recordedBy {{ slug }} exchange {{ slug host {{ slug }} }} }} }} {PAGE_INFO} }}
+            one: participants(first: 1) {{ totalCount edges {{ cursor node {{ id }} }} {PAGE_INFO} }}
+            after: participants(first: 2, after: $a) {{ edges {{ cursor node {{ id }} }} {PAGE_INFO} }}
+            last: participants(last: 2) {{ totalCount edges {{ cursor node {{ role }} }} {PAGE_INFO} }}
+            before: participants(last: 1, before: $a) {{ edges {{ node {{ role }} }} {PAGE_INFO} }}
+            none: participants(first: 0) {{ totalCount edges {{ cursor }} {PAGE_INFO} __typename }}
+        }} }} }} }}""",
+        {"a": "b2Zmc2V0OjA"},
+        actors=EVERYONE,
+    ),
+    Case(
+        "the root page: after a cursor, from the end, beyond the end",
+        f"""query($a: String) {{ one: exchanges(first: 2, after: $a) {{ totalCount edges {{ cursor node {{ slug }} }} {PAGE_INFO} }}
+            two: exchanges(last: 2) {{ totalCount edges {{ cursor node {{ slug }} }} {PAGE_INFO} }}
+            three: exchanges(first: 3, after: "b2Zmc2V0Ojk5") {{ totalCount edges {{ node {{ slug }} }} {PAGE_INFO} }} }}""",
+        {"a": "b2Zmc2V0OjE"},
+        actors=EVERYONE,
+    ),
+    Case(
+        "fragments, aliases and @include over declared fields",
+        """query($with: Boolean!) { exchanges { edges { node { ...E s: sessions { ...S } } } } }
+           fragment E on ExperienceExchange { id host @include(if: $with) { ...O } partners { ...O } }
+           fragment O on Organisation { id n: name(locale: "en") }
+           fragment S on Session { id exchange { slug title host { id } } }""",
+        {"with": True},
+        actors=EVERYONE,
+    ),
+]
+
+# A declared field below an undeclared one: the resolver runs, then rows below it.
+MIXED = Case(
+    "row subtrees below resolved fields",
+    """{ exchanges { edges { node { seatsLeft sessions { id speakers { fullName } } host { name exchanges { totalCount } } } } } }""",
+    actors=EVERYONE,
+)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path, rate_limit_points=100_000_000)
+
+
+@pytest.fixture
+async def world(app: Any, settings: Settings, admin_key: str) -> World:
+    return await seed(settings.signing_key, admin_key)
+
+
+@pytest.fixture
+def differ(gql: GraphQLClient, settings: Settings) -> Differ:
+    return Differ(gql, settings)
+
+
+async def test_row_mode_matches_graphql_core(differ: Differ, world: World) -> None:
+    before = plan.STATS["rows"]
+    problems = await check(differ, world, [*ROW_CASES, MIXED])
+    assert not problems, _report(problems)
+    assert plan.STATS["rows"] - before >= len(ROW_CASES) * 2
+
+
+async def test_benchmark_documents_run_in_row_mode(differ: Differ, world: World) -> None:
+    """The whole exchanges page is one row subtree: the resolvers of its fields never run."""
+    for name in ("ExchangesPage", "LargeResult"):
+        before = collections.Counter(plan.STATS)
+        compiled = await differ.answer(
+            bench_operations()[name], {"first": 5}, world.keys[ANONYMOUS], {}, True
+        )
+        assert compiled.status == 200 and "errors" not in compiled.body, compiled.text
+        assert plan.STATS["rows"] - before["rows"] == 1, name
+        assert plan.STATS["planned"] - before["planned"] == 1, name
