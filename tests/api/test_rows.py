@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tortoise.exceptions import DBConnectionError
 
 from bench.runner import operations as bench_operations
+from exchange import sessions
 from exchange.settings import Settings
 from schema.engine import plan
 from tests.api.plan_corpus import ANONYMOUS, EVERYONE, Case, World, seed
@@ -126,3 +128,25 @@ async def test_benchmark_documents_run_in_row_mode(differ: Differ, world: World)
         assert compiled.status == 200 and "errors" not in compiled.body, compiled.text
         assert plan.STATS["rows"] - before["rows"] == 1, name
         assert plan.STATS["planned"] - before["planned"] == 1, name
+
+
+async def test_a_row_fetch_that_fails_fails_the_row_field(
+    gql: GraphQLClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database going away under a row subtree: the error sits at the field the subtree
+    starts from, once per object it was asked for (graphql-core, through the resolvers, puts
+    it at each list below, here every exchange's sessions), and the null goes up from there
+    as for any error; the plan answers alone, in one execution."""
+
+    async def away(*_args: Any, **_kwargs: Any) -> Any:
+        raise DBConnectionError("injected: connection refused")
+
+    monkeypatch.setattr(sessions, "session_rows", away)
+    before = collections.Counter(plan.STATS)
+    body = await gql("{ exchanges(first: 3) { edges { node { slug sessions { id } } } } }")
+    assert plan.STATS["planned"] - before["planned"] == 1
+    assert plan.STATS["rows"] - before["rows"] == 1
+    assert body["data"] is None  # Query.exchanges is non-null
+    assert [(error["path"], error["extensions"]["code"]) for error in body["errors"]] == [
+        (["exchanges"], "SERVICE_UNAVAILABLE")
+    ]
