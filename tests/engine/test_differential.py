@@ -24,6 +24,7 @@ from schema.transport import execution
 from tests.api import plan_corpus
 from tests.engine import world as engine_world
 from tests.engine.differential import (
+    ERROR_ORDER,
     FALLBACK,
     PLANNED,
     Difference,
@@ -66,21 +67,31 @@ def report(differences: list[Difference]) -> str:
     return f"{len(differences)} difference(s):\n\n" + "\n\n".join(map(str, differences))
 
 
-# Kinds of difference (Difference.kind) the engine is known to have, each with a line on the
-# bug: a run that finds only these is marked xfail with every instance listed; any other
-# difference fails. Empty since 614c1f7 fixed the four kinds of error choice and order found
-# here (their reproducers are in ERROR_CHOICES).
-KNOWN_ENGINE_BUGS: dict[str, str] = {}
+# Kinds of difference (Difference.kind) that mark a run xfail, every instance listed, instead
+# of failing it; any other difference fails. Sibling fields' errors: where graphql-core's
+# order follows the database's timing it gives several orders, and the plan's may be one it
+# did not give in the 1 + REFERENCE_RETRIES runs (seen: organisation A's key, { e1:
+# exchange(slug: "aral-open") { sessions { id } participants(after: "bad") { totalCount } }
+# e2: exchange(slug: "a-draft") { participants(after: "zz") { totalCount } } }, e1's error
+# first from the plan, e2's first from graphql-core 7 times running, e1's at other times).
+# Add a kind here, with the bug's line, only while the engine has that bug.
+UNDECIDED = {ERROR_ORDER: "the same errors in another order; graphql-core's order depends on timing here"}
 
 
-def judge(found: list[Difference], abandoned: list[str] | None = None) -> None:
-    unknown = [difference for difference in found if difference.kind not in KNOWN_ENGINE_BUGS]
+def judge(differential: Differential, found: list[Difference]) -> None:
+    unknown = [difference for difference in found if difference.kind not in UNDECIDED]
     assert not unknown, report(unknown)
-    assert not abandoned, f"{len(abandoned)} request(s) left coroutines never awaited:\n\n" + "\n\n".join(
-        abandoned
+    abandoned = differential.abandoned
+    assert not abandoned, f"{len(abandoned)} served run(s) left coroutines never awaited:\n\n" + "\n\n".join(
+        abandoned[:10]
     )
+    if differential.abandoned_by_graphql_core:
+        # graphql-core's own runs (seen once in a deep run): reported, not the engine's fault.
+        print(
+            f"graphql-core left coroutines never awaited in {len(differential.abandoned_by_graphql_core)} run(s)"
+        )
     if found:
-        pytest.xfail("known engine differences only:\n" + report(found))
+        pytest.xfail("undecided differences only:\n" + report(found))
 
 
 async def test_corpus_reads_match_graphql_core_for_every_role(
@@ -98,7 +109,7 @@ async def test_corpus_reads_match_graphql_core_for_every_role(
     for case in reads:
         request = Request(case.query, case.variables_for(world.corpus), tuple(case.headers.items()))
         found += await differences_for_every_role(differential, world, request)
-    judge(found)
+    judge(differential, found)
     # The plan answered most of them itself (a check that always fell back would prove nothing).
     assert differential.paths[PLANNED] > differential.paths[FALLBACK], differential.paths
 
@@ -148,12 +159,11 @@ async def test_generated_reads_match_graphql_core_for_every_role(
     differential: Differential, world: EngineWorld
 ) -> None:
     """``EXAMPLES`` generated documents (fixed seed), each sent for all six roles."""
-    differential.watch_abandoned = True
     found: list[Difference] = []
     for request in draw_requests(world.catalogue, EXAMPLES, SEED):
         found += await differences_for_every_role(differential, world, request)
     assert differential.paths[PLANNED] > EXAMPLES, differential.paths
-    judge(found, differential.abandoned)
+    judge(differential, found)
 
 
 def write_report(path: Path, text: str) -> None:
@@ -164,7 +174,6 @@ def write_report(path: Path, text: str) -> None:
 async def test_deep_generated_reads(differential: Differential, world: EngineWorld) -> None:
     """Batches of generated documents, a new seed each, for ``EXCHANGE_DEEP_SECONDS``; the
     seeds are printed, and every difference is written to ``EXCHANGE_DEEP_REPORT`` if set."""
-    differential.watch_abandoned = True
     first_seed = int(os.environ.get("EXCHANGE_DEEP_SEED") or random.randrange(2**32))
     stop = time.monotonic() + DEEP_SECONDS
     found: list[Difference] = []
@@ -176,51 +185,51 @@ async def test_deep_generated_reads(differential: Differential, world: EngineWor
         batch += 1
         print(
             f"seeds {first_seed}..{first_seed + batch - 1}: {examples} documents, "
-            f"{len(found)} difference(s), {len(differential.abandoned)} with coroutines never awaited, "
+            f"{len(found)} difference(s), coroutines never awaited in {len(differential.abandoned)} served "
+            f"runs and {len(differential.abandoned_by_graphql_core)} graphql-core runs, "
             f"served runs {dict(differential.paths)}",
             flush=True,
         )
     if os.environ.get("EXCHANGE_DEEP_REPORT"):
         abandoned = "\n\n".join(differential.abandoned)
-        write_report(Path(os.environ["EXCHANGE_DEEP_REPORT"]), f"{report(found)}\n\nabandoned:\n{abandoned}")
-    judge(found[:30], differential.abandoned[:10])
+        by_graphql_core = "\n\n".join(differential.abandoned_by_graphql_core)
+        write_report(
+            Path(os.environ["EXCHANGE_DEEP_REPORT"]),
+            f"{report(found)}\n\nabandoned:\n{abandoned}\n\nabandoned by graphql-core:\n{by_graphql_core}",
+        )
+    judge(differential, found[:30])
 
 
 # Found by the generator and reduced by hand: when a field's error nulls its parent,
 # graphql-core keeps the errors raised before it, in the order raised, and drops later ones;
-# the plan reported them by (round, document order) before 614c1f7.
+# the plan reported them by (round, document order) before 614c1f7. (The fourth kind found,
+# sibling errors in another order, depends on timing: see UNDECIDED.)
 ERROR_CHOICES = [
-    pytest.param(
-        "anonymous", '{ a: volunteers { totalCount } b: node(id: "bad") { id } }', id="errors-missing"
-    ),
-    pytest.param(
+    # errors raised before the nulling one were missing
+    ("anonymous", '{ a: volunteers { totalCount } b: node(id: "bad") { id } }'),
+    # errors raised after it were kept
+    (
         "anonymous",
         '{ a: organisation(slug: "host-a") { statistics(filter: {sdgs: [0]}) { exchangeCount } }'
         ' b: webhookEndpoints(organisationId: "T3JnYW5pc2F0aW9uOjI") { id } }',
-        id="errors-extra",
     ),
-    pytest.param(
+    # data null: the first failure in document order was reported, not the first raised
+    (
         "stranger",
         '{ a: webhookDeliveries(endpointId: "V2ViaG9va0VuZHBvaW50OjI") { totalCount }'
         ' b: webhookEndpoints(organisationId: "T3JnYW5pc2F0aW9uOjQ") { id } }',
-        id="another-failure",
-    ),
-    pytest.param(
-        "host",
-        '{ e1: exchange(slug: "aral-open") { sessions { id } participants(after: "bad") { totalCount } }'
-        ' e2: exchange(slug: "a-draft") { participants(after: "zz") { totalCount } } }',
-        id="error-order",
     ),
 ]
 
 
-@pytest.mark.parametrize(("role", "query"), ERROR_CHOICES)
-async def test_which_errors_survive_a_nulled_parent(
-    differential: Differential, world: EngineWorld, role: str, query: str
-) -> None:
-    answer = await differential.compare(Request(query), role, world.keys[role])
-    assert answer is None, str(answer)
-    assert differential.paths[PLANNED] == 1, differential.paths
+async def test_which_errors_survive_a_nulled_parent(differential: Differential, world: EngineWorld) -> None:
+    found = []
+    for role, query in ERROR_CHOICES:
+        answer = await differential.compare(Request(query), role, world.keys[role])
+        if answer is not None:
+            found.append(answer)
+    assert not found, report(found)
+    assert differential.paths[PLANNED] == len(ERROR_CHOICES), differential.paths
 
 
 # ---------------------------------------------------------------- the generator itself
