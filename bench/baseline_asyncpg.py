@@ -81,7 +81,9 @@ PARTICIPANTS = """SELECT r.exchange_id, r.total, r.role, r.volunteer_id, r.full_
           WHERE p.status <> 'NO_SHOW') r
     LEFT JOIN organisation o ON o.id = r.organisation_id
     WHERE r.n <= $2 ORDER BY r.exchange_id, r.n"""
-LARGE_PAGE = f"SELECT e.id, e.slug, e.titles FROM exchange e WHERE {VISIBLE} ORDER BY e.starts_on, e.id LIMIT $1"
+LARGE_PAGE = (
+    f"SELECT e.id, e.slug, e.titles FROM exchange e WHERE {VISIBLE} ORDER BY e.starts_on, e.id LIMIT $1"
+)
 NODE_EXCHANGE = f"""SELECT e.slug, e.titles, h.slug, h.names FROM exchange e JOIN organisation h ON h.id = e.host_id
                     WHERE e.id = $1 AND {VISIBLE}"""
 NODE_VOLUNTEER = """SELECT v.full_name, v.country FROM volunteer v WHERE v.id = $1 AND (v.public_profile
@@ -95,7 +97,12 @@ _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def gid(type_name: str, pk: int) -> str:
-    return binascii.b2a_base64(f"{type_name}:{pk}".encode(), newline=False).translate(_URLSAFE).rstrip(b"=").decode()
+    return (
+        binascii.b2a_base64(f"{type_name}:{pk}".encode(), newline=False)
+        .translate(_URLSAFE)
+        .rstrip(b"=")
+        .decode()
+    )
 
 
 def parse_gid(value: str) -> tuple[str, int] | None:

@@ -29,7 +29,13 @@ from exchange.certificates import codes, pdf, view
 from exchange.models import Certificate, CertificateStatus
 
 KAZAKH = "әғқңөұүһі"
-_NAMES = ["Әлия Нұрланқызы Серікбаева", "Анна Кузнецова", "Jonas Becker", "Ғалым Үмбетов", "Aizhan Toktogulova"]
+_NAMES = [
+    "Әлия Нұрланқызы Серікбаева",
+    "Анна Кузнецова",
+    "Jonas Becker",
+    "Ғалым Үмбетов",
+    "Aizhan Toktogulova",
+]
 _SESSION_TITLES = [
     {"kk": "Көшеттерді дайындау", "ru": "Подготовка саженцев", "en": "Preparing the seedlings"},
     {"kk": "Отырғызу күні: құрғаған теңіз түбі", "ru": "День посадки на высохшем дне", "en": "Planting day"},
@@ -48,7 +54,11 @@ def sample(index: int) -> tuple[Certificate, str]:
         }
         for i in range(1 + index % 12)
     ]
-    names = {"kk": "Арал экология орталығы", "ru": "Аральский экологический центр", "en": "Aral Ecology Centre"}
+    names = {
+        "kk": "Арал экология орталығы",
+        "ru": "Аральский экологический центр",
+        "en": "Aral Ecology Centre",
+    }
     facts: dict[str, Any] = {
         "name": _NAMES[index % len(_NAMES)],
         "exchange": {
@@ -71,7 +81,10 @@ def sample(index: int) -> tuple[Certificate, str]:
         "sessions": sessions,
     }
     certificate = Certificate(
-        facts=facts, status=CertificateStatus.VALID, issued_at=datetime(2026, 5, 20, tzinfo=UTC), language="kk"
+        facts=facts,
+        status=CertificateStatus.VALID,
+        issued_at=datetime(2026, 5, 20, tzinfo=UTC),
+        language="kk",
     )
     return certificate, ("kk", "ru", "en")[index % 3]
 
@@ -101,7 +114,9 @@ def render_fpdf2(v: view.CertificateView) -> bytes:
             unit = size / qr.symbol_size(scale=1, border=0)[0]
             doc.set_fill_color(26, 26, 26)
             for r, col, length in pdf._qr_runs(v.url):
-                doc.rect(margin + col * unit, height - margin - size + r * unit, length * unit, unit, style="F")
+                doc.rect(
+                    margin + col * unit, height - margin - size + r * unit, length * unit, unit, style="F"
+                )
         x = margin + 102
         doc.set_xy(x, top + 12)
         doc.set_font("PTSans", "", 9)
@@ -115,7 +130,9 @@ def render_fpdf2(v: view.CertificateView) -> bytes:
         doc.set_xy(x, top + 58)
         doc.cell(text=v.url or "", link=v.url or "")
         doc.set_xy(x, top + 76)
-        doc.cell(text=pdf.printable(f"{words['issued_on']}: {v.issued_on} · {words['issued_by']}: {v.issued_by}"))
+        doc.cell(
+            text=pdf.printable(f"{words['issued_on']}: {v.issued_on} · {words['issued_by']}: {v.issued_by}")
+        )
 
     def new_page() -> None:
         doc.add_page()
@@ -219,7 +236,9 @@ def main(argv: list[str] | None = None) -> int:
         measure(f"reportlab {reportlab.Version}", pdf.render, args.count),
         measure(f"fpdf2 {fpdf_version}", render_fpdf2, args.count),
     ]
-    print(f"| library | first (ms) | {args.count} certificates (s) | CPU (s) | mean (ms) | p95 (ms) | size (KiB) | text reads back |")
+    print(
+        f"| library | first (ms) | {args.count} certificates (s) | CPU (s) | mean (ms) | p95 (ms) | size (KiB) | text reads back |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for r in results:
         print(

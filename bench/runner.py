@@ -590,6 +590,28 @@ class _Running:
     server: servers.Server
 
 
+async def connection_budget(admin_url: str, servers_up: int, pool: int = 10) -> str | None:
+    """A warning when the servers' pools (up to ``pool`` connections each: EXCHANGE_DB_POOL_MAX's
+    default, the fair baseline's fixed size) could take more than PostgreSQL's max_connections
+    leaves free: a server that cannot connect answers SERVICE_UNAVAILABLE."""
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url)
+    try:
+        limit = int(await conn.fetchval("SHOW max_connections"))
+        used = int(
+            await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
+        )
+    finally:
+        await conn.close()
+    if servers_up * pool <= limit - used:
+        return None
+    return (
+        f"{servers_up} servers may open {servers_up * pool} connections, PostgreSQL has {limit - used} of "
+        f"{limit} free: run fewer variants at once"
+    )
+
+
 def _measured_by(kind: servers.ServerKind, scenario: Scenario, only: list[str] | None) -> bool:
     if only is not None and kind.base not in only and kind.name not in only:
         return False
@@ -716,22 +738,35 @@ async def run(
                     if wanted and kind.name not in broken:
                         running.append(_Running(kind, scale, await servers.start(kind, env, log_dir)))
             say(f"{len(running)} servers up; {rounds} rounds")
+            budget = await connection_budget(admin_url, len(running))
+            if budget:
+                report.problems.append(budget)
+                say(budget)
             for round_number in range(1, rounds + 1):
                 for scenario in chosen.values():
                     for entry in running:
                         if entry.scale != scenario.scale or not _measured_by(entry.kind, scenario, only):
                             continue
                         slow = scenario.large or entry.kind.base == "naive"
-                        measurement = await window(
-                            entry.server,
-                            scenario,
-                            round_number,
-                            connections=large_connections if slow else connections,
-                            duration=naive_duration if entry.kind.base == "naive" else duration,
-                            warmup=warmup,
-                            generator=generator,
-                            alone=round_number == 1,
-                        )
+                        try:
+                            measurement = await window(
+                                entry.server,
+                                scenario,
+                                round_number,
+                                connections=large_connections if slow else connections,
+                                duration=naive_duration if entry.kind.base == "naive" else duration,
+                                warmup=warmup,
+                                generator=generator,
+                                alone=round_number == 1,
+                            )
+                        except (RuntimeError, httpx.HTTPError) as exc:
+                            # Reported, and the other windows still run (e.g. PostgreSQL's
+                            # max_connections reached by many servers' pools: see connection_budget).
+                            report.problems.append(
+                                f"{entry.kind.name} {scenario.key} round {round_number}: {exc}"
+                            )
+                            say(f"{entry.kind.name} {scenario.key}: {str(exc)[:300]}")
+                            continue
                         report.servers[entry.kind.name].measurements.append(measurement)
                         if measurement.failures:
                             report.problems.append(

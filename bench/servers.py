@@ -177,7 +177,7 @@ class Server:
                 values[name] = int(value.split()[0])
         return values
 
-    async def wait_idle(self, *, quiet: float = 0.5, limit: float = 120.0) -> None:
+    async def wait_idle(self, *, quiet: float = 0.3, limit: float = 120.0) -> None:
         """Until the process used under 5% of a core over ``quiet`` seconds (or ``limit``)."""
         deadline = time.monotonic() + limit
         previous = self.cpu_seconds()
