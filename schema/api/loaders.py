@@ -6,6 +6,7 @@ attribute names are what resolvers call (``info.context.loaders.<name>``)."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
@@ -49,106 +50,150 @@ async def _invitation_pages(keys: list[tuple[int, PageArgs, models.InvitationSta
 
 
 class Loaders:
-    """Built lazily once per request by the context."""
+    """Built lazily once per request by the context; each loader is built on its first use.
+
+    A request uses two or three of these loaders: building all of them per request cost a
+    lookup 3.6% of its CPU plus most of the garbage collection it triggered (bench/RESULTS.md,
+    session 4). ``cached_property`` stores a built loader in the instance's ``__dict__``, which
+    is where ``Context.release`` and the engine's ``settle_loaders`` find the loaders in use."""
 
     def __init__(self, context: Context) -> None:
         self.context = context
         # Only the columns the query reads (Context.columns, set by schema.engine.plan), where given.
-        columns = context.columns
-        self._exchanges(columns)
-        self._volunteers(columns)
-        self._participations(columns)
-        self._invitations()
-        # (statistic, scope, subject) -> its figures: one statement per statistic and scope.
-        self.statistics: DataLoader[
-            tuple[statistics.Statistic, statistics.Scope, int], statistics.Figures
-        ] = DataLoader(load_fn=lambda keys: statistics.batch(self.context.actor, keys))
+        self._columns: dict[Any, frozenset[str]] = context.columns
 
-    def _exchanges(self, columns: dict[Any, frozenset[str]]) -> None:
-        """Organisations, exchanges and their sessions (exchange/exchanges.py, sessions.py)."""
-        self.organisation: DataLoader[int, models.Organisation | None] = by_id_loader(
-            models.Organisation, columns
-        )
-        self.exchange: DataLoader[int, models.Exchange | None] = by_id_loader(models.Exchange, columns)
-        self.session: DataLoader[int, models.Session | None] = by_id_loader(models.Session, columns)
-        self.exchange_partners: DataLoader[int, list[models.Organisation]] = grouped_loader(
+    # (statistic, scope, subject) -> its figures: one statement per statistic and scope.
+    @cached_property
+    def statistics(
+        self,
+    ) -> DataLoader[tuple[statistics.Statistic, statistics.Scope, int], statistics.Figures]:
+        return DataLoader(load_fn=lambda keys: statistics.batch(self.context.actor, keys))
+
+    # Organisations, exchanges and their sessions (exchange/exchanges.py, sessions.py).
+    @cached_property
+    def organisation(self) -> DataLoader[int, models.Organisation | None]:
+        return by_id_loader(models.Organisation, self._columns)
+
+    @cached_property
+    def exchange(self) -> DataLoader[int, models.Exchange | None]:
+        return by_id_loader(models.Exchange, self._columns)
+
+    @cached_property
+    def session(self) -> DataLoader[int, models.Session | None]:
+        return by_id_loader(models.Session, self._columns)
+
+    @cached_property
+    def exchange_partners(self) -> DataLoader[int, list[models.Organisation]]:
+        columns = self._columns
+        return grouped_loader(
             lambda ids: exchanges.partners_by_exchange(ids, columns.get(models.Organisation))
         )
-        self.exchange_sessions: DataLoader[int, list[models.Session]] = grouped_loader(
-            lambda ids: sessions.sessions_by_exchange(ids, columns.get(models.Session))
-        )
-        self.session_speakers: DataLoader[int, list[models.Volunteer]] = grouped_loader(
-            lambda ids: sessions.speakers_by_session(ids, columns.get(models.Volunteer))
-        )
-        self.exchange_outcomes: DataLoader[int, list[models.ExchangeOutcome]] = grouped_loader(
-            outcomes_by_exchange, default=[]
-        )
-        # Nested connection: every organisation's page in one statement; keyed (id, page args).
-        self.organisation_exchanges: DataLoader[tuple[int, PageArgs], Page] = paged_loader(
-            lambda ids, page: exchanges.pages_by_organisation(self.context.actor, ids, page)
+
+    @cached_property
+    def exchange_sessions(self) -> DataLoader[int, list[models.Session]]:
+        columns = self._columns
+        return grouped_loader(lambda ids: sessions.sessions_by_exchange(ids, columns.get(models.Session)))
+
+    @cached_property
+    def session_speakers(self) -> DataLoader[int, list[models.Volunteer]]:
+        columns = self._columns
+        return grouped_loader(lambda ids: sessions.speakers_by_session(ids, columns.get(models.Volunteer)))
+
+    @cached_property
+    def exchange_outcomes(self) -> DataLoader[int, list[models.ExchangeOutcome]]:
+        return grouped_loader(outcomes_by_exchange, default=[])
+
+    # Nested connection: every organisation's page in one statement; keyed (id, page args).
+    @cached_property
+    def organisation_exchanges(self) -> DataLoader[tuple[int, PageArgs], Page]:
+        return paged_loader(lambda ids, page: exchanges.pages_by_organisation(self.context.actor, ids, page))
+
+    # Volunteers, under the people rule (exchange/volunteers.py, attendance.py).
+    # Every volunteer row, for paths already inside the people rule (a participation the
+    # caller may see, a session's speakers); by-id lookups from outside use visible_volunteer.
+    @cached_property
+    def volunteer(self) -> DataLoader[int, models.Volunteer | None]:
+        return by_id_loader(models.Volunteer, self._columns)
+
+    @cached_property
+    def visible_volunteer(self) -> DataLoader[int, models.Volunteer | None]:
+        actor = self.context.actor_or_none
+        if actor is not None and actor.is_admin:
+            return self.volunteer
+        columns = self._columns
+        return visible_by_id_loader(
+            lambda ids: volunteers.visible_by_ids(self.context.actor, ids, columns.get(models.Volunteer))
         )
 
-    def _volunteers(self, columns: dict[Any, frozenset[str]]) -> None:
-        """Volunteers, under the people rule (exchange/volunteers.py, attendance.py)."""
-        # Every volunteer row, for paths already inside the people rule (a participation the
-        # caller may see, a session's speakers); by-id lookups from outside use visible_volunteer.
-        self.volunteer: DataLoader[int, models.Volunteer | None] = by_id_loader(models.Volunteer, columns)
-        actor = self.context.actor_or_none
-        self.visible_volunteer: DataLoader[int, models.Volunteer | None] = (
-            self.volunteer
-            if actor is not None and actor.is_admin
-            else visible_by_id_loader(
-                lambda ids: volunteers.visible_by_ids(self.context.actor, ids, columns.get(models.Volunteer))
-            )
-        )
-        # A volunteer's hours over the participations the caller may see; no-shows for hosts
-        # (None for other callers): one statement each for every volunteer of a response.
-        self.volunteer_hours: DataLoader[int, float] = grouped_loader(
-            lambda ids: attendance.hours_by_volunteer(self.context.actor, ids), default=0.0
-        )
-        self.volunteer_no_shows: DataLoader[int, int | None] = grouped_loader(
-            lambda ids: attendance.no_shows_by_volunteer(self.context.actor, ids)
-        )
-        self.volunteer_participations: DataLoader[tuple[int, PageArgs], Page] = paged_loader(
+    # A volunteer's hours over the participations the caller may see; no-shows for hosts
+    # (None for other callers): one statement each for every volunteer of a response.
+    @cached_property
+    def volunteer_hours(self) -> DataLoader[int, float]:
+        return grouped_loader(lambda ids: attendance.hours_by_volunteer(self.context.actor, ids), default=0.0)
+
+    @cached_property
+    def volunteer_no_shows(self) -> DataLoader[int, int | None]:
+        return grouped_loader(lambda ids: attendance.no_shows_by_volunteer(self.context.actor, ids))
+
+    @cached_property
+    def volunteer_participations(self) -> DataLoader[tuple[int, PageArgs], Page]:
+        return paged_loader(
             lambda ids, page: participations.pages_by_volunteer(self.context.actor, ids, page)
         )
-        # Volunteer id -> whether the calling organisation organises an exchange they are
-        # invited to or take part in (the email rule), for all volunteers of a response at once.
-        self.organised_by_actor: DataLoader[int, bool] = DataLoader(load_fn=self._organised_by_actor)
 
-    def _participations(self, columns: dict[Any, frozenset[str]]) -> None:
-        """Participations and what is counted over them (exchange/participations.py)."""
-        self.visible_participation: DataLoader[int, models.Participation | None] = visible_by_id_loader(
+    # Volunteer id -> whether the calling organisation organises an exchange they are
+    # invited to or take part in (the email rule), for all volunteers of a response at once.
+    @cached_property
+    def organised_by_actor(self) -> DataLoader[int, bool]:
+        return DataLoader(load_fn=self._organised_by_actor)
+
+    # Participations and what is counted over them (exchange/participations.py).
+    @cached_property
+    def visible_participation(self) -> DataLoader[int, models.Participation | None]:
+        columns = self._columns
+        return visible_by_id_loader(
             lambda ids: participations.visible_by_ids(
                 self.context.actor, ids, columns.get(models.Participation)
             )
         )
-        self.places_taken: DataLoader[int, int] = grouped_loader(participations.places_taken, default=0)
-        self.participant_countries: DataLoader[int, dict[str, int]] = grouped_loader(
-            participations.countries_by_exchange, default={}
-        )
-        # Nested connection: every exchange's page in one statement; keyed (id, page args).
-        self.exchange_participants: DataLoader[tuple[int, PageArgs], Page] = paged_loader(
+
+    @cached_property
+    def places_taken(self) -> DataLoader[int, int]:
+        return grouped_loader(participations.places_taken, default=0)
+
+    @cached_property
+    def participant_countries(self) -> DataLoader[int, dict[str, int]]:
+        return grouped_loader(participations.countries_by_exchange, default={})
+
+    # Nested connection: every exchange's page in one statement; keyed (id, page args).
+    @cached_property
+    def exchange_participants(self) -> DataLoader[tuple[int, PageArgs], Page]:
+        columns = self._columns
+        return paged_loader(
             lambda ids, page: participations.pages_by_exchange(
                 self.context.actor, ids, page, columns.get(models.Participation)
             )
         )
-        # Participation id -> its certificate (the valid one, else the last revoked), or None.
-        self.participation_certificate: DataLoader[int, models.Certificate | None] = grouped_loader(
-            certificates.latest_by_participation
-        )
 
-    def _invitations(self) -> None:
-        """Invitations (exchange/invitations/manage.py, waitlist.py)."""
-        self.invitation_sessions: DataLoader[int, list[models.Session]] = grouped_loader(
-            invitation_reads.sessions_by_invitation, default=[]
-        )
-        # Pages keyed (exchange id, page args, status).
-        self.exchange_invitations: DataLoader[tuple[int, PageArgs, models.InvitationStatus | None], Page] = (
-            DataLoader(load_fn=_invitation_pages)
-        )
-        # Invitation id -> place on its exchange's waiting list (None unless WAITLISTED).
-        self.waitlist_positions: DataLoader[int, int | None] = grouped_loader(waitlist.positions)
+    # Participation id -> its certificate (the valid one, else the last revoked), or None.
+    @cached_property
+    def participation_certificate(self) -> DataLoader[int, models.Certificate | None]:
+        return grouped_loader(certificates.latest_by_participation)
+
+    # Invitations (exchange/invitations/manage.py, waitlist.py).
+    @cached_property
+    def invitation_sessions(self) -> DataLoader[int, list[models.Session]]:
+        return grouped_loader(invitation_reads.sessions_by_invitation, default=[])
+
+    # Pages keyed (exchange id, page args, status).
+    @cached_property
+    def exchange_invitations(self) -> DataLoader[tuple[int, PageArgs, models.InvitationStatus | None], Page]:
+        return DataLoader(load_fn=_invitation_pages)
+
+    # Invitation id -> place on its exchange's waiting list (None unless WAITLISTED).
+    @cached_property
+    def waitlist_positions(self) -> DataLoader[int, int | None]:
+        return grouped_loader(waitlist.positions)
 
     async def _organised_by_actor(self, keys: list[int]) -> list[bool]:
         organisation_id = self.context.actor.organisation_id
