@@ -380,8 +380,10 @@ class _Compiler:
         selection_sets = [node.selection_set for node in nodes if node.selection_set is not None]
         connection = _Connection([], [], [], None, paging.cursor)
         collected = self.operation.collect(type_, selection_sets)
-        if sum(1 for nodes_ in collected.values() if nodes_[0].name.value == "edges") > 1:
-            return None
+        # One edges and one pageInfo each: the builder fills a single list of their fields.
+        for single in ("edges", "pageInfo"):
+            if sum(1 for nodes_ in collected.values() if nodes_[0].name.value == single) > 1:
+                return None
         for key, field_nodes in collected.items():
             name = field_nodes[0].name.value
             if name == "__typename":
@@ -430,6 +432,8 @@ class _Compiler:
                 connection.fields.append((key, PAGE_INFO, None))
             else:
                 return None
+        if connection.node is None:
+            return None  # the page's rows are read for its nodes: without one, the resolver answers
         return connection
 
 
