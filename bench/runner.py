@@ -189,6 +189,26 @@ class Report:
     targets: list[tuple[str, bool, str]] = field(default_factory=list)
     started: str = ""
     minutes: float = 0.0
+    code: str = ""  # our server's checkout when the measured servers started (see code_state)
+
+
+def code_state(root: Path) -> str:
+    """HEAD and the files changed in the working tree of our server's checkout: a shared
+    checkout can change under a run (each server imports the code when it starts)."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False)
+        return done.stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    changed = git("diff", "HEAD", "--name-only").splitlines()  # the work tree against HEAD
+    code = [path for path in changed if path.startswith(("schema/", "exchange/"))]
+    if not changed:
+        return f"HEAD {head}, clean"
+    return f"HEAD {head}, {len(changed)} files changed in the working tree" + (
+        f" (code: {', '.join(code[:8])}{' ...' if len(code) > 8 else ''})" if code else " (no code)"
+    )
 
 
 def load_average() -> str:
@@ -469,6 +489,7 @@ def render(report: Report) -> str:
     lines = [
         f"Benchmark ({report.mode}), started {report.started}, {report.minutes:.1f} min; data set {report.spec}",
         f"databases: {report.databases}",
+        f"ours' code when the measured servers started: {report.code or '-'}",
         f"{report.connections} connections (LargeResult and naive: {report.windows.get('large_connections', 0):g}); "
         f"{report.rounds} rounds of alternating windows of {report.windows['window']:g} s "
         f"(naive {report.windows['naive']:g} s), warm-up {report.windows['warmup']:g} s; "
@@ -737,7 +758,8 @@ async def run(
                     wanted = [s for s in chosen.values() if s.scale == scale and _measured_by(kind, s, only)]
                     if wanted and kind.name not in broken:
                         running.append(_Running(kind, scale, await servers.start(kind, env, log_dir)))
-            say(f"{len(running)} servers up; {rounds} rounds")
+            report.code = code_state(servers.ours_root())
+            say(f"{len(running)} servers up; {rounds} rounds; ours: {report.code}")
             budget = await connection_budget(admin_url, len(running))
             if budget:
                 report.problems.append(budget)
