@@ -163,9 +163,20 @@ def is_organiser(actor: Actor, host_id: int, partner_ids: frozenset[int] | set[i
 
 
 def can_see_exchange(actor: Actor, status: ExchangeStatus, host_id: int, partner_ids: frozenset[int]) -> bool:
+    known = seen_without_partners(actor, status, host_id)
+    return is_organiser(actor, host_id, partner_ids) if known is None else known
+
+
+def seen_without_partners(actor: Actor, status: ExchangeStatus, host_id: int) -> bool | None:
+    """``can_see_exchange``'s answer when it does not depend on the partners, else None.
+
+    Only a draft asked about by an organisation that is neither an admin nor its host needs
+    them, so a caller that must load the partners first loads them only then."""
     if status is not ExchangeStatus.DRAFT or actor.is_admin:
         return True
-    return is_organiser(actor, host_id, partner_ids)
+    if not actor.is_organisation:
+        return False
+    return True if actor.organisation_id == host_id else None
 
 
 def can_manage_exchange(actor: Actor, host_id: int) -> bool:
@@ -572,4 +583,6 @@ def require_moderate_report(actor: Actor, host_id: int) -> None:
     platform admin may too."""
     require_writer(actor)
     if not can_manage_exchange(actor, host_id):
-        raise forbidden("Only the exchange's host organisation (or a platform admin) publishes or rejects its reports.")
+        raise forbidden(
+            "Only the exchange's host organisation (or a platform admin) publishes or rejects its reports."
+        )

@@ -224,8 +224,10 @@ class Loaders:
         exchange = await self.exchange.load(exchange_id)
         if exchange is None:
             return None
-        partners = await self.exchange_partners.load(exchange_id)
-        partner_ids = frozenset(partner.id for partner in partners)
-        if not access.can_see_exchange(self.context.actor, exchange.status, exchange.host_id, partner_ids):
-            return None
-        return exchange
+        actor = self.context.actor
+        seen = access.seen_without_partners(actor, exchange.status, exchange.host_id)
+        if seen is None:  # a draft, asked about by another organisation: are they a partner?
+            partners = await self.exchange_partners.load(exchange_id)
+            partner_ids = frozenset(partner.id for partner in partners)
+            seen = access.can_see_exchange(actor, exchange.status, exchange.host_id, partner_ids)
+        return exchange if seen else None
