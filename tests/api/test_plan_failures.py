@@ -213,6 +213,29 @@ def same_but_for_order(text: bytes, canonical: bytes) -> bool:
     return ours == theirs and sorted(map(key, ours_errors)) == sorted(map(key, their_errors))
 
 
+def more_errors_under_nulls(text: bytes, canonical: bytes) -> bool:
+    """The same data, graphql-core's errors all present, and each further error of ours under a
+    position that is null in the data: an error graphql-core dropped because, in its timing,
+    the position was nulled before that error was raised (in ours, after)."""
+    ours, theirs = orjson.loads(text), orjson.loads(canonical)
+    if ours["data"] != theirs["data"] or ours["data"] is None:
+        return False
+    ours_errors = {orjson.dumps(error) for error in ours.get("errors", [])}
+    their_errors = {orjson.dumps(error) for error in theirs.get("errors", [])}
+    if not their_errors <= ours_errors:
+        return False
+    for extra in ours_errors - their_errors:
+        value: Any = ours["data"]
+        path = orjson.loads(extra)["path"]
+        for step in path[:-1]:
+            value = value[step]
+            if value is None:
+                break
+        else:
+            return False
+    return True
+
+
 def caller(case: Case, injection: Injection) -> str:
     return injection.actor if injection.actor in case.actors else case.actors[0]
 
@@ -353,6 +376,10 @@ async def test_injected_failures_answer_as_graphql_core_in_one_execution(
                     else:
                         reordered.append(label)
                 elif label in ANOTHER_ERROR_SURVIVES and same_data_and_error_count(text, canonical_text):
+                    another_survived.append(label)
+                elif label in ORDERED_BY_THE_DATABASE and more_errors_under_nulls(text, canonical_text):
+                    # Seen under heavy load (CI with the machine shared): graphql-core nulled
+                    # `exchange` before the partners' failures arrived and dropped them.
                     another_survived.append(label)
                 else:
                     problems.append(
