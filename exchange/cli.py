@@ -126,7 +126,9 @@ def _check_port_free(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                fail(f"port {port} on {host} is already in use (another server?); choose another with --port.")
+                fail(
+                    f"port {port} on {host} is already in use (another server?); choose another with --port."
+                )
             if exc.errno == errno.EACCES:
                 fail(f"not allowed to listen on port {port} (ports below 1024 need privileges); use --port.")
             if exc.errno == errno.EADDRNOTAVAIL:
@@ -391,7 +393,9 @@ def documents_register(
 
 # ---------------------------------------------------------------- a person's data
 
-volunteer_app = typer.Typer(help="A person's data, by email address: export it, erase it.", no_args_is_help=True)
+volunteer_app = typer.Typer(
+    help="A person's data, by email address: export it, erase it.", no_args_is_help=True
+)
 app.add_typer(volunteer_app, name="volunteer")
 
 # The CLI runs on the server with its database: an operator there is a platform admin.
@@ -470,7 +474,9 @@ def volunteer_erase(
     done = _privacy_call(settings, lambda: privacy.erase_person(_CLI_ADMIN, email, settings))
     out.print(f"Erased: {_erasure_summary(done)}.")
     if done.mentions_left:
-        out.print(f"Still named in {len(done.mentions_left)} text(s) written by organisations; edit them by hand:")
+        out.print(
+            f"Still named in {len(done.mentions_left)} text(s) written by organisations; edit them by hand:"
+        )
         for mention in done.mentions_left:
             out.print(f"  {mention}")
 
@@ -483,7 +489,9 @@ export_app = typer.Typer(
 )
 app.add_typer(export_app, name="export")
 
-_SEMICOLONS_HELP = "';' between cells and a decimal comma, for a spreadsheet set up for e.g. Russian or Kazakh."
+_SEMICOLONS_HELP = (
+    "';' between cells and a decimal comma, for a spreadsheet set up for e.g. Russian or Kazakh."
+)
 
 
 def _date_option(name: str, value: str) -> Any:

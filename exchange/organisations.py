@@ -77,7 +77,9 @@ class OrganisationChanges:
 _NOT_CLEARABLE = {"slug": "slug", "names": "names", "kind": "kind"}
 
 
-async def update_organisation(actor: Actor, organisation_id: int, changes: OrganisationChanges) -> Organisation:
+async def update_organisation(
+    actor: Actor, organisation_id: int, changes: OrganisationChanges
+) -> Organisation:
     """Admins keep organisations (regional teams, their parents, contact addresses) up to date;
     validated as when created. A new slug changes `organisation(slug:)` and the CLI's name
     for the organisation, never its id or keys."""
@@ -104,7 +106,9 @@ async def update_organisation(actor: Actor, organisation_id: int, changes: Organ
         values["website"] = changes.website
     if changes.contact_email is not KEEP:
         values["contact_email"] = (
-            None if changes.contact_email is None else check_email(problems, changes.contact_email, "contactEmail")
+            None
+            if changes.contact_email is None
+            else check_email(problems, changes.contact_email, "contactEmail")
         )
     if changes.parent_id is not KEEP:
         if changes.parent_id is not None:
@@ -130,7 +134,9 @@ async def _check_parent(problems: Problems, organisation_id: int, parent_id: int
     current: int | None = parent_id
     while current is not None:
         if current in seen:
-            problems.invalid("An organisation cannot be its own parent or its descendant's child.", "parentId")
+            problems.invalid(
+                "An organisation cannot be its own parent or its descendant's child.", "parentId"
+            )
             return
         seen.add(current)
         ancestor = await Organisation.get_or_none(id=current)

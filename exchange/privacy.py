@@ -449,8 +449,7 @@ async def _document(
         + [i.exchange_id for i in footprint.invitations]
     )
     organisations = await _organisations(
-        [v.organisation_id for v in footprint.volunteers]
-        + [i.invited_by_id for i in footprint.invitations]
+        [v.organisation_id for v in footprint.volunteers] + [i.invited_by_id for i in footprint.invitations]
     )
 
     def session(s: Session) -> dict[str, Any]:
@@ -510,7 +509,9 @@ async def _document(
         "mentions": [{"table": m.table, "column": m.column, "id": m.row_id} for m in mentions],
         "experienceReports": [
             export_row(report)
-            for report in await reports.reports_by_authors(volunteer_ids, [i.id for i in footprint.invitations])
+            for report in await reports.reports_by_authors(
+                volunteer_ids, [i.id for i in footprint.invitations]
+            )
         ],
         "notes": NOTES,
     }

@@ -111,7 +111,9 @@ def _generate(model: type[Model], layout: tuple[str, ...] | None) -> Callable[[A
     for index, (key, model_field, field) in enumerate(meta.db_default_fields):
         if present is None or key in present:
             namespace[f"_type{index}"] = field.field_type
-            items.append(f"{model_field!r}: None if (v{index} := {read(key)}) is None else _type{index}(v{index})")
+            items.append(
+                f"{model_field!r}: None if (v{index} := {read(key)}) is None else _type{index}(v{index})"
+            )
     for index, (key, model_field, field) in enumerate(meta.db_complex_fields):
         if present is None or key in present:
             namespace[f"_convert{index}"] = _converter(field)

@@ -282,7 +282,10 @@ async def update_volunteer(actor: Actor, volunteer_id: int, changes: VolunteerCh
         values["skills"] = _checked_skills(problems, changes.skills or [])
         values["skills_folded"] = skills_folded(values["skills"])
     if changes.organisation_id is not KEEP:
-        if changes.organisation_id is not None and not await Organisation.filter(id=changes.organisation_id).exists():
+        if (
+            changes.organisation_id is not None
+            and not await Organisation.filter(id=changes.organisation_id).exists()
+        ):
             problems.add(ErrorCode.NOT_FOUND, "Organisation not found.", ["organisationId"])
         values["organisation_id"] = changes.organisation_id
     problems.raise_if_any()

@@ -57,7 +57,9 @@ def compose_bytes(data: CertificateMail, settings: Settings, *, now: datetime | 
         raise InvalidMail("the certificate is gone")
     code = service.code_of(certificate, settings)
     if code is None:
-        raise InvalidMail("the signing key changed since the certificate was issued: its code cannot be written again")
+        raise InvalidMail(
+            "the signing key changed since the certificate was issued: its code cannot be written again"
+        )
     now = now or datetime.now(UTC)
     lang = certificate.language if certificate.language in TEXTS else "en"
     words = TEXTS[lang]
@@ -88,9 +90,7 @@ def compose_bytes(data: CertificateMail, settings: Settings, *, now: datetime | 
         '<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8"><title>{subject}</title></head>'
         '<body style="font-family:sans-serif;line-height:1.5;color:#1a1a1a;">'
         "<p>{p0}</p><p>{p1}</p><p>{verify}</p><p>{p3}</p></body></html>\n"
-    ).format(
-        lang=lang, subject=subject, p0=paragraphs[0], p1=paragraphs[1], verify=verify, p3=paragraphs[3]
-    )
+    ).format(lang=lang, subject=subject, p0=paragraphs[0], p1=paragraphs[1], verify=verify, p3=paragraphs[3])
     alternative = render._multipart(
         "alternative",
         [

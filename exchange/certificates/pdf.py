@@ -159,7 +159,14 @@ def _footer(c: Canvas, view: CertificateView, number: int) -> None:
         c.setFillColor(TEXT)
         bottom = MARGIN
         for row, column, length in _qr_runs(view.url):
-            c.rect(MARGIN + column * unit, bottom + size - (row + 1) * unit, length * unit, unit, stroke=0, fill=1)
+            c.rect(
+                MARGIN + column * unit,
+                bottom + size - (row + 1) * unit,
+                length * unit,
+                unit,
+                stroke=0,
+                fill=1,
+            )
         text_x = MARGIN + size + 18
     y = top - 22
     c.setFillColor(MUTED)
@@ -175,10 +182,14 @@ def _footer(c: Canvas, view: CertificateView, number: int) -> None:
         c.drawString(text_x, y - 36, words["verify_at"])
         c.setFillColor(ACCENT)
         c.drawString(text_x, y - 48, view.url)
-        c.linkURL(view.url, (text_x, y - 51, text_x + c.stringWidth(view.url, REGULAR, 9), y - 40), relative=0)
+        c.linkURL(
+            view.url, (text_x, y - 51, text_x + c.stringWidth(view.url, REGULAR, 9), y - 40), relative=0
+        )
     c.setFillColor(MUTED)
     c.setFont(REGULAR, 9)
-    c.drawString(text_x, y - 66, f"{words['issued_on']}: {view.issued_on} · {words['issued_by']}: {view.issued_by}")
+    c.drawString(
+        text_x, y - 66, f"{words['issued_on']}: {view.issued_on} · {words['issued_by']}: {view.issued_by}"
+    )
     if number > 1:
         c.drawRightString(WIDTH - MARGIN, MARGIN - 16, words["page_more"].format(page=number))
 
@@ -219,7 +230,9 @@ def render(view: CertificateView, *, platform: str = "Volunteer Exchange") -> by
         c.drawString(MARGIN, page.y, words["sessions"])
         page.y -= 4
         for session in view.sessions:
-            title_lines = simpleSplit(session.title, BOLD, 10, WIDTH - 2 * MARGIN - 12) if session.title else []
+            title_lines = (
+                simpleSplit(session.title, BOLD, 10, WIDTH - 2 * MARGIN - 12) if session.title else []
+            )
             page.need(13 * (len(title_lines) + 1) + 4)
             c.setFillColor(ACCENT)
             c.circle(MARGIN + 3, page.y - 9.5, 1.6, stroke=0, fill=1)

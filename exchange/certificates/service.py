@@ -211,7 +211,9 @@ async def _revoke(certificate: Certificate, now: datetime, using_db: BaseDBAsync
 # ---------------------------------------------------------------- issueCertificate
 
 
-async def issue(actor: Actor, participation_id: int, settings: Settings, *, now: datetime | None = None) -> Certificate:
+async def issue(
+    actor: Actor, participation_id: int, settings: Settings, *, now: datetime | None = None
+) -> Certificate:
     """The host (or an admin) certifies an attended participation of a completed exchange.
     NOT_FOUND when the actor may not see the participation, FORBIDDEN when it is not the
     host, INVALID with the reason when it cannot be certified, CONFLICT when a valid
@@ -222,7 +224,9 @@ async def issue(actor: Actor, participation_id: int, settings: Settings, *, now:
         raise not_found("Participation", field)
     now = now or _now()
     async with in_transaction() as conn:
-        participation = await Participation.select_for_update().using_db(conn).get_or_none(id=participation_id)
+        participation = (
+            await Participation.select_for_update().using_db(conn).get_or_none(id=participation_id)
+        )
         if participation is None:
             raise not_found("Participation", field)
         exchange = await Exchange.get(id=participation.exchange_id, using_db=conn)
@@ -234,7 +238,9 @@ async def issue(actor: Actor, participation_id: int, settings: Settings, *, now:
         if volunteer.full_name == ERASED_NAME and is_erased_address(volunteer.email):
             problems.append("This volunteer's data was erased: there is nobody to certify.")
         if problems:
-            raise DomainError.many([Problem(ErrorCode.INVALID, message, tuple(field)) for message in problems])
+            raise DomainError.many(
+                [Problem(ErrorCode.INVALID, message, tuple(field)) for message in problems]
+            )
         existing = await _valid_for(participation.id, conn)
         if existing is not None:
             raise DomainError(
@@ -366,9 +372,7 @@ async def latest_by_participation(participation_ids: Sequence[int]) -> dict[int,
     return latest
 
 
-def can_see_verification_url(
-    actor: Actor, host_id: int, volunteer_organisation_id: int | None
-) -> bool:
+def can_see_verification_url(actor: Actor, host_id: int, volunteer_organisation_id: int | None) -> bool:
     """Who may read a certificate's address (it carries the code): the exchange's host, an
     admin, and the volunteer's sending organisation, which hand it to the volunteer."""
     if actor.is_admin:

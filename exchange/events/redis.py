@@ -89,7 +89,9 @@ class RedisBus:
         # On the events' channel: every process already listens there, and a revocation
         # published after an event is heard after it.
         try:
-            await self._publisher().publish(self.channel, orjson.dumps({"kind": KEY_REVOKED_KIND, "key": key_id}))
+            await self._publisher().publish(
+                self.channel, orjson.dumps({"kind": KEY_REVOKED_KIND, "key": key_id})
+            )
         except (RedisError, OSError) as error:
             log.error("could not announce the revocation of %s on Redis: %s", key_id, error)
         # This process hears its own message through Redis too; end its streams now anyway.
@@ -146,7 +148,11 @@ class RedisBus:
             if message is not None and message.get("type") == "message":
                 try:
                     data = orjson.loads(message["data"])
-                    revoked = data["key"] if isinstance(data, dict) and data.get("kind") == KEY_REVOKED_KIND else None
+                    revoked = (
+                        data["key"]
+                        if isinstance(data, dict) and data.get("kind") == KEY_REVOKED_KIND
+                        else None
+                    )
                     event = None if revoked is not None else event_from_wire(data)
                 except (ValueError, KeyError, TypeError):
                     log.error("event bus: ignoring a malformed message on %s", self.channel)

@@ -192,9 +192,12 @@ async def invite_volunteers(actor: Actor, settings: Settings, request: InviteReq
         if locked.status is not ExchangeStatus.OPEN:
             raise DomainError(ErrorCode.INVALID, "The exchange is no longer open.", ["exchangeId"])
         # cancelSession takes the same lock: a session cancelled since _check_call shows now.
-        if sessions and await Session.filter(
-            id__in=[session.id for session in sessions], cancelled_at__isnull=False
-        ).exists():
+        if (
+            sessions
+            and await Session.filter(
+                id__in=[session.id for session in sessions], cancelled_at__isnull=False
+            ).exists()
+        ):
             raise DomainError(ErrorCode.INVALID, "A session was cancelled meanwhile.", ["sessionIds"])
         now = utcnow()
         live: dict[str, Invitation] = {}

@@ -194,8 +194,10 @@ class Dispatcher:
                 )
                 if not rows:
                     return token, []
-                await OutboxMail.filter(id__in=[row.id for row in rows]).using_db(conn).update(
-                    claimed_until=until, claimed_by=token
+                await (
+                    OutboxMail.filter(id__in=[row.id for row in rows])
+                    .using_db(conn)
+                    .update(claimed_until=until, claimed_by=token)
                 )
         else:
             # One writer at a time on SQLite: a conditional UPDATE re-checks the lease, so
@@ -257,7 +259,11 @@ class Dispatcher:
                     # No connection: the rest of the batch waits for the next try as well.
                     for other in rows[index + 1 :]:
                         await self._settle_failure(
-                            other, invitations.get(other.invitation_id), exc.reason, permanent=False, cache=cache
+                            other,
+                            invitations.get(other.invitation_id),
+                            exc.reason,
+                            permanent=False,
+                            cache=cache,
                         )
                     break
         except BaseException:
@@ -287,7 +293,9 @@ class Dispatcher:
             # cannot have been answered (nobody has its link yet); the batch read it moments ago.
             invitation = await Invitation.get_or_none(id=invitation.id)
         if invitation is None:
-            await self._settle_failure(mail, None, "the invitation no longer exists", permanent=True, cache=cache)
+            await self._settle_failure(
+                mail, None, "the invitation no longer exists", permanent=True, cache=cache
+            )
             return
         reason = skip_reason(mail, invitation, now_utc())
         if reason is not None:
@@ -306,7 +314,9 @@ class Dispatcher:
             return
         await self._send(mail, invitation, rendered, transport, cache)
 
-    async def _deliver_session_reminder(self, mail: OutboxMail, transport: Transport, cache: dict[Any, Any]) -> None:
+    async def _deliver_session_reminder(
+        self, mail: OutboxMail, transport: Transport, cache: dict[Any, Any]
+    ) -> None:
         # Its own reading and rules (exchange.mail.session_reminder): it is about a session and
         # a participant, and may have no invitation at all.
         try:
@@ -325,7 +335,9 @@ class Dispatcher:
             return
         await self._send(mail, data.invitation, rendered, transport, cache)
 
-    async def _deliver_certificate(self, mail: OutboxMail, transport: Transport, cache: dict[Any, Any]) -> None:
+    async def _deliver_certificate(
+        self, mail: OutboxMail, transport: Transport, cache: dict[Any, Any]
+    ) -> None:
         # About a certificate, not an invitation (exchange.certificates.mail): the PDF is made now.
         try:
             data = await certificate_mail.load(mail)
@@ -386,7 +398,11 @@ class Dispatcher:
         return organisers
 
     async def _event(
-        self, invitation: Invitation, previous: InvitationStatus, status: InvitationStatus, at: datetime,
+        self,
+        invitation: Invitation,
+        previous: InvitationStatus,
+        status: InvitationStatus,
+        at: datetime,
         cache: dict[Any, Any],
     ) -> InvitationEvent:
         exchange_id: int = invitation.exchange_id
@@ -399,7 +415,9 @@ class Dispatcher:
             at=at,
         )
 
-    async def _settle_sent(self, mail: OutboxMail, invitation: Invitation | None, cache: dict[Any, Any]) -> None:
+    async def _settle_sent(
+        self, mail: OutboxMail, invitation: Invitation | None, cache: dict[Any, Any]
+    ) -> None:
         now = now_utc()
         kind = MailKind(mail.kind)
         after = AfterCommit()
@@ -421,7 +439,11 @@ class Dispatcher:
                     [InvitationStatus.SENT.value, now, invitation.id, InvitationStatus.QUEUED.value],
                 )
                 if moved:
-                    after.add(await self._event(invitation, InvitationStatus.QUEUED, InvitationStatus.SENT, now, cache))
+                    after.add(
+                        await self._event(
+                            invitation, InvitationStatus.QUEUED, InvitationStatus.SENT, now, cache
+                        )
+                    )
                     await after.stage()
                 else:
                     await conn.execute_query(_sql(conn, _INVITATION_DELIVERED), [now, invitation.id])
@@ -477,7 +499,9 @@ class Dispatcher:
                     )
                     if moved:
                         after.add(
-                            await self._event(invitation, InvitationStatus.QUEUED, InvitationStatus.FAILED, now, cache)
+                            await self._event(
+                                invitation, InvitationStatus.QUEUED, InvitationStatus.FAILED, now, cache
+                            )
                         )
                         await after.stage()
         if final:

@@ -53,7 +53,9 @@ def public_exchange_uid(exchange: Exchange, host: str) -> str:
 def _vtimezone(tzid: str, first_year: int, last_year: int) -> Timezone:
     """The VTIMEZONE for the years the events fall in: computing one walks every UTC offset
     change, so it is built once per zone and window (the component is only read afterwards)."""
-    return Timezone.from_tzid(tzid, first_date=date(first_year - 1, 1, 1), last_date=date(last_year + 2, 1, 1))
+    return Timezone.from_tzid(
+        tzid, first_date=date(first_year - 1, 1, 1), last_date=date(last_year + 2, 1, 1)
+    )
 
 
 def _cn(name: str) -> str:

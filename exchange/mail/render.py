@@ -79,9 +79,7 @@ def one_line(value: str | None, limit: int = 200) -> str:
     a space, so no input can end a header line and start another."""
     if not value:
         return ""
-    cleaned = "".join(
-        " " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in value
-    )
+    cleaned = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in value)
     cleaned = " ".join(cleaned.split())
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1].rstrip() + "…"
 
@@ -101,7 +99,9 @@ class MailData:
     whole_exchange: bool
 
 
-async def load(mail: OutboxMail, invitation: Invitation | None = None, *, cache: dict[Any, Any] | None = None) -> MailData:
+async def load(
+    mail: OutboxMail, invitation: Invitation | None = None, *, cache: dict[Any, Any] | None = None
+) -> MailData:
     cache = {} if cache is None else cache
     if invitation is None:
         invitation = await Invitation.get(id=mail.invitation_id)
@@ -302,7 +302,9 @@ def compose_bytes(data: MailData, settings: Settings, *, now: datetime | None = 
         # entries: a mail about single sessions has nothing there to update or cancel.
         "has_calendar": not (data.whole_exchange and named_sessions) and kind is not MailKind.WAITLIST_OFFER,
         # The offer of a place from the waiting list: claimed on the page, by the deadline.
-        "claim_by": _moment(invitation.offer_expires_at, zone, locale) if invitation.offer_expires_at else None,
+        "claim_by": _moment(invitation.offer_expires_at, zone, locale)
+        if invitation.offer_expires_at
+        else None,
         "claim_url": f"{page_url}&response=accept",
     }
     env = environment()

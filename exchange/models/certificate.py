@@ -70,7 +70,9 @@ async def _participation_saved(
 ) -> None:
     from exchange.certificates import service
 
-    await service.participation_saved(instance, created=created, update_fields=update_fields, using_db=using_db)
+    await service.participation_saved(
+        instance, created=created, update_fields=update_fields, using_db=using_db
+    )
 
 
 @pre_delete(Participation)

@@ -290,7 +290,14 @@ def routes(settings: Settings) -> list[Route]:
         public_profile = form.get(PUBLIC_PROFILE_FIELD) == "yes"
         if not form_csrf_ok(request, form, settings, invitation):
             return await _render(
-                request, settings, invitation, token, lang, result="csrf", status_code=403, public_profile=public_profile
+                request,
+                settings,
+                invitation,
+                token,
+                lang,
+                result="csrf",
+                status_code=403,
+                public_profile=public_profile,
             )
         choice = form.get("response")
         if not isinstance(choice, str) or choice not in _CHOICES.values():
@@ -321,7 +328,14 @@ def routes(settings: Settings) -> list[Route]:
                 exchange = await Exchange.get(id=fresh.exchange_id)
                 result = "closed" if exchange.status is not ExchangeStatus.OPEN else "invalid"
             return await _render(
-                request, settings, fresh, token, lang, result=result, status_code=409, public_profile=public_profile
+                request,
+                settings,
+                fresh,
+                token,
+                lang,
+                result=result,
+                status_code=409,
+                public_profile=public_profile,
             )
         result = _ANSWERED.get(InvitationStatus(invitation.status), "declined")
         return await _render(request, settings, invitation, token, lang, result=result)

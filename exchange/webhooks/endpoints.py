@@ -46,14 +46,18 @@ async def add_endpoint(
         except UnsafeUrl as error:
             problems.invalid(str(error), "url")
     if description is not None and len(description) > MAX_DESCRIPTION_LENGTH:
-        problems.invalid(f"The description is longer than {MAX_DESCRIPTION_LENGTH} characters.", "description")
+        problems.invalid(
+            f"The description is longer than {MAX_DESCRIPTION_LENGTH} characters.", "description"
+        )
     problems.raise_if_any()
     async with in_transaction() as connection:
         # Locked so two concurrent adds cannot both pass the count below (PostgreSQL; SQLite
         # has one writer at a time anyway).
         if await Organisation.filter(id=owner).select_for_update().using_db(connection).first() is None:
             raise not_found("Organisation", ["organisationId"])
-        count = await WebhookEndpoint.filter(organisation_id=owner, disabled_at=None).using_db(connection).count()
+        count = (
+            await WebhookEndpoint.filter(organisation_id=owner, disabled_at=None).using_db(connection).count()
+        )
         if count >= MAX_ENDPOINTS_PER_ORGANISATION:
             problems.add(
                 ErrorCode.CONFLICT,
@@ -95,9 +99,11 @@ async def remove_endpoint(actor: Actor, endpoint_id: int) -> WebhookEndpoint:
     now = datetime.now(UTC)
     async with in_transaction() as connection:
         await WebhookEndpoint.filter(id=endpoint.id).using_db(connection).update(disabled_at=now)
-        await WebhookDelivery.filter(endpoint_id=endpoint.id, status=DeliveryStatus.PENDING).using_db(
-            connection
-        ).update(status=DeliveryStatus.FAILED, last_error="endpoint removed")
+        await (
+            WebhookDelivery.filter(endpoint_id=endpoint.id, status=DeliveryStatus.PENDING)
+            .using_db(connection)
+            .update(status=DeliveryStatus.FAILED, last_error="endpoint removed")
+        )
     endpoint.disabled_at = now
     return endpoint
 

@@ -17,9 +17,11 @@ async def record_deliveries(events: Sequence[Event], using_db: Any = None) -> in
     if not events:
         return 0
     organisers = set().union(*(event.organiser_ids for event in events))
-    endpoints = await WebhookEndpoint.filter(
-        organisation_id__in=organisers, disabled_at=None
-    ).using_db(using_db).values_list("id", "organisation_id")
+    endpoints = (
+        await WebhookEndpoint.filter(organisation_id__in=organisers, disabled_at=None)
+        .using_db(using_db)
+        .values_list("id", "organisation_id")
+    )
     if not endpoints:
         return 0
     event_ids = [event.event_id for event in events]

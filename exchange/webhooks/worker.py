@@ -50,7 +50,9 @@ def notify() -> None:
 
 
 def backoff(settings: Settings, attempts: int) -> float:
-    delay = min(settings.webhook_retry_base_seconds * 2 ** max(attempts - 1, 0), settings.webhook_retry_max_seconds)
+    delay = min(
+        settings.webhook_retry_base_seconds * 2 ** max(attempts - 1, 0), settings.webhook_retry_max_seconds
+    )
     return delay * random.uniform(0.8, 1.2)
 
 
@@ -168,7 +170,11 @@ class WebhookWorker:
         statement = Statement()
         at = statement.param(now)
         # Our own rows are leased anyway; this also covers a lease shorter than the deadline.
-        mine = f" AND NOT {statement.is_in('d.id', list(self._organisation_of))}" if self._organisation_of else ""
+        mine = (
+            f" AND NOT {statement.is_in('d.id', list(self._organisation_of))}"
+            if self._organisation_of
+            else ""
+        )
         if self._busy:
             cases = " ".join(
                 f"WHEN {statement.param(organisation)} THEN {statement.param(count)}"
@@ -242,7 +248,9 @@ class WebhookWorker:
         extensions: dict[str, Any] = {"sni_hostname": host} if parts.scheme == "https" else {}
         # Streamed and left unread: the status is the whole answer, so a receiver cannot make
         # us read an endless body; leaving the block closes the connection.
-        async with self._client.stream("POST", target, content=body, headers=headers, extensions=extensions) as response:
+        async with self._client.stream(
+            "POST", target, content=body, headers=headers, extensions=extensions
+        ) as response:
             return response.status_code
 
     async def _record(self, row: WebhookDelivery, status_code: int | None, error: str | None) -> None:

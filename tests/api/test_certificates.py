@@ -82,7 +82,9 @@ class World:
     future: Exchange
 
 
-async def _attended(volunteer: Volunteer, exchange: Exchange, hours: float | None, sessions: list[Session]) -> Participation:
+async def _attended(
+    volunteer: Volunteer, exchange: Exchange, hours: float | None, sessions: list[Session]
+) -> Participation:
     return await Participation.create(
         volunteer=volunteer,
         exchange=exchange,
@@ -147,7 +149,9 @@ async def world(app: Any, admin_key: str) -> World:
     )
 
 
-async def _issue(gql: GraphQLClient, world: World, participation: Participation, key: str = "host") -> dict[str, Any]:
+async def _issue(
+    gql: GraphQLClient, world: World, participation: Participation, key: str = "host"
+) -> dict[str, Any]:
     return await gql(ISSUE, {"id": gid(participation)}, key=world.keys[key])
 
 
@@ -261,7 +265,9 @@ async def test_replayed_issue_does_not_store_the_address(gql: GraphQLClient, wor
     assert await Certificate.all().count() == 1
 
 
-async def test_unknown_and_forged_codes_are_404(http: httpx.AsyncClient, gql: GraphQLClient, world: World) -> None:
+async def test_unknown_and_forged_codes_are_404(
+    http: httpx.AsyncClient, gql: GraphQLClient, world: World
+) -> None:
     answer = (await _issue(gql, world, world.participation))["data"]["issueCertificate"]
     code = _code_of(answer["participation"]["certificate"]["verificationUrl"])
     plain = codes.normalised(code)
@@ -314,7 +320,9 @@ async def test_pdf_reads_back_in_each_language(
 # ---------------------------------------------------------------- changes
 
 
-async def test_a_change_revokes_and_reissues(http: httpx.AsyncClient, gql: GraphQLClient, world: World) -> None:
+async def test_a_change_revokes_and_reissues(
+    http: httpx.AsyncClient, gql: GraphQLClient, world: World
+) -> None:
     answer = (await _issue(gql, world, world.participation))["data"]["issueCertificate"]
     old_code = _code_of(answer["participation"]["certificate"]["verificationUrl"])
 
@@ -356,7 +364,11 @@ async def test_a_change_revokes_and_reissues(http: httpx.AsyncClient, gql: Graph
     await participation.save(update_fields=["status", "hours"])
     assert not await Certificate.filter(status=CertificateStatus.VALID).exists()
     read = await gql(CERTIFICATE, {"id": gid(world.participation)}, key=world.keys["host"])
-    assert read["data"]["node"]["certificate"] == {"status": "REVOKED", "language": "kk", "verificationUrl": None}
+    assert read["data"]["node"]["certificate"] == {
+        "status": "REVOKED",
+        "language": "kk",
+        "verificationUrl": None,
+    }
 
 
 async def test_removing_the_participant_leaves_a_revoked_page(
@@ -390,7 +402,9 @@ async def test_automatic_issue_when_attendance_is_recorded(
     await record(3.0)  # the setting is off by default
     assert not await Certificate.filter(participation_id=participation.id).exists()
 
-    monkeypatch.setattr(service, "get_settings", lambda: settings.model_copy(update={"certificates_automatic": True}))
+    monkeypatch.setattr(
+        service, "get_settings", lambda: settings.model_copy(update={"certificates_automatic": True})
+    )
     await record(3.5)
     [certificate] = await Certificate.filter(participation_id=participation.id)
     assert certificate.status is CertificateStatus.VALID and certificate.facts["hours"] == 3.5
@@ -463,7 +477,10 @@ async def test_erasure_anonymises_certificates(
 
 def test_access_log_hides_the_code() -> None:
     assert redact_path("/certificates/ABCD-EFGH-IJKL-MNOP-QRST-UVWX") == "/certificates/[code]"
-    assert redact_path("/certificates/ABCD-EFGH-IJKL-MNOP-QRST-UVWX.pdf?lang=kk") == "/certificates/[code].pdf?lang=kk"
+    assert (
+        redact_path("/certificates/ABCD-EFGH-IJKL-MNOP-QRST-UVWX.pdf?lang=kk")
+        == "/certificates/[code].pdf?lang=kk"
+    )
 
 
 RECORD = """
@@ -488,13 +505,19 @@ async def test_record_attendance_issues_automatically_and_reissues(
 ) -> None:
     from exchange.certificates import service
 
-    monkeypatch.setattr(service, "get_settings", lambda: settings.model_copy(update={"certificates_automatic": True}))
+    monkeypatch.setattr(
+        service, "get_settings", lambda: settings.model_copy(update={"certificates_automatic": True})
+    )
     participation = await Participation.create(
         volunteer=await make_volunteer("Recorded Attendee"),
         exchange=world.exchange,
         status=ParticipationStatus.CONFIRMED,
     )
-    attended = {"status": "ATTENDED", "hours": 2.0, "sessionIds": [encode_id("Session", world.sessions[0].id)]}
+    attended = {
+        "status": "ATTENDED",
+        "hours": 2.0,
+        "sessionIds": [encode_id("Session", world.sessions[0].id)],
+    }
     answer = await gql(RECORD, {"id": gid(participation), "input": attended}, key=world.keys["host"])
     first = answer["data"]["recordAttendance"]["participation"]["certificate"]
     assert first["status"] == "VALID" and first["verificationUrl"]
@@ -502,4 +525,7 @@ async def test_record_attendance_issues_automatically_and_reissues(
     answer = await gql(RECORD, {"id": gid(participation), "input": attended}, key=world.keys["host"])
     second = answer["data"]["recordAttendance"]["participation"]["certificate"]
     assert second["status"] == "VALID" and second["verificationUrl"] != first["verificationUrl"]
-    assert await Certificate.filter(participation_id=participation.id, status=CertificateStatus.REVOKED).count() == 1
+    assert (
+        await Certificate.filter(participation_id=participation.id, status=CertificateStatus.REVOKED).count()
+        == 1
+    )

@@ -182,13 +182,17 @@ def test_mail_worker_sends_queued_invitations_and_stops_on_sigint(tmp_path: Path
 
 
 def _remaining(base: str, headers: dict[str, str] | None = None) -> int:
-    response = httpx.post(f"{base}/graphql", json={"query": "{ __typename }"}, headers=headers or {}, timeout=10)
+    response = httpx.post(
+        f"{base}/graphql", json={"query": "{ __typename }"}, headers=headers or {}, timeout=10
+    )
     assert response.status_code == 200, response.text
     return int(response.headers["ratelimit-remaining"])
 
 
 @pytest.mark.parametrize("trusted", [None, "127.0.0.1"], ids=["default", "loopback-trusted"])
-def test_forwarded_for_moves_the_rate_limit_only_from_trusted_proxies(tmp_path: Path, trusted: str | None) -> None:
+def test_forwarded_for_moves_the_rate_limit_only_from_trusted_proxies(
+    tmp_path: Path, trusted: str | None
+) -> None:
     """Anonymous budgets are per client address; by default a local process saying
     X-Forwarded-For is not believed (uvicorn alone trusts 127.0.0.1), so it cannot claim
     another address and a fresh budget."""
@@ -213,7 +217,9 @@ def test_links_in_mails_follow_the_port_served_in_development(tmp_path: Path) ->
     assert cli_process(["seed", "--demo"], env, tmp_path).returncode == 0
     invitees = tmp_path / "invitees.csv"
     invitees.write_text("email,full_name,country,locale\naigerim@example.org,Aigerim Sadykova,KZ,en\n")
-    invited = cli_process(["invite", "--exchange", "aral-restoration-week-2027", str(invitees)], env, tmp_path)
+    invited = cli_process(
+        ["invite", "--exchange", "aral-restoration-week-2027", str(invitees)], env, tmp_path
+    )
     assert invited.returncode == 0, invited.stdout + invited.stderr
 
     with running_server(["serve"], env, tmp_path) as (base, _):
@@ -240,7 +246,9 @@ def _text_parts(raw: bytes) -> str:
 
     message = email.message_from_bytes(raw, policy=policy.default)
     return "\n".join(
-        part.get_content() for part in message.walk() if part.get_content_type() in ("text/plain", "text/html")
+        part.get_content()
+        for part in message.walk()
+        if part.get_content_type() in ("text/plain", "text/html")
     )
 
 

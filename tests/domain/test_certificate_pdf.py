@@ -68,13 +68,18 @@ def _tool(name: str) -> str:
 @pytest.mark.parametrize("lang", ["kk", "ru", "en"])
 def test_pdf_renders_with_its_font_embedded(tmp_path: Path, lang: str) -> None:
     certificate = Certificate(
-        facts=FACTS, status=CertificateStatus.VALID, issued_at=dt.datetime(2026, 5, 20, tzinfo=dt.UTC), language=lang
+        facts=FACTS,
+        status=CertificateStatus.VALID,
+        issued_at=dt.datetime(2026, 5, 20, tzinfo=dt.UTC),
+        language=lang,
     )
     shown = view.build(certificate, lang, code=codes.code_for("n", b"k"), public_url="https://exchange.test")
     document = tmp_path / "certificate.pdf"
     document.write_bytes(pdf.render(shown))
 
-    fonts = subprocess.run([_tool("pdffonts"), str(document)], capture_output=True, text=True, check=True).stdout
+    fonts = subprocess.run(
+        [_tool("pdffonts"), str(document)], capture_output=True, text=True, check=True
+    ).stdout
     rows = [line.split() for line in fonts.splitlines()[2:]]
     assert rows and all("PTSans" in row[0] for row in rows), fonts
     # name type encoding emb sub uni object ID: every font embedded, as a subset, with a ToUnicode map.

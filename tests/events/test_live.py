@@ -86,7 +86,9 @@ async def test_events_from_another_process_reach_every_allowed_subscriber_once_i
         assert event["at"].endswith("+00:00") or event["at"].endswith("Z")
 
 
-async def test_filters_narrow_and_foreign_exchanges_are_refused(orm: Any, two_servers: tuple[Server, Server]) -> None:
+async def test_filters_narrow_and_foreign_exchanges_are_refused(
+    orm: Any, two_servers: tuple[Server, Server]
+) -> None:
     a, _b = two_servers
     host, partner, other = await make_org("host"), await make_org("partner"), await make_org("other")
     admin = await admin_key()
@@ -139,11 +141,17 @@ async def test_filters_narrow_and_foreign_exchanges_are_refused(orm: Any, two_se
         # The partner filter keeps nothing from the solo exchange either: next is the shared one's.
         await change(in_solo, Q, S)
         await change(in_shared, Q, S)
-        assert summary(await by_partner.next_event("p")) == (gid("Invitation", in_shared.id), "QUEUED", "SENT")
+        assert summary(await by_partner.next_event("p")) == (
+            gid("Invitation", in_shared.id),
+            "QUEUED",
+            "SENT",
+        )
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-async def test_connection_needs_a_valid_key(orm: Any, two_servers: tuple[Server, Server], protocol: str) -> None:
+async def test_connection_needs_a_valid_key(
+    orm: Any, two_servers: tuple[Server, Server], protocol: str
+) -> None:
     a, _b = two_servers
     org = await make_org("org")
     read_only = await make_org("reader", ApiKeyRole.READ_ONLY)
@@ -185,9 +193,16 @@ async def test_no_operation_runs_before_connection_init(
     org = await make_org("org")
     query = {"query": "{ organisations(first: 1) { totalCount } }"}
     async with ws_client(a.ws, protocol, init=False) as client:
-        await client.send({"id": "1", "type": "start" if protocol == "graphql-ws" else "subscribe", "payload": query})
-        await client.send({"id": "2", "type": "start" if protocol == "graphql-ws" else "subscribe",
-                           "payload": {"query": SUBSCRIBE}})
+        await client.send(
+            {"id": "1", "type": "start" if protocol == "graphql-ws" else "subscribe", "payload": query}
+        )
+        await client.send(
+            {
+                "id": "2",
+                "type": "start" if protocol == "graphql-ws" else "subscribe",
+                "payload": {"query": SUBSCRIBE},
+            }
+        )
         with pytest.raises(ConnectionClosed) as closed:
             frame = await client.receive()
             raise AssertionError(f"the server answered an operation before connection_init: {frame}")
@@ -195,10 +210,14 @@ async def test_no_operation_runs_before_connection_init(
     # After init, a socket still carries subscriptions only: queries and mutations go over
     # HTTP, where cost, rate limits and idempotency apply.
     async with ws_client(a.ws, protocol, org.key) as client:
-        await client.send({"id": "1", "type": "start" if protocol == "graphql-ws" else "subscribe", "payload": query})
+        await client.send(
+            {"id": "1", "type": "start" if protocol == "graphql-ws" else "subscribe", "payload": query}
+        )
         refusal = await client.receive()
         assert refusal["type"] == "error" and refusal["id"] == "1"
-        code = (refusal["payload"] if protocol == "graphql-ws" else refusal["payload"][0])["extensions"]["code"]
+        code = (refusal["payload"] if protocol == "graphql-ws" else refusal["payload"][0])["extensions"][
+            "code"
+        ]
         assert code in ("BAD_REQUEST", "GRAPHQL_VALIDATION_FAILED")
     # And the subscription after an acknowledged init does run (the refusal was the guard).
     async with ws_client(a.ws, protocol, org.key) as client:
@@ -253,7 +272,9 @@ async def test_http_streams_multipart_and_sse(orm: Any, two_servers: tuple[Serve
             http.stream("POST", "/graphql", json=body, headers=sse) as events,
         ):
             assert parts.status_code == 200 and parts.headers["content-type"].startswith("multipart/mixed")
-            assert events.status_code == 200 and events.headers["content-type"].startswith("text/event-stream")
+            assert events.status_code == 200 and events.headers["content-type"].startswith(
+                "text/event-stream"
+            )
             await until_live(b, 2)
             await change(invitation, None, Q)
 
@@ -276,7 +297,9 @@ async def test_http_streams_multipart_and_sse(orm: Any, two_servers: tuple[Serve
                     break
 
         # Without a key the stream carries the refusal and ends.
-        async with http.stream("POST", "/graphql", json=body, headers={"Accept": "text/event-stream"}) as refused:
+        async with http.stream(
+            "POST", "/graphql", json=body, headers={"Accept": "text/event-stream"}
+        ) as refused:
             text = (await refused.aread()).decode()
         assert "UNAUTHENTICATED" in text and "event: complete" in text
 
@@ -344,7 +367,9 @@ async def test_a_mutation_on_one_server_reaches_subscribers_on_the_other(
         variables = {
             "input": {
                 "exchangeId": encode_id("ExperienceExchange", exchange.id),
-                "invitees": [{"email": "dana@example.com", "fullName": "Dana", "country": "KZ", "locale": "kk"}],
+                "invitees": [
+                    {"email": "dana@example.com", "fullName": "Dana", "country": "KZ", "locale": "kk"}
+                ],
             }
         }
         result = await gql_http(b.http, INVITE, variables, key=host.key)
@@ -359,7 +384,9 @@ async def test_a_mutation_on_one_server_reaches_subscribers_on_the_other(
         assert event["invitation"]["email"] == "dana@example.com"
 
 
-async def test_websocket_from_a_foreign_browser_origin_is_refused(orm: Any, two_servers: tuple[Server, Server]) -> None:
+async def test_websocket_from_a_foreign_browser_origin_is_refused(
+    orm: Any, two_servers: tuple[Server, Server]
+) -> None:
     a, _b = two_servers
     org = await make_org("org")
     with pytest.raises(InvalidStatus) as refused:
@@ -415,12 +442,18 @@ async def test_a_batch_of_events_travels_in_one_round_trip_in_order(
         await after.publish()
         got = [summary(await client.next_event("1")) for _ in range(4)]
         ids = [encode_id("Invitation", i.id) for i in invitations]
-        assert got == [(ids[0], None, "QUEUED"), (ids[1], None, "QUEUED"), (ids[2], None, "QUEUED"),
-                       (ids[0], "QUEUED", "SENT")]
+        assert got == [
+            (ids[0], None, "QUEUED"),
+            (ids[1], None, "QUEUED"),
+            (ids[2], None, "QUEUED"),
+            (ids[0], "QUEUED", "SENT"),
+        ]
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-async def test_a_socket_that_never_initialises_is_closed(two_servers: tuple[Server, Server], protocol: str) -> None:
+async def test_a_socket_that_never_initialises_is_closed(
+    two_servers: tuple[Server, Server], protocol: str
+) -> None:
     a, _b = two_servers  # a closes sockets without connection_init after 1 s
     async with ws_client(a.ws, protocol, init=False) as client:
         with pytest.raises(ConnectionClosed) as closed:
@@ -440,7 +473,10 @@ async def test_subscriptions_per_key_are_capped_across_connections(
         await until_live(b, 3)
         await second.subscribe("2")
         refusal = await second.receive()
-        assert refusal["type"] == "error" and refusal["payload"]["extensions"]["code"] == "TOO_MANY_SUBSCRIPTIONS"
+        assert (
+            refusal["type"] == "error"
+            and refusal["payload"]["extensions"]["code"] == "TOO_MANY_SUBSCRIPTIONS"
+        )
         # Another key is not affected.
         other = await make_org("other")
         async with ws_client(b.ws, key=other.key) as third:

@@ -107,7 +107,10 @@ async def test_redis_outage_errors_streams_keeps_queries_and_recovers(
     host = await make_org("host")
     exchange = await make_exchange(host)
     invitation = await make_invitation(exchange, host)
-    async with ws_client(server_c.ws, key=host.key) as client, ws_client(server_c.ws, "graphql-ws", host.key) as legacy:
+    async with (
+        ws_client(server_c.ws, key=host.key) as client,
+        ws_client(server_c.ws, "graphql-ws", host.key) as legacy,
+    ):
         await client.subscribe("1")
         await legacy.subscribe("1")
         await until_live(server_c, 2)
@@ -125,7 +128,9 @@ async def test_redis_outage_errors_streams_keeps_queries_and_recovers(
         # Subscribing while the bus is down is refused at once (no silent stream).
         await client.subscribe("2")
         refusal = await client.receive()
-        assert refusal["type"] == "error" and refusal["payload"][0]["extensions"]["code"] == "EVENTS_UNAVAILABLE"
+        assert (
+            refusal["type"] == "error" and refusal["payload"][0]["extensions"]["code"] == "EVENTS_UNAVAILABLE"
+        )
 
         own_redis.start()
         await own_redis.ready()

@@ -183,7 +183,9 @@ async def streams_end_on_revocation(servers: list[Server], host: Org, revoke: An
         # Another key's subscription is untouched, and the revoked key cannot subscribe again.
         await until_live(servers[0], 1)
         async with ws_client(servers[-1].ws, init=False) as refused:
-            await refused.send({"type": "connection_init", "payload": {"Authorization": f"Bearer {host.key}"}})
+            await refused.send(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {host.key}"}}
+            )
             with pytest.raises(ConnectionClosed) as closed:
                 await refused.receive()
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403

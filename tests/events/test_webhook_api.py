@@ -67,24 +67,28 @@ async def test_endpoints_are_managed_by_their_organisation(gql: GraphQLClient, a
 
     # An admin names the organisation; without one it is refused.
     org_id = encode_id("Organisation", org.id)
-    assert (await gql(LIST, {"org": org_id}, key=admin_key))["data"]["webhookEndpoints"][0]["id"] == endpoint_id
+    assert (await gql(LIST, {"org": org_id}, key=admin_key))["data"]["webhookEndpoints"][0][
+        "id"
+    ] == endpoint_id
     # Without one it is an input problem (as createExchange without hostId), not a refusal:
     # a userError for the mutation, an INVALID error for the query (this said FORBIDDEN).
     assert (await gql(LIST, key=admin_key))["errors"][0]["extensions"]["code"] == "INVALID"
     by_admin = (await gql(ADD, {"url": "https://crm.example.org/other"}, key=admin_key))["data"]
     assert by_admin["addWebhookEndpoint"]["userErrors"][0]["field"] == ["organisationId"]
-    assert (await gql(LIST, {"org": encode_id("Organisation", other.id)}, key=key))["errors"][0]["extensions"][
-        "code"
-    ] == "FORBIDDEN"
+    assert (await gql(LIST, {"org": encode_id("Organisation", other.id)}, key=key))["errors"][0][
+        "extensions"
+    ]["code"] == "FORBIDDEN"
 
     removed = (await gql(REMOVE, {"id": endpoint_id}, key=key))["data"]["removeWebhookEndpoint"]
     assert removed == {"removedId": endpoint_id, "userErrors": []}
     assert (await gql(LIST, key=key))["data"]["webhookEndpoints"] == []
     # Gone for deliveries and changes, but its log stays readable.
-    assert (await gql(REMOVE, {"id": endpoint_id}, key=key))["data"]["removeWebhookEndpoint"]["userErrors"][0][
-        "code"
-    ] == "NOT_FOUND"
-    assert (await gql(DELIVERIES, {"id": endpoint_id}, key=key))["data"]["webhookDeliveries"]["totalCount"] == 0
+    assert (await gql(REMOVE, {"id": endpoint_id}, key=key))["data"]["removeWebhookEndpoint"]["userErrors"][
+        0
+    ]["code"] == "NOT_FOUND"
+    assert (await gql(DELIVERIES, {"id": endpoint_id}, key=key))["data"]["webhookDeliveries"][
+        "totalCount"
+    ] == 0
 
 
 async def test_read_only_and_anonymous_callers_are_refused(gql: GraphQLClient) -> None:
@@ -117,8 +121,13 @@ async def test_malformed_urls_are_user_errors(gql: GraphQLClient, url: str, mess
 async def test_production_refuses_http_and_private_addresses(app: object) -> None:
     org = await make_organisation("org-a")
     actor = access.Actor(access.Role.ORGANISATION, org.id, "key_x")
-    for url in ("http://crm.example.org/", "https://127.0.0.1/", "https://10.1.2.3/", "https://[::1]/",
-                "https://169.254.169.254/latest"):
+    for url in (
+        "http://crm.example.org/",
+        "https://127.0.0.1/",
+        "https://10.1.2.3/",
+        "https://[::1]/",
+        "https://169.254.169.254/latest",
+    ):
         with pytest.raises(DomainError) as refused:
             await endpoints.add_endpoint(actor, url, None, None, production=True)
         assert refused.value.problems[0].field == ("url",), url
@@ -160,8 +169,12 @@ async def test_after_commit_writes_deliveries_once_and_the_log_pages(gql: GraphQ
     host = await make_organisation("host")
     stranger = await make_organisation("stranger")
     key = await make_key(host)
-    endpoint = await WebhookEndpoint.create(organisation=host, url="http://127.0.0.1:9/", secret=signing.new_secret())
-    silent = await WebhookEndpoint.create(organisation=stranger, url="http://127.0.0.1:9/", secret="whsec_AAAA")
+    endpoint = await WebhookEndpoint.create(
+        organisation=host, url="http://127.0.0.1:9/", secret=signing.new_secret()
+    )
+    silent = await WebhookEndpoint.create(
+        organisation=stranger, url="http://127.0.0.1:9/", secret="whsec_AAAA"
+    )
     events = [InvitationEvent(n, 1, frozenset({host.id}), None, InvitationStatus.QUEUED) for n in range(3)]
     after = AfterCommit()
     for item in events:
@@ -172,7 +185,10 @@ async def test_after_commit_writes_deliveries_once_and_the_log_pages(gql: GraphQ
     assert await WebhookDelivery.filter(endpoint=silent).count() == 0
 
     await WebhookDelivery.filter(event_id=events[0].event_id).update(
-        status=DeliveryStatus.DELIVERED, attempts=2, last_status_code=204, delivered_at=dt.datetime.now(dt.UTC)
+        status=DeliveryStatus.DELIVERED,
+        attempts=2,
+        last_status_code=204,
+        delivered_at=dt.datetime.now(dt.UTC),
     )
     endpoint_id = encode_id("WebhookEndpoint", endpoint.id)
     page = (await gql(DELIVERIES, {"id": endpoint_id}, key=key))["data"]["webhookDeliveries"]
@@ -180,7 +196,9 @@ async def test_after_commit_writes_deliveries_once_and_the_log_pages(gql: GraphQ
     nodes = [edge["node"] for edge in page["edges"]]
     assert [n["eventId"] for n in nodes] == [events[2].event_id, events[1].event_id]  # newest first
     assert nodes[0]["status"] == "PENDING" and nodes[0]["nextAttemptAt"] is not None
-    rest = (await gql(DELIVERIES, {"id": endpoint_id, "after": page["pageInfo"]["endCursor"]}, key=key))["data"]
+    rest = (await gql(DELIVERIES, {"id": endpoint_id, "after": page["pageInfo"]["endCursor"]}, key=key))[
+        "data"
+    ]
     last = rest["webhookDeliveries"]["edges"][0]["node"]
     assert (last["eventId"], last["status"], last["attempts"], last["lastStatusCode"]) == (
         events[0].event_id,

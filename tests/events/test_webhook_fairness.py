@@ -107,7 +107,8 @@ async def running(settings: Settings) -> AsyncIterator[WebhookWorker]:
 async def publish(organisation: Organisation, count: int = 1) -> list[InvitationEvent]:
     """Invitation events of an exchange the organisation hosts, recorded as the services do."""
     events = [
-        InvitationEvent(n, 1, frozenset({organisation.id}), None, InvitationStatus.QUEUED) for n in range(count)
+        InvitationEvent(n, 1, frozenset({organisation.id}), None, InvitationStatus.QUEUED)
+        for n in range(count)
     ]
     after = AfterCommit()
     for event in events:
@@ -180,7 +181,9 @@ async def test_a_tenants_slow_receivers_do_not_delay_another_tenant(
             try:
                 [received] = await healthy.wait_for(1, within=2 * DEADLINE)
             except TimeoutError:
-                raise AssertionError("the healthy tenant's delivery waited behind the slow tenant's") from None
+                raise AssertionError(
+                    "the healthy tenant's delivery waited behind the slow tenant's"
+                ) from None
             waited = loop.time() - started
         finally:
             watcher.cancel()

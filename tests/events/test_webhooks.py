@@ -194,8 +194,12 @@ async def test_signed_deliveries_retry_after_errors_and_reach_only_organisers(
         rotated = (await gql_http(server_w.http, ROTATE, {"id": host_endpoint}, key=host.key))["data"]
         new_secret = rotated["rotateWebhookSecret"]["secret"]
         assert new_secret.startswith("whsec_") and new_secret != secret
-        await gql_http(server_w.http, "mutation($id: ID!) { removeWebhookEndpoint(id: $id) { removedId } }",
-                       {"id": partner_endpoint}, key=partner.key)
+        await gql_http(
+            server_w.http,
+            "mutation($id: ID!) { removeWebhookEndpoint(id: $id) { removedId } }",
+            {"id": partner_endpoint},
+            key=partner.key,
+        )
         before = len(rx.received)
         second = await change(invitation, InvitationStatus.QUEUED, InvitationStatus.SENT)
         latest = (await rx.wait_for(before + 1))[-1]

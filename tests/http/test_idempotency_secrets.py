@@ -104,11 +104,14 @@ async def test_webhook_secrets_are_never_stored(make_client_any_db: AppFactory) 
         key = await make_key(org)
         add_vars = {"url": "https://crm.example.org/hooks"}
         added = (await post(client, ADD, add_vars, key=key, headers={"Idempotency-Key": "add-1"})).json()
-        endpoint_id, secret = added["data"]["addWebhookEndpoint"]["endpoint"]["id"], added["data"][
-            "addWebhookEndpoint"
-        ]["secret"]
+        endpoint_id, secret = (
+            added["data"]["addWebhookEndpoint"]["endpoint"]["id"],
+            added["data"]["addWebhookEndpoint"]["secret"],
+        )
         rotate_vars = {"id": endpoint_id}
-        rotated = (await post(client, ROTATE, rotate_vars, key=key, headers={"Idempotency-Key": "rot-1"})).json()
+        rotated = (
+            await post(client, ROTATE, rotate_vars, key=key, headers={"Idempotency-Key": "rot-1"})
+        ).json()
         new_secret = rotated["data"]["rotateWebhookSecret"]["secret"]
         assert secret.startswith("whsec_") and new_secret.startswith("whsec_") and new_secret != secret
 

@@ -66,7 +66,9 @@ def test_a_privacy_contact_that_is_not_one_address_is_refused(tmp_path: Path) ->
     assert make_settings("sqlite://:memory:", tmp_path, privacy_contact="").privacy_contact is None
 
 
-async def _invited(gql: GraphQLClient, world: World, email: str = "ana@example.com", locale: str = "kk") -> str:
+async def _invited(
+    gql: GraphQLClient, world: World, email: str = "ana@example.com", locale: str = "kk"
+) -> str:
     await invite(gql, world, invitee(email, "Ana Pérez", locale=locale))
     return await token_for_email(email, world.settings)
 
@@ -273,5 +275,11 @@ async def test_organisers_read_the_consent(gql: GraphQLClient, world: World) -> 
     result = await gql(query, {"id": world.exchange_id}, key=world.host_key)
     assert "errors" not in result, result
     rows = {e["node"]["email"]: e["node"] for e in result["data"]["node"]["invitations"]["edges"]}
-    assert rows["ana@example.com"]["consentNoticeVersion"] == NOTICE_VERSION and rows["ana@example.com"]["consentAt"]
-    assert (rows["bob@example.com"]["consentAt"], rows["bob@example.com"]["consentNoticeVersion"]) == (None, None)
+    assert (
+        rows["ana@example.com"]["consentNoticeVersion"] == NOTICE_VERSION
+        and rows["ana@example.com"]["consentAt"]
+    )
+    assert (rows["bob@example.com"]["consentAt"], rows["bob@example.com"]["consentNoticeVersion"]) == (
+        None,
+        None,
+    )

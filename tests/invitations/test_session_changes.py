@@ -145,7 +145,8 @@ async def test_a_cancelled_session_stays_on_the_invitation_marked(
     [invited] = exchange["invitations"]["edges"][0]["node"]["sessions"]
     assert invited["id"] == world.session_id(1) and invited["cancelledAt"] is not None
     preview = await gql(
-        "query($token: String!) { invitation(token: $token) { sessions { id cancelledAt } } }", {"token": token}
+        "query($token: String!) { invitation(token: $token) { sessions { id cancelledAt } } }",
+        {"token": token},
     )
     assert preview["data"]["invitation"]["sessions"] == [invited]
     node = await gql(
@@ -153,4 +154,4 @@ async def test_a_cancelled_session_stays_on_the_invitation_marked(
     )
     assert node["data"]["node"] == {"cancelledAt": None}
     page = await http.get(f"/invitations/{token}?lang=en")
-    assert "Planting day</strong> <span class=\"cancelled-label\">cancelled</span>" in page.text
+    assert 'Planting day</strong> <span class="cancelled-label">cancelled</span>' in page.text

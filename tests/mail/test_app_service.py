@@ -16,8 +16,12 @@ from exchange.models import Invitation, InvitationStatus, MailKind, MailStatus, 
 from tests.mail.conftest import SmtpServer, mail_settings, make_invitation, make_world
 
 
-async def test_app_lifespan_runs_the_dispatcher(sqlite_database_url: str, tmp_path: Path, smtp: SmtpServer) -> None:
-    settings = mail_settings(sqlite_database_url, tmp_path, smtp, run_mail_dispatcher=True, mail_poll_seconds=0.05)
+async def test_app_lifespan_runs_the_dispatcher(
+    sqlite_database_url: str, tmp_path: Path, smtp: SmtpServer
+) -> None:
+    settings = mail_settings(
+        sqlite_database_url, tmp_path, smtp, run_mail_dispatcher=True, mail_poll_seconds=0.05
+    )
     application = create_app(settings)
     async with LifespanManager(application):
         dispatcher = application.state.exchange.services["mail_dispatcher"]

@@ -71,7 +71,9 @@ async def test_update_and_cancellations_replace_the_same_entries(
     cancelled.cancelled_at = dt.datetime.now(dt.UTC)
     cancelled.sequence += 1
     await cancelled.save()
-    await enqueue(MailKind.CANCELLATION, invitation, payload={"session_ids": [cancelled.id]}, settings=settings)
+    await enqueue(
+        MailKind.CANCELLATION, invitation, payload={"session_ids": [cancelled.id]}, settings=settings
+    )
     await dispatcher.run_once()
     cancel, subject, text = calendar_of(smtp)
     assert subject == "Session cancelled: Aral Sea Week"
@@ -109,10 +111,18 @@ async def test_cancelled_exchange_and_never_mailed_invitations(
     settings = mail_settings(sqlite_database, tmp_path, smtp)
     host, exchange, _ = await make_world(status=ExchangeStatus.CANCELLED, sessions=0)
     mailed = await make_invitation(
-        exchange, host, settings, email="mailed@example.org", locale="ru",
-        status=InvitationStatus.REVOKED, sent_at=dt.datetime.now(dt.UTC), calendar_sequence=1,
+        exchange,
+        host,
+        settings,
+        email="mailed@example.org",
+        locale="ru",
+        status=InvitationStatus.REVOKED,
+        sent_at=dt.datetime.now(dt.UTC),
+        calendar_sequence=1,
     )
-    unmailed = await make_invitation(exchange, host, settings, email="unmailed@example.org", status=InvitationStatus.REVOKED)
+    unmailed = await make_invitation(
+        exchange, host, settings, email="unmailed@example.org", status=InvitationStatus.REVOKED
+    )
     await enqueue(MailKind.CANCELLATION, mailed, settings=settings)
     skipped = await enqueue(MailKind.CANCELLATION, unmailed, settings=settings)
     await Dispatcher(settings).run_once()
@@ -127,7 +137,10 @@ async def test_cancelled_exchange_and_never_mailed_invitations(
     assert int(event["SEQUENCE"]) == 1 and str(event["STATUS"]) == "CANCELLED"
     assert event.decoded("DTSTART") == dt.date(2027, 5, 10)
     await skipped.refresh_from_db()
-    assert skipped.status is MailStatus.SENT and skipped.last_error == "not sent: no invitation mail was ever sent"
+    assert (
+        skipped.status is MailStatus.SENT
+        and skipped.last_error == "not sent: no invitation mail was ever sent"
+    )
 
 
 async def test_invitation_mail_for_a_revoked_or_expired_invitation_is_not_sent(
@@ -135,8 +148,12 @@ async def test_invitation_mail_for_a_revoked_or_expired_invitation_is_not_sent(
 ) -> None:
     settings = mail_settings(sqlite_database, tmp_path, smtp)
     host, exchange, _ = await make_world()
-    revoked = await make_invitation(exchange, host, settings, email="r@example.org", status=InvitationStatus.REVOKED)
-    expired = await make_invitation(exchange, host, settings, email="e@example.org", expires_in=dt.timedelta(seconds=-1))
+    revoked = await make_invitation(
+        exchange, host, settings, email="r@example.org", status=InvitationStatus.REVOKED
+    )
+    expired = await make_invitation(
+        exchange, host, settings, email="e@example.org", expires_in=dt.timedelta(seconds=-1)
+    )
     for invitation in (revoked, expired):
         await enqueue(MailKind.INVITATION, invitation, settings=settings)
     await Dispatcher(settings).run_once()
@@ -155,14 +172,23 @@ async def test_session_mail_to_a_whole_exchange_invitee_has_no_calendar_file(
     settings = mail_settings(sqlite_database, tmp_path, smtp)
     host, exchange, sessions = await make_world()
     invitation = await make_invitation(
-        exchange, host, settings, locale="kk", status=InvitationStatus.ACCEPTED, sent_at=dt.datetime.now(dt.UTC)
+        exchange,
+        host,
+        settings,
+        locale="kk",
+        status=InvitationStatus.ACCEPTED,
+        sent_at=dt.datetime.now(dt.UTC),
     )
     await enqueue(MailKind.UPDATE, invitation, payload={"session_ids": [sessions[1].id]}, settings=settings)
     await Dispatcher(settings).run_once()
     [received] = smtp.handler.messages()
     message = received.message
     assert message.get_content_type() == "multipart/alternative"
-    assert [p.get_content_type() for p in message.walk()] == ["multipart/alternative", "text/plain", "text/html"]
+    assert [p.get_content_type() for p in message.walk()] == [
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+    ]
     text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "Отырғызу 2" in text and ".ics" not in text
     assert message["Subject"] == "Кесте өзгерді: «Арал апталығы»"

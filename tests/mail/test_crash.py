@@ -43,7 +43,9 @@ async def deliver_rest(settings, deadline_seconds: float = 30.0) -> Dispatcher: 
     return dispatcher
 
 
-def assert_each_delivered(smtp: SmtpServer, rows: list[OutboxMail], in_flight: OutboxMail, connections: int = 1) -> None:
+def assert_each_delivered(
+    smtp: SmtpServer, rows: list[OutboxMail], in_flight: OutboxMail, connections: int = 1
+) -> None:
     """No mail lost; repeated at most the mail in flight on each of the dead dispatcher's
     connections (one per batch it was sending), and the one the server held is among them."""
     counts = Counter(m.message_id for m in smtp.handler.messages())

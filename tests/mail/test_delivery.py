@@ -87,7 +87,9 @@ async def test_invitation_arrives_localised_with_links_and_calendar(
 ) -> None:
     settings = mail_settings(sqlite_database, tmp_path, smtp)
     host, exchange, sessions = await make_world()
-    invitation = await make_invitation(exchange, host, settings, locale=locale, sessions=sessions, message=NOTE)
+    invitation = await make_invitation(
+        exchange, host, settings, locale=locale, sessions=sessions, message=NOTE
+    )
     row = await enqueue(MailKind.INVITATION, invitation, settings=settings)
 
     dispatcher = Dispatcher(settings)
@@ -202,7 +204,9 @@ async def test_no_header_injection_through_names_titles_or_contact(
     message = received.message
     for name in ("Bcc", "Cc", "X-Injected"):
         assert message[name] is None
-    assert message.get_all("Subject") == ["Invitation from Evil Org Bcc: victim@evil.test: Week X-Injected: yes Subject: other"]
+    assert message.get_all("Subject") == [
+        "Invitation from Evil Org Bcc: victim@evil.test: Week X-Injected: yes Subject: other"
+    ]
     [to] = message["To"].addresses
     assert to.addr_spec == "aigerim@example.kz"
     assert to.display_name == "Eve Bcc: third@evil.test Cc: x@evil.test"
@@ -212,14 +216,18 @@ async def test_no_header_injection_through_names_titles_or_contact(
     assert b"\nBcc" not in headers and b"\nX-Injected" not in headers and b"\nCc" not in headers
 
 
-@pytest.mark.parametrize(("kind", "subject"), [(MailKind.INVITATION, "Invitation from"), (MailKind.RESEND, "Invitation from")])
+@pytest.mark.parametrize(
+    ("kind", "subject"), [(MailKind.INVITATION, "Invitation from"), (MailKind.RESEND, "Invitation from")]
+)
 async def test_connection_is_reused_for_a_batch(
     kind: MailKind, subject: str, sqlite_database: str, tmp_path: Path, smtp: SmtpServer, bus: RecordingBus
 ) -> None:
     settings = mail_settings(sqlite_database, tmp_path, smtp)
     host, exchange, _ = await make_world()
     for index in range(7):
-        invitation = await make_invitation(exchange, host, settings, email=f"v{index}@example.org", locale="en")
+        invitation = await make_invitation(
+            exchange, host, settings, email=f"v{index}@example.org", locale="en"
+        )
         await enqueue(kind, invitation, settings=settings)
     dispatcher = Dispatcher(settings)
     assert await dispatcher.run_once() == 7

@@ -12,9 +12,7 @@ from hypothesis import strategies as st
 
 from exchange.mail.render import _address_header, _subject_line, one_line
 
-NAMES = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",)), min_size=0, max_size=120
-).map(one_line)
+NAMES = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=0, max_size=120).map(one_line)
 SAMPLES = ["Әйгерім Серікқызы", 'O"Brien, Jr. \\ (x)', "Фонд «Арал» приглашает вас", "北京 😀 x", "a" * 150]
 
 

@@ -31,7 +31,13 @@ async def test_enqueue_belongs_to_the_callers_transaction(database: str, tmp_pat
     assert await OutboxMail.all().count() == 0
 
     async with in_transaction() as connection:
-        row = await enqueue(MailKind.UPDATE, invitation, payload={"session_ids": [3, 1, 3]}, using_db=connection, settings=settings)
+        row = await enqueue(
+            MailKind.UPDATE,
+            invitation,
+            payload={"session_ids": [3, 1, 3]},
+            using_db=connection,
+            settings=settings,
+        )
     stored = await OutboxMail.get(id=row.id)
     assert stored.payload == {"session_ids": [1, 3]}
     assert stored.recipient == invitation.email and stored.status is MailStatus.PENDING
@@ -41,7 +47,9 @@ async def test_enqueue_belongs_to_the_callers_transaction(database: str, tmp_pat
 async def test_enqueue_many_and_delay(database: str, tmp_path: Path) -> None:
     settings = mail_settings(database, tmp_path, None)
     host, exchange, _ = await make_world()
-    invitations = [await make_invitation(exchange, host, settings, email=f"v{i}@example.org") for i in range(5)]
+    invitations = [
+        await make_invitation(exchange, host, settings, email=f"v{i}@example.org") for i in range(5)
+    ]
     assert await enqueue_many(MailKind.INVITATION, invitations, settings=settings) == 5
     rows = await OutboxMail.all()
     assert len({row.message_id for row in rows}) == 5

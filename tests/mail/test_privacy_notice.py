@@ -40,7 +40,9 @@ def _parts(message: EmailMessage) -> tuple[str, str]:
     return text.get_content().replace("\r\n", "\n"), html.get_content().replace("\r\n", "\n")
 
 
-async def _mail(settings: Settings, locale: str, kind: MailKind = MailKind.INVITATION, **world: Any) -> EmailMessage:
+async def _mail(
+    settings: Settings, locale: str, kind: MailKind = MailKind.INVITATION, **world: Any
+) -> EmailMessage:
     host, exchange, sessions = await make_world(**world)
     invitation = await make_invitation(exchange, host, settings, locale=locale, sessions=sessions)
     return await render(await enqueue(kind, invitation, settings=settings), settings)
@@ -81,7 +83,9 @@ async def test_every_mail_asking_for_an_answer_carries_it(
     assert len(NOTICE_LINK.findall(text)) == 1 and len(NOTICE_LINK.findall(html)) == 1
 
 
-async def test_without_a_privacy_contact_the_organisers_address_or_name(database: str, tmp_path: Path) -> None:
+async def test_without_a_privacy_contact_the_organisers_address_or_name(
+    database: str, tmp_path: Path
+) -> None:
     settings = mail_settings(database, tmp_path, None)  # no EXCHANGE_PRIVACY_CONTACT
     text, html = _parts(await _mail(settings, "en"))
     assert NOTICE["en"]["mail_rights"].format(contact="hello@aral-fund.kz") in text

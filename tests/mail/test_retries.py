@@ -17,7 +17,9 @@ from tests.mail.conftest import RecordingBus, SmtpServer, mail_settings, make_in
 
 async def make_due(row: OutboxMail) -> None:
     """Skip the backoff wait: the test is about what happens next, not about the clock."""
-    await OutboxMail.filter(id=row.id).update(next_attempt_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+    await OutboxMail.filter(id=row.id).update(
+        next_attempt_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    )
 
 
 async def test_451_then_success_delivers_once(
@@ -54,7 +56,9 @@ async def test_451_then_success_delivers_once(
     await invitation.refresh_from_db()
     assert invitation.status is InvitationStatus.SENT
     assert invitation.delivery_attempts == 2 and invitation.last_error is None
-    assert [(e.previous_status, e.status) for e in bus.events] == [(InvitationStatus.QUEUED, InvitationStatus.SENT)]
+    assert [(e.previous_status, e.status) for e in bus.events] == [
+        (InvitationStatus.QUEUED, InvitationStatus.SENT)
+    ]
 
 
 async def test_550_fails_the_invitation(
@@ -66,7 +70,9 @@ async def test_550_fails_the_invitation(
     good = await make_invitation(exchange, host, settings, email="somebody@example.org")
     bad_row = await enqueue(MailKind.INVITATION, bad, settings=settings)
     await enqueue(MailKind.INVITATION, good, settings=settings)
-    smtp.handler.refuse_rcpt["nobody@example.org"] = "550 5.1.1 <nobody@example.org>: Recipient address rejected"
+    smtp.handler.refuse_rcpt["nobody@example.org"] = (
+        "550 5.1.1 <nobody@example.org>: Recipient address rejected"
+    )
     dispatcher = Dispatcher(settings)
     with caplog.at_level(logging.WARNING, logger="exchange"):
         assert await dispatcher.run_once() == 2
@@ -148,11 +154,22 @@ async def test_reminder_outcomes_leave_the_status_alone(
     settings = mail_settings(database, tmp_path, smtp)
     host, exchange, _ = await make_world()
     now = dt.datetime.now(dt.UTC)
-    waiting = await make_invitation(exchange, host, settings, email="waiting@example.org", status=InvitationStatus.SENT, sent_at=now)
-    bouncing = await make_invitation(exchange, host, settings, email="gone@example.org", status=InvitationStatus.SENT, sent_at=now)
-    answered = await make_invitation(exchange, host, settings, email="yes@example.org", status=InvitationStatus.ACCEPTED, sent_at=now)
-    declined = await make_invitation(exchange, host, settings, email="no@example.org", status=InvitationStatus.DECLINED, sent_at=now)
-    rows = {inv.id: await enqueue(MailKind.REMINDER, inv, settings=settings) for inv in (waiting, bouncing, answered, declined)}
+    waiting = await make_invitation(
+        exchange, host, settings, email="waiting@example.org", status=InvitationStatus.SENT, sent_at=now
+    )
+    bouncing = await make_invitation(
+        exchange, host, settings, email="gone@example.org", status=InvitationStatus.SENT, sent_at=now
+    )
+    answered = await make_invitation(
+        exchange, host, settings, email="yes@example.org", status=InvitationStatus.ACCEPTED, sent_at=now
+    )
+    declined = await make_invitation(
+        exchange, host, settings, email="no@example.org", status=InvitationStatus.DECLINED, sent_at=now
+    )
+    rows = {
+        inv.id: await enqueue(MailKind.REMINDER, inv, settings=settings)
+        for inv in (waiting, bouncing, answered, declined)
+    }
     smtp.handler.refuse_rcpt["gone@example.org"] = "550 5.1.1 No such mailbox"
     await Dispatcher(settings).run_once()
 

@@ -22,7 +22,9 @@ class Authenticator:
     def __init__(self) -> None:
         self.logins: list[tuple[str, str]] = []
 
-    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+    def __call__(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
         assert isinstance(auth_data, LoginPassword)
         login, password = auth_data.login.decode(), auth_data.password.decode()
         self.logins.append((login, password))
@@ -40,7 +42,10 @@ def authenticated_smtp() -> Iterator[tuple[SmtpServer, Authenticator]]:
 
 
 async def test_logs_in_with_configured_credentials(
-    sqlite_database: str, tmp_path: Path, authenticated_smtp: tuple[SmtpServer, Authenticator], bus: RecordingBus
+    sqlite_database: str,
+    tmp_path: Path,
+    authenticated_smtp: tuple[SmtpServer, Authenticator],
+    bus: RecordingBus,
 ) -> None:
     server, authenticator = authenticated_smtp
     good = mail_settings(sqlite_database, tmp_path, server, smtp_username="mailer", smtp_password="s3cret")
@@ -51,7 +56,9 @@ async def test_logs_in_with_configured_credentials(
     wrong = mail_settings(sqlite_database, tmp_path, server, smtp_username="mailer", smtp_password="nope")
     await Dispatcher(wrong).run_once()
     await row.refresh_from_db()
-    assert row.status is MailStatus.PENDING and row.last_error is not None and row.last_error.startswith("535")
+    assert (
+        row.status is MailStatus.PENDING and row.last_error is not None and row.last_error.startswith("535")
+    )
     assert (await Invitation.get(id=invitation.id)).status is InvitationStatus.QUEUED
 
     await OutboxMail.filter(id=row.id).update(next_attempt_at=row.created_at)
@@ -69,7 +76,9 @@ async def test_a_slow_batch_keeps_its_lease(
     second one finds nothing to take and nothing is sent twice."""
     settings = mail_settings(database, tmp_path, smtp)
     host, exchange, _ = await make_world()
-    invitations = [await make_invitation(exchange, host, settings, email=f"v{i}@example.org") for i in range(3)]
+    invitations = [
+        await make_invitation(exchange, host, settings, email=f"v{i}@example.org") for i in range(3)
+    ]
     await enqueue_many(MailKind.INVITATION, invitations, settings=settings)
     smtp.handler.hold_at = 1
     first = Dispatcher(settings, name="first", lease_seconds=0.6)

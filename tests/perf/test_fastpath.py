@@ -89,8 +89,20 @@ async def test_same_answers_with_and_without() -> None:
     assert results[0] == results[1]
     assert results[1] == {
         "items": [
-            {"name": "a", "shout": "AA?", "contextValue": "a:me:contextValue", "later": "a!", "paint": "a blue"},
-            {"name": "b", "shout": "BB?", "contextValue": "b:me:contextValue", "later": "b!", "paint": "b blue"},
+            {
+                "name": "a",
+                "shout": "AA?",
+                "contextValue": "a:me:contextValue",
+                "later": "a!",
+                "paint": "a blue",
+            },
+            {
+                "name": "b",
+                "shout": "BB?",
+                "contextValue": "b:me:contextValue",
+                "later": "b!",
+                "paint": "b blue",
+            },
         ]
     }
 

@@ -20,7 +20,9 @@ def test_classify() -> None:
     assert classify("SELECT pg_advisory_unlock_all();\nCLOSE ALL;\nUNLISTEN *;\nRESET ALL;") == "driver"
     assert classify("PRAGMA foreign_keys=ON") == "driver"
     # asyncpg's type introspection and the JIT switch around it
-    assert classify("SELECT current_setting('jit') AS cur, set_config('jit', 'off', false) AS new") == "driver"
+    assert (
+        classify("SELECT current_setting('jit') AS cur, set_config('jit', 'off', false) AS new") == "driver"
+    )
     assert classify("SELECT set_config('jit', $1, false)") == "driver"
     assert classify("SELECT set_config('app.x', $1, false)") == "data"
 

@@ -355,7 +355,9 @@ async def _seed_reports(data_exchanges: int) -> None:
                 recorded_at=now,
             )
             for exchange_id in range(1, data_exchanges + 1)
-            for position, metric in enumerate((models.OutcomeMetric.TREES_PLANTED, models.OutcomeMetric.CUSTOM))
+            for position, metric in enumerate(
+                (models.OutcomeMetric.TREES_PLANTED, models.OutcomeMetric.CUSTOM)
+            )
         ]
     )
     await models.ExperienceReport.bulk_create(

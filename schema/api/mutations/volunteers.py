@@ -78,7 +78,9 @@ class VolunteerMutations:
         description="The volunteer's sending organisation or an admin only (FORBIDDEN for other organisations "
         "that see them). Only admins change organisationId."
     )
-    async def update_volunteer(self, info: Info, id: strawberry.ID, input: UpdateVolunteerInput) -> VolunteerPayload:
+    async def update_volunteer(
+        self, info: Info, id: strawberry.ID, input: UpdateVolunteerInput
+    ) -> VolunteerPayload:
         async def action() -> dict[str, Any]:
             volunteer = await volunteers.update_volunteer(
                 info.context.actor,

@@ -13,8 +13,11 @@ from exchange.models import CertificateStatus
 from schema.api.context import Info
 from schema.api.shown_once import shown_once
 
-strawberry.enum(CertificateStatus, name="CertificateStatus", description="VALID, or REVOKED: replaced after "
-    "its participation changed, or withdrawn with it.")
+strawberry.enum(
+    CertificateStatus,
+    name="CertificateStatus",
+    description="VALID, or REVOKED: replaced after its participation changed, or withdrawn with it.",
+)
 
 
 @strawberry.type(
