@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -312,12 +312,22 @@ async def visible_exchange_by_slug(actor: Actor, slug: str) -> Exchange | None:
 
 
 async def _visible(actor: Actor, exchange: Exchange | None) -> Exchange | None:
-    if exchange is None:
-        return None
-    partners = await partner_ids_of(exchange.id)
-    if not access.can_see_exchange(actor, exchange.status, exchange.host_id, partners):
-        return None
-    return exchange
+    return exchange if exchange is not None and await sees_exchange(actor, exchange) else None
+
+
+PartnerIds = frozenset[int] | Callable[[int], Awaitable[frozenset[int]]]
+
+
+async def sees_exchange(actor: Actor, exchange: Exchange, partners: PartnerIds = partner_ids_of) -> bool:
+    """access.can_see_exchange for an exchange at hand; every domain path asks through here.
+
+    ``partners`` are its partners' ids when the caller holds them already, else how to load
+    them (a request's DataLoader, say): loaded only for the one case whose answer needs them."""
+    known = access.seen_without_partners(actor, exchange.status, exchange.host_id)
+    if known is not None:
+        return known
+    ids = partners if isinstance(partners, frozenset) else await partners(exchange.id)
+    return access.can_see_exchange(actor, exchange.status, exchange.host_id, ids)
 
 
 async def managed_exchange(
@@ -334,7 +344,7 @@ async def managed_exchange(
     if exchange is None:
         raise not_found("ExperienceExchange", [field])
     partners = await partner_ids_of(exchange.id)
-    if not access.can_see_exchange(actor, exchange.status, exchange.host_id, partners):
+    if not await sees_exchange(actor, exchange, partners):
         raise not_found("ExperienceExchange", [field])
     require_manager(actor, exchange)
     return exchange, partners
@@ -589,6 +599,7 @@ __all__ = [
     "create_exchange",
     "page_exchanges",
     "partner_ids_of",
+    "sees_exchange",
     "update_exchange",
     "visible_exchange",
     "visible_exchange_by_slug",

@@ -11,7 +11,7 @@ from exchange import access
 from exchange.access import Actor
 from exchange.errors import DomainError, ErrorCode, forbidden, not_found
 from exchange.events import AfterCommit
-from exchange.exchanges import partner_ids_of
+from exchange.exchanges import partner_ids_of, sees_exchange
 from exchange.invitations.common import (
     LIVE_STATUSES,
     OPEN_STATUSES,
@@ -216,10 +216,9 @@ async def followed_exchange(actor: Actor, exchange_id: int, what: str = "invitat
     if exchange is None:
         raise not_found("ExperienceExchange", ["exchangeId"])
     partners = await partner_ids_of(exchange.id)
-    host_id: int = exchange.host_id
-    if not access.can_see_exchange(actor, exchange.status, host_id, partners):
+    if not await sees_exchange(actor, exchange, partners):
         raise not_found("ExperienceExchange", ["exchangeId"])
-    if not access.can_see_invitations(actor, host_id, partners):
+    if not access.can_see_invitations(actor, exchange.host_id, partners):
         raise forbidden(f"Only the exchange's organisers may follow its {what}.")
     return exchange_id
 

@@ -20,6 +20,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from exchange import access
+from exchange.exchanges import sees_exchange
 from exchange.i18n import parse_accept_language, pick_text, pick_ui_locale
 from exchange.invitations.common import OPEN_STATUSES, effective_status
 from exchange.invitations.manage import sessions_by_invitation
@@ -202,12 +203,7 @@ def routes(settings: Settings) -> list[Route]:
         # A path that is no slug names nothing (the ORM would refuse it with an error, a 500).
         exchange = await Exchange.get_or_none(slug=slug) if is_slug(slug) else None
         # Anyone may fetch it: shown exactly when an anonymous API caller sees the exchange.
-        if exchange is None or not access.can_see_exchange(
-            access.ANONYMOUS,
-            exchange.status,
-            exchange.host_id,
-            frozenset(),
-        ):
+        if exchange is None or not await sees_exchange(access.ANONYMOUS, exchange):
             return _not_found()
         locale = _requested_locale(request, exchange.languages or [])
         body = await public_feed(exchange, settings, locale)

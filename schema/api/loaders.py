@@ -204,10 +204,12 @@ class Loaders:
         )
         return [key in found for key in keys]
 
+    async def partner_ids(self, exchange_id: int) -> frozenset[int]:
+        return frozenset(partner.id for partner in await self.exchange_partners.load(exchange_id))
+
     async def sees_invitations(self, exchange: models.Exchange) -> bool:
         """Whether the caller may read the exchange's invitations (exchange.access's rule)."""
-        partners = await self.exchange_partners.load(exchange.id)
-        partner_ids = frozenset(partner.id for partner in partners)
+        partner_ids = await self.partner_ids(exchange.id)
         return access.can_see_invitations(self.context.actor, exchange.host_id, partner_ids)
 
     async def sees_exact_counts(self, exchange_id: int, host_id: int) -> bool:
@@ -215,19 +217,12 @@ class Loaders:
         actor = self.context.actor
         if not actor.is_organisation:  # the answer needs no partners: one statement less
             return access.sees_exact_counts(actor, host_id, frozenset())
-        partners = await self.exchange_partners.load(exchange_id)
-        partner_ids = frozenset(partner.id for partner in partners)
-        return access.sees_exact_counts(actor, host_id, partner_ids)
+        return access.sees_exact_counts(actor, host_id, await self.partner_ids(exchange_id))
 
     async def visible_exchange(self, exchange_id: int) -> models.Exchange | None:
         """The exchange if it exists and the caller may see it (the rule of exchange.access)."""
         exchange = await self.exchange.load(exchange_id)
         if exchange is None:
             return None
-        actor = self.context.actor
-        seen = access.seen_without_partners(actor, exchange.status, exchange.host_id)
-        if seen is None:  # a draft, asked about by another organisation: are they a partner?
-            partners = await self.exchange_partners.load(exchange_id)
-            partner_ids = frozenset(partner.id for partner in partners)
-            seen = access.can_see_exchange(actor, exchange.status, exchange.host_id, partner_ids)
+        seen = await exchanges.sees_exchange(self.context.actor, exchange, self.partner_ids)
         return exchange if seen else None
