@@ -17,7 +17,6 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +26,7 @@ from exchange.models import ApiKeyRole
 from exchange.settings import Settings
 from schema.api.relay import encode_id
 from schema.engine import plan
+from tests.api import plan_fixtures
 from tests.api.plan_corpus import (
     BYPASSED,
     ERRORS,
@@ -37,23 +37,15 @@ from tests.api.plan_corpus import (
     UNPLANNED,
     Case,
     World,
-    seed,
 )
-from tests.conftest import GraphQLClient, make_key, make_settings
+from tests.conftest import GraphQLClient, make_key
 from tests.perf.seed import seed as seed_bench
 
 STAT_KEYS = (PLANNED, NOT_COMPILED)
 
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    # Hundreds of requests per test: no rate limit in the way.
-    return make_settings(database_url, tmp_path, rate_limit_points=100_000_000)
-
-
-@pytest.fixture
-async def world(app: Any, settings: Settings, admin_key: str) -> World:
-    return await seed(settings.signing_key, admin_key)
+# The corpus's fixtures, bound by name so that pytest finds them here (see plan_fixtures).
+settings = plan_fixtures.settings
+world = plan_fixtures.world
 
 
 def comparable(body: dict[str, Any]) -> dict[str, Any]:
