@@ -53,7 +53,7 @@ CANCEL = (
     """mutation($id: ID!) { cancelSession(id: $id) { session { id } userErrors { field message code } } }"""
 )
 REFUSALS = {
-    (("sessionIds", 0), "This session is cancelled."),
+    (("sessionIds", "0"), "This session is cancelled."),
     (("sessionIds",), "A session was cancelled meanwhile."),
 }
 
