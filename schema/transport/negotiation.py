@@ -3,8 +3,11 @@ the entries of an ``Accept`` header that choose a subscription's stream transpor
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from schema.admission.operation import GRAPHQL_RESPONSE_JSON, JSON
 
@@ -17,6 +20,28 @@ class MediaRange:
     text: str
     media: str
     quality: float
+
+
+T = TypeVar("T")
+
+# Clients send the same few Accept values on every request; what they mean is worked out once
+# per distinct value (profiled: parsing them took 0.15 ms a request, 5% of a small page).
+# Only short values are kept, so the caches stay small in bytes whatever clients send.
+CACHED_ACCEPT_LENGTH = 256
+CACHED_ACCEPT_VALUES = 128
+
+
+def per_accept_value(decide: Callable[[str | None], T]) -> Callable[[str | None], T]:
+    """``decide(accept)``, remembered for short values (it must depend on the value alone)."""
+    cached = functools.lru_cache(maxsize=CACHED_ACCEPT_VALUES)(decide)
+
+    @functools.wraps(decide)
+    def decided(accept: str | None) -> T:
+        if accept is not None and len(accept) > CACHED_ACCEPT_LENGTH:
+            return decide(accept)
+        return cached(accept)
+
+    return decided
 
 
 _ACCEPT_ENTRY = re.compile(r'(?:[^,"]|"[^"]*")+')
@@ -45,6 +70,7 @@ def media_ranges(accept: str) -> list[MediaRange]:
     return ranges
 
 
+@per_accept_value
 def negotiate(accept: str | None) -> str | None:
     """The media type a query or mutation is answered with; None when the client accepts
     neither. graphql-response+json when the client names it (and likes it at least as much

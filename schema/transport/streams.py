@@ -6,9 +6,11 @@ stream path with the document admission resolved."""
 from __future__ import annotations
 
 import contextvars
+import functools
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -20,7 +22,7 @@ from strawberry.types.graphql import OperationType
 
 from schema.api.context import Context
 from schema.transport.execution import Admission
-from schema.transport.negotiation import media_ranges
+from schema.transport.negotiation import media_ranges, per_accept_value
 
 if TYPE_CHECKING:
     from cross_web import AsyncHTTPRequestAdapter
@@ -94,9 +96,20 @@ class StreamingGraphQL(GraphQL[Context, None]):
         """The stream transport for a subscription: the client's most preferred one by
         ``q``, then by order (Strawberry's own choice ignores both); none when it accepts
         no stream. Strawberry asks this again when it runs an admitted stream."""
-        accept = next((value for key, value in headers.items() if key.lower() == "accept"), "")
+        accept = headers.get("accept") if isinstance(headers, Headers) else None
+        if accept is None:
+            accept = next((value for key, value in headers.items() if key.lower() == "accept"), "")
+        return self._stream_choice(accept)
+
+    @functools.cached_property
+    def _stream_choice(self) -> Callable[[str | None], HTTPStreamTransport | None]:
+        """The stream transport an ``Accept`` value chooses, remembered per value (the view's
+        transports are fixed once it exists)."""
+        return per_accept_value(self._choose_stream_transport)
+
+    def _choose_stream_transport(self, accept: str | None) -> HTTPStreamTransport | None:
         ranked = sorted(
-            (entry for entry in media_ranges(accept) if entry.quality > 0),
+            (entry for entry in media_ranges(accept or "") if entry.quality > 0),
             key=lambda entry: -entry.quality,  # stable: equal qualities keep the client's order
         )
         for entry in ranked:
