@@ -7,7 +7,7 @@ Only identifiers written in this code are formatted into SQL; every value is a p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -267,17 +267,23 @@ def projected(
 
 
 async def rows_by_ids(
-    model: type[Model], ids: Sequence[Any], projection: Projected, offered: dict[str, Join] | None = None
+    model: type[Model],
+    ids: Sequence[Any],
+    projection: Projected,
+    offered: dict[str, Join] | None = None,
+    where: Callable[[Statement], list[str]] | None = None,
 ) -> Sequence[Any]:
     """The rows of ``model`` with these primary keys, in no particular order, laid out as
-    ``projection``."""
+    ``projection``; ``where`` gives further conditions over the row ``t`` (e.g. a visibility
+    rule), its values as parameters of the statement it is given."""
     statement = Statement()
     meta = model._meta
     selects, joins = projected("t", model, projection, offered or {})
     key = f't."{meta.db_pk_column}"'
+    conditions = [statement.is_in(key, ids), *(where(statement) if where is not None else ())]
     return await statement.fetch_rows(
         f'SELECT {", ".join(selects)} FROM "{meta.db_table}" t {" ".join(joins)} '
-        f"WHERE {statement.is_in(key, ids)}"
+        f"WHERE {' AND '.join(conditions)}"
     )
 
 

@@ -25,7 +25,7 @@ from schema.api.mutations.roster import RosterMutations
 from schema.api.mutations.sessions_changes import SessionChangeMutations
 from schema.api.mutations.volunteers import VolunteerMutations
 from schema.api.mutations.webhooks import WebhookMutations, WebhookQueries
-from schema.api.node import resolve_node
+from schema.api.node import NODE_LOOKUP, resolve_node
 from schema.api.queries import ExchangeQueries, OrganisationQueries, VolunteerQueries
 from schema.api.scalars import SCALAR_MAP
 from schema.api.subscriptions.invitations import InvitationSubscriptions
@@ -34,11 +34,12 @@ from schema.api.subscriptions.shared_execution import SharedEventExecutor
 from schema.api.types.node import Node
 from schema.api.types.statistics import StatisticsQueries
 from schema.engine import fastpath
+from schema.engine.declarations import declare
 
 
 @strawberry.type
 class NodeQuery:
-    @strawberry.field
+    @strawberry.field(metadata=declare(NODE_LOOKUP))
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         info.context.actor  # noqa: B018  (an invalid key is refused)
         return await resolve_node(info, id)

@@ -4,11 +4,23 @@ every other read path (global ids are not secrets)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from exchange import lookups
 from exchange.invitations.manage import visible_invitation
 from schema.api.context import Info
+from schema.api.fetches import (
+    EXCHANGE_JOINS,
+    ORGANISATION_JOINS,
+    PARTICIPATION_JOINS,
+    SESSION_JOINS,
+    VOLUNTEER_JOINS,
+)
 from schema.api.relay import decode_id, malformed_id
+from schema.engine.declarations import ByKeys, Joins, Lookup, Projection
+
+if TYPE_CHECKING:
+    from schema.api.context import Context
 
 # type name -> async (info, pk) -> object or None; each domain module registers its types.
 NODE_RESOLVERS: dict[str, Callable[[Info, int], Awaitable[Any]]] = {}
@@ -69,3 +81,23 @@ async def _volunteer(info: Info, pk: int) -> Any:
 async def _invitation(info: Info, pk: int) -> Any:
     # Only the exchange's organisers and admins: for anyone else the id names nothing.
     return await visible_invitation(info.context.actor, pk)
+
+
+# node(id:) from rows (schema.engine.lookup), for the types whose selection is declared: the
+# same objects as the resolvers above, each type's visibility rule in its one statement
+# (exchange.lookups). Invitations stay with their resolver.
+def _rows(fetch: Callable[[Any, list[int], Projection], Awaitable[Any]]) -> ByKeys:
+    async def fetch_visible(context: Context, ids: list[int], projection: Projection) -> Any:
+        return await fetch(context.actor, ids, projection)
+
+    return fetch_visible
+
+
+_ROW_TYPES: dict[str, tuple[ByKeys, Joins]] = {
+    "Organisation": (_rows(lookups.organisation_rows), ORGANISATION_JOINS),
+    "ExperienceExchange": (_rows(lookups.exchange_rows), EXCHANGE_JOINS),
+    "Session": (_rows(lookups.session_rows), SESSION_JOINS),
+    "Participation": (_rows(lookups.participation_rows), PARTICIPATION_JOINS),
+    "Volunteer": (_rows(lookups.volunteer_rows), VOLUNTEER_JOINS),
+}
+NODE_LOOKUP = Lookup(decode_id, {name: _ROW_TYPES[name] for name in NODE_RESOLVERS if name in _ROW_TYPES})

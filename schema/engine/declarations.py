@@ -179,17 +179,35 @@ Joins = Mapping[str, "Joins"]
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """A root field naming one object by its global id (the argument ``argument``), e.g.
+    ``node(id:)``: ``decode`` gives (type name, primary key), or None for what is no id;
+    ``types``, for each type it serves from rows, the fetch of the rows of that type the
+    caller may see (the resolver's visibility rule: a row left out reads as null) and the
+    to-one fields those rows can join. An id that does not decode, or names another type,
+    goes through the resolver (its errors are the resolver's)."""
+
+    decode: Callable[[str], tuple[str, Any] | None]
+    types: Mapping[str, tuple[ByKeys, Joins]]
+    argument: str = "id"
+
+    @property
+    def attributes(self) -> frozenset[str]:
+        return frozenset()
+
+
+@dataclass(frozen=True)
 class Declaration:
     """A field's declaration: what it reads (``reads``) and, for a fetch, the to-one fields
     of the fetched type its statement can join (``joins``: the names the domain's fetch
     offers, nested for the relations of a joined row)."""
 
-    reads: Reads | GlobalId | Localized | ToOne | Children | ChildPage | RootPage
+    reads: Reads | GlobalId | Localized | ToOne | Children | ChildPage | RootPage | Lookup
     joins: Joins
 
 
 def declare(
-    reads: Reads | GlobalId | Localized | ToOne | Children | ChildPage | RootPage,
+    reads: Reads | GlobalId | Localized | ToOne | Children | ChildPage | RootPage | Lookup,
     *,
     joins: Joins | None = None,
 ) -> dict[str, Declaration]:

@@ -74,6 +74,7 @@ from schema.engine.columns import document_columns
 from schema.engine.drive import Entry, Load, discard, drive
 from schema.engine.failures import Failure, Round, report
 from schema.engine.fastpath import BACKREF, DIRECT_KEY, DirectCall, LoaderCall
+from schema.engine.lookup import LookupField, compile_lookup
 from schema.engine.rows import RowField, compile_row_field
 from schema.engine.rows import uses_variables as _uses_variables
 
@@ -121,9 +122,9 @@ class FieldPlan:
     attribute: str = ""
     direct: DirectCall | None = None
     loader_call: LoaderCall | None = None
-    # The declared subtree answered from rows (schema.engine.rows), when the request allows;
-    # else the field runs as its kind says.
-    rows: RowField | None = None
+    # The declared subtree (schema.engine.rows) or root lookup by id (schema.engine.lookup)
+    # answered from rows, when the request allows; else the field runs as its kind says.
+    rows: RowField | LookupField | None = None
     is_async: bool = False
     # Coerced arguments when they use no variable (the same for every request), else None.
     static_arguments: dict[str, Any] | None = None
@@ -265,6 +266,8 @@ class OperationPlan:
                 plan.kind, plan.loader_call = LOADER, direct.loader_call
         plan.completion = self.completion(definition.type, nodes)
         plan.rows = compile_row_field(self, parent, definition, nodes)
+        if plan.rows is None and parent is self.schema.query_type:
+            plan.rows = compile_lookup(self, definition, nodes)
         return plan
 
     def completion(self, type_: GraphQLOutputType, nodes: tuple[FieldNode, ...]) -> Completion:

@@ -68,6 +68,17 @@ OPERATIONS = [
     Operation("LargeResult", BENCH["LargeResult"], _paged),
     Operation("NodeLookupExchange", BENCH["NodeLookup"], lambda _size: {"id": "RXhwZXJpZW5jZUV4Y2hhbmdlOjE"}),
     Operation("NodeLookupVolunteer", BENCH["NodeLookup"], lambda _size: {"id": "Vm9sdW50ZWVyOjE"}),
+    # node(id:) from rows with nested levels: the exchange with its host joined, then one
+    # statement per level (partners, sessions, their speakers, the participants' page).
+    Operation(
+        "NodeLookupExchangeNested",
+        """query NodeLookupExchangeNested($id: ID!, $first: Int!) {
+          node(id: $id) { id ... on ExperienceExchange { slug title host { id name } partners { id name }
+            sessions { id title startsAt speakers { id fullName } }
+            participants(first: $first) { totalCount edges { node { id role volunteer { id fullName } } } } } }
+        }""",
+        lambda size: {"id": "RXhwZXJpZW5jZUV4Y2hhbmdlOjE", "first": size},
+    ),
     Operation(
         "ExchangeDetails",
         """query ExchangeDetails($first: Int!) {
