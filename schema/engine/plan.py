@@ -18,7 +18,10 @@ The result is exactly graphql-core's: same resolvers, same arguments, same seria
 ``is_type_of`` and ``resolve_type`` checks, same key order, and, when a field fails (its
 resolver or loader raises, a null in a non-null position, a value of the wrong type), the
 same errors with their paths and the same partial data, in graphql-core's order
-(schema.engine.failures): the plan runs an operation once, errors included. What it cannot
+(schema.engine.failures): the plan runs an operation once, errors included. A declared
+subtree answered from rows (schema.engine.rows) whose fetch fails runs through its resolvers
+instead, in the same execution (``resolve_instead_of_rows``), so its errors are theirs too.
+What it cannot
 run at all (introspection at the root, directives other than @skip/@include, mutations and
 subscriptions) is refused when compiling (``compile_operation`` gives None), before anything
 runs, and graphql-core runs it instead.
@@ -399,6 +402,20 @@ class _Group:
     round: Round = (0, 0)
 
 
+@dataclass(eq=False)
+class _Level:
+    """What resolving one level collects before its awaitables are driven: per group and
+    field, the column of values, the resolve info and whether graphql-core would await them."""
+
+    values: list[list[list[Any]]] = field(default_factory=list)
+    infos: list[list[GraphQLResolveInfo | None]] = field(default_factory=list)
+    awaited: list[list[bool]] = field(default_factory=list)
+    pending: list[Entry] = field(default_factory=list)
+    loads: list[Load] = field(default_factory=list)
+    waited: set[int] = field(default_factory=set)  # ids of the columns whose values waited on a future
+    row_columns: set[int] = field(default_factory=set)  # ids of the columns of final values from rows
+
+
 # A value whose resolver or load failed (the failure is noted): completed as null.
 _FAILED: Any = type("_Failed", (), {"__repr__": lambda _self: "<failed>"})()
 
@@ -418,6 +435,10 @@ class _Execution:
         self.failures: list[Failure] = []
         # ids of the columns holding a _FAILED value (completed one by one).
         self.failed_columns: set[int] = set()
+        # Row mode for this execution, until a row subtree fails; the fields whose row subtree
+        # failed in the level being resolved: (group, field, column).
+        self.rows_on = True
+        self.rows_failed_here: list[tuple[_Group, FieldPlan, list[Any]]] = []
 
     def info(self, field_plan: FieldPlan, parent: GraphQLObjectType) -> GraphQLResolveInfo:
         plan = self.plan
@@ -481,84 +502,118 @@ class _Execution:
     # ------------------------------------------------------------ resolving
 
     async def resolve_level(self, groups: list[_Group]) -> list[_Group]:
-        # Values per (group, field), filled now for sync fields and after the drive for async ones.
-        values: list[list[list[Any]]] = []
-        infos: list[list[GraphQLResolveInfo | None]] = []
-        # Per (group, field): whether graphql-core would have awaited its values.
-        awaited: list[list[bool]] = []
-        pending: list[Entry] = []
-        loads: list[Load] = []
-        waited: set[int] = set()  # ids of the columns whose values waited on a future
-        row_columns: set[int] = set()  # ids of the columns of final values from rows
+        level = _Level()
         try:
             for group in groups:
                 group_values: list[list[Any]] = []
                 group_infos: list[GraphQLResolveInfo | None] = []
                 group_awaited: list[bool] = []
-                values.append(group_values)
-                infos.append(group_infos)
-                awaited.append(group_awaited)
-                parent = group.plan.type
-                sources = group.sources
+                level.values.append(group_values)
+                level.infos.append(group_infos)
+                level.awaited.append(group_awaited)
                 for field_plan in group.plan.fields:
-                    kind = field_plan.kind
-                    info: GraphQLResolveInfo | None = None
-                    is_async = False
-                    column: list[Any]
-                    if kind == ATTRIBUTE:
-                        attribute = field_plan.attribute
-                        try:
-                            column = [getattr(source, attribute) for source in sources]
-                        except Exception:  # e.g. a column the loaders did not select
-                            column = self.attributes_one_by_one(group, field_plan, sources)
-                    elif kind == TYPENAME:
-                        column = [parent.name] * len(sources)
-                    elif field_plan.rows is not None and (
-                        rows := field_plan.rows.prepare(self.context, self.variable_values)
-                    ):
-                        STATS["rows"] += 1
-                        column = [None] * len(sources)
-                        fill = rows.fill(
-                            sources, column, functools.partial(self.rows_failed, group, field_plan)
-                        )
-                        pending.append(Entry(fill, [None], 0))
-                        row_columns.add(id(column))
-                        waited.add(id(column))
-                        is_async = True
-                    elif kind == LOADER:
-                        column = []
-                        group_values.append(column)  # visible to the clean-up while it fills
-                        before = len(loads)
-                        self.load_column(group, field_plan, sources, column, loads)
-                        group_values.pop()
-                        is_async = True  # the resolver is a coroutine function
-                        if len(loads) > before:
-                            waited.add(id(column))
-                    else:
-                        info = self.info(field_plan, parent)
-                        column = []
-                        group_values.append(column)  # visible to the clean-up while it fills
-                        self.resolve_column(group, field_plan, info, sources, column)
-                        group_values.pop()
-                        if kind == RESOLVER or field_plan.is_async:
-                            where = (group, field_plan)
-                            for index, value in enumerate(column):
-                                if _is_awaitable(value):
-                                    pending.append(Entry(value, column, index, where))
-                                    is_async = True
+                    column, info, is_async = self.start_field(level, group, field_plan, group_values)
                     group_values.append(column)
                     group_infos.append(info)
                     group_awaited.append(is_async)
-            if pending or loads:
-                await drive(pending, loads, self.fail_awaited, waited)
+            if level.pending or level.loads:
+                await drive(level.pending, level.loads, self.fail_awaited, level.waited)
+            if self.rows_failed_here:
+                await self.resolve_instead_of_rows(groups, level)
         except BaseException:
-            discard(value for group_values in values for column in group_values for value in column)
+            discard(value for group_values in level.values for column in group_values for value in column)
             raise
+        return self.complete_level(groups, level)
 
+    def start_field(
+        self, level: _Level, group: _Group, field_plan: FieldPlan, group_values: list[list[Any]]
+    ) -> tuple[list[Any], GraphQLResolveInfo | None, bool]:
+        """One field's values for the group's objects: final for sync fields, else filled by
+        the level's drive. Returns the column, the resolve info (resolver kinds) and whether
+        graphql-core would await the field's values."""
+        kind = field_plan.kind
+        parent = group.plan.type
+        sources = group.sources
+        column: list[Any]
+        if kind == ATTRIBUTE:
+            attribute = field_plan.attribute
+            try:
+                return [getattr(source, attribute) for source in sources], None, False
+            except Exception:  # e.g. a column the loaders did not select
+                return self.attributes_one_by_one(group, field_plan, sources), None, False
+        if kind == TYPENAME:
+            return [parent.name] * len(sources), None, False
+        if (
+            self.rows_on
+            and field_plan.rows is not None
+            and (rows := field_plan.rows.prepare(self.context, self.variable_values))
+        ):
+            STATS["rows"] += 1
+            column = [None] * len(sources)
+            fill = rows.fill(sources, column, functools.partial(self.rows_failed, group, field_plan))
+            level.pending.append(Entry(fill, [None], 0))
+            level.row_columns.add(id(column))
+            level.waited.add(id(column))
+            return column, None, True
+        column = []
+        group_values.append(column)  # visible to the clean-up while it fills
+        try:
+            if kind == LOADER:
+                before = len(level.loads)
+                self.load_column(group, field_plan, sources, column, level.loads)
+                if len(level.loads) > before:
+                    level.waited.add(id(column))
+                return column, None, True  # the resolver is a coroutine function
+            info = self.info(field_plan, parent)
+            self.resolve_column(group, field_plan, info, sources, column)
+        finally:
+            group_values.pop()
+        is_async = False
+        if kind == RESOLVER or field_plan.is_async:
+            where = (group, field_plan)
+            for index, value in enumerate(column):
+                if _is_awaitable(value):
+                    level.pending.append(Entry(value, column, index, where))
+                    is_async = True
+        return column, info, is_async
+
+    def rows_failed(
+        self, group: _Group, field_plan: FieldPlan, column: list[Any], _error: BaseException
+    ) -> None:
+        """A row subtree's fetch failed (the database, or a null where the schema allows
+        none): the field runs through its resolver instead (``resolve_instead_of_rows``)."""
+        self.rows_on = False
+        self.rows_failed_here.append((group, field_plan, column))
+
+    async def resolve_instead_of_rows(self, groups: list[_Group], level: _Level) -> None:
+        """The fields whose row subtree failed, run for the same objects through their
+        resolvers, as if row mode had never answered them: graphql-core's errors (one per
+        object or list position where a resolver failed, nulls going up by the schema's
+        non-null rules) come from the plan's own failure handling, in the same execution
+        under the same deadline. Row mode is off for the rest of the execution (set by
+        ``rows_failed``), so what failed is asked once more, through the resolvers only;
+        the levels above it in the subtree are read again (on this failure path only)."""
+        failed, self.rows_failed_here = self.rows_failed_here, []
+        level.pending, level.loads = [], []
+        for group, field_plan, column in failed:
+            group_index, field_index = groups.index(group), group.plan.fields.index(field_plan)
+            level.row_columns.discard(id(column))
+            level.waited.discard(id(column))
+            group_values = level.values[group_index]
+            replacement, info, is_async = self.start_field(level, group, field_plan, group_values)
+            group_values[field_index] = replacement
+            level.infos[group_index][field_index] = info
+            level.awaited[group_index][field_index] = is_async
+        if level.pending or level.loads:
+            await drive(level.pending, level.loads, self.fail_awaited, level.waited)
+
+    def complete_level(self, groups: list[_Group], level: _Level) -> list[_Group]:
+        """The level's values completed into their result dicts; the groups of the next level."""
         next_level: dict[int, _Group] = {}
         failed_columns = self.failed_columns
+        waited, row_columns = level.waited, level.row_columns
         for group, group_values, group_infos, group_awaited in zip(
-            groups, values, infos, awaited, strict=True
+            groups, level.values, level.infos, level.awaited, strict=True
         ):
             results = group.results
             for field_plan, column, info, is_async in zip(
@@ -566,9 +621,7 @@ class _Execution:
             ):
                 key = field_plan.key
                 completion = field_plan.completion
-                if completion is None or (
-                    id(column) in row_columns and id(column) not in self.failed_columns
-                ):
+                if completion is None or id(column) in row_columns:
                     for result, value in zip(results, column, strict=True):
                         result[key] = value
                     continue
@@ -583,14 +636,6 @@ class _Execution:
                 except Exception:
                     self.complete_one_by_one(group, field_plan, column, info, round_, next_level)
         return list(next_level.values())
-
-    def rows_failed(
-        self, group: _Group, field_plan: FieldPlan, column: list[Any], error: BaseException
-    ) -> None:
-        """A row subtree's fetch failed (the database, or a parent's key): the field fails
-        for every object, as its resolver's shared loader batch would have."""
-        for index in range(len(column)):
-            self.fail_awaited((group, field_plan), column, index, error, True)
 
     def attributes_one_by_one(self, group: _Group, field_plan: FieldPlan, sources: list[Any]) -> list[Any]:
         column: list[Any] = []
