@@ -195,3 +195,27 @@ async def test_aliased_lookups_and_literal_ids(differ: Differ, world: World) -> 
         variables = {"a": world.ids["draft"], "b": world.ids["loner"]}
         problems += await compare(differ, world, query, variables, actor, rows=4)
     assert not problems, "\n".join(problems)
+
+
+async def test_a_lookup_whose_fetch_fails_is_answered_by_its_resolver(
+    differ: Differ, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lookup's statement failing (here: every row lookup by id refused) leaves the field
+    to its resolver in the same execution (schema.engine.plan.resolve_instead_of_rows): the
+    answer is graphql-core's, for visible, hidden and unknown objects alike."""
+    from tortoise.exceptions import DBConnectionError
+
+    from exchange import lookups
+
+    async def away(*_args: Any, **_kwargs: Any) -> Any:
+        raise DBConnectionError("injected: connection refused")
+
+    monkeypatch.setattr(lookups, "rows_by_ids", away)
+    problems: list[str] = []
+    for name in ("un", "aral", "draft", "loner", "missing-exchange"):
+        type_name = next(type_name for type_name, names in IDS.items() if name in names)
+        query = lookup(ROW_SELECTIONS[type_name])
+        variables = {"id": world.ids[name], **({"l": "kk"} if "$l" in query else {})}
+        for actor in EVERYONE:
+            problems += await compare(differ, world, query, variables, actor, rows=1)
+    assert not problems, "\n".join(problems)
