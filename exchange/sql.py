@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from tortoise import connections
 from tortoise.models import Model
 
+from exchange.pinned import lent
 from exchange.rows import M, builder, instances
 
 
@@ -49,6 +50,9 @@ class Statement:
     async def fetch_rows(self, sql: str) -> Sequence[Any]:
         """Rows as the driver returns them (asyncpg records, sqlite3 rows: no dict per row),
         readable by column name; for many rows that become model instances (exchange.rows)."""
+        pinned = lent(self.connection)
+        if pinned is not None:
+            return await pinned.fetch(sql, self.params)
         _count, rows = await self.connection.execute_query(sql, self.params)
         return rows
 

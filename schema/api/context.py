@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.extensions import SchemaExtension
 from strawberry.types import Info as StrawberryInfo
 
+from exchange import pinned
 from exchange.access import Actor
 from exchange.errors import DomainError
 from exchange.settings import Settings
@@ -58,6 +60,11 @@ class Context:
     def locales(self, explicit: str | None = None) -> list[str]:
         """Preferred languages for a localized field: the argument, then Accept-Language."""
         return [explicit, *self.accept_languages] if explicit else self.accept_languages
+
+    def reading(self) -> AbstractAsyncContextManager[None]:
+        """The scope of a run of statements sent one after another (a row-served field's
+        levels, schema.engine.rows): one pooled connection for all of them (exchange.pinned)."""
+        return pinned.one_connection()
 
     @cached_property
     def loaders(self) -> Loaders:

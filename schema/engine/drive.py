@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import inspect
 import types
 from collections.abc import Callable, Iterable
@@ -28,15 +30,30 @@ class Entry:
     ``where`` says whose field it is, for the error report; ``waited``, whether it ever waited
     on a future (a database round trip, a loader's batch), which orders its errors."""
 
-    __slots__ = ("awaitable", "column", "index", "step", "waited", "where")
+    __slots__ = ("awaitable", "column", "index", "send", "step", "throw", "waited", "where")
 
-    def __init__(self, awaitable: Any, column: list[Any], index: int, where: Any = None) -> None:
+    def __init__(
+        self,
+        awaitable: Any,
+        column: list[Any],
+        index: int,
+        where: Any = None,
+        context: contextvars.Context | None = None,
+    ) -> None:
         self.awaitable = awaitable
-        self.step = awaitable.__await__()
+        self.step = step = awaitable.__await__()
         self.column = column
         self.index = index
         self.where = where
         self.waited = False
+        # With a context of its own (as a task has), what the awaitable sets in context
+        # variables stays its own: a row fill lends itself a connection (exchange.pinned)
+        # that the awaitables stepped beside it must not see.
+        if context is None:
+            self.send, self.throw = step.send, step.throw
+        else:
+            self.send = functools.partial(context.run, step.send)
+            self.throw = functools.partial(context.run, step.throw)
 
 
 # A DataLoader future the plan waits on directly, and where its value goes:
@@ -74,11 +91,10 @@ async def _cancel(entry: Entry, waiting_on: Any) -> None:
     """Do what ``Task.cancel`` does to a task suspended at ``waiting_on``: cancel that future,
     throw CancelledError in, then keep stepping until the awaitable ends (its clean-up may
     await: a connection handed back to the pool)."""
-    step = entry.step
     with contextlib.suppress(BaseException):
         if waiting_on is not None:
             waiting_on.cancel()
-        waiting_on = step.throw(asyncio.CancelledError())
+        waiting_on = entry.throw(asyncio.CancelledError())
         while True:
             if waiting_on is None:
                 await asyncio.sleep(0)
@@ -86,7 +102,7 @@ async def _cancel(entry: Entry, waiting_on: Any) -> None:
                 waiting_on._asyncio_future_blocking = False
                 if not waiting_on.done():
                     await _settled(waiting_on)
-            waiting_on = step.send(None)
+            waiting_on = entry.send(None)
 
 
 async def cancel_all(suspended: list[tuple[Entry, Any]], loads: Iterable[Load]) -> None:
@@ -152,7 +168,7 @@ async def drive(pending: list[Entry], loads: list[Load] | None, fail: Fail, wait
                 thrown: BaseException | None = None
                 while True:
                     try:
-                        yielded = entry.step.send(None) if thrown is None else entry.step.throw(thrown)
+                        yielded = entry.send(None) if thrown is None else entry.throw(thrown)
                     except StopIteration as stop:
                         entry.column[entry.index] = stop.value
                         break

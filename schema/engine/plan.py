@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import contextvars
 import functools
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -551,7 +552,7 @@ class _Execution:
             STATS["rows"] += 1
             column = [None] * len(sources)
             fill = rows.fill(sources, column, functools.partial(self.rows_failed, group, field_plan))
-            level.pending.append(Entry(fill, [None], 0))
+            level.pending.append(Entry(fill, [None], 0, context=contextvars.copy_context()))
             level.row_columns.add(id(column))
             level.waited.add(id(column))
             return column, None, True

@@ -687,8 +687,15 @@ class _Run:
     ) -> None:
         """Fill ``column`` with the field's serialised value for each source; on an error,
         ``failed(column, error)`` and nothing else."""
+        reading = getattr(self.context, "reading", None)
         try:
-            await self._fill(sources, column)
+            if reading is None:
+                await self._fill(sources, column)
+            else:
+                # The context's scope for statements sent one after another (the levels
+                # below are fetched in turn): e.g. one pooled connection for all of them.
+                async with reading():
+                    await self._fill(sources, column)
         except Exception as error:
             failed(column, error)
 

@@ -1,0 +1,96 @@
+"""A row-served field sends its levels' statements on one pooled connection (Context.reading,
+exchange/pinned.py): on PostgreSQL the benchmark's exchanges page takes one connection from
+the pool, not one per statement, and answers exactly what it answers without that; several
+row-served fields of one request each take their own (they run side by side)."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tortoise import connections
+from tortoise.backends.asyncpg.client import AsyncpgDBClient
+
+from bench.runner import operations as bench_operations
+from exchange.settings import Settings
+from schema.api.context import Context
+from schema.engine import plan
+from tests.api.plan_corpus import ANONYMOUS, World, seed
+from tests.conftest import GraphQLClient, make_settings
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path, rate_limit_points=100_000_000)
+
+
+@pytest.fixture
+async def world(app: Any, settings: Settings, admin_key: str) -> World:
+    return await seed(settings.signing_key, admin_key)
+
+
+async def _answer_counting(
+    gql: GraphQLClient, monkeypatch: pytest.MonkeyPatch, query: str, key: str | None
+) -> tuple[Any, int, int]:
+    """The response body, pool acquires and statements (PostgreSQL) while answering it."""
+    taken, sent = [0], [0]
+    acquire, fetch = AsyncpgDBClient.acquire_connection, AsyncpgDBClient.execute_query
+
+    def counting_acquire(self: AsyncpgDBClient) -> Any:
+        taken[0] += 1
+        return acquire(self)
+
+    async def counting_fetch(self: AsyncpgDBClient, *args: Any, **kwargs: Any) -> Any:
+        sent[0] += 1
+        return await fetch(self, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(AsyncpgDBClient, "acquire_connection", counting_acquire)
+        patch.setattr(AsyncpgDBClient, "execute_query", counting_fetch)
+        response = await gql.post(query, {"first": 5}, key=key)
+    assert response.status_code == 200, response.text
+    return response.json(), taken[0], sent[0]
+
+
+async def test_the_exchanges_page_takes_one_connection(
+    gql: GraphQLClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query, key = bench_operations()["ExchangesPage"], world.keys[ANONYMOUS]
+    pinned, taken, through_tortoise = await _answer_counting(gql, monkeypatch, query, key)
+    assert "errors" not in pinned and pinned["data"]["exchanges"]["edges"], pinned
+    with monkeypatch.context() as patch:
+        patch.setattr(Context, "reading", lambda self: contextlib.nullcontext())
+        unpinned, taken_unpinned, statements = await _answer_counting(gql, monkeypatch, query, key)
+    assert pinned["data"] == unpinned["data"]
+    if type(connections.get("default")) is not AsyncpgDBClient:
+        return  # SQLite: one connection anyway
+    assert statements >= 4  # the page, partners, sessions, speakers, participants: one each
+    assert taken_unpinned == statements
+    assert taken == 1
+    assert through_tortoise == 0
+
+
+async def test_row_served_fields_side_by_side_do_not_share(
+    gql: GraphQLClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Row-served fields run side by side with resolver-served ones: each row field's
+    connection stays its own (asyncpg refuses two statements at once on one connection)."""
+    query = """query($first: Int) {
+        a: exchanges(first: $first) { edges { node { slug sessions { id speakers { id } } } } }
+        b: exchanges(last: $first) { totalCount edges { node { slug partners { slug } } } }
+        c: exchanges(first: $first) { edges { node { participants(first: 2) { totalCount } } } }
+        organisations(first: 3) { edges { node { slug } } } }"""
+    before = plan.STATS["rows"]
+    key = world.keys[ANONYMOUS]
+    pinned, taken, _ = await _answer_counting(gql, monkeypatch, query, key)
+    assert plan.STATS["rows"] - before >= 2  # a and b (c and organisations run through resolvers)
+    with monkeypatch.context() as patch:
+        patch.setattr(Context, "reading", lambda self: contextlib.nullcontext())
+        unpinned, taken_unpinned, _ = await _answer_counting(gql, monkeypatch, query, key)
+    assert "errors" not in pinned, pinned
+    assert all(pinned["data"][name]["edges"] for name in "abc")
+    assert pinned["data"] == unpinned["data"]
+    if type(connections.get("default")) is AsyncpgDBClient:
+        assert taken < taken_unpinned

@@ -1,0 +1,96 @@
+"""Sequential reads on one pooled connection (exchange/pinned.py): on PostgreSQL the
+statements of a ``one_connection()`` block share one backend and one pool acquire; a
+statement that finds the connection busy takes its own; errors are Tortoise's either way;
+on SQLite the block changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from tortoise import connections
+from tortoise.backends.asyncpg.client import AsyncpgDBClient
+from tortoise.exceptions import OperationalError
+from tortoise.transactions import in_transaction
+
+from exchange import pinned
+from exchange.sql import Statement
+from tests.domain.conftest import RecordingBus
+
+
+def _postgres() -> bool:
+    return type(connections.get("default")) is AsyncpgDBClient
+
+
+async def backend_pid() -> int:
+    statement = Statement()
+    sql = "SELECT pg_backend_pid()" if _postgres() else "SELECT 1"
+    rows = await statement.fetch_rows(sql)
+    return int(rows[0][0])
+
+
+@pytest.fixture
+def acquires(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """How many connections were taken from the pool (PostgreSQL)."""
+    taken: list[int] = []
+    original = AsyncpgDBClient.acquire_connection
+
+    def counting(self: AsyncpgDBClient) -> Any:
+        taken.append(1)
+        return original(self)
+
+    monkeypatch.setattr(AsyncpgDBClient, "acquire_connection", counting)
+    yield taken
+
+
+async def test_statements_of_a_block_share_one_connection(bus: RecordingBus, acquires: list[int]) -> None:
+    async with pinned.one_connection():
+        pids = [await backend_pid() for _ in range(4)]
+    if not _postgres():
+        assert pids == [1, 1, 1, 1]
+        assert acquires == []
+        return
+    assert len(set(pids)) == 1
+    assert len(acquires) == 1  # the block's own; its four statements took none
+    acquires.clear()
+    [await backend_pid() for _ in range(4)]
+    assert len(acquires) == 4  # outside a block: one per statement, as Tortoise does
+
+
+async def test_a_busy_connection_is_not_shared(bus: RecordingBus) -> None:
+    """Two statements at once inside a block (tasks inherit the context): one runs on the
+    lent connection, the other on a pooled one; neither fails with "another operation is in
+    progress"."""
+    async with pinned.one_connection():
+        sql = "SELECT pg_backend_pid() FROM pg_sleep(0.05)" if _postgres() else "SELECT 1"
+        first, second = await asyncio.gather(Statement().fetch_rows(sql), Statement().fetch_rows(sql))
+    if _postgres():
+        assert first[0][0] != second[0][0]
+
+
+async def test_the_connection_is_lent_only_inside_the_block(bus: RecordingBus) -> None:
+    client = connections.get("default")
+    assert pinned.lent(client) is None
+    async with pinned.one_connection():
+        inside = pinned.lent(client)
+        assert (inside is not None) == _postgres()
+    assert pinned.lent(client) is None
+
+
+async def test_a_transaction_keeps_its_own_connection(bus: RecordingBus) -> None:
+    async with in_transaction() as transaction, pinned.one_connection():
+        assert pinned.lent(transaction) is None
+        assert pinned.lent(connections.get("default")) is None
+        await backend_pid()
+
+
+async def test_errors_are_tortoises_inside_and_outside(bus: RecordingBus) -> None:
+    with pytest.raises(OperationalError):
+        await Statement().fetch_rows("SELECT no_such_column FROM volunteer")
+    async with pinned.one_connection():
+        with pytest.raises(OperationalError):
+            await Statement().fetch_rows("SELECT no_such_column FROM volunteer")
+        # the connection is usable after the error
+        assert await backend_pid() > 0
