@@ -40,3 +40,53 @@ async def test_limiters_share_one_budget_through_redis() -> None:
     assert (await a.hit(scope, 6)).storage == "redis"
     shared = await b.hit(scope, 6)
     assert not shared.allowed and shared.remaining == 4
+
+
+async def test_memory_windows_count_as_the_limits_package_does(monkeypatch: Any) -> None:
+    """MemoryWindows replaced the ``limits`` package's memory storage (a task per key and
+    window): over random hits, pauses and scopes it decides, counts and times exactly as
+    that package's sliding-window counter does (the Redis path still uses it)."""
+    import math
+    import random
+    import time as real_time
+
+    from limits import RateLimitItemPerSecond
+    from limits.aio.storage import MemoryStorage
+    from limits.aio.strategies import SlidingWindowCounterRateLimiter
+
+    from exchange.ratelimit import MemoryWindows
+
+    clock = [1_700_000_123.25]
+    fake_time = type("FakeTime", (), {"time": staticmethod(lambda: clock[0])})
+    monkeypatch.setattr("limits.aio.storage.memory.time", fake_time)
+    monkeypatch.setattr("limits.aio.strategies.time", fake_time)
+    rng = random.Random(12)
+    for limit, window in ((10, 60), (100, 7), (3, 1)):
+        item = RateLimitItemPerSecond(limit, window)
+        theirs = SlidingWindowCounterRateLimiter(MemoryStorage())
+        ours = MemoryWindows(limit, window)
+        for _ in range(400):
+            clock[0] += rng.choice((0.0, 0.01, 0.3, window / 3, window * 0.9, window * 2.5))
+            scope, cost = rng.choice(("key:a", "key:b", "addr:c")), rng.choice((1, 1, 2, 5, limit, limit + 1))
+            allowed = await theirs.hit(item, scope, cost=cost)
+            stats = await theirs.get_window_stats(item, scope)
+            expected = (allowed, int(stats.remaining), max(0, math.ceil(stats.reset_time - clock[0])))
+            assert ours.hit(scope, cost, clock[0]) == expected, (limit, window, scope, cost, clock[0])
+    assert real_time.time() != clock[0]
+
+
+def test_memory_windows_stay_bounded() -> None:
+    """A flood of new callers cannot grow the table past its capacity; callers whose windows
+    ended go first, then those counted longest ago."""
+    from exchange.ratelimit import MemoryWindows
+
+    windows = MemoryWindows(limit=10, window_seconds=60, capacity=100)
+    windows.hit("key:old", 3, now=0.0)
+    windows.hit("key:regular", 3, now=100.0)
+    for n in range(1_000):
+        windows.hit(f"addr:{n}", 1, now=130.0)
+        windows.hit("key:regular", 0, now=130.0)  # counted again: kept
+    assert len(windows.counts) <= 100
+    assert "key:old" not in windows.counts  # its window ended long ago
+    assert "key:regular" in windows.counts
+    assert windows.hit("key:regular", 1, now=130.0)[1] < 10  # its spending was not forgotten
