@@ -5,7 +5,6 @@ documents of the benchmark are answered in row mode, not through resolvers."""
 from __future__ import annotations
 
 import collections
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,11 +12,16 @@ from tortoise.exceptions import DBConnectionError
 
 from bench.runner import operations as bench_operations
 from exchange import sessions
-from exchange.settings import Settings
 from schema.engine import plan
-from tests.api.plan_corpus import ANONYMOUS, EVERYONE, Case, World, seed
+from tests.api import plan_fixtures, test_plan
+from tests.api.plan_corpus import ANONYMOUS, EVERYONE, Case, World
 from tests.api.test_plan import Differ, _report, check
-from tests.conftest import GraphQLClient, make_settings
+
+# The corpus's fixtures and test_plan's differ, bound by name so that pytest finds them here
+# (see plan_fixtures).
+settings = plan_fixtures.settings
+world = plan_fixtures.world
+differ = test_plan.differ
 
 PAGE_INFO = "pageInfo { hasNextPage hasPreviousPage startCursor endCursor __typename }"
 
@@ -94,21 +98,6 @@ MIXED = Case(
     """{ exchanges { edges { node { seatsLeft sessions { id speakers { fullName } } host { name exchanges { totalCount } } } } } }""",
     actors=EVERYONE,
 )
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return make_settings(database_url, tmp_path, rate_limit_points=100_000_000)
-
-
-@pytest.fixture
-async def world(app: Any, settings: Settings, admin_key: str) -> World:
-    return await seed(settings.signing_key, admin_key)
-
-
-@pytest.fixture
-def differ(gql: GraphQLClient, settings: Settings) -> Differ:
-    return Differ(gql, settings)
 
 
 async def test_row_mode_matches_graphql_core(differ: Differ, world: World) -> None:
