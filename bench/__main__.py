@@ -13,6 +13,9 @@ from pathlib import Path
 
 from bench import datagen, runner, servers
 
+# --smoke checks the run's shape, not its numbers: windows long enough for a few requests each.
+SMOKE_WINDOW = 0.25
+
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
@@ -30,22 +33,23 @@ def main(argv: list[str] | None = None) -> int:
         "round, and reports min/median/max of the same-round ratios (see README, Benchmarks).",
     )
     run.add_argument(
-        "--smoke", action="store_true", help="tiny data set, 1 s windows, 2 rounds: a functional check"
+        "--smoke",
+        action="store_true",
+        help="tiny data set, 0.25 s windows, 2 rounds, short pauses: a functional check",
     )
     run.add_argument("--rounds", type=int, help="rounds of alternating windows (default 4; smoke 2)")
     run.add_argument(
-        "--duration", type=float, help="measured window per server and scenario, s (default 5; smoke 1)"
+        "--duration", type=float, help="measured window per server and scenario, s (default 5; smoke 0.25)"
     )
     run.add_argument(
-        "--naive-duration", type=float, help="the naive baseline's window, s (default 10; smoke 1)"
+        "--naive-duration", type=float, help="the naive baseline's window, s (default 10; smoke 0.25)"
     )
     run.add_argument("--warmup", type=float, help="load before each window, s (default 1; smoke 0)")
     run.add_argument("--connections", type=int, help="concurrent connections (default 32; smoke 8)")
     run.add_argument(
         "--large-connections",
         type=int,
-        default=4,
-        help="connections for LargeResult and for the naive baseline (default 4)",
+        help="connections for LargeResult and for the naive baseline (default 4; smoke 2)",
     )
     run.add_argument(
         "--scenarios",
@@ -113,15 +117,15 @@ def main(argv: list[str] | None = None) -> int:
     report = asyncio.run(
         runner.run(
             smoke=smoke,
-            duration=args.duration or (1.0 if smoke else 5.0),
-            naive_duration=args.naive_duration or (1.0 if smoke else 10.0),
+            duration=args.duration or (SMOKE_WINDOW if smoke else 5.0),
+            naive_duration=args.naive_duration or (SMOKE_WINDOW if smoke else 10.0),
             connections=args.connections or (8 if smoke else 32),
             admin_url=admin_url,
             database=args.database,
             generator=args.generator,
             only=args.only,
             keep_db=args.keep_db,
-            large_connections=args.large_connections,
+            large_connections=args.large_connections or (2 if smoke else 4),
             scenario_keys=args.scenarios,
             reuse_db=args.reuse_db,
             rounds=args.rounds or (2 if smoke else 4),

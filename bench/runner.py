@@ -3,9 +3,10 @@
 1. *data*: the data set (``datagen.FULL``, or ``SMOKE``) and, when a scenario asks for it, the
    same at 5x (``page20@x5``), each in its own database, kept for the next run with
    ``--reuse-db``;
-2. *check and count*, one server at a time: started with its database URL pointing at a
-   counting proxy (bench.pgwire), the scenario documents are sent one at a time, the JSON
-   compared with ours, and the statements PostgreSQL received per request counted at the wire;
+2. *check and count*: a data set's servers are started at once, each with its database URL
+   pointing at its own counting proxy (bench.pgwire); then, one server at a time, the scenario
+   documents are sent one at a time, the JSON compared with ours, and the statements
+   PostgreSQL received per request counted at the wire;
 3. *load*, in alternating windows: every server is started again on the direct database URL
    and stays up; each round runs, per scenario, a window on ours, then the fair baseline, then
    the naive one (and any ``--variant`` of ours), so that the shared machine's noise falls on
@@ -20,6 +21,7 @@ report gives their min, median and max over the rounds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -45,6 +47,21 @@ DEFAULT_SCENARIOS = ("page10", "page20", "page50", "page100", "large", "node", "
 # --smoke's: every path once (page sizes, both data sets, all three documents), kept short.
 SMOKE_SCENARIOS = ("page10", "page20", "large", "node", "page20@x5")
 ALIASES = {"1": "page20", "2": "large", "3": "node"}  # the numbers of sessions 1 to 3
+
+
+@dataclass(frozen=True)
+class Pace:
+    """The pauses around what is measured and counted. The defaults are the full run's; --smoke
+    shortens them (SMOKE_PACE): its numbers are not read, only the run's shape."""
+
+    quiet: float = 0.3  # a server is idle after this long under 5% of a core (Server.wait_idle)
+    settle: float = 0.2  # before and after the counted requests, for the proxy's trailing statements
+    repeats: int = 3  # requests counted per document (statements are per request: any count shows them)
+    alone: int = 3  # single requests timed alone (after one untimed), median taken
+    min_warmup: float = 0.2  # the python generator needs a warm-up to mark the window's start
+
+
+SMOKE_PACE = Pace(quiet=0.1, settle=0.05, repeats=1, alone=1, min_warmup=0.05)
 
 
 def operations(path: Path = QUERIES) -> dict[str, str]:
@@ -229,6 +246,7 @@ async def check_and_count(
     reference: dict[str, list[str]],
     report: ServerReport,
     repeats: int,
+    settle: float = 0.2,
 ) -> None:
     kind = server.kind
     async with httpx.AsyncClient(timeout=300.0) as client:
@@ -251,16 +269,48 @@ async def check_and_count(
                 )
             # Counting: the requests above warmed the pool; now count `repeats` more.
             count_bodies = (sample * repeats)[: max(repeats, len(sample))]
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(settle)
             proxy.log.reset()
             for body in count_bodies:
                 await _post(client, server.url, body)
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(settle)
             counts = proxy.log.counts()
             report.statements[key] = {
                 k: counts.get(k, 0) / len(count_bodies) for k in ("data", "transaction", "driver")
             }
             report.sample_statements[key] = proxy.log.data_statements()[:12]
+
+
+async def check_scale(
+    url: str,
+    planned: list[tuple[servers.ServerKind, list[Scenario]]],
+    reference: dict[str, list[str]],
+    report: Report,
+    log_dir: Path,
+    repeats: int,
+    settle: float,
+) -> None:
+    """The servers of one data set, each behind its own counting proxy (so each count is its
+    own), started at once, then checked one at a time, ours first: its JSON is the reference."""
+    parsed = urlparse(url)
+    env = servers.server_env(url, page_size_cap=1000)
+    async with contextlib.AsyncExitStack() as stack:
+        proxies = [
+            await stack.enter_async_context(
+                CountingProxy(parsed.hostname or "127.0.0.1", parsed.port or 5432)
+            )
+            for _ in planned
+        ]
+        wanted = []
+        for (kind, _checked), proxy in zip(planned, proxies, strict=True):
+            proxied = proxy.url_for(url)
+            wanted.append((kind, {**env, "EXCHANGE_DATABASE_URL": proxied, "BENCH_DATABASE_URL": proxied}))
+        started = await servers.start_all(wanted, log_dir)
+        stack.push_async_callback(servers.stop_all, started)  # before the proxies close
+        for (kind, checked), proxy, server in zip(planned, proxies, started, strict=True):
+            await check_and_count(
+                server, proxy, checked, reference, report.servers[kind.name], repeats, settle
+            )
 
 
 def _difference(expected: str, actual: str) -> str:
@@ -282,20 +332,22 @@ async def window(
     warmup: float,
     generator: str,
     alone: bool,
+    pace: Pace = Pace(),
 ) -> Measurement:
-    """One measured window: (the first time, single requests alone: median of 3 after one
-    warm-up), a short load warm-up, then the window; the server is idle before and after."""
+    """One measured window: (the first time, single requests alone: the median of
+    ``pace.alone`` after one untimed), a short load warm-up, then the window; the server is
+    idle before and after."""
     single = None
     async with httpx.AsyncClient(timeout=300.0) as client:
-        await server.wait_idle()
+        await server.wait_idle(quiet=pace.quiet)
         if alone:
             await _post(client, server.url, scenario.bodies[0])
             times = []
-            for _ in range(3):
+            for _ in range(pace.alone):
                 started = time.perf_counter()
                 await _post(client, server.url, scenario.bodies[0])
                 times.append(time.perf_counter() - started)
-            single = sorted(times)[1] * 1000
+            single = statistics.median(times) * 1000
     steady = generator != "wrk"
     readings: dict[str, tuple[float, float, float]] = {}
 
@@ -314,10 +366,10 @@ async def window(
             connections=connections,
             duration=duration,
             generator="python",
-            warmup=max(warmup, 0.2),
+            warmup=max(warmup, pace.min_warmup),
             marks=mark,
         )
-        await server.wait_idle()
+        await server.wait_idle(quiet=pace.quiet)
         served = result.requests
     else:
         # wrk: a warm-up run, then the window from idle to idle; the requests still in flight
@@ -326,12 +378,12 @@ async def window(
             await load.run_load(
                 server.url, scenario.bodies, connections=connections, duration=warmup, generator=generator
             )
-        await server.wait_idle()
+        await server.wait_idle(quiet=pace.quiet)
         mark("MEASURE")
         result = await load.run_load(
             server.url, scenario.bodies, connections=connections, duration=duration, generator=generator
         )
-        await server.wait_idle()
+        await server.wait_idle(quiet=pace.quiet)
         mark("END")
         served = result.requests + connections
     if "MEASURE" not in readings or "END" not in readings:
@@ -666,10 +718,11 @@ async def run(
     rounds: int = 4,
     warmup: float = 1.0,
     variants: list[servers.ServerKind] | None = None,
-    repeats: int = 3,
+    repeats: int | None = None,
     progress: bool = True,
 ) -> Report:
     began = time.monotonic()
+    pace = SMOKE_PACE if smoke else Pace()
     spec = datagen.SMOKE if smoke else datagen.FULL
     base_name = database or (f"exchange_bench_smoke_{os.getpid()}" if smoke else "exchange_bench")
     chosen = scenarios(spec, scenario_keys, smoke)
@@ -718,33 +771,23 @@ async def run(
     try:
         with tempfile.TemporaryDirectory(prefix="bench-logs-") as tmp:
             log_dir = Path(tmp)
-            # Check and count, one server at a time, through the counting proxy.
+            # Check and count, one server at a time, each through its own counting proxy.
             broken: set[str] = set()
+            for kind in kinds:
+                report.servers[kind.name] = ServerReport(kind.name, kind.how())
             for scale, url in urls.items():
-                parsed = urlparse(url)
-                at_scale = [s for s in chosen.values() if s.scale == scale]
-                env = servers.server_env(url, page_size_cap=1000)
-                for kind in kinds:
-                    if kind.name not in report.servers:
-                        report.servers[kind.name] = ServerReport(kind.name, kind.how())
-                    server_report = report.servers[kind.name]
-                    checked = [s for s in at_scale if _checked_by(kind, s)]
-                    if not checked:
-                        continue
-                    async with CountingProxy(parsed.hostname or "127.0.0.1", parsed.port or 5432) as proxy:
-                        proxied = proxy.url_for(url)
-                        server = await servers.start(
-                            kind,
-                            {**env, "EXCHANGE_DATABASE_URL": proxied, "BENCH_DATABASE_URL": proxied},
-                            log_dir,
-                        )
-                        try:
-                            await check_and_count(server, proxy, checked, reference, server_report, repeats)
-                        finally:
-                            await server.stop()
+                planned = [
+                    (kind, [s for s in chosen.values() if s.scale == scale and _checked_by(kind, s)])
+                    for kind in kinds
+                ]
+                planned = [(kind, checked) for kind, checked in planned if checked]
+                await check_scale(
+                    url, planned, reference, report, log_dir, repeats or pace.repeats, pace.settle
+                )
+                for kind, checked in planned:
                     bad = {
                         k: v
-                        for k, v in server_report.checks.items()
+                        for k, v in report.servers[kind.name].checks.items()
                         if v not in ("equal", "reference") and k in {s.key for s in checked}
                     }
                     report.problems.extend(f"{kind.name} {k}: {v}" for k, v in bad.items())
@@ -752,12 +795,17 @@ async def run(
                         broken.add(kind.name)
                 say(f"x{scale}: JSON checked and statements counted")
             # Every server measured keeps running; windows alternate between them.
-            for scale, url in urls.items():
-                env = servers.server_env(url, page_size_cap=1000)
-                for kind in kinds:
-                    wanted = [s for s in chosen.values() if s.scale == scale and _measured_by(kind, s, only)]
-                    if wanted and kind.name not in broken:
-                        running.append(_Running(kind, scale, await servers.start(kind, env, log_dir)))
+            measured = [
+                (kind, scale, servers.server_env(url, page_size_cap=1000))
+                for scale, url in urls.items()
+                for kind in kinds
+                if kind.name not in broken
+                and any(s.scale == scale and _measured_by(kind, s, only) for s in chosen.values())
+            ]
+            started = await servers.start_all([(kind, env) for kind, _scale, env in measured], log_dir)
+            running.extend(
+                _Running(kind, scale, up) for (kind, scale, _env), up in zip(measured, started, strict=True)
+            )
             report.code = code_state(servers.ours_root())
             say(f"{len(running)} servers up; {rounds} rounds; ours: {report.code}")
             budget = await connection_budget(admin_url, len(running))
@@ -780,6 +828,7 @@ async def run(
                                 warmup=warmup,
                                 generator=generator,
                                 alone=round_number == 1,
+                                pace=pace,
                             )
                         except (RuntimeError, httpx.HTTPError) as exc:
                             # Reported, and the other windows still run (e.g. PostgreSQL's
@@ -802,8 +851,7 @@ async def run(
                 report.load_averages.append(load_average())
                 say(f"round {round_number} done")
     finally:
-        for entry in running:
-            await entry.server.stop()
+        await servers.stop_all([entry.server for entry in running])
         if smoke and not keep_db:
             for name in made:
                 await datagen.drop_database(admin_url, name)

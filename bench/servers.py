@@ -178,13 +178,15 @@ class Server:
         return values
 
     async def wait_idle(self, *, quiet: float = 0.3, limit: float = 120.0) -> None:
-        """Until the process used under 5% of a core over ``quiet`` seconds (or ``limit``)."""
+        """Until the process used under 5% of a core over ``quiet`` seconds (or ``limit``); at
+        least one clock tick is allowed (a short ``quiet`` would otherwise ask for none)."""
         deadline = time.monotonic() + limit
+        allowed = max(0.05 * quiet, 1.5 / CLOCK_TICKS)
         previous = self.cpu_seconds()
         while time.monotonic() < deadline:
             await asyncio.sleep(quiet)
             current = self.cpu_seconds()
-            if current - previous < 0.05 * quiet:
+            if current - previous < allowed:
                 return
             previous = current
 
@@ -240,3 +242,21 @@ async def start(
                     f"{kind.name} server not ready after {ready_timeout} s:\n{server.log_tail()}"
                 )
             await asyncio.sleep(0.1)
+
+
+async def start_all(wanted: list[tuple[ServerKind, dict[str, str]]], log_dir: Path) -> list[Server]:
+    """The servers started at once (each spends seconds importing, mostly waiting on the
+    disk); if one fails, the others are stopped and its error raised."""
+    started = await asyncio.gather(
+        *(start(kind, env, log_dir) for kind, env in wanted), return_exceptions=True
+    )
+    up = [result for result in started if isinstance(result, Server)]
+    failed = [result for result in started if isinstance(result, BaseException)]
+    if failed:
+        await stop_all(up)
+        raise failed[0]
+    return up
+
+
+async def stop_all(up: list[Server]) -> None:
+    await asyncio.gather(*(server.stop() for server in up))
