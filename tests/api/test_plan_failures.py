@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import graphql
 import orjson
 import pytest
 from tortoise.exceptions import DBConnectionError
@@ -315,13 +316,14 @@ async def answer(
             await asyncio.sleep(0)
         release_abandoned_coroutines()  # frees the frames logged tracebacks keep, and collects
     # Coroutines created and never awaited are collected in the window of the run that left
-    # them (graphql-core leaves some when it crashes). Not asserted for the plan's runs: once in
-    # several full runs a Volunteer.email/organisation coroutine was finalised in a compiled
-    # run's window, and whether the plan or an earlier crashed graphql-core run left it was not
-    # established (Strawberry's permission wrapper also drops the resolver's coroutine when
-    # the permission check raises, under either executor).
-    if compiled and left:
-        print(f"never awaited, in the compiled run of {injection.name} / {case.name}: {left}")
+    # them. graphql-core leaves some of its own when it crashes (GRAPHQL_CORE_CRASHES); one of
+    # those may still be finalised in the next run's window. The plan must leave none. (The
+    # resolvers' coroutines graphql-core cancelled before they started, Volunteer.email and
+    # organisation, are closed by schema/engine/unstarted.py.)
+    ours = [leftover for leftover in left if "(graphql-core)" not in leftover]
+    assert not (compiled and ours), (
+        f"never awaited, in the compiled run of {injection.name} / {case.name}: {ours}"
+    )
     if crashed:
         return 0, b"", {}, collections.Counter(), 0
     body = response.json()
@@ -336,17 +338,25 @@ def finalised_coroutines(left: list[str]) -> Iterator[None]:
     def note(unraisable: Any) -> None:
         if inspect.iscoroutine(unraisable.object):
             created = tracemalloc.get_object_traceback(unraisable.object)
-            left.append(repr(unraisable.object) + ("".join(created.format()) if created else ""))
+            origin = unraisable.object.cr_origin or ()
+            where = "graphql-core" if any(GRAPHQL_CORE in frame[0] for frame in origin) else "unknown"
+            left.append(f"{unraisable.object!r} ({where})" + ("".join(created.format()) if created else ""))
         else:
             previous(unraisable)
 
     sys.unraisablehook = note
+    depth = sys.get_coroutine_origin_tracking_depth()
+    sys.set_coroutine_origin_tracking_depth(64)  # who created a coroutine left never awaited
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", RuntimeWarning)  # a never-awaited coroutine: unraisable
             yield
     finally:
+        sys.set_coroutine_origin_tracking_depth(depth)
         sys.unraisablehook = previous
+
+
+GRAPHQL_CORE = str(Path(graphql.__file__).parent / "execution")
 
 
 async def test_injected_failures_answer_as_graphql_core_in_one_execution(

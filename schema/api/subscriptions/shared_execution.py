@@ -8,14 +8,14 @@ from collections import OrderedDict
 from typing import Any, ClassVar
 
 import orjson
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema.api.context import Context
 from schema.api.subscriptions.invitations import DeliveredEvent
 from schema.api.subscriptions.participations import DeliveredParticipationEvent
+from schema.engine.unstarted import ClosingExecutor
 
 
-class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
+class SharedEventExecutor(ClosingExecutor):
     """Executes a subscription's selection once per event for all subscribers that would get
     the same answer: same document, operation, variables, caller (role and organisation) and
     languages. The fan-out then costs one execution per distinct subscription, not one per
