@@ -6,7 +6,6 @@ row-served fields of one request each take their own (they run side by side)."""
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,21 +13,15 @@ from tortoise import connections
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
 
 from bench.runner import operations as bench_operations
-from exchange.settings import Settings
 from schema.api.context import Context
 from schema.engine import plan
-from tests.api.plan_corpus import ANONYMOUS, World, seed
-from tests.conftest import GraphQLClient, make_settings
+from tests.api import plan_fixtures
+from tests.api.plan_corpus import ANONYMOUS, World
+from tests.conftest import GraphQLClient
 
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return make_settings(database_url, tmp_path, rate_limit_points=100_000_000)
-
-
-@pytest.fixture
-async def world(app: Any, settings: Settings, admin_key: str) -> World:
-    return await seed(settings.signing_key, admin_key)
+# The corpus's fixtures, bound by name so that pytest finds them here (see plan_fixtures).
+settings = plan_fixtures.settings
+world = plan_fixtures.world
 
 
 async def _answer_counting(
