@@ -14,6 +14,9 @@ from schema.admission.refusal import RequestError
 async def take_slot(slots: asyncio.Semaphore, timeout_seconds: float) -> None:
     """A request that waits longer than an execution may take is answered SERVICE_UNAVAILABLE
     (retry shortly) instead of queueing without end."""
+    if not slots.locked():
+        await slots.acquire()  # a slot is free: taken at once, no timer to arm
+        return
     try:
         async with asyncio.timeout(timeout_seconds):
             await slots.acquire()
