@@ -126,19 +126,31 @@ class LookupRun:
     ) -> None:
         """Fill ``column`` with the looked-up object's result dict (None when the caller may
         not see it or it does not exist); on an error, ``failed(column, error)`` alone."""
+        reading = getattr(self.run.context, "reading", None)
         try:
-            shape, run = self.lookup.shape, self.run
-            found = await self.lookup.fetch(run.context, [self.key], run.projection(shape))
-            value = None
-            if found:
-                build = shape.build
-                assert build is not None
-                value = build(found[0], run.env)
-                await run.levels([(child, found[:1], [value]) for child in shape.children])
+            if reading is None:
+                value = await self._object()
+            else:
+                # The context's scope for statements sent one after another (the object's,
+                # then its levels'): one pooled connection for all of them, as a RowField.
+                async with reading():
+                    value = await self._object()
             for index in range(len(sources)):
                 column[index] = value
         except Exception as error:
             failed(column, error)
+
+    async def _object(self) -> dict[str, Any] | None:
+        """The object's result dict, its nested levels filled, or None."""
+        shape, run = self.lookup.shape, self.run
+        found = await self.lookup.fetch(run.context, [self.key], run.projection(shape))
+        if not found:
+            return None
+        build = shape.build
+        assert build is not None
+        value = build(found[0], run.env)
+        await run.levels([(child, found[:1], [value]) for child in shape.children])
+        return value
 
 
 def compile_lookup(

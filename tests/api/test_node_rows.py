@@ -7,13 +7,17 @@ resolver. Statement counts are in tests/perf/test_query_counts.py (NodeLookup*).
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tortoise import connections
+from tortoise.backends.asyncpg.client import AsyncpgDBClient
 
 from bench.runner import operations as bench_operations
 from exchange.settings import Settings
+from schema.api.context import Context
 from schema.api.relay import encode_id
 from schema.engine import plan
 from tests.api.plan_corpus import (
@@ -219,3 +223,51 @@ async def test_a_lookup_whose_fetch_fails_is_answered_by_its_resolver(
         for actor in EVERYONE:
             problems += await compare(differ, world, query, variables, actor, rows=1)
     assert not problems, "\n".join(problems)
+
+
+async def _answer_counting(
+    gql: GraphQLClient, monkeypatch: pytest.MonkeyPatch, query: str, variables: dict[str, Any]
+) -> tuple[Any, int, int]:
+    """The response body, pool acquires and statements sent through Tortoise while answering
+    it (PostgreSQL; as tests/api/test_row_connection.py counts them)."""
+    taken, sent = [0], [0]
+    acquire, fetch = AsyncpgDBClient.acquire_connection, AsyncpgDBClient.execute_query
+
+    def counting_acquire(self: AsyncpgDBClient) -> Any:
+        taken[0] += 1
+        return acquire(self)
+
+    async def counting_fetch(self: AsyncpgDBClient, *args: Any, **kwargs: Any) -> Any:
+        sent[0] += 1
+        return await fetch(self, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(AsyncpgDBClient, "acquire_connection", counting_acquire)
+        patch.setattr(AsyncpgDBClient, "execute_query", counting_fetch)
+        response = await gql.post(query, variables)
+    assert response.status_code == 200, response.text
+    return response.json(), taken[0], sent[0]
+
+
+async def test_a_nested_lookup_takes_one_connection(
+    gql: GraphQLClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lookup's statement and its levels' go out on one pooled connection
+    (Context.reading, as for a RowField): on PostgreSQL one pool acquire instead of one per
+    statement, and the same answer."""
+    query, variables = lookup(EXCHANGE), {"id": world.ids["aral"], "l": "kk"}
+    before = plan.STATS["rows"]
+    pinned, taken, through_tortoise = await _answer_counting(gql, monkeypatch, query, variables)
+    assert plan.STATS["rows"] - before == 1
+    assert "errors" not in pinned and pinned["data"]["node"]["sessions"], pinned
+    with monkeypatch.context() as patch:
+        patch.setattr(Context, "reading", lambda self: contextlib.nullcontext())
+        unpinned, taken_unpinned, statements = await _answer_counting(gql, monkeypatch, query, variables)
+    assert pinned["data"] == unpinned["data"]
+    if type(connections.get("default")) is not AsyncpgDBClient:
+        return  # SQLite: one connection anyway
+    # The exchange with its host and the host's parent joined, the grandparent, partners,
+    # sessions (their exchange joined), speakers, participants (their relations joined).
+    assert statements == 6
+    assert taken_unpinned == statements
+    assert (taken, through_tortoise) == (1, 0)
