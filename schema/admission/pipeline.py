@@ -118,7 +118,9 @@ class AdmissionPipeline:
         operation = select_operation(prepared, arrival.operation_name)
         streamed = check_carriage(operation.operation, arrival.carriage)
         document.remember(self.documents, settings, query, arrival.query, arrival.extensions)
-        variable_values = coerce_variables(schema, operation, arrival.variables, self.limits)
+        variable_values = coerce_variables(
+            schema, operation, arrival.variables, self.limits, prepared.variables
+        )
         cost, cost_extension = price(schema, prepared, operation, variable_values.coerced, settings)
         caller = (
             arrival.caller if arrival.caller is not None else await self.authenticate(arrival.authorization)
