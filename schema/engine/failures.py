@@ -57,7 +57,7 @@ class Failure:
         error: BaseException,
         round_: Round,
     ) -> None:
-        self.group = group  # the plan's _Group holding the object whose field failed
+        self.group = group  # the Group (schema.engine.state) of the object whose field failed
         self.index = index  # the object's index in the group
         self.field = field  # the FieldPlan
         self.indices = indices  # list indices below the field

@@ -7,7 +7,8 @@ type for some objects (at
 every depth and list position where the field appears), a DataLoader whose batch raises, and
 a database that is away. Where the failure also fails row mode's fetch of the same rows (a
 batch: ``Injection.rows``), row mode stays on: the row subtree that meets it must answer as
-the resolvers do (schema/engine/plan.py, resolve_instead_of_rows). Each request is answered with compiled execution on, then off; the
+the resolvers do (schema/engine/execution.py, resolve_instead_of_rows). Each request is
+answered with compiled execution on, then off; the
 bodies must be byte-identical (orjson, request ids and the cost/rate-limit extensions left
 out), and the compiled answer must come from one execution: the plan answered (STATS), and
 no resolver call or loader key was repeated (each is counted, and never more than in the same
@@ -429,7 +430,7 @@ async def test_injected_failures_answer_as_graphql_core_in_one_execution(
             if planned != 1:
                 problems.append(f"{label}: the plan answered {planned} times")
             # A key whose row fetch failed is asked once more, through the resolvers that
-            # answer instead (schema/engine/plan.py, resolve_instead_of_rows).
+            # answer instead (schema/engine/execution.py, resolve_instead_of_rows).
             repeated = {
                 where: count
                 for where, count in calls.items()

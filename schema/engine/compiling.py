@@ -1,0 +1,278 @@
+"""Compiling an operation into the plan's shapes (schema.engine.field_plans): field
+collection as graphql-core does it (@skip/@include, fragments, type conditions), per field
+its kind, completion and row subtree, and the cache of plans per document and directive
+values (``compile_operation``)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from typing import Any
+
+from graphql import (
+    DirectiveNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLEnumType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    VariableNode,
+    is_abstract_type,
+    type_from_ast,
+)
+from graphql.execution.values import get_argument_values
+from strawberry.types.field import StrawberryField
+
+from schema.engine.columns import document_columns
+from schema.engine.fastpath import BACKREF, DIRECT_KEY, DirectCall
+from schema.engine.field_plans import (
+    ABSTRACT,
+    ATTRIBUTE,
+    DIRECT,
+    LEAF,
+    LIST,
+    LOADER,
+    OBJECT,
+    RESOLVER,
+    STATS,
+    TYPENAME,
+    Completion,
+    Fallback,
+    FieldPlan,
+    LazyPlan,
+    ObjectPlan,
+)
+from schema.engine.lookup import compile_lookup
+from schema.engine.rows import compile_row_field
+from schema.engine.rows import uses_variables as _uses_variables
+
+_EXECUTABLE_DIRECTIVES = frozenset({"skip", "include"})
+
+
+class OperationPlan:
+    """Compiled lazily: object plans are built the first time a level needs them, and the
+    plans for an abstract field's runtime types the first time such an object shows up."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        operation: OperationDefinitionNode,
+        fragments: dict[str, FragmentDefinitionNode],
+        directive_values: dict[str, Any],
+    ) -> None:
+        self.schema = schema
+        self.operation = operation
+        self.fragments = fragments
+        self.directive_values = directive_values
+        root = schema.query_type
+        if root is None:
+            raise Fallback
+        # Object plans below the root are compiled while the operation runs, when refusing is
+        # too late: what would refuse them is looked for now.
+        _refuse_other_directives(operation, fragments)
+        self.root = self.object_plan(root, (operation.selection_set,))
+        # Columns each model's loaders select for this operation (schema.engine.columns).
+        self.columns = document_columns(schema, operation, fragments)
+
+    # ------------------------------------------------------------ field collection
+
+    def _included(self, node: FieldNode | InlineFragmentNode | FragmentSpreadNode) -> bool:
+        for directive in node.directives or ():
+            name = directive.name.value
+            if name not in _EXECUTABLE_DIRECTIVES:
+                raise Fallback  # @defer, @stream, or anything graphql-core handles itself
+            value = self._directive_argument(directive)
+            if (name == "skip" and value is True) or (name == "include" and value is not True):
+                return False
+        return True
+
+    def _directive_argument(self, directive: DirectiveNode) -> Any:
+        for argument in directive.arguments or ():
+            if argument.name.value == "if":
+                value = argument.value
+                if isinstance(value, VariableNode):
+                    return self.directive_values.get(value.name.value)
+                return getattr(value, "value", None)
+        return None
+
+    def _matches(self, condition: Any, runtime: GraphQLObjectType) -> bool:
+        if condition is None:
+            return True
+        conditional = type_from_ast(self.schema, condition)
+        if conditional is runtime:
+            return True
+        if is_abstract_type(conditional):
+            return self.schema.is_sub_type(conditional, runtime)
+        return False
+
+    def collect(
+        self,
+        runtime: GraphQLObjectType,
+        selection_sets: Iterable[SelectionSetNode],
+    ) -> dict[str, list[FieldNode]]:
+        grouped: dict[str, list[FieldNode]] = {}
+        visited: set[str] = set()
+
+        def visit(selection_set: SelectionSetNode) -> None:
+            for selection in selection_set.selections:
+                if not self._included(selection):  # type: ignore[arg-type]
+                    continue
+                if isinstance(selection, FieldNode):
+                    key = selection.alias.value if selection.alias else selection.name.value
+                    grouped.setdefault(key, []).append(selection)
+                elif isinstance(selection, InlineFragmentNode):
+                    if self._matches(selection.type_condition, runtime):
+                        visit(selection.selection_set)
+                elif isinstance(selection, FragmentSpreadNode):
+                    name = selection.name.value
+                    if name in visited:
+                        continue
+                    visited.add(name)
+                    fragment = self.fragments.get(name)
+                    if fragment is not None and self._matches(fragment.type_condition, runtime):
+                        visit(fragment.selection_set)
+                else:  # pragma: no cover - a selection kind this graphql-core does not have
+                    raise Fallback
+
+        for selection_set in selection_sets:
+            visit(selection_set)
+        return grouped
+
+    # ------------------------------------------------------------ compiling
+
+    def object_plan(
+        self, runtime: GraphQLObjectType, selection_sets: Iterable[SelectionSetNode]
+    ) -> ObjectPlan:
+        fields: list[FieldPlan] = []
+        for key, nodes in self.collect(runtime, selection_sets).items():
+            fields.append(self.field_plan(runtime, key, tuple(nodes)))
+        return ObjectPlan(runtime, fields)
+
+    def field_plan(self, parent: GraphQLObjectType, key: str, nodes: tuple[FieldNode, ...]) -> FieldPlan:
+        name = nodes[0].name.value
+        if name == "__typename":
+            return FieldPlan(key, name, nodes, None, TYPENAME)
+        if name.startswith("__"):
+            raise Fallback  # introspection: graphql-core's own resolvers
+        definition = parent.fields.get(name)
+        if definition is None:
+            raise Fallback
+        static_arguments: dict[str, Any] | None = None
+        if not any(_uses_variables(node) for node in nodes):
+            # A literal its scalar refuses: coerced (and reported) for each object at run time.
+            with contextlib.suppress(Exception):
+                static_arguments = get_argument_values(definition, nodes[0])
+        plan = FieldPlan(key, name, nodes, definition, RESOLVER, static_arguments=static_arguments)
+        resolve = definition.resolve
+        strawberry_field = (definition.extensions or {}).get(BACKREF)
+        direct = (definition.extensions or {}).get(DIRECT_KEY)
+        if (
+            resolve is not None
+            and getattr(resolve, "_is_default", False)
+            and isinstance(strawberry_field, StrawberryField)
+        ):
+            plan.kind, plan.attribute = ATTRIBUTE, strawberry_field.python_name
+        elif isinstance(direct, DirectCall) and direct.resolve is resolve:
+            plan.kind, plan.direct, plan.is_async = DIRECT, direct, direct.is_async
+            if direct.loader_call is not None and not definition.args:
+                plan.kind, plan.loader_call = LOADER, direct.loader_call
+        plan.completion = self.completion(definition.type, nodes)
+        plan.rows = compile_row_field(self, parent, definition, nodes)
+        if plan.rows is None and parent is self.schema.query_type:
+            plan.rows = compile_lookup(self, definition, nodes)
+        return plan
+
+    def completion(self, type_: GraphQLOutputType, nodes: tuple[FieldNode, ...]) -> Completion:
+        non_null = isinstance(type_, GraphQLNonNull)
+        if non_null:
+            type_ = type_.of_type  # type: ignore[union-attr]
+        if isinstance(type_, GraphQLList):
+            return Completion(LIST, non_null, item=self.completion(type_.of_type, nodes))
+        if isinstance(type_, GraphQLScalarType | GraphQLEnumType):
+            return Completion(LEAF, non_null, serialize=type_.coerce_output_value, leaf_type=type_)
+        selection_sets = [node.selection_set for node in nodes if node.selection_set is not None]
+        if isinstance(type_, GraphQLObjectType):
+            return Completion(OBJECT, non_null, object_plan=LazyPlan(self, type_, selection_sets))
+        if is_abstract_type(type_):
+            return Completion(ABSTRACT, non_null, abstract=type_, nodes=nodes)
+        raise Fallback
+
+    def runtime_plan(self, completion: Completion, runtime: GraphQLObjectType) -> ObjectPlan:
+        """The plan of an abstract field's objects of this (checked) runtime type."""
+        plan = completion.runtime_plans.get(runtime.name)
+        if plan is None:
+            selection_sets = [
+                node.selection_set for node in completion.nodes if node.selection_set is not None
+            ]
+            plan = completion.runtime_plans[runtime.name] = self.object_plan(runtime, selection_sets)
+        return plan
+
+
+def _refuse_other_directives(
+    operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]
+) -> None:
+    """Fallback when any selection carries a directive other than @skip/@include (@defer,
+    @stream: graphql-core's own)."""
+    stack: list[Any] = [operation.selection_set, *(f.selection_set for f in fragments.values())]
+    while stack:
+        selection_set = stack.pop()
+        for selection in selection_set.selections:
+            for directive in selection.directives or ():
+                if directive.name.value not in _EXECUTABLE_DIRECTIVES:
+                    raise Fallback
+            if getattr(selection, "selection_set", None) is not None:
+                stack.append(selection.selection_set)
+
+
+def directive_variables(
+    operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]
+) -> tuple[str, ...]:
+    """Variables that @skip/@include read: their values select the plan."""
+    found: list[str] = []
+    stack: list[Any] = [operation.selection_set, *(f.selection_set for f in fragments.values())]
+    while stack:
+        selection_set = stack.pop()
+        for selection in selection_set.selections:
+            for directive in selection.directives or ():
+                for argument in directive.arguments or ():
+                    if isinstance(argument.value, VariableNode) and argument.value.name.value not in found:
+                        found.append(argument.value.name.value)
+            if getattr(selection, "selection_set", None) is not None:
+                stack.append(selection.selection_set)
+    return tuple(sorted(found))
+
+
+def compile_operation(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    variables: dict[str, Any],
+    cache: dict[Any, Any],
+) -> OperationPlan | None:
+    """The plan for this operation and these @skip/@include values, from ``cache`` (the
+    prepared document's), or None where only graphql-core may run it."""
+    if operation.operation is not OperationType.QUERY:
+        return None
+    key_names = cache.get(("directive-variables", id(operation)))
+    if key_names is None:
+        key_names = cache[("directive-variables", id(operation))] = directive_variables(operation, fragments)
+    directive_values = {name: variables.get(name) for name in key_names}
+    key = ("plan", id(operation), tuple(directive_values.values()))
+    if key in cache:
+        return cache[key]
+    try:
+        plan: OperationPlan | None = OperationPlan(schema, operation, fragments, directive_values)
+    except Fallback:
+        STATS["not compiled"] += 1
+        plan = None
+    cache[key] = plan
+    return plan

@@ -1,0 +1,247 @@
+"""Completing a field's values as graphql-core completes them (schema.engine.execution):
+leaves serialised, objects checked and placed in the next level's groups, lists item by
+item, and graphql-core's error for a value it would not complete."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    GraphQLAbstractType,
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+)
+from graphql.execution import default_type_resolver
+from graphql.pyutils import Undefined, is_iterable
+from graphql.pyutils import inspect as inspect_value
+
+from schema.engine.failures import Failure, Round
+from schema.engine.field_plans import LEAF, LIST, OBJECT, Completion, FieldPlan
+from schema.engine.state import FAILED, ExecutionState, Group
+
+
+class Completing(ExecutionState):
+    """Completion of a column of values, fast, or one by one where one fails."""
+
+    def completer(
+        self,
+        completion: Completion,
+        info: GraphQLResolveInfo | None,
+        field_plan: FieldPlan,
+        group: Group,
+        round_: Round,
+        next_level: dict[int, Group],
+    ) -> Callable[[Any], Any]:
+        """The function completing one value of this field (recursively for lists). It raises
+        graphql-core's error for a value graphql-core would not complete; the caller then
+        completes the field's values one by one (``complete_one_by_one``) to place it."""
+        non_null = completion.non_null
+        kind = completion.kind
+        parent = group.plan.type
+        if kind == LEAF:
+            serialize = completion.serialize
+            assert serialize is not None
+            leaf_type = completion.leaf_type
+
+            def leaf(value: Any) -> Any:
+                if value is None:
+                    if non_null:
+                        raise _non_null_error(parent, field_plan)
+                    return None
+                serialized = serialize(value)
+                if serialized is Undefined or serialized is None:
+                    raise TypeError(
+                        f"Expected `{inspect_value(leaf_type)}.coerce_output_value({inspect_value(value)})`"
+                        f" to return non-nullable value, returned: {inspect_value(serialized)}"
+                    )
+                return serialized
+
+            return leaf
+        if kind == LIST:
+            assert completion.item is not None
+            item = self.completer(completion.item, info, field_plan, group, round_, next_level)
+
+            def listed(value: Any) -> Any:
+                if value is None:
+                    if non_null:
+                        raise _non_null_error(parent, field_plan)
+                    return None
+                if not is_iterable(value):
+                    raise _not_iterable_error(parent, field_plan)
+                return [item(element) for element in value]
+
+            return listed
+        resolve_info = info if info is not None else self.info(field_plan, parent)
+        nodes = list(field_plan.nodes)
+        if kind == OBJECT:
+            assert completion.object_plan is not None
+            object_plan = completion.object_plan.get()
+            child = next_level.get(id(object_plan))
+            if child is None:
+                child = next_level[id(object_plan)] = Group(object_plan, [], [], group, field_plan, round_)
+            sources, results = child.sources, child.results
+            object_type = object_plan.type
+            is_type_of = object_type.is_type_of
+
+            def obj(value: Any) -> Any:
+                if value is None:
+                    if non_null:
+                        raise _non_null_error(parent, field_plan)
+                    return None
+                if is_type_of is not None and not is_type_of(value, resolve_info):
+                    raise GraphQLError(
+                        f"Expected value of type '{object_type}' but got: {inspect_value(value)}.", nodes
+                    )
+                result: dict[str, Any] = {}
+                sources.append(value)
+                results.append(result)
+                return result
+
+            return obj
+        abstract = completion.abstract
+        assert abstract is not None
+        resolve_type = abstract.resolve_type or default_type_resolver
+        operation = self.plan
+        schema = operation.schema
+
+        def abstract_value(value: Any) -> Any:
+            if value is None:
+                if non_null:
+                    raise _non_null_error(parent, field_plan)
+                return None
+            runtime_name = resolve_type(value, resolve_info, abstract)
+            runtime = _runtime_type(schema, abstract, runtime_name, value, parent, field_plan, nodes)
+            object_plan = operation.runtime_plan(completion, runtime)
+            is_type_of = runtime.is_type_of
+            if is_type_of is not None and not is_type_of(value, resolve_info):
+                raise GraphQLError(
+                    f"Expected value of type '{runtime}' but got: {inspect_value(value)}.", nodes
+                )
+            child = next_level.get(id(object_plan))
+            if child is None:
+                child = next_level[id(object_plan)] = Group(object_plan, [], [], group, field_plan, round_)
+            result: dict[str, Any] = {}
+            child.sources.append(value)
+            child.results.append(result)
+            return result
+
+        return abstract_value
+
+    def complete_one_by_one(
+        self,
+        group: Group,
+        field_plan: FieldPlan,
+        column: list[Any],
+        info: GraphQLResolveInfo | None,
+        round_: Round,
+        next_level: dict[int, Group],
+    ) -> None:
+        """A field's values completed one at a time, each failure noted where it happened.
+        The fast pass may have placed some objects already: its groups start again."""
+        for child in next_level.values():
+            if child.field is field_plan:
+                child.sources.clear()
+                child.results.clear()
+        completion = field_plan.completion
+        assert completion is not None
+        key = field_plan.key
+        for index, (result, value) in enumerate(zip(group.results, column, strict=True)):
+            if value is FAILED:
+                result[key] = None
+            else:
+                result[key] = self.complete_value(
+                    completion, value, info, field_plan, group, index, (), round_, next_level
+                )
+
+    def complete_value(
+        self,
+        completion: Completion,
+        value: Any,
+        info: GraphQLResolveInfo | None,
+        field_plan: FieldPlan,
+        group: Group,
+        index: int,
+        indices: tuple[int, ...],
+        round_: Round,
+        next_level: dict[int, Group],
+    ) -> Any:
+        """One value completed, or None with its failure noted (list items one by one)."""
+        try:
+            if completion.kind == LIST and value is not None:
+                if not is_iterable(value):
+                    raise _not_iterable_error(group.plan.type, field_plan)
+                item = completion.item
+                assert item is not None
+                return [
+                    self.complete_value(
+                        item,
+                        element,
+                        info,
+                        field_plan,
+                        group,
+                        index,
+                        (*indices, position),
+                        round_,
+                        next_level,
+                    )
+                    for position, element in enumerate(value)
+                ]
+            # Leaves and objects place nothing before they succeed: the fast function will do.
+            return self.completer(completion, info, field_plan, group, round_, next_level)(value)
+        except Exception as error:
+            self.failures.append(Failure(group, index, field_plan, indices, error, round_))
+            return None
+
+
+def _non_null_error(parent: GraphQLObjectType, field_plan: FieldPlan) -> TypeError:
+    return TypeError(f"Cannot return null for non-nullable field {parent.name}.{field_plan.name}.")
+
+
+def _not_iterable_error(parent: GraphQLObjectType, field_plan: FieldPlan) -> GraphQLError:
+    return GraphQLError(
+        f"Expected Iterable, but did not find one for field '{parent.name}.{field_plan.name}'."
+    )
+
+
+def _runtime_type(
+    schema: GraphQLSchema,
+    abstract: GraphQLAbstractType,
+    runtime_name: Any,
+    value: Any,
+    parent: GraphQLObjectType,
+    field_plan: FieldPlan,
+    nodes: list[FieldNode],
+) -> GraphQLObjectType:
+    """The object type ``resolve_type`` named, checked as graphql-core checks it (same errors)."""
+    if runtime_name is None:
+        raise GraphQLError(
+            f"Abstract type '{abstract}' must resolve to an Object type at runtime"
+            f" for field '{parent.name}.{field_plan.name}'. Either the '{abstract}' type should provide"
+            " a 'resolve_type' function or each possible type should provide an 'is_type_of' function.",
+            nodes,
+        )
+    if not isinstance(runtime_name, str):
+        raise GraphQLError(
+            f"Abstract type '{abstract}' must resolve to an Object type at runtime"
+            f" for field '{parent.name}.{field_plan.name}' with value {inspect_value(value)},"
+            f" received '{inspect_value(runtime_name)}', which is not a valid Object type name.",
+            nodes,
+        )
+    runtime = schema.get_type(runtime_name)
+    if runtime is None:
+        raise GraphQLError(
+            f"Abstract type '{abstract}' was resolved to a type '{runtime_name}'"
+            " that does not exist inside the schema.",
+            nodes,
+        )
+    if not isinstance(runtime, GraphQLObjectType):
+        raise GraphQLError(
+            f"Abstract type '{abstract}' was resolved to a non-object type '{runtime_name}'.", nodes
+        )
+    if not schema.is_sub_type(abstract, runtime):
+        raise GraphQLError(f"Runtime Object type '{runtime}' is not a possible type for '{abstract}'.", nodes)
+    return runtime
