@@ -16,9 +16,8 @@ callers see the same exceptions either way. SQLite has one connection anyway: no
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Sequence
-from contextvars import ContextVar
+from collections.abc import Sequence
+from contextvars import ContextVar, Token
 from typing import Any
 
 import asyncpg
@@ -64,18 +63,36 @@ def lent(client: object) -> Pinned | None:
     return pinned
 
 
-@contextlib.asynccontextmanager
-async def one_connection(connection_name: str = "default") -> AsyncIterator[None]:
+class OneConnection:
     """Statements of this block, sent one after another, on one pooled connection
-    (PostgreSQL outside a transaction; otherwise the block changes nothing)."""
-    client = connections.get(connection_name)
-    # Exactly the pool's client: a transaction's (a subclass) has its one connection already.
-    if type(client) is not AsyncpgDBClient or _pinned.get() is not None:
-        yield
-        return
-    async with client.acquire_connection() as connection:
-        token = _pinned.set(Pinned(client, connection))
-        try:
-            yield
-        finally:
-            _pinned.reset(token)
+    (PostgreSQL outside a transaction; otherwise the block changes nothing). A class, not a
+    generator-based context manager: it is entered for every row-served field."""
+
+    __slots__ = ("_holder", "_name", "_token")
+
+    def __init__(self, connection_name: str = "default") -> None:
+        self._name = connection_name
+        self._holder: Any = None
+        self._token: Token[Pinned | None] | None = None
+
+    async def __aenter__(self) -> None:
+        client = connections.get(self._name)
+        # Exactly the pool's client: a transaction's (a subclass) has its one connection already.
+        if type(client) is not AsyncpgDBClient or _pinned.get() is not None:
+            return
+        holder = client.acquire_connection()
+        connection = await holder.__aenter__()
+        self._holder = holder
+        self._token = _pinned.set(Pinned(client, connection))
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        holder, token = self._holder, self._token
+        if holder is None or token is None:
+            return
+        self._holder = self._token = None
+        _pinned.reset(token)
+        await holder.__aexit__(*exc_info)
+
+
+def one_connection(connection_name: str = "default") -> OneConnection:
+    return OneConnection(connection_name)

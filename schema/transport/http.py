@@ -201,15 +201,19 @@ class ExchangeGraphQL(StreamingGraphQL):
             body, status = replay
             return Outcome(body, status, {**admitted.headers, "Idempotent-Replayed": "true"})
         outcome = await self.execute(request, admitted, admission)
-        outcome.body["extensions"] = {**(outcome.body.get("extensions") or {}), **admitted.extensions_out}
-        outcome.headers = {**admitted.headers, **outcome.headers}
+        extensions = outcome.body.get("extensions")
+        outcome.body["extensions"] = (
+            {**extensions, **admitted.extensions_out} if extensions else admitted.extensions_out
+        )
+        outcome.headers = {**admitted.headers, **outcome.headers} if outcome.headers else admitted.headers
         sub_response = admission.sub_response
         for name, value in sub_response.headers.items():
             if name.lower() not in ("content-length", "content-type"):
                 outcome.headers.setdefault(name, value)
         if sub_response.status_code:
             outcome.status = sub_response.status_code
-        await self.admission.settle(admitted, outcome.status, outcome.body, self._replay_copy(admission))
+        if admitted.claim is not None:  # a mutation sent with an Idempotency-Key
+            await self.admission.settle(admitted, outcome.status, outcome.body, self._replay_copy(admission))
         return outcome
 
     async def execute(self, request: Request, admitted: Admitted, admission: Admission) -> Outcome:
