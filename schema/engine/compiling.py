@@ -52,8 +52,8 @@ from schema.engine.field_plans import (
     ObjectPlan,
 )
 from schema.engine.lookup import compile_lookup
+from schema.engine.row_shapes import uses_variables as _uses_variables
 from schema.engine.rows import compile_row_field
-from schema.engine.rows import uses_variables as _uses_variables
 
 _EXECUTABLE_DIRECTIVES = frozenset({"skip", "include"})
 

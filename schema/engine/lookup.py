@@ -25,17 +25,11 @@ from strawberry.types.field import StrawberryField
 
 from schema.engine.declarations import ByKeys, Lookup, declaration_of
 from schema.engine.fastpath import BACKREF
-
-# Row mode's compiler and builders (private to rows.py, shared with this one consumer; kept
-# out of rows.py so a lookup's code stays apart from the subtree engine's).
+from schema.engine.row_builders import generate
+from schema.engine.row_compiler import Compiler
+from schema.engine.row_run import Run
+from schema.engine.row_shapes import Arguments, Shape, arguments_of, unwrap
 from schema.engine.rows import ENABLED, RowField
-from schema.engine.rows import _Arguments as Arguments
-from schema.engine.rows import _arguments as arguments_of
-from schema.engine.rows import _Compiler as Compiler
-from schema.engine.rows import _generate as generate
-from schema.engine.rows import _Run as Run
-from schema.engine.rows import _Shape as Shape
-from schema.engine.rows import _unwrap as unwrap
 
 
 class Compiling(Protocol):

@@ -1,0 +1,172 @@
+"""One request's run of a row field (schema.engine.rows): the fetches level by level over the
+keys in hand, the rows built into result dicts, connections paged, and the values placed in
+the plan's column."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from schema.engine.declarations import Children, Paging, Projection, RootPage, ToOne
+from schema.engine.row_shapes import Arguments, Child, Connection, RowNull, Shape, null
+
+
+def page_args(paging: Paging, context: Any, values: dict[str, Any]) -> Any:
+    return paging.page_args(
+        context, values.get("first"), values.get("after"), values.get("last"), values.get("before")
+    )
+
+
+class Served(Protocol):
+    """What a run needs of its field (schema.engine.rows.RowField)."""
+
+    child: Child | None  # ToOne, Children, ChildPage over model instances
+    root: tuple[RootPage, Connection, Arguments] | None  # a root connection
+    projections: dict[int, Projection]
+
+
+class Run:
+    """One execution of a RowField: the request's context, locale lists and page args."""
+
+    def __init__(
+        self, field: Served, context: Any, env: list[Any], pages: dict[int, Any], root_page: Any
+    ) -> None:
+        self.field = field
+        self.context = context
+        self.env = env
+        self.pages = pages
+        self.root_page = root_page
+        self.projections = field.projections
+
+    async def fill(
+        self, sources: list[Any], column: list[Any], failed: Callable[[list[Any], BaseException], None]
+    ) -> None:
+        """Fill ``column`` with the field's serialised value for each source; on an error,
+        ``failed(column, error)`` and nothing else."""
+        reading = getattr(self.context, "reading", None)
+        try:
+            if reading is None:
+                await self._fill(sources, column)
+            else:
+                # The context's scope for statements sent one after another (the levels
+                # below are fetched in turn): e.g. one pooled connection for all of them.
+                async with reading():
+                    await self._fill(sources, column)
+        except Exception as error:
+            failed(column, error)
+
+    async def _fill(self, sources: list[Any], column: list[Any]) -> None:
+        field_, env, context = self.field, self.env, self.context
+        if field_.root is not None:
+            reads, connection, _arguments = field_.root
+            node = connection.node
+            projection = self.projection(node) if node is not None else Projection(("id",))
+            rows, start, total = await reads.fetch(context, self.root_page, projection)
+            objects = [] if node is None else [node.build(row, env) for row in rows]  # type: ignore[misc]
+            for index in range(len(column)):
+                column[index] = connection.build(objects, start, total)
+            if node is not None:
+                await self.levels([(child, rows, objects) for child in node.children])
+            return
+        child = field_.child
+        assert child is not None
+        holders: list[dict[str, Any]] = [{} for _ in sources]
+        key_of = child.reads.key
+        keys = [getattr(source, key_of) for source in sources]
+        await self.levels([(child, keys, holders)], keyed=True)
+        for index, holder in enumerate(holders):
+            column[index] = holder[child.key]
+
+    def projection(self, shape: Shape) -> Projection:
+        found = self.projections.get(id(shape))
+        if found is None:
+            found = self.projections[id(shape)] = shape.projection()
+        return found
+
+    async def levels(self, level: list[tuple[Child, Any, list[dict[str, Any]]]], keyed: bool = False) -> None:
+        """Fetch level by level: each entry is a child field, its parents' rows (or, with
+        ``keyed``, their keys) and their result dicts."""
+        while level:
+            following: list[tuple[Child, Any, list[dict[str, Any]]]] = []
+            for child, parents, results in level:
+                keys = parents if keyed else [row[child.key_index] for row in parents]
+                fetched = await self.fill_child(child, keys, results)
+                if fetched is not None:
+                    shape, rows, objects = fetched
+                    following.extend((grandchild, rows, objects) for grandchild in shape.children)
+            level, keyed = following, False
+
+    async def fill_child(
+        self, child: Child, keys: list[Any], results: list[dict[str, Any]]
+    ) -> tuple[Shape, Sequence[Any], list[dict[str, Any]]] | None:
+        reads, name, env, context = child.reads, child.key, self.env, self.context
+        wanted = list(dict.fromkeys(key for key in keys if key is not None))
+        if isinstance(reads, ToOne):
+            shape = child.shape
+            assert shape is not None and shape.build is not None
+            build = shape.build
+            rows: Sequence[Any]
+            if reads.every_key and len(shape.columns) == 1 and not shape.joined:
+                rows = [(key,) for key in wanted]  # only the key is read, and it names a row
+            else:
+                rows = await reads.fetch(context, wanted, self.projection(shape)) if wanted else []
+            found = {row[0]: build(row, env) for row in rows}
+            non_null = child.non_null
+            for key, result in zip(keys, results, strict=True):
+                value = None if key is None else found.get(key)
+                if value is None and non_null:
+                    raise RowNull
+                result[name] = value
+            return shape, rows, list(found.values())
+        if isinstance(reads, Children):
+            shape = child.shape
+            assert shape is not None and shape.build is not None
+            build = shape.build
+            rows = await reads.fetch(context, wanted, self.projection(shape)) if wanted else []
+            lists: dict[Any, list[dict[str, Any]]] = {key: [] for key in wanted}
+            objects = []
+            for row in rows:
+                built = build(row, env)
+                lists[row[0]].append(built)
+                objects.append(built)
+            for key, result in zip(keys, results, strict=True):
+                if key is None and child.non_null:
+                    raise RowNull
+                result[name] = None if key is None else lists[key]
+            return shape, rows, objects
+        connection = child.connection
+        assert connection is not None
+        node = connection.node
+        if not keys:
+            return None
+        page = self.pages[id(child)]
+        projection = self.projection(node) if node is not None else Projection(("id",))
+        rows = await reads.fetch(context, wanted, page, projection) if wanted else []
+        by_parent: dict[Any, list[Any]] = {}
+        for row in rows:
+            by_parent.setdefault(row[0], []).append(row)
+        pages: dict[Any, dict[str, Any]] = {}
+        kept: list[Any] = []
+        objects = []
+        for key in wanted:
+            parent_rows = by_parent.get(key)
+            if not parent_rows:
+                start, _end = page.window(0)
+                pages[key] = connection.build([], start, 0)
+                continue
+            total = int(parent_rows[0][2])
+            start, end = page.window(total)
+            nodes = []
+            for row in parent_rows:
+                if start <= row[1] < end:
+                    kept.append(row)
+                    if node is not None:
+                        built = node.build(row, self.env)  # type: ignore[misc]
+                        nodes.append(built)
+                        objects.append(built)
+                    else:
+                        nodes.append(None)
+            pages[key] = connection.build(nodes, start, total)
+        for key, result in zip(keys, results, strict=True):
+            result[name] = pages[key] if key is not None else null()
+        return (node, kept, objects) if node is not None else None

@@ -1,0 +1,194 @@
+"""Row mode's compiled shapes (schema.engine.rows): a selection on an object type served
+from rows (its columns, fields, joined to-one relations and next-level children), a
+connection's selection, and a field's arguments coerced once where they use no variable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from graphql import (
+    FieldNode,
+    GraphQLField,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    SelectionSetNode,
+    VariableNode,
+)
+from graphql.execution.values import VariableValues, get_argument_values
+from tortoise.models import Model
+
+from schema.engine.declarations import ChildPage, Children, Projection, ToOne
+
+PAGING_ARGUMENTS = frozenset({"first", "after", "last", "before"})
+
+
+class RowNull(Exception):
+    """A null where the schema allows none: graphql-core's answer (an error) is needed."""
+
+
+class Collecting(Protocol):
+    """What row mode needs of the compiled operation (schema.engine.plan.OperationPlan)."""
+
+    def collect(
+        self, runtime: GraphQLObjectType, selection_sets: Iterable[SelectionSetNode]
+    ) -> dict[str, list[FieldNode]]: ...
+
+
+def null() -> Any:
+    raise RowNull
+
+
+def unwrap(type_: GraphQLOutputType) -> tuple[GraphQLOutputType, bool]:
+    if isinstance(type_, GraphQLNonNull):
+        return type_.of_type, True
+    return type_, False
+
+
+# ---------------------------------------------------------------- arguments
+
+
+@dataclass(eq=False)
+class Arguments:
+    """A field's argument values: coerced once when they use no variable, else per request."""
+
+    definition: GraphQLField
+    node: FieldNode
+    static: dict[str, Any] | None
+
+    def values(self, variables: VariableValues) -> dict[str, Any]:
+        if self.static is not None:
+            return self.static
+        return get_argument_values(self.definition, self.node, variables)
+
+
+def arguments_of(definition: GraphQLField, node: FieldNode) -> Arguments:
+    static = None if uses_variables(node) else get_argument_values(definition, node)
+    return Arguments(definition, node, static)
+
+
+def uses_variables(node: Any) -> bool:
+    """Whether a field's arguments reference a variable anywhere (lists and objects too)."""
+    stack: list[Any] = [argument.value for argument in node.arguments or ()]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, VariableNode):
+            return True
+        stack.extend(getattr(value, "values", None) or ())
+        stack.extend(item.value for item in getattr(value, "fields", None) or ())
+    return False
+
+
+# ---------------------------------------------------------------- compiled shapes
+
+
+@dataclass(eq=False)
+class Child:
+    """A field of a shape whose value comes from the next level's fetch."""
+
+    key: str
+    reads: ToOne | Children | ChildPage
+    shape: Shape | None  # ToOne, Children: the target's selection
+    connection: Connection | None  # ChildPage
+    non_null: bool
+    key_index: int = -1  # position of the parent's key in the parent's rows
+    key_column: str = ""
+    arguments: Arguments | None = None  # ChildPage: its paging arguments
+
+
+@dataclass(eq=False)
+class Shape:
+    """A selection on an object type served from rows: its columns, its fields, the to-one
+    relations joined into the same rows, and the fields fetched at the next level."""
+
+    object_type: GraphQLObjectType
+    model: type[Model]
+    columns: list[str]  # database columns, primary key first
+    entries: list[tuple[str, str, Any]]  # (result key, kind, details) in result order
+    joined: list[tuple[str, Shape, bool]]  # (join name, shape, non-null) in projection order
+    children: list[Child]
+    joins: Mapping[str, Any]  # what the fetch of these rows offers to join
+    base: int = 0
+    build: Callable[[Any, list[Any]], dict[str, Any]] | None = None
+
+    def column(self, name: str) -> int:
+        if name not in self.columns:
+            self.columns.append(name)
+        return self.columns.index(name)
+
+    def projection(self) -> Projection:
+        return Projection(
+            tuple(self.columns), tuple((name, shape.projection()) for name, shape, _non_null in self.joined)
+        )
+
+    @property
+    def width(self) -> int:
+        return len(self.columns) + sum(shape.width for _name, shape, _non_null in self.joined)
+
+
+# Connection fields, edge fields and pageInfo fields.
+TOTAL, EDGES, PAGE_INFO, TYPENAME = "total", "edges", "pageInfo", "typename"
+CURSOR, NODE = "cursor", "node"
+HAS_NEXT, HAS_PREVIOUS, START_CURSOR, END_CURSOR = "next", "previous", "start", "end"
+PAGE_INFO_FIELDS = {
+    "hasNextPage": HAS_NEXT,
+    "hasPreviousPage": HAS_PREVIOUS,
+    "startCursor": START_CURSOR,
+    "endCursor": END_CURSOR,
+}
+
+
+@dataclass(eq=False)
+class Connection:
+    """A connection's selection: its fields, its edges' fields and the node's shape."""
+
+    fields: list[tuple[str, str, Any]]  # (key, TOTAL | EDGES | PAGE_INFO | TYPENAME, details)
+    edge_fields: list[tuple[str, str, Any]]  # (key, CURSOR | NODE | TYPENAME, typename)
+    page_info: list[tuple[str, str, Any]]
+    node: Shape | None
+    cursor: Callable[[int], str]
+
+    def build(self, nodes: list[dict[str, Any]], start: int, total: int) -> dict[str, Any]:
+        end = start + len(nodes)
+        cursor = self.cursor
+        result: dict[str, Any] = {}
+        for key, kind, detail in self.fields:
+            if kind == TOTAL:
+                result[key] = total
+            elif kind == EDGES:
+                edge_fields = self.edge_fields
+                if len(edge_fields) == 1 and edge_fields[0][1] == NODE:
+                    node_key = edge_fields[0][0]
+                    result[key] = [{node_key: node} for node in nodes]
+                    continue
+                edges = []
+                for offset, node in enumerate(nodes, start):
+                    edge: dict[str, Any] = {}
+                    for edge_key, edge_kind, typename in edge_fields:
+                        if edge_kind == NODE:
+                            edge[edge_key] = node
+                        elif edge_kind == CURSOR:
+                            edge[edge_key] = cursor(offset)
+                        else:
+                            edge[edge_key] = typename
+                    edges.append(edge)
+                result[key] = edges
+            elif kind == PAGE_INFO:
+                info: dict[str, Any] = {}
+                for info_key, info_kind, typename in self.page_info:
+                    if info_kind == HAS_NEXT:
+                        info[info_key] = end < total
+                    elif info_kind == HAS_PREVIOUS:
+                        info[info_key] = start > 0
+                    elif info_kind == START_CURSOR:
+                        info[info_key] = cursor(start) if nodes else None
+                    elif info_kind == END_CURSOR:
+                        info[info_key] = cursor(end - 1) if nodes else None
+                    else:
+                        info[info_key] = typename
+                result[key] = info
+            else:
+                result[key] = detail
+        return result
