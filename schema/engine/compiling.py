@@ -1,7 +1,7 @@
-"""Compiling an operation into the plan's shapes (schema.engine.field_plans): field
-collection as graphql-core does it (@skip/@include, fragments, type conditions), per field
-its kind, completion and row subtree, and the cache of plans per document and directive
-values (``compile_operation``)."""
+"""Compiling an operation into the plan's shapes (schema.engine.field_plans): over the fields
+collected as graphql-core collects them (schema.engine.collecting), per field its kind,
+completion and row subtree, and the cache of plans per document and directive values
+(``compile_operation``)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from graphql import (
-    DirectiveNode,
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLEnumType,
     GraphQLList,
     GraphQLNonNull,
@@ -21,17 +19,15 @@ from graphql import (
     GraphQLOutputType,
     GraphQLScalarType,
     GraphQLSchema,
-    InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
-    VariableNode,
     is_abstract_type,
-    type_from_ast,
 )
 from graphql.execution.values import get_argument_values
 from strawberry.types.field import StrawberryField
 
+from schema.engine.collecting import FieldCollector, directive_variables, refuse_other_directives
 from schema.engine.columns import document_columns
 from schema.engine.fastpath import BACKREF, DIRECT_KEY, DirectCall
 from schema.engine.field_plans import (
@@ -55,10 +51,8 @@ from schema.engine.lookup import compile_lookup
 from schema.engine.row_shapes import uses_variables as _uses_variables
 from schema.engine.rows import compile_row_field
 
-_EXECUTABLE_DIRECTIVES = frozenset({"skip", "include"})
 
-
-class OperationPlan:
+class OperationPlan(FieldCollector):
     """Compiled lazily: object plans are built the first time a level needs them, and the
     plans for an abstract field's runtime types the first time such an object shows up."""
 
@@ -78,76 +72,10 @@ class OperationPlan:
             raise Fallback
         # Object plans below the root are compiled while the operation runs, when refusing is
         # too late: what would refuse them is looked for now.
-        _refuse_other_directives(operation, fragments)
+        refuse_other_directives(operation, fragments)
         self.root = self.object_plan(root, (operation.selection_set,))
         # Columns each model's loaders select for this operation (schema.engine.columns).
         self.columns = document_columns(schema, operation, fragments)
-
-    # ------------------------------------------------------------ field collection
-
-    def _included(self, node: FieldNode | InlineFragmentNode | FragmentSpreadNode) -> bool:
-        for directive in node.directives or ():
-            name = directive.name.value
-            if name not in _EXECUTABLE_DIRECTIVES:
-                raise Fallback  # @defer, @stream, or anything graphql-core handles itself
-            value = self._directive_argument(directive)
-            if (name == "skip" and value is True) or (name == "include" and value is not True):
-                return False
-        return True
-
-    def _directive_argument(self, directive: DirectiveNode) -> Any:
-        for argument in directive.arguments or ():
-            if argument.name.value == "if":
-                value = argument.value
-                if isinstance(value, VariableNode):
-                    return self.directive_values.get(value.name.value)
-                return getattr(value, "value", None)
-        return None
-
-    def _matches(self, condition: Any, runtime: GraphQLObjectType) -> bool:
-        if condition is None:
-            return True
-        conditional = type_from_ast(self.schema, condition)
-        if conditional is runtime:
-            return True
-        if is_abstract_type(conditional):
-            return self.schema.is_sub_type(conditional, runtime)
-        return False
-
-    def collect(
-        self,
-        runtime: GraphQLObjectType,
-        selection_sets: Iterable[SelectionSetNode],
-    ) -> dict[str, list[FieldNode]]:
-        grouped: dict[str, list[FieldNode]] = {}
-        visited: set[str] = set()
-
-        def visit(selection_set: SelectionSetNode) -> None:
-            for selection in selection_set.selections:
-                if not self._included(selection):  # type: ignore[arg-type]
-                    continue
-                if isinstance(selection, FieldNode):
-                    key = selection.alias.value if selection.alias else selection.name.value
-                    grouped.setdefault(key, []).append(selection)
-                elif isinstance(selection, InlineFragmentNode):
-                    if self._matches(selection.type_condition, runtime):
-                        visit(selection.selection_set)
-                elif isinstance(selection, FragmentSpreadNode):
-                    name = selection.name.value
-                    if name in visited:
-                        continue
-                    visited.add(name)
-                    fragment = self.fragments.get(name)
-                    if fragment is not None and self._matches(fragment.type_condition, runtime):
-                        visit(fragment.selection_set)
-                else:  # pragma: no cover - a selection kind this graphql-core does not have
-                    raise Fallback
-
-        for selection_set in selection_sets:
-            visit(selection_set)
-        return grouped
-
-    # ------------------------------------------------------------ compiling
 
     def object_plan(
         self, runtime: GraphQLObjectType, selection_sets: Iterable[SelectionSetNode]
@@ -215,40 +143,6 @@ class OperationPlan:
             ]
             plan = completion.runtime_plans[runtime.name] = self.object_plan(runtime, selection_sets)
         return plan
-
-
-def _refuse_other_directives(
-    operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]
-) -> None:
-    """Fallback when any selection carries a directive other than @skip/@include (@defer,
-    @stream: graphql-core's own)."""
-    stack: list[Any] = [operation.selection_set, *(f.selection_set for f in fragments.values())]
-    while stack:
-        selection_set = stack.pop()
-        for selection in selection_set.selections:
-            for directive in selection.directives or ():
-                if directive.name.value not in _EXECUTABLE_DIRECTIVES:
-                    raise Fallback
-            if getattr(selection, "selection_set", None) is not None:
-                stack.append(selection.selection_set)
-
-
-def directive_variables(
-    operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]
-) -> tuple[str, ...]:
-    """Variables that @skip/@include read: their values select the plan."""
-    found: list[str] = []
-    stack: list[Any] = [operation.selection_set, *(f.selection_set for f in fragments.values())]
-    while stack:
-        selection_set = stack.pop()
-        for selection in selection_set.selections:
-            for directive in selection.directives or ():
-                for argument in directive.arguments or ():
-                    if isinstance(argument.value, VariableNode) and argument.value.name.value not in found:
-                        found.append(argument.value.name.value)
-            if getattr(selection, "selection_set", None) is not None:
-                stack.append(selection.selection_set)
-    return tuple(sorted(found))
 
 
 def compile_operation(
