@@ -7,18 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from graphql import (
-    FieldNode,
-    GraphQLAbstractType,
-    GraphQLError,
-    GraphQLObjectType,
-    GraphQLResolveInfo,
-    GraphQLSchema,
-)
+from graphql import GraphQLError, GraphQLObjectType, GraphQLResolveInfo
 from graphql.execution import default_type_resolver
 from graphql.pyutils import Undefined, is_iterable
 from graphql.pyutils import inspect as inspect_value
 
+from schema.engine.completion_errors import non_null_error, not_iterable_error, runtime_type
 from schema.engine.failures import Failure, Round
 from schema.engine.field_plans import LEAF, LIST, OBJECT, Completion, FieldPlan
 from schema.engine.state import FAILED, ExecutionState, Group
@@ -43,24 +37,7 @@ class Completing(ExecutionState):
         kind = completion.kind
         parent = group.plan.type
         if kind == LEAF:
-            serialize = completion.serialize
-            assert serialize is not None
-            leaf_type = completion.leaf_type
-
-            def leaf(value: Any) -> Any:
-                if value is None:
-                    if non_null:
-                        raise _non_null_error(parent, field_plan)
-                    return None
-                serialized = serialize(value)
-                if serialized is Undefined or serialized is None:
-                    raise TypeError(
-                        f"Expected `{inspect_value(leaf_type)}.coerce_output_value({inspect_value(value)})`"
-                        f" to return non-nullable value, returned: {inspect_value(serialized)}"
-                    )
-                return serialized
-
-            return leaf
+            return _leaf_completer(completion, parent, field_plan)
         if kind == LIST:
             assert completion.item is not None
             item = self.completer(completion.item, info, field_plan, group, round_, next_level)
@@ -68,40 +45,68 @@ class Completing(ExecutionState):
             def listed(value: Any) -> Any:
                 if value is None:
                     if non_null:
-                        raise _non_null_error(parent, field_plan)
+                        raise non_null_error(parent, field_plan)
                     return None
                 if not is_iterable(value):
-                    raise _not_iterable_error(parent, field_plan)
+                    raise not_iterable_error(parent, field_plan)
                 return [item(element) for element in value]
 
             return listed
         resolve_info = info if info is not None else self.info(field_plan, parent)
-        nodes = list(field_plan.nodes)
+        where = (field_plan, group, round_, next_level)
         if kind == OBJECT:
-            assert completion.object_plan is not None
-            object_plan = completion.object_plan.get()
-            child = next_level.get(id(object_plan))
-            if child is None:
-                child = next_level[id(object_plan)] = Group(object_plan, [], [], group, field_plan, round_)
-            sources, results = child.sources, child.results
-            object_type = object_plan.type
-            is_type_of = object_type.is_type_of
+            return self.object_completer(completion, resolve_info, *where)
+        return self.abstract_completer(completion, resolve_info, *where)
 
-            def obj(value: Any) -> Any:
-                if value is None:
-                    if non_null:
-                        raise _non_null_error(parent, field_plan)
-                    return None
-                if is_type_of is not None and not is_type_of(value, resolve_info):
-                    raise GraphQLError(
-                        f"Expected value of type '{object_type}' but got: {inspect_value(value)}.", nodes
-                    )
-                result: dict[str, Any] = {}
-                sources.append(value)
-                results.append(result)
-                return result
+    def object_completer(
+        self,
+        completion: Completion,
+        resolve_info: GraphQLResolveInfo,
+        field_plan: FieldPlan,
+        group: Group,
+        round_: Round,
+        next_level: dict[int, Group],
+    ) -> Callable[[Any], Any]:
+        """An object value: checked by its type's ``is_type_of``, then placed in the next
+        level's group of its selection."""
+        non_null, parent, nodes = completion.non_null, group.plan.type, list(field_plan.nodes)
+        assert completion.object_plan is not None
+        object_plan = completion.object_plan.get()
+        child = next_level.get(id(object_plan))
+        if child is None:
+            child = next_level[id(object_plan)] = Group(object_plan, [], [], group, field_plan, round_)
+        sources, results = child.sources, child.results
+        object_type = object_plan.type
+        is_type_of = object_type.is_type_of
 
-            return obj
+        def obj(value: Any) -> Any:
+            if value is None:
+                if non_null:
+                    raise non_null_error(parent, field_plan)
+                return None
+            if is_type_of is not None and not is_type_of(value, resolve_info):
+                raise GraphQLError(
+                    f"Expected value of type '{object_type}' but got: {inspect_value(value)}.", nodes
+                )
+            result: dict[str, Any] = {}
+            sources.append(value)
+            results.append(result)
+            return result
+
+        return obj
+
+    def abstract_completer(
+        self,
+        completion: Completion,
+        resolve_info: GraphQLResolveInfo,
+        field_plan: FieldPlan,
+        group: Group,
+        round_: Round,
+        next_level: dict[int, Group],
+    ) -> Callable[[Any], Any]:
+        """A value of an interface or union: its runtime type resolved and checked as
+        graphql-core checks it, then placed in the group of that type's plan."""
+        non_null, parent, nodes = completion.non_null, group.plan.type, list(field_plan.nodes)
         abstract = completion.abstract
         assert abstract is not None
         resolve_type = abstract.resolve_type or default_type_resolver
@@ -111,10 +116,10 @@ class Completing(ExecutionState):
         def abstract_value(value: Any) -> Any:
             if value is None:
                 if non_null:
-                    raise _non_null_error(parent, field_plan)
+                    raise non_null_error(parent, field_plan)
                 return None
             runtime_name = resolve_type(value, resolve_info, abstract)
-            runtime = _runtime_type(schema, abstract, runtime_name, value, parent, field_plan, nodes)
+            runtime = runtime_type(schema, abstract, runtime_name, value, parent, field_plan, nodes)
             object_plan = operation.runtime_plan(completion, runtime)
             is_type_of = runtime.is_type_of
             if is_type_of is not None and not is_type_of(value, resolve_info):
@@ -173,7 +178,7 @@ class Completing(ExecutionState):
         try:
             if completion.kind == LIST and value is not None:
                 if not is_iterable(value):
-                    raise _not_iterable_error(group.plan.type, field_plan)
+                    raise not_iterable_error(group.plan.type, field_plan)
                 item = completion.item
                 assert item is not None
                 return [
@@ -197,51 +202,27 @@ class Completing(ExecutionState):
             return None
 
 
-def _non_null_error(parent: GraphQLObjectType, field_plan: FieldPlan) -> TypeError:
-    return TypeError(f"Cannot return null for non-nullable field {parent.name}.{field_plan.name}.")
+def _leaf_completer(
+    completion: Completion, parent: GraphQLObjectType, field_plan: FieldPlan
+) -> Callable[[Any], Any]:
+    """A leaf value: serialised by its scalar or enum, graphql-core's error where that gives
+    nothing."""
+    non_null = completion.non_null
+    serialize = completion.serialize
+    assert serialize is not None
+    leaf_type = completion.leaf_type
 
+    def leaf(value: Any) -> Any:
+        if value is None:
+            if non_null:
+                raise non_null_error(parent, field_plan)
+            return None
+        serialized = serialize(value)
+        if serialized is Undefined or serialized is None:
+            raise TypeError(
+                f"Expected `{inspect_value(leaf_type)}.coerce_output_value({inspect_value(value)})`"
+                f" to return non-nullable value, returned: {inspect_value(serialized)}"
+            )
+        return serialized
 
-def _not_iterable_error(parent: GraphQLObjectType, field_plan: FieldPlan) -> GraphQLError:
-    return GraphQLError(
-        f"Expected Iterable, but did not find one for field '{parent.name}.{field_plan.name}'."
-    )
-
-
-def _runtime_type(
-    schema: GraphQLSchema,
-    abstract: GraphQLAbstractType,
-    runtime_name: Any,
-    value: Any,
-    parent: GraphQLObjectType,
-    field_plan: FieldPlan,
-    nodes: list[FieldNode],
-) -> GraphQLObjectType:
-    """The object type ``resolve_type`` named, checked as graphql-core checks it (same errors)."""
-    if runtime_name is None:
-        raise GraphQLError(
-            f"Abstract type '{abstract}' must resolve to an Object type at runtime"
-            f" for field '{parent.name}.{field_plan.name}'. Either the '{abstract}' type should provide"
-            " a 'resolve_type' function or each possible type should provide an 'is_type_of' function.",
-            nodes,
-        )
-    if not isinstance(runtime_name, str):
-        raise GraphQLError(
-            f"Abstract type '{abstract}' must resolve to an Object type at runtime"
-            f" for field '{parent.name}.{field_plan.name}' with value {inspect_value(value)},"
-            f" received '{inspect_value(runtime_name)}', which is not a valid Object type name.",
-            nodes,
-        )
-    runtime = schema.get_type(runtime_name)
-    if runtime is None:
-        raise GraphQLError(
-            f"Abstract type '{abstract}' was resolved to a type '{runtime_name}'"
-            " that does not exist inside the schema.",
-            nodes,
-        )
-    if not isinstance(runtime, GraphQLObjectType):
-        raise GraphQLError(
-            f"Abstract type '{abstract}' was resolved to a non-object type '{runtime_name}'.", nodes
-        )
-    if not schema.is_sub_type(abstract, runtime):
-        raise GraphQLError(f"Runtime Object type '{runtime}' is not a possible type for '{abstract}'.", nodes)
-    return runtime
+    return leaf

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from schema.engine.declarations import Children, Paging, Projection, RootPage, ToOne
+from schema.engine.declarations import ChildPage, Children, Paging, Projection, RootPage, ToOne
 from schema.engine.row_shapes import Arguments, Child, Connection, RowNull, Shape, null
 
 
@@ -99,41 +99,65 @@ class Run:
     async def fill_child(
         self, child: Child, keys: list[Any], results: list[dict[str, Any]]
     ) -> tuple[Shape, Sequence[Any], list[dict[str, Any]]] | None:
-        reads, name, env, context = child.reads, child.key, self.env, self.context
+        """Fetch ``child`` for the parents' ``keys`` and set it in their ``results``; returns
+        the fetched shape, its rows and their result dicts, for the next level."""
         wanted = list(dict.fromkeys(key for key in keys if key is not None))
+        reads = child.reads
         if isinstance(reads, ToOne):
-            shape = child.shape
-            assert shape is not None and shape.build is not None
-            build = shape.build
-            rows: Sequence[Any]
-            if reads.every_key and len(shape.columns) == 1 and not shape.joined:
-                rows = [(key,) for key in wanted]  # only the key is read, and it names a row
-            else:
-                rows = await reads.fetch(context, wanted, self.projection(shape)) if wanted else []
-            found = {row[0]: build(row, env) for row in rows}
-            non_null = child.non_null
-            for key, result in zip(keys, results, strict=True):
-                value = None if key is None else found.get(key)
-                if value is None and non_null:
-                    raise RowNull
-                result[name] = value
-            return shape, rows, list(found.values())
+            return await self.fill_to_one(child, reads, keys, wanted, results)
         if isinstance(reads, Children):
-            shape = child.shape
-            assert shape is not None and shape.build is not None
-            build = shape.build
-            rows = await reads.fetch(context, wanted, self.projection(shape)) if wanted else []
-            lists: dict[Any, list[dict[str, Any]]] = {key: [] for key in wanted}
-            objects = []
-            for row in rows:
-                built = build(row, env)
-                lists[row[0]].append(built)
-                objects.append(built)
-            for key, result in zip(keys, results, strict=True):
-                if key is None and child.non_null:
-                    raise RowNull
-                result[name] = None if key is None else lists[key]
-            return shape, rows, objects
+            return await self.fill_children(child, reads, keys, wanted, results)
+        return await self.fill_pages(child, reads, keys, wanted, results)
+
+    async def fill_to_one(
+        self, child: Child, reads: ToOne, keys: list[Any], wanted: list[Any], results: list[dict[str, Any]]
+    ) -> tuple[Shape, Sequence[Any], list[dict[str, Any]]]:
+        shape = child.shape
+        assert shape is not None and shape.build is not None
+        build, env, name = shape.build, self.env, child.key
+        rows: Sequence[Any]
+        if reads.every_key and len(shape.columns) == 1 and not shape.joined:
+            rows = [(key,) for key in wanted]  # only the key is read, and it names a row
+        else:
+            rows = await reads.fetch(self.context, wanted, self.projection(shape)) if wanted else []
+        found = {row[0]: build(row, env) for row in rows}
+        non_null = child.non_null
+        for key, result in zip(keys, results, strict=True):
+            value = None if key is None else found.get(key)
+            if value is None and non_null:
+                raise RowNull
+            result[name] = value
+        return shape, rows, list(found.values())
+
+    async def fill_children(
+        self, child: Child, reads: Children, keys: list[Any], wanted: list[Any], results: list[dict[str, Any]]
+    ) -> tuple[Shape, Sequence[Any], list[dict[str, Any]]]:
+        shape = child.shape
+        assert shape is not None and shape.build is not None
+        build, env, name = shape.build, self.env, child.key
+        rows = await reads.fetch(self.context, wanted, self.projection(shape)) if wanted else []
+        lists: dict[Any, list[dict[str, Any]]] = {key: [] for key in wanted}
+        objects = []
+        for row in rows:
+            built = build(row, env)
+            lists[row[0]].append(built)
+            objects.append(built)
+        for key, result in zip(keys, results, strict=True):
+            if key is None and child.non_null:
+                raise RowNull
+            result[name] = None if key is None else lists[key]
+        return shape, rows, objects
+
+    async def fill_pages(
+        self,
+        child: Child,
+        reads: ChildPage,
+        keys: list[Any],
+        wanted: list[Any],
+        results: list[dict[str, Any]],
+    ) -> tuple[Shape, Sequence[Any], list[dict[str, Any]]] | None:
+        """A connection per parent (ChildPage): the rows of every parent in one fetch, each
+        parent's page cut from its rows once its total is known."""
         connection = child.connection
         assert connection is not None
         node = connection.node
@@ -141,7 +165,7 @@ class Run:
             return None
         page = self.pages[id(child)]
         projection = self.projection(node) if node is not None else Projection(("id",))
-        rows = await reads.fetch(context, wanted, page, projection) if wanted else []
+        rows = await reads.fetch(self.context, wanted, page, projection) if wanted else []
         by_parent: dict[Any, list[Any]] = {}
         for row in rows:
             by_parent.setdefault(row[0], []).append(row)
@@ -167,6 +191,7 @@ class Run:
                     else:
                         nodes.append(None)
             pages[key] = connection.build(nodes, start, total)
+        name = child.key
         for key, result in zip(keys, results, strict=True):
             result[name] = pages[key] if key is not None else null()
         return (node, kept, objects) if node is not None else None
