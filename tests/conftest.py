@@ -128,3 +128,21 @@ async def make_key(organisation: Organisation | None, role: ApiKeyRole = ApiKeyR
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     asyncio.run(databases.drop_postgres_database())
+
+
+# Started first. pytest-xdist deals the first quarter of the collected tests out one by one
+# in turn, then the rest to whichever worker is free: these two (~45-85 s each in a full run,
+# the longest single tests) would otherwise start late (tests/perf sorts after most folders)
+# and keep one worker busy after the other ran out of tests. As the first and the fourth test
+# they start at once on different workers. Everything else keeps its order.
+FIRST = (
+    "tests/perf/test_bench_smoke.py::test_bench_smoke_run",
+    "tests/deploy/test_dockerfile.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next((i for i, start in enumerate(FIRST) if item.nodeid.startswith(start)), len(FIRST))
+
+    items.sort(key=rank)
