@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tortoise.backends.asyncpg.client import AsyncpgDBClient
 
 from exchange.settings import Settings
 from tests.api.plan_corpus import World, seed
-from tests.conftest import make_settings
+from tests.conftest import GraphQLClient, make_settings
 
 
 @pytest.fixture
@@ -24,3 +25,31 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def world(app: Any, settings: Settings, admin_key: str) -> World:
     return await seed(settings.signing_key, admin_key)
+
+
+async def answer_counting(
+    gql: GraphQLClient,
+    monkeypatch: pytest.MonkeyPatch,
+    query: str,
+    variables: dict[str, Any],
+    key: str | None = None,
+) -> tuple[Any, int, int]:
+    """The response body, and on PostgreSQL the pool acquires and the statements sent through
+    Tortoise's client (not on a connection lent by exchange.pinned) while answering it."""
+    taken, sent = [0], [0]
+    acquire, fetch = AsyncpgDBClient.acquire_connection, AsyncpgDBClient.execute_query
+
+    def counting_acquire(self: AsyncpgDBClient) -> Any:
+        taken[0] += 1
+        return acquire(self)
+
+    async def counting_fetch(self: AsyncpgDBClient, *args: Any, **kwargs: Any) -> Any:
+        sent[0] += 1
+        return await fetch(self, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(AsyncpgDBClient, "acquire_connection", counting_acquire)
+        patch.setattr(AsyncpgDBClient, "execute_query", counting_fetch)
+        response = await gql.post(query, variables, key=key)
+    assert response.status_code == 200, response.text
+    return response.json(), taken[0], sent[0]

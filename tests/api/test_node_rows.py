@@ -8,7 +8,6 @@ resolver. Statement counts are in tests/perf/test_query_counts.py (NodeLookup*).
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,18 +15,17 @@ from tortoise import connections
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
 
 from bench.runner import operations as bench_operations
-from exchange.settings import Settings
 from schema.api.context import Context
 from schema.api.relay import encode_id
 from schema.engine import plan
+from tests.api import plan_fixtures, test_plan
 from tests.api.plan_corpus import (
     EVERYONE,
     PLANNED,
     World,
-    seed,
 )
 from tests.api.test_plan import Differ
-from tests.conftest import GraphQLClient, make_settings
+from tests.conftest import GraphQLClient
 
 PAGE_INFO = "pageInfo { hasNextPage hasPreviousPage startCursor endCursor }"
 
@@ -81,19 +79,10 @@ IDS = {
 }
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return make_settings(database_url, tmp_path, rate_limit_points=100_000_000)
-
-
-@pytest.fixture
-async def world(app: Any, settings: Settings, admin_key: str) -> World:
-    return await seed(settings.signing_key, admin_key)
-
-
-@pytest.fixture
-def differ(gql: GraphQLClient, settings: Settings) -> Differ:
-    return Differ(gql, settings)
+# The corpus's fixtures, bound by name so that pytest finds them here (see plan_fixtures).
+settings = plan_fixtures.settings
+world = plan_fixtures.world
+differ = test_plan.differ
 
 
 async def compare(
@@ -225,30 +214,6 @@ async def test_a_lookup_whose_fetch_fails_is_answered_by_its_resolver(
     assert not problems, "\n".join(problems)
 
 
-async def _answer_counting(
-    gql: GraphQLClient, monkeypatch: pytest.MonkeyPatch, query: str, variables: dict[str, Any]
-) -> tuple[Any, int, int]:
-    """The response body, pool acquires and statements sent through Tortoise while answering
-    it (PostgreSQL; as tests/api/test_row_connection.py counts them)."""
-    taken, sent = [0], [0]
-    acquire, fetch = AsyncpgDBClient.acquire_connection, AsyncpgDBClient.execute_query
-
-    def counting_acquire(self: AsyncpgDBClient) -> Any:
-        taken[0] += 1
-        return acquire(self)
-
-    async def counting_fetch(self: AsyncpgDBClient, *args: Any, **kwargs: Any) -> Any:
-        sent[0] += 1
-        return await fetch(self, *args, **kwargs)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(AsyncpgDBClient, "acquire_connection", counting_acquire)
-        patch.setattr(AsyncpgDBClient, "execute_query", counting_fetch)
-        response = await gql.post(query, variables)
-    assert response.status_code == 200, response.text
-    return response.json(), taken[0], sent[0]
-
-
 async def test_a_nested_lookup_takes_one_connection(
     gql: GraphQLClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -257,12 +222,14 @@ async def test_a_nested_lookup_takes_one_connection(
     statement, and the same answer."""
     query, variables = lookup(EXCHANGE), {"id": world.ids["aral"], "l": "kk"}
     before = plan.STATS["rows"]
-    pinned, taken, through_tortoise = await _answer_counting(gql, monkeypatch, query, variables)
+    pinned, taken, through_tortoise = await plan_fixtures.answer_counting(gql, monkeypatch, query, variables)
     assert plan.STATS["rows"] - before == 1
     assert "errors" not in pinned and pinned["data"]["node"]["sessions"], pinned
     with monkeypatch.context() as patch:
         patch.setattr(Context, "reading", lambda self: contextlib.nullcontext())
-        unpinned, taken_unpinned, statements = await _answer_counting(gql, monkeypatch, query, variables)
+        unpinned, taken_unpinned, statements = await plan_fixtures.answer_counting(
+            gql, monkeypatch, query, variables
+        )
     assert pinned["data"] == unpinned["data"]
     if type(connections.get("default")) is not AsyncpgDBClient:
         return  # SQLite: one connection anyway

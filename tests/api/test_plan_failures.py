@@ -41,9 +41,10 @@ from exchange.settings import Settings
 from schema.build import default_schema
 from schema.engine import plan, rows
 from schema.engine.fastpath import DIRECT_KEY, DirectCall
-from tests.api.plan_corpus import ADMIN, ANONYMOUS, HAPPY, Case, World, seed
+from tests.api import plan_fixtures
+from tests.api.plan_corpus import ADMIN, ANONYMOUS, HAPPY, Case, World
 from tests.api.test_plan import comparable, release_abandoned_coroutines
-from tests.conftest import GraphQLClient, make_settings
+from tests.conftest import GraphQLClient
 
 
 @pytest.fixture(autouse=True)
@@ -70,14 +71,9 @@ def collections_scan_this_test_only(world: World) -> Iterator[None]:
         gc.unfreeze()
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return make_settings(database_url, tmp_path, rate_limit_points=100_000_000)
-
-
-@pytest.fixture
-async def world(app: Any, settings: Settings, admin_key: str) -> World:
-    return await seed(settings.signing_key, admin_key)
+# The corpus's fixtures, bound by name so that pytest finds them here (see plan_fixtures).
+settings = plan_fixtures.settings
+world = plan_fixtures.world
 
 
 def direct_call(type_name: str, field_name: str) -> DirectCall:

@@ -6,7 +6,6 @@ row-served fields of one request each take their own (they run side by side)."""
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
 import pytest
 from tortoise import connections
@@ -24,38 +23,19 @@ settings = plan_fixtures.settings
 world = plan_fixtures.world
 
 
-async def _answer_counting(
-    gql: GraphQLClient, monkeypatch: pytest.MonkeyPatch, query: str, key: str | None
-) -> tuple[Any, int, int]:
-    """The response body, pool acquires and statements (PostgreSQL) while answering it."""
-    taken, sent = [0], [0]
-    acquire, fetch = AsyncpgDBClient.acquire_connection, AsyncpgDBClient.execute_query
-
-    def counting_acquire(self: AsyncpgDBClient) -> Any:
-        taken[0] += 1
-        return acquire(self)
-
-    async def counting_fetch(self: AsyncpgDBClient, *args: Any, **kwargs: Any) -> Any:
-        sent[0] += 1
-        return await fetch(self, *args, **kwargs)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(AsyncpgDBClient, "acquire_connection", counting_acquire)
-        patch.setattr(AsyncpgDBClient, "execute_query", counting_fetch)
-        response = await gql.post(query, {"first": 5}, key=key)
-    assert response.status_code == 200, response.text
-    return response.json(), taken[0], sent[0]
-
-
 async def test_the_exchanges_page_takes_one_connection(
     gql: GraphQLClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     query, key = bench_operations()["ExchangesPage"], world.keys[ANONYMOUS]
-    pinned, taken, through_tortoise = await _answer_counting(gql, monkeypatch, query, key)
+    pinned, taken, through_tortoise = await plan_fixtures.answer_counting(
+        gql, monkeypatch, query, {"first": 5}, key
+    )
     assert "errors" not in pinned and pinned["data"]["exchanges"]["edges"], pinned
     with monkeypatch.context() as patch:
         patch.setattr(Context, "reading", lambda self: contextlib.nullcontext())
-        unpinned, taken_unpinned, statements = await _answer_counting(gql, monkeypatch, query, key)
+        unpinned, taken_unpinned, statements = await plan_fixtures.answer_counting(
+            gql, monkeypatch, query, {"first": 5}, key
+        )
     assert pinned["data"] == unpinned["data"]
     if type(connections.get("default")) is not AsyncpgDBClient:
         return  # SQLite: one connection anyway
@@ -77,11 +57,13 @@ async def test_row_served_fields_side_by_side_do_not_share(
         organisations(first: 3) { edges { node { slug } } } }"""
     before = plan.STATS["rows"]
     key = world.keys[ANONYMOUS]
-    pinned, taken, _ = await _answer_counting(gql, monkeypatch, query, key)
+    pinned, taken, _ = await plan_fixtures.answer_counting(gql, monkeypatch, query, {"first": 5}, key)
     assert plan.STATS["rows"] - before >= 2  # a and b (c and organisations run through resolvers)
     with monkeypatch.context() as patch:
         patch.setattr(Context, "reading", lambda self: contextlib.nullcontext())
-        unpinned, taken_unpinned, _ = await _answer_counting(gql, monkeypatch, query, key)
+        unpinned, taken_unpinned, _ = await plan_fixtures.answer_counting(
+            gql, monkeypatch, query, {"first": 5}, key
+        )
     assert "errors" not in pinned, pinned
     assert all(pinned["data"][name]["edges"] for name in "abc")
     assert pinned["data"] == unpinned["data"]
