@@ -1,0 +1,139 @@
+"""Per-request CPU without HTTP or load: ``python -m bench.inprocess [--server ours|asyncpg]
+[--scenario page10] [--requests 3000]``.
+
+The server's ASGI app is called directly in this process, one request after another, on the
+``exchange_bench`` data set (``python -m bench generate``), and the process's CPU time per
+request is printed. No sockets, no load generator, no other requests in flight: what is left
+is the application's own work per request (and the database driver's), which moves far less
+between runs than a loaded window does. Used to measure one change at a time; the targets are
+judged by ``bench run`` only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import secrets
+import time
+from typing import Any
+
+import orjson
+
+from bench import runner
+
+DATABASE = "postgres://postgres@127.0.0.1:5432/exchange_bench"
+
+
+def _body(scenario: str) -> bytes:
+    documents = runner.operations()
+    if scenario == "node":
+        node_id = base64.urlsafe_b64encode(b"ExperienceExchange:5").decode().rstrip("=")
+        return orjson.dumps(
+            {"query": documents["NodeLookup"], "operationName": "NodeLookup", "variables": {"id": node_id}}
+        )
+    first = int(scenario.removeprefix("page"))
+    return orjson.dumps(
+        {"query": documents["ExchangesPage"], "operationName": "ExchangesPage", "variables": {"first": first}}
+    )
+
+
+def _app(server: str, database: str) -> Any:
+    if server == "asyncpg":
+        os.environ["BENCH_DATABASE_URL"] = database
+        from bench.baseline_asyncpg import create_app as fair_app
+
+        return fair_app()
+    os.environ.update(
+        {
+            "EXCHANGE_MODE": "production",
+            "EXCHANGE_DATABASE_URL": database,
+            "EXCHANGE_SECRET_KEY": secrets.token_urlsafe(48),
+            "EXCHANGE_PUBLIC_URL": "https://bench.exchange.invalid",
+            "EXCHANGE_SMTP_HOST": "127.0.0.1",  # production mode asks for one; no mail is sent
+            "EXCHANGE_RUN_MAIL_DISPATCHER": "false",
+            "EXCHANGE_RUN_WEBHOOK_WORKER": "false",
+            "EXCHANGE_LOG_LEVEL": "WARNING",
+            "EXCHANGE_RATE_LIMIT_POINTS": "1000000000",
+            "EXCHANGE_REDIS_URL": "",
+        }
+    )
+    from exchange.app import create_app
+
+    return create_app()
+
+
+async def _call(app: Any, body: bytes) -> tuple[int, bytes]:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1:8000"),
+            (b"content-type", b"application/json"),
+            (b"accept", b"application/graphql-response+json, application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 5555),
+        "server": ("127.0.0.1", 8000),
+    }
+    delivered = False
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.sleep(3600)  # the client never leaves
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return int(sent[0]["status"]), b"".join(m.get("body", b"") for m in sent[1:])
+
+
+async def measure(server: str, scenario: str, requests: int, database: str) -> float:
+    """CPU ms per request, after 200 requests of warm-up."""
+    app, body = _app(server, database), _body(scenario)
+    async with app.router.lifespan_context(app):
+        status, answer = await _call(app, body)
+        if status != 200 or b'"errors"' in answer:
+            raise SystemExit(f"{server}, {scenario}: {status} {answer[:300]!r}")
+        for _ in range(200):
+            await _call(app, body)
+        started = time.process_time()
+        for _ in range(requests):
+            await _call(app, body)
+        return (time.process_time() - started) / requests * 1000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.inprocess", description=__doc__)
+    parser.add_argument("--server", choices=("ours", "asyncpg"), default="ours")
+    parser.add_argument("--scenario", default="page10", help="page<N> or node (on exchange_bench)")
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--database", default=DATABASE)
+    args = parser.parse_args(argv)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # the servers run on uvloop when it is there
+        pass
+    cpu = asyncio.run(measure(args.server, args.scenario, args.requests, args.database))
+    print(f"{args.server}, {args.scenario}: {cpu:.3f} ms of CPU per request (in-process, sequential)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
