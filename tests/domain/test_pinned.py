@@ -94,3 +94,31 @@ async def test_errors_are_tortoises_inside_and_outside(bus: RecordingBus) -> Non
             await Statement().fetch_rows("SELECT no_such_column FROM volunteer")
         # the connection is usable after the error
         assert await backend_pid() > 0
+
+
+async def test_a_cancelled_block_gives_its_connection_back(bus: RecordingBus) -> None:
+    """Cancelled mid-statement (the request's deadline): the connection goes back to the pool
+    and nothing stays lent; the next block works."""
+    if not _postgres():
+        return
+    await backend_pid()  # the pool exists once used
+    client = connections.get("default")
+    pool = client._pool  # type: ignore[attr-defined]
+    free_before = pool._queue.qsize()
+    started = asyncio.Event()
+
+    async def slow_block() -> None:
+        async with pinned.one_connection():
+            started.set()
+            await Statement().fetch_rows("SELECT pg_sleep(5)")
+
+    task = asyncio.ensure_future(slow_block())
+    await asyncio.wait_for(started.wait(), 5)
+    await asyncio.sleep(0.1)  # the statement is on the wire
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert pinned.lent(client) is None
+    assert pool._queue.qsize() == free_before
+    async with pinned.one_connection():
+        assert await backend_pid() > 0
