@@ -1,9 +1,12 @@
 """Admission step 4: the variables, coerced to the operation's types, and their list sizes.
 
 Coercion is a function of the operation and the values alone, and clients send the same few
-small variable sets again and again (a page size, a locale, an id): a document remembers the
-coerced values of up to ``REMEMBERED_PER_DOCUMENT`` sets of plain scalars (profiled at 0.08
-ms a request, most of it coercing the defaults again). Execution only reads them."""
+small variable sets again and again (a page size, a locale, a country): a document remembers
+the coerced values of up to ``REMEMBERED_PER_DOCUMENT`` such sets (profiled at 0.08 ms a
+request, most of it coercing the defaults again). Only short plain scalars are remembered:
+no ids, tokens, e-mail addresses or search texts (nothing secret stays in memory this way),
+at most 8 declared variables with short names, so what a document keeps is a few kB at most
+whatever clients send. Execution only reads the values."""
 
 from __future__ import annotations
 
@@ -18,20 +21,30 @@ from schema.admission.limits import Limits
 from schema.admission.literals import contains_nul, input_list_error, longest_list, nul_error
 from schema.admission.refusal import RequestError
 
-REMEMBERED_PER_DOCUMENT = 64
-_SMALL_TEXT = 128
+REMEMBERED_PER_DOCUMENT = 4
+_MOST_VARIABLES = 8
+_SHORT_NAME = 32
+_SHORT_TEXT = 16  # a language or country code, an enum value; not an id or a token
 _SCALARS = (str, int, float, bool, type(None))
 
 
 def _remembered_as(operation: OperationDefinitionNode, raw: dict[str, Any]) -> Hashable | None:
-    """The key of a small set of plain scalar values (types included: 1, 1.0 and True are
-    equal in Python and coerce differently); None for anything else."""
-    if len(raw) > 8:
+    """The key of a small set of short plain scalars, every one a declared variable (an
+    undeclared one is still checked for NUL and list sizes, so it is never answered from
+    memory); types included: 1, 1.0 and True are equal in Python and coerce differently.
+    None for anything else."""
+    if len(raw) > _MOST_VARIABLES:
         return None
+    declared = {definition.variable.name.value for definition in operation.variable_definitions or ()}
     items = []
     for name, value in raw.items():
         kind = value.__class__
-        if kind not in _SCALARS or (kind is str and len(value) > _SMALL_TEXT):
+        if (
+            name not in declared
+            or len(name) > _SHORT_NAME
+            or kind not in _SCALARS
+            or (kind is str and len(value) > _SHORT_TEXT)
+        ):
             return None
         items.append((name, kind, value))
     return (id(operation), tuple(sorted(items, key=lambda item: item[0])))

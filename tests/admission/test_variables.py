@@ -13,7 +13,7 @@ from exchange.settings import Settings
 from schema.admission.limits import Limits
 from schema.admission.prepared import prepare
 from schema.admission.refusal import RequestError
-from schema.admission.variables import REMEMBERED_PER_DOCUMENT, coerce_variables
+from schema.admission.variables import REMEMBERED_PER_DOCUMENT, _remembered_as, coerce_variables
 from schema.build import default_schema
 
 DOCUMENT = 'query Page($first: Int, $locale: LanguageCode = "en") { exchanges(first: $first) { edges { node { title(locale: $locale) } } } }'
@@ -66,3 +66,22 @@ def test_only_small_plain_sets_are_kept(setup: tuple[Any, Any, Limits]) -> None:
         coerce(setup, {"first": n}, remembered)
     assert len(remembered) == REMEMBERED_PER_DOCUMENT  # bounded; later sets are coerced each time
     assert coerce(setup, {"first": 999}, remembered).coerced["first"] == 999
+
+
+def test_ids_tokens_and_undeclared_variables_are_never_kept(setup: tuple[Any, Any, Limits]) -> None:
+    """Long texts (ids, invitation tokens, e-mail addresses) are coerced every time, so no
+    secret stays in memory; a set with an undeclared variable is never answered from memory,
+    since that variable is still checked (a NUL in it refuses the request)."""
+    remembered: dict[Any, Any] = {}
+    assert coerce(setup, {"first": 2, "locale": "kk"}, remembered).coerced["locale"] == "kk"
+    assert len(remembered) == 1
+    with pytest.raises(RequestError) as refused:
+        coerce(setup, {"first": 2, "locale": "kk", "extra": "a\u0000b"}, remembered)
+    assert refused.value.errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+    coerce(setup, {"first": 2, "locale": "kk", "extra": "fine"}, remembered)
+    assert len(remembered) == 1
+    operation = setup[1].operation("Page")
+    token = "inv_" + "Zx9" * 12
+    assert _remembered_as(operation, {"first": 2, "locale": token}) is None  # long: never kept
+    assert _remembered_as(operation, {"first": 2, "extra": "fine"}) is None  # undeclared
+    assert _remembered_as(operation, {"first": 2, "locale": "kk"}) is not None
