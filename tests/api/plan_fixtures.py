@@ -5,13 +5,16 @@ read to ruff as shadowed by every test's parameter of the same name (F811)."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tortoise import connections
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
 
 from exchange.settings import Settings
+from schema.api.context import Context
 from tests.api.plan_corpus import World, seed
 from tests.conftest import GraphQLClient, make_settings
 
@@ -53,3 +56,22 @@ async def answer_counting(
         response = await gql.post(query, variables, key=key)
     assert response.status_code == 200, response.text
     return response.json(), taken[0], sent[0]
+
+
+async def answer_counting_unpinned(
+    gql: GraphQLClient,
+    monkeypatch: pytest.MonkeyPatch,
+    query: str,
+    variables: dict[str, Any],
+    key: str | None = None,
+) -> tuple[Any, int, int]:
+    """answer_counting with Context.reading lending no connection: each of a row field's
+    statements takes its own from the pool, as without exchange.pinned."""
+    with monkeypatch.context() as patch:
+        patch.setattr(Context, "reading", lambda self: contextlib.nullcontext())
+        return await answer_counting(gql, monkeypatch, query, variables, key)
+
+
+def on_postgres() -> bool:
+    """Whether the pool is asyncpg's (on SQLite there is one connection anyway)."""
+    return type(connections.get("default")) is AsyncpgDBClient

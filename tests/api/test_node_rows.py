@@ -7,15 +7,11 @@ resolver. Statement counts are in tests/perf/test_query_counts.py (NodeLookup*).
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import pytest
-from tortoise import connections
-from tortoise.backends.asyncpg.client import AsyncpgDBClient
 
 from bench.runner import operations as bench_operations
-from schema.api.context import Context
 from schema.api.relay import encode_id
 from schema.engine import plan
 from tests.api import plan_fixtures, test_plan
@@ -225,13 +221,11 @@ async def test_a_nested_lookup_takes_one_connection(
     pinned, taken, through_tortoise = await plan_fixtures.answer_counting(gql, monkeypatch, query, variables)
     assert plan.STATS["rows"] - before == 1
     assert "errors" not in pinned and pinned["data"]["node"]["sessions"], pinned
-    with monkeypatch.context() as patch:
-        patch.setattr(Context, "reading", lambda self: contextlib.nullcontext())
-        unpinned, taken_unpinned, statements = await plan_fixtures.answer_counting(
-            gql, monkeypatch, query, variables
-        )
+    unpinned, taken_unpinned, statements = await plan_fixtures.answer_counting_unpinned(
+        gql, monkeypatch, query, variables
+    )
     assert pinned["data"] == unpinned["data"]
-    if type(connections.get("default")) is not AsyncpgDBClient:
+    if not plan_fixtures.on_postgres():
         return  # SQLite: one connection anyway
     # The exchange with its host and the host's parent joined, the grandparent, partners,
     # sessions (their exchange joined), speakers, participants (their relations joined).

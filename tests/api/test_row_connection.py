@@ -5,14 +5,9 @@ row-served fields of one request each take their own (they run side by side)."""
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
-from tortoise import connections
-from tortoise.backends.asyncpg.client import AsyncpgDBClient
 
 from bench.runner import operations as bench_operations
-from schema.api.context import Context
 from schema.engine import plan
 from tests.api import plan_fixtures
 from tests.api.plan_corpus import ANONYMOUS, World
@@ -31,13 +26,11 @@ async def test_the_exchanges_page_takes_one_connection(
         gql, monkeypatch, query, {"first": 5}, key
     )
     assert "errors" not in pinned and pinned["data"]["exchanges"]["edges"], pinned
-    with monkeypatch.context() as patch:
-        patch.setattr(Context, "reading", lambda self: contextlib.nullcontext())
-        unpinned, taken_unpinned, statements = await plan_fixtures.answer_counting(
-            gql, monkeypatch, query, {"first": 5}, key
-        )
+    unpinned, taken_unpinned, statements = await plan_fixtures.answer_counting_unpinned(
+        gql, monkeypatch, query, {"first": 5}, key
+    )
     assert pinned["data"] == unpinned["data"]
-    if type(connections.get("default")) is not AsyncpgDBClient:
+    if not plan_fixtures.on_postgres():
         return  # SQLite: one connection anyway
     assert statements >= 4  # the page, partners, sessions, speakers, participants: one each
     assert taken_unpinned == statements
@@ -59,13 +52,11 @@ async def test_row_served_fields_side_by_side_do_not_share(
     key = world.keys[ANONYMOUS]
     pinned, taken, _ = await plan_fixtures.answer_counting(gql, monkeypatch, query, {"first": 5}, key)
     assert plan.STATS["rows"] - before >= 2  # a and b (c and organisations run through resolvers)
-    with monkeypatch.context() as patch:
-        patch.setattr(Context, "reading", lambda self: contextlib.nullcontext())
-        unpinned, taken_unpinned, _ = await plan_fixtures.answer_counting(
-            gql, monkeypatch, query, {"first": 5}, key
-        )
+    unpinned, taken_unpinned, _ = await plan_fixtures.answer_counting_unpinned(
+        gql, monkeypatch, query, {"first": 5}, key
+    )
     assert "errors" not in pinned, pinned
     assert all(pinned["data"][name]["edges"] for name in "abc")
     assert pinned["data"] == unpinned["data"]
-    if type(connections.get("default")) is AsyncpgDBClient:
+    if plan_fixtures.on_postgres():
         assert taken < taken_unpinned
