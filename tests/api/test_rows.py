@@ -146,17 +146,18 @@ async def test_a_row_fetch_that_fails_answers_as_the_resolvers_do(
     there): the error sits at each object or list position whose resolver failed (here each
     exchange's sessions or each session's speakers), the null goes up by the schema's
     non-null rules, and the answer is graphql-core's, byte for byte."""
-    page = await differ.answer(
-        "{ exchanges { edges { node { slug } } } }", None, world.keys[ANONYMOUS], {}, True
-    )
-    slugs = [edge["node"]["slug"] for edge in page.body["data"]["exchanges"]["edges"]]
+    variables = None
+    if "$slug" in query:  # the first exchange of the page, asked before the database goes away
+        page = await differ.answer(
+            "{ exchanges(first: 1) { edges { node { slug } } } }", None, world.keys[ANONYMOUS], {}, True
+        )
+        variables = {"slug": page.body["data"]["exchanges"]["edges"][0]["node"]["slug"]}
 
     async def away(*_args: Any, **_kwargs: Any) -> Any:
         raise DBConnectionError("injected: connection refused")
 
     for name in fetches:
         monkeypatch.setattr(sessions, name, away)
-    variables = {"slug": slugs[0]} if "$slug" in query else None
     before = collections.Counter(plan.STATS)
     compiled = await differ.answer(query, variables, world.keys[ANONYMOUS], {}, True)
     assert plan.STATS["planned"] - before["planned"] == 1
