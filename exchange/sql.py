@@ -342,25 +342,21 @@ async def paged_rows(
     offered = offered or {}
     inner_columns = sorted({*projection.columns} | {offered[name].key for name, _joined in projection.joins})
     inner = ", ".join(f't."{column}"' for column in inner_columns)
-    condition_sql = f" AND ({where})" if where else ""
-    if statement.prefix == "$":
-        ranked = (
-            f"SELECT {inner}, t.{parent_column} AS _parent, "
-            f"ROW_NUMBER() OVER (ORDER BY {order_by}) - 1 AS _index, COUNT(*) OVER () AS _total "
-            f"FROM {table} t WHERE t.{parent_column} = x.id{condition_sql}"
-        )
-        source = (
-            f"unnest({statement.param(list(parent_ids))}::int[]) AS x(id) JOIN LATERAL ({ranked}) r ON true"
-        )
-    else:
-        partition = f"PARTITION BY t.{parent_column}"
-        ranked = (
-            f"SELECT {inner}, t.{parent_column} AS _parent, "
-            f"ROW_NUMBER() OVER ({partition} ORDER BY {order_by}) - 1 AS _index, "
-            f"COUNT(*) OVER ({partition}) AS _total "
-            f"FROM {table} t WHERE {statement.is_in(f't.{parent_column}', parent_ids)}{condition_sql}"
-        )
-        source = f"({ranked}) r"
+    lateral = statement.prefix == "$"
+    # Inside the LATERAL subquery the rows are one parent's already: no partition.
+    partition = "" if lateral else f"PARTITION BY t.{parent_column}"
+    parents = f"t.{parent_column} = x.id" if lateral else statement.is_in(f"t.{parent_column}", parent_ids)
+    ranked = (
+        f"SELECT {inner}, t.{parent_column} AS _parent, "
+        f"ROW_NUMBER() OVER ({partition}{' ' if partition else ''}ORDER BY {order_by}) - 1 AS _index, "
+        f"COUNT(*) OVER ({partition}) AS _total "
+        f"FROM {table} t WHERE {parents}" + (f" AND ({where})" if where else "")
+    )
+    source = (
+        f"unnest({statement.param(list(parent_ids))}::int[]) AS x(id) JOIN LATERAL ({ranked}) r ON true"
+        if lateral
+        else f"({ranked}) r"
+    )
     condition = window_condition(statement, page, "r._index", "r._total")
     selects, joins = projected("r", model, projection, offered)
     return await statement.fetch_rows(
