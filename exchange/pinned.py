@@ -63,15 +63,24 @@ def lent(client: object) -> Pinned | None:
     return pinned
 
 
+# Connections of a pool never lent: a statement sent on its own (a resolver beside a row
+# field, or a fetch inside a run that asks something else first) always finds one soon,
+# instead of waiting for a connection a row field holds until the end of its run. A block
+# that would go beyond the pool's size minus these sends its statements as before.
+KEPT_FOR_SINGLE_STATEMENTS = 2
+_lent_out: dict[AsyncpgDBClient, int] = {}
+
+
 class OneConnection:
     """Statements of this block, sent one after another, on one pooled connection
     (PostgreSQL outside a transaction; otherwise the block changes nothing). A class, not a
     generator-based context manager: it is entered for every row-served field."""
 
-    __slots__ = ("_holder", "_name", "_token")
+    __slots__ = ("_client", "_holder", "_name", "_token")
 
     def __init__(self, connection_name: str = "default") -> None:
         self._name = connection_name
+        self._client: AsyncpgDBClient | None = None
         self._holder: Any = None
         self._token: Token[Pinned | None] | None = None
 
@@ -80,18 +89,35 @@ class OneConnection:
         # Exactly the pool's client: a transaction's (a subclass) has its one connection already.
         if type(client) is not AsyncpgDBClient or _pinned.get() is not None:
             return
+        lent = _lent_out.get(client, 0)
+        if lent >= client.pool_maxsize - KEPT_FOR_SINGLE_STATEMENTS:
+            return
+        _lent_out[client] = lent + 1
         holder = client.acquire_connection()
-        connection = await holder.__aenter__()
-        self._holder = holder
+        try:
+            connection = await holder.__aenter__()
+        except BaseException:
+            _give_back(client)
+            raise
+        self._client, self._holder = client, holder
         self._token = _pinned.set(Pinned(client, connection))
 
     async def __aexit__(self, *exc_info: object) -> None:
-        holder, token = self._holder, self._token
-        if holder is None or token is None:
+        client, holder, token = self._client, self._holder, self._token
+        if client is None or token is None:
             return
-        self._holder = self._token = None
+        self._client = self._holder = self._token = None
         _pinned.reset(token)
-        await holder.__aexit__(*exc_info)
+        try:
+            await holder.__aexit__(*exc_info)
+        finally:
+            _give_back(client)
+
+
+def _give_back(client: AsyncpgDBClient) -> None:
+    left = _lent_out.pop(client, 1) - 1
+    if left:
+        _lent_out[client] = left
 
 
 def one_connection(connection_name: str = "default") -> OneConnection:

@@ -122,3 +122,34 @@ async def test_a_cancelled_block_gives_its_connection_back(bus: RecordingBus) ->
     assert pool._queue.qsize() == free_before
     async with pinned.one_connection():
         assert await backend_pid() > 0
+
+
+async def test_some_connections_are_never_lent(bus: RecordingBus, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks side by side lend at most the pool's size minus KEPT_FOR_SINGLE_STATEMENTS
+    connections; the others send their statements as before, so a statement on its own never
+    waits for a connection a block holds."""
+    if not _postgres():
+        return
+    client = connections.get("default")
+    monkeypatch.setattr(client, "pool_maxsize", pinned.KEPT_FOR_SINGLE_STATEMENTS + 1)
+    inside = asyncio.Event()
+    release = asyncio.Event()
+    seen: list[bool] = []
+
+    async def block() -> None:
+        async with pinned.one_connection():
+            seen.append(pinned.lent(client) is not None)
+            inside.set()
+            await release.wait()
+            assert await backend_pid() > 0
+
+    first = asyncio.ensure_future(block())
+    await inside.wait()
+    second = asyncio.ensure_future(block())
+    await asyncio.sleep(0.05)
+    assert seen == [True, False]  # the second block found the one lendable connection taken
+    release.set()
+    await asyncio.gather(first, second)
+    assert pinned._lent_out == {}
+    async with pinned.one_connection():
+        assert pinned.lent(client) is not None  # given back: lendable again
