@@ -5,7 +5,7 @@ item, and graphql-core's error for a value it would not complete."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql import GraphQLError, GraphQLObjectType, GraphQLResolveInfo
 from graphql.execution import default_type_resolver
@@ -14,8 +14,27 @@ from graphql.pyutils import inspect as inspect_value
 
 from schema.engine.completion_errors import non_null_error, not_iterable_error, runtime_type
 from schema.engine.failures import Failure, Round
-from schema.engine.field_plans import LEAF, LIST, OBJECT, Completion, FieldPlan
+from schema.engine.field_plans import LEAF, LIST, OBJECT, Completion, FieldPlan, ObjectPlan
 from schema.engine.state import FAILED, ExecutionState, Group
+
+
+class Placing(NamedTuple):
+    """Where a field's object values go: the field, the group it is resolved for, that
+    level's round, and the next level's groups (by id of their ObjectPlan)."""
+
+    field_plan: FieldPlan
+    group: Group
+    round_: Round
+    next_level: dict[int, Group]
+
+    def group_of(self, object_plan: ObjectPlan) -> Group:
+        """The next level's group of ``object_plan``, made when its first object comes."""
+        child = self.next_level.get(id(object_plan))
+        if child is None:
+            child = self.next_level[id(object_plan)] = Group(
+                object_plan, [], [], self.group, self.field_plan, self.round_
+            )
+        return child
 
 
 class Completing(ExecutionState):
@@ -53,30 +72,22 @@ class Completing(ExecutionState):
 
             return listed
         resolve_info = info if info is not None else self.info(field_plan, parent)
-        where = (field_plan, group, round_, next_level)
+        placing = Placing(field_plan, group, round_, next_level)
         if kind == OBJECT:
-            return self.object_completer(completion, resolve_info, *where)
-        return self.abstract_completer(completion, resolve_info, *where)
+            return self.object_completer(completion, resolve_info, placing)
+        return self.abstract_completer(completion, resolve_info, placing)
 
     def object_completer(
-        self,
-        completion: Completion,
-        resolve_info: GraphQLResolveInfo,
-        field_plan: FieldPlan,
-        group: Group,
-        round_: Round,
-        next_level: dict[int, Group],
+        self, completion: Completion, resolve_info: GraphQLResolveInfo, placing: Placing
     ) -> Callable[[Any], Any]:
         """An object value: checked by its type's ``is_type_of``, then placed in the next
         level's group of its selection."""
-        non_null, parent, nodes = completion.non_null, group.plan.type, list(field_plan.nodes)
+        field_plan = placing.field_plan
+        non_null, parent, nodes = completion.non_null, placing.group.plan.type, list(field_plan.nodes)
         assert completion.object_plan is not None
-        object_plan = completion.object_plan.get()
-        child = next_level.get(id(object_plan))
-        if child is None:
-            child = next_level[id(object_plan)] = Group(object_plan, [], [], group, field_plan, round_)
+        child = placing.group_of(completion.object_plan.get())
         sources, results = child.sources, child.results
-        object_type = object_plan.type
+        object_type = child.plan.type
         is_type_of = object_type.is_type_of
 
         def obj(value: Any) -> Any:
@@ -96,17 +107,12 @@ class Completing(ExecutionState):
         return obj
 
     def abstract_completer(
-        self,
-        completion: Completion,
-        resolve_info: GraphQLResolveInfo,
-        field_plan: FieldPlan,
-        group: Group,
-        round_: Round,
-        next_level: dict[int, Group],
+        self, completion: Completion, resolve_info: GraphQLResolveInfo, placing: Placing
     ) -> Callable[[Any], Any]:
         """A value of an interface or union: its runtime type resolved and checked as
         graphql-core checks it, then placed in the group of that type's plan."""
-        non_null, parent, nodes = completion.non_null, group.plan.type, list(field_plan.nodes)
+        field_plan = placing.field_plan
+        non_null, parent, nodes = completion.non_null, placing.group.plan.type, list(field_plan.nodes)
         abstract = completion.abstract
         assert abstract is not None
         resolve_type = abstract.resolve_type or default_type_resolver
@@ -126,9 +132,7 @@ class Completing(ExecutionState):
                 raise GraphQLError(
                     f"Expected value of type '{runtime}' but got: {inspect_value(value)}.", nodes
                 )
-            child = next_level.get(id(object_plan))
-            if child is None:
-                child = next_level[id(object_plan)] = Group(object_plan, [], [], group, field_plan, round_)
+            child = placing.group_of(object_plan)
             result: dict[str, Any] = {}
             child.sources.append(value)
             child.results.append(result)
