@@ -245,8 +245,7 @@ async def check_and_count(
     checked: list[Scenario],
     reference: dict[str, list[str]],
     report: ServerReport,
-    repeats: int,
-    settle: float = 0.2,
+    pace: Pace,
 ) -> None:
     kind = server.kind
     async with httpx.AsyncClient(timeout=300.0) as client:
@@ -267,13 +266,13 @@ async def check_and_count(
                 report.checks[key] = (
                     "equal" if mismatch is None else _difference(reference[key][mismatch], bodies[mismatch])
                 )
-            # Counting: the requests above warmed the pool; now count `repeats` more.
-            count_bodies = (sample * repeats)[: max(repeats, len(sample))]
-            await asyncio.sleep(settle)
+            # Counting: the requests above warmed the pool; now count `pace.repeats` more.
+            count_bodies = (sample * pace.repeats)[: max(pace.repeats, len(sample))]
+            await asyncio.sleep(pace.settle)
             proxy.log.reset()
             for body in count_bodies:
                 await _post(client, server.url, body)
-            await asyncio.sleep(settle)
+            await asyncio.sleep(pace.settle)
             counts = proxy.log.counts()
             report.statements[key] = {
                 k: counts.get(k, 0) / len(count_bodies) for k in ("data", "transaction", "driver")
@@ -287,8 +286,7 @@ async def check_scale(
     reference: dict[str, list[str]],
     report: Report,
     log_dir: Path,
-    repeats: int,
-    settle: float,
+    pace: Pace,
 ) -> None:
     """The servers of one data set, each behind its own counting proxy (so each count is its
     own), started at once, then checked one at a time, ours first: its JSON is the reference."""
@@ -308,9 +306,7 @@ async def check_scale(
         started = await servers.start_all(wanted, log_dir)
         stack.push_async_callback(servers.stop_all, started)  # before the proxies close
         for (kind, checked), proxy, server in zip(planned, proxies, started, strict=True):
-            await check_and_count(
-                server, proxy, checked, reference, report.servers[kind.name], repeats, settle
-            )
+            await check_and_count(server, proxy, checked, reference, report.servers[kind.name], pace)
 
 
 def _difference(expected: str, actual: str) -> str:
@@ -332,7 +328,7 @@ async def window(
     warmup: float,
     generator: str,
     alone: bool,
-    pace: Pace = Pace(),
+    pace: Pace,
 ) -> Measurement:
     """One measured window: (the first time, single requests alone: the median of
     ``pace.alone`` after one untimed), a short load warm-up, then the window; the server is
@@ -718,7 +714,6 @@ async def run(
     rounds: int = 4,
     warmup: float = 1.0,
     variants: list[servers.ServerKind] | None = None,
-    repeats: int | None = None,
     progress: bool = True,
 ) -> Report:
     began = time.monotonic()
@@ -781,9 +776,7 @@ async def run(
                     for kind in kinds
                 ]
                 planned = [(kind, checked) for kind, checked in planned if checked]
-                await check_scale(
-                    url, planned, reference, report, log_dir, repeats or pace.repeats, pace.settle
-                )
+                await check_scale(url, planned, reference, report, log_dir, pace)
                 for kind, checked in planned:
                     bad = {
                         k: v
