@@ -147,7 +147,7 @@ class RateLimiter:
         if self.redis is not None and time.monotonic() >= self._redis_down_until:
             try:
                 async with asyncio.timeout(REDIS_TIMEOUT_SECONDS * 2):
-                    return await self._hit(self.redis, scope, cost, "redis")
+                    return await self._hit_redis(self.redis, scope, cost)
             except Exception as error:
                 if self._redis_down_until == 0.0:
                     log.warning("rate limits: Redis unreachable (%s); counting in memory", error)
@@ -155,16 +155,14 @@ class RateLimiter:
         allowed, remaining, reset = self.memory.hit(scope, cost, time.time())
         return Decision(allowed, self.limit, remaining, reset, "memory")
 
-    async def _hit(
-        self, limiter: SlidingWindowCounterRateLimiter, scope: str, cost: int, storage: str
-    ) -> Decision:
+    async def _hit_redis(self, limiter: SlidingWindowCounterRateLimiter, scope: str, cost: int) -> Decision:
         allowed = await limiter.hit(self.item, scope, cost=cost)
-        if storage == "redis" and self._redis_down_until:
+        if self._redis_down_until:
             log.info("rate limits: Redis is back")
             self._redis_down_until = 0.0
         stats = await limiter.get_window_stats(self.item, scope)
         reset = max(0, math.ceil(stats.reset_time - time.time()))
-        return Decision(allowed, self.limit, int(stats.remaining), reset, storage)
+        return Decision(allowed, self.limit, int(stats.remaining), reset, "redis")
 
     async def reset(self) -> None:
         """Forget every count (tests, and the CLI after a limit change)."""

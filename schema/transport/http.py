@@ -135,7 +135,7 @@ class ExchangeGraphQL(StreamingGraphQL):
         # with ``media``, a subscription streams; a client may accept both (urql's default
         # Accept names both kinds for every operation).
         media = negotiate(accept)
-        streams = self._get_stream_transport_from_headers(request.headers) is not None
+        streams = self._stream_choice(accept) is not None
         if media is None and not streams:
             not_acceptable = RequestError.of(NOT_ACCEPTABLE, TransportCode.NOT_ACCEPTABLE)
             return self._respond(JSON, Outcome({"errors": not_acceptable.errors}, 406))
