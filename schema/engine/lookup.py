@@ -120,15 +120,9 @@ class LookupRun:
     ) -> None:
         """Fill ``column`` with the looked-up object's result dict (None when the caller may
         not see it or it does not exist); on an error, ``failed(column, error)`` alone."""
-        reading = getattr(self.run.context, "reading", None)
         try:
-            if reading is None:
-                value = await self._object()
-            else:
-                # The context's scope for statements sent one after another (the object's,
-                # then its levels'): one pooled connection for all of them, as a RowField.
-                async with reading():
-                    value = await self._object()
+            # The object's statement, then its levels', on one connection, as a RowField's.
+            value = await self.run.reading(self._object)
             for index in range(len(sources)):
                 column[index] = value
         except Exception as error:

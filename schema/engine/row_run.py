@@ -4,11 +4,13 @@ the plan's column."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from schema.engine.declarations import ChildPage, Children, Paging, Projection, RootPage, ToOne
 from schema.engine.row_shapes import Arguments, Child, Connection, RowNull, Shape, null
+
+T = TypeVar("T")
 
 
 def page_args(paging: Paging, context: Any, values: dict[str, Any]) -> Any:
@@ -43,17 +45,19 @@ class Run:
     ) -> None:
         """Fill ``column`` with the field's serialised value for each source; on an error,
         ``failed(column, error)`` and nothing else."""
-        reading = getattr(self.context, "reading", None)
         try:
-            if reading is None:
-                await self._fill(sources, column)
-            else:
-                # The context's scope for statements sent one after another (the levels
-                # below are fetched in turn): e.g. one pooled connection for all of them.
-                async with reading():
-                    await self._fill(sources, column)
+            await self.reading(lambda: self._fill(sources, column))
         except Exception as error:
             failed(column, error)
+
+    async def reading(self, statements: Callable[[], Awaitable[T]]) -> T:
+        """``statements()`` awaited in the context's scope for statements sent one after
+        another (the levels below are fetched in turn): one pooled connection for all of them."""
+        reading = getattr(self.context, "reading", None)
+        if reading is None:
+            return await statements()
+        async with reading():
+            return await statements()
 
     async def _fill(self, sources: list[Any], column: list[Any]) -> None:
         field_, env, context = self.field, self.env, self.context
