@@ -19,15 +19,14 @@ _HOME = frozenset({"exchange/access.py", "exchange/exchanges.py"})
 
 def asks_the_rule(source: str) -> list[int]:
     """Lines that name the rule: a call, a reference or an import."""
-    found: list[int] = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Attribute) and node.attr in _RULE:
-            found.append(node.lineno)
-        elif isinstance(node, ast.Name) and node.id in _RULE:
-            found.append(node.lineno)
-        elif isinstance(node, ast.ImportFrom) and any(alias.name in _RULE for alias in node.names):
-            found.append(node.lineno)
-    return sorted(set(found))
+    found = {
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if (isinstance(node, ast.Attribute) and node.attr in _RULE)
+        or (isinstance(node, ast.Name) and node.id in _RULE)
+        or (isinstance(node, ast.ImportFrom) and any(alias.name in _RULE for alias in node.names))
+    }
+    return sorted(found)
 
 
 def test_the_guard_sees_each_way_of_asking_the_rule() -> None:
