@@ -29,6 +29,7 @@ from bench.runner import operations as bench_operations
 from exchange import models
 from exchange.invitations import tokens
 from exchange.models import ApiKeyRole
+from schema.api.relay import encode_id
 from tests.conftest import GraphQLClient, make_key
 from tests.perf.seed import seed
 from tests.perf.sqlcount import SqlCounter
@@ -59,6 +60,11 @@ fragment Figures on ImpactStatistics {
 }"""
 
 
+# The seed's first exchange and volunteer (primary key 1 in the test's fresh database).
+FIRST_EXCHANGE = encode_id("ExperienceExchange", 1)
+FIRST_VOLUNTEER = encode_id("Volunteer", 1)
+
+
 def _paged(size: int) -> dict[str, Any]:
     return {"first": size}
 
@@ -66,8 +72,8 @@ def _paged(size: int) -> dict[str, Any]:
 OPERATIONS = [
     Operation("ExchangesPage", BENCH["ExchangesPage"], _paged),
     Operation("LargeResult", BENCH["LargeResult"], _paged),
-    Operation("NodeLookupExchange", BENCH["NodeLookup"], lambda _size: {"id": "RXhwZXJpZW5jZUV4Y2hhbmdlOjE"}),
-    Operation("NodeLookupVolunteer", BENCH["NodeLookup"], lambda _size: {"id": "Vm9sdW50ZWVyOjE"}),
+    Operation("NodeLookupExchange", BENCH["NodeLookup"], lambda _size: {"id": FIRST_EXCHANGE}),
+    Operation("NodeLookupVolunteer", BENCH["NodeLookup"], lambda _size: {"id": FIRST_VOLUNTEER}),
     # node(id:) from rows with nested levels: the exchange with its host joined, then one
     # statement per level (partners, sessions, their speakers, the participants' page).
     Operation(
@@ -77,7 +83,7 @@ OPERATIONS = [
             sessions { id title startsAt speakers { id fullName } }
             participants(first: $first) { totalCount edges { node { id role volunteer { id fullName } } } } } }
         }""",
-        lambda size: {"id": "RXhwZXJpZW5jZUV4Y2hhbmdlOjE", "first": size},
+        lambda size: {"id": FIRST_EXCHANGE, "first": size},
     ),
     Operation(
         "ExchangeDetails",
