@@ -339,15 +339,22 @@ async def managed_exchange(
     """The exchange the actor manages, with its partners' ids: NOT_FOUND when it does not
     exist or is invisible to them (drafts of others), FORBIDDEN (from ``require_manager``,
     which words the refusal for what they tried) when they see it but are not its host."""
+    exchange = await _managed(actor, exchange_id, field, require_manager)
+    return exchange, await partner_ids_of(exchange.id)
+
+
+async def _managed(
+    actor: Actor, exchange_id: int, field: str, require_manager: Callable[[Actor, Exchange], None]
+) -> Exchange:
+    """``managed_exchange`` without the partners, for a caller that does not use them. Those
+    who pass are its host or an admin, who see it whatever its partners: the visibility rule
+    loads them only for the others' refusal."""
     access.require_writer(actor)
     exchange = await Exchange.get_or_none(id=exchange_id)
-    if exchange is None:
-        raise not_found("ExperienceExchange", [field])
-    partners = await partner_ids_of(exchange.id)
-    if not await sees_exchange(actor, exchange, partners):
+    if exchange is None or not await sees_exchange(actor, exchange):
         raise not_found("ExperienceExchange", [field])
     require_manager(actor, exchange)
-    return exchange, partners
+    return exchange
 
 
 # ---------------------------------------------------------------- validation helpers
@@ -464,7 +471,7 @@ _NOT_CLEARABLE = {
 async def update_exchange(
     actor: Actor, exchange_id: int, changes: ExchangeChanges, settings: Settings | None = None
 ) -> Exchange:
-    await managed_exchange(actor, exchange_id, "id")
+    await _managed(actor, exchange_id, "id", access.require_manage_exchange)
     after = AfterCommit()
     async with in_transaction() as connection:
         # The row lock orders this update with addSession and other updates of the exchange,
