@@ -130,11 +130,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     asyncio.run(databases.drop_postgres_database())
 
 
-# Started first. pytest-xdist deals the first quarter of the collected tests out one by one
-# in turn, then the rest to whichever worker is free: these two (~45-85 s each in a full run,
-# the longest single tests) would otherwise start late (tests/perf sorts after most folders)
-# and keep one worker busy after the other ran out of tests. As the first and the fourth test
-# they start at once on different workers. Everything else keeps its order.
+# Started first. pytest-xdist's load scheduling (3.8) hands each worker a block of consecutive
+# tests (a quarter of its share), then further blocks to whichever worker runs low: these two
+# (~45-85 s each in a full run, the longest single tests) would otherwise start late
+# (tests/perf sorts after most folders) and keep one worker busy after the other ran out of
+# tests. First in the collection, both are in the first worker's first block and run at the
+# start; the other worker's blocks take up the difference. Everything else keeps its order.
 FIRST = (
     "tests/perf/test_bench_smoke.py::test_bench_smoke_run",
     "tests/deploy/test_dockerfile.py",
