@@ -21,14 +21,12 @@ from typing import Any, Protocol
 
 from graphql import FieldNode, GraphQLField, GraphQLObjectType, GraphQLSchema, SelectionSetNode
 from graphql.execution.values import VariableValues
-from strawberry.types.field import StrawberryField
 
-from schema.engine.declarations import ByKeys, Lookup, declaration_of
-from schema.engine.fastpath import BACKREF
+from schema.engine.declarations import ByKeys, Lookup
 from schema.engine.row_builders import generate
 from schema.engine.row_compiler import Compiler
 from schema.engine.row_run import Run
-from schema.engine.row_shapes import Arguments, Shape, arguments_of, unwrap
+from schema.engine.row_shapes import Arguments, Shape, arguments_of, declared, given_arguments, unwrap
 from schema.engine.rows import ENABLED, RowField
 
 
@@ -145,12 +143,11 @@ def compile_lookup(
     operation: Compiling, definition: GraphQLField, nodes: Sequence[FieldNode]
 ) -> LookupField | None:
     """A LookupField for this root field, or None where it is not a declared lookup."""
-    strawberry_field = (definition.extensions or {}).get(BACKREF)
-    declaration = declaration_of(strawberry_field) if isinstance(strawberry_field, StrawberryField) else None
+    declaration = declared(definition)
     if declaration is None or not isinstance(declaration.reads, Lookup) or not nodes:
         return None
     reads = declaration.reads
-    given = {argument.name.value for node in nodes for argument in node.arguments or ()}
+    given = given_arguments(nodes)
     if given != {reads.argument}:
         return None
     try:

@@ -30,6 +30,7 @@ from schema.engine.row_shapes import (
     Collecting,
     Shape,
     arguments_of,
+    given_arguments,
     unwrap,
 )
 from schema.engine.row_values import column_converter, json_decoder
@@ -73,7 +74,7 @@ class Compiler(ConnectionCompiler):
         if not isinstance(strawberry_field, StrawberryField):
             return False
         declaration = declaration_of(strawberry_field)
-        given = {argument.name.value for node in field_nodes for argument in node.arguments or ()}
+        given = given_arguments(field_nodes)
         if declaration is None:
             attribute = strawberry_field.python_name
             if given or not getattr(definition.resolve, "_is_default", False) or attribute not in projection:

@@ -18,9 +18,11 @@ from graphql import (
     VariableNode,
 )
 from graphql.execution.values import VariableValues, get_argument_values
+from strawberry.types.field import StrawberryField
 from tortoise.models import Model
 
-from schema.engine.declarations import ChildPage, Children, Projection, ToOne
+from schema.engine.declarations import ChildPage, Children, Declaration, Projection, ToOne, declaration_of
+from schema.engine.fastpath import BACKREF
 
 PAGING_ARGUMENTS = frozenset({"first", "after", "last", "before"})
 
@@ -62,6 +64,17 @@ class Arguments:
         if self.static is not None:
             return self.static
         return get_argument_values(self.definition, self.node, variables)
+
+
+def declared(definition: GraphQLField) -> Declaration | None:
+    """The declaration (schema.engine.declarations) of the Strawberry field behind ``definition``."""
+    strawberry_field = (definition.extensions or {}).get(BACKREF)
+    return declaration_of(strawberry_field) if isinstance(strawberry_field, StrawberryField) else None
+
+
+def given_arguments(nodes: Iterable[FieldNode]) -> set[str]:
+    """The names of the arguments the field's nodes give."""
+    return {argument.name.value for node in nodes for argument in node.arguments or ()}
 
 
 def arguments_of(definition: GraphQLField, node: FieldNode) -> Arguments:

@@ -30,15 +30,22 @@ from typing import Any
 
 from graphql import FieldNode, GraphQLField, GraphQLObjectType
 from graphql.execution.values import VariableValues
-from strawberry.types.field import StrawberryField
 
 from schema.engine.columns import MODELS
-from schema.engine.declarations import ChildPage, Children, Localized, Projection, RootPage, declaration_of
-from schema.engine.fastpath import BACKREF
+from schema.engine.declarations import ChildPage, Children, Localized, Projection, RootPage
 from schema.engine.row_builders import generate
 from schema.engine.row_compiler import Compiler
 from schema.engine.row_run import Run, page_args
-from schema.engine.row_shapes import Arguments, Child, Collecting, Connection, arguments_of, unwrap
+from schema.engine.row_shapes import (
+    Arguments,
+    Child,
+    Collecting,
+    Connection,
+    arguments_of,
+    declared,
+    given_arguments,
+    unwrap,
+)
 from schema.engine.row_values import refresh_time_settings
 
 # Row mode on (tests that pin the resolvers' own behaviour, e.g. injected resolver failures,
@@ -89,13 +96,12 @@ def compile_row_field(
     operation: Collecting, parent: GraphQLObjectType, definition: GraphQLField, nodes: Sequence[FieldNode]
 ) -> RowField | None:
     """A RowField for this field of the plan, or None where its resolver must run."""
-    strawberry_field = (definition.extensions or {}).get(BACKREF)
-    declaration = declaration_of(strawberry_field) if isinstance(strawberry_field, StrawberryField) else None
+    declaration = declared(definition)
     if declaration is None or len(nodes) == 0:
         return None
     reads = declaration.reads
     compiler = Compiler(operation)
-    given = {argument.name.value for node in nodes for argument in node.arguments or ()}
+    given = given_arguments(nodes)
     if isinstance(reads, RootPage):
         type_, _ = unwrap(definition.type)
         if not given <= reads.arguments or not isinstance(type_, GraphQLObjectType):
