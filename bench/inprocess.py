@@ -15,13 +15,12 @@ import argparse
 import asyncio
 import os
 import re
-import secrets
 import time
 from typing import Any
 
 import orjson
 
-from bench import datagen, runner
+from bench import datagen, runner, servers
 
 DATABASE = "postgres://postgres@127.0.0.1:5432/exchange_bench"
 
@@ -39,25 +38,14 @@ def _body(scenario: str) -> bytes:
 
 
 def _app(server: str, database: str) -> Any:
+    # Exactly the environment ``bench run`` starts each server with (its EXCHANGE_ settings only).
+    environment = servers.server_env(database, page_size_cap=1000)
+    os.environ.clear()
+    os.environ.update(environment)
     if server == "asyncpg":
-        os.environ["BENCH_DATABASE_URL"] = database
         from bench.baseline_asyncpg import create_app as fair_app
 
         return fair_app()
-    os.environ.update(
-        {
-            "EXCHANGE_MODE": "production",
-            "EXCHANGE_DATABASE_URL": database,
-            "EXCHANGE_SECRET_KEY": secrets.token_urlsafe(48),
-            "EXCHANGE_PUBLIC_URL": "https://bench.exchange.invalid",
-            "EXCHANGE_SMTP_HOST": "127.0.0.1",  # production mode asks for one; no mail is sent
-            "EXCHANGE_RUN_MAIL_DISPATCHER": "false",
-            "EXCHANGE_RUN_WEBHOOK_WORKER": "false",
-            "EXCHANGE_LOG_LEVEL": "WARNING",
-            "EXCHANGE_RATE_LIMIT_POINTS": "1000000000",
-            "EXCHANGE_REDIS_URL": "",
-        }
-    )
     from exchange.app import create_app
 
     return create_app()
