@@ -15,29 +15,34 @@ was refused, a type whose selection reads an undeclared field, a refused paging 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from graphql import FieldNode, GraphQLField, GraphQLObjectType, GraphQLSchema, SelectionSetNode
+from graphql import FieldNode, GraphQLField, GraphQLObjectType, GraphQLSchema
 from graphql.execution.values import VariableValues
 
 from schema.engine.declarations import ByKeys, Lookup
 from schema.engine.row_builders import generate
 from schema.engine.row_compiler import Compiler
 from schema.engine.row_run import Run
-from schema.engine.row_shapes import Arguments, Shape, arguments_of, declared, given_arguments, unwrap
+from schema.engine.row_shapes import (
+    Arguments,
+    Collecting,
+    Shape,
+    arguments_of,
+    declared,
+    given_arguments,
+    unwrap,
+)
 from schema.engine.rows import ENABLED, RowField
 
 
-class Compiling(Protocol):
-    """What a lookup needs of the compiled operation (schema.engine.plan.OperationPlan)."""
+class Compiling(Collecting, Protocol):
+    """What a lookup needs of the compiled operation (schema.engine.compiling.OperationPlan):
+    row mode's, and the schema, to check a decoded type against the field's."""
 
     schema: GraphQLSchema
-
-    def collect(
-        self, runtime: GraphQLObjectType, selection_sets: Iterable[SelectionSetNode]
-    ) -> dict[str, list[FieldNode]]: ...
 
 
 @dataclass(eq=False)

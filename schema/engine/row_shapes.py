@@ -32,7 +32,7 @@ class RowNull(Exception):
 
 
 class Collecting(Protocol):
-    """What row mode needs of the compiled operation (schema.engine.plan.OperationPlan)."""
+    """What row mode needs of the compiled operation (schema.engine.compiling.OperationPlan)."""
 
     def collect(
         self, runtime: GraphQLObjectType, selection_sets: Iterable[SelectionSetNode]
