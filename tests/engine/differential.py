@@ -114,9 +114,8 @@ class Differential:
     # How the served runs went: answered by the plan, handed to graphql-core, never compiled,
     # never executed.
     paths: collections.Counter[str]
-    # Set: coroutines a served run made and never awaited are recorded (work begun and
-    # dropped; #14: "nothing left running after the response").
-    watch_abandoned: bool = True
+    # Coroutines a served run made and never awaited (work begun and dropped; #14: "nothing
+    # left running after the response").
     abandoned: list[str] = field(default_factory=list)
     # The same, left by graphql-core's runs (not the engine's to answer for; reported apart).
     abandoned_by_graphql_core: list[str] = field(default_factory=list)
@@ -139,7 +138,7 @@ class Differential:
     async def compare(self, request: Request, role: str, key: str | None) -> Difference | None:
         request_id = uuid.uuid4().hex
         before = collections.Counter(plan.STATS)
-        with self.watching(request, role):
+        with self.watching(request, role, self.abandoned):
             served = await self._send(request, key, request_id, compiled=True)
         for name in (PLANNED, FALLBACK, NOT_COMPILED):
             self.paths[name] += plan.STATS[name] - before[name]
@@ -162,14 +161,11 @@ class Differential:
         return None
 
     @contextlib.contextmanager
-    def watching(self, request: Request, role: str, found: list[str] | None = None) -> Iterator[None]:
-        """With ``watch_abandoned``: coroutines made in the block and never awaited (freed in
-        it, or by a collection of the young generations after it: a full one costs ~30 ms a
-        request) are recorded with the request, in ``found`` (default: ``abandoned``). A
-        collection before the block leaves the earlier runs' garbage out of it."""
-        if not self.watch_abandoned:
-            yield
-            return
+    def watching(self, request: Request, role: str, found: list[str]) -> Iterator[None]:
+        """Coroutines made in the block and never awaited (freed in it, or by a collection of
+        the young generations after it: a full one costs ~30 ms a request) are recorded with
+        the request, in ``found``. A collection before the block leaves the earlier runs'
+        garbage out of it."""
         gc.collect(1)
         caught: list[str] = []
         hook = sys.unraisablehook
@@ -180,9 +176,7 @@ class Differential:
         finally:
             sys.unraisablehook = hook
         if caught:
-            (self.abandoned if found is None else found).append(
-                request.reproducer(role) + "\n" + "\n".join(caught)
-            )
+            found.append(request.reproducer(role) + "\n" + "\n".join(caught))
 
 
 def new_differential(http: httpx.AsyncClient, settings: Settings) -> Differential:
