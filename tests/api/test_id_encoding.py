@@ -24,15 +24,14 @@ TYPE_NAMES = [
 MAX_INT = 2**31 - 1
 
 
-def _pks() -> list[int]:
-    rng = random.Random(14)
-    edges = [0, 1, 9, 10, 99, 100, 999, MAX_INT - 1, MAX_INT, MAX_INT + 1, 2**32, 2**63 - 1, 10**30]
-    return [*range(3000), *edges, *(rng.randrange(1, 2**63) for _ in range(3000))]
+_rng = random.Random(14)
+_EDGES = [0, 1, 9, 10, 99, 100, 999, MAX_INT - 1, MAX_INT, MAX_INT + 1, 2**32, 2**63 - 1, 10**30]
+PKS = [*range(3000), *_EDGES, *(_rng.randrange(1, 2**63) for _ in range(3000))]
 
 
 def test_ids_are_the_baseline_s_and_base64url_s() -> None:
     for type_name in TYPE_NAMES:
-        for pk in _pks():
+        for pk in PKS:
             ours = encode_id(type_name, pk)
             assert ours == gid(type_name, pk), (type_name, pk)
             reference = base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
@@ -41,6 +40,6 @@ def test_ids_are_the_baseline_s_and_base64url_s() -> None:
 
 def test_decode_reads_back_every_32_bit_key_and_refuses_larger_ones() -> None:
     for type_name in TYPE_NAMES:
-        for pk in _pks():
+        for pk in PKS:
             expected = (type_name, pk) if pk <= MAX_INT else None
             assert decode_id(encode_id(type_name, pk)) == expected, (type_name, pk)
