@@ -4,7 +4,7 @@ refuses (anything but @skip/@include: graphql-core runs those documents)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from graphql import (
@@ -97,20 +97,27 @@ class FieldCollector:
         return grouped
 
 
+def _directives(
+    operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]
+) -> Iterator[DirectiveNode]:
+    """Every directive on a selection of the operation or of its fragments."""
+    stack: list[Any] = [operation.selection_set, *(f.selection_set for f in fragments.values())]
+    while stack:
+        selection_set = stack.pop()
+        for selection in selection_set.selections:
+            yield from selection.directives or ()
+            if getattr(selection, "selection_set", None) is not None:
+                stack.append(selection.selection_set)
+
+
 def refuse_other_directives(
     operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]
 ) -> None:
     """Fallback when any selection carries a directive other than @skip/@include (@defer,
     @stream: graphql-core's own)."""
-    stack: list[Any] = [operation.selection_set, *(f.selection_set for f in fragments.values())]
-    while stack:
-        selection_set = stack.pop()
-        for selection in selection_set.selections:
-            for directive in selection.directives or ():
-                if directive.name.value not in EXECUTABLE_DIRECTIVES:
-                    raise Fallback
-            if getattr(selection, "selection_set", None) is not None:
-                stack.append(selection.selection_set)
+    for directive in _directives(operation, fragments):
+        if directive.name.value not in EXECUTABLE_DIRECTIVES:
+            raise Fallback
 
 
 def directive_variables(
@@ -118,14 +125,8 @@ def directive_variables(
 ) -> tuple[str, ...]:
     """Variables that @skip/@include read: their values select the plan."""
     found: list[str] = []
-    stack: list[Any] = [operation.selection_set, *(f.selection_set for f in fragments.values())]
-    while stack:
-        selection_set = stack.pop()
-        for selection in selection_set.selections:
-            for directive in selection.directives or ():
-                for argument in directive.arguments or ():
-                    if isinstance(argument.value, VariableNode) and argument.value.name.value not in found:
-                        found.append(argument.value.name.value)
-            if getattr(selection, "selection_set", None) is not None:
-                stack.append(selection.selection_set)
+    for directive in _directives(operation, fragments):
+        for argument in directive.arguments or ():
+            if isinstance(argument.value, VariableNode) and argument.value.name.value not in found:
+                found.append(argument.value.name.value)
     return tuple(sorted(found))
