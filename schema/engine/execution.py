@@ -98,7 +98,7 @@ class Execution(Resolving, Completing):
         ):
             STATS["rows"] += 1
             column = [None] * len(sources)
-            fill = rows.fill(sources, column, functools.partial(self.rows_failed, group, field_plan))
+            fill = rows.fill(sources, column, functools.partial(self.rows_failed, group, field_plan, column))
             level.pending.append(Entry(fill, [None], 0, context=contextvars.copy_context()))
             level.row_columns.add(id(column))
             level.waited.add(id(column))
@@ -125,9 +125,7 @@ class Execution(Resolving, Completing):
                     is_async = True
         return column, info, is_async
 
-    def rows_failed(
-        self, group: Group, field_plan: FieldPlan, column: list[Any], _error: BaseException
-    ) -> None:
+    def rows_failed(self, group: Group, field_plan: FieldPlan, column: list[Any]) -> None:
         """A row subtree's fetch failed (the database, or a null where the schema allows
         none): the field runs through its resolver instead (``resolve_instead_of_rows``)."""
         self.rows_on = False

@@ -118,18 +118,16 @@ class LookupRun:
         self.run = run
         self.key = key
 
-    async def fill(
-        self, sources: list[Any], column: list[Any], failed: Callable[[list[Any], BaseException], None]
-    ) -> None:
+    async def fill(self, sources: list[Any], column: list[Any], failed: Callable[[], None]) -> None:
         """Fill ``column`` with the looked-up object's result dict (None when the caller may
-        not see it or it does not exist); on an error, ``failed(column, error)`` alone."""
+        not see it or it does not exist); on an error, ``failed()`` alone."""
         try:
             # The object's statement, then its levels', on one connection, as a RowField's.
             value = await self.run.reading(self._object)
             for index in range(len(sources)):
                 column[index] = value
-        except Exception as error:
-            failed(column, error)
+        except Exception:  # the resolvers then answer the field, and report their own errors
+            failed()
 
     async def _object(self) -> dict[str, Any] | None:
         """The object's result dict, its nested levels filled, or None."""

@@ -40,15 +40,13 @@ class Run:
         self.root_page = root_page
         self.projections = field.projections
 
-    async def fill(
-        self, sources: list[Any], column: list[Any], failed: Callable[[list[Any], BaseException], None]
-    ) -> None:
+    async def fill(self, sources: list[Any], column: list[Any], failed: Callable[[], None]) -> None:
         """Fill ``column`` with the field's serialised value for each source; on an error,
-        ``failed(column, error)`` and nothing else."""
+        ``failed()`` and nothing else."""
         try:
             await self.reading(lambda: self._fill(sources, column))
-        except Exception as error:
-            failed(column, error)
+        except Exception:  # the resolvers then answer the field, and report their own errors
+            failed()
 
     async def reading(self, statements: Callable[[], Awaitable[T]]) -> T:
         """``statements()`` awaited in the context's scope for statements sent one after
