@@ -30,7 +30,7 @@ class Entry:
     ``where`` says whose field it is, for the error report; ``waited``, whether it ever waited
     on a future (a database round trip, a loader's batch), which orders its errors."""
 
-    __slots__ = ("awaitable", "column", "index", "send", "step", "throw", "waited", "where")
+    __slots__ = ("awaitable", "column", "index", "send", "throw", "waited", "where")
 
     def __init__(
         self,
@@ -41,7 +41,7 @@ class Entry:
         context: contextvars.Context | None = None,
     ) -> None:
         self.awaitable = awaitable
-        self.step = step = awaitable.__await__()
+        step = awaitable.__await__()
         self.column = column
         self.index = index
         self.where = where
