@@ -59,7 +59,7 @@ class Loaders:
 
     def __init__(self, context: Context) -> None:
         self.context = context
-        # Only the columns the query reads (Context.columns, set by schema.engine.plan), where given.
+        # Only the columns the query reads (Context.columns, from the compiled plan: schema.transport.execution), where given.
         self._columns: dict[Any, frozenset[str]] = context.columns
 
     # (statistic, scope, subject) -> its figures: one statement per statistic and scope.

@@ -200,7 +200,7 @@ async def test_a_lookup_whose_fetch_fails_is_answered_by_its_resolver(
     differ: Differ, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The lookup's statement failing (here: every row lookup by id refused) leaves the field
-    to its resolver in the same execution (schema.engine.plan.resolve_instead_of_rows): the
+    to its resolver in the same execution (schema.engine.execution, resolve_instead_of_rows): the
     answer is graphql-core's, for visible, hidden and unknown objects alike."""
     from tortoise.exceptions import DBConnectionError
 
