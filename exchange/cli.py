@@ -239,6 +239,26 @@ def migrate_command() -> None:
         out.print("The database is up to date; nothing to apply.")
 
 
+@app.command("reseal-webhook-secrets")
+def reseal_webhook_secrets() -> None:
+    """Seal every stored webhook secret again under the current EXCHANGE_SECRET_KEY (after a
+    key change, with the old key in EXCHANGE_PREVIOUS_SECRET_KEYS, which may then go)."""
+    from exchange.webhooks.endpoints import reseal_secrets
+
+    settings = load_settings()
+    done = _with_db(settings, lambda: reseal_secrets(settings))
+    out.print(
+        f"{done.resealed} webhook secret(s) sealed again under the current key; {done.current} already were."
+    )
+    if done.unreadable:
+        ids = ", ".join(str(endpoint_id) for endpoint_id in done.unreadable)
+        fail(
+            f"{len(done.unreadable)} endpoint(s) hold a secret that no key opens (ids {ids}): list the key "
+            "that sealed them in EXCHANGE_PREVIOUS_SECRET_KEYS, or their organisations rotate them "
+            "(rotateWebhookSecret)."
+        )
+
+
 @app.command()
 def seed(
     demo: Annotated[bool, typer.Option("--demo", help="Load the demo data set.")] = False,

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     db_pool_max: int = 10
     redis_url: str | None = None
     secret_key: str | None = None
+    # Former secret keys, comma-separated: what they sealed (webhook signing secrets,
+    # exchange.sealed) still opens after EXCHANGE_SECRET_KEY changes. Nothing else reads them.
+    previous_secret_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Unset in development: `exchange serve` makes it the address it serves (see cli.serve).
     public_url: str = "http://127.0.0.1:8000"
@@ -150,7 +153,9 @@ class Settings(BaseSettings):
     gc_threshold: int = 200_000  # first-generation threshold (Python's default: 700; 0: off)
     gc_freeze: bool = True  # move everything alive after start-up out of the collector's sight
 
-    @field_validator("cors_origins", "websocket_origins", "forwarded_allow_ips", mode="before")
+    @field_validator(
+        "cors_origins", "websocket_origins", "forwarded_allow_ips", "previous_secret_keys", mode="before"
+    )
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):

@@ -48,7 +48,9 @@ class WebhookEndpoint(Model):
     )
     organisation_id: int  # `organisation`'s column, set by Tortoise; an annotation adds no field
     url = fields.CharField(max_length=1000)
-    secret = fields.CharField(max_length=200)
+    # The signing secret sealed with the server's key (exchange.webhooks.signing.seal_secret,
+    # migration 0016), never the secret itself: ~110 characters for a whsec_ secret.
+    sealed_secret = fields.CharField(max_length=200)
     description = fields.CharField(max_length=300, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     disabled_at = fields.DatetimeField(null=True)

@@ -1,5 +1,6 @@
 """Webhook endpoints of an organisation: add (the signing secret is returned once), list,
-remove, rotate the secret, and read the delivery log."""
+remove, rotate the secret, and read the delivery log. The secret is stored sealed with the
+server's key (exchange.webhooks.signing.seal_secret), never in plain text."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from exchange import access
 from exchange.access import Actor
 from exchange.errors import ErrorCode, Problems, not_found
 from exchange.models import DeliveryStatus, Organisation, WebhookDelivery, WebhookEndpoint
+from exchange.sealed import Unsealable
+from exchange.settings import Settings
+from exchange.webhooks import signing
 from exchange.webhooks.safety import UnsafeUrl, check_url
-from exchange.webhooks.signing import new_secret
 
 MAX_ENDPOINTS_PER_ORGANISATION = 20
 MAX_URL_LENGTH = 1000
@@ -34,6 +37,7 @@ async def add_endpoint(
     organisation_id: int | None,
     *,
     production: bool,
+    settings: Settings,
 ) -> EndpointWithSecret:
     owner = access.webhook_owner_for(actor, organisation_id)
     url = url.strip()
@@ -65,10 +69,14 @@ async def add_endpoint(
                 ["url"],
             )
             problems.raise_if_any()
-        secret = new_secret()
+        secret = signing.new_secret()
+        # The seal is bound to the row's id, known once it is inserted: the row is written
+        # with an empty value first, in this transaction, so no one else ever sees it so.
         endpoint = await WebhookEndpoint.create(
-            organisation_id=owner, url=url, secret=secret, description=description, using_db=connection
+            organisation_id=owner, url=url, sealed_secret="", description=description, using_db=connection
         )
+        endpoint.sealed_secret = signing.seal_secret(signing.sealer(settings), endpoint.id, secret)
+        await endpoint.save(update_fields=["sealed_secret"], using_db=connection)
     return EndpointWithSecret(endpoint, secret)
 
 
@@ -108,13 +116,45 @@ async def remove_endpoint(actor: Actor, endpoint_id: int) -> WebhookEndpoint:
     return endpoint
 
 
-async def rotate_secret(actor: Actor, endpoint_id: int) -> EndpointWithSecret:
-    """The new secret signs every delivery from now on, retries of older events included."""
+async def rotate_secret(actor: Actor, endpoint_id: int, *, settings: Settings) -> EndpointWithSecret:
+    """The new secret signs every delivery from now on, retries of older events included.
+    Also the way back for an endpoint whose stored secret no key of the server opens any more
+    (its deliveries fail with "signing secret unreadable" until then)."""
     endpoint = await endpoint_for(actor, endpoint_id)
-    secret = new_secret()
-    await WebhookEndpoint.filter(id=endpoint.id).update(secret=secret)
-    endpoint.secret = secret
+    secret = signing.new_secret()
+    sealed = signing.seal_secret(signing.sealer(settings), endpoint.id, secret)
+    await WebhookEndpoint.filter(id=endpoint.id).update(sealed_secret=sealed)
+    endpoint.sealed_secret = sealed
     return EndpointWithSecret(endpoint, secret)
+
+
+@dataclass(frozen=True)
+class Resealed:
+    resealed: int  # sealed again under the current key
+    current: int  # already under the current key
+    unreadable: list[int]  # endpoint ids whose secret no key opens: their organisations rotate it
+
+
+async def reseal_secrets(settings: Settings) -> Resealed:
+    """After EXCHANGE_SECRET_KEY changed, with the old key in EXCHANGE_PREVIOUS_SECRET_KEYS:
+    every stored secret (removed endpoints' too) sealed again under the current key, so the
+    old key may then leave that list. For the operator (`exchange reseal-webhook-secrets`)."""
+    sealer = signing.sealer(settings)
+    resealed, current, unreadable = 0, 0, []
+    for endpoint_id, sealed in await WebhookEndpoint.all().order_by("id").values_list("id", "sealed_secret"):
+        try:
+            again = signing.reseal_secret(sealer, endpoint_id, sealed)
+        except Unsealable:
+            unreadable.append(endpoint_id)
+            continue
+        if again is None:
+            current += 1
+            continue
+        # Only if unchanged meanwhile: a rotation in between is sealed under the current key.
+        resealed += await WebhookEndpoint.filter(id=endpoint_id, sealed_secret=sealed).update(
+            sealed_secret=again
+        )
+    return Resealed(resealed, current, unreadable)
 
 
 async def deliveries(actor: Actor, endpoint_id: int) -> QuerySet[WebhookDelivery]:

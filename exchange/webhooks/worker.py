@@ -32,12 +32,20 @@ import orjson
 from tortoise.expressions import Q
 
 from exchange.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from exchange.sealed import Unsealable
 from exchange.settings import Settings
 from exchange.sql import Statement
 from exchange.webhooks import signing
 from exchange.webhooks.safety import UnsafeUrl, resolve
 
 log = logging.getLogger("exchange.webhooks")
+
+# The delivery log's words for an endpoint whose stored secret no key of the server opens;
+# the organisation reads them (webhookDeliveries), the operator the log line with the reason.
+CANNOT_SIGN = (
+    "signing secret unreadable on the server: rotate the endpoint's secret (rotateWebhookSecret) "
+    "to resume deliveries"
+)
 
 _wakeups: set[asyncio.Event] = set()
 
@@ -59,6 +67,7 @@ def backoff(settings: Settings, attempts: int) -> float:
 class WebhookWorker:
     def __init__(self, settings: Settings, name: str | None = None) -> None:
         self.settings = settings
+        self._sealer = signing.sealer(settings)
         self.name = name or f"{socket.gethostname()}:{id(self):x}"
         self._wake = asyncio.Event()
         self._stopping = False
@@ -215,8 +224,22 @@ class WebhookWorker:
                 status=DeliveryStatus.FAILED, last_error="endpoint removed", claimed_until=None
             )
             return
+        try:
+            secret = signing.unseal_secret(self._sealer, endpoint.id, endpoint.sealed_secret)
+        except Unsealable as error:
+            # A failed attempt like any other (retried with back-off, then given up), not an
+            # exception: listing the old key in EXCHANGE_PREVIOUS_SECRET_KEYS, or a rotated
+            # secret, lets the retries through. The error never carries the value.
+            log.warning(
+                "webhook endpoint %s: its signing secret cannot be unsealed (%s); its deliveries fail "
+                "until the organisation rotates the secret",
+                endpoint.id,
+                error,
+            )
+            await self._record(row, None, CANNOT_SIGN)
+            return
         body = orjson.dumps(row.payload)
-        headers = signing.headers(endpoint.secret, row.event_id, int(time.time()), body)
+        headers = signing.headers(secret, row.event_id, int(time.time()), body)
         headers["user-agent"] = "volunteer-exchange-webhooks/1"
         try:
             # One deadline for the whole attempt: httpx's timeout applies to each read, so a

@@ -283,11 +283,13 @@ async def seed(signing_key: bytes, admin_key: str) -> World:
     await invite(b_draft, "someone@example.org")
 
     endpoint = await models.WebhookEndpoint.create(
-        organisation=host, url="https://hooks.example.org/a", secret="s" * 32, description="CRM"
+        organisation=host, url="https://hooks.example.org/a", sealed_secret="s" * 32, description="CRM"
     )
-    await models.WebhookEndpoint.create(organisation=host, url="https://hooks.example.org/b", secret="t" * 32)
     await models.WebhookEndpoint.create(
-        organisation=stranger, url="https://hooks.example.org/c", secret="u" * 32
+        organisation=host, url="https://hooks.example.org/b", sealed_secret="t" * 32
+    )
+    await models.WebhookEndpoint.create(
+        organisation=stranger, url="https://hooks.example.org/c", sealed_secret="u" * 32
     )
     due = dt.datetime(2027, 3, 1, tzinfo=dt.UTC)
     for number, (status, code, error) in enumerate(

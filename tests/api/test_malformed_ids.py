@@ -321,7 +321,7 @@ async def stored() -> tuple[Any, ...]:
         await Volunteer.all().count(),
         await Invitation.all().order_by("id").values_list("id", "status"),
         await ApiKey.all().count(),
-        await WebhookEndpoint.all().order_by("id").values_list("id", "secret"),
+        await WebhookEndpoint.all().order_by("id").values_list("id", "sealed_secret"),
         await OutboxMail.all().count(),
     )
 

@@ -570,7 +570,7 @@ async def test_webhook_payloads_carry_no_personal_data(gql: GraphQLClient, world
     from tests.events.conftest import change
 
     host = await make_organisation("hook-host")
-    await WebhookEndpoint.create(organisation=host, url="https://hooks.example.org/a", secret="s" * 32)
+    await WebhookEndpoint.create(organisation=host, url="https://hooks.example.org/a", sealed_secret="s" * 32)
     exchange = await make_exchange("hooked", host, starts_on=dt.date(2027, 9, 1))
     person = await make_volunteer("Aigerim Bekova", email="aigerim@example.org")
     invitation = await invite(exchange, "aigerim@example.org", full_name="Aigerim Bekova", volunteer=person)

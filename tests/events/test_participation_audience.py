@@ -86,7 +86,7 @@ async def test_roster_and_attendance_changes_reach_their_audience_and_webhooks(
     )
     endpoints = {
         org.id: await WebhookEndpoint.create(
-            organisation=org, url=f"https://hooks.example.org/{org.slug}", secret="s"
+            organisation=org, url=f"https://hooks.example.org/{org.slug}", sealed_secret="s"
         )
         for org in (host, partner, other)
     }

@@ -13,11 +13,13 @@ from exchange import access
 from exchange.errors import DomainError
 from exchange.events import AfterCommit, InvitationEvent
 from exchange.models import ApiKeyRole, DeliveryStatus, InvitationStatus, WebhookDelivery, WebhookEndpoint
+from exchange.settings import Settings
 from exchange.webhooks import endpoints, signing
 from exchange.webhooks.payload import event_payload, global_id
 from exchange.webhooks.safety import UnsafeUrl, check_url, resolve
 from schema.api.relay import encode_id
 from tests.conftest import GraphQLClient, make_key, make_organisation
+from tests.webhooks import sealed_endpoint
 
 ADD = """
 mutation($url: String!, $org: ID) {
@@ -38,7 +40,9 @@ query($id: ID!, $after: String) {
 """
 
 
-async def test_endpoints_are_managed_by_their_organisation(gql: GraphQLClient, admin_key: str) -> None:
+async def test_endpoints_are_managed_by_their_organisation(
+    gql: GraphQLClient, admin_key: str, settings: Settings
+) -> None:
     org = await make_organisation("org-a")
     other = await make_organisation("org-b")
     key, other_key = await make_key(org), await make_key(other)
@@ -51,8 +55,9 @@ async def test_endpoints_are_managed_by_their_organisation(gql: GraphQLClient, a
     listed = (await gql(LIST, key=key))["data"]["webhookEndpoints"]
     assert listed == [{"id": endpoint_id, "url": "https://crm.example.org/hooks", "description": "crm"}]
     assert (await gql(LIST, key=other_key))["data"]["webhookEndpoints"] == []
-    # The stored secret signs; it is never readable again through the API.
-    assert (await WebhookEndpoint.get(organisation=org)).secret == secret
+    # The stored secret (sealed at rest) signs; it is never readable again through the API.
+    stored = await WebhookEndpoint.get(organisation=org)
+    assert signing.unseal_secret(signing.sealer(settings), stored.id, stored.sealed_secret) == secret
 
     # Someone else's endpoint does not exist for them.
     assert (await gql(REMOVE, {"id": endpoint_id}, key=other_key))["data"]["removeWebhookEndpoint"][
@@ -118,7 +123,7 @@ async def test_malformed_urls_are_user_errors(gql: GraphQLClient, url: str, mess
     assert message in result["userErrors"][0]["message"]
 
 
-async def test_production_refuses_http_and_private_addresses(app: object) -> None:
+async def test_production_refuses_http_and_private_addresses(app: object, settings: Settings) -> None:
     org = await make_organisation("org-a")
     actor = access.Actor(access.Role.ORGANISATION, org.id, "key_x")
     for url in (
@@ -129,10 +134,12 @@ async def test_production_refuses_http_and_private_addresses(app: object) -> Non
         "https://169.254.169.254/latest",
     ):
         with pytest.raises(DomainError) as refused:
-            await endpoints.add_endpoint(actor, url, None, None, production=True)
+            await endpoints.add_endpoint(actor, url, None, None, production=True, settings=settings)
         assert refused.value.problems[0].field == ("url",), url
     # Development allows a local receiver (tests run one).
-    added = await endpoints.add_endpoint(actor, "http://127.0.0.1:9/hook", None, None, production=False)
+    added = await endpoints.add_endpoint(
+        actor, "http://127.0.0.1:9/hook", None, None, production=False, settings=settings
+    )
     assert added.endpoint.url == "http://127.0.0.1:9/hook"
 
 
@@ -169,12 +176,8 @@ async def test_after_commit_writes_deliveries_once_and_the_log_pages(gql: GraphQ
     host = await make_organisation("host")
     stranger = await make_organisation("stranger")
     key = await make_key(host)
-    endpoint = await WebhookEndpoint.create(
-        organisation=host, url="http://127.0.0.1:9/", secret=signing.new_secret()
-    )
-    silent = await WebhookEndpoint.create(
-        organisation=stranger, url="http://127.0.0.1:9/", secret="whsec_AAAA"
-    )
+    endpoint, _ = await sealed_endpoint(host.id, "http://127.0.0.1:9/")
+    silent, _ = await sealed_endpoint(stranger.id, "http://127.0.0.1:9/")
     events = [InvitationEvent(n, 1, frozenset({host.id}), None, InvitationStatus.QUEUED) for n in range(3)]
     after = AfterCommit()
     for item in events:

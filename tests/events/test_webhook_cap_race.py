@@ -79,19 +79,23 @@ async def organisation_with(slug: str, endpoint_count: int) -> Organisation:
     organisation = await make_organisation(slug)
     await WebhookEndpoint.bulk_create(
         [
-            WebhookEndpoint(organisation=organisation, url=f"http://127.0.0.1:9/old-{i}", secret="whsec_x")
+            WebhookEndpoint(
+                organisation=organisation, url=f"http://127.0.0.1:9/old-{i}", sealed_secret="v1:unused"
+            )
             for i in range(endpoint_count)
         ]
     )
     return organisation
 
 
-async def race(organisation: Organisation, adds: int) -> tuple[int, int]:
+async def race(organisation: Organisation, adds: int, settings: Settings) -> tuple[int, int]:
     """Runs the adds at once; returns (how many succeeded, how many endpoints are active)."""
     actor = access.Actor(access.Role.ORGANISATION, organisation.id, "key_race")
     results = await asyncio.gather(
         *(
-            endpoints.add_endpoint(actor, f"http://127.0.0.1:9/new-{i}", None, None, production=False)
+            endpoints.add_endpoint(
+                actor, f"http://127.0.0.1:9/new-{i}", None, None, production=False, settings=settings
+            )
             for i in range(adds)
         ),
         return_exceptions=True,
@@ -110,21 +114,23 @@ async def race(organisation: Organisation, adds: int) -> tuple[int, int]:
 
 
 @pytest.mark.usefixtures("held_insert")
-async def test_concurrent_adds_from_empty_stop_at_the_cap() -> None:
+async def test_concurrent_adds_from_empty_stop_at_the_cap(settings: Settings) -> None:
     for round_ in range(FROM_EMPTY_ROUNDS):
         organisation = await organisation_with(f"empty-{round_}", 0)
-        assert await race(organisation, FROM_EMPTY_ADDS) == (CAP, CAP), f"round {round_}"
+        assert await race(organisation, FROM_EMPTY_ADDS, settings) == (CAP, CAP), f"round {round_}"
 
 
 @pytest.mark.usefixtures("held_insert")
-async def test_concurrent_adds_for_the_last_slot_one_wins() -> None:
+async def test_concurrent_adds_for_the_last_slot_one_wins(settings: Settings) -> None:
     for round_ in range(LAST_SLOT_ROUNDS):
         organisation = await organisation_with(f"last-slot-{round_}", CAP - 1)
-        assert await race(organisation, LAST_SLOT_ADDS) == (1, CAP), f"round {round_}"
+        assert await race(organisation, LAST_SLOT_ADDS, settings) == (1, CAP), f"round {round_}"
 
 
 @pytest.mark.usefixtures("held_insert")
-async def test_self_check_without_the_lock_the_cap_is_exceeded(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_self_check_without_the_lock_the_cap_is_exceeded(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
     """A check of the tests above, not of the code: with SELECT ... FOR UPDATE turned into a
     plain SELECT (the lock is inline in add_endpoint, so the ORM's select_for_update is made a
     no-op for this test), the same last-slot rounds do leave organisations over the cap, so
@@ -137,7 +143,7 @@ async def test_self_check_without_the_lock_the_cap_is_exceeded(monkeypatch: pyte
     over_cap = 0
     for round_ in range(LAST_SLOT_ROUNDS):
         organisation = await organisation_with(f"unlocked-{round_}", CAP - 1)
-        added, active = await race(organisation, LAST_SLOT_ADDS)
+        added, active = await race(organisation, LAST_SLOT_ADDS, settings)
         assert added == active - (CAP - 1)
         over_cap += active > CAP
     assert over_cap > 0

@@ -17,10 +17,10 @@ from typing import Any
 from exchange.events import AfterCommit, InvitationEvent
 from exchange.models import DeliveryStatus, InvitationStatus, Organisation, WebhookDelivery, WebhookEndpoint
 from exchange.settings import Settings
-from exchange.webhooks import signing
 from exchange.webhooks.worker import WebhookWorker
 from tests.conftest import make_organisation, make_settings
 from tests.events.test_webhooks import receiver
+from tests.webhooks import sealed_endpoint
 
 DEADLINE = 1.0
 DRIP_SECONDS = 0.5
@@ -118,7 +118,7 @@ async def publish(organisation: Organisation, count: int = 1) -> list[Invitation
 
 
 async def endpoint(organisation: Organisation, url: str) -> WebhookEndpoint:
-    return await WebhookEndpoint.create(organisation=organisation, url=url, secret=signing.new_secret())
+    return (await sealed_endpoint(organisation.id, url))[0]
 
 
 async def test_a_trickling_receiver_is_cut_off_at_the_deadline(

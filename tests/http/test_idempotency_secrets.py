@@ -13,6 +13,8 @@ from tortoise import connections
 
 from exchange import access
 from exchange.models import ApiKeyRole, IdempotencyRecord, WebhookEndpoint
+from exchange.settings import Settings
+from exchange.webhooks import signing
 from schema.api.relay import encode_id
 from schema.api.shown_once import SECRET_NOT_REPLAYED, advice, for_replay, shown_once, shown_once_fields
 from schema.build import build_schema
@@ -126,8 +128,14 @@ async def test_webhook_secrets_are_never_stored(make_client_any_db: AppFactory) 
         replay_rotate = await post(client, ROTATE, rotate_vars, key=key, headers={"Idempotency-Key": "rot-1"})
         assert replay_rotate.json()["data"]["rotateWebhookSecret"]["secret"] is None
         assert withheld(replay_rotate) == [(["rotateWebhookSecret", "secret"], SECRET_NOT_REPLAYED)]
-        # Replays changed nothing: one endpoint, signing with the secret the rotation showed.
-        assert [e.secret for e in await WebhookEndpoint.filter(organisation=org)] == [new_secret]
+        # Replays changed nothing: one endpoint, signing with the secret the rotation showed,
+        # which its row holds only sealed (exchange.sealed).
+        [endpoint] = await WebhookEndpoint.filter(organisation=org)
+        sealer = signing.sealer(Settings(_env_file=None))  # type: ignore[call-arg]  # the app's key
+        assert signing.unseal_secret(sealer, endpoint.id, endpoint.sealed_secret) == new_secret
+        rows = repr(await connections.get("default").execute_query_dict("SELECT * FROM webhook_endpoint"))
+        for value in (secret, new_secret):
+            assert value not in rows and value.removeprefix("whsec_") not in rows
 
 
 async def test_responses_without_a_secret_are_replayed_whole(make_client: AppFactory) -> None:

@@ -337,7 +337,7 @@ async def _seed_webhooks() -> None:
     await models.WebhookEndpoint.bulk_create(
         [
             models.WebhookEndpoint(
-                id=i, organisation_id=1, url=f"https://hooks.example.org/{i}", secret="s" * 32
+                id=i, organisation_id=1, url=f"https://hooks.example.org/{i}", sealed_secret="s" * 32
             )
             for i in (1, 2, 3)
         ]

@@ -59,6 +59,7 @@ class WebhookMutations:
                 description,
                 _owner(organisation_id),
                 production=info.context.settings.is_production,
+                settings=info.context.settings,
             )
             return {"endpoint": added.endpoint, "secret": added.secret}
 
@@ -75,7 +76,9 @@ class WebhookMutations:
     @strawberry.mutation(description="A new signing secret, effective at once (retries included).")
     async def rotate_webhook_secret(self, info: Info, id: strawberry.ID) -> WebhookEndpointPayload:
         async def action() -> dict[str, Any]:
-            rotated = await endpoints.rotate_secret(info.context.actor, pk_of(id, "WebhookEndpoint", ["id"]))
+            rotated = await endpoints.rotate_secret(
+                info.context.actor, pk_of(id, "WebhookEndpoint", ["id"]), settings=info.context.settings
+            )
             return {"endpoint": rotated.endpoint, "secret": rotated.secret}
 
         return await mutate(WebhookEndpointPayload, action)

@@ -89,7 +89,9 @@ async def test_a_refused_call_leaves_nothing(world: World, bus: RecordingBus) ->
 
 
 async def test_valid_invitees_are_invited_and_the_others_reported(world: World, bus: RecordingBus) -> None:
-    await WebhookEndpoint.create(organisation=world.partner, url="https://partner.example/hook", secret="s")
+    await WebhookEndpoint.create(
+        organisation=world.partner, url="https://partner.example/hook", sealed_secret="s"
+    )
     result = await invite_volunteers(
         world.host_actor,
         world.settings,

@@ -14,7 +14,7 @@ PAST = -dt.timedelta(hours=1)
 
 
 async def test_expiry_settles_only_unanswered_invitations(world: World, bus: RecordingBus) -> None:
-    await WebhookEndpoint.create(organisation=world.host, url="https://host.example/hook", secret="s")
+    await WebhookEndpoint.create(organisation=world.host, url="https://host.example/hook", sealed_secret="s")
     queued = await invitation(world.exchange, "q@example.org", InvitationStatus.QUEUED, expires_in=PAST)
     sent = await invitation(world.exchange, "s@example.org", InvitationStatus.SENT, expires_in=PAST)
     answered = [
