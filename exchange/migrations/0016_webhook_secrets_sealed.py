@@ -1,7 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
-from exchange.settings import Settings
+from exchange.settings import DEVELOPMENT_SECRET, Settings
 from exchange.webhooks import signing
 
 # Webhook signing secrets at rest: webhook_endpoint.secret held the whsec_ secret in plain
@@ -35,11 +35,19 @@ async def _rewrite(schema_editor, change) -> None:
 
 
 async def seal_plain_secrets(apps, schema_editor) -> None:
-    sealer = signing.sealer(Settings())
+    settings = Settings()
+    sealer = signing.sealer(settings)
 
     def seal(endpoint_id: int, value: str) -> str | None:
         if not value.startswith(signing.SECRET_PREFIX):
             return None  # sealed already (a migration run again by hand): left as it is
+        if settings.is_production and settings.secret_key in (None, "", DEVELOPMENT_SECRET):
+            # The production server would refuse to start with this key, so it could never
+            # open what it sealed: stop (nothing is changed) rather than seal with it.
+            raise RuntimeError(
+                "EXCHANGE_SECRET_KEY is not set: webhook secrets cannot be sealed for a production "
+                "server; run `exchange migrate` with the server's settings"
+            )
         return signing.seal_secret(sealer, endpoint_id, value)
 
     await _rewrite(schema_editor, seal)

@@ -1,7 +1,8 @@
 """Migration 0016 on a database that holds webhook endpoints with plain-text secrets, on SQLite
 and PostgreSQL: each secret is sealed with the server's key (the one `exchange migrate` runs
-with) and bound to its row, none stays readable in the column, the worker's reader opens it,
-and migrating back opens them again for the code before it."""
+with; a production run without one stops, changing nothing) and bound to its row, none stays
+readable in the column, the worker's reader opens it, and migrating back opens them again for
+the code before it."""
 
 from __future__ import annotations
 
@@ -55,6 +56,16 @@ async def test_plain_secrets_are_sealed_and_opened_again_going_back(
             f" (1, 1, 'https://crm.example.org/a', '{plain[1]}', '{now}'),"
             f" (2, 1, 'https://crm.example.org/b', '{plain[2]}', '{now}');"
         )
+
+        # A production run without the server's key stops, changing nothing (one transaction):
+        # the server could never open what the development secret sealed.
+        with monkeypatch.context() as production:
+            production.setenv("EXCHANGE_MODE", "production")
+            production.delenv("EXCHANGE_SECRET_KEY")
+            with pytest.raises(RuntimeError, match="EXCHANGE_SECRET_KEY is not set"):
+                await db.migrate()
+        untouched = await conn.execute_query_dict("SELECT id, secret FROM webhook_endpoint ORDER BY id")
+        assert {row["id"]: row["secret"] for row in untouched} == plain
 
         assert MIGRATION in await db.migrate()
 
