@@ -524,7 +524,10 @@ class _Story:
 
     def token(self, invitation: Invitation) -> str:
         """The link's token, as the invitation mail writes it."""
-        return tokens.token_for(invitation.token_nonce, self.settings.signing_key)
+        token = tokens.token_of(invitation.token_nonce, invitation.token_hash, self.settings.verifying_keys)
+        if token is None:
+            raise RuntimeError(f"no key of the demo's settings makes invitation {invitation.id}'s link")
+        return token
 
     async def answer(self, invitation: Invitation, response: Response, who: str) -> Invitation:
         # Accepting is consenting to the notice; the profile choice is the volunteer's.

@@ -57,8 +57,7 @@ class Sealer:
 
     @classmethod
     def for_settings(cls, settings: Settings, purpose: str) -> Sealer:
-        server_keys = [settings.signing_key, *(key.encode() for key in settings.previous_secret_keys)]
-        return cls(purpose, tuple(derive_key(key, purpose) for key in server_keys))
+        return cls(purpose, tuple(derive_key(key, purpose) for key in settings.verifying_keys))
 
     def _associated_data(self, context: str) -> bytes:
         return f"{VERSION}|{self.purpose}|{context}".encode()

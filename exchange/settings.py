@@ -48,8 +48,8 @@ class Settings(BaseSettings):
     db_pool_max: int = 10
     redis_url: str | None = None
     secret_key: str | None = None
-    # Former secret keys, comma-separated: what they sealed (webhook signing secrets,
-    # exchange.sealed) still opens after EXCHANGE_SECRET_KEY changes. Nothing else reads them.
+    # Former secret keys, comma-separated: what they signed or sealed still verifies or opens
+    # after EXCHANGE_SECRET_KEY changes (see verifying_keys); nothing new is made with them.
     previous_secret_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Unset in development: `exchange serve` makes it the address it serves (see cli.serve).
@@ -224,7 +224,15 @@ class Settings(BaseSettings):
 
     @property
     def signing_key(self) -> bytes:
+        """The key everything new is signed or sealed with."""
         return (self.secret_key or DEVELOPMENT_SECRET).encode()
+
+    @property
+    def verifying_keys(self) -> tuple[bytes, ...]:
+        """The keys whose work this server still accepts: the signing key first, then each of
+        EXCHANGE_PREVIOUS_SECRET_KEYS, so a rotation of EXCHANGE_SECRET_KEY keeps the links,
+        codes and sealed secrets made before it (see exchange.keyring)."""
+        return (self.signing_key, *(key.encode() for key in self.previous_secret_keys))
 
     @property
     def introspection_enabled(self) -> bool:

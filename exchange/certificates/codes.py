@@ -6,6 +6,8 @@ to read aloud or type from paper: ``K7QD-2MXA-...``. As with invitation links, t
 later, rendered then) and the host's view can carry it again, while the database alone (the
 nonce and the code's SHA-256) never yields a code. Anything typed is normalised (case,
 spaces, dashes) before its hash is looked up; what is not 24 base32 letters is no code.
+A typed code is checked against the stored hash alone, so it keeps working after the secret
+key changes; ``code_of`` makes it again under every key the server still accepts.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
+
+from exchange.keyring import under_any_key
 
 CODE_BYTES = 15  # 120 bits: 24 base32 characters, no padding
 CODE_LENGTH = 24
@@ -31,6 +36,12 @@ def code_for(nonce: str, signing_key: bytes) -> str:
     is ever the HMAC of an invitation's nonce (exchange.invitations.tokens)."""
     digest = hmac.new(signing_key, f"certificate:{nonce}".encode(), hashlib.sha256).digest()
     return base64.b32encode(digest[:CODE_BYTES]).decode("ascii")
+
+
+def code_of(nonce: str, stored_hash: str, keys: Iterable[bytes]) -> str | None:
+    """The certificate's code as issued: made under whichever of ``keys``
+    (``Settings.verifying_keys``) gives the stored hash; None when none does."""
+    return under_any_key(keys, lambda key: code_for(nonce, key), lambda code: matches(code, stored_hash))
 
 
 def grouped(code: str) -> str:

@@ -58,7 +58,8 @@ def compose_bytes(data: CertificateMail, settings: Settings, *, now: datetime | 
     code = service.code_of(certificate, settings)
     if code is None:
         raise InvalidMail(
-            "the signing key changed since the certificate was issued: its code cannot be written again"
+            "the signing key changed since the certificate was issued, and the old one is not in "
+            "EXCHANGE_PREVIOUS_SECRET_KEYS: its code cannot be written again"
         )
     now = now or datetime.now(UTC)
     lang = certificate.language if certificate.language in TEXTS else "en"

@@ -348,11 +348,11 @@ async def find_by_code(text: str) -> tuple[Certificate, str] | None:
 
 
 def code_of(certificate: Certificate, settings: Settings) -> str | None:
-    """The certificate's code from its nonce, or None when it does not hash to the stored
-    value (the signing key was changed since: the old code still verifies, but only its
-    holder knows it)."""
-    code = codes.code_for(certificate.code_nonce, settings.signing_key)
-    return code if codes.matches(code, certificate.code_hash) else None
+    """The certificate's code from its nonce under the key it was issued with, or None when no
+    key of ``Settings.verifying_keys`` gives the stored hash (the signing key changed without
+    the old one in EXCHANGE_PREVIOUS_SECRET_KEYS: the old code still verifies, but only its
+    holder knows it; or the certificate was erased)."""
+    return codes.code_of(certificate.code_nonce, certificate.code_hash, settings.verifying_keys)
 
 
 def verification_url(certificate: Certificate, settings: Settings) -> str | None:

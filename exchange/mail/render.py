@@ -56,6 +56,12 @@ class InvalidMail(ValueError):
     will not help."""
 
 
+UNLINKABLE = (
+    "the signing key changed since the invitation was made, and the old one is not in "
+    "EXCHANGE_PREVIOUS_SECRET_KEYS: its link cannot be written again"
+)
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -246,7 +252,13 @@ def compose_bytes(data: MailData, settings: Settings, *, now: datetime | None = 
 
     privacy_contact = notice.contact_for(settings.privacy_contact, data.invited_by.contact_email)
 
-    token = tokens.token_for(invitation.token_nonce, settings.signing_key)
+    # The link the first mail carried, whichever key made it: after a key rotation a reminder
+    # or an update still carries the link the volunteer already has, and a mail queued before
+    # the rotation a link that opens (the stored hash is of that token, not of a new one).
+    token = tokens.token_of(invitation.token_nonce, invitation.token_hash, settings.verifying_keys)
+    if token is None:
+        # A mail whose link opens nothing would tell the volunteer to use it; none goes out.
+        raise InvalidMail(UNLINKABLE)
     # The mail's language travels with every link: the page would otherwise follow the
     # browser's Accept-Language, and a Kazakh mail would open an English page.
     page_url = f"{tokens.link(settings.public_url, token)}?lang={locale}"

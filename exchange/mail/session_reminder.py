@@ -154,8 +154,13 @@ def compose_bytes(data: ReminderData, settings: Settings, *, now: datetime | Non
             reply_to = None
     page_url = None
     if data.invitation is not None:
-        token = tokens.token_for(data.invitation.token_nonce, settings.signing_key)
-        page_url = f"{tokens.link(settings.public_url, token)}?lang={locale}"
+        # The link the volunteer already has, whichever key of the server made it (as in
+        # render.compose_bytes); none when no key still listed did: the reminder matters
+        # without it, and a link that opens nothing would mislead.
+        invitation = data.invitation
+        token = tokens.token_of(invitation.token_nonce, invitation.token_hash, settings.verifying_keys)
+        if token is not None:
+            page_url = f"{tokens.link(settings.public_url, token)}?lang={locale}"
     session_title = one_line(pick_text(session.titles, [locale]), 300)
     exchange_title = one_line(pick_text(exchange.titles, [locale]) or exchange.slug, 300)
     context: dict[str, Any] = {

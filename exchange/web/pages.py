@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Iterable
 from functools import cache
 from importlib.resources import files
 
@@ -22,6 +23,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from exchange.i18n import UI_LOCALES, parse_accept_language, pick_ui_locale
+from exchange.keyring import under_any_key
 from exchange.models import Invitation
 from exchange.settings import Settings
 
@@ -88,7 +90,9 @@ def csrf_value(signing_key: bytes, token_hash: str, issued_at: int) -> str:
     return f"{issued_at}.{mac.hexdigest()}"
 
 
-def csrf_ok(signing_key: bytes, token_hash: str, form_value: str, cookie_value: str, now: int) -> bool:
+def csrf_ok(keys: Iterable[bytes], token_hash: str, form_value: str, cookie_value: str, now: int) -> bool:
+    """``keys``: Settings.verifying_keys, so a page opened before a change of the secret key
+    still posts (exchange.keyring); new values are made with the signing key alone."""
     # Both come from the browser: compare_digest raises on non-ASCII text, int() on digits
     # such as "²" that str.isdigit accepts; either was an internal error (500).
     if not (form_value.isascii() and cookie_value.isascii()):
@@ -98,14 +102,19 @@ def csrf_ok(signing_key: bytes, token_hash: str, form_value: str, cookie_value: 
     issued, _, _ = form_value.partition(".")
     if not (issued.isdigit() and len(issued) <= 12) or not 0 <= now - int(issued) <= CSRF_MAX_AGE_SECONDS:
         return False
-    return hmac.compare_digest(form_value, csrf_value(signing_key, token_hash, int(issued)))
+    made = under_any_key(
+        keys,
+        lambda key: csrf_value(key, token_hash, int(issued)),
+        lambda value: hmac.compare_digest(form_value, value),
+    )
+    return made is not None
 
 
 def form_csrf_ok(request: Request, form: FormData, settings: Settings, invitation: Invitation) -> bool:
     """The POSTed form's token matches the cookie and is this invitation's, and still young."""
     form_csrf = form.get("csrf")
     return csrf_ok(
-        settings.signing_key,
+        settings.verifying_keys,
         invitation.token_hash,
         form_csrf if isinstance(form_csrf, str) else "",
         request.cookies.get(CSRF_COOKIE, ""),
@@ -120,7 +129,7 @@ def csrf_for(request: Request, settings: Settings, invitation: Invitation) -> st
     current = request.cookies.get(CSRF_COOKIE, "")
     issued, _, _ = current.partition(".")
     if (
-        csrf_ok(settings.signing_key, invitation.token_hash, current, current, now)
+        csrf_ok(settings.verifying_keys, invitation.token_hash, current, current, now)
         and now - int(issued) < CSRF_MAX_AGE_SECONDS // 2
     ):
         return current

@@ -41,7 +41,7 @@ from exchange.models import (
     SessionFormat,
     Volunteer,
 )
-from exchange.settings import Settings
+from exchange.settings import DEVELOPMENT_SECRET, Settings
 from schema.api.relay import encode_id
 from tests.api.exchange_fixtures import gid, make_exchange, make_volunteer
 from tests.conftest import GraphQLClient, make_key, make_organisation
@@ -448,6 +448,70 @@ async def test_a_mail_queued_for_a_revoked_certificate_is_not_sent(world: World,
     first, second = await OutboxMail.filter(kind=MailKind.CERTIFICATE).order_by("id")
     assert first.sent_at is None and "revoked" in (first.last_error or "")
     assert second.sent_at is not None
+
+
+# ---------------------------------------------------------------- a change of the secret key
+
+NEW_KEY = "n" * 40
+
+
+def _rotate(settings: Settings, previous: list[str]) -> None:
+    """The server restarted with a new EXCHANGE_SECRET_KEY (these tests issue under the
+    development secret) and EXCHANGE_PREVIOUS_SECRET_KEYS=previous: the app and the mail read
+    this settings object each time, so changing it in place is that restart."""
+    settings.secret_key = NEW_KEY
+    settings.previous_secret_keys = previous
+
+
+def _sent_text(settings: Settings) -> str:
+    [eml] = [name for name in os.listdir(settings.mail_dir) if name.endswith(".eml")]
+    message = BytesParser(policy=policy.default).parsebytes((Path(settings.mail_dir) / eml).read_bytes())
+    body = message.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+async def test_with_the_old_key_listed_the_code_is_shown_and_mailed_as_issued(
+    gql: GraphQLClient, http: httpx.AsyncClient, world: World, settings: Settings
+) -> None:
+    answer = (await _issue(gql, world, world.participation))["data"]["issueCertificate"]
+    url = answer["participation"]["certificate"]["verificationUrl"]
+    code = _code_of(url)
+
+    _rotate(settings, [DEVELOPMENT_SECRET])
+    read = await gql(CERTIFICATE, {"id": gid(world.participation)}, key=world.keys["host"])
+    assert read["data"]["node"]["certificate"]["verificationUrl"] == url
+    assert (await http.get(f"/certificates/{code}")).status_code == 200
+    # The mail queued before the change goes out after it with the code as issued.
+    assert await Dispatcher(settings).run_once() == 1
+    assert (await OutboxMail.get(kind=MailKind.CERTIFICATE)).status is MailStatus.SENT
+    assert code in _sent_text(settings)
+
+    # A certificate issued now has a code made under the new key.
+    second = await _attended(await make_volunteer("Second Attendee"), world.exchange, 3.0, world.sessions)
+    issued = (await _issue(gql, world, second))["data"]["issueCertificate"]
+    new_code = codes.normalised(_code_of(issued["participation"]["certificate"]["verificationUrl"]))
+    row = await Certificate.get(participation_id=second.id)
+    assert new_code == codes.code_for(row.code_nonce, NEW_KEY.encode())
+    assert new_code != codes.code_for(row.code_nonce, DEVELOPMENT_SECRET.encode())
+
+
+async def test_without_the_old_key_the_code_verifies_but_is_neither_shown_nor_mailed(
+    gql: GraphQLClient, http: httpx.AsyncClient, world: World, settings: Settings
+) -> None:
+    answer = (await _issue(gql, world, world.participation))["data"]["issueCertificate"]
+    code = _code_of(answer["participation"]["certificate"]["verificationUrl"])
+
+    _rotate(settings, [])
+    read = await gql(CERTIFICATE, {"id": gid(world.participation)}, key=world.keys["host"])
+    shown = read["data"]["node"]["certificate"]
+    assert shown["status"] == "VALID" and shown["verificationUrl"] is None
+    # A code is checked against its stored hash, under no key: the printed one still verifies.
+    assert (await http.get(f"/certificates/{code}")).status_code == 200
+    # The queued mail cannot write the code again: it fails for good, saying why.
+    assert await Dispatcher(settings).run_once() == 1
+    mail = await OutboxMail.get(kind=MailKind.CERTIFICATE)
+    assert mail.status is MailStatus.FAILED and "EXCHANGE_PREVIOUS_SECRET_KEYS" in (mail.last_error or "")
 
 
 # ---------------------------------------------------------------- erasure

@@ -209,7 +209,7 @@ async def test_a_page_open_in_another_tab_keeps_working(
     stale = csrf_value(
         world.settings.signing_key, invitation.token_hash, int(time.time()) - CSRF_MAX_AGE_SECONDS - 5
     )
-    assert not csrf_ok(world.settings.signing_key, invitation.token_hash, stale, stale, int(time.time()))
+    assert not csrf_ok(world.settings.verifying_keys, invitation.token_hash, stale, stale, int(time.time()))
 
 
 async def test_access_log_hides_tokens(app: object, caplog: pytest.LogCaptureFixture) -> None:

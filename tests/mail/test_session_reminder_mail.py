@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from exchange.invitations import tokens
 from exchange.invitations.session_reminders import enqueue_session_reminders
 from exchange.mail import session_reminder
 from exchange.mail.dispatcher import Dispatcher
@@ -175,6 +176,31 @@ async def test_on_the_roster_in_the_volunteers_language_without_a_link(database:
     assert "/invitations/" not in text
     assert "Фонд «Арал»" in text
     assert message["Reply-To"].addresses[0].addr_spec == host.contact_email
+
+
+async def test_after_a_key_change_the_link_made_before_or_none(database: str, tmp_path: Path) -> None:
+    settings = mail_settings(database, tmp_path, session_reminder_hours=24)
+    _host, exchange, _sessions = await make_world()
+    invitation = await accepted_invitee(exchange, settings, locale="en")
+    link = (
+        f"{PUBLIC_URL}/invitations/{tokens.token_for(invitation.token_nonce, settings.signing_key)}?lang=en"
+    )
+    assert await enqueue_session_reminders(settings, BEFORE_BOTH) == 1
+    [mail] = await OutboxMail.filter(kind=MailKind.SESSION_REMINDER)
+    # EXCHANGE_SECRET_KEY changed, the old key in EXCHANGE_PREVIOUS_SECRET_KEYS: the link the
+    # volunteer already has, the one the stored hash is of.
+    old_key = settings.secret_key
+    assert old_key is not None
+    settings.secret_key = "n" * 40
+    settings.previous_secret_keys = [old_key]
+    _, text, _html = await rendered(mail, settings)
+    assert link in text
+    # The old key no longer listed: the reminder goes without a link rather than with one
+    # that opens nothing.
+    settings.previous_secret_keys = []
+    _, text, html = await rendered(mail, settings)
+    assert "/invitations/" not in text and "/invitations/" not in html
+    assert EXPECTED["en"]["greeting"] in text
 
 
 async def test_sent_over_smtp_once(database: str, tmp_path: Path, smtp: SmtpServer) -> None:
