@@ -194,6 +194,19 @@ def can_see_invitations(actor: Actor, host_id: int, partner_ids: frozenset[int])
     return actor.is_admin or is_organiser(actor, host_id, partner_ids)
 
 
+def organiser_rights_without_partners(actor: Actor, host_id: int) -> bool | None:
+    """The answer of ``can_see_invitations`` and ``sees_exact_counts`` (an admin, the host or a
+    partner) when it does not depend on the partners, else None.
+
+    Only an organisation other than the host needs them, so a caller that must load the
+    partners first loads them only then."""
+    if actor.is_admin:
+        return True
+    if not actor.is_organisation:
+        return False
+    return True if actor.organisation_id == host_id else None
+
+
 def can_manage_invitations(actor: Actor, host_id: int) -> bool:
     """Only the host invites, resends and revokes (partners read); an admin acts for the host."""
     return can_manage_exchange(actor, host_id)

@@ -330,6 +330,28 @@ async def sees_exchange(actor: Actor, exchange: Exchange, partners: PartnerIds =
     return access.can_see_exchange(actor, exchange.status, exchange.host_id, ids)
 
 
+async def sees_invitations(actor: Actor, exchange: Exchange, partners: PartnerIds = partner_ids_of) -> bool:
+    """access.can_see_invitations for an exchange at hand, ``partners`` as for
+    ``sees_exchange``: loaded only when the answer needs them (another organisation asks)."""
+    known = access.organiser_rights_without_partners(actor, exchange.host_id)
+    if known is not None:
+        return known
+    ids = partners if isinstance(partners, frozenset) else await partners(exchange.id)
+    return access.can_see_invitations(actor, exchange.host_id, ids)
+
+
+async def sees_exact_counts(
+    actor: Actor, exchange_id: int, host_id: int, partners: PartnerIds = partner_ids_of
+) -> bool:
+    """access.sees_exact_counts for an exchange, ``partners`` as for ``sees_exchange``:
+    loaded only when the answer needs them (another organisation asks)."""
+    known = access.organiser_rights_without_partners(actor, host_id)
+    if known is not None:
+        return known
+    ids = partners if isinstance(partners, frozenset) else await partners(exchange_id)
+    return access.sees_exact_counts(actor, host_id, ids)
+
+
 async def managed_exchange(
     actor: Actor,
     exchange_id: int,
@@ -606,7 +628,9 @@ __all__ = [
     "create_exchange",
     "page_exchanges",
     "partner_ids_of",
+    "sees_exact_counts",
     "sees_exchange",
+    "sees_invitations",
     "update_exchange",
     "visible_exchange",
     "visible_exchange_by_slug",

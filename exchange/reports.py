@@ -30,7 +30,7 @@ from tortoise.transactions import in_transaction
 from exchange import access
 from exchange.access import Actor
 from exchange.errors import DomainError, ErrorCode, Problems, not_found
-from exchange.exchanges import partner_ids_of, visible_exchange
+from exchange.exchanges import partner_ids_of, sees_exchange
 from exchange.i18n import fold
 from exchange.invitations.common import effective_status, utcnow
 from exchange.invitations.respond import find_by_token
@@ -168,10 +168,15 @@ async def submit_report(
 ) -> ExperienceReport:
     """A report by the exchange's host (published at once) or one of its partners (submitted)."""
     access.require_writer(actor)
-    exchange = await visible_exchange(actor, exchange_id)
+    exchange = await Exchange.get_or_none(id=exchange_id)
     if exchange is None:
         raise not_found("ExperienceExchange", ["exchangeId"])
-    kind = access.report_author_kind(actor, exchange.host_id, await partner_ids_of(exchange.id))
+    # Loaded once for both questions: the author's kind needs them (unless the host asks), and
+    # the visibility rule too when a partner writes on a draft.
+    partners = await partner_ids_of(exchange.id)
+    if not await sees_exchange(actor, exchange, partners):
+        raise not_found("ExperienceExchange", ["exchangeId"])
+    kind = access.report_author_kind(actor, exchange.host_id, partners)
     now = now or utcnow()
     problems = Problems()
     values = _validated(problems, report)

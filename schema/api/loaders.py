@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from strawberry.dataloader import DataLoader
 
 from exchange import (
-    access,
     attendance,
     exchanges,
     models,
@@ -208,16 +207,14 @@ class Loaders:
         return frozenset(partner.id for partner in await self.exchange_partners.load(exchange_id))
 
     async def sees_invitations(self, exchange: models.Exchange) -> bool:
-        """Whether the caller may read the exchange's invitations (exchange.access's rule)."""
-        partner_ids = await self.partner_ids(exchange.id)
-        return access.can_see_invitations(self.context.actor, exchange.host_id, partner_ids)
+        """Whether the caller may read the exchange's invitations (exchange.access's rule);
+        the partners are loaded only when they decide it."""
+        return await exchanges.sees_invitations(self.context.actor, exchange, self.partner_ids)
 
     async def sees_exact_counts(self, exchange_id: int, host_id: int) -> bool:
-        """Whether the caller has full rights over the exchange's people (exchange.access)."""
-        actor = self.context.actor
-        if not actor.is_organisation:  # the answer needs no partners: one statement less
-            return access.sees_exact_counts(actor, host_id, frozenset())
-        return access.sees_exact_counts(actor, host_id, await self.partner_ids(exchange_id))
+        """Whether the caller has full rights over the exchange's people (exchange.access's
+        rule); the partners are loaded only when they decide it."""
+        return await exchanges.sees_exact_counts(self.context.actor, exchange_id, host_id, self.partner_ids)
 
     async def visible_exchange(self, exchange_id: int) -> models.Exchange | None:
         """The exchange if it exists and the caller may see it (the rule of exchange.access)."""

@@ -39,9 +39,12 @@ SHOWN_ONCE = "exchange.shown_once"
 SECRET_NOT_REPLAYED = TransportCode.SECRET_NOT_REPLAYED
 
 
-def shown_once(*, description: str, if_lost: str) -> Any:
+def shown_once(*, description: str, if_lost: str, resolver: Any = None) -> Any:
     """A nullable field holding a secret shown in one response only; ``if_lost`` says what a
-    client that did not receive it does (it goes out with the replay's error)."""
+    client that did not receive it does (it goes out with the replay's error). ``resolver``:
+    for a secret worked out only when the field is asked for (else the root's attribute)."""
+    if resolver is not None:
+        return strawberry.field(resolver=resolver, description=description, metadata={SHOWN_ONCE: if_lost})
     return strawberry.field(default=None, description=description, metadata={SHOWN_ONCE: if_lost})
 
 

@@ -4,6 +4,7 @@ except inside verificationUrl, for those who hand it to the volunteer."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import strawberry
 
@@ -18,6 +19,53 @@ strawberry.enum(
     name="CertificateStatus",
     description="VALID, or REVOKED: replaced after its participation changed, or withdrawn with it.",
 )
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    """A certificate with the participation's keys (the root of Certificate): who may read its
+    address depends on the exchange's host and the volunteer's sending organisation, loaded
+    only when verificationUrl is asked for, and the volunteer only when they decide it."""
+
+    row: CertificateRow
+    exchange_id: int
+    volunteer_id: int
+
+    @property
+    def status(self) -> CertificateStatus:
+        return self.row.status
+
+    @property
+    def issued_at(self) -> dt.datetime:
+        return self.row.issued_at
+
+    @property
+    def revoked_at(self) -> dt.datetime | None:
+        return self.row.revoked_at
+
+    @property
+    def language(self) -> str:
+        return self.row.language
+
+
+async def _verification_url(root: strawberry.Parent[IssuedCertificate], info: Info) -> str | None:
+    row = root.row
+    if row.status is not CertificateStatus.VALID:
+        return None
+    loaders = info.context.loaders
+    exchange = await loaders.exchange.load(root.exchange_id)
+    if exchange is None:
+        return None
+
+    async def volunteer_organisation_id() -> int | None:
+        volunteer = await loaders.volunteer.load(root.volunteer_id)
+        return volunteer.organisation_id if volunteer is not None else None
+
+    if not await service.sees_verification_url(
+        info.context.actor, exchange.host_id, volunteer_organisation_id
+    ):
+        return None
+    return service.verification_url(row, info.context.settings)
 
 
 @strawberry.type(
@@ -35,25 +83,5 @@ class Certificate:
         "address with .pdf). Only for the exchange's host, an admin and the volunteer's sending organisation, "
         "who may hand it to the volunteer (the certificate mail already did); null for everyone else.",
         if_lost="Read Participation.certificate.verificationUrl again.",
-    )
-
-
-async def certificate_of(
-    info: Info, row: CertificateRow | None, host_id: int | None, volunteer_id: int
-) -> Certificate | None:
-    if row is None:
-        return None
-    url = None
-    if row.status is CertificateStatus.VALID:
-        volunteer = await info.context.loaders.volunteer.load(volunteer_id)
-        if host_id is not None and service.can_see_verification_url(
-            info.context.actor, host_id, volunteer.organisation_id if volunteer is not None else None
-        ):
-            url = service.verification_url(row, info.context.settings)
-    return Certificate(
-        status=row.status,
-        issued_at=row.issued_at,
-        revoked_at=row.revoked_at,
-        language=row.language,
-        verification_url=url,
+        resolver=_verification_url,
     )

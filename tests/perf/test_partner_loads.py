@@ -1,0 +1,84 @@
+"""An exchange's partners are loaded only when they decide the answer: who sees its
+invitations and who gets exact participant counts (exchanges.sees_invitations and
+sees_exact_counts) need them only for an organisation other than the host. The admin and
+the host answer without them, and so do anonymous and read-only callers. Counted where the
+database receives the statements (tests/perf/sqlcount.py), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from exchange.models import ApiKeyRole
+from tests.api.exchange_fixtures import gid, invite, make_exchange, make_volunteer, take_part
+from tests.conftest import GraphQLClient, make_key, make_organisation
+from tests.perf.sqlcount import SqlCounter
+
+# Both fields ask their rule of an OPEN exchange, whose node(id) needs no partners itself.
+ORGANISER_FIELDS = """query($id: ID!) {
+  node(id: $id) { ... on ExperienceExchange {
+    invitations(first: 5) { totalCount edges { node { id lastError } } }
+    participantCountsByCountry { country count }
+  } }
+}"""
+
+
+def _partner_statements(sql: SqlCounter) -> list[str]:
+    return [s for s in sql.log.data_statements() if "exchange_partner" in s]
+
+
+async def _count(gql: GraphQLClient, sql: SqlCounter, variables: dict[str, Any], key: str | None) -> Any:
+    await gql(ORGANISER_FIELDS, variables, key=key)  # warm-up: pool, prepared statements
+    await sql.settle()
+    sql.reset()
+    payload = await gql(ORGANISER_FIELDS, variables, key=key)
+    await sql.settle()
+    assert "errors" not in payload, payload
+    return payload["data"]["node"]
+
+
+@pytest.mark.parametrize(
+    ("caller", "loads_partners"),
+    [("admin", False), ("host", False), ("anonymous", False), ("partner", True), ("other", True)],
+)
+async def test_partners_are_loaded_only_when_they_decide(
+    gql: GraphQLClient, sql: SqlCounter, admin_key: str, caller: str, loads_partners: bool
+) -> None:
+    host, partner, other = [await make_organisation(slug) for slug in ("host", "partner", "other")]
+    exchange = await make_exchange("aral", host, partners=[partner])
+    for i in range(3):
+        await take_part(await make_volunteer(f"Volunteer {i}", country="KZ"), exchange)
+    await invite(exchange, "invitee@example.org", by=host, last_error="smtp.example.org refused")
+    keys = {
+        "admin": admin_key,
+        "host": await make_key(host, ApiKeyRole.ORGANISATION),
+        "partner": await make_key(partner, ApiKeyRole.ORGANISATION),
+        "other": await make_key(other, ApiKeyRole.ORGANISATION),
+        "anonymous": None,
+    }
+
+    node = await _count(gql, sql, {"id": gid(exchange)}, keys[caller])
+
+    organiser = caller in {"admin", "host", "partner"}
+    assert node["invitations"]["totalCount"] == (1 if organiser else 0)
+    if organiser:
+        assert node["invitations"]["edges"][0]["node"]["lastError"] == "smtp.example.org refused"
+    # Exact counts for organisers; three people in one country survive the small-count rule.
+    assert node["participantCountsByCountry"] == [{"country": "KZ", "count": 3}]
+    # One statement serves both fields (the request's partner loader) when it is needed.
+    assert len(_partner_statements(sql)) == (1 if loads_partners else 0), "\n".join(sql.log.data_statements())
+
+
+async def test_the_host_makes_one_statement_less_than_a_partner(gql: GraphQLClient, sql: SqlCounter) -> None:
+    host, partner = await make_organisation("host"), await make_organisation("partner")
+    exchange = await make_exchange("aral", host, partners=[partner])
+    await invite(exchange, "invitee@example.org", by=host)
+    variables = {"id": gid(exchange)}
+
+    as_partner = await _count(gql, sql, variables, await make_key(partner, ApiKeyRole.ORGANISATION))
+    partner_statements = sql.data
+    as_host = await _count(gql, sql, variables, await make_key(host, ApiKeyRole.ORGANISATION))
+
+    assert as_host == as_partner  # both organise: the same answer
+    assert sql.data == partner_statements - 1, "\n".join(sql.log.data_statements())
