@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Iterator
+from operator import itemgetter
 from typing import Any
 
 from schema.engine.declarations import Children
-from schema.engine.row_shapes import TYPENAME, Shape, null
+from schema.engine.row_shapes import TYPENAME, Levels, Shape, null
 from schema.engine.row_values import UTC_ZONE
 
 # ---------------------------------------------------------------- generated builders
@@ -58,11 +60,15 @@ def finish(shape: Shape, base: int, namespace: dict[str, Any], counter: Iterator
             namespace[name] = encode
             value = f"{name}({type_name!r}, row[{base + index}])"
         elif kind == "localized":
-            index, loads, fallback_index, fallback, pick, slot, non_null = detail
+            index, (decode, slow), fallback_index, fallback, pick, slot, non_null = detail
             number = next(counter)
             namespace[f"_p{number}"] = pick
-            namespace[f"_j{number}"] = loads
-            value = f"_p{number}(None if (v := row[{base + index}]) is None else _j{number}(v), env[{slot}])"
+            namespace[f"_j{number}"] = slow
+            loads = f"_j{number}(v)"
+            if decode is not None:
+                namespace[f"_d{number}"] = decode
+                loads = f"(_d{number}(v) if v.__class__ is str else _j{number}(v))"
+            value = f"_p{number}(None if (v := row[{base + index}]) is None else {loads}, env[{slot}])"
             if fallback_index is not None:
                 value = f"({value} or row[{base + fallback_index}])"
             elif fallback is not None:
@@ -78,12 +84,66 @@ def finish(shape: Shape, base: int, namespace: dict[str, Any], counter: Iterator
 
 
 def generate(shape: Shape, base: int) -> None:
+    """The shape's builders: one row (``build``), and whole levels with the row's expression
+    inlined in the loop (``build_rows``, ``build_keyed``, ``fill``, ``page``): a level of
+    rows costs one call, not one per row (row_run). The columns a builder reads are taken
+    from the row by one ``itemgetter`` call into locals (a row is the driver's record, whose
+    item access by index costs more than a local's; rows may carry columns after the
+    projection's, e.g. a page's total)."""
     namespace: dict[str, Any] = {"_null": null, "_datetime": dt.datetime, "_UTC": dt.UTC, "_utc": UTC_ZONE}
     expression = finish(shape, base, namespace, itertools.count())
-    source = f"def build(row, env):\n    return {expression}\n"
+    used = {int(index) for index in _ROW_ITEM.findall(expression)}
+    expression = _ROW_ITEM.sub(r"c\1", expression)
+    read, read_keyed, read_paged = (_reader(namespace, name, used | more) for name, more in _READERS)
+    # Only a shape with children hands its rows and dicts to the next level.
+    keep = "\n        objects.append(built)" if shape.children else ""
+    kept = "\n            kept.append(row)\n            objects.append(built)" if shape.children else ""
+    source = (
+        f"def build(row, env):\n    {read[0]} = {read[1]}(row)\n    return {expression}\n\n"
+        f"def build_rows(rows, env):\n    return [{expression} for {read[0]} in map({read[1]}, rows)]\n\n"
+        "def build_keyed(rows, env):\n"
+        f"    return {{c0: {expression} for {read_keyed[0]} in map({read_keyed[1]}, rows)}}\n\n"
+        "def fill(rows, env, lists, objects):\n"
+        f"    for {read_keyed[0]} in map({read_keyed[1]}, rows):\n"
+        f"        built = {expression}\n"
+        f"        lists[c0].append(built){keep}\n\n"
+        "def page(parent_rows, start, end, env, kept, objects):\n"
+        "    nodes = []\n"
+        "    for row in parent_rows:\n"
+        f"        {read_paged[0]} = {read_paged[1]}(row)\n"
+        "        if start <= c1 < end:\n"
+        f"            built = {expression}\n"
+        f"            nodes.append(built){kept}\n"
+        "    return nodes\n"
+    )
     exec(compile(source, f"<rows for {shape.object_type.name}>", "exec"), namespace)  # noqa: S102
     shape.build = namespace["build"]
+    shape.levels = Levels(
+        namespace["build_rows"], namespace["build_keyed"], namespace["fill"], namespace["page"]
+    )
     generate_children(shape)
+
+
+_ROW_ITEM = re.compile(r"\brow\[(\d+)\]")
+# The builders' readers: the columns the expression reads, plus the parent's key (row[0]:
+# build_keyed, fill) or the row's index in its parent's page (row[1]: page).
+_READERS: tuple[tuple[str, set[int]], ...] = (("_r", set()), ("_rk", {0}), ("_rp", {1}))
+
+
+def _reader(namespace: dict[str, Any], name: str, indexes: set[int]) -> tuple[str, str]:
+    """(assignment target, reader name): ``target = reader(row)`` sets ``c<i>`` to ``row[i]``
+    for each index (a single index: itemgetter returns the item, not a tuple)."""
+    ordered = sorted(indexes)
+    if not ordered:  # reads no column (only __typename): the target takes the whole row
+        namespace[name] = _identity
+        return "_row", name
+    namespace[name] = itemgetter(*ordered)
+    targets = ", ".join(f"c{index}" for index in ordered)
+    return (f"({targets},)" if len(ordered) > 1 else targets), name
+
+
+def _identity(row: Any) -> Any:
+    return row
 
 
 def generate_children(shape: Shape) -> None:

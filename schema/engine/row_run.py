@@ -5,12 +5,15 @@ the plan's column."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, Protocol, TypeVar
 
 from schema.engine.declarations import ChildPage, Children, Paging, Projection, RootPage, ToOne
 from schema.engine.row_shapes import Arguments, Child, Connection, RowNull, Shape, null
 
 T = TypeVar("T")
+_PARENT = itemgetter(0)
 
 
 def page_args(paging: Paging, context: Any, values: dict[str, Any]) -> Any:
@@ -64,7 +67,7 @@ class Run:
             node = connection.node
             projection = self.projection(node) if node is not None else Projection(("id",))
             rows, start, total = await reads.fetch(context, self.root_page, projection)
-            objects = [] if node is None else [node.build(row, env) for row in rows]  # type: ignore[misc]
+            objects = [] if node is None else node.levels.build_rows(rows, env)  # type: ignore[union-attr]
             for index in range(len(column)):
                 column[index] = connection.build(objects, start, total)
             if node is not None:
@@ -91,7 +94,7 @@ class Run:
         while level:
             following: list[tuple[Child, Any, list[dict[str, Any]]]] = []
             for child, parents, results in level:
-                keys = parents if keyed else [row[child.key_index] for row in parents]
+                keys = parents if keyed else list(map(itemgetter(child.key_index), parents))
                 fetched = await self.fill_child(child, keys, results)
                 if fetched is not None:
                     shape, rows, objects = fetched
@@ -103,7 +106,9 @@ class Run:
     ) -> tuple[Shape, Sequence[Any], list[dict[str, Any]]] | None:
         """Fetch ``child`` for the parents' ``keys`` and set it in their ``results``; returns
         the fetched shape, its rows and their result dicts, for the next level."""
-        wanted = list(dict.fromkeys(key for key in keys if key is not None))
+        distinct = dict.fromkeys(keys)
+        distinct.pop(None, None)
+        wanted = list(distinct)
         reads = child.reads
         if isinstance(reads, ToOne):
             return await self.fill_to_one(child, reads, keys, wanted, results)
@@ -115,39 +120,36 @@ class Run:
         self, child: Child, reads: ToOne, keys: list[Any], wanted: list[Any], results: list[dict[str, Any]]
     ) -> tuple[Shape, Sequence[Any], list[dict[str, Any]]]:
         shape = child.shape
-        assert shape is not None and shape.build is not None
-        build, env, name = shape.build, self.env, child.key
+        assert shape is not None and shape.levels is not None
+        levels, env, name = shape.levels, self.env, child.key
         rows: Sequence[Any]
         if reads.every_key and len(shape.columns) == 1 and not shape.joined:
             rows = [(key,) for key in wanted]  # only the key is read, and it names a row
         else:
             rows = await reads.fetch(self.context, wanted, self.projection(shape)) if wanted else []
-        found = {row[0]: build(row, env) for row in rows}
+        found = levels.build_keyed(rows, env)
         non_null = child.non_null
+        get = found.get  # None is never a key of found
         for key, result in zip(keys, results, strict=True):
-            value = None if key is None else found.get(key)
+            value = result[name] = get(key)
             if value is None and non_null:
                 raise RowNull
-            result[name] = value
         return shape, rows, list(found.values())
 
     async def fill_children(
         self, child: Child, reads: Children, keys: list[Any], wanted: list[Any], results: list[dict[str, Any]]
     ) -> tuple[Shape, Sequence[Any], list[dict[str, Any]]]:
         shape = child.shape
-        assert shape is not None and shape.build is not None
-        build, env, name = shape.build, self.env, child.key
+        assert shape is not None and shape.levels is not None
         rows = await reads.fetch(self.context, wanted, self.projection(shape)) if wanted else []
         lists: dict[Any, list[dict[str, Any]]] = {key: [] for key in wanted}
-        objects = []
-        for row in rows:
-            built = build(row, env)
-            lists[row[0]].append(built)
-            objects.append(built)
-        for key, result in zip(keys, results, strict=True):
-            if key is None and child.non_null:
-                raise RowNull
-            result[name] = None if key is None else lists[key]
+        objects: list[dict[str, Any]] = []  # filled only when the shape has children
+        shape.levels.fill(rows, self.env, lists, objects)
+        if child.non_null and None in keys:
+            raise RowNull
+        name = child.key
+        for result, value in zip(results, map(lists.get, keys), strict=True):  # None is no key of lists
+            result[name] = value
         return shape, rows, objects
 
     async def fill_pages(
@@ -169,11 +171,17 @@ class Run:
         projection = self.projection(node) if node is not None else Projection(("id",))
         rows = await reads.fetch(self.context, wanted, page, projection) if wanted else []
         by_parent: dict[Any, list[Any]] = {}
-        for row in rows:
-            by_parent.setdefault(row[0], []).append(row)
+        for parent, group in groupby(rows, _PARENT):  # one group per parent: the rows come by parent
+            same = by_parent.get(parent)
+            if same is None:
+                by_parent[parent] = list(group)
+            else:
+                same.extend(group)
         pages: dict[Any, dict[str, Any]] = {}
-        kept: list[Any] = []
-        objects = []
+        kept: list[Any] = []  # kept and objects: filled only when the node has children
+        objects: list[dict[str, Any]] = []
+        page_of = None if node is None else node.levels.page  # type: ignore[union-attr]
+        env = self.env
         for key in wanted:
             parent_rows = by_parent.get(key)
             if not parent_rows:
@@ -182,16 +190,10 @@ class Run:
                 continue
             total = int(parent_rows[0][2])
             start, end = page.window(total)
-            nodes = []
-            for row in parent_rows:
-                if start <= row[1] < end:
-                    kept.append(row)
-                    if node is not None:
-                        built = node.build(row, self.env)  # type: ignore[misc]
-                        nodes.append(built)
-                        objects.append(built)
-                    else:
-                        nodes.append(None)
+            if page_of is None:
+                nodes: list[Any] = [None for row in parent_rows if start <= row[1] < end]
+            else:
+                nodes = page_of(parent_rows, start, end, env, kept, objects)
             pages[key] = connection.build(nodes, start, total)
         name = child.key
         for key, result in zip(keys, results, strict=True):

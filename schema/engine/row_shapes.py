@@ -111,6 +111,22 @@ class Child:
     arguments: Arguments | None = None  # ChildPage: its paging arguments
 
 
+@dataclass(frozen=True)
+class Levels:
+    """A shape's generated builders for a whole level of rows (schema.engine.row_builders):
+    ``build_rows(rows, env)`` the result dicts in row order; ``build_keyed(rows, env)`` them by
+    the row's first column; ``fill(rows, env, lists, objects)`` each appended to its parent's
+    list (``lists[row[0]]``) and, when the shape has children, to ``objects``;
+    ``page(parent_rows, start, end, env, kept, objects)`` one parent's page of a connection
+    (rows whose index ``row[1]`` is in [start, end)), its rows and dicts also appended to
+    ``kept`` and ``objects`` when the shape has children."""
+
+    build_rows: Callable[[Any, list[Any]], list[dict[str, Any]]]
+    build_keyed: Callable[[Any, list[Any]], dict[Any, dict[str, Any]]]
+    fill: Callable[[Any, list[Any], dict[Any, list[dict[str, Any]]], list[dict[str, Any]]], None]
+    page: Callable[[Any, int, int, list[Any], list[Any], list[dict[str, Any]]], list[dict[str, Any]]]
+
+
 @dataclass(eq=False)
 class Shape:
     """A selection on an object type served from rows: its columns, its fields, the to-one
@@ -125,6 +141,7 @@ class Shape:
     joins: Mapping[str, Any]  # what the fetch of these rows offers to join
     base: int = 0
     build: Callable[[Any, list[Any]], dict[str, Any]] | None = None
+    levels: Levels | None = None
 
     def column(self, name: str) -> int:
         if name not in self.columns:

@@ -20,18 +20,15 @@ def field_of(model: type[Model], attribute: str) -> Any:
     return model._meta.fields_map[attribute]
 
 
-def json_decoder(model: type[Model], attribute: str) -> Callable[[Any], Any]:
-    """The decoder of a JSON column's raw value (the model field's own)."""
+def json_decoder(
+    model: type[Model], attribute: str
+) -> tuple[Callable[[str], Any] | None, Callable[[Any], Any]]:
+    """The decoders of a JSON column's raw value, as the model field decodes it: of a str
+    (the driver's text, the common case; None when the field has no plain decoder), and of
+    anything else (the field's ``to_python_value``). Generated builders inline the choice."""
     model_field = field_of(model, attribute)
-    decode = getattr(model_field, "decoder", None)
-    slow: Callable[[Any], Any] = model_field.to_python_value
-    if decode is None:
-        return slow
-
-    def loads(value: Any) -> Any:
-        return decode(value) if value.__class__ is str else slow(value)
-
-    return loads
+    decode: Callable[[str], Any] | None = getattr(model_field, "decoder", None)
+    return decode, model_field.to_python_value
 
 
 _IDENTITY_FIELDS = (tortoise_data.CharField, tortoise_data.TextField)
