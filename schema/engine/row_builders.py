@@ -13,7 +13,22 @@ from operator import itemgetter
 from typing import Any
 
 from schema.engine.declarations import Children
-from schema.engine.row_shapes import TYPENAME, Levels, Shape, null
+from schema.engine.row_shapes import (
+    CURSOR,
+    EDGES,
+    END_CURSOR,
+    HAS_NEXT,
+    HAS_PREVIOUS,
+    NODE,
+    PAGE_INFO,
+    START_CURSOR,
+    TOTAL,
+    TYPENAME,
+    Connection,
+    Levels,
+    Shape,
+    null,
+)
 from schema.engine.row_values import UTC_ZONE
 
 # ---------------------------------------------------------------- generated builders
@@ -154,3 +169,45 @@ def generate_children(shape: Shape) -> None:
             generate(child.connection.node, 3)
     for _name, joined, _non_null in shape.joined:
         generate_children(joined)
+
+
+def generate_connection(connection: Connection) -> None:
+    """``connection.build(nodes, start, total)``: the selection's result dict (its fields in
+    order: totalCount, edges with their cursors and nodes, pageInfo, __typename)."""
+    items: list[str] = []
+    for key, kind, detail in connection.fields:
+        if kind == TOTAL:
+            value = "total"
+        elif kind == EDGES:
+            edge: list[str] = []
+            for edge_key, edge_kind, typename in connection.edge_fields:
+                if edge_kind == NODE:
+                    edge.append(f"{edge_key!r}: node")
+                elif edge_kind == CURSOR:
+                    edge.append(f"{edge_key!r}: _cursor(offset)")
+                else:
+                    edge.append(f"{edge_key!r}: {typename!r}")
+            numbered = any(edge_kind == CURSOR for _key, edge_kind, _name in connection.edge_fields)
+            loop = "offset, node in enumerate(nodes, start)" if numbered else "node in nodes"
+            value = f"[{{{', '.join(edge)}}} for {loop}]"
+        elif kind == PAGE_INFO:
+            info: list[str] = []
+            for info_key, info_kind, typename in connection.page_info:
+                if info_kind == HAS_NEXT:
+                    info.append(f"{info_key!r}: start + len(nodes) < total")
+                elif info_kind == HAS_PREVIOUS:
+                    info.append(f"{info_key!r}: start > 0")
+                elif info_kind == START_CURSOR:
+                    info.append(f"{info_key!r}: _cursor(start) if nodes else None")
+                elif info_kind == END_CURSOR:
+                    info.append(f"{info_key!r}: _cursor(start + len(nodes) - 1) if nodes else None")
+                else:
+                    info.append(f"{info_key!r}: {typename!r}")
+            value = f"{{{', '.join(info)}}}"
+        else:
+            value = repr(detail)
+        items.append(f"{key!r}: {value}")
+    namespace: dict[str, Any] = {"_cursor": connection.cursor}
+    source = f"def build(nodes, start, total):\n    return {{{', '.join(items)}}}\n"
+    exec(compile(source, "<connection>", "exec"), namespace)  # noqa: S102
+    connection.build = namespace["build"]

@@ -10,6 +10,7 @@ from typing import Any
 from graphql import FieldNode, GraphQLList, GraphQLObjectType
 
 from schema.engine.declarations import Paging
+from schema.engine.row_builders import generate_connection
 from schema.engine.row_shapes import (
     CURSOR,
     EDGES,
@@ -64,6 +65,7 @@ class ConnectionCompiler:
                 return None
         if connection.node is None:
             return None  # the page's rows are read for its nodes: without one, the resolver answers
+        generate_connection(connection)
         return connection
 
     def edges(

@@ -4,7 +4,8 @@ the plan's column."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, Protocol, TypeVar
@@ -142,13 +143,16 @@ class Run:
         shape = child.shape
         assert shape is not None and shape.levels is not None
         rows = await reads.fetch(self.context, wanted, self.projection(shape)) if wanted else []
-        lists: dict[Any, list[dict[str, Any]]] = {key: [] for key in wanted}
+        lists: defaultdict[Any, list[dict[str, Any]]] = defaultdict(list)  # no rows: []
         objects: list[dict[str, Any]] = []  # filled only when the shape has children
         shape.levels.fill(rows, self.env, lists, objects)
-        if child.non_null and None in keys:
-            raise RowNull
+        values: Iterable[list[dict[str, Any]] | None] = map(lists.__getitem__, keys)
+        if None in keys:  # a parent without the key has no list
+            if child.non_null:
+                raise RowNull
+            values = [None if key is None else lists[key] for key in keys]
         name = child.key
-        for result, value in zip(results, map(lists.get, keys), strict=True):  # None is no key of lists
+        for result, value in zip(results, values, strict=True):
             result[name] = value
         return shape, rows, objects
 

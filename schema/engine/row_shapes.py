@@ -5,7 +5,7 @@ connection's selection, and a field's arguments coerced once where they use no v
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from graphql import (
@@ -179,46 +179,7 @@ class Connection:
     page_info: list[tuple[str, str, Any]]
     node: Shape | None
     cursor: Callable[[int], str]
-
-    def build(self, nodes: list[dict[str, Any]], start: int, total: int) -> dict[str, Any]:
-        end = start + len(nodes)
-        cursor = self.cursor
-        result: dict[str, Any] = {}
-        for key, kind, detail in self.fields:
-            if kind == TOTAL:
-                result[key] = total
-            elif kind == EDGES:
-                edge_fields = self.edge_fields
-                if len(edge_fields) == 1 and edge_fields[0][1] == NODE:
-                    node_key = edge_fields[0][0]
-                    result[key] = [{node_key: node} for node in nodes]
-                    continue
-                edges = []
-                for offset, node in enumerate(nodes, start):
-                    edge: dict[str, Any] = {}
-                    for edge_key, edge_kind, typename in edge_fields:
-                        if edge_kind == NODE:
-                            edge[edge_key] = node
-                        elif edge_kind == CURSOR:
-                            edge[edge_key] = cursor(offset)
-                        else:
-                            edge[edge_key] = typename
-                    edges.append(edge)
-                result[key] = edges
-            elif kind == PAGE_INFO:
-                info: dict[str, Any] = {}
-                for info_key, info_kind, typename in self.page_info:
-                    if info_kind == HAS_NEXT:
-                        info[info_key] = end < total
-                    elif info_kind == HAS_PREVIOUS:
-                        info[info_key] = start > 0
-                    elif info_kind == START_CURSOR:
-                        info[info_key] = cursor(start) if nodes else None
-                    elif info_kind == END_CURSOR:
-                        info[info_key] = cursor(end - 1) if nodes else None
-                    else:
-                        info[info_key] = typename
-                result[key] = info
-            else:
-                result[key] = detail
-        return result
+    # build(nodes, start, total): the connection's result dict for a page of built nodes
+    # starting at offset ``start`` of ``total``, generated once the selection is compiled
+    # (schema.engine.row_builders.generate_connection).
+    build: Callable[[list[Any], int, int], dict[str, Any]] = field(init=False)
