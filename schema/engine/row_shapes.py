@@ -54,16 +54,25 @@ def unwrap(type_: GraphQLOutputType) -> tuple[GraphQLOutputType, bool]:
 
 @dataclass(eq=False)
 class Arguments:
-    """A field's argument values: coerced once when they use no variable, else per request."""
+    """A field's argument values: coerced once when they use no variable, else once per set
+    of variable values (admission hands the same coerced set to requests sending the same
+    values: schema.admission.variables), the last set's kept. The values are read, never
+    changed, by their users."""
 
     definition: GraphQLField
     node: FieldNode
     static: dict[str, Any] | None
+    last: tuple[VariableValues, dict[str, Any]] | None = None
 
     def values(self, variables: VariableValues) -> dict[str, Any]:
         if self.static is not None:
             return self.static
-        return get_argument_values(self.definition, self.node, variables)
+        last = self.last
+        if last is not None and last[0] is variables:  # held here, so never another set's id
+            return last[1]
+        found = get_argument_values(self.definition, self.node, variables)
+        self.last = (variables, found)
+        return found
 
 
 def declared(definition: GraphQLField) -> Declaration | None:

@@ -107,6 +107,25 @@ async def test_row_mode_matches_graphql_core(differ: Differ, world: World) -> No
     assert plan.STATS["rows"] - before >= len(ROW_CASES) * 2
 
 
+async def test_each_request_answers_with_its_own_variables(differ: Differ, world: World) -> None:
+    """A row field keeps its argument values for the last set of variables it saw
+    (schema.engine.row_shapes.Arguments): the same document sent with other values, then with
+    the first ones again, is answered with each request's own."""
+    query = """query($first: Int, $l: LanguageCode) { exchanges(first: $first) { totalCount
+        edges { node { title(locale: $l) participants(first: $first) { totalCount edges { node { role } } } } } } }"""
+    sets = [
+        {"first": 2, "l": "kk"},
+        {"first": 3, "l": "ru"},
+        {"first": 2, "l": "kk"},
+        {"first": 1, "l": "en"},
+    ]
+    cases = [Case(f"variables {values}", query, values) for values in sets]
+    before = plan.STATS["rows"]
+    problems = await check(differ, world, cases)
+    assert not problems, _report(problems)
+    assert plan.STATS["rows"] - before == len(sets)
+
+
 async def test_benchmark_documents_run_in_row_mode(differ: Differ, world: World) -> None:
     """The whole exchanges page is one row subtree: the resolvers of its fields never run."""
     for name in ("ExchangesPage", "LargeResult"):
