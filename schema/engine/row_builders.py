@@ -150,6 +150,20 @@ def generate_children(shape: Shape) -> None:
         generate_children(joined)
 
 
+# What a connection's edge and pageInfo fields read, by kind (any other kind: __typename, its name).
+_EDGE_VALUES = {NODE: "node", CURSOR: "_cursor(offset)"}
+_PAGE_INFO_VALUES = {
+    HAS_NEXT: "start + len(nodes) < total",
+    HAS_PREVIOUS: "start > 0",
+    START_CURSOR: "_cursor(start) if nodes else None",
+    END_CURSOR: "_cursor(start + len(nodes) - 1) if nodes else None",
+}
+
+
+def _dict_of(fields: list[tuple[str, str, Any]], values: dict[str, str]) -> str:
+    return "{" + ", ".join(f"{key!r}: {values.get(kind, repr(name))}" for key, kind, name in fields) + "}"
+
+
 def generate_connection(connection: Connection) -> None:
     """``connection.build(nodes, start, total)``: the selection's result dict (its fields in
     order: totalCount, edges with their cursors and nodes, pageInfo, __typename)."""
@@ -158,31 +172,11 @@ def generate_connection(connection: Connection) -> None:
         if kind == TOTAL:
             value = "total"
         elif kind == EDGES:
-            edge: list[str] = []
-            for edge_key, edge_kind, typename in connection.edge_fields:
-                if edge_kind == NODE:
-                    edge.append(f"{edge_key!r}: node")
-                elif edge_kind == CURSOR:
-                    edge.append(f"{edge_key!r}: _cursor(offset)")
-                else:
-                    edge.append(f"{edge_key!r}: {typename!r}")
             numbered = any(edge_kind == CURSOR for _key, edge_kind, _name in connection.edge_fields)
             loop = "offset, node in enumerate(nodes, start)" if numbered else "node in nodes"
-            value = f"[{{{', '.join(edge)}}} for {loop}]"
+            value = f"[{_dict_of(connection.edge_fields, _EDGE_VALUES)} for {loop}]"
         elif kind == PAGE_INFO:
-            info: list[str] = []
-            for info_key, info_kind, typename in connection.page_info:
-                if info_kind == HAS_NEXT:
-                    info.append(f"{info_key!r}: start + len(nodes) < total")
-                elif info_kind == HAS_PREVIOUS:
-                    info.append(f"{info_key!r}: start > 0")
-                elif info_kind == START_CURSOR:
-                    info.append(f"{info_key!r}: _cursor(start) if nodes else None")
-                elif info_kind == END_CURSOR:
-                    info.append(f"{info_key!r}: _cursor(start + len(nodes) - 1) if nodes else None")
-                else:
-                    info.append(f"{info_key!r}: {typename!r}")
-            value = f"{{{', '.join(info)}}}"
+            value = _dict_of(connection.page_info, _PAGE_INFO_VALUES)
         else:
             value = repr(detail)
         items.append(f"{key!r}: {value}")

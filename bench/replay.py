@@ -1,0 +1,184 @@
+"""What a server does per request apart from its database driver, counted so that the count
+does not move with the machine: ``python -m bench.replay [--server ours|asyncpg]
+[--scenario page10] (--cpu | --bytecodes | --instructions) [--requests N]``.
+
+The server's ASGI app is called in this process as ``bench.inprocess`` calls it, on the
+``exchange_bench`` data set, but every statement's rows are fetched once and then handed back
+from memory ("replay"): what is left per request is the server's own work (transport,
+admission, execution, building and encoding the answer). The fair baseline decodes its JSON
+columns inside the driver, so its replay leaves that out while ours keeps it: compare like
+with like (bench/RESULTS.md says how much that is).
+
+- ``--cpu``: process CPU per request (moves with the machine, like ``bench.inprocess``).
+- ``--bytecodes``: Python bytecodes executed per request, by function (``sys.settrace``
+  opcode events): where the interpreter's work goes, the same on every run.
+- ``--instructions``: machine instructions per request, counted by valgrind's callgrind
+  (Debian's ``valgrind``): this process runs itself twice under it, with no measured
+  requests and with ``--requests``, and prints the difference divided by the requests. The
+  same total for the same code and data whatever else the machine is doing; a run takes a
+  few minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench import inprocess
+
+WARMUP = 100
+
+
+def _replaying(server: str) -> None:
+    """Each statement's rows fetched once (by its text and parameters), then handed back."""
+    rows: dict[tuple[str, str], Any] = {}
+    if server == "ours":
+        from exchange import pinned
+
+        fetch = pinned.Pinned.fetch
+
+        async def replayed(self: Any, sql: str, params: Sequence[Any]) -> Any:
+            key = (sql, repr(params))
+            if key not in rows:
+                rows[key] = await fetch(self, sql, params)
+            return rows[key]
+
+        pinned.Pinned.fetch = replayed  # type: ignore[method-assign]
+    else:
+        from asyncpg import connection
+
+        driver_fetch = connection.Connection.fetch
+
+        async def replayed_driver(self: Any, sql: str, *params: Any, **options: Any) -> Any:
+            key = (sql, repr(params))
+            if key not in rows:
+                rows[key] = await driver_fetch(self, sql, *params, **options)
+            return rows[key]
+
+        connection.Connection.fetch = replayed_driver  # type: ignore[method-assign]
+
+
+async def _requests(server: str, scenario: str, requests: int, database: str, mode: str) -> None:
+    app, body = inprocess._app(server, database), inprocess._body(scenario)
+    async with app.router.lifespan_context(app):
+        status, answer = await inprocess._call(app, body)
+        if status != 200 or b'"errors"' in answer:
+            raise SystemExit(f"{server}, {scenario}: {status} {answer[:300]!r}")
+        for _ in range(WARMUP):
+            await inprocess._call(app, body)
+        if mode == "cpu":
+            started = time.process_time()
+            for _ in range(requests):
+                await inprocess._call(app, body)
+            cpu = (time.process_time() - started) / requests * 1000
+            print(f"{server}, {scenario}: {cpu:.3f} ms of CPU per request (replay)")
+        elif mode == "bytecodes":
+            counts: collections.Counter[tuple[str, str]] = collections.Counter()
+
+            def trace(frame: Any, event: str, _arg: Any) -> Any:
+                frame.f_trace_opcodes = True
+                if event == "opcode":
+                    code = frame.f_code
+                    counts[(code.co_filename, code.co_name)] += 1
+                return trace
+
+            sys.settrace(trace)
+            try:
+                for _ in range(requests):
+                    await inprocess._call(app, body)
+            finally:
+                sys.settrace(None)
+            _print_bytecodes(server, scenario, counts, requests)
+        else:  # under callgrind: the requests only
+            for _ in range(requests):
+                await inprocess._call(app, body)
+
+
+def _print_bytecodes(
+    server: str, scenario: str, counts: collections.Counter[tuple[str, str]], requests: int
+) -> None:
+    root = str(Path(__file__).resolve().parent.parent) + os.sep
+
+    def where(filename: str) -> str:
+        return re.sub(r".*/(site-packages|python3\.\d+)/", "", filename.replace(root, ""))
+
+    total = sum(counts.values())
+    print(f"{server}, {scenario}: {total // requests} bytecodes per request (replay)")
+    by_function = collections.Counter({f"{where(f)}:{name}": n for (f, name), n in counts.items()})
+    for name, count in by_function.most_common(40):
+        print(f"{count // requests:9d}  {name}")
+
+
+def _instructions(argv: list[str], requests: int) -> None:
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    totals = []
+    with tempfile.TemporaryDirectory(prefix="bench-replay-") as tmp:
+        for count in (0, requests):
+            command = [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={tmp}/callgrind.{count}",
+                sys.executable,
+                "-m",
+                "bench.replay",
+                *argv,
+                "--under-callgrind",
+                "--requests",
+                str(count),
+            ]
+            # A fixed hash seed: the same dict and set layouts in both runs.
+            environment = {**os.environ, "PYTHONHASHSEED": "0"}
+            done = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
+            found = re.search(r"Collected : (\d+)", done.stderr)
+            if done.returncode != 0 or found is None:
+                raise SystemExit(f"callgrind run failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+            totals.append(int(found.group(1)))
+    per_request = (totals[1] - totals[0]) / requests
+    print(f"{argv[1]}, {argv[3]}: {per_request / 1e6:.3f} M instructions per request (replay, callgrind)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.replay", description=__doc__)
+    parser.add_argument("--server", choices=("ours", "asyncpg"), default="ours")
+    parser.add_argument("--scenario", default="page10", help="page<N> or node (on exchange_bench)")
+    parser.add_argument("--database", default=inprocess.DATABASE)
+    parser.add_argument("--requests", type=int, default=None)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--cpu", action="store_true")
+    mode.add_argument("--bytecodes", action="store_true")
+    mode.add_argument("--instructions", action="store_true")
+    mode.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.instructions:
+        requests = args.requests or 200
+        _instructions(
+            ["--server", args.server, "--scenario", args.scenario, "--database", args.database], requests
+        )
+        return 0
+    name = "cpu" if args.cpu else "bytecodes" if args.bytecodes else "callgrind"
+    requests = args.requests if args.requests is not None else {"cpu": 3000, "bytecodes": 20}.get(name, 200)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # the servers run on uvloop when it is there
+        pass
+    _replaying(args.server)
+    asyncio.run(_requests(args.server, args.scenario, requests, args.database, name))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
