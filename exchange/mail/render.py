@@ -56,9 +56,12 @@ class InvalidMail(ValueError):
     will not help."""
 
 
+# Shown to the host as the invitation's lastError: what they can do (invite again: a new
+# invitation gets a new link under the current key), and what the operator could have done.
 UNLINKABLE = (
-    "the signing key changed since the invitation was made, and the old one is not in "
-    "EXCHANGE_PREVIOUS_SECRET_KEYS: its link cannot be written again"
+    "the server's signing key changed since the invitation was made, and the old one is not in "
+    "EXCHANGE_PREVIOUS_SECRET_KEYS: its link cannot be written again; invite the volunteer "
+    "again to send a new link"
 )
 
 

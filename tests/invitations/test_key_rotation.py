@@ -116,6 +116,14 @@ async def test_without_the_old_key_its_mails_are_refused_and_old_pages_do_not_po
     # The link itself is checked against the stored hash, not under a key: a mail already
     # delivered under A still opens the page (only a later mail could not repeat it).
     assert (await http.get(f"/invitations/{old_token}?lang=en")).status_code == 200
+    # What lastError tells the host to do works: inviting again makes a new link, under B.
+    await invite(gql, world, invitee("ana@example.com", locale="en"))
+    again = await Invitation.filter(email_normalised="ana@example.com").exclude(id=invitation.id).get()
+    [mail] = await OutboxMail.filter(invitation_id=again.id, kind=MailKind.INVITATION)
+    assert await Dispatcher(settings).run_once() == 1
+    assert (await OutboxMail.get(id=mail.id)).status is MailStatus.SENT
+    new_token = tokens.token_for(again.token_nonce, KEY_B.encode())
+    assert (await http.get(f"/invitations/{new_token}?lang=en")).status_code == 200
 
 
 async def test_new_links_and_pages_are_made_with_the_current_key(
