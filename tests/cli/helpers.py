@@ -14,6 +14,7 @@ import httpx
 from asgi_lifespan import LifespanManager
 from typer.testing import CliRunner, Result
 
+from exchange import db
 from exchange.app import create_app
 from exchange.cli import app as cli_app
 from tests.conftest import make_settings
@@ -84,3 +85,16 @@ def cli_process(
         stdin=subprocess.DEVNULL,
         check=False,
     )
+
+
+def in_database(database_url: str, tmp_path: Path, work: Any) -> Any:
+    """``work()`` awaited with the ORM on ``database_url`` (what a command left there, read back)."""
+
+    async def run() -> Any:
+        await db.init_db(make_settings(database_url, tmp_path), global_fallback=False)
+        try:
+            return await work()
+        finally:
+            await db.close_db()
+
+    return asyncio.run(run())

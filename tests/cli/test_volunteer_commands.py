@@ -3,18 +3,15 @@ before erasing, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import stat
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
 
-from exchange import db
 from exchange.cli import app as cli_app
-from tests.conftest import make_settings
+from tests.cli.helpers import in_database
 from tests.privacy_world import (
     EMAIL,
     NAME,
@@ -35,17 +32,6 @@ def _no_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def volunteer(database_url: str, tmp_path: Path, *args: str, answer: str | None = None) -> Result:
     env = {"EXCHANGE_DATABASE_URL": database_url, "EXCHANGE_MAIL_DIR": str(tmp_path / "mail-out")}
     return CliRunner().invoke(cli_app, ["volunteer", *args], env=env, input=answer, catch_exceptions=False)
-
-
-def in_database(database_url: str, tmp_path: Path, work: Any) -> Any:
-    async def run() -> Any:
-        await db.init_db(make_settings(database_url, tmp_path), global_fallback=False)
-        try:
-            return await work()
-        finally:
-            await db.close_db()
-
-    return asyncio.run(run())
 
 
 def one_line_error(result: Result, text: str) -> None:

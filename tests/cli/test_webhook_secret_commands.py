@@ -5,18 +5,16 @@ they are, and one that no key opens is named by id, exit 1, never printed."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
 
-from exchange import db
 from exchange.cli import app as cli_app
 from exchange.models import WebhookEndpoint
 from exchange.settings import Settings
 from exchange.webhooks import signing
+from tests.cli.helpers import in_database
 from tests.conftest import make_organisation, make_settings
 from tests.webhooks import sealed_endpoint
 
@@ -33,17 +31,6 @@ def _no_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def keyed(database_url: str, tmp_path: Path, key: str, previous: list[str] | None = None) -> Settings:
     return make_settings(database_url, tmp_path, secret_key=key, previous_secret_keys=previous or [])
-
-
-def in_database(database_url: str, tmp_path: Path, work: Any) -> Any:
-    async def run() -> Any:
-        await db.init_db(make_settings(database_url, tmp_path), global_fallback=False)
-        try:
-            return await work()
-        finally:
-            await db.close_db()
-
-    return asyncio.run(run())
 
 
 def reseal(database_url: str, previous: str) -> Result:

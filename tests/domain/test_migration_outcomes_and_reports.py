@@ -9,22 +9,11 @@ import datetime as dt
 import importlib
 from pathlib import Path
 
-from tortoise import connections
-from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
-
 from exchange import db
 from exchange.models import Exchange, ExchangeOutcome, ExperienceReport, OutcomeMetric, ReportAuthorKind
-from exchange.settings import Settings
+from tests.domain.migrating import migrated_up_to
 
 MIGRATION = "0015_outcomes_and_reports"
-
-
-async def _migrate_to(name: str) -> None:
-    executor = MigrationExecutor(
-        connections.get("default"),
-        {db.APP_LABEL: {"models": ["exchange.models"], "migrations": "exchange.migrations"}},
-    )
-    await executor.migrate([MigrationTarget(app_label=db.APP_LABEL, name=name)])
 
 
 async def test_an_existing_exchange_serves_no_goal_and_reports_keep_key_order(
@@ -32,15 +21,7 @@ async def test_an_existing_exchange_serves_no_goal_and_reports_keep_key_order(
 ) -> None:
     module = importlib.import_module(f"exchange.migrations.{MIGRATION}")
     [(_, before)] = module.Migration.dependencies
-    if database_url.startswith("sqlite"):
-        database_url = f"sqlite://{tmp_path / 'before.sqlite3'}"
-    await db.init_db(Settings(_env_file=None, database_url=database_url), global_fallback=False)  # type: ignore[call-arg]
-    conn = connections.get("default")
-    try:
-        if database_url.startswith("postgres"):
-            # The fixture's database is migrated to the latest: start again below this one.
-            await conn.execute_script("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-        await _migrate_to(before)
+    async with migrated_up_to(before, database_url, tmp_path) as conn:
         now = dt.datetime(2026, 4, 1, tzinfo=dt.UTC).isoformat()
         await conn.execute_script(
             "INSERT INTO organisation (slug, names, kind, created_at) "
@@ -83,5 +64,3 @@ async def test_an_existing_exchange_serves_no_goal_and_reports_keep_key_order(
                 "SELECT name AS indexname FROM sqlite_master WHERE type = 'index' AND tbl_name = 'experience_report'"
             )
         assert set(module.INDEXES) <= {row["indexname"] for row in rows}
-    finally:
-        await db.close_db()

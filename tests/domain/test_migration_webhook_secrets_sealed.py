@@ -11,24 +11,15 @@ import importlib
 from pathlib import Path
 
 import pytest
-from tortoise import connections
-from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
 from exchange import db
 from exchange.sealed import Unsealable
 from exchange.settings import Settings
 from exchange.webhooks import signing
+from tests.domain.migrating import migrate_to, migrated_up_to
 
 MIGRATION = "0016_webhook_secrets_sealed"
 SERVER_KEY = "the-production-key-" + "k" * 30
-
-
-async def _migrate_to(name: str) -> None:
-    executor = MigrationExecutor(
-        connections.get("default"),
-        {db.APP_LABEL: {"models": ["exchange.models"], "migrations": "exchange.migrations"}},
-    )
-    await executor.migrate([MigrationTarget(app_label=db.APP_LABEL, name=name)])
 
 
 async def test_plain_secrets_are_sealed_and_opened_again_going_back(
@@ -37,16 +28,8 @@ async def test_plain_secrets_are_sealed_and_opened_again_going_back(
     monkeypatch.setenv("EXCHANGE_SECRET_KEY", SERVER_KEY)
     module = importlib.import_module(f"exchange.migrations.{MIGRATION}")
     [(_, before)] = module.Migration.dependencies
-    if database_url.startswith("sqlite"):
-        database_url = f"sqlite://{tmp_path / 'before.sqlite3'}"
     settings = Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
-    await db.init_db(settings, global_fallback=False)
-    conn = connections.get("default")
-    try:
-        if database_url.startswith("postgres"):
-            # The fixture's database is migrated to the latest: start again below this one.
-            await conn.execute_script("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-        await _migrate_to(before)
+    async with migrated_up_to(before, database_url, tmp_path) as conn:
         plain = {1: signing.new_secret(), 2: signing.new_secret()}
         now = dt.datetime(2026, 4, 1, tzinfo=dt.UTC).isoformat()
         await conn.execute_script(
@@ -85,7 +68,7 @@ async def test_plain_secrets_are_sealed_and_opened_again_going_back(
         with pytest.raises(Unsealable):
             signing.unseal_secret(development, 1, rows[0]["sealed_secret"])
 
-        await _migrate_to(before)
+        await migrate_to(before)
         back = await conn.execute_query_dict("SELECT id, secret FROM webhook_endpoint ORDER BY id")
         assert {row["id"]: row["secret"] for row in back} == plain
         # Forward again, which also leaves the database at the latest, as the fixture made it.
@@ -94,5 +77,3 @@ async def test_plain_secrets_are_sealed_and_opened_again_going_back(
         assert {
             row["id"]: signing.unseal_secret(sealer, row["id"], row["sealed_secret"]) for row in again
         } == plain
-    finally:
-        await db.close_db()

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
-from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
 from exchange import db
 from exchange.i18n import fold
@@ -28,21 +27,14 @@ from exchange.models import (
 )
 from exchange.settings import Settings
 from exchange.volunteers import skills_folded
-
-
-async def _migrate_to(name: str) -> None:
-    executor = MigrationExecutor(
-        connections.get("default"),
-        {db.APP_LABEL: {"models": ["exchange.models"], "migrations": "exchange.migrations"}},
-    )
-    await executor.migrate([MigrationTarget(app_label=db.APP_LABEL, name=name)])
+from tests.domain.migrating import migrate_to, migrated_up_to
 
 
 async def test_later_migrations_keep_rows_on_sqlite(tmp_path: Path) -> None:
     settings = Settings(_env_file=None, database_url=f"sqlite://{tmp_path / 'old.sqlite3'}")  # type: ignore[call-arg]
     await db.init_db(settings, global_fallback=False)
     try:
-        await _migrate_to("0002_localized_text_keeps_key_order")
+        await migrate_to("0002_localized_text_keeps_key_order")
         # Rows written with raw SQL: the models already describe the latest schema.
         conn = connections.get("default")
         now = dt.datetime(2027, 4, 1, tzinfo=dt.UTC).isoformat()
@@ -113,16 +105,7 @@ async def test_0009_keeps_volunteers_and_allows_one_record_per_sender(
     # Volunteers, their participations, speakers and linked invitations written before 0009
     # survive it (SQLite rebuilds the volunteer table to drop the unique address); after it an
     # address has one record per sending organisation and one without any, never two.
-    if database_url.startswith("sqlite"):
-        database_url = f"sqlite://{tmp_path / 'before-0009.sqlite3'}"
-    settings = Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
-    await db.init_db(settings, global_fallback=False)
-    conn = connections.get("default")
-    try:
-        if database_url.startswith("postgres"):
-            # The fixture's database is migrated to the latest: start again below 0009.
-            await conn.execute_script("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-        await _migrate_to("0008_skills_framed")
+    async with migrated_up_to("0008_skills_framed", database_url, tmp_path) as conn:
         now = dt.datetime(2027, 4, 1, tzinfo=dt.UTC).isoformat()
         await conn.execute_script(
             "INSERT INTO organisation (slug, names, kind, created_at) "
@@ -170,8 +153,6 @@ async def test_0009_keeps_volunteers_and_allows_one_record_per_sender(
                     full_name="Twice", email="asel@example.org", country="KZ", organisation=organisation
                 )
         assert await Volunteer.filter(email="asel@example.org").count() == 3
-    finally:
-        await db.close_db()
 
 
 async def test_0012_gives_participations_written_before_it_no_recorded_attendance(
@@ -179,16 +160,7 @@ async def test_0012_gives_participations_written_before_it_no_recorded_attendanc
 ) -> None:
     # Participations written before 0012 (the demo's attended ones with hours among them) keep
     # their status and hours, and read as never recorded: no sessions, no time, nobody.
-    if database_url.startswith("sqlite"):
-        database_url = f"sqlite://{tmp_path / 'before-0012.sqlite3'}"
-    settings = Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
-    await db.init_db(settings, global_fallback=False)
-    conn = connections.get("default")
-    try:
-        if database_url.startswith("postgres"):
-            # The fixture's database is migrated to the latest: start again below 0012.
-            await conn.execute_script("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-        await _migrate_to("0011_outbox_mail_dedupe_key")
+    async with migrated_up_to("0011_outbox_mail_dedupe_key", database_url, tmp_path) as conn:
         now = dt.datetime(2027, 4, 1, tzinfo=dt.UTC).isoformat()
         await conn.execute_script(
             "INSERT INTO organisation (slug, names, kind, created_at) "
@@ -227,5 +199,3 @@ async def test_0012_gives_participations_written_before_it_no_recorded_attendanc
         # The recording organisation may go; the record stays, naming nobody.
         await recorder.delete()
         assert (await Participation.get(id=kept.id)).recorded_by_id is None
-    finally:
-        await db.close_db()
