@@ -11,7 +11,7 @@ from exchange import access
 from exchange.access import Actor
 from exchange.errors import DomainError, ErrorCode, forbidden, not_found
 from exchange.events import AfterCommit
-from exchange.exchanges import partner_ids_of, sees_exchange
+from exchange.exchanges import partner_ids_of, sees_exchange, sees_invitations
 from exchange.invitations.common import (
     LIVE_STATUSES,
     OPEN_STATUSES,
@@ -203,9 +203,7 @@ async def visible_invitation(actor: Actor, invitation_id: int) -> Invitation | N
     if invitation is None:
         return None
     exchange = await Exchange.get(id=invitation.exchange_id)
-    if not access.can_see_invitations(actor, exchange.host_id, await partner_ids_of(exchange.id)):
-        return None
-    return invitation
+    return invitation if await sees_invitations(actor, exchange) else None
 
 
 async def followed_exchange(actor: Actor, exchange_id: int, what: str = "invitations") -> int:

@@ -82,3 +82,36 @@ async def test_the_host_makes_one_statement_less_than_a_partner(gql: GraphQLClie
 
     assert as_host == as_partner  # both organise: the same answer
     assert sql.data == partner_statements - 1, "\n".join(sql.log.data_statements())
+
+
+INVITATION = "query($id: ID!) { node(id: $id) { ... on Invitation { id lastError } } }"
+
+
+# The lookup's own rule (invitations.manage.visible_invitation) asks for the partners only for
+# another organisation; for a partner, the fields' rule asks again through the request's loader.
+@pytest.mark.parametrize(
+    ("caller", "sees", "partner_statements"),
+    [("admin", True, 0), ("host", True, 0), ("partner", True, 2), ("other", False, 1)],
+)
+async def test_an_invitation_by_id_loads_partners_only_when_they_decide(
+    gql: GraphQLClient, sql: SqlCounter, admin_key: str, caller: str, sees: bool, partner_statements: int
+) -> None:
+    host, partner, other = [await make_organisation(slug) for slug in ("host", "partner", "other")]
+    exchange = await make_exchange("aral", host, partners=[partner])
+    invitation = await invite(exchange, "invitee@example.org", by=host, last_error="mailbox full")
+    keys = {
+        "admin": admin_key,
+        "host": await make_key(host, ApiKeyRole.ORGANISATION),
+        "partner": await make_key(partner, ApiKeyRole.ORGANISATION),
+        "other": await make_key(other, ApiKeyRole.ORGANISATION),
+    }
+    variables = {"id": gid(invitation)}
+    await gql(INVITATION, variables, key=keys[caller])  # warm-up: pool, prepared statements
+    await sql.settle()
+    sql.reset()
+    payload = await gql(INVITATION, variables, key=keys[caller])
+    await sql.settle()
+
+    assert "errors" not in payload, payload
+    assert payload["data"]["node"] == ({"id": gid(invitation), "lastError": "mailbox full"} if sees else None)
+    assert len(_partner_statements(sql)) == partner_statements, "\n".join(sql.log.data_statements())
