@@ -87,11 +87,18 @@ class MemoryWindows:
         return counters
 
     def _make_room(self, window: int) -> None:
-        ended = [scope for scope, counters in self.counts.items() if counters[0] < window - 1]
-        for scope in ended:
+        # The dict is in the order scopes were last counted, so in the order of their windows:
+        # those whose windows ended lead it, and the walk stops at the first one still counting
+        # once there is room. Scanning the whole table instead cost every new caller of a
+        # flood a pass over all MEMORY_SCOPES entries.
+        excess = len(self.counts) - self.capacity + 1
+        dropped: list[str] = []
+        for scope, counters in self.counts.items():
+            if counters[0] >= window - 1 and len(dropped) >= excess:
+                break
+            dropped.append(scope)
+        for scope in dropped:
             del self.counts[scope]
-        while len(self.counts) >= self.capacity:
-            del self.counts[next(iter(self.counts))]
 
     def hit(self, scope: str, cost: int, now: float) -> tuple[bool, int, int]:
         """(allowed, remaining, seconds until a point comes back) after spending ``cost``
