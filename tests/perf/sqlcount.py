@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tortoise import connections
 
 from bench.pgwire import CountingProxy, StatementLog, classify
+
+if TYPE_CHECKING:
+    from tests.conftest import GraphQLClient
 
 __all__ = ["CountingProxy", "SqlCounter", "StatementLog", "classify"]
 
@@ -41,6 +44,20 @@ class SqlCounter:
     @property
     def data(self) -> int:
         return self.log.data
+
+    async def answer_warm(
+        self, gql: GraphQLClient, document: str, variables: dict[str, Any], key: str | None
+    ) -> dict[str, Any]:
+        """The data of ``document``'s second answer, the statements counted for it alone
+        (the first warms the pool and the prepared statements); it must have no errors."""
+        await gql(document, variables, key=key)
+        await self.settle()
+        self.reset()
+        payload = await gql(document, variables, key=key)
+        await self.settle()
+        assert "errors" not in payload, payload
+        data: dict[str, Any] = payload["data"]
+        return data
 
 
 async def attach_sqlite(log: StatementLog) -> None:

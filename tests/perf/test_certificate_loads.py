@@ -29,13 +29,7 @@ WITH_URL = """query($id: ID!) {
 
 
 async def _count(gql: GraphQLClient, sql: SqlCounter, document: str, variables: Any, key: str | None) -> Any:
-    await gql(document, variables, key=key)  # warm-up: pool, prepared statements
-    await sql.settle()
-    sql.reset()
-    payload = await gql(document, variables, key=key)
-    await sql.settle()
-    assert "errors" not in payload, payload
-    return payload["data"]["node"]
+    return (await sql.answer_warm(gql, document, variables, key))["node"]
 
 
 # Statements beyond the bare node(id): (without verificationUrl, with it), and whether the

@@ -29,13 +29,7 @@ def _partner_statements(sql: SqlCounter) -> list[str]:
 
 
 async def _count(gql: GraphQLClient, sql: SqlCounter, variables: dict[str, Any], key: str | None) -> Any:
-    await gql(ORGANISER_FIELDS, variables, key=key)  # warm-up: pool, prepared statements
-    await sql.settle()
-    sql.reset()
-    payload = await gql(ORGANISER_FIELDS, variables, key=key)
-    await sql.settle()
-    assert "errors" not in payload, payload
-    return payload["data"]["node"]
+    return (await sql.answer_warm(gql, ORGANISER_FIELDS, variables, key))["node"]
 
 
 @pytest.mark.parametrize(
@@ -106,12 +100,7 @@ async def test_an_invitation_by_id_loads_partners_only_when_they_decide(
         "other": await make_key(other, ApiKeyRole.ORGANISATION),
     }
     variables = {"id": gid(invitation)}
-    await gql(INVITATION, variables, key=keys[caller])  # warm-up: pool, prepared statements
-    await sql.settle()
-    sql.reset()
-    payload = await gql(INVITATION, variables, key=keys[caller])
-    await sql.settle()
+    node = (await sql.answer_warm(gql, INVITATION, variables, keys[caller]))["node"]
 
-    assert "errors" not in payload, payload
-    assert payload["data"]["node"] == ({"id": gid(invitation), "lastError": "mailbox full"} if sees else None)
+    assert node == ({"id": gid(invitation), "lastError": "mailbox full"} if sees else None)
     assert len(_partner_statements(sql)) == partner_statements, "\n".join(sql.log.data_statements())

@@ -118,13 +118,7 @@ async def _seed(size: int) -> None:
 async def _count(
     gql: GraphQLClient, sql: SqlCounter, document: str, size: int, key: str | None
 ) -> tuple[int, int]:
-    await gql(document, {"first": size}, key=key)  # warm-up: pool, prepared statements
-    await sql.settle()
-    sql.reset()
-    payload = await gql(document, {"first": size}, key=key)
-    await sql.settle()
-    assert "errors" not in payload, payload
-    data = next(iter(payload["data"].values()))
+    data = next(iter((await sql.answer_warm(gql, document, {"first": size}, key)).values()))
     return sql.data, len(data["edges"])
 
 
