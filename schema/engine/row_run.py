@@ -66,13 +66,12 @@ class Run:
         if field_.root is not None:
             reads, connection, _arguments = field_.root
             node = connection.node
-            projection = self.projection(node) if node is not None else Projection(("id",))
-            rows, start, total = await reads.fetch(context, self.root_page, projection)
-            objects = [] if node is None else node.levels.build_rows(rows, env)  # type: ignore[union-attr]
+            assert node is not None and node.levels is not None  # compiled only with a node
+            rows, start, total = await reads.fetch(context, self.root_page, self.projection(node))
+            objects = node.levels.build_rows(rows, env)
             for index in range(len(column)):
                 column[index] = connection.build(objects, start, total)
-            if node is not None:
-                await self.levels([(child, rows, objects) for child in node.children])
+            await self.levels([(child, rows, objects) for child in node.children])
             return
         child = field_.child
         assert child is not None
@@ -169,11 +168,11 @@ class Run:
         connection = child.connection
         assert connection is not None
         node = connection.node
+        assert node is not None and node.levels is not None  # compiled only with a node
         if not keys:
             return None
         page = self.pages[id(child)]
-        projection = self.projection(node) if node is not None else Projection(("id",))
-        rows = await reads.fetch(self.context, wanted, page, projection) if wanted else []
+        rows = await reads.fetch(self.context, wanted, page, self.projection(node)) if wanted else []
         by_parent: dict[Any, list[Any]] = {}
         for parent, group in groupby(rows, _PARENT):  # one group per parent: the rows come by parent
             same = by_parent.get(parent)
@@ -184,8 +183,7 @@ class Run:
         pages: dict[Any, dict[str, Any]] = {}
         kept: list[Any] = []  # kept and objects: filled only when the node has children
         objects: list[dict[str, Any]] = []
-        page_of = None if node is None else node.levels.page  # type: ignore[union-attr]
-        env = self.env
+        page_of, env = node.levels.page, self.env
         for key in wanted:
             parent_rows = by_parent.get(key)
             if not parent_rows:
@@ -194,12 +192,8 @@ class Run:
                 continue
             total = int(parent_rows[0][2])
             start, end = page.window(total)
-            if page_of is None:
-                nodes: list[Any] = [None for row in parent_rows if start <= row[1] < end]
-            else:
-                nodes = page_of(parent_rows, start, end, env, kept, objects)
-            pages[key] = connection.build(nodes, start, total)
+            pages[key] = connection.build(page_of(parent_rows, start, end, env, kept, objects), start, total)
         name = child.key
         for key, result in zip(keys, results, strict=True):
             result[name] = pages[key] if key is not None else null()
-        return (node, kept, objects) if node is not None else None
+        return node, kept, objects
