@@ -7,18 +7,7 @@ import itertools
 
 from exchange.access import Actor, Role, can_see_exchange, seen_without_partners
 from exchange.models import ExchangeStatus
-
-HOST, PARTNER, OTHER = 1, 2, 3
-ACTORS = [
-    Actor(Role.ANONYMOUS),
-    Actor(Role.READ_ONLY),
-    Actor(Role.ADMIN),
-    Actor(Role.ORGANISATION, HOST),
-    Actor(Role.ORGANISATION, PARTNER),
-    Actor(Role.ORGANISATION, OTHER),
-    Actor(Role.ORGANISATION, None),
-]
-PARTNER_SETS = [frozenset(), frozenset({PARTNER}), frozenset({PARTNER, OTHER})]
+from tests.domain.rule_actors import ACTORS, HOST, OTHER, PARTNER, PARTNER_SETS
 
 
 def test_the_answer_without_partners_is_the_rule_s_answer_for_any_partners() -> None:

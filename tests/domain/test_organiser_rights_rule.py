@@ -11,19 +11,7 @@ from exchange.access import (
     organiser_rights_without_partners,
     sees_exact_counts,
 )
-
-HOST, PARTNER, OTHER = 1, 2, 3
-ACTORS = [
-    Actor(Role.ANONYMOUS),
-    Actor(Role.READ_ONLY),
-    Actor(Role.READ_ONLY, OTHER),
-    Actor(Role.ADMIN),
-    Actor(Role.ORGANISATION, HOST),
-    Actor(Role.ORGANISATION, PARTNER),
-    Actor(Role.ORGANISATION, OTHER),
-    Actor(Role.ORGANISATION, None),
-]
-PARTNER_SETS = [frozenset(), frozenset({PARTNER}), frozenset({PARTNER, OTHER})]
+from tests.domain.rule_actors import ACTORS, HOST, OTHER, PARTNER, PARTNER_SETS
 
 
 def test_the_answer_without_partners_is_each_rule_s_answer_for_any_partners() -> None:
