@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -89,19 +91,38 @@ async def _call(app: Any, body: bytes) -> tuple[int, bytes]:
     return int(sent[0]["status"]), b"".join(m.get("body", b"") for m in sent[1:])
 
 
-async def measure(server: str, scenario: str, requests: int, database: str) -> float:
-    """CPU ms per request, after 200 requests of warm-up."""
+@contextlib.asynccontextmanager
+async def serving(
+    server: str, scenario: str, database: str, warmup: int
+) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    """The app started, its first answer checked (no errors), ``warmup`` requests sent; yields
+    the call that sends the scenario's request once more."""
     app, body = _app(server, database), _body(scenario)
     async with app.router.lifespan_context(app):
         status, answer = await _call(app, body)
         if status != 200 or b'"errors"' in answer:
             raise SystemExit(f"{server}, {scenario}: {status} {answer[:300]!r}")
-        for _ in range(200):
+        for _ in range(warmup):
             await _call(app, body)
+        yield lambda: _call(app, body)
+
+
+async def measure(server: str, scenario: str, requests: int, database: str) -> float:
+    """CPU ms per request, after 200 requests of warm-up."""
+    async with serving(server, scenario, database, 200) as send:
         started = time.process_time()
         for _ in range(requests):
-            await _call(app, body)
+            await send()
         return (time.process_time() - started) / requests * 1000
+
+
+def use_uvloop() -> None:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # the servers run on uvloop when it is there
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,12 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--database", default=DATABASE)
     args = parser.parse_args(argv)
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:  # the servers run on uvloop when it is there
-        pass
+    use_uvloop()
     cpu = asyncio.run(measure(args.server, args.scenario, args.requests, args.database))
     print(f"{args.server}, {args.scenario}: {cpu:.3f} ms of CPU per request (in-process, sequential)")
     return 0

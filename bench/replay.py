@@ -30,7 +30,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -66,43 +65,31 @@ def _replaying(server: str) -> None:
                 rows[key] = await driver_fetch(self, sql, *params, **options)
             return rows[key]
 
-        connection.Connection.fetch = replayed_driver  # type: ignore[method-assign]
+        connection.Connection.fetch = replayed_driver
 
 
-async def _requests(server: str, scenario: str, requests: int, database: str, mode: str) -> None:
-    app, body = inprocess._app(server, database), inprocess._body(scenario)
-    async with app.router.lifespan_context(app):
-        status, answer = await inprocess._call(app, body)
-        if status != 200 or b'"errors"' in answer:
-            raise SystemExit(f"{server}, {scenario}: {status} {answer[:300]!r}")
-        for _ in range(WARMUP):
-            await inprocess._call(app, body)
-        if mode == "cpu":
-            started = time.process_time()
+async def _requests(server: str, scenario: str, requests: int, database: str, bytecodes: bool) -> None:
+    async with inprocess.serving(server, scenario, database, WARMUP) as send:
+        if not bytecodes:  # under callgrind: the requests only
             for _ in range(requests):
-                await inprocess._call(app, body)
-            cpu = (time.process_time() - started) / requests * 1000
-            print(f"{server}, {scenario}: {cpu:.3f} ms of CPU per request (replay)")
-        elif mode == "bytecodes":
-            counts: collections.Counter[tuple[str, str]] = collections.Counter()
+                await send()
+            return
+        counts: collections.Counter[tuple[str, str]] = collections.Counter()
 
-            def trace(frame: Any, event: str, _arg: Any) -> Any:
-                frame.f_trace_opcodes = True
-                if event == "opcode":
-                    code = frame.f_code
-                    counts[(code.co_filename, code.co_name)] += 1
-                return trace
+        def trace(frame: Any, event: str, _arg: Any) -> Any:
+            frame.f_trace_opcodes = True
+            if event == "opcode":
+                code = frame.f_code
+                counts[(code.co_filename, code.co_name)] += 1
+            return trace
 
-            sys.settrace(trace)
-            try:
-                for _ in range(requests):
-                    await inprocess._call(app, body)
-            finally:
-                sys.settrace(None)
-            _print_bytecodes(server, scenario, counts, requests)
-        else:  # under callgrind: the requests only
+        sys.settrace(trace)
+        try:
             for _ in range(requests):
-                await inprocess._call(app, body)
+                await send()
+        finally:
+            sys.settrace(None)
+        _print_bytecodes(server, scenario, counts, requests)
 
 
 def _print_bytecodes(
@@ -167,16 +154,14 @@ def main(argv: list[str] | None = None) -> int:
             ["--server", args.server, "--scenario", args.scenario, "--database", args.database], requests
         )
         return 0
-    name = "cpu" if args.cpu else "bytecodes" if args.bytecodes else "callgrind"
-    requests = args.requests if args.requests is not None else {"cpu": 3000, "bytecodes": 20}.get(name, 200)
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:  # the servers run on uvloop when it is there
-        pass
+    inprocess.use_uvloop()
     _replaying(args.server)
-    asyncio.run(_requests(args.server, args.scenario, requests, args.database, name))
+    if args.cpu:
+        cpu = asyncio.run(inprocess.measure(args.server, args.scenario, args.requests or 3000, args.database))
+        print(f"{args.server}, {args.scenario}: {cpu:.3f} ms of CPU per request (replay)")
+        return 0
+    requests = args.requests if args.requests is not None else (20 if args.bytecodes else 200)
+    asyncio.run(_requests(args.server, args.scenario, requests, args.database, args.bytecodes))
     return 0
 
 
