@@ -45,6 +45,10 @@ class SqlCounter:
     def data(self) -> int:
         return self.log.data
 
+    def reading(self, table: str) -> list[str]:
+        """The data statements that name ``table``."""
+        return [statement for statement in self.log.data_statements() if table in statement]
+
     async def answer_warm(
         self, gql: GraphQLClient, document: str, variables: dict[str, Any], key: str | None
     ) -> dict[str, Any]:

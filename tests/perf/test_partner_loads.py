@@ -24,10 +24,6 @@ ORGANISER_FIELDS = """query($id: ID!) {
 }"""
 
 
-def _partner_statements(sql: SqlCounter) -> list[str]:
-    return [s for s in sql.log.data_statements() if "exchange_partner" in s]
-
-
 async def _count(gql: GraphQLClient, sql: SqlCounter, variables: dict[str, Any], key: str | None) -> Any:
     return (await sql.answer_warm(gql, ORGANISER_FIELDS, variables, key))["node"]
 
@@ -61,7 +57,9 @@ async def test_partners_are_loaded_only_when_they_decide(
     # Exact counts for organisers; three people in one country survive the small-count rule.
     assert node["participantCountsByCountry"] == [{"country": "KZ", "count": 3}]
     # One statement serves both fields (the request's partner loader) when it is needed.
-    assert len(_partner_statements(sql)) == (1 if loads_partners else 0), "\n".join(sql.log.data_statements())
+    assert len(sql.reading("exchange_partner")) == (1 if loads_partners else 0), "\n".join(
+        sql.log.data_statements()
+    )
 
 
 async def test_the_host_makes_one_statement_less_than_a_partner(gql: GraphQLClient, sql: SqlCounter) -> None:
@@ -103,4 +101,4 @@ async def test_an_invitation_by_id_loads_partners_only_when_they_decide(
     node = (await sql.answer_warm(gql, INVITATION, variables, keys[caller]))["node"]
 
     assert node == ({"id": gid(invitation), "lastError": "mailbox full"} if sees else None)
-    assert len(_partner_statements(sql)) == partner_statements, "\n".join(sql.log.data_statements())
+    assert len(sql.reading("exchange_partner")) == partner_statements, "\n".join(sql.log.data_statements())
