@@ -333,11 +333,7 @@ async def sees_exchange(actor: Actor, exchange: Exchange, partners: PartnerIds =
 async def sees_invitations(actor: Actor, exchange: Exchange, partners: PartnerIds = partner_ids_of) -> bool:
     """access.can_see_invitations for an exchange at hand, ``partners`` as for
     ``sees_exchange``: loaded only when the answer needs them (another organisation asks)."""
-    known = access.organiser_rights_without_partners(actor, exchange.host_id)
-    if known is not None:
-        return known
-    ids = partners if isinstance(partners, frozenset) else await partners(exchange.id)
-    return access.can_see_invitations(actor, exchange.host_id, ids)
+    return await _organiser_right(access.can_see_invitations, actor, exchange.id, exchange.host_id, partners)
 
 
 async def sees_exact_counts(
@@ -345,11 +341,23 @@ async def sees_exact_counts(
 ) -> bool:
     """access.sees_exact_counts for an exchange, ``partners`` as for ``sees_exchange``:
     loaded only when the answer needs them (another organisation asks)."""
+    return await _organiser_right(access.sees_exact_counts, actor, exchange_id, host_id, partners)
+
+
+async def _organiser_right(
+    rule: Callable[[Actor, int, frozenset[int]], bool],
+    actor: Actor,
+    exchange_id: int,
+    host_id: int,
+    partners: PartnerIds,
+) -> bool:
+    """``rule``, one of the organisers' rights (an admin, the host or a partner), answered by
+    access.organiser_rights_without_partners whenever the partners cannot change it."""
     known = access.organiser_rights_without_partners(actor, host_id)
     if known is not None:
         return known
     ids = partners if isinstance(partners, frozenset) else await partners(exchange_id)
-    return access.sees_exact_counts(actor, host_id, ids)
+    return rule(actor, host_id, ids)
 
 
 async def managed_exchange(
