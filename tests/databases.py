@@ -11,6 +11,8 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 import asyncpg
+from tortoise import connections
+from tortoise.backends.asyncpg.client import AsyncpgDBClient
 
 from exchange import db
 from exchange.settings import Settings
@@ -90,3 +92,8 @@ async def drop_postgres_database() -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{_pg_database}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+def on_postgres() -> bool:
+    """Whether the app's pool is asyncpg's (on SQLite there is one connection anyway)."""
+    return type(connections.get("default")) is AsyncpgDBClient

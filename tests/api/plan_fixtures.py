@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tortoise import connections
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
 
 from exchange.settings import Settings
@@ -70,8 +69,3 @@ async def answer_counting_unpinned(
     with monkeypatch.context() as patch:
         patch.setattr(Context, "reading", lambda self: contextlib.nullcontext())
         return await answer_counting(gql, monkeypatch, query, variables, key)
-
-
-def on_postgres() -> bool:
-    """Whether the pool is asyncpg's (on SQLite there is one connection anyway)."""
-    return type(connections.get("default")) is AsyncpgDBClient

@@ -22,6 +22,7 @@ from tests.api.plan_corpus import (
 )
 from tests.api.test_plan import Differ
 from tests.conftest import GraphQLClient
+from tests.databases import on_postgres
 
 PAGE_INFO = "pageInfo { hasNextPage hasPreviousPage startCursor endCursor }"
 
@@ -235,7 +236,7 @@ async def test_a_nested_lookup_takes_one_connection(
         gql, monkeypatch, query, variables
     )
     assert pinned["data"] == unpinned["data"]
-    if not plan_fixtures.on_postgres():
+    if not on_postgres():
         return  # SQLite: one connection anyway
     # The exchange with its host and the host's parent joined, the grandparent, partners,
     # sessions (their exchange joined), speakers, participants (their relations joined).

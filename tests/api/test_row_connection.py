@@ -12,6 +12,7 @@ from schema.engine import plan
 from tests.api import plan_fixtures
 from tests.api.plan_corpus import ANONYMOUS, World
 from tests.conftest import GraphQLClient
+from tests.databases import on_postgres
 
 # The corpus's fixtures, bound by name so that pytest finds them here (see plan_fixtures).
 settings = plan_fixtures.settings
@@ -30,7 +31,7 @@ async def test_the_exchanges_page_takes_one_connection(
         gql, monkeypatch, query, {"first": 5}, key
     )
     assert pinned["data"] == unpinned["data"]
-    if not plan_fixtures.on_postgres():
+    if not on_postgres():
         return  # SQLite: one connection anyway
     assert statements >= 4  # the page, partners, sessions, speakers, participants: one each
     assert taken_unpinned == statements
@@ -58,5 +59,5 @@ async def test_row_served_fields_side_by_side_do_not_share(
     assert "errors" not in pinned, pinned
     assert all(pinned["data"][name]["edges"] for name in "abc")
     assert pinned["data"] == unpinned["data"]
-    if plan_fixtures.on_postgres():
+    if on_postgres():
         assert taken < taken_unpinned

@@ -17,16 +17,13 @@ from tortoise.transactions import in_transaction
 
 from exchange import pinned
 from exchange.sql import Statement
+from tests.databases import on_postgres
 from tests.domain.conftest import RecordingBus
-
-
-def _postgres() -> bool:
-    return type(connections.get("default")) is AsyncpgDBClient
 
 
 async def backend_pid() -> int:
     statement = Statement()
-    sql = "SELECT pg_backend_pid()" if _postgres() else "SELECT 1"
+    sql = "SELECT pg_backend_pid()" if on_postgres() else "SELECT 1"
     rows = await statement.fetch_rows(sql)
     return int(rows[0][0])
 
@@ -48,7 +45,7 @@ def acquires(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 async def test_statements_of_a_block_share_one_connection(bus: RecordingBus, acquires: list[int]) -> None:
     async with pinned.one_connection():
         pids = [await backend_pid() for _ in range(4)]
-    if not _postgres():
+    if not on_postgres():
         assert pids == [1, 1, 1, 1]
         assert acquires == []
         return
@@ -64,9 +61,9 @@ async def test_a_busy_connection_is_not_shared(bus: RecordingBus) -> None:
     lent connection, the other on a pooled one; neither fails with "another operation is in
     progress"."""
     async with pinned.one_connection():
-        sql = "SELECT pg_backend_pid() FROM pg_sleep(0.05)" if _postgres() else "SELECT 1"
+        sql = "SELECT pg_backend_pid() FROM pg_sleep(0.05)" if on_postgres() else "SELECT 1"
         first, second = await asyncio.gather(Statement().fetch_rows(sql), Statement().fetch_rows(sql))
-    if _postgres():
+    if on_postgres():
         assert first[0][0] != second[0][0]
 
 
@@ -75,7 +72,7 @@ async def test_the_connection_is_lent_only_inside_the_block(bus: RecordingBus) -
     assert pinned.lent(client) is None
     async with pinned.one_connection():
         inside = pinned.lent(client)
-        assert (inside is not None) == _postgres()
+        assert (inside is not None) == on_postgres()
     assert pinned.lent(client) is None
 
 
@@ -99,7 +96,7 @@ async def test_errors_are_tortoises_inside_and_outside(bus: RecordingBus) -> Non
 async def test_a_cancelled_block_gives_its_connection_back(bus: RecordingBus) -> None:
     """Cancelled mid-statement (the request's deadline): the connection goes back to the pool
     and nothing stays lent; the next block works."""
-    if not _postgres():
+    if not on_postgres():
         return
     await backend_pid()  # the pool exists once used
     client = connections.get("default")
@@ -128,7 +125,7 @@ async def test_some_connections_are_never_lent(bus: RecordingBus, monkeypatch: p
     """Blocks side by side lend at most the pool's size minus KEPT_FOR_SINGLE_STATEMENTS
     connections; the others send their statements as before, so a statement on its own never
     waits for a connection a block holds."""
-    if not _postgres():
+    if not on_postgres():
         return
     client = connections.get("default")
     monkeypatch.setattr(client, "pool_maxsize", pinned.KEPT_FOR_SINGLE_STATEMENTS + 1)
