@@ -255,7 +255,7 @@ class Settings(BaseSettings):
             reasons.append("EXCHANGE_DATABASE_URL is SQLite; production needs PostgreSQL")
         if not self.smtp_host:
             reasons.append("EXCHANGE_SMTP_HOST is not set; invitations would only be written to files")
-        if not self.secret_key or self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32:
+        if not self.has_production_secret_key:
             reasons.append("EXCHANGE_SECRET_KEY is missing or shorter than 32 characters")
         if urlparse(self.public_url).scheme != "https":
             reasons.append("EXCHANGE_PUBLIC_URL must be an https:// URL (links in emails)")
@@ -264,6 +264,12 @@ class Settings(BaseSettings):
         if "*" in self.websocket_origins:
             reasons.append("EXCHANGE_WEBSOCKET_ORIGINS allows every origin ('*')")
         return reasons
+
+    @property
+    def has_production_secret_key(self) -> bool:
+        """A key production accepts: set, not the development one, 32 characters or more."""
+        key = self.secret_key
+        return bool(key) and key != DEVELOPMENT_SECRET and len(key or "") >= 32
 
     def check_safe(self) -> None:
         reasons = self.unsafe_reasons()

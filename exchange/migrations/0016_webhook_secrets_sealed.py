@@ -1,7 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
-from exchange.settings import DEVELOPMENT_SECRET, Settings
+from exchange.settings import Settings
 from exchange.webhooks import signing
 
 # Webhook signing secrets at rest: webhook_endpoint.secret held the whsec_ secret in plain
@@ -41,12 +41,13 @@ async def seal_plain_secrets(apps, schema_editor) -> None:
     def seal(endpoint_id: int, value: str) -> str | None:
         if not value.startswith(signing.SECRET_PREFIX):
             return None  # sealed already (a migration run again by hand): left as it is
-        if settings.is_production and settings.secret_key in (None, "", DEVELOPMENT_SECRET):
-            # The production server would refuse to start with this key, so it could never
-            # open what it sealed: stop (nothing is changed) rather than seal with it.
+        if settings.is_production and not settings.has_production_secret_key:
+            # The production server would refuse to start with this key (Settings.unsafe_reasons),
+            # so it could never open what it sealed: stop (nothing is changed) rather than seal.
             raise RuntimeError(
-                "EXCHANGE_SECRET_KEY is not set: webhook secrets cannot be sealed for a production "
-                "server; run `exchange migrate` with the server's settings"
+                "EXCHANGE_SECRET_KEY is not set to a production key (32 characters or more): webhook "
+                "secrets cannot be sealed for a production server; run `exchange migrate` with the "
+                "server's settings"
             )
         return signing.seal_secret(sealer, endpoint_id, value)
 
