@@ -257,6 +257,9 @@ class Settings(BaseSettings):
             reasons.append("EXCHANGE_SMTP_HOST is not set; invitations would only be written to files")
         if not self.has_production_secret_key:
             reasons.append("EXCHANGE_SECRET_KEY is missing or shorter than 32 characters")
+        if DEVELOPMENT_SECRET in self.previous_secret_keys:
+            # A previous key still verifies and opens: the development key is public.
+            reasons.append("EXCHANGE_PREVIOUS_SECRET_KEYS lists the development key")
         if urlparse(self.public_url).scheme != "https":
             reasons.append("EXCHANGE_PUBLIC_URL must be an https:// URL (links in emails)")
         if "*" in self.cors_origins:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from exchange.settings import DEVELOPMENT_SECRET
 from schema.build import export_sdl
 from tests.cli.helpers import error_codes, last_line, query_app, run_cli
 
@@ -194,6 +195,12 @@ def test_production_mode_refuses_unsafe_settings_and_says_why() -> None:
     assert cors.exit_code == 2
     assert "EXCHANGE_CORS_ORIGINS allows every origin" in " ".join(cors.stderr.split())
     assert "SQLite" not in cors.stderr
+
+    previous = run_cli(
+        None, "serve", env={**SAFE_PRODUCTION, "EXCHANGE_PREVIOUS_SECRET_KEYS": DEVELOPMENT_SECRET}
+    )
+    assert previous.exit_code == 2
+    assert "EXCHANGE_PREVIOUS_SECRET_KEYS lists the development key" in " ".join(previous.stderr.split())
 
 
 def test_production_mode_refuses_demo_data() -> None:
