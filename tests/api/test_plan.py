@@ -10,10 +10,7 @@ introspection and mutations are never compiled or never planned."""
 from __future__ import annotations
 
 import collections
-import gc
 import json
-import logging
-import traceback
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +36,7 @@ from tests.api.plan_corpus import (
     World,
 )
 from tests.conftest import GraphQLClient, make_key
+from tests.coroutines import release_abandoned_coroutines
 from tests.perf.seed import seed as seed_bench
 
 STAT_KEYS = (PLANNED, NOT_COMPILED)
@@ -172,17 +170,6 @@ async def check(differ: Differ, world: World, cases: list[Case]) -> list[str]:
 
 def _report(problems: list[str]) -> str:
     return f"{len(problems)} problem(s):\n" + "\n".join(problems)
-
-
-def release_abandoned_coroutines() -> None:
-    """The plan's abandoned coroutines live on in the frames of logged tracebacks (pytest keeps
-    the records); free them now, so their "never awaited" warnings belong to this test."""
-    for handler in logging.getLogger().handlers:
-        for record in getattr(handler, "records", ()):
-            if record.exc_info and record.exc_info[2] is not None:
-                traceback.clear_frames(record.exc_info[2])
-                record.exc_info = None
-    gc.collect()
 
 
 def runnable(cases: list[Case], database_url: str) -> list[Case]:

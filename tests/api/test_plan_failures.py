@@ -21,17 +21,11 @@ import collections
 import contextlib
 import dataclasses
 import gc
-import inspect
-import sys
 import traceback
-import tracemalloc
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import graphql
 import orjson
 import pytest
 from tortoise.exceptions import DBConnectionError
@@ -43,8 +37,9 @@ from schema.engine import plan, rows
 from schema.engine.fastpath import DIRECT_KEY, DirectCall
 from tests.api import plan_fixtures
 from tests.api.plan_corpus import ADMIN, ANONYMOUS, HAPPY, Case, World
-from tests.api.test_plan import comparable, release_abandoned_coroutines
+from tests.api.test_plan import comparable
 from tests.conftest import GraphQLClient
+from tests.coroutines import Abandoned, never_awaited, release_abandoned_coroutines
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +57,7 @@ def collections_scan_this_test_only(world: World) -> Iterator[None]:
     window). Objects older than the test (the imported code, the app, the seeded world; in a
     worker that ran other tests, theirs) are frozen first, so those collections scan only what
     the test made (~500 collections; A/B in one process: 8-16 s a database frozen, 46-111 s not)."""
-    with finalised_coroutines([]):  # earlier tests' leftovers, as a first run's collection did
+    with never_awaited([]):  # earlier tests' leftovers, as a first run's collection did
         gc.collect()
     gc.freeze()
     try:
@@ -293,9 +288,9 @@ async def answer(
     settings.compiled_execution = compiled
     rows.ENABLED[0] = injection.rows
     planned = plan.STATS["planned"]
-    left: list[str] = []
+    left: list[Abandoned] = []
     crashed = False
-    with finalised_coroutines(left):
+    with never_awaited(left, origin_depth=64):  # graphql-core's own told apart
         try:
             with injected(injection, fail) as calls:
                 response = await gql.post(
@@ -317,7 +312,7 @@ async def answer(
     # those may still be finalised in the next run's window. The plan must leave none. (The
     # resolvers' coroutines graphql-core cancelled before they started, Volunteer.email and
     # organisation, are closed by schema/engine/unstarted.py.)
-    ours = [leftover for leftover in left if "(graphql-core)" not in leftover]
+    ours = [str(leftover) for leftover in left if not leftover.by_graphql_core]
     assert not (compiled and ours), (
         f"never awaited, in the compiled run of {injection.name} / {case.name}: {ours}"
     )
@@ -325,35 +320,6 @@ async def answer(
         return 0, b"", {}, collections.Counter(), 0
     body = response.json()
     return response.status_code, orjson.dumps(comparable(body)), body, calls, plan.STATS["planned"] - planned
-
-
-@contextlib.contextmanager
-def finalised_coroutines(left: list[str]) -> Iterator[None]:
-    """Notes in ``left`` the coroutines finalised, never awaited, while the block runs."""
-    previous = sys.unraisablehook
-
-    def note(unraisable: Any) -> None:
-        if inspect.iscoroutine(unraisable.object):
-            created = tracemalloc.get_object_traceback(unraisable.object)
-            origin = unraisable.object.cr_origin or ()
-            where = "graphql-core" if any(GRAPHQL_CORE in frame[0] for frame in origin) else "unknown"
-            left.append(f"{unraisable.object!r} ({where})" + ("".join(created.format()) if created else ""))
-        else:
-            previous(unraisable)
-
-    sys.unraisablehook = note
-    depth = sys.get_coroutine_origin_tracking_depth()
-    sys.set_coroutine_origin_tracking_depth(64)  # who created a coroutine left never awaited
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", RuntimeWarning)  # a never-awaited coroutine: unraisable
-            yield
-    finally:
-        sys.set_coroutine_origin_tracking_depth(depth)
-        sys.unraisablehook = previous
-
-
-GRAPHQL_CORE = str(Path(graphql.__file__).parent / "execution")
 
 
 async def test_injected_failures_answer_as_graphql_core_in_one_execution(

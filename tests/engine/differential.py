@@ -14,7 +14,6 @@ import collections
 import contextlib
 import gc
 import json
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ import orjson
 
 from exchange.settings import Settings
 from schema.engine import plan
+from tests.coroutines import Abandoned, never_awaited
 
 PLANNED, FALLBACK, NOT_COMPILED = "planned", "fallback", "not compiled"
 # Refused before execution (validation, admission, a plan refused earlier for this document).
@@ -167,16 +167,12 @@ class Differential:
         the request, in ``found``. A collection before the block leaves the earlier runs'
         garbage out of it."""
         gc.collect(1)
-        caught: list[str] = []
-        hook = sys.unraisablehook
-        sys.unraisablehook = lambda raised: caught.append(f"{raised.exc_value} ({raised.object!r})")
-        try:
+        caught: list[Abandoned] = []
+        with never_awaited(caught):
             yield
             gc.collect(1)
-        finally:
-            sys.unraisablehook = hook
         if caught:
-            found.append(request.reproducer(role) + "\n" + "\n".join(caught))
+            found.append(request.reproducer(role) + "\n" + "\n".join(map(str, caught)))
 
 
 def new_differential(http: httpx.AsyncClient, settings: Settings) -> Differential:
