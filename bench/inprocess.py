@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from bench import datagen, runner, servers
+from bench.asgi import post_scope
 
 DATABASE = "postgres://postgres@127.0.0.1:5432/exchange_bench"
 
@@ -54,25 +55,14 @@ def _app(server: str, database: str) -> Any:
 
 
 async def _call(app: Any, body: bytes) -> tuple[int, bytes]:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/graphql",
-        "raw_path": b"/graphql",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"127.0.0.1:8000"),
+    scope = post_scope(
+        "/graphql",
+        [
             (b"content-type", b"application/json"),
             (b"accept", b"application/graphql-response+json, application/json"),
             (b"content-length", str(len(body)).encode()),
         ],
-        "client": ("127.0.0.1", 5555),
-        "server": ("127.0.0.1", 8000),
-    }
+    )
     delivered = False
     sent: list[dict[str, Any]] = []
 

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from asgi_lifespan import LifespanManager
 
+from bench.asgi import post_scope
 from exchange.app import create_app
 from exchange.models import InvitationStatus
 from schema.api.relay import encode_id
@@ -53,25 +54,10 @@ class RawStream:
     async def send(self, message: dict[str, Any]) -> None:
         await self.sent.put(message)
 
-    def scope(self) -> dict[str, Any]:
-        return {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/graphql",
-            "raw_path": b"/graphql",
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(b"host", b"testserver"), *self.headers],
-            "client": ("127.0.0.1", 50000),
-            "server": ("testserver", 80),
-            "state": {},
-        }
-
     async def start(self) -> dict[str, str]:
-        self.task = asyncio.create_task(self.app(self.scope(), self.receive, self.send))
+        self.task = asyncio.create_task(
+            self.app(post_scope("/graphql", self.headers), self.receive, self.send)
+        )
         start = await asyncio.wait_for(self.sent.get(), 10)
         assert start["type"] == "http.response.start", start
         assert start["status"] == 200
