@@ -55,17 +55,20 @@ def _refuse(status: InvitationStatus) -> DomainError:
     return DomainError(code, message, ["id"])
 
 
-async def _managed_invitation(actor: Actor, invitation_id: int) -> tuple[Invitation, frozenset[int]]:
+async def _managed_invitation(actor: Actor, invitation_id: int) -> tuple[Invitation, Exchange]:
+    """The invitation the actor manages, and its exchange: FORBIDDEN for a read-only key or a
+    partner, NOT_FOUND for anyone else who may not see it. Those who pass are the host or an
+    admin, who see it whatever the partners: the visibility rule loads them only for another
+    organisation's refusal."""
     access.require_writer(actor)
     invitation = await Invitation.get_or_none(id=invitation_id)
     if invitation is None:
         raise not_found("Invitation", ["id"])
     exchange = await Exchange.get(id=invitation.exchange_id)
-    partners = await partner_ids_of(exchange.id)
-    if not access.can_see_invitations(actor, exchange.host_id, partners):
+    if not await sees_invitations(actor, exchange):
         raise not_found("Invitation", ["id"])
     access.require_manage_invitations(actor, exchange.host_id)
-    return invitation, access.organiser_ids(exchange.host_id, partners)
+    return invitation, exchange
 
 
 async def resend_invitation(actor: Actor, settings: Settings, invitation_id: int) -> Invitation:
@@ -91,7 +94,9 @@ async def resend_invitation(actor: Actor, settings: Settings, invitation_id: int
 
 
 async def revoke_invitation(actor: Actor, settings: Settings, invitation_id: int) -> Invitation:
-    invitation, organiser_ids = await _managed_invitation(actor, invitation_id)
+    invitation, managed = await _managed_invitation(actor, invitation_id)
+    # Its events go to every organiser (partners included), so revoking needs the partners.
+    organiser_ids = await organisers(managed)
     after = AfterCommit()
     async with in_transaction():
         exchange = await lock_exchange(invitation.exchange_id)

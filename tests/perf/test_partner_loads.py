@@ -102,3 +102,66 @@ async def test_an_invitation_by_id_loads_partners_only_when_they_decide(
 
     assert node == ({"id": gid(invitation), "lastError": "mailbox full"} if sees else None)
     assert len(sql.reading("exchange_partner")) == partner_statements, "\n".join(sql.log.data_statements())
+
+
+RESEND = """mutation($id: ID!) { resendInvitation(id: $id) {
+  invitation { id status } userErrors { field code } } }"""
+REVOKE = """mutation($id: ID!) { revokeInvitation(id: $id) {
+  invitation { id status } userErrors { field code } } }"""
+
+
+# Only the host (or an admin) resends and revokes, and both answer without the partners; a
+# revocation then tells every organiser (its events), so it loads them once. Another
+# organisation's refusal needs them: FORBIDDEN for a partner, NOT_FOUND for a stranger.
+@pytest.mark.parametrize(
+    ("caller", "mutation", "refusal", "partner_statements"),
+    [
+        ("admin", "resendInvitation", None, 0),
+        ("host", "resendInvitation", None, 0),
+        ("partner", "resendInvitation", "FORBIDDEN", 1),
+        ("other", "resendInvitation", "NOT_FOUND", 1),
+        ("admin", "revokeInvitation", None, 1),
+        ("host", "revokeInvitation", None, 1),
+        ("partner", "revokeInvitation", "FORBIDDEN", 1),
+        ("other", "revokeInvitation", "NOT_FOUND", 1),
+    ],
+)
+async def test_managing_an_invitation_loads_partners_only_when_they_decide(
+    gql: GraphQLClient,
+    sql: SqlCounter,
+    admin_key: str,
+    caller: str,
+    mutation: str,
+    refusal: str | None,
+    partner_statements: int,
+) -> None:
+    host, partner, other = [await make_organisation(slug) for slug in ("host", "partner", "other")]
+    exchange = await make_exchange("aral", host, partners=[partner])
+    warm_up = await invite(exchange, "warm@example.org", by=host)
+    counted = await invite(exchange, "counted@example.org", by=host)
+    keys = {
+        "admin": admin_key,
+        "host": await make_key(host, ApiKeyRole.ORGANISATION),
+        "partner": await make_key(partner, ApiKeyRole.ORGANISATION),
+        "other": await make_key(other, ApiKeyRole.ORGANISATION),
+    }
+    document = RESEND if mutation == "resendInvitation" else REVOKE
+
+    await gql(document, {"id": gid(warm_up)}, key=keys[caller])
+    await sql.settle()
+    sql.reset()
+    answer = await gql(document, {"id": gid(counted)}, key=keys[caller])
+    await sql.settle()
+
+    if refusal == "FORBIDDEN":  # a GraphQL error: the partner sees the invitation
+        assert [error["extensions"]["code"] for error in answer["errors"]] == [refusal], answer
+    else:
+        payload = answer["data"][mutation]
+        if refusal is None:
+            assert payload["userErrors"] == [], payload
+            expected = "REVOKED" if mutation == "revokeInvitation" else "QUEUED"
+            assert payload["invitation"]["status"] == expected
+        else:
+            refused = {"invitation": None, "userErrors": [{"field": ["id"], "code": refusal}]}
+            assert payload == refused, payload
+    assert len(sql.reading("exchange_partner")) == partner_statements, "\n".join(sql.log.data_statements())
