@@ -11,7 +11,7 @@ from exchange import access
 from exchange.access import Actor
 from exchange.errors import DomainError, ErrorCode, forbidden, not_found
 from exchange.events import AfterCommit
-from exchange.exchanges import partner_ids_of, sees_exchange, sees_invitations
+from exchange.exchanges import PartnerIds, partner_ids_of, sees_exchange, sees_invitations
 from exchange.invitations.common import (
     LIVE_STATUSES,
     OPEN_STATUSES,
@@ -202,13 +202,17 @@ async def sessions_by_invitation(invitation_ids: Sequence[int]) -> dict[int, lis
     return result
 
 
-async def visible_invitation(actor: Actor, invitation_id: int) -> Invitation | None:
-    """An invitation for node(id:): only the exchange's organisers and admins see it."""
+async def visible_invitation(
+    actor: Actor, invitation_id: int, partners: PartnerIds = partner_ids_of
+) -> Invitation | None:
+    """An invitation for node(id:): only the exchange's organisers and admins see it.
+    ``partners`` as for ``exchanges.sees_invitations``: a request passes its loader, which its
+    fields' own rule (Invitation.lastError) asks again."""
     invitation = await Invitation.get_or_none(id=invitation_id)
     if invitation is None:
         return None
     exchange = await Exchange.get(id=invitation.exchange_id)
-    return invitation if await sees_invitations(actor, exchange) else None
+    return invitation if await sees_invitations(actor, exchange, partners) else None
 
 
 async def followed_exchange(actor: Actor, exchange_id: int, what: str = "invitations") -> int:
