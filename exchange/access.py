@@ -194,12 +194,14 @@ def can_see_invitations(actor: Actor, host_id: int, partner_ids: frozenset[int])
     return actor.is_admin or is_organiser(actor, host_id, partner_ids)
 
 
-def organiser_rights_without_partners(actor: Actor, host_id: int) -> bool | None:
-    """The answer of ``can_see_invitations`` and ``sees_exact_counts`` (an admin, the host or a
-    partner) when it does not depend on the partners, else None.
+def host_rights_without_others(actor: Actor, host_id: int) -> bool | None:
+    """The answer of a right held by an admin, the exchange's host and some other organisations
+    when those others cannot change it, else None: ``can_see_invitations`` and
+    ``sees_exact_counts`` (the others: its partners), the certificates' ``can_see_verification_url``
+    (the volunteer's sending organisation).
 
-    Only an organisation other than the host needs them, so a caller that must load the
-    partners first loads them only then."""
+    Only an organisation other than the host needs the others, so a caller that must load them
+    first loads them only then."""
     if actor.is_admin:
         return True
     if not actor.is_organisation:

@@ -352,8 +352,8 @@ async def _organiser_right(
     partners: PartnerIds,
 ) -> bool:
     """``rule``, one of the organisers' rights (an admin, the host or a partner), answered by
-    access.organiser_rights_without_partners whenever the partners cannot change it."""
-    known = access.organiser_rights_without_partners(actor, host_id)
+    access.host_rights_without_others whenever the partners cannot change it."""
+    known = access.host_rights_without_others(actor, host_id)
     if known is not None:
         return known
     ids = partners if isinstance(partners, frozenset) else await partners(exchange_id)

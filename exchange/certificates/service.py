@@ -382,22 +382,12 @@ def can_see_verification_url(actor: Actor, host_id: int, volunteer_organisation_
     return actor.organisation_id in (host_id, volunteer_organisation_id)
 
 
-def verification_url_seen_without_volunteer(actor: Actor, host_id: int) -> bool | None:
-    """``can_see_verification_url``'s answer when the volunteer's sending organisation cannot
-    change it, else None: only an organisation other than the host needs it."""
-    if actor.is_admin:
-        return True
-    if not actor.is_organisation or actor.organisation_id is None:
-        return False
-    return True if actor.organisation_id == host_id else None
-
-
 async def sees_verification_url(
     actor: Actor, host_id: int, volunteer_organisation_id: Callable[[], Awaitable[int | None]]
 ) -> bool:
     """``can_see_verification_url``, the volunteer's sending organisation loaded (by
     ``volunteer_organisation_id``) only when the answer depends on it."""
-    known = verification_url_seen_without_volunteer(actor, host_id)
+    known = access.host_rights_without_others(actor, host_id)
     if known is not None:
         return known
     return can_see_verification_url(actor, host_id, await volunteer_organisation_id())

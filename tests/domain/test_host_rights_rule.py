@@ -1,0 +1,71 @@
+"""access.host_rights_without_others answers as each right held by an admin, the exchange's
+host and some other organisations (can_see_invitations and sees_exact_counts: its partners;
+certificates' can_see_verification_url: the volunteer's sending organisation) whenever it
+answers at all, and leaves only an organisation other than the host to the others: the
+callers load them only then. Those callers ask this one rule rather than a copy of it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from exchange import access
+from exchange.access import (
+    Actor,
+    Role,
+    can_see_invitations,
+    host_rights_without_others,
+    sees_exact_counts,
+)
+from exchange.certificates import service as certificates
+from tests.domain.rule_actors import ACTORS, HOST, OTHER, PARTNER, PARTNER_SETS
+
+# The volunteer's sending organisation: none, the host, a partner, a stranger.
+SENDERS = [None, HOST, PARTNER, OTHER]
+
+
+def test_the_answer_without_partners_is_each_rule_s_answer_for_any_partners() -> None:
+    for rule in (can_see_invitations, sees_exact_counts):
+        for actor in ACTORS:
+            known = host_rights_without_others(actor, HOST)
+            answers = {rule(actor, HOST, partners) for partners in PARTNER_SETS}
+            if known is None:
+                assert answers == {False, True}, (rule, actor)  # the partners do decide here
+            else:
+                assert answers == {known}, (rule, actor)
+
+
+def test_the_answer_without_the_sender_is_the_verification_url_rule_s_for_any_sender() -> None:
+    for actor in ACTORS:
+        known = host_rights_without_others(actor, HOST)
+        answers = {certificates.can_see_verification_url(actor, HOST, sender) for sender in SENDERS}
+        if known is None:
+            assert answers == {False, True}, actor  # the sending organisation does decide here
+        else:
+            assert answers == {known}, actor
+
+
+def test_only_another_organisation_needs_the_others() -> None:
+    needing = [actor for actor in ACTORS if host_rights_without_others(actor, HOST) is None]
+    assert needing == [Actor(Role.ORGANISATION, PARTNER), Actor(Role.ORGANISATION, OTHER)]
+
+
+def _answering(answer: bool | None) -> Callable[[Actor, int], bool | None]:
+    def rule(_actor: Actor, _host_id: int) -> bool | None:
+        return answer
+
+    return rule
+
+
+@pytest.mark.parametrize("answer", [True, False])
+async def test_the_verification_url_asks_the_one_rule(monkeypatch: pytest.MonkeyPatch, answer: bool) -> None:
+    # The shared rule answering otherwise than the real one for these callers changes the
+    # certificate's answer: a local copy of the rule would ignore it.
+    monkeypatch.setattr(access, "host_rights_without_others", _answering(answer))
+
+    async def sender() -> int | None:
+        raise AssertionError("the rule answered: the sending organisation is not needed")
+
+    for actor in (Actor(Role.ADMIN), Actor(Role.ANONYMOUS), Actor(Role.ORGANISATION, HOST)):
+        assert await certificates.sees_verification_url(actor, HOST, sender) is answer
