@@ -202,11 +202,19 @@ def host_rights_without_others(actor: Actor, host_id: int) -> bool | None:
 
     Only an organisation other than the host needs the others, so a caller that must load them
     first loads them only then."""
+    known = host_rights_without_exchange(actor)
+    if known is not None:
+        return known
+    return True if actor.organisation_id == host_id else None
+
+
+def host_rights_without_exchange(actor: Actor) -> bool | None:
+    """``host_rights_without_others``'s answer when not even the exchange's host can change it
+    (an admin: yes; a caller acting for no organisation: no), else None: a caller that must
+    load the exchange to learn its host loads it only for an organisation."""
     if actor.is_admin:
         return True
-    if not actor.is_organisation:
-        return False
-    return True if actor.organisation_id == host_id else None
+    return None if actor.is_organisation else False
 
 
 def can_manage_invitations(actor: Actor, host_id: int) -> bool:

@@ -383,11 +383,21 @@ def can_see_verification_url(actor: Actor, host_id: int, volunteer_organisation_
 
 
 async def sees_verification_url(
-    actor: Actor, host_id: int, volunteer_organisation_id: Callable[[], Awaitable[int | None]]
+    actor: Actor,
+    host_id: Callable[[], Awaitable[int | None]],
+    volunteer_organisation_id: Callable[[], Awaitable[int | None]],
 ) -> bool:
-    """``can_see_verification_url``, the volunteer's sending organisation loaded (by
-    ``volunteer_organisation_id``) only when the answer depends on it."""
-    known = access.host_rights_without_others(actor, host_id)
+    """``can_see_verification_url``, each fact loaded only when the answer depends on it: the
+    exchange's host (by ``host_id``; None: no such exchange, nothing to see) for an
+    organisation, the volunteer's sending organisation (by ``volunteer_organisation_id``) for
+    an organisation other than the host."""
+    known = access.host_rights_without_exchange(actor)
     if known is not None:
         return known
-    return can_see_verification_url(actor, host_id, await volunteer_organisation_id())
+    host = await host_id()
+    if host is None:
+        return False
+    known = access.host_rights_without_others(actor, host)
+    if known is not None:
+        return known
+    return can_see_verification_url(actor, host, await volunteer_organisation_id())

@@ -2,7 +2,8 @@
 host and some other organisations (can_see_invitations and sees_exact_counts: its partners;
 certificates' can_see_verification_url: the volunteer's sending organisation) whenever it
 answers at all, and leaves only an organisation other than the host to the others: the
-callers load them only then. Those callers ask this one rule rather than a copy of it."""
+callers load them only then. Those callers ask this one rule rather than a copy of it; host_rights_without_exchange
+answers before it where the host cannot matter (a caller that must load the exchange first)."""
 
 from __future__ import annotations
 
@@ -51,8 +52,18 @@ def test_only_another_organisation_needs_the_others() -> None:
     assert needing == [Actor(Role.ORGANISATION, PARTNER), Actor(Role.ORGANISATION, OTHER)]
 
 
-def _answering(answer: bool | None) -> Callable[[Actor, int], bool | None]:
-    def rule(_actor: Actor, _host_id: int) -> bool | None:
+def test_the_answer_without_the_exchange_is_the_answer_for_any_host() -> None:
+    for actor in ACTORS:
+        known = access.host_rights_without_exchange(actor)
+        answers = {host_rights_without_others(actor, host) for host in (HOST, PARTNER, OTHER)}
+        if known is None:
+            assert actor.is_organisation and True in answers, actor  # the host does decide here
+        else:
+            assert answers == {known}, actor
+
+
+def _answering(answer: bool | None) -> Callable[..., bool | None]:
+    def rule(*_args: object) -> bool | None:
         return answer
 
     return rule
@@ -60,12 +71,21 @@ def _answering(answer: bool | None) -> Callable[[Actor, int], bool | None]:
 
 @pytest.mark.parametrize("answer", [True, False])
 async def test_the_verification_url_asks_the_one_rule(monkeypatch: pytest.MonkeyPatch, answer: bool) -> None:
-    # The shared rule answering otherwise than the real one for these callers changes the
-    # certificate's answer: a local copy of the rule would ignore it.
-    monkeypatch.setattr(access, "host_rights_without_others", _answering(answer))
+    # access's rules answering otherwise than the real ones change the certificate's answer: a
+    # local copy of them would not.
+    async def host() -> int | None:
+        return HOST
 
-    async def sender() -> int | None:
+    async def no_host() -> int | None:
+        raise AssertionError("the rule answered: the exchange is not needed")
+
+    async def no_sender() -> int | None:
         raise AssertionError("the rule answered: the sending organisation is not needed")
 
-    for actor in (Actor(Role.ADMIN), Actor(Role.ANONYMOUS), Actor(Role.ORGANISATION, HOST)):
-        assert await certificates.sees_verification_url(actor, HOST, sender) is answer
+    stranger = Actor(Role.ORGANISATION, OTHER)  # the real rules need the sender for them
+    monkeypatch.setattr(access, "host_rights_without_others", _answering(answer))
+    assert await certificates.sees_verification_url(stranger, host, no_sender) is answer
+
+    monkeypatch.setattr(access, "host_rights_without_exchange", _answering(answer))
+    for actor in (Actor(Role.ADMIN), Actor(Role.ANONYMOUS), stranger):
+        assert await certificates.sees_verification_url(actor, no_host, no_sender) is answer

@@ -25,7 +25,8 @@ strawberry.enum(
 class IssuedCertificate:
     """A certificate with the participation's keys (the root of Certificate): who may read its
     address depends on the exchange's host and the volunteer's sending organisation, loaded
-    only when verificationUrl is asked for, and the volunteer only when they decide it."""
+    only when verificationUrl is asked for and they decide it (the exchange for an
+    organisation, the volunteer for one other than the host)."""
 
     row: CertificateRow
     exchange_id: int
@@ -53,17 +54,16 @@ async def _verification_url(root: strawberry.Parent[IssuedCertificate], info: In
     if row.status is not CertificateStatus.VALID:
         return None
     loaders = info.context.loaders
-    exchange = await loaders.exchange.load(root.exchange_id)
-    if exchange is None:
-        return None
+
+    async def host_id() -> int | None:
+        exchange = await loaders.exchange.load(root.exchange_id)
+        return exchange.host_id if exchange is not None else None
 
     async def volunteer_organisation_id() -> int | None:
         volunteer = await loaders.volunteer.load(root.volunteer_id)
         return volunteer.organisation_id if volunteer is not None else None
 
-    if not await service.sees_verification_url(
-        info.context.actor, exchange.host_id, volunteer_organisation_id
-    ):
+    if not await service.sees_verification_url(info.context.actor, host_id, volunteer_organisation_id):
         return None
     return service.verification_url(row, info.context.settings)
 
