@@ -20,10 +20,9 @@ from collections.abc import Sequence
 from contextvars import ContextVar, Token
 from typing import Any
 
-import asyncpg
 from tortoise import connections
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
-from tortoise.exceptions import IntegrityError, OperationalError
+from tortoise.backends.base_postgres.client import translate_exceptions
 
 
 class Pinned:
@@ -41,15 +40,19 @@ class Pinned:
         SELECT, with the same exceptions)."""
         self.busy = True
         try:
-            self.client.log.debug("%s: %s", sql, params)  # parameters hidden: exchange.db
-            rows: Sequence[Any] = await self.connection.fetch(sql, *params)
+            rows: Sequence[Any] = await _fetch_on(self.client, self.connection, sql, params)
             return rows
-        except (asyncpg.SyntaxOrAccessError, asyncpg.exceptions.DataError) as exc:
-            raise OperationalError(exc) from exc
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityError(exc) from exc
         finally:
             self.busy = False
+
+
+@translate_exceptions  # Tortoise's own, as on its execute_query: its exceptions, not asyncpg's
+async def _fetch_on(
+    client: AsyncpgDBClient, connection: Any, sql: str, params: Sequence[Any]
+) -> Sequence[Any]:
+    client.log.debug("%s: %s", sql, params)  # parameters hidden: exchange.db
+    rows: Sequence[Any] = await connection.fetch(sql, *params)
+    return rows
 
 
 _pinned: ContextVar[Pinned | None] = ContextVar("exchange_pinned_connection", default=None)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from tortoise import connections
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
-from tortoise.exceptions import OperationalError
+from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
 from exchange import pinned
@@ -83,14 +83,30 @@ async def test_a_transaction_keeps_its_own_connection(bus: RecordingBus) -> None
         await backend_pid()
 
 
-async def test_errors_are_tortoises_inside_and_outside(bus: RecordingBus) -> None:
-    with pytest.raises(OperationalError):
-        await Statement().fetch_rows("SELECT no_such_column FROM volunteer")
+# A statement for each kind of driver error Tortoise translates, and the error it becomes.
+FAILING = {
+    "syntax or access": ("SELECT no_such_column FROM volunteer", OperationalError),
+    "data": ("SELECT 1 / 0", OperationalError),  # SQLite answers NULL
+    "integrity": ("INSERT INTO volunteer (full_name) VALUES (NULL) RETURNING id", IntegrityError),
+}
+
+
+@pytest.mark.parametrize("kind", FAILING)
+async def test_errors_are_tortoises_inside_and_outside(bus: RecordingBus, kind: str) -> None:
+    sql, error = FAILING[kind]
+    if kind == "data" and not on_postgres():
+        pytest.skip("SQLite answers 1 / 0 with NULL: no error to translate")
+    with pytest.raises(error) as outside:
+        await Statement().fetch_rows(sql)
     async with pinned.one_connection():
-        with pytest.raises(OperationalError):
-            await Statement().fetch_rows("SELECT no_such_column FROM volunteer")
+        # On PostgreSQL the statement goes through Pinned.fetch, not Tortoise's execute_query.
+        assert (pinned.lent(connections.get("default")) is not None) == on_postgres()
+        with pytest.raises(error) as inside:
+            await Statement().fetch_rows(sql)
         # the connection is usable after the error
         assert await backend_pid() > 0
+    assert type(inside.value) is type(outside.value)
+    assert type(inside.value.__cause__) is type(outside.value.__cause__)  # the driver's own error
 
 
 async def test_a_cancelled_block_gives_its_connection_back(bus: RecordingBus) -> None:
