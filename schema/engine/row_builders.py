@@ -74,20 +74,24 @@ def finish(shape: Shape, base: int, namespace: dict[str, Any], counter: Iterator
             namespace[name] = encode
             value = f"{name}({type_name!r}, row[{base + index}])"
         elif kind == "localized":
-            index, (decode, slow), fallback_index, fallback, pick, slot, non_null = detail
+            index, (decode, slow), nullable, fallback_index, fallback, pick, slot, checked = detail
             number = next(counter)
             namespace[f"_p{number}"] = pick
             namespace[f"_j{number}"] = slow
-            loads = f"_j{number}(v)"
-            if decode is not None:
+            read = f"(v := row[{base + index}])"
+            if decode is None:
+                texts = f"_j{number}({read})"
+            else:
                 namespace[f"_d{number}"] = decode
-                loads = f"(_d{number}(v) if v.__class__ is str else _j{number}(v))"
-            value = f"_p{number}(None if (v := row[{base + index}]) is None else {loads}, env[{slot}])"
+                texts = f"(_d{number}(v) if {read}.__class__ is str else _j{number}(v))"
+            if nullable:
+                texts = f"(None if {read} is None else {texts.replace(read, 'v')})"
+            value = f"_p{number}({texts}, env[{slot}])"
             if fallback_index is not None:
                 value = f"({value} or row[{base + fallback_index}])"
             elif fallback is not None:
                 value = f"({value} or {fallback!r})"
-            if non_null:
+            if checked:  # a non-null field whose text can be missing
                 value = f"(_null() if (t := {value}) is None else t)"
         elif kind == "joined":
             value = joined_expressions[detail[0]]

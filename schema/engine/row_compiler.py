@@ -33,7 +33,7 @@ from schema.engine.row_shapes import (
     given_arguments,
     unwrap,
 )
-from schema.engine.row_values import column_converter, json_decoder
+from schema.engine.row_values import column_converter, field_of, json_decoder
 
 
 class Compiler(ConnectionCompiler):
@@ -126,11 +126,16 @@ class Compiler(ConnectionCompiler):
                 (
                     shape.column(projection[reads.attribute]),
                     json_decoder(model, reads.attribute),
+                    field_of(model, reads.attribute).null,
                     None if fallback is None else shape.column(projection[fallback]),
                     reads.fallback,
                     reads.pick,
                     len(self.slots) - 1,
-                    isinstance(definition.type, GraphQLNonNull),
+                    # Checked for null only where the text can be missing: a constant fallback
+                    # or a NOT NULL fallback column always gives one.
+                    isinstance(definition.type, GraphQLNonNull)
+                    and reads.fallback is None
+                    and (fallback is None or field_of(model, fallback).null),
                 ),
             )
         )
