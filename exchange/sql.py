@@ -244,12 +244,35 @@ class Join:
     joins: dict[str, Join] = field(default_factory=dict)
 
 
+# projected()'s answers: a compiled query asks the same fetch for the same projection on
+# every request. Keyed by the (hashable) projection with the offered joins checked by
+# identity (the offers are module constants, exchange.joins); a few hundred bytes an entry,
+# cleared when full.
+_PROJECTED: dict[tuple[str, type[Model], Projected], tuple[dict[str, Join], list[str], list[str]]] = {}
+PROJECTED_ENTRIES = 1024
+NO_JOINS: dict[str, Join] = {}
+
+
 def projected(
     alias: str, model: type[Model], projection: Projected, offered: dict[str, Join]
 ) -> tuple[list[str], list[str]]:
     """The select expressions and LEFT JOIN clauses for ``projection`` over the row ``alias``
     of ``model``. Only the model's own column names and the offered joins are accepted
-    (identifiers are formatted into the SQL)."""
+    (identifiers are formatted into the SQL). The lists are shared: do not change them."""
+    key = (alias, model, projection)
+    found = _PROJECTED.get(key)
+    if found is not None and found[0] is offered:
+        return found[1], found[2]
+    selects, clauses = _projected(alias, model, projection, offered)
+    if len(_PROJECTED) >= PROJECTED_ENTRIES:
+        _PROJECTED.clear()
+    _PROJECTED[key] = (offered, selects, clauses)
+    return selects, clauses
+
+
+def _projected(
+    alias: str, model: type[Model], projection: Projected, offered: dict[str, Join]
+) -> tuple[list[str], list[str]]:
     known = model._meta.fields_db_projection_reverse
     unknown = [column for column in projection.columns if column not in known]
     if unknown:
@@ -264,7 +287,7 @@ def projected(
             f'LEFT JOIN "{target.db_table}" {joined_alias} '
             f'ON {joined_alias}."{target.db_pk_column}" = {alias}."{join.key}"'
         )
-        more_selects, more_clauses = projected(joined_alias, join.model, joined, join.joins)
+        more_selects, more_clauses = _projected(joined_alias, join.model, joined, join.joins)
         selects += more_selects
         clauses += more_clauses
     return selects, clauses
@@ -282,7 +305,7 @@ async def rows_by_ids(
     rule), its values as parameters of the statement it is given."""
     statement = Statement()
     meta = model._meta
-    selects, joins = projected("t", model, projection, offered or {})
+    selects, joins = projected("t", model, projection, offered or NO_JOINS)
     key = f't."{meta.db_pk_column}"'
     conditions = [statement.is_in(key, ids), *(where(statement) if where is not None else ())]
     return await statement.fetch_rows(
@@ -306,7 +329,7 @@ async def linked_rows(
     joined plainly, it hashed the whole table for a few hundred links (speakers: 26 against
     under 1 ms on the benchmark's data)."""
     statement = Statement()
-    selects, joins = projected("c", model, projection, offered or {})
+    selects, joins = projected("c", model, projection, offered or NO_JOINS)
     table = model._meta.db_table
     if statement.prefix == "$":
         child = f'JOIN LATERAL (SELECT * FROM "{table}" lc WHERE lc.id = l.{child_column} OFFSET 0) c ON true'
@@ -339,7 +362,7 @@ async def paged_rows(
     the planner then checks ``where`` for one parent's few rows at a time (by index) instead
     of hashing every row a condition's subquery reads (participants: 24 against a few ms on
     the benchmark's data, where the people rule's EXISTS hashed every volunteer)."""
-    offered = offered or {}
+    offered = offered or NO_JOINS
     inner_columns = sorted({*projection.columns} | {offered[name].key for name, _joined in projection.joins})
     inner = ", ".join(f't."{column}"' for column in inner_columns)
     lateral = statement.prefix == "$"
