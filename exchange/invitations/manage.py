@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from tortoise.transactions import in_transaction
@@ -202,16 +202,26 @@ async def sessions_by_invitation(invitation_ids: Sequence[int]) -> dict[int, lis
     return result
 
 
+async def _exchange_by_id(exchange_id: int) -> Exchange | None:
+    return await Exchange.get_or_none(id=exchange_id)
+
+
 async def visible_invitation(
-    actor: Actor, invitation_id: int, partners: PartnerIds = partner_ids_of
+    actor: Actor,
+    invitation_id: int,
+    partners: PartnerIds = partner_ids_of,
+    exchange_of: Callable[[int], Awaitable[Exchange | None]] = _exchange_by_id,
 ) -> Invitation | None:
     """An invitation for node(id:): only the exchange's organisers and admins see it.
-    ``partners`` as for ``exchanges.sees_invitations``: a request passes its loader, which its
-    fields' own rule (Invitation.lastError) asks again."""
+    ``partners`` as for ``exchanges.sees_invitations``; ``exchange_of`` loads its exchange by
+    id. A request passes its loaders for both, which its fields' own rule
+    (Invitation.lastError) asks again: each is read once per request."""
     invitation = await Invitation.get_or_none(id=invitation_id)
     if invitation is None:
         return None
-    exchange = await Exchange.get(id=invitation.exchange_id)
+    exchange = await exchange_of(invitation.exchange_id)
+    if exchange is None:
+        return None
     return invitation if await sees_invitations(actor, exchange, partners) else None
 
 

@@ -80,7 +80,8 @@ async def _volunteer(info: Info, pk: int) -> Any:
 @node_resolver("Invitation")
 async def _invitation(info: Info, pk: int) -> Any:
     # Only the exchange's organisers and admins: for anyone else the id names nothing.
-    return await visible_invitation(info.context.actor, pk, info.context.loaders.partner_ids)
+    loaders = info.context.loaders
+    return await visible_invitation(info.context.actor, pk, loaders.partner_ids, loaders.exchange.load)
 
 
 # node(id:) from rows (schema.engine.lookup), for the types whose selection is declared: the

@@ -80,12 +80,13 @@ INVITATION = "query($id: ID!) { node(id: $id) { ... on Invitation { id lastError
 
 
 # The lookup's own rule (invitations.manage.visible_invitation) asks for the partners only for
-# another organisation, through the request's loader, which answers the fields' rule again.
+# another organisation, and for the exchange, both through the request's loaders, which answer
+# the fields' rule (lastError) again: the exchange is read once whoever asks.
 @pytest.mark.parametrize(
     ("caller", "sees", "partner_statements"),
     [("admin", True, 0), ("host", True, 0), ("partner", True, 1), ("other", False, 1)],
 )
-async def test_an_invitation_by_id_loads_partners_only_when_they_decide(
+async def test_an_invitation_by_id_loads_partners_only_when_they_decide_and_its_exchange_once(
     gql: GraphQLClient, sql: SqlCounter, admin_key: str, caller: str, sees: bool, partner_statements: int
 ) -> None:
     host, partner, other = [await make_organisation(slug) for slug in ("host", "partner", "other")]
@@ -102,6 +103,7 @@ async def test_an_invitation_by_id_loads_partners_only_when_they_decide(
 
     assert node == ({"id": gid(invitation), "lastError": "mailbox full"} if sees else None)
     assert len(sql.reading("exchange_partner")) == partner_statements, "\n".join(sql.log.data_statements())
+    assert len(sql.reading('FROM "exchange"')) == 1, "\n".join(sql.log.data_statements())
 
 
 RESEND = """mutation($id: ID!) { resendInvitation(id: $id) {
