@@ -197,8 +197,8 @@ def can_see_invitations(actor: Actor, host_id: int, partner_ids: frozenset[int])
 def host_rights_without_others(actor: Actor, host_id: int) -> bool | None:
     """The answer of a right held by an admin, the exchange's host and some other organisations
     when those others cannot change it, else None: ``can_see_invitations`` and
-    ``sees_exact_counts`` (the others: its partners), the certificates' ``can_see_verification_url``
-    (the volunteer's sending organisation).
+    ``sees_exact_counts`` (the others: its partners), ``can_see_verification_url`` (the
+    volunteer's sending organisation).
 
     Only an organisation other than the host needs the others, so a caller that must load them
     first loads them only then."""
@@ -215,6 +215,16 @@ def host_rights_without_exchange(actor: Actor) -> bool | None:
     if actor.is_admin:
         return True
     return None if actor.is_organisation else False
+
+
+def can_see_verification_url(actor: Actor, host_id: int, volunteer_organisation_id: int | None) -> bool:
+    """Who may read a certificate's address (it carries the code): the exchange's host, an
+    admin, and the volunteer's sending organisation, which hand it to the volunteer."""
+    if actor.is_admin:
+        return True
+    if not actor.is_organisation or actor.organisation_id is None:
+        return False
+    return actor.organisation_id in (host_id, volunteer_organisation_id)
 
 
 def can_manage_invitations(actor: Actor, host_id: int) -> bool:

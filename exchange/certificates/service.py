@@ -372,23 +372,13 @@ async def latest_by_participation(participation_ids: Sequence[int]) -> dict[int,
     return latest
 
 
-def can_see_verification_url(actor: Actor, host_id: int, volunteer_organisation_id: int | None) -> bool:
-    """Who may read a certificate's address (it carries the code): the exchange's host, an
-    admin, and the volunteer's sending organisation, which hand it to the volunteer."""
-    if actor.is_admin:
-        return True
-    if not actor.is_organisation or actor.organisation_id is None:
-        return False
-    return actor.organisation_id in (host_id, volunteer_organisation_id)
-
-
 async def sees_verification_url(
     actor: Actor,
     host_id: Callable[[], Awaitable[int | None]],
     volunteer_organisation_id: Callable[[], Awaitable[int | None]],
 ) -> bool:
-    """``can_see_verification_url``, each fact loaded only when the answer depends on it: the
-    exchange's host (by ``host_id``; None: no such exchange, nothing to see) for an
+    """``access.can_see_verification_url``, each fact loaded only when the answer depends on
+    it: the exchange's host (by ``host_id``; None: no such exchange, nothing to see) for an
     organisation, the volunteer's sending organisation (by ``volunteer_organisation_id``) for
     an organisation other than the host."""
     known = access.host_rights_without_exchange(actor)
@@ -400,4 +390,4 @@ async def sees_verification_url(
     known = access.host_rights_without_others(actor, host)
     if known is not None:
         return known
-    return can_see_verification_url(actor, host, await volunteer_organisation_id())
+    return access.can_see_verification_url(actor, host, await volunteer_organisation_id())

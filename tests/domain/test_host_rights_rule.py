@@ -1,6 +1,6 @@
 """access.host_rights_without_others answers as each right held by an admin, the exchange's
 host and some other organisations (can_see_invitations and sees_exact_counts: its partners;
-certificates' can_see_verification_url: the volunteer's sending organisation) whenever it
+can_see_verification_url: the volunteer's sending organisation) whenever it
 answers at all, and leaves only an organisation other than the host to the others: the
 callers load them only then. Those callers ask this one rule rather than a copy of it; host_rights_without_exchange
 answers before it where the host cannot matter (a caller that must load the exchange first)."""
@@ -16,6 +16,7 @@ from exchange.access import (
     Actor,
     Role,
     can_see_invitations,
+    can_see_verification_url,
     host_rights_without_others,
     sees_exact_counts,
 )
@@ -40,7 +41,7 @@ def test_the_answer_without_partners_is_each_rule_s_answer_for_any_partners() ->
 def test_the_answer_without_the_sender_is_the_verification_url_rule_s_for_any_sender() -> None:
     for actor in ACTORS:
         known = host_rights_without_others(actor, HOST)
-        answers = {certificates.can_see_verification_url(actor, HOST, sender) for sender in SENDERS}
+        answers = {can_see_verification_url(actor, HOST, sender) for sender in SENDERS}
         if known is None:
             assert answers == {False, True}, actor  # the sending organisation does decide here
         else:
@@ -89,3 +90,20 @@ async def test_the_verification_url_asks_the_one_rule(monkeypatch: pytest.Monkey
     monkeypatch.setattr(access, "host_rights_without_exchange", _answering(answer))
     for actor in (Actor(Role.ADMIN), Actor(Role.ANONYMOUS), stranger):
         assert await certificates.sees_verification_url(actor, no_host, no_sender) is answer
+
+
+async def test_the_verification_url_asks_access_where_the_sender_decides(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # access's rule answering otherwise than the real one changes the certificate's answer: a
+    # copy of the rule beside the certificates would not.
+    async def host() -> int | None:
+        return HOST
+
+    async def sender() -> int | None:
+        return OTHER
+
+    stranger = Actor(Role.ORGANISATION, OTHER)  # their own volunteer: the real rule says yes
+    assert await certificates.sees_verification_url(stranger, host, sender) is True
+    monkeypatch.setattr(access, "can_see_verification_url", _answering(False))
+    assert await certificates.sees_verification_url(stranger, host, sender) is False
