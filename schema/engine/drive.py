@@ -21,7 +21,7 @@ import contextvars
 import functools
 import inspect
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
 
@@ -134,6 +134,50 @@ def _report_failed_loads(failed: list[Load], fail: Fail) -> None:
         fail(load[3], load[1], load[2], error, True)
 
 
+class _Alone:
+    """One awaitable stepped on the caller's task: what it yields goes to the task as is, so
+    the task waits on its futures and cancels it the way it would cancel the awaitable awaited
+    directly (its future cancelled, CancelledError thrown in, its clean-up stepped to the
+    end). Stepped in the entry's own context, and it notes whether the entry ever waited.
+    Spares drive's waiter future and the extra turn of the loop per wait."""
+
+    __slots__ = ("entry", "waited")
+
+    def __init__(self, entry: Entry, waited: set[int]) -> None:
+        self.entry = entry
+        self.waited = waited
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        entry = self.entry
+        sent: Any = None
+        thrown: BaseException | None = None
+        while True:
+            try:
+                yielded = entry.send(sent) if thrown is None else entry.throw(thrown)
+            except StopIteration as stop:
+                return stop.value
+            if not entry.waited and getattr(yielded, "_asyncio_future_blocking", None) is not None:
+                entry.waited = True
+                self.waited.add(id(entry.column))
+            sent = thrown = None
+            try:
+                sent = yield yielded
+            except GeneratorExit:  # closed, never to be resumed: so is the awaitable
+                close = getattr(entry.awaitable, "close", None)
+                if close is not None:
+                    close()
+                raise
+            except BaseException as error:  # the task's cancellation, thrown in as it would be
+                thrown = error
+
+
+async def _alone(entry: Entry, fail: Fail, waited: set[int]) -> None:
+    try:
+        entry.column[entry.index] = await _Alone(entry, waited)
+    except Exception as error:
+        fail(entry.where, entry.column, entry.index, error, entry.waited)
+
+
 async def drive(pending: list[Entry], loads: list[Load] | None, fail: Fail, waited: set[int]) -> None:
     """Run awaitables to completion the way asyncio's tasks would, without a task each.
 
@@ -144,6 +188,9 @@ async def drive(pending: list[Entry], loads: list[Load] | None, fail: Fail, wait
     value); the others go on. ``waited`` receives the ids of the columns some awaitable of
     which waited on a future.
     """
+    if len(pending) == 1 and not loads:
+        await _alone(pending[0], fail, waited)
+        return
     loop = asyncio.get_running_loop()
     waiting: dict[Any, list[Entry]] = {}
     settled: list[Any] = []

@@ -4,6 +4,7 @@ failing one is reported alone, and a cancelled drive ends everything it started 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from typing import Any
 
 import pytest
@@ -181,3 +182,91 @@ def test_loader_calls_come_from_to_one_declarations() -> None:
     # Declared, but no to-one loader call: partners are a list, seatsLeft only names its columns.
     for name in ("partners", "seats_left", "invitations"):
         assert loader_call(field(ExperienceExchange, name)) is None, name
+
+
+# One awaitable alone is stepped on the drive's own task (drive._Alone): the same answers.
+
+
+async def test_one_awaitable_alone_gives_its_value_and_notes_its_wait() -> None:
+    loop = asyncio.get_running_loop()
+    answer = loop.create_future()
+
+    async def waits() -> int:
+        await asyncio.sleep(0)
+        return await answer + 1
+
+    loop.call_later(0.01, answer.set_result, 41)
+    column, pending = entries(waits())
+    waited: set[int] = set()
+    await drive(pending, None, refuse, waited)
+    assert column == [42]
+    assert waited == {id(column)}
+
+
+@pytest.mark.parametrize("waits_first", [False, True])
+async def test_one_awaitable_alone_that_fails_is_reported(waits_first: bool) -> None:
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+    loop.call_soon(ready.set_result, None)
+    failures: list[tuple[Any, BaseException, bool]] = []
+
+    async def fails() -> None:
+        if waits_first:
+            await ready
+        else:
+            await asyncio.sleep(0)  # a bare yield is no wait
+        raise KeyError("boom")
+
+    def note(where: Any, column: list[Any], index: int, error: BaseException, waited: bool) -> None:
+        failures.append((where, error, waited))
+        column[index] = "failed"
+
+    column, pending = entries(fails())
+    waited: set[int] = set()
+    await drive(pending, None, note, waited)
+    assert column == ["failed"]
+    assert [(where, type(error), was) for where, error, was in failures] == [(0, KeyError, waits_first)]
+    assert waited == ({id(column)} if waits_first else set())
+
+
+async def test_one_awaitable_alone_is_cancelled_to_its_end_with_the_drive() -> None:
+    loop = asyncio.get_running_loop()
+    never = loop.create_future()
+    seen: list[str] = []
+
+    async def waits_forever() -> None:
+        try:
+            await never
+        except asyncio.CancelledError:
+            await asyncio.sleep(0)
+            seen.append("cancelled")
+            raise
+
+    tasks_before = asyncio.all_tasks()
+    _column, pending = entries(waits_forever())
+    driver = asyncio.ensure_future(_drive(pending))
+    await asyncio.sleep(0.01)
+    driver.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await driver
+    assert seen == ["cancelled"]
+    assert never.cancelled()
+    assert asyncio.all_tasks() == tasks_before
+
+
+async def test_one_awaitable_alone_runs_in_its_own_context() -> None:
+    variable: contextvars.ContextVar[str] = contextvars.ContextVar("variable", default="outside")
+    own = contextvars.copy_context()
+    own.run(variable.set, "its own")
+
+    async def reads_and_sets() -> str:
+        seen = variable.get()
+        await asyncio.sleep(0)
+        variable.set("changed")
+        return seen
+
+    column: list[Any] = [None]
+    await drive([Entry(reads_and_sets(), column, 0, context=own)], None, refuse, set())
+    assert column == ["its own"]
+    assert variable.get() == "outside"
+    assert own[variable] == "changed"
