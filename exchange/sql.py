@@ -244,11 +244,11 @@ class Join:
     joins: dict[str, Join] = field(default_factory=dict)
 
 
-# projected()'s answers: a compiled query asks the same fetch for the same projection on
-# every request. Keyed by the (hashable) projection with the offered joins checked by
-# identity (the offers are module constants, exchange.joins); a few hundred bytes an entry,
-# cleared when full.
-_PROJECTED: dict[tuple[str, type[Model], Projected], tuple[dict[str, Join], list[str], list[str]]] = {}
+# projected()'s answers: a compiled query asks the same fetch for the same projection object
+# on every request. Keyed by identities (hashing a projection runs Python code per nesting
+# level); each entry holds its projection and offered joins, so their ids stay theirs while
+# it is kept. A few hundred bytes an entry, cleared when full.
+_PROJECTED: dict[tuple[str, int, int, int], tuple[Projected, dict[str, Join], list[str], list[str]]] = {}
 PROJECTED_ENTRIES = 1024
 NO_JOINS: dict[str, Join] = {}
 
@@ -259,14 +259,14 @@ def projected(
     """The select expressions and LEFT JOIN clauses for ``projection`` over the row ``alias``
     of ``model``. Only the model's own column names and the offered joins are accepted
     (identifiers are formatted into the SQL). The lists are shared: do not change them."""
-    key = (alias, model, projection)
+    key = (alias, id(model), id(projection), id(offered))
     found = _PROJECTED.get(key)
-    if found is not None and found[0] is offered:
-        return found[1], found[2]
+    if found is not None:
+        return found[2], found[3]
     selects, clauses = _projected(alias, model, projection, offered)
     if len(_PROJECTED) >= PROJECTED_ENTRIES:
         _PROJECTED.clear()
-    _PROJECTED[key] = (offered, selects, clauses)
+    _PROJECTED[key] = (projection, offered, selects, clauses)
     return selects, clauses
 
 

@@ -28,8 +28,10 @@ def test_a_projection_gives_its_columns_then_its_joins() -> None:
 
 def test_the_same_fetch_is_answered_from_memory() -> None:
     first = sql.projected("e", Exchange, EXCHANGE, joins.EXCHANGE)
-    again = sql.projected("e", Exchange, Projection(("id", "slug"), (("host", HOST),)), joins.EXCHANGE)
+    again = sql.projected("e", Exchange, EXCHANGE, joins.EXCHANGE)
     assert again[0] is first[0] and again[1] is first[1]
+    equal = sql.projected("e", Exchange, Projection(("id", "slug"), (("host", HOST),)), joins.EXCHANGE)
+    assert equal == first
 
 
 def test_other_offered_joins_are_not_answered_from_memory() -> None:
