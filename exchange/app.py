@@ -18,9 +18,7 @@ from starlette.routing import Route, WebSocketRoute
 from exchange import db, runtime
 from exchange.deadlines import within
 from exchange.middleware import (
-    BodySizeLimitMiddleware,
-    RequestIdMiddleware,
-    SecurityHeadersMiddleware,
+    EdgeMiddleware,
     redact_access_log,
 )
 from exchange.settings import Settings, get_settings
@@ -117,12 +115,8 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         *certificate_page.routes(settings),
         *board_page.routes(),
     ]
-    # Outermost first: every response (even a refused body) carries the request id and nosniff.
-    middleware = [
-        Middleware(RequestIdMiddleware),
-        Middleware(SecurityHeadersMiddleware),
-        Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
-    ]
+    # Every response (even a refused body) carries the request id and nosniff.
+    middleware = [Middleware(EdgeMiddleware, max_bytes=settings.max_body_bytes)]
     if settings.cors_origins:
         middleware.append(
             Middleware(

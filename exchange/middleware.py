@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import re
-import uuid
-from collections.abc import MutableMapping
 from typing import Any
 
 import orjson
@@ -55,50 +54,125 @@ def current_request_id() -> str | None:
     return request_id_var.get()
 
 
-class RequestIdMiddleware:
-    """One id per request: the caller's ``X-Request-Id`` if it looks sane, else a new one;
-    in ``scope["state"]["request_id"]``, the logs' context and the response header."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        incoming = None
-        for name, value in scope.get("headers", ()):
-            if name == b"x-request-id":
-                incoming = value.decode("latin-1")
-                break
-        request_id = incoming if incoming and _SAFE_ID.match(incoming) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-        token = request_id_var.set(request_id)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                headers.append((b"x-request-id", request_id.encode()))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
-        finally:
-            request_id_var.reset(token)
-
-
 def graphql_error_body(message: str, code: TransportCode, **extensions: Any) -> bytes:
     return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code, **extensions}}]})
 
 
-class BodySizeLimitMiddleware:
-    """Refuses bodies over ``max_bytes`` with 413 before the application reads them
-    (declared by Content-Length, or counted while streaming)."""
+# GraphiQL sets its own, looser policy (it loads its scripts from a CDN).
+DEFAULT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+HTML_HEADERS = {
+    b"content-security-policy": DEFAULT_CSP.encode(),
+    b"x-frame-options": b"DENY",
+    b"referrer-policy": b"no-referrer",
+}
+
+
+def new_request_id() -> str:
+    # An id, not a secret: 128 random bits in hex, without uuid4's object per request.
+    return os.urandom(16).hex()
+
+
+def _with_edge_headers(headers: Any, request_id: bytes) -> list[tuple[bytes, bytes]]:
+    """The response's headers, then ``nosniff`` (and on HTML pages the page rules) unless the
+    response set its own, then ``X-Request-Id``."""
+    headers = list(headers)
+    present: set[bytes] = set()
+    content_type = b""
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == b"content-type" and b"content-type" not in present:
+            content_type = value
+        present.add(lowered)
+    if b"x-content-type-options" not in present:
+        headers.append((b"x-content-type-options", b"nosniff"))
+    if content_type.startswith(b"text/html"):
+        headers.extend((name, value) for name, value in HTML_HEADERS.items() if name not in present)
+    headers.append((b"x-request-id", request_id))
+    return headers
+
+
+class EdgeMiddleware:
+    """What every request meets first, in one pass (one layer, not three: it runs for every
+    request):
+
+    - a request id: the caller's ``X-Request-Id`` if it looks sane, else a new one; in
+      ``scope["state"]["request_id"]``, the logs' context and the response header;
+    - ``nosniff`` on every HTTP response; on HTML pages also CSP, framing and referrer rules,
+      unless the page set its own;
+    - bodies over ``max_bytes`` refused with 413 before the application reads them (declared
+      by Content-Length, or counted while streaming); a refusal carries the headers above.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
+            await self.app(scope, receive, send)
+            return
+        incoming = None
+        declared = 0
+        for name, value in scope.get("headers", ()):
+            if name == b"x-request-id":
+                if incoming is None:
+                    incoming = value.decode("latin-1")
+            elif name == b"content-length":
+                try:
+                    declared = max(declared, int(value))
+                except ValueError:
+                    pass
+        request_id = incoming if incoming and _SAFE_ID.match(incoming) else new_request_id()
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        try:
+            if kind == "websocket":
+                await self.app(scope, receive, send)
+                return
+            marked = request_id.encode()
+
+            async def send_marked(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message = {**message, "headers": _with_edge_headers(message.get("headers", ()), marked)}
+                await send(message)
+
+            if scope["method"] in ("GET", "HEAD", "OPTIONS"):
+                await self.app(scope, receive, send_marked)
+                return
+            if declared > self.max_bytes:
+                await self._refuse(send_marked)
+                return
+            # Read the body here (it is at most max_bytes), then hand it on in one piece.
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self.max_bytes:
+                    await self._refuse(send_marked)
+                    return
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+            delivered = False
+
+            async def replay() -> Message:
+                nonlocal delivered
+                if not delivered:
+                    delivered = True
+                    return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+                return await receive()
+
+            await self.app(scope, replay, send_marked)
+        finally:
+            request_id_var.reset(token)
 
     async def _refuse(self, send: Send) -> None:
         body = graphql_error_body(
@@ -117,83 +191,3 @@ class BodySizeLimitMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = 0
-                if declared > self.max_bytes:
-                    await self._refuse(send)
-                    return
-        # Read the body here (it is at most max_bytes), then hand it on in one piece.
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await self._refuse(send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-
-# GraphiQL sets its own, looser policy (it loads its scripts from a CDN).
-DEFAULT_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-HTML_HEADERS = {
-    b"content-security-policy": DEFAULT_CSP.encode(),
-    b"x-frame-options": b"DENY",
-    b"referrer-policy": b"no-referrer",
-}
-
-
-class SecurityHeadersMiddleware:
-    """``nosniff`` on everything; on HTML pages also CSP, framing and referrer rules, unless
-    the page set its own."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: MutableMapping[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                additions: dict[bytes, bytes] = {b"x-content-type-options": b"nosniff"}
-                content_type = next(
-                    (value for name, value in headers if name.lower() == b"content-type"), b""
-                )
-                if content_type.startswith(b"text/html"):
-                    additions.update(HTML_HEADERS)
-                headers.extend((name, value) for name, value in additions.items() if name not in present)
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)

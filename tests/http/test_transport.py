@@ -126,6 +126,9 @@ async def test_body_over_the_limit_is_413(make_client: AppFactory) -> None:
         )
         assert over.status_code == 413
         assert codes(over) == ["REQUEST_TOO_LARGE"]
+        # Refused before the application: still marked like every response.
+        assert len(over.headers["x-request-id"]) == 32
+        assert over.headers["x-content-type-options"] == "nosniff"
 
         async def chunks():  # no Content-Length: counted while streaming
             for _ in range(5):
@@ -145,6 +148,8 @@ async def test_request_id_header_and_client_supplied_id(make_client: AppFactory)
         assert echoed.headers["x-request-id"] == "trace-123"
         unsafe = await post(client, "{ __typename }", headers={"X-Request-Id": "bad id\twith spaces"})
         assert unsafe.headers["x-request-id"] != "bad id\twith spaces"
+        assert response.headers.get_list("x-request-id") == [response.headers["x-request-id"]]
+        assert response.headers["x-request-id"] != unsafe.headers["x-request-id"]
 
 
 async def test_security_headers_on_graphiql(make_client: AppFactory) -> None:
