@@ -15,7 +15,7 @@ import asyncio
 import logging
 import math
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import RedisStorage, Storage
@@ -29,8 +29,7 @@ REDIS_TIMEOUT_SECONDS = 0.5
 REDIS_RETRY_SECONDS = 15.0
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):  # a tuple: made for every request
     allowed: bool
     limit: int
     remaining: int
@@ -130,6 +129,7 @@ def _redis_uri(url: str) -> str:
 class RateLimiter:
     def __init__(self, settings: Settings) -> None:
         self.item = RateLimitItemPerSecond(settings.rate_limit_points, settings.rate_limit_window_seconds)
+        self.limit = int(self.item.amount)
         self.memory = MemoryWindows(settings.rate_limit_points, settings.rate_limit_window_seconds)
         self.redis: SlidingWindowCounterRateLimiter | None = None
         self._redis_storage: Storage | None = None
@@ -143,10 +143,6 @@ class RateLimiter:
             )
             self.redis = SlidingWindowCounterRateLimiter(self._redis_storage)
         self._redis_down_until = 0.0
-
-    @property
-    def limit(self) -> int:
-        return int(self.item.amount)
 
     async def hit(self, scope: str, cost: int) -> Decision:
         """Spend ``cost`` points of ``scope``'s budget if they fit."""
