@@ -94,14 +94,29 @@ async def _cancel(task: asyncio.Task[Any], request_id: str) -> None:
 async def until_deadline(seconds: float, work: Coroutine[Any, Any, T], request_id: str) -> T:
     """The result of ``work``, or TimeoutError once ``seconds`` have passed and ``work`` has been
     cancelled (and has ended)."""
-    task = asyncio.ensure_future(work)
+    # asyncio.wait({task}, timeout=seconds) without its sets and per-call closures (every
+    # request passes here): one waiter, woken by the task's end or by the timer.
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(work)
+    waiter = loop.create_future()
+
+    def wake(_: object) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    timer = loop.call_later(max(seconds, 0), wake, None)
+    task.add_done_callback(wake)
     try:
-        done, _ = await asyncio.wait({task}, timeout=max(seconds, 0))
+        await waiter
     except asyncio.CancelledError:
+        timer.cancel()
+        task.remove_done_callback(wake)
         await _cancel(task, request_id)
         raise
-    if task in done:
+    timer.cancel()
+    if task.done():
         return task.result()
+    task.remove_done_callback(wake)
     await _cancel(task, request_id)
     raise TimeoutError(f"no answer within {seconds} s")
 
