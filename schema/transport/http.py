@@ -43,6 +43,7 @@ from schema.transport import sockets
 from schema.transport.errors import format_result
 from schema.transport.execution import Admission, Outcome, run_graphql_core, run_plan
 from schema.transport.graphiql import graphiql_page
+from schema.transport.headers import index_headers
 from schema.transport.negotiation import negotiate, wants_html
 from schema.transport.params import read_arrival
 from schema.transport.refusals import as_refusal, request_id_of
@@ -117,6 +118,7 @@ class ExchangeGraphQL(StreamingGraphQL):
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         if self.is_websocket_request(request):
             return await super().run(request, context, root_value)
+        index_headers(request)
         return await self.handle_http(request, root_value)
 
     # ------------------------------------------------------------ HTTP
