@@ -48,6 +48,14 @@ class Limits:
             max_fields=settings.max_fields,
         )
 
+    def __hash__(self) -> int:
+        # Part of the document cache's key on every request: hashed once, not field by field.
+        found: int | None = self.__dict__.get("_hash")
+        if found is None:
+            found = hash(tuple(getattr(self, name) for name in self.__dataclass_fields__))
+            object.__setattr__(self, "_hash", found)
+        return found
+
     @property
     def hide_suggestions(self) -> bool:
         # "Did you mean …" reveals the schema; where introspection is off, so are they.
