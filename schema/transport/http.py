@@ -164,12 +164,10 @@ class ExchangeGraphQL(StreamingGraphQL):
         return Outcome(body, status, refused.headers)
 
     def _respond(self, media: str, outcome: Outcome) -> Response:
-        return Response(
-            orjson.dumps(outcome.body),
-            status_code=outcome.status,
-            headers=outcome.headers,
-            media_type=media,
-        )
+        return Answer(orjson.dumps(outcome.body), outcome.status, outcome.headers, media)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        return SubResponse()
 
     async def admit(self, request: Request, carriage: Carriage) -> tuple[Admitted, Admission]:
         """The request through the admission pipeline (raises RequestError to refuse), and what
@@ -209,7 +207,7 @@ class ExchangeGraphQL(StreamingGraphQL):
         )
         outcome.headers = {**admitted.headers, **outcome.headers} if outcome.headers else admitted.headers
         sub_response = admission.sub_response
-        for name, value in sub_response.headers.items():
+        for name, value in sub_response.headers.items() if sub_response.raw_headers else ():
             if name.lower() not in ("content-length", "content-type"):
                 outcome.headers.setdefault(name, value)
         if sub_response.status_code:
@@ -254,3 +252,33 @@ class ExchangeGraphQL(StreamingGraphQL):
 
 
 __all__ = ["ExchangeGraphQL"]
+
+
+class SubResponse(Response):
+    """What a resolver may set on the response (headers, a status), as Strawberry's sub-response
+    offers it, made without rendering an empty body and deleting its content-length."""
+
+    def __init__(self) -> None:
+        self.status_code = None  # type: ignore[assignment]  # None: the answer's own status
+        self.background = None
+        self.body = b""
+        self.raw_headers = []
+
+
+class Answer(Response):
+    """The JSON answer: its headers as Starlette's Response lays them out (the outcome's, then
+    content-length and content-type unless given), encoded once here."""
+
+    def __init__(self, body: bytes, status: int, headers: dict[str, str], media: str) -> None:
+        self.status_code = status
+        self.background = None
+        self.body = body
+        raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+        names = {name for name, _ in raw}
+        if b"content-length" not in names and status >= 200 and status not in (204, 304):
+            raw.append((b"content-length", str(len(body)).encode("latin-1")))
+        if b"content-type" not in names:
+            if media.startswith("text/") and "charset=" not in media.lower():
+                media += "; charset=utf-8"
+            raw.append((b"content-type", media.encode("latin-1")))
+        self.raw_headers = raw

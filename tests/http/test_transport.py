@@ -36,6 +36,13 @@ async def test_content_type_follows_accept(make_client: AppFactory) -> None:
         refused = await post(client, "{ __typename }", accept="application/xml")
         assert refused.status_code == 406
         assert codes(refused) == ["NOT_ACCEPTABLE"]
+        for response in (modern, legacy, refused):
+            assert response.headers.get_list("content-type") == [response.headers["content-type"]]
+            assert response.headers.get_list("content-length") == [str(len(response.content))]
+        # Each header once, as Starlette lays them out: the answer's own, then length and type.
+        names = [name for name, _value in modern.headers.raw]
+        assert len(names) == len(set(names))
+        assert names.index(b"ratelimit-limit") < names.index(b"content-length") < names.index(b"content-type")
 
 
 async def test_request_errors_are_400_with_graphql_response_json_and_200_with_json(
