@@ -26,14 +26,20 @@ from tortoise.backends.base_postgres.client import translate_exceptions
 
 
 class Pinned:
-    """One pooled connection lent to a run of reads, for the client it came from."""
+    """One pooled connection lent to a run of reads, for the client it came from (what
+    ``connections.get(name)`` answered, with Tortoise's connections as they were then)."""
 
-    __slots__ = ("busy", "client", "connection")
+    __slots__ = ("busy", "client", "connection", "name", "storage", "storage_var")
 
-    def __init__(self, client: AsyncpgDBClient, connection: Any) -> None:
+    def __init__(self, client: AsyncpgDBClient, connection: Any, name: str) -> None:
         self.client = client
         self.connection = connection
+        self.name = name
         self.busy = False
+        # Tortoise keeps a context's connections in a dict held by a context variable, and a
+        # transaction (or any connection set) puts a new dict there.
+        self.storage_var: ContextVar[dict[str, Any]] = connections._storage_var
+        self.storage = self.storage_var.get()
 
     async def fetch(self, sql: str, params: Sequence[Any]) -> Sequence[Any]:
         """The rows of one statement (what ``AsyncpgDBClient.execute_query`` returns for a
@@ -56,6 +62,17 @@ async def _fetch_on(
 
 
 _pinned: ContextVar[Pinned | None] = ContextVar("exchange_pinned_connection", default=None)
+
+
+def pinned_client(name: str) -> AsyncpgDBClient | None:
+    """What ``connections.get(name)`` answers here, without asking Tortoise (a chain of
+    calls through its context proxy, for every statement): inside a block that lent this
+    context a connection for ``name``, while Tortoise's connections are the ones it had
+    then (a transaction begun since has its own). None otherwise: ask Tortoise."""
+    pinned = _pinned.get()
+    if pinned is None or pinned.name != name or pinned.storage_var.get() is not pinned.storage:
+        return None
+    return pinned.client
 
 
 def lent(client: object) -> Pinned | None:
@@ -103,7 +120,7 @@ class OneConnection:
             _give_back(client)
             raise
         self._client, self._holder = client, holder
-        self._token = _pinned.set(Pinned(client, connection))
+        self._token = _pinned.set(Pinned(client, connection, self._name))
 
     async def __aexit__(self, *exc_info: object) -> None:
         client, holder, token = self._client, self._holder, self._token

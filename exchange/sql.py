@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from tortoise import connections
 from tortoise.models import Model
 
-from exchange.pinned import lent
+from exchange.pinned import lent, pinned_client
 from exchange.rows import M, builder, instances
 
 
@@ -23,7 +23,8 @@ class Statement:
     (``$1`` for asyncpg, ``?1`` for SQLite), so fragments may be built in any order."""
 
     def __init__(self, connection_name: str = "default") -> None:
-        self.connection = connections.get(connection_name)
+        client = pinned_client(connection_name)
+        self.connection = connections.get(connection_name) if client is None else client
         self.prefix = "?" if self.connection.capabilities.dialect == "sqlite" else "$"
         self.params: list[Any] = []
 

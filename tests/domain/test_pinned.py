@@ -83,6 +83,38 @@ async def test_a_transaction_keeps_its_own_connection(bus: RecordingBus) -> None
         await backend_pid()
 
 
+async def test_statements_in_a_block_know_their_client_without_asking_tortoise(
+    bus: RecordingBus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, postgres = connections.get("default"), on_postgres()
+    async with pinned.one_connection():
+        asked: list[str] = []
+        ask = type(connections._get_handler()).get
+
+        def counting(handler: Any, name: str) -> Any:
+            asked.append(name)
+            return ask(handler, name)
+
+        monkeypatch.setattr(type(connections._get_handler()), "get", counting)
+        assert Statement().connection is client
+        assert asked == ([] if postgres else ["default"])
+        assert (pinned.pinned_client("default") is client) == postgres
+        assert pinned.pinned_client("other") is None
+
+
+async def test_a_transaction_begun_inside_a_block_keeps_its_statements(bus: RecordingBus) -> None:
+    """A transaction opened inside a block sets Tortoise's connections anew: statements in it
+    go to the transaction's connection, not the block's."""
+    async with pinned.one_connection():
+        outside_pid = await backend_pid()
+        async with in_transaction() as transaction:
+            assert pinned.pinned_client("default") is None
+            assert Statement().connection is transaction
+            inside_pid = await backend_pid()
+        assert (inside_pid != outside_pid) == on_postgres()
+        assert Statement().connection is connections.get("default")
+
+
 # A statement for each kind of driver error Tortoise translates, and the error it becomes.
 FAILING = {
     "syntax or access": ("SELECT no_such_column FROM volunteer", OperationalError),
