@@ -31,6 +31,7 @@ def localized(
         lambda context, locale: context.locales(locale),
         fallback_attribute=fallback_attribute,
         fallback=fallback,
+        first_locale_first=True,  # pick_text tries the preferred languages in order
     )
 
 

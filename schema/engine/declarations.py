@@ -84,6 +84,9 @@ class Localized:
     fallback_attribute: str | None = None
     fallback: str | None = None
     argument: str = "locale"
+    # pick(texts, locales) is texts[locales[0]] whenever texts has locales[0]: row builders
+    # then read that text without calling pick (one call per text served, most of them).
+    first_locale_first: bool = False
 
     @property
     def attributes(self) -> frozenset[str]:

@@ -74,7 +74,9 @@ def finish(shape: Shape, base: int, namespace: dict[str, Any], counter: Iterator
             namespace[name] = encode
             value = f"{name}({type_name!r}, row[{base + index}])"
         elif kind == "localized":
-            index, (decode, slow), nullable, fallback_index, fallback, pick, slot, checked = detail
+            index, (decode, slow), nullable, fallback_index, fallback, pick, first_first, slot, checked = (
+                detail
+            )
             number = next(counter)
             namespace[f"_p{number}"] = pick
             namespace[f"_j{number}"] = slow
@@ -86,7 +88,11 @@ def finish(shape: Shape, base: int, namespace: dict[str, Any], counter: Iterator
                 texts = f"(_d{number}(v) if {read}.__class__ is str else _j{number}(v))"
             if nullable:
                 texts = f"(None if {read} is None else {texts.replace(read, 'v')})"
-            value = f"_p{number}({texts}, env[{slot}])"
+                value = f"_p{number}({texts}, env[{slot}])"
+            elif first_first:  # the first locale's text read in place; pick for the rest
+                value = f"(t[f{slot}] if f{slot} in (t := {texts}) else _p{number}(t, env[{slot}]))"
+            else:
+                value = f"_p{number}({texts}, env[{slot}])"
             if fallback_index is not None:
                 value = f"({value} or row[{base + fallback_index}])"
             elif fallback is not None:
@@ -114,22 +120,32 @@ def generate(shape: Shape, base: int) -> None:
     slots = sorted({int(slot) for slot in _ENV_ITEM.findall(expression)})
     expression = _ENV_ITEM.sub(r"e\1", expression)
     env = "".join(f"    e{slot} = env[{slot}]\n" for slot in slots)
+    # The first locale of each list read in place (None when the list is empty: in no texts).
+    env += "".join(
+        f"    f{slot} = e{slot}[0] if e{slot} else None\n" for slot in slots if f"f{slot}" in expression
+    )
     # Only a shape with children hands its rows and dicts to the next level.
     keep = "\n        objects.append(built)" if shape.children else ""
     kept = "\n            kept.append(row)\n            objects.append(built)" if shape.children else ""
+    # Rows of exactly the shape's width (a level below the root: keys, then the projection)
+    # are unpacked into locals, cheaper than indexing a driver record column by column; the
+    # root's may carry a column after the projection's (a page's total), so they are indexed.
+    unpacked = _ROW_ITEM.sub(r"c\1", expression)
+    columns = ", ".join(f"c{index}" for index in range(base + shape.width))
     source = (
         f"def build(row, env):\n{env}    return {expression}\n\n"
         f"def build_rows(rows, env):\n{env}    return [{expression} for row in rows]\n\n"
-        f"def build_keyed(rows, env):\n{env}    return {{row[0]: {expression} for row in rows}}\n\n"
+        f"def build_keyed(rows, env):\n{env}    return {{c0: {unpacked} for {columns} in rows}}\n\n"
         f"def fill(rows, env, lists, objects):\n{env}"
-        "    for row in rows:\n"
-        f"        built = {expression}\n"
-        f"        lists[row[0]].append(built){keep}\n\n"
+        f"    for {columns} in rows:\n"
+        f"        built = {unpacked}\n"
+        f"        lists[c0].append(built){keep}\n\n"
         f"def page(parent_rows, start, end, env, kept, objects):\n{env}"
         "    nodes = []\n"
         "    for row in parent_rows:\n"
-        "        if start <= row[1] < end:\n"
-        f"            built = {expression}\n"
+        f"        {columns} = row\n"
+        "        if start <= c1 < end:\n"
+        f"            built = {unpacked}\n"
         f"            nodes.append(built){kept}\n"
         "    return nodes\n"
     )
@@ -142,6 +158,7 @@ def generate(shape: Shape, base: int) -> None:
 
 
 _ENV_ITEM = re.compile(r"\benv\[(\d+)\]")
+_ROW_ITEM = re.compile(r"\brow\[(\d+)\]")
 
 
 def generate_children(shape: Shape) -> None:

@@ -130,6 +130,7 @@ class Compiler(ConnectionCompiler):
                     None if fallback is None else shape.column(projection[fallback]),
                     reads.fallback,
                     reads.pick,
+                    reads.first_locale_first,
                     len(self.slots) - 1,
                     # Checked for null only where the text can be missing: a constant fallback
                     # or a NOT NULL fallback column always gives one.
