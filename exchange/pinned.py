@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from contextvars import ContextVar, Token
 from typing import Any
 
-from tortoise import connections
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
 from tortoise.backends.base_postgres.client import translate_exceptions
+from tortoise.connection import ConnectionHandler
+from tortoise.context import require_context
 
 
 class Pinned:
@@ -31,15 +32,17 @@ class Pinned:
 
     __slots__ = ("busy", "client", "connection", "name", "storage", "storage_var")
 
-    def __init__(self, client: AsyncpgDBClient, connection: Any, name: str) -> None:
+    def __init__(
+        self, client: AsyncpgDBClient, connection: Any, name: str, storage_var: ContextVar[dict[str, Any]]
+    ) -> None:
         self.client = client
         self.connection = connection
         self.name = name
         self.busy = False
         # Tortoise keeps a context's connections in a dict held by a context variable, and a
         # transaction (or any connection set) puts a new dict there.
-        self.storage_var: ContextVar[dict[str, Any]] = connections._storage_var
-        self.storage = self.storage_var.get()
+        self.storage_var = storage_var
+        self.storage = storage_var.get()
 
     async def fetch(self, sql: str, params: Sequence[Any]) -> Sequence[Any]:
         """The rows of one statement (what ``AsyncpgDBClient.execute_query`` returns for a
@@ -62,6 +65,12 @@ async def _fetch_on(
 
 
 _pinned: ContextVar[Pinned | None] = ContextVar("exchange_pinned_connection", default=None)
+
+
+def tortoise_connections() -> ConnectionHandler:
+    """The current Tortoise context's connections: what ``tortoise.connections`` forwards to,
+    without the proxy's import statement and lookup on every attribute (per statement)."""
+    return require_context().connections
 
 
 def pinned_client(name: str) -> AsyncpgDBClient | None:
@@ -105,7 +114,8 @@ class OneConnection:
         self._token: Token[Pinned | None] | None = None
 
     async def __aenter__(self) -> None:
-        client = connections.get(self._name)
+        handler = tortoise_connections()
+        client = handler.get(self._name)
         # Exactly the pool's client: a transaction's (a subclass) has its one connection already.
         if type(client) is not AsyncpgDBClient or _pinned.get() is not None:
             return
@@ -120,7 +130,7 @@ class OneConnection:
             _give_back(client)
             raise
         self._client, self._holder = client, holder
-        self._token = _pinned.set(Pinned(client, connection, self._name))
+        self._token = _pinned.set(Pinned(client, connection, self._name, handler._storage_var))
 
     async def __aexit__(self, *exc_info: object) -> None:
         client, holder, token = self._client, self._holder, self._token

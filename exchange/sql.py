@@ -11,10 +11,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from tortoise import connections
 from tortoise.models import Model
 
-from exchange.pinned import lent, pinned_client
+from exchange.pinned import lent, pinned_client, tortoise_connections
 from exchange.rows import M, builder, instances
 
 
@@ -24,7 +23,7 @@ class Statement:
 
     def __init__(self, connection_name: str = "default") -> None:
         client = pinned_client(connection_name)
-        self.connection = connections.get(connection_name) if client is None else client
+        self.connection = tortoise_connections().get(connection_name) if client is None else client
         self.prefix = "?" if self.connection.capabilities.dialect == "sqlite" else "$"
         self.params: list[Any] = []
 
