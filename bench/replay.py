@@ -16,7 +16,10 @@ with like (bench/RESULTS.md says how much that is).
   (Debian's ``valgrind``): this process runs itself twice under it, with no measured
   requests and with ``--requests``, and prints the difference divided by the requests. The
   same total for the same code and data whatever else the machine is doing; a run takes a
-  few minutes.
+  few minutes. ``--concurrency N`` sends N requests at once (execution slots and the pool's
+  queue then work as under load).
+- ``--live``: no replay, every statement sent to the database: the driver's protocol and
+  decoding count too (``--live --instructions`` compares the servers' whole client-side work).
 """
 
 from __future__ import annotations
@@ -68,11 +71,25 @@ def _replaying(server: str) -> None:
         connection.Connection.fetch = replayed_driver
 
 
-async def _requests(server: str, scenario: str, requests: int, database: str, bytecodes: bool) -> None:
+async def _requests(
+    server: str,
+    scenario: str,
+    requests: int,
+    database: str,
+    bytecodes: bool,
+    concurrency: int = 1,
+    how: str = "replay",
+) -> None:
     async with inprocess.serving(server, scenario, database, WARMUP) as send:
-        if not bytecodes:  # under callgrind: the requests only
-            for _ in range(requests):
-                await send()
+        if not bytecodes:  # under callgrind: the requests only, ``concurrency`` at a time
+            left = [requests]
+
+            async def one_after_another() -> None:
+                while left[0] > 0:
+                    left[0] -= 1
+                    await send()
+
+            await asyncio.gather(*(one_after_another() for _ in range(concurrency)))
             return
         counts: collections.Counter[tuple[str, str]] = collections.Counter()
 
@@ -89,11 +106,11 @@ async def _requests(server: str, scenario: str, requests: int, database: str, by
                 await send()
         finally:
             sys.settrace(None)
-        _print_bytecodes(server, scenario, counts, requests)
+        _print_bytecodes(server, scenario, counts, requests, how)
 
 
 def _print_bytecodes(
-    server: str, scenario: str, counts: collections.Counter[tuple[str, str]], requests: int
+    server: str, scenario: str, counts: collections.Counter[tuple[str, str]], requests: int, how: str
 ) -> None:
     root = str(Path(__file__).resolve().parent.parent) + os.sep
 
@@ -101,7 +118,7 @@ def _print_bytecodes(
         return re.sub(r".*/(site-packages|python3\.\d+)/", "", filename.replace(root, ""))
 
     total = sum(counts.values())
-    print(f"{server}, {scenario}: {total // requests} bytecodes per request (replay)")
+    print(f"{server}, {scenario}: {total // requests} bytecodes per request ({how})")
     by_function = collections.Counter({f"{where(f)}:{name}": n for (f, name), n in counts.items()})
     for name, count in by_function.most_common(40):
         print(f"{count // requests:9d}  {name}")
@@ -133,7 +150,8 @@ def _instructions(argv: list[str], requests: int) -> None:
                 raise SystemExit(f"callgrind run failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
             totals.append(int(found.group(1)))
     per_request = (totals[1] - totals[0]) / requests
-    print(f"{argv[1]}, {argv[3]}: {per_request / 1e6:.3f} M instructions per request (replay, callgrind)")
+    how = "live" if "--live" in argv else "replay"
+    print(f"{argv[1]}, {argv[3]}: {per_request / 1e6:.3f} M instructions per request ({how}, callgrind)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,6 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", default="page10", help="page<N> or node (on exchange_bench)")
     parser.add_argument("--database", default=inprocess.DATABASE)
     parser.add_argument("--requests", type=int, default=None)
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="fetch every statement's rows from the database each time (no replay): the driver's work counts",
+    )
+    parser.add_argument("--concurrency", type=int, default=1, help="requests at once (--instructions)")
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--cpu", action="store_true")
     mode.add_argument("--bytecodes", action="store_true")
@@ -150,18 +174,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.instructions:
         requests = args.requests or 200
-        _instructions(
-            ["--server", args.server, "--scenario", args.scenario, "--database", args.database], requests
-        )
+        argv = ["--server", args.server, "--scenario", args.scenario, "--database", args.database]
+        argv += ["--concurrency", str(args.concurrency), *(["--live"] if args.live else [])]
+        _instructions(argv, requests)
         return 0
     inprocess.use_uvloop()
-    _replaying(args.server)
+    how = "live" if args.live else "replay"
+    if not args.live:
+        _replaying(args.server)
     if args.cpu:
         cpu = asyncio.run(inprocess.measure(args.server, args.scenario, args.requests or 3000, args.database))
-        print(f"{args.server}, {args.scenario}: {cpu:.3f} ms of CPU per request (replay)")
+        print(f"{args.server}, {args.scenario}: {cpu:.3f} ms of CPU per request ({how})")
         return 0
     requests = args.requests if args.requests is not None else (20 if args.bytecodes else 200)
-    asyncio.run(_requests(args.server, args.scenario, requests, args.database, args.bytecodes))
+    asyncio.run(
+        _requests(args.server, args.scenario, requests, args.database, args.bytecodes, args.concurrency, how)
+    )
     return 0
 
 
