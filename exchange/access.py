@@ -220,11 +220,10 @@ def host_rights_without_exchange(actor: Actor) -> bool | None:
 def can_see_verification_url(actor: Actor, host_id: int, volunteer_organisation_id: int | None) -> bool:
     """Who may read a certificate's address (it carries the code): the exchange's host, an
     admin, and the volunteer's sending organisation, which hand it to the volunteer."""
-    if actor.is_admin:
-        return True
-    if not actor.is_organisation or actor.organisation_id is None:
-        return False
-    return actor.organisation_id in (host_id, volunteer_organisation_id)
+    known = host_rights_without_others(actor, host_id)
+    if known is not None:
+        return known
+    return actor.organisation_id == volunteer_organisation_id  # an organisation: never None here
 
 
 def can_manage_invitations(actor: Actor, host_id: int) -> bool:
