@@ -65,16 +65,28 @@ async def invited(
     return invitation, mail
 
 
+async def opened_before_the_change(
+    gql: GraphQLClient, world: World, http: httpx.AsyncClient
+) -> tuple[Invitation, OutboxMail, str, str]:
+    """An invitation made under key A, its first mail, its link, and the CSRF value of its
+    page as the volunteer opened it before the key changed."""
+    invitation, first = await invited(gql, world)
+    token = tokens.token_for(invitation.token_nonce, KEY_A.encode())
+    opened = await http.get(f"/invitations/{token}?lang=en")
+    assert opened.status_code == 200
+    return invitation, first, token, csrf_of(opened)
+
+
+async def decline(http: httpx.AsyncClient, token: str, csrf: str) -> httpx.Response:
+    return await http.post(f"/invitations/{token}", data={"csrf": csrf, "lang": "en", "response": "DECLINE"})
+
+
 async def test_with_the_old_key_listed_old_links_stay_in_every_mail_and_old_pages_post(
     gql: GraphQLClient, world: World, http: httpx.AsyncClient
 ) -> None:
     settings = world.settings
-    invitation, first = await invited(gql, world)
-    old_token = tokens.token_for(invitation.token_nonce, KEY_A.encode())
+    invitation, first, old_token, old_csrf = await opened_before_the_change(gql, world, http)
     assert link_tokens(await render(first, settings)) == {old_token}
-    opened = await http.get(f"/invitations/{old_token}?lang=en")  # the volunteer opens it before the change
-    assert opened.status_code == 200
-    old_csrf = csrf_of(opened)
 
     rotate(settings, [KEY_A])
     # The first mail, still queued, and a reminder carry the link made under A, the one the
@@ -84,9 +96,7 @@ async def test_with_the_old_key_listed_old_links_stay_in_every_mail_and_old_page
     assert link_tokens(await render(reminder, settings)) == {old_token}
     assert tokens.token_for(invitation.token_nonce, KEY_B.encode()) != old_token
     # The page opened before the change still answers (its CSRF value was made under A).
-    answered = await http.post(
-        f"/invitations/{old_token}", data={"csrf": old_csrf, "lang": "en", "response": "DECLINE"}
-    )
+    answered = await decline(http, old_token, old_csrf)
     assert answered.status_code == 200 and "Thank you for letting us know" in answered.text
     assert (await Invitation.get(id=invitation.id)).status is InvitationStatus.DECLINED
 
@@ -95,15 +105,11 @@ async def test_without_the_old_key_its_mails_are_refused_and_old_pages_do_not_po
     gql: GraphQLClient, world: World, http: httpx.AsyncClient
 ) -> None:
     settings = world.settings
-    invitation, first = await invited(gql, world)
-    old_token = tokens.token_for(invitation.token_nonce, KEY_A.encode())
-    old_csrf = csrf_of(await http.get(f"/invitations/{old_token}?lang=en"))
+    invitation, first, old_token, old_csrf = await opened_before_the_change(gql, world, http)
 
     rotate(settings, [])
     # Its CSRF value is no longer this server's: refused as any expired page (403).
-    refused = await http.post(
-        f"/invitations/{old_token}", data={"csrf": old_csrf, "lang": "en", "response": "DECLINE"}
-    )
+    refused = await decline(http, old_token, old_csrf)
     assert refused.status_code == 403 and "This page has expired" in refused.text
     # The queued first mail cannot carry the link again: it fails for good with the reason,
     # which the host reads as the invitation's lastError, instead of going out with a link
