@@ -1,0 +1,196 @@
+"""The whole server process counted under load, over HTTP: ``python -m bench.simulated
+[--server ours|asyncpg] [--scenario page10] [--requests 300] [--concurrency 32] [--caches]``.
+
+``bench.replay`` counts the application called in-process; this runs the server as ``bench run``
+starts it (uvicorn, httptools, uvloop, the pool, one worker) under valgrind's callgrind, with
+instrumentation off until it has started and served a warm-up, then counts exactly
+``--requests`` requests sent ``--concurrency`` at a time by a client in this process, and
+prints the server's instructions per request. Uvicorn's protocol, the event loop, the driver
+and the collector are all in the count, and the count does not move with the machine.
+
+``--caches`` adds callgrind's cache and branch-predictor simulation: first-level instruction
+and data cache misses and mispredicted branches per request, and an estimate of cycles that
+weighs them (``estimate``). Instructions alone do not say what a request costs in time: two
+programs executing the same instructions may differ in how often they miss a cache or
+mispredict a branch (bench/RESULTS.md, session 8: ours executes 1.15x the fair baseline's
+instructions for a page of 10 and takes 1.36x its CPU time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench import datagen, inprocess, runner, servers
+
+# Cycles a simulated miss or misprediction costs on top of its instruction, roughly (a
+# first-level miss served by the second level; a mispredicted branch's pipeline refill), and
+# instructions retired per cycle otherwise. Only ratios between servers are read.
+MISS_CYCLES = 10
+MISPREDICT_CYCLES = 15
+INSTRUCTIONS_PER_CYCLE = 2.5
+
+_EVENTS = ("Ir", "I1mr", "D1mr", "D1mw", "Bcm", "Bim")
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Events per request (callgrind's names: Ir instructions, I1mr / D1mr / D1mw first-level
+    misses, Bcm / Bim mispredicted conditional / indirect branches); absent ones are 0."""
+
+    events: dict[str, float]
+
+    def get(self, name: str) -> float:
+        return self.events.get(name, 0.0)
+
+    def estimate(self) -> float:
+        misses = self.get("I1mr") + self.get("D1mr") + self.get("D1mw")
+        mispredicts = self.get("Bcm") + self.get("Bim")
+        return (
+            self.get("Ir") / INSTRUCTIONS_PER_CYCLE + MISS_CYCLES * misses + MISPREDICT_CYCLES * mispredicts
+        )
+
+
+def per_request(profile_text: str, requests: int) -> Counts:
+    """A callgrind output file's totals (its ``events:`` and ``summary:`` or ``totals:`` lines)
+    divided by the requests it counted."""
+    names: list[str] | None = None
+    values: list[int] | None = None
+    for line in profile_text.splitlines():
+        if line.startswith("events:"):
+            names = line.split()[1:]
+        elif line.startswith(("summary:", "totals:")) and values is None:
+            values = [int(v) for v in line.split()[1:]]
+    if names is None or values is None:
+        raise ValueError("not a callgrind profile: no events: and summary: lines")
+    if requests <= 0:
+        raise ValueError("requests must be positive")
+    return Counts({name: value / requests for name, value in zip(names, values, strict=False)})
+
+
+def _control(pid: int, *arguments: str) -> None:
+    subprocess.run(["callgrind_control", *arguments, str(pid)], check=True, capture_output=True)
+
+
+async def _send(client: httpx.AsyncClient, url: str, bodies: list[dict[str, object]], count: int) -> None:
+    responses = await asyncio.gather(*(client.post(url, json=bodies[i % len(bodies)]) for i in range(count)))
+    for response in responses:
+        if response.status_code != 200 or b'"errors"' in response.content:
+            raise RuntimeError(f"{url} answered {response.status_code}: {response.content[:300]!r}")
+
+
+async def _count(
+    kind: servers.ServerKind,
+    scenario: runner.Scenario,
+    database: str,
+    requests: int,
+    concurrency: int,
+    caches: bool,
+) -> Counts:
+    port = servers.free_port()
+    env = servers.server_env(database, 1000, {"PYTHONHASHSEED": "0"})
+    if kind.is_ours:
+        env["PYTHONPATH"] = str(servers.ours_root())
+    with tempfile.TemporaryDirectory(prefix="bench-simulated-") as tmp:
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            f"--callgrind-out-file={tmp}/callgrind.out",
+        ]
+        if caches:
+            command += ["--cache-sim=yes", "--branch-sim=yes"]
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            *kind.argv(port),
+            cwd=str(servers.ours_root() if kind.is_ours else servers.ROOT),
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+            async with httpx.AsyncClient(timeout=600, limits=limits) as client:
+                await _wait_ready(client, base, process)
+                await _send(client, base + "/graphql", scenario.bodies, 100)  # warm, not instrumented
+                _control(process.pid, "--instr=on")
+                await _send(client, base + "/graphql", scenario.bodies, concurrency)  # translated code
+                _control(process.pid, "--zero")
+                await _send(client, base + "/graphql", scenario.bodies, requests)
+                _control(process.pid, "--dump=measured")
+            return _measured(Path(tmp), requests)
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGINT)
+                try:
+                    await asyncio.wait_for(process.wait(), 60)
+                except TimeoutError:
+                    process.kill()
+                    await process.wait()
+
+
+def _measured(folder: Path, requests: int) -> Counts:
+    """The dump made after the measured requests (callgrind names each dump after its reason)."""
+    for dump in sorted(folder.glob("callgrind.out*"), reverse=True):
+        text = dump.read_text(errors="replace")
+        if "measured" in text[:4000]:
+            return per_request(text, requests)
+    raise RuntimeError("callgrind wrote no dump for the measured requests")
+
+
+async def _wait_ready(client: httpx.AsyncClient, base: str, process: asyncio.subprocess.Process) -> None:
+    for _ in range(600):  # importing under valgrind takes a while
+        if process.returncode is not None:
+            raise RuntimeError(f"the server under valgrind exited ({process.returncode})")
+        try:
+            if (await client.get(base + "/healthz")).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        await asyncio.sleep(0.5)
+    raise RuntimeError("the server under valgrind did not become ready in 300 s")
+
+
+def render(name: str, scenario: str, counts: Counts, caches: bool) -> str:
+    text = (
+        f"{name}, {scenario}: {counts.get('Ir') / 1e6:.3f} M instructions per request (server process, HTTP)"
+    )
+    if caches:
+        parts = ", ".join(f"{event} {counts.get(event) / 1e3:.1f} k" for event in _EVENTS[1:])
+        text += f"\n  {parts}; estimate {counts.estimate() / 1e6:.3f} M cycles"
+    return text
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.simulated", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--server", choices=("ours", "asyncpg"), default="ours")
+    parser.add_argument("--scenario", default="page10")
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--caches", action="store_true", help="simulate caches and branch prediction")
+    parser.add_argument("--database", default=inprocess.DATABASE, help="the 1x data set (a scale adds _x<N>)")
+    args = parser.parse_args(argv)
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        raise SystemExit("needs valgrind (apt-get install valgrind)")
+    if args.requests <= 0 or args.concurrency <= 0:
+        raise SystemExit("--requests and --concurrency must be positive")
+    scenario = runner.scenario(args.scenario, datagen.FULL)
+    database = args.database + (f"_x{scenario.scale}" if scenario.scale > 1 else "")
+    kind = {"ours": servers.OURS, "asyncpg": servers.ASYNCPG}[args.server]
+    counts = asyncio.run(_count(kind, scenario, database, args.requests, args.concurrency, args.caches))
+    print(render(args.server, args.scenario, counts, args.caches))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
