@@ -5,6 +5,7 @@ Partners' deployment scripts rely on these names; every one is documented in the
 
 from __future__ import annotations
 
+import json
 import re
 from enum import StrEnum
 from functools import lru_cache
@@ -35,11 +36,24 @@ _ASSETS_URL = re.compile(r"[A-Za-z0-9._~:/@%+\-\[\]]+")
 _PLAIN_ADDRESS = re.compile(r"[^@\s<>()\[\],;:\"']+@[^@\s<>()\[\],;:\"'/?#]+\.[^@\s<>()\[\],;:\"'/?#.]+")
 
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
+MIN_SECRET_KEY_LENGTH = 32  # production's floor for EXCHANGE_SECRET_KEY, and so for former keys
+
+
+def _comma_list(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
 
 
 class Settings(BaseSettings):
+    # hide_input_in_errors: a refused value may be a secret (a key, a password in a URL), and
+    # the error reaches logs and tracebacks when the app factory reads the settings.
     model_config = SettingsConfigDict(
-        env_prefix="EXCHANGE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="EXCHANGE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,
     )
 
     mode: Mode = Mode.DEVELOPMENT
@@ -48,8 +62,9 @@ class Settings(BaseSettings):
     db_pool_max: int = 10
     redis_url: str | None = None
     secret_key: str | None = None
-    # Former secret keys, comma-separated: what they signed or sealed still verifies or opens
-    # after EXCHANGE_SECRET_KEY changes (see verifying_keys); nothing new is made with them.
+    # Former secret keys, comma-separated or a JSON array of strings (a key may hold a comma):
+    # what they signed or sealed still verifies or opens after EXCHANGE_SECRET_KEY changes
+    # (see verifying_keys); nothing new is made with them.
     previous_secret_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Unset in development: `exchange serve` makes it the address it serves (see cli.serve).
@@ -153,14 +168,25 @@ class Settings(BaseSettings):
     gc_threshold: int = 200_000  # first-generation threshold (Python's default: 700; 0: off)
     gc_freeze: bool = True  # move everything alive after start-up out of the collector's sight
 
-    @field_validator(
-        "cors_origins", "websocket_origins", "forwarded_allow_ips", "previous_secret_keys", mode="before"
-    )
+    @field_validator("cors_origins", "websocket_origins", "forwarded_allow_ips", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [origin.strip() for origin in value.split(",") if origin.strip()]
-        return value
+        return _comma_list(value)
+
+    @field_validator("previous_secret_keys", mode="before")
+    @classmethod
+    def _former_keys(cls, value: object) -> object:
+        # A key is any text of 32 characters or more, commas included; split on commas, such a
+        # key would become pieces that verify nothing (production refuses short pieces below).
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            try:
+                keys = json.loads(value)
+            except ValueError:
+                raise ValueError("not a JSON array of strings (a list of keys starts with '[')") from None
+            if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
+                raise ValueError("a JSON list of keys must hold strings only")
+            return [key for key in keys if key]
+        return _comma_list(value)
 
     @field_validator("forwarded_allow_ips")
     @classmethod
@@ -260,6 +286,12 @@ class Settings(BaseSettings):
         if DEVELOPMENT_SECRET in self.previous_secret_keys:
             # A previous key still verifies and opens: the development key is public.
             reasons.append("EXCHANGE_PREVIOUS_SECRET_KEYS lists the development key")
+        if any(len(key) < MIN_SECRET_KEY_LENGTH for key in self.previous_secret_keys):
+            # Production never ran with a shorter key: this is a piece of a key split at a comma.
+            reasons.append(
+                "EXCHANGE_PREVIOUS_SECRET_KEYS lists a key shorter than 32 characters"
+                " (a key holding a comma is split there: list the keys as a JSON array)"
+            )
         if urlparse(self.public_url).scheme != "https":
             reasons.append("EXCHANGE_PUBLIC_URL must be an https:// URL (links in emails)")
         if "*" in self.cors_origins:
@@ -272,7 +304,7 @@ class Settings(BaseSettings):
     def has_production_secret_key(self) -> bool:
         """A key production accepts: set, not the development one, 32 characters or more."""
         key = self.secret_key
-        return bool(key) and key != DEVELOPMENT_SECRET and len(key or "") >= 32
+        return bool(key) and key != DEVELOPMENT_SECRET and len(key or "") >= MIN_SECRET_KEY_LENGTH
 
     def check_safe(self) -> None:
         reasons = self.unsafe_reasons()
