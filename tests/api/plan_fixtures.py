@@ -6,6 +6,7 @@ read to ruff as shadowed by every test's parameter of the same name (F811)."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from tortoise.backends.asyncpg.client import AsyncpgDBClient
 from exchange.settings import Settings
 from schema.api.context import Context
 from tests.api.plan_corpus import World, seed
+from tests.api.plan_differ import Differ
 from tests.conftest import GraphQLClient, make_settings
 
 
@@ -69,3 +71,10 @@ async def answer_counting_unpinned(
     with monkeypatch.context() as patch:
         patch.setattr(Context, "reading", lambda self: contextlib.nullcontext())
         return await answer_counting(gql, monkeypatch, query, variables, key)
+
+
+@pytest.fixture
+def differ(gql: GraphQLClient, settings: Settings) -> Iterator[Differ]:
+    assert settings.compiled_execution is True  # the default
+    yield Differ(gql, settings)
+    assert settings.compiled_execution is True  # restored after every request

@@ -14,13 +14,13 @@ import pytest
 from bench.runner import operations as bench_operations
 from schema.api.relay import encode_id
 from schema.engine import plan
-from tests.api import plan_fixtures, test_plan
+from tests.api import plan_fixtures
 from tests.api.plan_corpus import (
     EVERYONE,
     PLANNED,
     World,
 )
-from tests.api.test_plan import Differ
+from tests.api.plan_differ import Differ
 from tests.conftest import GraphQLClient
 from tests.databases import on_postgres
 
@@ -79,7 +79,7 @@ IDS = {
 # The corpus's fixtures, bound by name so that pytest finds them here (see plan_fixtures).
 settings = plan_fixtures.settings
 world = plan_fixtures.world
-differ = test_plan.differ
+differ = plan_fixtures.differ
 
 
 async def compare(

@@ -10,10 +10,6 @@ introspection and mutations are never compiled or never planned."""
 from __future__ import annotations
 
 import collections
-import json
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -22,187 +18,43 @@ from bench.runner import operations as bench_operations
 from exchange.models import ApiKeyRole
 from exchange.settings import Settings
 from schema.api.relay import encode_id
-from schema.engine import plan
 from tests.api import plan_fixtures
 from tests.api.plan_corpus import (
-    BYPASSED,
     ERRORS,
     HAPPY,
-    NOT_COMPILED,
     PARTIAL_DATA,
     PLANNED,
     UNPLANNED,
     Case,
     World,
 )
-from tests.conftest import GraphQLClient, make_key
+from tests.api.plan_differ import Differ, check, report
+from tests.conftest import make_key
 from tests.coroutines import release_abandoned_coroutines
 from tests.perf.seed import seed as seed_bench
-
-STAT_KEYS = (PLANNED, NOT_COMPILED)
 
 # The corpus's fixtures, bound by name so that pytest finds them here (see plan_fixtures).
 settings = plan_fixtures.settings
 world = plan_fixtures.world
+differ = plan_fixtures.differ
 
 
-def comparable(body: dict[str, Any]) -> dict[str, Any]:
-    """``data`` and ``errors`` as sent (order kept), without the random request ids; the
-    top-level ``extensions`` (cost, rate limit) are left out."""
-    kept: dict[str, Any] = {}
-    for key, value in body.items():
-        if key == "extensions":
-            continue
-        if key == "errors":
-            value = [_without_request_id(error) for error in value]
-        kept[key] = value
-    return kept
+async def test_happy_path_documents_are_planned_and_match_graphql_core(differ: Differ, world: World) -> None:
+    assert len(HAPPY) > 30
+    problems = await check(differ, world, HAPPY)
+    assert not problems, report(problems)
 
 
-def _without_request_id(error: dict[str, Any]) -> dict[str, Any]:
-    error = dict(error)
-    if isinstance(error.get("extensions"), dict):
-        error["extensions"] = {k: v for k, v in error["extensions"].items() if k != "requestId"}
-    return error
-
-
-@dataclass
-class Answer:
-    status: int
-    text: str  # the comparable body as JSON, key order kept
-    body: dict[str, Any]
-    stats: collections.Counter[str]
-
-
-@dataclass
-class Differ:
-    """Sends a request with compiled execution on, then off, on the same app and data."""
-
-    gql: GraphQLClient
-    settings: Settings
-
-    async def answer(
-        self,
-        query: str,
-        variables: dict[str, Any] | None,
-        key: str | None,
-        headers: dict[str, str],
-        compiled: bool,
-    ) -> Answer:
-        saved = self.settings.compiled_execution
-        self.settings.compiled_execution = compiled
-        before = collections.Counter(plan.STATS)
-        try:
-            response = await self.gql.post(query, variables, key=key, headers=headers)
-        finally:
-            self.settings.compiled_execution = saved
-        stats = collections.Counter({k: plan.STATS[k] - before[k] for k in STAT_KEYS})
-        body = response.json()
-        assert isinstance(body, dict), response.text
-        return Answer(response.status_code, json.dumps(comparable(body), ensure_ascii=False), body, stats)
-
-    async def both(
-        self,
-        query: str,
-        variables: dict[str, Any] | None,
-        key: str | None,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[Answer, Answer]:
-        compiled = await self.answer(query, variables, key, headers or {}, compiled=True)
-        canonical = await self.answer(query, variables, key, headers or {}, compiled=False)
-        assert sum(canonical.stats.values()) == 0, "graphql-core's run touched the plan"
-        return compiled, canonical
-
-
-@pytest.fixture
-def differ(gql: GraphQLClient, settings: Settings) -> Iterator[Differ]:
-    assert settings.compiled_execution is True  # the default
-    yield Differ(gql, settings)
-    assert settings.compiled_execution is True  # restored after every request
-
-
-async def check(differ: Differ, world: World, cases: list[Case]) -> list[str]:
-    """Runs every case for each of its actors; returns the problems found (empty: all good)."""
-    problems: list[str] = []
-    not_compiled_seen: set[str] = set()
-    # Prepared documents (and their plans) are cached by text for the whole process: a fresh
-    # text makes the plan's refusal of this document count in STATS here.
-    fresh = f"\n# {uuid.uuid4()}\n"
-    for case in cases:
-        query = case.query + fresh if case.expect == NOT_COMPILED else case.query
-        for actor in case.actors:
-            label = f"{case.name} [{actor}]"
-            compiled, canonical = await differ.both(
-                query, case.variables_for(world), world.keys[actor], case.headers
-            )
-            if compiled.status != canonical.status:
-                problems.append(f"{label}: HTTP {compiled.status} compiled, {canonical.status} graphql-core")
-            if compiled.text != canonical.text:
-                problems.append(
-                    f"{label}: answers differ\n  compiled: {compiled.text}\n  graphql-core: {canonical.text}"
-                )
-            has_errors = bool(canonical.body.get("errors"))
-            stats = compiled.stats
-            if case.expect == PLANNED:
-                if has_errors != case.errors_expected:
-                    problems.append(
-                        f"{label}: errors {canonical.body.get('errors')}, expected: {case.errors_expected}"
-                    )
-                if canonical.body.get("data") is None and not case.errors_expected:
-                    problems.append(f"{label}: no data")
-                wanted = {PLANNED: 1, NOT_COMPILED: 0}
-            elif case.expect == NOT_COMPILED:
-                # A document refused once is remembered with the prepared document: counted once.
-                first = case.query not in not_compiled_seen
-                not_compiled_seen.add(case.query)
-                wanted = {PLANNED: 0, NOT_COMPILED: 1 if first else 0}
-                if canonical.body.get("data") is None:
-                    problems.append(f"{label}: no data")
-            else:
-                assert case.expect == BYPASSED, case.expect
-                if not has_errors:
-                    problems.append(f"{label}: expected an error answer")
-                wanted = {PLANNED: 0, NOT_COMPILED: 0}
-            if dict(stats) != wanted:
-                problems.append(f"{label}: plan statistics {dict(stats)}, expected {wanted}")
-    return problems
-
-
-def _report(problems: list[str]) -> str:
-    return f"{len(problems)} problem(s):\n" + "\n".join(problems)
-
-
-def runnable(cases: list[Case], database_url: str) -> list[Case]:
-    """The cases to run on this backend (all of them: documents whose root fields each send
-    SQL once deadlocked the plan on SQLite; see test_sibling_root_fields_that_each_query)."""
-    return cases
-
-
-def is_sqlite(database_url: str) -> bool:
-    return database_url.startswith("sqlite")
-
-
-async def test_happy_path_documents_are_planned_and_match_graphql_core(
-    differ: Differ, world: World, database_url: str
-) -> None:
-    cases = runnable(HAPPY, database_url)
-    assert len(cases) > 30
-    problems = await check(differ, world, cases)
-    assert not problems, _report(problems)
-
-
-async def test_error_documents_are_planned_and_match_graphql_core(
-    differ: Differ, world: World, database_url: str
-) -> None:
-    problems = await check(differ, world, runnable(ERRORS, database_url))
-    assert not problems, _report(problems)
+async def test_error_documents_are_planned_and_match_graphql_core(differ: Differ, world: World) -> None:
+    problems = await check(differ, world, ERRORS)
+    assert not problems, report(problems)
 
 
 async def test_introspection_mutations_and_refused_requests_are_not_planned(
     differ: Differ, world: World
 ) -> None:
     problems = await check(differ, world, UNPLANNED)
-    assert not problems, _report(problems)
+    assert not problems, report(problems)
 
 
 SIBLINGS = Case(
@@ -217,7 +69,7 @@ async def test_sibling_root_fields_that_each_query(
     # A deadlock (two sibling queries on SQLite's one connection, once seen) costs 2 s, not 10.
     settings.execution_timeout_seconds = 2.0
     problems = await check(differ, world, [SIBLINGS])
-    assert not problems, _report(problems)
+    assert not problems, report(problems)
 
 
 async def test_an_error_while_siblings_wait_on_the_database(
@@ -227,7 +79,7 @@ async def test_an_error_while_siblings_wait_on_the_database(
         problems = await check(differ, world, [PARTIAL_DATA])
     finally:
         release_abandoned_coroutines()
-    assert not problems, _report(problems)
+    assert not problems, report(problems)
 
 
 async def test_answers_depend_on_the_caller(differ: Differ, world: World) -> None:

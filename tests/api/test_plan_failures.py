@@ -27,8 +27,8 @@ from exchange.settings import Settings
 from schema.engine import plan, rows
 from tests.api import plan_fixtures
 from tests.api.plan_corpus import ANONYMOUS, HAPPY, Case, World
+from tests.api.plan_differ import comparable
 from tests.api.plan_injections import INJECTIONS, Injection, caller, concerned, injected
-from tests.api.test_plan import comparable
 from tests.conftest import GraphQLClient
 from tests.coroutines import Abandoned, never_awaited, release_abandoned_coroutines
 

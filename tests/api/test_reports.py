@@ -21,7 +21,7 @@ from exchange.models import (
 from schema.api.relay import encode_id
 from tests.api.exchange_fixtures import make_exchange
 from tests.api.plan_corpus import PLANNED
-from tests.api.test_plan import Differ
+from tests.api.plan_differ import Differ
 from tests.conftest import GraphQLClient, make_key
 from tests.reports_world import (
     INJECTIONS,

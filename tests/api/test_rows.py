@@ -13,15 +13,15 @@ from tortoise.exceptions import DBConnectionError
 from bench.runner import operations as bench_operations
 from exchange import sessions
 from schema.engine import plan
-from tests.api import plan_fixtures, test_plan
+from tests.api import plan_fixtures
 from tests.api.plan_corpus import ANONYMOUS, EVERYONE, Case, World
-from tests.api.test_plan import Differ, _report, check
+from tests.api.plan_differ import Differ, check, report
 
-# The corpus's fixtures and test_plan's differ, bound by name so that pytest finds them here
+# The corpus's fixtures and its differ, bound by name so that pytest finds them here
 # (see plan_fixtures).
 settings = plan_fixtures.settings
 world = plan_fixtures.world
-differ = test_plan.differ
+differ = plan_fixtures.differ
 
 PAGE_INFO = "pageInfo { hasNextPage hasPreviousPage startCursor endCursor __typename }"
 
@@ -103,7 +103,7 @@ MIXED = Case(
 async def test_row_mode_matches_graphql_core(differ: Differ, world: World) -> None:
     before = plan.STATS["rows"]
     problems = await check(differ, world, [*ROW_CASES, MIXED])
-    assert not problems, _report(problems)
+    assert not problems, report(problems)
     assert plan.STATS["rows"] - before >= len(ROW_CASES) * 2
 
 
@@ -122,7 +122,7 @@ async def test_each_request_answers_with_its_own_variables(differ: Differ, world
     cases = [Case(f"variables {values}", query, values) for values in sets]
     before = plan.STATS["rows"]
     problems = await check(differ, world, cases)
-    assert not problems, _report(problems)
+    assert not problems, report(problems)
     assert plan.STATS["rows"] - before == len(sets)
 
 
