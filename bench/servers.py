@@ -11,6 +11,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -209,13 +210,21 @@ class Server:
 
 
 async def start(
-    kind: ServerKind, env: dict[str, str], log_dir: Path, *, ready_timeout: float = 60.0
+    kind: ServerKind,
+    env: dict[str, str],
+    log_dir: Path,
+    *,
+    ready_timeout: float = 60.0,
+    wrapper: Sequence[str] = (),
 ) -> Server:
+    """The server started and answering /healthz; ``wrapper`` runs it under another program
+    in the same process (``valgrind --tool=callgrind ...``: bench.simulated)."""
     port = free_port()
     log_path = log_dir / f"{kind.name}-{port}.log"
     handle = log_path.open("wb")
     try:
         process = await asyncio.create_subprocess_exec(
+            *wrapper,
             *kind.argv(port),
             cwd=str(ours_root() if kind.is_ours else ROOT),
             env={**env, **dict(kind.env), "PYTHONPATH": str(ours_root())} if kind.is_ours else env,

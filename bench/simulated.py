@@ -21,13 +21,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import httpx
 
@@ -97,47 +97,30 @@ async def _count(
     concurrency: int,
     caches: bool,
 ) -> Counts:
-    port = servers.free_port()
     env = servers.server_env(database, 1000, {"PYTHONHASHSEED": "0"})
-    if kind.is_ours:
-        env["PYTHONPATH"] = str(servers.ours_root())
     with tempfile.TemporaryDirectory(prefix="bench-simulated-") as tmp:
-        command = [
+        wrapper = [
             "valgrind",
             "--tool=callgrind",
             "--instr-atstart=no",
             f"--callgrind-out-file={tmp}/callgrind.out",
         ]
         if caches:
-            command += ["--cache-sim=yes", "--branch-sim=yes"]
-        process = await asyncio.create_subprocess_exec(
-            *command,
-            *kind.argv(port),
-            cwd=str(servers.ours_root() if kind.is_ours else servers.ROOT),
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
+            wrapper += ["--cache-sim=yes", "--branch-sim=yes"]
+        # Importing under valgrind takes a while, even with instrumentation off.
+        server = await servers.start(kind, env, Path(tmp), ready_timeout=300, wrapper=wrapper)
         try:
-            base = f"http://127.0.0.1:{port}"
             limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
             async with httpx.AsyncClient(timeout=600, limits=limits) as client:
-                await _wait_ready(client, base, process)
-                await _send(client, base + "/graphql", scenario.bodies, 100)  # warm, not instrumented
-                _control(process.pid, "--instr=on")
-                await _send(client, base + "/graphql", scenario.bodies, concurrency)  # translated code
-                _control(process.pid, "--zero")
-                await _send(client, base + "/graphql", scenario.bodies, requests)
-                _control(process.pid, "--dump=measured")
+                await _send(client, server.url, scenario.bodies, 100)  # warm, not instrumented
+                _control(server.pid, "--instr=on")
+                await _send(client, server.url, scenario.bodies, concurrency)  # translated code
+                _control(server.pid, "--zero")
+                await _send(client, server.url, scenario.bodies, requests)
+                _control(server.pid, "--dump=measured")
             return _measured(Path(tmp), requests)
         finally:
-            if process.returncode is None:
-                process.send_signal(signal.SIGINT)
-                try:
-                    await asyncio.wait_for(process.wait(), 60)
-                except TimeoutError:
-                    process.kill()
-                    await process.wait()
+            await server.stop()
 
 
 def _measured(folder: Path, requests: int) -> Counts:
@@ -147,19 +130,6 @@ def _measured(folder: Path, requests: int) -> Counts:
         if "measured" in text[:4000]:
             return per_request(text, requests)
     raise RuntimeError("callgrind wrote no dump for the measured requests")
-
-
-async def _wait_ready(client: httpx.AsyncClient, base: str, process: asyncio.subprocess.Process) -> None:
-    for _ in range(600):  # importing under valgrind takes a while
-        if process.returncode is not None:
-            raise RuntimeError(f"the server under valgrind exited ({process.returncode})")
-        try:
-            if (await client.get(base + "/healthz")).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        await asyncio.sleep(0.5)
-    raise RuntimeError("the server under valgrind did not become ready in 300 s")
 
 
 def render(name: str, scenario: str, counts: Counts, caches: bool) -> str:
@@ -186,7 +156,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.requests <= 0 or args.concurrency <= 0:
         raise SystemExit("--requests and --concurrency must be positive")
     scenario = runner.scenario(args.scenario, datagen.FULL)
-    database = args.database + (f"_x{scenario.scale}" if scenario.scale > 1 else "")
+    base_name = urlparse(args.database).path.lstrip("/")
+    database = datagen.with_database(args.database, datagen.database_name(base_name, scenario.scale))
     kind = {"ours": servers.OURS, "asyncpg": servers.ASYNCPG}[args.server]
     counts = asyncio.run(_count(kind, scenario, database, args.requests, args.concurrency, args.caches))
     print(render(args.server, args.scenario, counts, args.caches))

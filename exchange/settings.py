@@ -282,14 +282,16 @@ class Settings(BaseSettings):
         if not self.smtp_host:
             reasons.append("EXCHANGE_SMTP_HOST is not set; invitations would only be written to files")
         if not self.has_production_secret_key:
-            reasons.append("EXCHANGE_SECRET_KEY is missing or shorter than 32 characters")
+            reasons.append(
+                f"EXCHANGE_SECRET_KEY is missing or shorter than {MIN_SECRET_KEY_LENGTH} characters"
+            )
         if DEVELOPMENT_SECRET in self.previous_secret_keys:
             # A previous key still verifies and opens: the development key is public.
             reasons.append("EXCHANGE_PREVIOUS_SECRET_KEYS lists the development key")
         if any(len(key) < MIN_SECRET_KEY_LENGTH for key in self.previous_secret_keys):
             # Production never ran with a shorter key: this is a piece of a key split at a comma.
             reasons.append(
-                "EXCHANGE_PREVIOUS_SECRET_KEYS lists a key shorter than 32 characters"
+                f"EXCHANGE_PREVIOUS_SECRET_KEYS lists a key shorter than {MIN_SECRET_KEY_LENGTH} characters"
                 " (a key holding a comma is split there: list the keys as a JSON array)"
             )
         if urlparse(self.public_url).scheme != "https":
