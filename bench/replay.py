@@ -124,7 +124,7 @@ def _print_bytecodes(
         print(f"{count // requests:9d}  {name}")
 
 
-def _instructions(argv: list[str], requests: int) -> None:
+def _instructions(argv: list[str], requests: int, how: str) -> None:
     if shutil.which("valgrind") is None:
         raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
     totals = []
@@ -150,7 +150,6 @@ def _instructions(argv: list[str], requests: int) -> None:
                 raise SystemExit(f"callgrind run failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
             totals.append(int(found.group(1)))
     per_request = (totals[1] - totals[0]) / requests
-    how = "live" if "--live" in argv else "replay"
     print(f"{argv[1]}, {argv[3]}: {per_request / 1e6:.3f} M instructions per request ({how}, callgrind)")
 
 
@@ -172,14 +171,14 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--instructions", action="store_true")
     mode.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    how = "live" if args.live else "replay"
     if args.instructions:
         requests = args.requests or 200
         argv = ["--server", args.server, "--scenario", args.scenario, "--database", args.database]
         argv += ["--concurrency", str(args.concurrency), *(["--live"] if args.live else [])]
-        _instructions(argv, requests)
+        _instructions(argv, requests, how)
         return 0
     inprocess.use_uvloop()
-    how = "live" if args.live else "replay"
     if not args.live:
         _replaying(args.server)
     if args.cpu:
