@@ -6,15 +6,32 @@ the coerced values of up to ``REMEMBERED_PER_DOCUMENT`` such sets (profiled at 0
 request, most of it coercing the defaults again). Only short plain scalars are remembered:
 no ids, tokens, e-mail addresses or search texts (nothing secret stays in memory this way),
 at most 8 declared variables with short names, so what a document keeps is a few kB at most
-whatever clients send. Execution only reads the values."""
+whatever clients send. Execution only reads the values.
+
+Sets that are not remembered (an id, a cursor, a search text) are coerced per request. Where
+every variable the operation declares is of a scalar or enum type, graphql-core's coercion
+comes down to each type's own ``coerce_input_value``, the defaults and the null rules; that
+is done here directly (``_Leaves``), without graphql-core's walk over the definitions (about
+600 bytecodes a request, profiled on a node lookup). Whatever that path does not accept
+as valid (a missing required value, a null for a non-null type, a value its type refuses)
+goes to graphql-core, which answers with its own errors."""
 
 from __future__ import annotations
 
 from collections.abc import Hashable
 from typing import Any
 
-from graphql import GraphQLSchema, OperationDefinitionNode
-from graphql.execution.values import VariableValues, get_variable_values
+from graphql import (
+    GraphQLError,
+    GraphQLNonNull,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    Undefined,
+    is_leaf_type,
+)
+from graphql.execution.get_variable_signature import get_variable_signature
+from graphql.execution.values import VariableValues, VariableValueSource, get_variable_values
+from graphql.utilities.coerce_input_value import coerce_default_value
 
 from exchange.errors import TransportCode
 from schema.admission.limits import Limits
@@ -73,12 +90,18 @@ def coerce_variables(
 def _coerce(
     schema: GraphQLSchema, operation: OperationDefinitionNode, raw: dict[str, Any], limits: Limits
 ) -> VariableValues:
-    coerced_or_errors = get_variable_values(
-        schema,
-        operation.variable_definitions or (),
-        raw,
-        max_errors=20,
-        hide_suggestions=limits.hide_suggestions,
+    leaves = _leaves_of(schema, operation)
+    coerced = None if leaves is None else leaves.coerce(raw)
+    coerced_or_errors = (
+        coerced
+        if coerced is not None
+        else get_variable_values(
+            schema,
+            operation.variable_definitions or (),
+            raw,
+            max_errors=20,
+            hide_suggestions=limits.hide_suggestions,
+        )
     )
     if isinstance(coerced_or_errors, list):
         for error in coerced_or_errors:
@@ -90,3 +113,80 @@ def _coerce(
     if contains_nul(raw):
         raise RequestError.graphql([nul_error()])
     return coerced_or_errors
+
+
+class _Leaves:
+    """An operation whose variables are all of scalar or enum types, coerced as graphql-core's
+    ``coerce_variable_values`` does when every value is valid; None where it would report
+    an error (graphql-core then runs and reports it)."""
+
+    def __init__(self, variables: list[tuple[str, Any, Any, bool, bool]]) -> None:
+        # (name, signature, scalar or enum type, non-null, has a default)
+        self.variables = variables
+
+    def coerce(self, raw: dict[str, Any]) -> VariableValues | None:
+        sources: dict[str, VariableValueSource] = {}
+        coerced: dict[str, Any] = {}
+        for name, signature, leaf, non_null, has_default in self.variables:
+            value = raw.get(name, Undefined)
+            if value is Undefined:
+                sources[name] = VariableValueSource(signature)
+                if has_default:
+                    try:
+                        default = coerce_default_value(signature)  # graphql-core keeps it once coerced
+                    except TypeError:
+                        return None
+                    if default is not Undefined:
+                        coerced[name] = default
+                    continue
+                if non_null:
+                    return None
+                continue  # a nullable variable without a value is left out
+            sources[name] = VariableValueSource(signature, value)
+            if value is None:
+                if non_null:
+                    return None
+                coerced[name] = None
+                continue
+            try:
+                value = leaf.coerce_input_value(value)
+            except Exception:
+                return None
+            if value is Undefined:
+                return None
+            coerced[name] = value
+        return VariableValues(sources, coerced)
+
+
+# _leaves_of's answers by operation (its identity: prepared documents are cached, so an
+# operation node is the same object for every request sending its text). Each entry holds
+# its schema and operation, so their ids stay theirs while it is kept; cleared when full.
+_LEAVES: dict[tuple[int, int], tuple[GraphQLSchema, OperationDefinitionNode, _Leaves | None]] = {}
+LEAVES_ENTRIES = 1024
+
+
+def _leaves_of(schema: GraphQLSchema, operation: OperationDefinitionNode) -> _Leaves | None:
+    key = (id(schema), id(operation))
+    found = _LEAVES.get(key)
+    if found is not None:
+        return found[2]
+    leaves = _compile_leaves(schema, operation)
+    if len(_LEAVES) >= LEAVES_ENTRIES:
+        _LEAVES.clear()
+    _LEAVES[key] = (schema, operation, leaves)
+    return leaves
+
+
+def _compile_leaves(schema: GraphQLSchema, operation: OperationDefinitionNode) -> _Leaves | None:
+    variables: list[tuple[str, Any, Any, bool, bool]] = []
+    for definition in operation.variable_definitions or ():
+        signature = get_variable_signature(schema, definition)
+        if isinstance(signature, GraphQLError):
+            return None
+        type_ = signature.type
+        non_null = isinstance(type_, GraphQLNonNull)
+        leaf = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+        if not is_leaf_type(leaf):
+            return None
+        variables.append((signature.name, signature, leaf, non_null, bool(definition.default_value)))
+    return _Leaves(variables)

@@ -24,9 +24,9 @@ from graphql import (
     SelectionSetNode,
     is_abstract_type,
 )
-from graphql.execution.values import get_argument_values
 from strawberry.types.field import StrawberryField
 
+from schema.engine.arguments import Arguments, arguments_of
 from schema.engine.collecting import FieldCollector, directive_variables, refuse_other_directives
 from schema.engine.columns import document_columns
 from schema.engine.fastpath import BACKREF, DIRECT_KEY, DirectCall
@@ -48,7 +48,6 @@ from schema.engine.field_plans import (
     ObjectPlan,
 )
 from schema.engine.lookup import compile_lookup
-from schema.engine.row_shapes import uses_variables as _uses_variables
 from schema.engine.rows import compile_row_field
 
 
@@ -94,12 +93,11 @@ class OperationPlan(FieldCollector):
         definition = parent.fields.get(name)
         if definition is None:
             raise Fallback
-        static_arguments: dict[str, Any] | None = None
-        if not any(_uses_variables(node) for node in nodes):
-            # A literal its scalar refuses: coerced (and reported) for each object at run time.
-            with contextlib.suppress(Exception):
-                static_arguments = get_argument_values(definition, nodes[0])
-        plan = FieldPlan(key, name, nodes, definition, RESOLVER, static_arguments=static_arguments)
+        arguments: Arguments | None = None
+        # A literal its scalar refuses: None, coerced (and reported) for each object at run time.
+        with contextlib.suppress(Exception):
+            arguments = arguments_of(definition, nodes[0])
+        plan = FieldPlan(key, name, nodes, definition, RESOLVER, arguments=arguments)
         resolve = definition.resolve
         strawberry_field = (definition.extensions or {}).get(BACKREF)
         direct = (definition.extensions or {}).get(DIRECT_KEY)

@@ -19,6 +19,7 @@ from graphql import (
     SelectionSetNode,
 )
 
+from schema.engine.arguments import Arguments
 from schema.engine.fastpath import DirectCall, LoaderCall
 from schema.engine.lookup import LookupField
 from schema.engine.rows import RowField
@@ -68,8 +69,8 @@ class FieldPlan:
     # answered from rows, when the request allows; else the field runs as its kind says.
     rows: RowField | LookupField | None = None
     is_async: bool = False
-    # Coerced arguments when they use no variable (the same for every request), else None.
-    static_arguments: dict[str, Any] | None = None
+    # The arguments per request (None: a literal its type refuses, reported at run time).
+    arguments: Arguments | None = None
     completion: Completion | None = None
 
 

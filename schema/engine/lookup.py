@@ -22,15 +22,14 @@ from typing import Any, Protocol
 from graphql import FieldNode, GraphQLField, GraphQLObjectType, GraphQLSchema
 from graphql.execution.values import VariableValues
 
+from schema.engine.arguments import Arguments, arguments_of
 from schema.engine.declarations import ByKeys, Lookup
 from schema.engine.row_builders import generate
 from schema.engine.row_compiler import Compiler
 from schema.engine.row_run import Run
 from schema.engine.row_shapes import (
-    Arguments,
     Collecting,
     Shape,
-    arguments_of,
     declared,
     given_arguments,
     unwrap,

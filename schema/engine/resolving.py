@@ -84,9 +84,10 @@ class Resolving(ExecutionState):
         column: list[Any],
     ) -> None:
         """Calls the field's resolver for every source, appending to ``column``."""
-        arguments = field_plan.static_arguments
         try:
-            if arguments is None:
+            if field_plan.arguments is not None:
+                arguments = field_plan.arguments.values(self.variable_values)
+            else:
                 assert field_plan.definition is not None
                 arguments = get_argument_values(
                     field_plan.definition, field_plan.nodes[0], self.variable_values

@@ -10,6 +10,7 @@ from typing import Any
 from graphql import FieldNode, GraphQLField, GraphQLList, GraphQLNonNull, GraphQLObjectType
 from strawberry.types.field import StrawberryField
 
+from schema.engine.arguments import Arguments, arguments_of
 from schema.engine.columns import MODELS
 from schema.engine.declarations import (
     ChildPage,
@@ -25,11 +26,9 @@ from schema.engine.row_connections import ConnectionCompiler
 from schema.engine.row_shapes import (
     PAGING_ARGUMENTS,
     TYPENAME,
-    Arguments,
     Child,
     Collecting,
     Shape,
-    arguments_of,
     given_arguments,
     unwrap,
 )

@@ -10,8 +10,15 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any, Protocol, TypeVar
 
+from schema.engine.arguments import Arguments
 from schema.engine.declarations import ChildPage, Children, Paging, Projection, RootPage, ToOne
-from schema.engine.row_shapes import Arguments, Child, Connection, RowNull, Shape, null
+from schema.engine.row_shapes import (
+    Child,
+    Connection,
+    RowNull,
+    Shape,
+    null,
+)
 
 T = TypeVar("T")
 _PARENT = itemgetter(0)

@@ -1,6 +1,6 @@
 """Row mode's compiled shapes (schema.engine.rows): a selection on an object type served
 from rows (its columns, fields, joined to-one relations and next-level children), a
-connection's selection, and a field's arguments coerced once where they use no variable."""
+and a connection's selection (a field's arguments: schema.engine.arguments)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,11 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     SelectionSetNode,
-    VariableNode,
 )
-from graphql.execution.values import VariableValues, get_argument_values
 from strawberry.types.field import StrawberryField
 from tortoise.models import Model
 
+from schema.engine.arguments import Arguments
 from schema.engine.declarations import ChildPage, Children, Declaration, Projection, ToOne, declaration_of
 from schema.engine.fastpath import BACKREF
 
@@ -49,32 +48,6 @@ def unwrap(type_: GraphQLOutputType) -> tuple[GraphQLOutputType, bool]:
     return type_, False
 
 
-# ---------------------------------------------------------------- arguments
-
-
-@dataclass(eq=False)
-class Arguments:
-    """A field's argument values: coerced once when they use no variable, else once per set
-    of variable values (admission hands the same coerced set to requests sending the same
-    values: schema.admission.variables), the last set's kept. The values are read, never
-    changed, by their users."""
-
-    definition: GraphQLField
-    node: FieldNode
-    static: dict[str, Any] | None
-    last: tuple[VariableValues, dict[str, Any]] | None = None
-
-    def values(self, variables: VariableValues) -> dict[str, Any]:
-        if self.static is not None:
-            return self.static
-        last = self.last
-        if last is not None and last[0] is variables:  # held here, so never another set's id
-            return last[1]
-        found = get_argument_values(self.definition, self.node, variables)
-        self.last = (variables, found)
-        return found
-
-
 def declared(definition: GraphQLField) -> Declaration | None:
     """The declaration (schema.engine.declarations) of the Strawberry field behind ``definition``."""
     strawberry_field = (definition.extensions or {}).get(BACKREF)
@@ -84,23 +57,6 @@ def declared(definition: GraphQLField) -> Declaration | None:
 def given_arguments(nodes: Iterable[FieldNode]) -> set[str]:
     """The names of the arguments the field's nodes give."""
     return {argument.name.value for node in nodes for argument in node.arguments or ()}
-
-
-def arguments_of(definition: GraphQLField, node: FieldNode) -> Arguments:
-    static = None if uses_variables(node) else get_argument_values(definition, node)
-    return Arguments(definition, node, static)
-
-
-def uses_variables(node: Any) -> bool:
-    """Whether a field's arguments reference a variable anywhere (lists and objects too)."""
-    stack: list[Any] = [argument.value for argument in node.arguments or ()]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, VariableNode):
-            return True
-        stack.extend(getattr(value, "values", None) or ())
-        stack.extend(item.value for item in getattr(value, "fields", None) or ())
-    return False
 
 
 # ---------------------------------------------------------------- compiled shapes

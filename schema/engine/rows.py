@@ -31,17 +31,16 @@ from typing import Any
 from graphql import FieldNode, GraphQLField, GraphQLObjectType
 from graphql.execution.values import VariableValues
 
+from schema.engine.arguments import Arguments, arguments_of
 from schema.engine.columns import MODELS
 from schema.engine.declarations import ChildPage, Children, Localized, Projection, RootPage
 from schema.engine.row_builders import generate
 from schema.engine.row_compiler import Compiler
 from schema.engine.row_run import Run, page_args
 from schema.engine.row_shapes import (
-    Arguments,
     Child,
     Collecting,
     Connection,
-    arguments_of,
     declared,
     given_arguments,
     unwrap,
