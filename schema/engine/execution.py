@@ -39,13 +39,41 @@ class Execution(Resolving, Completing):
 
     async def run(self) -> ExecutionResult:
         data: dict[str, Any] = {}
-        level = [Group(self.plan.root, [self.root_value], [data])]
-        while level:
-            level = await self.resolve_level(level)
+        if not await self.root_from_rows(data):
+            level = [Group(self.plan.root, [self.root_value], [data])]
+            while level:
+                level = await self.resolve_level(level)
         if not self.failures:
             return ExecutionResult(data, None)
         completed, errors = report(self.failures, data)
         return ExecutionResult(completed, errors)
+
+    async def root_from_rows(self, data: dict[str, Any]) -> bool:
+        """A root selection of one field answered from rows (a page, a lookup by id): its run
+        driven on its own, without a level's columns, infos and completion (about 400 bytecodes
+        of a NodeLookup). False where that is not so, or when its fetch failed: the levels then
+        run as usual, and after a failure with row mode off, so the field's resolver answers
+        it, as ``resolve_instead_of_rows`` would."""
+        fields = self.plan.root.fields
+        if len(fields) != 1 or not self.rows_on:
+            return False
+        field_plan = fields[0]
+        rows = field_plan.rows
+        run = None if rows is None else rows.prepare(self.context, self.variable_values)
+        if run is None:
+            return False
+        STATS["rows"] += 1
+        column: list[Any] = [None]
+        failed: list[bool] = []
+        fill = run.fill([self.root_value], column, functools.partial(failed.append, True))
+        await drive(
+            [Entry(fill, [None], 0, context=contextvars.copy_context())], None, self.fail_awaited, set()
+        )
+        if failed:
+            self.rows_on = False
+            return False
+        data[field_plan.key] = column[0]
+        return True
 
     # ------------------------------------------------------------ resolving
 

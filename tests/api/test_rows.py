@@ -109,7 +109,7 @@ async def test_row_mode_matches_graphql_core(differ: Differ, world: World) -> No
 
 async def test_each_request_answers_with_its_own_variables(differ: Differ, world: World) -> None:
     """A row field keeps its argument values for the last set of variables it saw
-    (schema.engine.row_shapes.Arguments): the same document sent with other values, then with
+    (schema.engine.arguments.Arguments): the same document sent with other values, then with
     the first ones again, is answered with each request's own."""
     query = """query($first: Int, $l: LanguageCode) { exchanges(first: $first) { totalCount
         edges { node { title(locale: $l) participants(first: $first) { totalCount edges { node { role } } } } } } }"""
@@ -188,3 +188,25 @@ async def test_a_row_fetch_that_fails_answers_as_the_resolvers_do(
     assert all(len(error["path"]) > 1 for error in errors), errors  # not at the subtree's root
     if variables:
         assert compiled.body["data"] == {"exchange": None}
+
+
+async def test_a_root_page_whose_fetch_fails_is_answered_by_its_resolver(
+    differ: Differ, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A root field served from rows alone (schema.engine.execution.root_from_rows) whose
+    statement fails: the same execution runs the levels with row mode off, so the field's
+    resolver answers (here successfully, through the loaders), byte for byte as graphql-core."""
+    from exchange import exchanges
+
+    async def away(*_args: Any, **_kwargs: Any) -> Any:
+        raise DBConnectionError("injected: connection refused")
+
+    monkeypatch.setattr(exchanges, "page_exchange_rows", away)
+    query = "query($l: LanguageCode) { exchanges(first: 3) { totalCount edges { node { slug title(locale: $l) sessions { id } } } } }"
+    for actor in EVERYONE:
+        before = collections.Counter(plan.STATS)
+        compiled = await differ.answer(query, {"l": "ru"}, world.keys[actor], {}, True)
+        assert plan.STATS["rows"] - before["rows"] == 1, actor  # tried once, then the resolvers
+        canonical = await differ.answer(query, {"l": "ru"}, world.keys[actor], {}, False)
+        assert compiled.text == canonical.text, actor
+        assert "errors" not in compiled.body and compiled.body["data"]["exchanges"]["edges"], compiled.text
