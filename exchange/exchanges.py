@@ -41,6 +41,8 @@ from exchange.sql import (
     linked_rows,
     paged_children,
     projected,
+    remember_text,
+    remembered_text,
     text_contains,
 )
 from exchange.validation import (
@@ -249,17 +251,30 @@ async def page_exchange_rows(
     total counted apart in it (an uncorrelated subquery, computed once, over the exchanges
     alone, not a window over the join); otherwise, or when that page is empty, the total is
     counted first."""
-    selects, joined = projected("e", Exchange, projection, joins.EXCHANGE)
     if page.last is None and page.before is None and page.first is not None:
         statement, where = _listed(actor, criteria)
         start = 0 if page.after is None else page.after + 1
-        rows = await statement.fetch_rows(
-            f"SELECT {', '.join(selects)}, (SELECT COUNT(*) FROM exchange e{where}) "  # noqa: S608
-            f"FROM exchange e {' '.join(joined)}{where} ORDER BY e.starts_on, e.id "
-            f"LIMIT {statement.param(page.first)} OFFSET {statement.param(start)}"
-        )
+        # The text depends on the projection and the conditions' text alone: kept (exchange.sql).
+        key = ("exchange page", statement.prefix, id(projection), where, len(statement.params))
+        text = remembered_text(key)
+        if text is None:
+            selects, joined = projected("e", Exchange, projection, joins.EXCHANGE)
+            limit, offset = statement.param(page.first), statement.param(start)
+            text = remember_text(
+                key,
+                (projection,),
+                f"SELECT {', '.join(selects)}, (SELECT COUNT(*) FROM exchange e{where}) "  # noqa: S608
+                f"FROM exchange e {' '.join(joined)}{where} ORDER BY e.starts_on, e.id "
+                f"LIMIT {limit} OFFSET {offset}",
+            )
+        else:  # the values in the order the text above takes them
+            statement.param(page.first)
+            statement.param(start)
+        rows = await statement.fetch_rows(text)
         if rows:  # the total is the last column, after the projection's
-            return rows, start, int(rows[0][len(selects)])
+            first = rows[0]
+            return rows, start, int(first[len(first) - 1])
+    selects, joined = projected("e", Exchange, projection, joins.EXCHANGE)
     statement, where = _listed(actor, criteria)
     [count_row] = await statement.fetch_rows(f"SELECT COUNT(*) FROM exchange e{where}")  # noqa: S608
     total = int(count_row[0])

@@ -17,7 +17,16 @@ from exchange.invitations.session_mail import notify_session_change
 from exchange.models import Exchange, ExchangeStatus, MailKind, Session, SessionFormat, Volunteer
 from exchange.rows import instances
 from exchange.settings import Settings
-from exchange.sql import Projected, Statement, linked, linked_rows, projected, select_list
+from exchange.sql import (
+    Projected,
+    Statement,
+    linked,
+    linked_rows,
+    projected,
+    remember_text,
+    remembered_text,
+    select_list,
+)
 from exchange.validation import LocalizedText, check_capacity, check_url, localized_map
 
 VENUE_MAX = 300
@@ -155,12 +164,21 @@ async def speakers_by_session(
 async def session_rows(exchange_ids: Sequence[int], projection: Projected) -> Sequence[Any]:
     """``sessions_by_exchange`` as rows: (exchange id, *projection), in the same order."""
     statement = Statement()
+    array = statement.prefix == "$"  # the ids one parameter: the same text for any number
+    key = ("sessions", id(projection))
+    text = remembered_text(key) if array else None
+    if text is not None:
+        statement.param(list(exchange_ids))
+        return await statement.fetch_rows(text)
     selects, joined = projected("s", Session, projection, joins.SESSION)
-    return await statement.fetch_rows(
+    text = (
         f'SELECT s.exchange_id, {", ".join(selects)} FROM "session" s {" ".join(joined)} '  # noqa: S608
         f"WHERE {statement.is_in('s.exchange_id', exchange_ids)} AND s.cancelled_at IS NULL "
         "ORDER BY s.starts_at, s.id"
     )
+    if array:
+        remember_text(key, (projection,), text)
+    return await statement.fetch_rows(text)
 
 
 async def speaker_rows(session_ids: Sequence[int], projection: Projected) -> Sequence[Any]:

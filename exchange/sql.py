@@ -76,24 +76,41 @@ def window_condition(statement: Statement, page: PageWindow, index: str, total: 
     """A SQL condition on a 0-based row index that keeps a bounded superset of the page
     (the exact page is cut in Python once each parent's total is known), plus row 0 so
     every parent with rows reports its total even when the page is empty."""
-    start = 0 if page.after is None else page.after + 1
-    parts = [f"{index} >= {statement.param(start)}"]
+    placeholders = iter([statement.param(value) for value in window_values(page)])
+    parts = [f"{index} >= {next(placeholders)}"]
     if page.before is not None:
-        parts.append(f"{index} < {statement.param(page.before)}")
+        parts.append(f"{index} < {next(placeholders)}")
     if page.first is not None:
-        parts.append(f"{index} < {statement.param(start + page.first)}")
+        parts.append(f"{index} < {next(placeholders)}")
     elif page.last is not None:
         # end = min(before, total): the last `last` rows before it.
         end = (
             total
             if page.before is None
-            else (
-                f"(CASE WHEN {total} < {statement.param(page.before)} THEN {total} "
-                f"ELSE {statement.param(page.before)} END)"
-            )
+            else f"(CASE WHEN {total} < {next(placeholders)} THEN {total} ELSE {next(placeholders)} END)"
         )
-        parts.append(f"{index} >= {end} - {statement.param(page.last)}")
+        parts.append(f"{index} >= {end} - {next(placeholders)}")
     return f"(({' AND '.join(parts)}) OR {index} = 0)"
+
+
+def window_values(page: PageWindow) -> list[Any]:
+    """window_condition's parameters, in the order its text numbers them."""
+    start = 0 if page.after is None else page.after + 1
+    values: list[Any] = [start]
+    if page.before is not None:
+        values.append(page.before)
+    if page.first is not None:
+        values.append(start + page.first)
+    elif page.last is not None:
+        if page.before is not None:
+            values += [page.before, page.before]
+        values.append(page.last)
+    return values
+
+
+def window_shape(page: PageWindow) -> tuple[bool, bool, bool, bool]:
+    """What window_condition's text depends on (which of the page's bounds are given)."""
+    return (page.after is None, page.before is None, page.first is None, page.last is None)
 
 
 @dataclass
@@ -293,6 +310,28 @@ def _projected(
     return selects, clauses
 
 
+# Statement texts of the compiled engine's row fetches on PostgreSQL: they depend only on what
+# the compiled query asks (the projection and the fetch), the shape of a page and the text of
+# a visibility rule, never on the values, which are parameters (the ids one array). Built once
+# and reused, their values appended in the same order each time. Keyed by identities and
+# strings; each entry holds the objects whose ids are in its key, so those ids stay theirs
+# while it is kept. A few kB at most an entry, cleared when full.
+_TEXTS: dict[tuple[Any, ...], tuple[tuple[Any, ...], str]] = {}
+TEXT_ENTRIES = 1024
+
+
+def remembered_text(key: tuple[Any, ...]) -> str | None:
+    found = _TEXTS.get(key)
+    return None if found is None else found[1]
+
+
+def remember_text(key: tuple[Any, ...], held: tuple[Any, ...], text: str) -> str:
+    if len(_TEXTS) >= TEXT_ENTRIES:
+        _TEXTS.clear()
+    _TEXTS[key] = (held, text)
+    return text
+
+
 async def rows_by_ids(
     model: type[Model],
     ids: Sequence[Any],
@@ -329,16 +368,26 @@ async def linked_rows(
     joined plainly, it hashed the whole table for a few hundred links (speakers: 26 against
     under 1 ms on the benchmark's data)."""
     statement = Statement()
-    selects, joins = projected("c", model, projection, offered or NO_JOINS)
+    offered = offered or NO_JOINS
+    lateral = statement.prefix == "$"
+    key = ("linked", id(model), link_table, parent_column, child_column, id(projection), id(offered))
+    text = remembered_text(key) if lateral else None
+    if text is not None:
+        statement.param(list(parent_ids))
+        return await statement.fetch_rows(text)
+    selects, joins = projected("c", model, projection, offered)
     table = model._meta.db_table
-    if statement.prefix == "$":
+    if lateral:
         child = f'JOIN LATERAL (SELECT * FROM "{table}" lc WHERE lc.id = l.{child_column} OFFSET 0) c ON true'
     else:
         child = f'JOIN "{table}" c ON c.id = l.{child_column}'
-    return await statement.fetch_rows(
+    text = (
         f"SELECT l.{parent_column}, {', '.join(selects)} FROM {link_table} l {child} {' '.join(joins)} "
         f"WHERE {statement.is_in(f'l.{parent_column}', parent_ids)} ORDER BY l.{parent_column}, c.id"
     )
+    if lateral:  # one array parameter: the same text for any number of ids
+        remember_text(key, (model, projection, offered), text)
+    return await statement.fetch_rows(text)
 
 
 async def paged_rows(
@@ -363,9 +412,27 @@ async def paged_rows(
     of hashing every row a condition's subquery reads (participants: 24 against a few ms on
     the benchmark's data, where the people rule's EXISTS hashed every volunteer)."""
     offered = offered or NO_JOINS
+    lateral = statement.prefix == "$"
+    key = (
+        "paged",
+        id(model),
+        table,
+        parent_column,
+        order_by,
+        where,
+        len(statement.params),
+        window_shape(page),
+        id(projection),
+        id(offered),
+    )
+    text = remembered_text(key) if lateral else None
+    if text is not None:  # the values in the order the text below takes them
+        statement.param(list(parent_ids))
+        for value in window_values(page):
+            statement.param(value)
+        return await statement.fetch_rows(text)
     inner_columns = sorted({*projection.columns} | {offered[name].key for name, _joined in projection.joins})
     inner = ", ".join(f't."{column}"' for column in inner_columns)
-    lateral = statement.prefix == "$"
     # Inside the LATERAL subquery the rows are one parent's already: no partition.
     partition = "" if lateral else f"PARTITION BY t.{parent_column}"
     parents = f"t.{parent_column} = x.id" if lateral else statement.is_in(f"t.{parent_column}", parent_ids)
@@ -382,7 +449,10 @@ async def paged_rows(
     )
     condition = window_condition(statement, page, "r._index", "r._total")
     selects, joins = projected("r", model, projection, offered)
-    return await statement.fetch_rows(
+    text = (
         f"SELECT r._parent, r._index, r._total, {', '.join(selects)} FROM {source} {' '.join(joins)} "
         f"WHERE {condition} ORDER BY r._parent, r._index"
     )
+    if lateral:
+        remember_text(key, (model, projection, offered), text)
+    return await statement.fetch_rows(text)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
 from exchange import joins, sql
-from exchange.models import Exchange, Organisation
+from exchange.exchanges import ExchangeFilter
+from exchange.models import Exchange, ExchangeStatus, Organisation
+from tests.databases import on_postgres
+from tests.domain.conftest import World
 
 
 @dataclass(frozen=True)
@@ -56,3 +60,117 @@ def test_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     for alias in "abcdefg":
         sql.projected(alias, Exchange, EXCHANGE, joins.EXCHANGE)
         assert len(sql._PROJECTED) <= 3
+
+
+# ---------------------------------------------------------------- remembered statement texts
+
+
+@dataclass(frozen=True)
+class Window:
+    """A page window as schema.api.paging.PageArgs gives one (offsets, not cursors)."""
+
+    first: int | None = None
+    after: int | None = None
+    last: int | None = None
+    before: int | None = None
+
+    def window(self, total: int) -> tuple[int, int]:
+        start = 0 if self.after is None else self.after + 1
+        end = total if self.before is None else min(self.before, total)
+        if self.first is not None:
+            end = min(end, start + self.first)
+        elif self.last is not None:
+            start = max(start, end - self.last)
+        return start, end
+
+
+WINDOWS = [
+    Window(first=2),
+    Window(first=3, after=0),
+    Window(last=2),
+    Window(last=1, before=2),
+    Window(first=1, before=3),
+    Window(after=1, before=4, first=2),
+    Window(),
+]
+PARTICIPANT = Projection(
+    ("id", "role"),
+    (
+        (
+            "volunteer",
+            Projection(("id", "full_name")),
+        ),
+    ),
+)
+ORGANISATION = Projection(("id", "names", "slug"))
+SESSION = Projection(("id", "titles", "starts_at"))
+# Filters whose conditions take as many parameters as each other, in other texts.
+CRITERIA = [
+    None,
+    ExchangeFilter(country="KZ"),
+    ExchangeFilter(status=ExchangeStatus.OPEN),
+    ExchangeFilter(search="aral", sdgs=(6, 13)),
+]
+EXCHANGE_PAGE = Projection(("id", "slug", "titles"), (("host", HOST),))
+
+
+async def test_a_remembered_text_takes_the_values_a_built_one_takes(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each row fetch of the compiled engine, asked once with its texts forgotten and once
+    remembered (exchange.sql._TEXTS): the same statement text, the same parameters in the same
+    order, the same rows, for every shape of page and for visibility rules with parameters."""
+    from exchange import access, exchanges, participations, sessions
+
+    sent: list[tuple[str, list[Any]]] = []
+    fetch_rows = sql.Statement.fetch_rows
+
+    async def recording(self: sql.Statement, text: str) -> Any:
+        sent.append((text, list(self.params)))
+        return await fetch_rows(self, text)
+
+    monkeypatch.setattr(sql.Statement, "fetch_rows", recording)
+    ids = [world.exchange.id, world.exchange.id + 1000]
+    actors = [access.ANONYMOUS, access.Actor(access.Role.ADMIN), world.host_actor, world.other_actor]
+    fetches: list[Any] = [
+        lambda: exchanges.partner_rows(ids, ORGANISATION),
+        lambda: sessions.session_rows(ids, SESSION),
+        lambda: sessions.speaker_rows(ids, Projection(("id", "full_name"))),
+    ]
+    for actor in actors:
+        for window in WINDOWS:
+            fetches.append(
+                lambda a=actor, w=window: participations.page_rows_by_exchange(a, ids, w, PARTICIPANT)
+            )
+            if window.first is not None and window.last is None and window.before is None:
+                fetches.extend(
+                    lambda a=actor, w=window, c=criteria: exchanges.page_exchange_rows(a, c, w, EXCHANGE_PAGE)
+                    for criteria in CRITERIA
+                )
+
+    def rows_of(answer: Any) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in (answer[0] if isinstance(answer, tuple) else answer)]
+
+    async def run(fetch: Any) -> tuple[list[tuple[str, list[Any]]], list[tuple[Any, ...]]]:
+        sent.clear()
+        rows = rows_of(await fetch())
+        return list(sent), rows
+
+    built = []
+    for fetch in fetches:  # each text built afresh
+        monkeypatch.setattr(sql, "_TEXTS", {})
+        built.append(await run(fetch))
+    monkeypatch.setattr(sql, "_TEXTS", {})
+    for _round in range(2):  # the texts remembered across fetches, actors and windows
+        for fetch, expected in zip(fetches, built, strict=True):
+            assert await run(fetch) == expected
+    if on_postgres():  # an array of ids: remembered (an IN list on SQLite depends on the count)
+        assert len(sql._TEXTS) >= 4
+
+
+def test_remembered_texts_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sql, "_TEXTS", {})
+    monkeypatch.setattr(sql, "TEXT_ENTRIES", 3)
+    for index in range(10):
+        sql.remember_text(("key", index), (), "SELECT 1")
+        assert len(sql._TEXTS) <= 3
