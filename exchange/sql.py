@@ -93,6 +93,19 @@ def window_condition(statement: Statement, page: PageWindow, index: str, total: 
     return f"(({' AND '.join(parts)}) OR {index} = 0)"
 
 
+def window_is_exact(page: PageWindow) -> bool:
+    """Whether window_condition keeps exactly the page's rows: the first ``first`` rows (one
+    at least) from the start. Otherwise it keeps a superset (row 0 for the total, the rows
+    before a ``last`` page), which the caller cuts with the total."""
+    return (
+        page.after is None
+        and page.before is None
+        and page.last is None
+        and page.first is not None
+        and page.first > 0
+    )
+
+
 def window_values(page: PageWindow) -> list[Any]:
     """window_condition's parameters, in the order its text numbers them."""
     start = 0 if page.after is None else page.after + 1

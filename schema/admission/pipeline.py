@@ -119,7 +119,7 @@ class AdmissionPipeline:
         streamed = check_carriage(operation.operation, arrival.carriage)
         document.remember(self.documents, settings, query, arrival.query, arrival.extensions)
         variable_values = coerce_variables(
-            schema, operation, arrival.variables, self.limits, prepared.variables
+            schema, operation, arrival.variables, self.limits, prepared.variables, prepared.coercions
         )
         cost, cost_extension = price(schema, prepared, operation, variable_values.coerced, settings)
         caller = (

@@ -54,8 +54,10 @@ class Prepared:
     costs: dict[Any, Any] = field(default_factory=dict)
     # Compiled execution plans of its query operations (schema.engine.plan.compile_operation).
     plans: dict[Any, Any] = field(default_factory=dict)
-    # Coerced values of variable sets sent before (schema.admission.variables).
+    # Coerced values of variable sets sent before, and how its operations' variables are
+    # coerced (schema.admission.variables).
     variables: dict[Any, Any] = field(default_factory=dict)
+    coercions: dict[int, Any] = field(default_factory=dict)
 
     def operation(self, name: str | None) -> OperationDefinitionNode | None:
         if name:

@@ -73,24 +73,30 @@ def coerce_variables(
     raw: dict[str, Any],
     limits: Limits,
     remembered: dict[Hashable, VariableValues] | None = None,
+    compiled: dict[int, Any] | None = None,
 ) -> VariableValues:
     """The coerced values (raises RequestError with BAD_USER_INPUT); ``remembered``: the
-    document's earlier results (schema.admission.prepared.Prepared.variables)."""
+    document's earlier results (schema.admission.prepared.Prepared.variables); ``compiled``:
+    its operations' coercions (Prepared.coercions)."""
     key = None if remembered is None else _remembered_as(operation, raw)
     if remembered is None or key is None:
-        return _coerce(schema, operation, raw, limits)
+        return _coerce(schema, operation, raw, limits, compiled)
     found = remembered.get(key)
     if found is None:
-        found = _coerce(schema, operation, raw, limits)
+        found = _coerce(schema, operation, raw, limits, compiled)
         if len(remembered) < REMEMBERED_PER_DOCUMENT:
             remembered[key] = found
     return found
 
 
 def _coerce(
-    schema: GraphQLSchema, operation: OperationDefinitionNode, raw: dict[str, Any], limits: Limits
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    raw: dict[str, Any],
+    limits: Limits,
+    compiled: dict[int, Any] | None,
 ) -> VariableValues:
-    leaves = _leaves_of(schema, operation)
+    leaves = _leaves_of(schema, operation, compiled)
     coerced = None if leaves is None else leaves.coerce(raw)
     coerced_or_errors = (
         coerced
@@ -158,23 +164,18 @@ class _Leaves:
         return VariableValues(sources, coerced)
 
 
-# _leaves_of's answers by operation (its identity: prepared documents are cached, so an
-# operation node is the same object for every request sending its text). Each entry holds
-# its schema and operation, so their ids stay theirs while it is kept; cleared when full.
-_LEAVES: dict[tuple[int, int], tuple[GraphQLSchema, OperationDefinitionNode, _Leaves | None]] = {}
-LEAVES_ENTRIES = 1024
-
-
-def _leaves_of(schema: GraphQLSchema, operation: OperationDefinitionNode) -> _Leaves | None:
-    key = (id(schema), id(operation))
-    found = _LEAVES.get(key)
-    if found is not None:
-        return found[2]
-    leaves = _compile_leaves(schema, operation)
-    if len(_LEAVES) >= LEAVES_ENTRIES:
-        _LEAVES.clear()
-    _LEAVES[key] = (schema, operation, leaves)
-    return leaves
+def _leaves_of(
+    schema: GraphQLSchema, operation: OperationDefinitionNode, compiled: dict[int, _Leaves | None] | None
+) -> _Leaves | None:
+    """The operation's _Leaves (None: a variable of a list or input object type), kept in
+    ``compiled`` (its document's, which lives as long as the document is cached) by the
+    operation's identity (the document holds it)."""
+    if compiled is None:
+        return _compile_leaves(schema, operation)
+    key = id(operation)
+    if key not in compiled:
+        compiled[key] = _compile_leaves(schema, operation)
+    return compiled[key]
 
 
 def _compile_leaves(schema: GraphQLSchema, operation: OperationDefinitionNode) -> _Leaves | None:

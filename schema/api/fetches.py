@@ -18,6 +18,9 @@ PAGING = Paging(
     page_args=lambda context, first, after, last, before: context.page_args(first, after, last, before),
     cursor=encode_cursor,
 )
+# Pages by parents (exchange.sql.paged_rows) keep exactly the page for a first page from the
+# start (ChildPage.exact).
+EXACT_WINDOW = sql.window_is_exact
 
 
 def localized(

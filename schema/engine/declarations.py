@@ -156,6 +156,9 @@ class ChildPage:
     fetch: PagesByParents
     paging: Paging
     key: str = "id"
+    # Whether, for these page args, ``fetch`` answers exactly the page's rows (none outside
+    # it): each parent's rows are then taken whole, not tested against the page's window.
+    exact: Callable[[Any], bool] | None = None
 
     @property
     def attributes(self) -> frozenset[str]:

@@ -126,7 +126,9 @@ def generate(shape: Shape, base: int) -> None:
     )
     # Only a shape with children hands its rows and dicts to the next level.
     keep = "\n        objects.append(built)" if shape.children else ""
-    kept = "\n            kept.append(row)\n            objects.append(built)" if shape.children else ""
+    kept_lines = ("kept.append(row)", "objects.append(built)") if shape.children else ()
+    kept = "".join(f"\n            {line}" for line in kept_lines)  # inside page's window test
+    whole_kept = "".join(f"\n        {line}" for line in kept_lines)
     # Rows of exactly the shape's width (a level below the root: keys, then the projection)
     # are unpacked into locals, cheaper than indexing a driver record column by column; the
     # root's may carry a column after the projection's (a page's total), so they are indexed.
@@ -147,12 +149,23 @@ def generate(shape: Shape, base: int) -> None:
         "        if start <= c1 < end:\n"
         f"            built = {unpacked}\n"
         f"            nodes.append(built){kept}\n"
+        "    return nodes\n\n"
+        f"def whole_page(parent_rows, env, kept, objects):\n{env}"
+        "    nodes = []\n"
+        "    for row in parent_rows:\n"
+        f"        {columns} = row\n"
+        f"        built = {unpacked}\n"
+        f"        nodes.append(built){whole_kept}\n"
         "    return nodes\n"
     )
     exec(compile(source, f"<rows for {shape.object_type.name}>", "exec"), namespace)  # noqa: S102
     shape.build = namespace["build"]
     shape.levels = Levels(
-        namespace["build_rows"], namespace["build_keyed"], namespace["fill"], namespace["page"]
+        namespace["build_rows"],
+        namespace["build_keyed"],
+        namespace["fill"],
+        namespace["page"],
+        namespace["whole_page"],
     )
     generate_children(shape)
 

@@ -190,7 +190,8 @@ class Run:
         pages: dict[Any, dict[str, Any]] = {}
         kept: list[Any] = []  # kept and objects: filled only when the node has children
         objects: list[dict[str, Any]] = []
-        page_of, env = node.levels.page, self.env
+        page_of, whole_page, env = node.levels.page, node.levels.whole_page, self.env
+        whole = reads.exact is not None and reads.exact(page)
         for key in wanted:
             parent_rows = by_parent.get(key)
             if not parent_rows:
@@ -199,7 +200,12 @@ class Run:
                 continue
             total = int(parent_rows[0][2])
             start, end = page.window(total)
-            pages[key] = connection.build(page_of(parent_rows, start, end, env, kept, objects), start, total)
+            nodes = (
+                whole_page(parent_rows, env, kept, objects)
+                if whole
+                else page_of(parent_rows, start, end, env, kept, objects)
+            )
+            pages[key] = connection.build(nodes, start, total)
         name = child.key
         for key, result in zip(keys, results, strict=True):
             result[name] = pages[key] if key is not None else null()

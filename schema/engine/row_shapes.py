@@ -84,12 +84,14 @@ class Levels:
     list (``lists[row[0]]``) and, when the shape has children, to ``objects``;
     ``page(parent_rows, start, end, env, kept, objects)`` one parent's page of a connection
     (rows whose index ``row[1]`` is in [start, end)), its rows and dicts also appended to
-    ``kept`` and ``objects`` when the shape has children."""
+    ``kept`` and ``objects`` when the shape has children; ``whole_page(parent_rows, env, kept,
+    objects)`` the same where every row is in the page (the statement kept exactly the page)."""
 
     build_rows: Callable[[Any, list[Any]], list[dict[str, Any]]]
     build_keyed: Callable[[Any, list[Any]], dict[Any, dict[str, Any]]]
     fill: Callable[[Any, list[Any], dict[Any, list[dict[str, Any]]], list[dict[str, Any]]], None]
     page: Callable[[Any, int, int, list[Any], list[Any], list[dict[str, Any]]], list[dict[str, Any]]]
+    whole_page: Callable[[Any, list[Any], list[Any], list[dict[str, Any]]], list[dict[str, Any]]]
 
 
 @dataclass(eq=False)

@@ -166,7 +166,7 @@ def test_scalar_and_enum_variables_coerce_as_graphql_core(setup: tuple[Any, Any,
     document, raw = case
     operation = parse(document).definitions[0]  # unused variables: coerced all the same
     assert isinstance(operation, OperationDefinitionNode)
-    leaves = _leaves_of(schema, operation)
+    leaves = _leaves_of(schema, operation, None)
     assert leaves is not None
     expected = get_variable_values(schema, operation.variable_definitions or (), raw)
     got = leaves.coerce(raw)
@@ -199,7 +199,7 @@ def test_lists_and_input_objects_go_to_graphql_core(setup: tuple[Any, Any, Limit
     for declared in ("$ids: [ID!]!", "$filter: ExchangeFilter"):
         operation = parse(f"query Many({declared}) {{ __typename }}").definitions[0]
         assert isinstance(operation, OperationDefinitionNode)
-        assert _leaves_of(schema, operation) is None
+        assert _leaves_of(schema, operation, None) is None
 
 
 def test_a_fresh_id_is_coerced_without_graphql_core(
@@ -217,8 +217,11 @@ def test_a_fresh_id_is_coerced_without_graphql_core(
         raise AssertionError("graphql-core asked")
 
     monkeypatch.setattr("schema.admission.variables.get_variable_values", refuse)
-    values = coerce_variables(schema, prepared.operation("One"), {"id": "RXhjaGFuZ2U6OQ"}, limits, {})
-    assert values.coerced == {"id": "RXhjaGFuZ2U6OQ", "l": "en"}
+    one = prepared.operation("One")
+    for global_id in ("RXhjaGFuZ2U6OQ", "RXhjaGFuZ2U6MTA"):
+        values = coerce_variables(schema, one, {"id": global_id}, limits, {}, prepared.coercions)
+        assert values.coerced == {"id": global_id, "l": "en"}
+    assert list(prepared.coercions) == [id(one)]  # compiled once, kept with its document
     monkeypatch.undo()
     with pytest.raises(RequestError) as refused:  # graphql-core's own refusal
         coerce_variables(schema, prepared.operation("One"), {"id": None}, limits, {})

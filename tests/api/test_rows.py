@@ -74,6 +74,19 @@ ROW_CASES = [
         actors=EVERYONE,
     ),
     Case(
+        "participant pages served from rows alone: whole first pages, windows cut from more rows",
+        f"""query($a: String) {{ exchanges(first: 10) {{ edges {{ node {{ slug
+            one: participants(first: 1) {{ totalCount edges {{ cursor node {{ id role }} }} {PAGE_INFO} }}
+            three: participants(first: 3) {{ edges {{ cursor node {{ volunteer {{ fullName }} }} }} {PAGE_INFO} }}
+            after: participants(first: 2, after: $a) {{ edges {{ cursor node {{ id }} }} {PAGE_INFO} }}
+            last: participants(last: 2) {{ totalCount edges {{ cursor node {{ role }} }} {PAGE_INFO} }}
+            before: participants(last: 1, before: $a) {{ edges {{ node {{ role }} }} {PAGE_INFO} }}
+            none: participants(first: 0) {{ totalCount edges {{ cursor }} {PAGE_INFO} }}
+        }} }} }} }}""",
+        {"a": "b2Zmc2V0OjA"},
+        actors=EVERYONE,
+    ),
+    Case(
         "the root page: after a cursor, from the end, beyond the end",
         f"""query($a: String) {{ one: exchanges(first: 2, after: $a) {{ totalCount edges {{ cursor node {{ slug }} }} {PAGE_INFO} }}
             two: exchanges(last: 2) {{ totalCount edges {{ cursor node {{ slug }} }} {PAGE_INFO} }}

@@ -174,3 +174,51 @@ def test_remembered_texts_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     for index in range(10):
         sql.remember_text(("key", index), (), "SELECT 1")
         assert len(sql._TEXTS) <= 3
+
+
+class _Numbered:
+    """What window_condition asks of a statement: numbered SQLite parameters."""
+
+    def __init__(self) -> None:
+        self.params: list[Any] = []
+
+    def param(self, value: Any) -> str:
+        self.params.append(value)
+        return f"?{len(self.params)}"
+
+
+def test_an_exact_window_keeps_exactly_the_page() -> None:
+    """window_is_exact says when window_condition's rows are the page itself (the engine then
+    takes them whole, schema.engine.row_run): checked by running the condition over every
+    total, for every shape of page."""
+    import itertools
+    import sqlite3
+
+    database = sqlite3.connect(":memory:")
+    shapes = [
+        Window(first=first, after=after, last=last, before=before)
+        for first, after, last, before in itertools.product(
+            (None, 0, 1, 3), (None, 0, 2), (None, 0, 2), (None, 1, 4)
+        )
+        if first is None or last is None
+    ]
+    exact_seen = 0
+    for shape in shapes:
+        statement = _Numbered()
+        condition = sql.window_condition(statement, shape, "i", "t")  # type: ignore[arg-type]
+        for total in range(7):
+            kept = [
+                row[0]
+                for row in database.execute(
+                    "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?9) "
+                    f"SELECT i FROM n, (SELECT ?9 AS t) WHERE ?9 > 0 AND {condition}",
+                    [*statement.params, *[None] * (8 - len(statement.params)), total],
+                )
+            ]
+            start, end = shape.window(total)
+            page = list(range(start, max(start, end)))
+            assert set(page) <= set(kept), (shape, total, kept, page)
+            if sql.window_is_exact(shape):
+                exact_seen += 1
+                assert kept == page, (shape, total, kept, page)
+    assert exact_seen

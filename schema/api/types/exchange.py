@@ -139,7 +139,10 @@ class ExperienceExchange(Node):
         "read-only callers only volunteers with a public profile, organisations also the volunteers "
         "they send and every participant of the exchanges they organise. totalCount counts what is "
         "shown; participantCountsByCountry counts everyone.",
-        metadata=declare(ChildPage(fetches.participants, fetches.PAGING), joins=fetches.PARTICIPATION_JOINS),
+        metadata=declare(
+            ChildPage(fetches.participants, fetches.PAGING, exact=fetches.EXACT_WINDOW),
+            joins=fetches.PARTICIPATION_JOINS,
+        ),
     )
     @staticmethod
     async def participants(
