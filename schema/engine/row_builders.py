@@ -80,19 +80,20 @@ def finish(shape: Shape, base: int, namespace: dict[str, Any], counter: Iterator
             number = next(counter)
             namespace[f"_p{number}"] = pick
             namespace[f"_j{number}"] = slow
-            read = f"(v := row[{base + index}])"
-            if decode is None:
-                texts = f"_j{number}({read})"
-            else:
-                namespace[f"_d{number}"] = decode
-                texts = f"(_d{number}(v) if {read}.__class__ is str else _j{number}(v))"
+            # The driver's JSON text decoded as the model field decodes a text. Both drivers
+            # hand these columns over as text; anything else (a driver decoding JSON itself)
+            # makes the decoder raise, and the field's resolvers answer instead (row_run).
+            decoder = f"_j{number}" if decode is None else f"_d{number}"
+            if decode is not None:
+                namespace[decoder] = decode
             if nullable:
-                texts = f"(None if {read} is None else {texts.replace(read, 'v')})"
+                texts = f"(None if (v := row[{base + index}]) is None else {decoder}(v))"
                 value = f"_p{number}({texts}, env[{slot}])"
             elif first_first:  # the first locale's text read in place; pick for the rest
+                texts = f"{decoder}(row[{base + index}])"
                 value = f"(t[f{slot}] if f{slot} in (t := {texts}) else _p{number}(t, env[{slot}]))"
             else:
-                value = f"_p{number}({texts}, env[{slot}])"
+                value = f"_p{number}({decoder}(row[{base + index}]), env[{slot}])"
             if fallback_index is not None:
                 value = f"({value} or row[{base + fallback_index}])"
             elif fallback is not None:

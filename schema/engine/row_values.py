@@ -24,8 +24,9 @@ def json_decoder(
     model: type[Model], attribute: str
 ) -> tuple[Callable[[str], Any] | None, Callable[[Any], Any]]:
     """The decoders of a JSON column's raw value, as the model field decodes it: of a str
-    (the driver's text, the common case; None when the field has no plain decoder), and of
-    anything else (the field's ``to_python_value``). Generated builders inline the choice."""
+    (the driver's text, what both drivers hand over; None when the field has no plain
+    decoder), and of anything (the field's ``to_python_value``). Generated builders call the
+    first where there is one (schema.engine.row_builders)."""
     model_field = field_of(model, attribute)
     decode: Callable[[str], Any] | None = getattr(model_field, "decoder", None)
     return decode, model_field.to_python_value

@@ -223,3 +223,34 @@ async def test_a_root_page_whose_fetch_fails_is_answered_by_its_resolver(
         canonical = await differ.answer(query, {"l": "ru"}, world.keys[actor], {}, False)
         assert compiled.text == canonical.text, actor
         assert "errors" not in compiled.body and compiled.body["data"]["exchanges"]["edges"], compiled.text
+
+
+async def test_json_the_driver_decoded_itself_is_answered_by_the_resolvers(
+    differ: Differ, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The generated builders decode a JSON column's text (what both drivers hand over); a
+    driver that decoded it already (a type codec) makes the decoder raise, and the field's
+    resolvers answer, byte for byte as graphql-core (schema.engine.row_builders)."""
+    import orjson
+
+    session_rows = sessions.session_rows
+
+    async def decoded(*args: Any, **kwargs: Any) -> Any:
+        rows = await session_rows(*args, **kwargs)
+        return [
+            tuple(
+                orjson.loads(value) if isinstance(value, str) and value.startswith("{") else value
+                for value in row
+            )
+            for row in rows
+        ]
+
+    monkeypatch.setattr(sessions, "session_rows", decoded)
+    query = "query($l: LanguageCode) { exchanges(first: 3) { edges { node { slug sessions { id title(locale: $l) } } } } }"
+    before = collections.Counter(plan.STATS)
+    compiled = await differ.answer(query, {"l": "kk"}, world.keys[ANONYMOUS], {}, True)
+    assert plan.STATS["rows"] - before["rows"] == 1
+    canonical = await differ.answer(query, {"l": "kk"}, world.keys[ANONYMOUS], {}, False)
+    assert compiled.text == canonical.text
+    sessions_seen = [s for e in compiled.body["data"]["exchanges"]["edges"] for s in e["node"]["sessions"]]
+    assert "errors" not in compiled.body and sessions_seen and all(s["title"] for s in sessions_seen)
