@@ -168,7 +168,8 @@ class Compiler(ConnectionCompiler):
                 else None
             )
             if target is not None and not target.children:
-                shape.column(projection[reads.key])
+                # The key itself is not selected: the statement joins on the table's own
+                # column, and the joined row's primary key says whether there is one.
                 shape.joined.append((relation, target, non_null))
                 shape.entries.append((key, "joined", (len(shape.joined) - 1,)))
                 return True
