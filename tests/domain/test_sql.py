@@ -10,6 +10,7 @@ import pytest
 from exchange import joins, sql
 from exchange.exchanges import ExchangeFilter
 from exchange.models import Exchange, ExchangeStatus, Organisation
+from schema.api.paging import PageArgs
 from tests.databases import on_postgres
 from tests.domain.conftest import World
 
@@ -65,33 +66,14 @@ def test_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 # ---------------------------------------------------------------- remembered statement texts
 
 
-@dataclass(frozen=True)
-class Window:
-    """A page window as schema.api.paging.PageArgs gives one (offsets, not cursors)."""
-
-    first: int | None = None
-    after: int | None = None
-    last: int | None = None
-    before: int | None = None
-
-    def window(self, total: int) -> tuple[int, int]:
-        start = 0 if self.after is None else self.after + 1
-        end = total if self.before is None else min(self.before, total)
-        if self.first is not None:
-            end = min(end, start + self.first)
-        elif self.last is not None:
-            start = max(start, end - self.last)
-        return start, end
-
-
 WINDOWS = [
-    Window(first=2),
-    Window(first=3, after=0),
-    Window(last=2),
-    Window(last=1, before=2),
-    Window(first=1, before=3),
-    Window(after=1, before=4, first=2),
-    Window(),
+    PageArgs(first=2),
+    PageArgs(first=3, after=0),
+    PageArgs(last=2),
+    PageArgs(last=1, before=2),
+    PageArgs(first=1, before=3),
+    PageArgs(after=1, before=4, first=2),
+    PageArgs(),
 ]
 PARTICIPANT = Projection(
     ("id", "role"),
@@ -196,7 +178,7 @@ def test_an_exact_window_keeps_exactly_the_page() -> None:
 
     database = sqlite3.connect(":memory:")
     shapes = [
-        Window(first=first, after=after, last=last, before=before)
+        PageArgs(first=first, after=after, last=last, before=before)
         for first, after, last, before in itertools.product(
             (None, 0, 1, 3), (None, 0, 2), (None, 0, 2), (None, 1, 4)
         )
