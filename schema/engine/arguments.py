@@ -38,8 +38,8 @@ class Arguments:
     static: dict[str, Any] | None
     last: tuple[VariableValues, dict[str, Any]] | None = None
     # (argument's out name, variable name, non-null argument) for each argument given as a
-    # variable; None when some argument nests a variable (no template then).
-    variables: tuple[tuple[str, str, bool], ...] | None = ()
+    # variable; None (no template) when some argument nests a variable, or when not known.
+    variables: tuple[tuple[str, str, bool], ...] | None = None
     template: dict[str, Any] | None = field(default=None, repr=False)
 
     def values(self, variables: VariableValues) -> dict[str, Any]:
