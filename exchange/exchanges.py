@@ -41,8 +41,6 @@ from exchange.sql import (
     linked_rows,
     paged_children,
     projected,
-    remember_text,
-    remembered_text,
     text_contains,
 )
 from exchange.validation import (
@@ -254,23 +252,17 @@ async def page_exchange_rows(
     if page.last is None and page.before is None and page.first is not None:
         statement, where = _listed(actor, criteria)
         start = 0 if page.after is None else page.after + 1
-        # The text depends on the projection and the conditions' text alone: kept (exchange.sql).
-        key = ("exchange page", statement.prefix, id(projection), where, len(statement.params))
-        text = remembered_text(key)
-        if text is None:
+
+        def build() -> str:
             selects, joined = projected("e", Exchange, projection, joins.EXCHANGE)
-            limit, offset = statement.param(page.first), statement.param(start)
-            text = remember_text(
-                key,
-                (projection,),
+            return (
                 f"SELECT {', '.join(selects)}, (SELECT COUNT(*) FROM exchange e{where}) "  # noqa: S608
                 f"FROM exchange e {' '.join(joined)}{where} ORDER BY e.starts_on, e.id "
-                f"LIMIT {limit} OFFSET {offset}",
+                f"LIMIT {statement.param(page.first)} OFFSET {statement.param(start)}"
             )
-        else:  # the values in the order the text above takes them
-            statement.param(page.first)
-            statement.param(start)
-        rows = await statement.fetch_rows(text)
+
+        key = ("exchange page", id(projection), where)
+        rows = await statement.fetch_kept(key, (projection,), [page.first, start], build)
         if rows:  # the total is the last column, after the projection's
             first = rows[0]
             return rows, start, int(first[len(first) - 1])

@@ -23,8 +23,6 @@ from exchange.sql import (
     linked,
     linked_rows,
     projected,
-    remember_text,
-    remembered_text,
     select_list,
 )
 from exchange.validation import LocalizedText, check_capacity, check_url, localized_map
@@ -164,21 +162,18 @@ async def speakers_by_session(
 async def session_rows(exchange_ids: Sequence[int], projection: Projected) -> Sequence[Any]:
     """``sessions_by_exchange`` as rows: (exchange id, *projection), in the same order."""
     statement = Statement()
-    array = statement.prefix == "$"  # the ids one parameter: the same text for any number
-    key = ("sessions", id(projection))
-    text = remembered_text(key) if array else None
-    if text is not None:
-        statement.param(list(exchange_ids))
-        return await statement.fetch_rows(text)
-    selects, joined = projected("s", Session, projection, joins.SESSION)
-    text = (
-        f'SELECT s.exchange_id, {", ".join(selects)} FROM "session" s {" ".join(joined)} '  # noqa: S608
-        f"WHERE {statement.is_in('s.exchange_id', exchange_ids)} AND s.cancelled_at IS NULL "
-        "ORDER BY s.starts_at, s.id"
+
+    def build() -> str:
+        selects, joined = projected("s", Session, projection, joins.SESSION)
+        return (
+            f'SELECT s.exchange_id, {", ".join(selects)} FROM "session" s {" ".join(joined)} '  # noqa: S608
+            f"WHERE {statement.is_in('s.exchange_id', exchange_ids)} AND s.cancelled_at IS NULL "
+            "ORDER BY s.starts_at, s.id"
+        )
+
+    return await statement.fetch_kept(
+        ("sessions", id(projection)), (projection,), [list(exchange_ids)], build
     )
-    if array:
-        remember_text(key, (projection,), text)
-    return await statement.fetch_rows(text)
 
 
 async def speaker_rows(session_ids: Sequence[int], projection: Projected) -> Sequence[Any]:

@@ -56,6 +56,27 @@ class Statement:
         _count, rows = await self.connection.execute_query(sql, self.params)
         return rows
 
+    async def fetch_kept(
+        self, key: tuple[Any, ...], held: tuple[Any, ...], values: list[Any], build: Callable[[], str]
+    ) -> Sequence[Any]:
+        """``fetch_rows`` of a text that depends on ``key`` alone (``held``: the objects whose
+        ids are in it), never on the values: on PostgreSQL built by ``build`` once and kept
+        (``_TEXTS``), later ``values`` appended as the parameters ``build`` took. A text whose
+        parameters were not ``values`` serves once and is not kept. On SQLite (an IN list's
+        text depends on how many values) built every time."""
+        if self.prefix != "$":
+            return await self.fetch_rows(build())
+        key = (*key, len(self.params))  # the placeholders' numbers start after those
+        found = _TEXTS.get(key)
+        if found is not None:
+            self.params.extend(values)
+            return await self.fetch_rows(found[1])
+        start = len(self.params)
+        text = build()
+        if self.params[start:] == values:
+            _keep(key, held, text)
+        return await self.fetch_rows(text)
+
 
 class PageWindow(Protocol):
     """first/after/last/before with cursors already decoded to offsets (schema.api.paging.PageArgs)."""
@@ -323,26 +344,19 @@ def _projected(
     return selects, clauses
 
 
-# Statement texts of the compiled engine's row fetches on PostgreSQL: they depend only on what
-# the compiled query asks (the projection and the fetch), the shape of a page and the text of
-# a visibility rule, never on the values, which are parameters (the ids one array). Built once
-# and reused, their values appended in the same order each time. Keyed by identities and
-# strings; each entry holds the objects whose ids are in its key, so those ids stay theirs
-# while it is kept. A few kB at most an entry, cleared when full.
+# Statement.fetch_kept's texts: the compiled engine's row fetches on PostgreSQL depend only on
+# what the compiled query asks (the projection and the fetch), the shape of a page and the text
+# of a visibility rule, never on the values, which are parameters (the ids one array). Keyed by
+# identities and strings; each entry holds the objects whose ids are in its key, so those ids
+# stay theirs while it is kept. A few kB at most an entry, cleared when full.
 _TEXTS: dict[tuple[Any, ...], tuple[tuple[Any, ...], str]] = {}
 TEXT_ENTRIES = 1024
 
 
-def remembered_text(key: tuple[Any, ...]) -> str | None:
-    found = _TEXTS.get(key)
-    return None if found is None else found[1]
-
-
-def remember_text(key: tuple[Any, ...], held: tuple[Any, ...], text: str) -> str:
+def _keep(key: tuple[Any, ...], held: tuple[Any, ...], text: str) -> None:
     if len(_TEXTS) >= TEXT_ENTRIES:
         _TEXTS.clear()
     _TEXTS[key] = (held, text)
-    return text
 
 
 async def rows_by_ids(
@@ -382,25 +396,23 @@ async def linked_rows(
     under 1 ms on the benchmark's data)."""
     statement = Statement()
     offered = offered or NO_JOINS
-    lateral = statement.prefix == "$"
+
+    def build() -> str:
+        selects, joins = projected("c", model, projection, offered)
+        table = model._meta.db_table
+        if statement.prefix == "$":
+            child = (
+                f'JOIN LATERAL (SELECT * FROM "{table}" lc WHERE lc.id = l.{child_column} OFFSET 0) c ON true'
+            )
+        else:
+            child = f'JOIN "{table}" c ON c.id = l.{child_column}'
+        return (
+            f"SELECT l.{parent_column}, {', '.join(selects)} FROM {link_table} l {child} {' '.join(joins)} "
+            f"WHERE {statement.is_in(f'l.{parent_column}', parent_ids)} ORDER BY l.{parent_column}, c.id"
+        )
+
     key = ("linked", id(model), link_table, parent_column, child_column, id(projection), id(offered))
-    text = remembered_text(key) if lateral else None
-    if text is not None:
-        statement.param(list(parent_ids))
-        return await statement.fetch_rows(text)
-    selects, joins = projected("c", model, projection, offered)
-    table = model._meta.db_table
-    if lateral:
-        child = f'JOIN LATERAL (SELECT * FROM "{table}" lc WHERE lc.id = l.{child_column} OFFSET 0) c ON true'
-    else:
-        child = f'JOIN "{table}" c ON c.id = l.{child_column}'
-    text = (
-        f"SELECT l.{parent_column}, {', '.join(selects)} FROM {link_table} l {child} {' '.join(joins)} "
-        f"WHERE {statement.is_in(f'l.{parent_column}', parent_ids)} ORDER BY l.{parent_column}, c.id"
-    )
-    if lateral:  # one array parameter: the same text for any number of ids
-        remember_text(key, (model, projection, offered), text)
-    return await statement.fetch_rows(text)
+    return await statement.fetch_kept(key, (model, projection, offered), [list(parent_ids)], build)
 
 
 async def paged_rows(
@@ -426,6 +438,35 @@ async def paged_rows(
     the benchmark's data, where the people rule's EXISTS hashed every volunteer)."""
     offered = offered or NO_JOINS
     lateral = statement.prefix == "$"
+
+    def build() -> str:
+        inner_columns = sorted(
+            {*projection.columns} | {offered[name].key for name, _joined in projection.joins}
+        )
+        inner = ", ".join(f't."{column}"' for column in inner_columns)
+        # Inside the LATERAL subquery the rows are one parent's already: no partition.
+        partition = "" if lateral else f"PARTITION BY t.{parent_column}"
+        parents = (
+            f"t.{parent_column} = x.id" if lateral else statement.is_in(f"t.{parent_column}", parent_ids)
+        )
+        ranked = (
+            f"SELECT {inner}, t.{parent_column} AS _parent, "
+            f"ROW_NUMBER() OVER ({partition}{' ' if partition else ''}ORDER BY {order_by}) - 1 AS _index, "
+            f"COUNT(*) OVER ({partition}) AS _total "
+            f"FROM {table} t WHERE {parents}" + (f" AND ({where})" if where else "")
+        )
+        source = (
+            f"unnest({statement.param(list(parent_ids))}::int[]) AS x(id) JOIN LATERAL ({ranked}) r ON true"
+            if lateral
+            else f"({ranked}) r"
+        )
+        condition = window_condition(statement, page, "r._index", "r._total")
+        selects, joins = projected("r", model, projection, offered)
+        return (
+            f"SELECT r._parent, r._index, r._total, {', '.join(selects)} FROM {source} {' '.join(joins)} "
+            f"WHERE {condition} ORDER BY r._parent, r._index"
+        )
+
     key = (
         "paged",
         id(model),
@@ -433,39 +474,9 @@ async def paged_rows(
         parent_column,
         order_by,
         where,
-        len(statement.params),
         window_shape(page),
         id(projection),
         id(offered),
     )
-    text = remembered_text(key) if lateral else None
-    if text is not None:  # the values in the order the text below takes them
-        statement.param(list(parent_ids))
-        for value in window_values(page):
-            statement.param(value)
-        return await statement.fetch_rows(text)
-    inner_columns = sorted({*projection.columns} | {offered[name].key for name, _joined in projection.joins})
-    inner = ", ".join(f't."{column}"' for column in inner_columns)
-    # Inside the LATERAL subquery the rows are one parent's already: no partition.
-    partition = "" if lateral else f"PARTITION BY t.{parent_column}"
-    parents = f"t.{parent_column} = x.id" if lateral else statement.is_in(f"t.{parent_column}", parent_ids)
-    ranked = (
-        f"SELECT {inner}, t.{parent_column} AS _parent, "
-        f"ROW_NUMBER() OVER ({partition}{' ' if partition else ''}ORDER BY {order_by}) - 1 AS _index, "
-        f"COUNT(*) OVER ({partition}) AS _total "
-        f"FROM {table} t WHERE {parents}" + (f" AND ({where})" if where else "")
-    )
-    source = (
-        f"unnest({statement.param(list(parent_ids))}::int[]) AS x(id) JOIN LATERAL ({ranked}) r ON true"
-        if lateral
-        else f"({ranked}) r"
-    )
-    condition = window_condition(statement, page, "r._index", "r._total")
-    selects, joins = projected("r", model, projection, offered)
-    text = (
-        f"SELECT r._parent, r._index, r._total, {', '.join(selects)} FROM {source} {' '.join(joins)} "
-        f"WHERE {condition} ORDER BY r._parent, r._index"
-    )
-    if lateral:
-        remember_text(key, (model, projection, offered), text)
-    return await statement.fetch_rows(text)
+    values = [list(parent_ids), *window_values(page)]  # as build takes them on PostgreSQL
+    return await statement.fetch_kept(key, (model, projection, offered), values, build)

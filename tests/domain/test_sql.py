@@ -86,6 +86,7 @@ PARTICIPANT = Projection(
 )
 ORGANISATION = Projection(("id", "names", "slug"))
 SESSION = Projection(("id", "titles", "starts_at"))
+SPEAKER = Projection(("id", "full_name"))
 # Filters whose conditions take as many parameters as each other, in other texts.
 CRITERIA = [
     None,
@@ -117,7 +118,7 @@ async def test_a_remembered_text_takes_the_values_a_built_one_takes(
     fetches: list[Any] = [
         lambda: exchanges.partner_rows(ids, ORGANISATION),
         lambda: sessions.session_rows(ids, SESSION),
-        lambda: sessions.speaker_rows(ids, Projection(("id", "full_name"))),
+        lambda: sessions.speaker_rows(ids, SPEAKER),
     ]
     for actor in actors:
         for window in WINDOWS:
@@ -142,19 +143,30 @@ async def test_a_remembered_text_takes_the_values_a_built_one_takes(
     for fetch in fetches:  # each text built afresh
         monkeypatch.setattr(sql, "_TEXTS", {})
         built.append(await run(fetch))
-    monkeypatch.setattr(sql, "_TEXTS", {})
-    for _round in range(2):  # the texts remembered across fetches, actors and windows
+    missed: list[Any] = []
+
+    class Texts(dict[Any, Any]):
+        def get(self, key: Any, default: Any = None) -> Any:
+            found = super().get(key, default)
+            if found is None:
+                missed.append(key)
+            return found
+
+    monkeypatch.setattr(sql, "_TEXTS", Texts())
+    for round_ in range(2):  # the texts remembered across fetches, actors and windows
+        missed.clear()
         for fetch, expected in zip(fetches, built, strict=True):
             assert await run(fetch) == expected
     if on_postgres():  # an array of ids: remembered (an IN list on SQLite depends on the count)
         assert len(sql._TEXTS) >= 4
+        assert round_ == 1 and not missed  # the second round built nothing: every text was kept
 
 
 def test_remembered_texts_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sql, "_TEXTS", {})
     monkeypatch.setattr(sql, "TEXT_ENTRIES", 3)
     for index in range(10):
-        sql.remember_text(("key", index), (), "SELECT 1")
+        sql._keep(("key", index), (), "SELECT 1")
         assert len(sql._TEXTS) <= 3
 
 
