@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,13 +63,10 @@ class Execution(Resolving, Completing):
         run = None if rows is None else rows.prepare(self.context, self.variable_values)
         if run is None:
             return False
-        STATS["rows"] += 1
         column: list[Any] = [None]
         failed: list[bool] = []
-        fill = run.fill([self.root_value], column, functools.partial(failed.append, True))
-        await drive(
-            [Entry(fill, [None], 0, context=contextvars.copy_context())], None, self.fail_awaited, set()
-        )
+        entry = _row_entry(run, [self.root_value], column, functools.partial(failed.append, True))
+        await drive([entry], None, self.fail_awaited, set())
         if failed:
             self.rows_on = False
             return False
@@ -124,10 +122,9 @@ class Execution(Resolving, Completing):
             and field_plan.rows is not None
             and (rows := field_plan.rows.prepare(self.context, self.variable_values))
         ):
-            STATS["rows"] += 1
             column = [None] * len(sources)
-            fill = rows.fill(sources, column, functools.partial(self.rows_failed, group, field_plan, column))
-            level.pending.append(Entry(fill, [None], 0, context=contextvars.copy_context()))
+            failed = functools.partial(self.rows_failed, group, field_plan, column)
+            level.pending.append(_row_entry(rows, sources, column, failed))
             level.row_columns.add(id(column))
             level.waited.add(id(column))
             return column, None, True
@@ -210,3 +207,10 @@ class Execution(Resolving, Completing):
                 except Exception:
                     self.complete_one_by_one(group, field_plan, column, info, round_, next_level)
         return list(next_level.values())
+
+
+def _row_entry(run: Any, sources: list[Any], column: list[Any], failed: Callable[[], None]) -> Entry:
+    """A row run filling ``column`` for ``sources``, to drive in a context of its own (the
+    connection it lends itself stays its own); ``failed()`` on an error."""
+    STATS["rows"] += 1
+    return Entry(run.fill(sources, column, failed), [None], 0, context=contextvars.copy_context())

@@ -79,13 +79,11 @@ def finish(shape: Shape, base: int, namespace: dict[str, Any], counter: Iterator
             )
             number = next(counter)
             namespace[f"_p{number}"] = pick
-            namespace[f"_j{number}"] = slow
             # The driver's JSON text decoded as the model field decodes a text. Both drivers
             # hand these columns over as text; anything else (a driver decoding JSON itself)
             # makes the decoder raise, and the field's resolvers answer instead (row_run).
-            decoder = f"_j{number}" if decode is None else f"_d{number}"
-            if decode is not None:
-                namespace[decoder] = decode
+            decoder = f"_d{number}"
+            namespace[decoder] = slow if decode is None else decode
             if nullable:
                 texts = f"(None if (v := row[{base + index}]) is None else {decoder}(v))"
                 value = f"_p{number}({texts}, env[{slot}])"
