@@ -2,19 +2,17 @@
 gives them, without running it per request where the answer is already known.
 
 * Arguments that use no variable are coerced once (``static``).
-* Otherwise the values depend on the request's variables. The set admission remembers
-  (schema.admission.variables) is handed to every request sending the same values, so the last
-  set's answer is kept (``last``).
-* Fresh values (an id, a cursor, a search text: what admission never remembers) would run
-  graphql-core's coercion of every argument again (about 150 bytecodes a field, profiled on a
+* Otherwise the values depend on the request's variables, and graphql-core's coercion of every
+  argument would run again per request and field (about 150 bytecodes a field, profiled on a
   node lookup). Where each argument is either a variable (``$id``, not inside a list or an
   object) or a literal without one, graphql-core's answer is the answer it gave before with
   each variable's coerced value in its argument's place, as long as every such variable has a
   value, non-null where its argument is: ``coerce_argument`` then takes the value as it is
   (``coerce_input_literal``, "no further checking"), and the literals and defaults do not
-  change. That first answer is kept as a ``template``. Anything else (a variable without a
-  value, a null for a non-null argument, a nested variable) runs graphql-core, which also
-  reports the errors.
+  change. That first answer is kept as a ``template``, without the request's own values (an id,
+  an invitation token: nothing a caller sent stays in memory after its request, as admission
+  promises for the variables it remembers). Anything else (a variable without a value, a null
+  for a non-null argument, a nested variable) runs graphql-core, which also reports the errors.
 """
 
 from __future__ import annotations
@@ -36,7 +34,6 @@ class Arguments:
     definition: GraphQLField
     node: FieldNode
     static: dict[str, Any] | None
-    last: tuple[VariableValues, dict[str, Any]] | None = None
     # (argument's out name, variable name, non-null argument) for each argument given as a
     # variable; None (no template) when some argument nests a variable, or when not known.
     variables: tuple[tuple[str, str, bool], ...] | None = None
@@ -45,20 +42,17 @@ class Arguments:
     def values(self, variables: VariableValues) -> dict[str, Any]:
         if self.static is not None:
             return self.static
-        last = self.last
-        if last is not None and last[0] is variables:  # held here, so never another set's id
-            return last[1]
         coerced = variables.coerced
         template = self.template
         if template is not None and self._fits(coerced):
             found = dict(template)
             for out_name, variable, _non_null in self.variables or ():
                 found[out_name] = coerced[variable]
-        else:
-            found = get_argument_values(self.definition, self.node, variables)
-            if template is None and self.variables is not None and self._fits(coerced):
-                self.template = dict(found)
-        self.last = (variables, found)
+            return found
+        found = get_argument_values(self.definition, self.node, variables)
+        if template is None and self.variables is not None and self._fits(coerced):
+            # Every key in graphql-core's order; the request's own values left out.
+            self.template = {**found, **{out_name: None for out_name, _variable, _non_null in self.variables}}
         return found
 
     def _fits(self, coerced: dict[str, Any]) -> bool:

@@ -112,3 +112,26 @@ def test_a_nested_variable_always_asks_graphql_core() -> None:
     _operation, node = _parts("query($id: ID!, $tag: String!) { pick(id: $id, tags: [$tag]) }")
     arguments = arguments_of(FIELD, node)
     assert isinstance(arguments, Arguments) and arguments.variables is None
+
+
+def test_no_value_a_caller_sent_stays_after_its_request() -> None:
+    """The template keeps graphql-core's keys and literals, not the request's values (an id, an
+    invitation token): nothing a caller sent stays in memory once its request is answered."""
+    operation, node = _parts('query($id: ID!, $after: String) { pick(id: $id, after: $after, tags: ["x"]) }')
+    arguments = arguments_of(FIELD, node)
+    for raw in (
+        {"id": "inv_secret-token-1", "after": "cursor-1"},
+        {"id": "inv_secret-token-2", "after": "c2"},
+    ):
+        variables = get_variable_values(SCHEMA, operation.variable_definitions or (), raw)
+        assert not isinstance(variables, list)
+        assert arguments.values(variables)["id"] == raw["id"]
+        kept = repr(vars(arguments))
+        assert "inv_secret" not in kept and "cursor-1" not in kept and "c2" not in kept
+    assert arguments.template is not None and list(arguments.template) == [
+        "id",
+        "first",
+        "after",
+        "tags",
+        "flag",
+    ]
