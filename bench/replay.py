@@ -79,6 +79,7 @@ async def _requests(
     bytecodes: bool,
     concurrency: int = 1,
     how: str = "replay",
+    top: int = 40,
 ) -> None:
     async with inprocess.serving(server, scenario, database, WARMUP) as send:
         if not bytecodes:  # under callgrind: the requests only, ``concurrency`` at a time
@@ -106,11 +107,16 @@ async def _requests(
                 await send()
         finally:
             sys.settrace(None)
-        _print_bytecodes(server, scenario, counts, requests, how)
+        _print_bytecodes(server, scenario, counts, requests, how, top)
 
 
 def _print_bytecodes(
-    server: str, scenario: str, counts: collections.Counter[tuple[str, str]], requests: int, how: str
+    server: str,
+    scenario: str,
+    counts: collections.Counter[tuple[str, str]],
+    requests: int,
+    how: str,
+    top: int = 40,
 ) -> None:
     root = str(Path(__file__).resolve().parent.parent) + os.sep
 
@@ -120,7 +126,7 @@ def _print_bytecodes(
     total = sum(counts.values())
     print(f"{server}, {scenario}: {total // requests} bytecodes per request ({how})")
     by_function = collections.Counter({f"{where(f)}:{name}": n for (f, name), n in counts.items()})
-    for name, count in by_function.most_common(40):
+    for name, count in by_function.most_common(top):
         print(f"{count // requests:9d}  {name}")
 
 
@@ -165,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         help="fetch every statement's rows from the database each time (no replay): the driver's work counts",
     )
     parser.add_argument("--concurrency", type=int, default=1, help="requests at once (--instructions)")
+    parser.add_argument("--top", type=int, default=40, help="functions listed (--bytecodes)")
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--cpu", action="store_true")
     mode.add_argument("--bytecodes", action="store_true")
@@ -187,7 +194,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     requests = args.requests if args.requests is not None else (20 if args.bytecodes else 200)
     asyncio.run(
-        _requests(args.server, args.scenario, requests, args.database, args.bytecodes, args.concurrency, how)
+        _requests(
+            args.server,
+            args.scenario,
+            requests,
+            args.database,
+            args.bytecodes,
+            args.concurrency,
+            how,
+            args.top,
+        )
     )
     return 0
 

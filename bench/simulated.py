@@ -96,6 +96,7 @@ async def _count(
     requests: int,
     concurrency: int,
     caches: bool,
+    keep: Path | None = None,
 ) -> Counts:
     env = servers.server_env(database, 1000, {"PYTHONHASHSEED": "0"})
     with tempfile.TemporaryDirectory(prefix="bench-simulated-") as tmp:
@@ -118,16 +119,19 @@ async def _count(
                 _control(server.pid, "--zero")
                 await _send(client, server.url, scenario.bodies, requests)
                 _control(server.pid, "--dump=measured")
-            return _measured(Path(tmp), requests)
+            return _measured(Path(tmp), requests, keep)
         finally:
             await server.stop()
 
 
-def _measured(folder: Path, requests: int) -> Counts:
-    """The dump made after the measured requests (callgrind names each dump after its reason)."""
+def _measured(folder: Path, requests: int, keep: Path | None = None) -> Counts:
+    """The dump made after the measured requests (callgrind names each dump after its reason),
+    copied to ``keep`` for ``callgrind_annotate`` when given."""
     for dump in sorted(folder.glob("callgrind.out*"), reverse=True):
         text = dump.read_text(errors="replace")
         if "measured" in text[:4000]:
+            if keep is not None:
+                shutil.copyfile(dump, keep)
             return per_request(text, requests)
     raise RuntimeError("callgrind wrote no dump for the measured requests")
 
@@ -150,6 +154,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--caches", action="store_true", help="simulate caches and branch prediction")
     parser.add_argument("--database", default=inprocess.DATABASE, help="the 1x data set (a scale adds _x<N>)")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="copy the measured dump here (callgrind_annotate)"
+    )
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("needs valgrind (apt-get install valgrind)")
@@ -159,7 +166,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     base_name = urlparse(args.database).path.lstrip("/")
     database = datagen.with_database(args.database, datagen.database_name(base_name, scenario.scale))
     kind = {"ours": servers.OURS, "asyncpg": servers.ASYNCPG}[args.server]
-    counts = asyncio.run(_count(kind, scenario, database, args.requests, args.concurrency, args.caches))
+    counts = asyncio.run(
+        _count(kind, scenario, database, args.requests, args.concurrency, args.caches, args.keep)
+    )
     print(render(args.server, args.scenario, counts, args.caches))
 
 

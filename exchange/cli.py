@@ -213,6 +213,7 @@ def serve(
             workers=workers if not reload else None,
             reload=reload,
             log_level=settings.log_level.lower(),
+            access_log=access_lines_kept(settings.log_level),
             # Given explicitly: uvicorn's default trusts X-Forwarded-For from 127.0.0.1.
             proxy_headers=bool(settings.forwarded_allow_ips),
             forwarded_allow_ips=settings.forwarded_allow_ips,
@@ -222,6 +223,13 @@ def serve(
         if exc.code == 3:
             fail("the server did not start (the reason is in the log above).")
         raise
+
+
+def access_lines_kept(log_level: str) -> bool:
+    """Whether uvicorn's access lines (INFO) can reach a log at this level. Uvicorn builds
+    each line's arguments before the logger drops it: at WARNING and above, not logging them
+    at all saves that on every request and loses no line."""
+    return log_level.lower() in ("trace", "debug", "info")
 
 
 # ---------------------------------------------------------------- database

@@ -191,21 +191,22 @@ class Run:
         kept: list[Any] = []  # kept and objects: filled only when the node has children
         objects: list[dict[str, Any]] = []
         page_of, whole_page, env = node.levels.page, node.levels.whole_page, self.env
-        whole = reads.exact is not None and reads.exact(page)
-        for key in wanted:
-            parent_rows = by_parent.get(key)
-            if not parent_rows:
-                start, _end = page.window(0)
-                pages[key] = connection.build([], start, 0)
-                continue
-            total = int(parent_rows[0][2])
-            start, end = page.window(total)
-            nodes = (
-                whole_page(parent_rows, env, kept, objects)
-                if whole
-                else page_of(parent_rows, start, end, env, kept, objects)
-            )
-            pages[key] = connection.build(nodes, start, total)
+        build = connection.build
+        if reads.exact is not None and reads.exact(page):  # the rows kept are the page, from 0
+            for key in wanted:
+                parent_rows = by_parent.get(key)
+                pages[key] = (
+                    build(whole_page(parent_rows, env, kept, objects), 0, int(parent_rows[0][2]))
+                    if parent_rows
+                    else build([], 0, 0)
+                )
+        else:
+            for key in wanted:
+                parent_rows = by_parent.get(key)
+                total = int(parent_rows[0][2]) if parent_rows else 0
+                start, end = page.window(total)
+                nodes = page_of(parent_rows, start, end, env, kept, objects) if parent_rows else []
+                pages[key] = build(nodes, start, total)
         name = child.key
         for key, result in zip(keys, results, strict=True):
             result[name] = pages[key] if key is not None else null()

@@ -18,9 +18,25 @@ import httpx
 import pytest
 
 from bench.servers import free_port
+from exchange.cli import access_lines_kept
 from tests.cli.helpers import cli_process, process_env
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize(
+    ("level", "kept"),
+    [
+        ("INFO", True),
+        ("debug", True),
+        ("trace", True),
+        ("WARNING", False),
+        ("error", False),
+        ("CRITICAL", False),
+    ],
+)
+def test_access_lines_only_where_the_level_keeps_them(level: str, kept: bool) -> None:
+    assert access_lines_kept(level) is kept
 
 
 def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
@@ -119,6 +135,7 @@ def test_serve_demo_starts_with_data_and_keys(tmp_path: Path) -> None:
         assert aral["sessions"][0]["startsAt"] == "2027-05-11T04:00:00+00:00"
     printed = output[0]
     assert f"GraphiQL: {base}/graphql" in printed
+    assert '"POST /graphql HTTP/1.1" 200' in printed  # access lines at the default level (INFO)
     admin = re.search(r"Admin API key: (vx_\S+)", printed)
     organisation = re.search(r"Organisation API key \(volunteers-of-kazakhstan\): (vx_\S+)", printed)
     assert admin and organisation, printed
