@@ -42,6 +42,9 @@ INSTRUCTIONS_PER_CYCLE = 2.5
 
 _EVENTS = ("Ir", "I1mr", "D1mr", "D1mw", "Bcm", "Bim")
 
+# A comment line a kept dump carries after its first line (bench.cgdiff divides by it).
+REQUESTS_NOTE = "# bench.simulated requests: "
+
 
 @dataclass(frozen=True)
 class Counts:
@@ -131,7 +134,8 @@ def _measured(folder: Path, requests: int, keep: Path | None = None) -> Counts:
         text = dump.read_text(errors="replace")
         if "measured" in text[:4000]:
             if keep is not None:
-                shutil.copyfile(dump, keep)
+                first, _, rest = text.partition("\n")
+                keep.write_text(f"{first}\n{REQUESTS_NOTE}{requests}\n{rest}")
             return per_request(text, requests)
     raise RuntimeError("callgrind wrote no dump for the measured requests")
 
