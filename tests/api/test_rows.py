@@ -16,6 +16,7 @@ from schema.engine import plan
 from tests.api import plan_fixtures
 from tests.api.plan_corpus import ANONYMOUS, EVERYONE, Case, World
 from tests.api.plan_differ import Differ, check, report
+from tests.databases import on_postgres
 
 # The corpus's fixtures and its differ, bound by name so that pytest finds them here
 # (see plan_fixtures).
@@ -254,3 +255,37 @@ async def test_json_the_driver_decoded_itself_is_answered_by_the_resolvers(
     assert compiled.text == canonical.text
     sessions_seen = [s for e in compiled.body["data"]["exchanges"]["edges"] for s in e["node"]["sessions"]]
     assert "errors" not in compiled.body and sessions_seen and all(s["title"] for s in sessions_seen)
+
+
+async def test_a_root_row_run_lends_its_connection_only_while_it_runs(
+    differ: Differ, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The root field served alone is awaited on the request's own task (no context of its
+    own): the connection it lends itself (exchange.pinned, on PostgreSQL) is lent while its
+    statements run and given back, unseen by the task, once the run is over."""
+    from exchange import exchanges, pinned
+    from schema.engine.execution import Execution
+
+    during: list[bool] = []
+    after: list[object] = []
+    page_rows = exchanges.page_exchange_rows
+
+    async def watched_page(*args: Any, **kwargs: Any) -> Any:
+        during.append(pinned._pinned.get() is not None)
+        return await page_rows(*args, **kwargs)
+
+    root_from_rows = Execution.root_from_rows
+
+    async def watched_root(self: Execution, data: dict[str, Any]) -> bool:
+        served = await root_from_rows(self, data)
+        after.append((served, pinned._pinned.get(), dict(pinned._lent_out)))
+        return served
+
+    monkeypatch.setattr(exchanges, "page_exchange_rows", watched_page)
+    monkeypatch.setattr(Execution, "root_from_rows", watched_root)
+    answer = await differ.answer(
+        bench_operations()["ExchangesPage"], {"first": 3}, world.keys[ANONYMOUS], {}, True
+    )
+    assert answer.status == 200 and "errors" not in answer.body, answer.text
+    assert during == [on_postgres()]  # SQLite has its one connection: nothing is lent there
+    assert after == [(True, None, {})]
