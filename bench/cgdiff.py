@@ -105,7 +105,8 @@ def differences(
 def render(found: list[Difference], top: int) -> str:
     total = sum(difference.cycles for difference in found)
     lines = [f"estimated cycles a request, first minus second: {total / 1e3:+.1f} k"]
-    for difference in [*found[:top], *found[-5:]]:
+    # The largest differences, then the five most negative (each line once).
+    for difference in found[:top] + found[max(top, len(found) - 5) :]:
         delta = {event: difference.first.get(event) - difference.second.get(event) for event in EVENTS}
         lines.append(
             f"{difference.cycles / 1e3:+9.1f} k  ({difference.first.estimate() / 1e3:.1f} k vs "

@@ -17,14 +17,7 @@ from exchange.invitations.session_mail import notify_session_change
 from exchange.models import Exchange, ExchangeStatus, MailKind, Session, SessionFormat, Volunteer
 from exchange.rows import instances
 from exchange.settings import Settings
-from exchange.sql import (
-    Projected,
-    Statement,
-    linked,
-    linked_rows,
-    projected,
-    select_list,
-)
+from exchange.sql import Projected, Statement, linked, linked_rows, projected, select_list
 from exchange.validation import LocalizedText, check_capacity, check_url, localized_map
 
 VENUE_MAX = 300

@@ -58,7 +58,10 @@ def test_differences_per_request_largest_first() -> None:
     assert found[0].cycles == pytest.approx(20.0)
     assert found[1].cycles == pytest.approx(0.0)  # 100 a request in both
     assert found[2].cycles == pytest.approx(-8.0)
-    assert render(found, 1).splitlines()[0] == "estimated cycles a request, first minus second: +0.0 k"
+    lines = render(found, 1).splitlines()
+    assert lines[0] == "estimated cycles a request, first minus second: +0.0 k"
+    # The largest first, then the most negative ones, none twice.
+    assert [line.rsplit("  ", 1)[1] for line in lines[1:]] == ["only first", "interpreter", "only second"]
 
 
 def test_kept_dump_carries_its_request_count(tmp_path: Path) -> None:
