@@ -1,8 +1,8 @@
 """Where one server's simulated cycles go beyond another's, function by function:
 ``python -m bench.cgdiff OURS.out FAIR.out [--top 40]``.
 
-The two files are dumps kept by ``python -m bench.simulated --caches --keep FILE`` (each notes
-how many requests it counted). Each function's events (instructions, first-level misses,
+The two files are dumps kept by ``python -m bench.simulated [--caches] --keep FILE`` (each notes
+how many requests it counted; without ``--caches`` only instructions compare). Each function's events (instructions, first-level misses,
 mispredicted branches) are read with ``callgrind_annotate``, divided by the requests, weighed
 as ``bench.simulated``'s estimate weighs them, and the functions are listed by the difference
 of their estimated cycles per request. Names are merged across recursion levels (``'2``) and
@@ -25,7 +25,10 @@ EVENTS = ("Ir", "I1mr", "D1mr", "D1mw", "Bcm", "Bim")
 
 # One column of callgrind_annotate's table: a count with its share, a bare count, or "." (none).
 _CELL = r"(?:([\d,]+)(?: \(\s*[\d.]+%\))?|(\.))\s+"
-_ROW = re.compile(r"\s*" + _CELL * len(EVENTS) + r"(\S.*)$")
+
+
+def _row(columns: int) -> re.Pattern[str]:
+    return re.compile(r"\s*" + _CELL * columns + r"(\S.*)$")
 
 
 def function_name(raw: str) -> str:
@@ -37,20 +40,33 @@ def function_name(raw: str) -> str:
     return name.strip()
 
 
-def functions(annotated: str) -> dict[str, list[int]]:
-    """Events by function from ``callgrind_annotate --inclusive=no --show=<EVENTS>`` output."""
+def functions(annotated: str, events: Sequence[str] = EVENTS) -> dict[str, list[int]]:
+    """Events by function from ``callgrind_annotate --inclusive=no --show=<events>`` output, as
+    a list in ``EVENTS``' order (0 for an event not shown)."""
+    row = _row(len(events))
+    positions = [EVENTS.index(event) for event in events]
     table: dict[str, list[int]] = {}
     for line in annotated.splitlines():
-        found = _ROW.match(line)
+        found = row.match(line)
         if found is None or "PROGRAM TOTALS" in line or "file:function" in line:
             continue
         groups = found.groups()
-        values = [int(groups[2 * k].replace(",", "")) if groups[2 * k] else 0 for k in range(len(EVENTS))]
+        values = [int(groups[2 * k].replace(",", "")) if groups[2 * k] else 0 for k in range(len(events))]
         name = function_name(groups[-1])
         sums = table.setdefault(name, [0] * len(EVENTS))
-        for index, value in enumerate(values):
-            sums[index] += value
+        for position, value in zip(positions, values, strict=True):
+            sums[position] += value
     return table
+
+
+def events_of(dump: Path) -> tuple[str, ...]:
+    """The events of ``EVENTS`` the dump counted (its ``events:`` line): all of them with
+    ``--caches``, instructions alone without."""
+    for line in dump.read_text(errors="replace").splitlines()[:40]:
+        if line.startswith("events:"):
+            counted = set(line.split()[1:])
+            return tuple(event for event in EVENTS if event in counted)
+    raise ValueError(f"{dump}: not a callgrind dump (no events: line)")
 
 
 def requests_of(dump: Path) -> int:
@@ -60,14 +76,14 @@ def requests_of(dump: Path) -> int:
     raise ValueError(f"{dump}: not kept by bench.simulated --keep (no request count)")
 
 
-def annotate(dump: Path) -> str:
+def annotate(dump: Path, events: Sequence[str]) -> str:
     if shutil.which("callgrind_annotate") is None:
         raise SystemExit("needs callgrind_annotate (apt-get install valgrind)")
     command = [
         "callgrind_annotate",
         "--inclusive=no",
         "--threshold=100",
-        f"--show={','.join(EVENTS)}",
+        f"--show={','.join(events)}",
         str(dump),
     ]
     return subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -123,10 +139,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("second", type=Path)
     parser.add_argument("--top", type=int, default=40)
     args = parser.parse_args(argv)
+    # Only what both dumps counted compares (a dump kept without --caches has instructions alone).
+    events = tuple(event for event in events_of(args.first) if event in events_of(args.second))
     found = differences(
-        functions(annotate(args.first)),
+        functions(annotate(args.first, events), events),
         requests_of(args.first),
-        functions(annotate(args.second)),
+        functions(annotate(args.second, events), events),
         requests_of(args.second),
     )
     print(render(found, args.top))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.cgdiff import EVENTS, differences, function_name, functions, render, requests_of
+from bench.cgdiff import EVENTS, differences, events_of, function_name, functions, render, requests_of
 from bench.simulated import REQUESTS_NOTE, _measured
 
 # As callgrind_annotate prints it: shares in brackets, bare zeros and "." for none, names
@@ -62,6 +62,35 @@ def test_differences_per_request_largest_first() -> None:
     assert lines[0] == "estimated cycles a request, first minus second: +0.0 k"
     # The largest first, then the most negative ones, none twice.
     assert [line.rsplit("  ", 1)[1] for line in lines[1:]] == ["only first", "interpreter", "only second"]
+
+
+# Kept without --caches: callgrind counted instructions alone.
+INSTRUCTIONS_ONLY = """\
+--------------------------------------------------------------------------------
+Ir                    file:function
+--------------------------------------------------------------------------------
+2,000 (100.0%)  PROGRAM TOTALS
+  1,500 (75.00%)  /tmp/python-build.1/Python-3.11.7/Python/ceval.c:_PyEval_EvalFrameDefault [/usr/lib/libpython3.11.so]
+    300 (15.00%)  ???:0x00000000000284f0 [/venv/orjson.so]
+"""
+
+
+def test_a_dump_without_cache_simulation_compares_by_instructions(tmp_path: Path) -> None:
+    dump = tmp_path / "instructions.out"
+    dump.write_text(f"# callgrind format\n{REQUESTS_NOTE}10\nevents: Ir\nsummary: 2000\n")
+    assert events_of(dump) == ("Ir",)
+    table = functions(INSTRUCTIONS_ONLY, events_of(dump))
+    # Laid out as with every event, the ones not counted 0.
+    assert table == {
+        "python:Python/ceval.c:_PyEval_EvalFrameDefault": [1500, 0, 0, 0, 0, 0],
+        "???:0x00000000000284f0": [300, 0, 0, 0, 0, 0],
+    }
+    # Read as if it had every column, the table would give nothing.
+    assert functions(INSTRUCTIONS_ONLY) == {}
+    missing = tmp_path / "no-events.out"
+    missing.write_text("# callgrind format\n")
+    with pytest.raises(ValueError, match="events"):
+        events_of(missing)
 
 
 def test_kept_dump_carries_its_request_count(tmp_path: Path) -> None:
