@@ -23,6 +23,13 @@ PAGING = Paging(
 EXACT_WINDOW = sql.window_is_exact
 
 
+def request_locales(context: Context, locale: str | None) -> list[str]:
+    """The languages a localized field prefers: its ``locale`` argument, then Accept-Language.
+    One function for every localized field, so fields given the same argument share its value
+    in a request (schema.engine.row_compiler: a slot per distinct locale argument)."""
+    return context.locales(locale)
+
+
 def localized(
     attribute: str, *, fallback_attribute: str | None = None, fallback: str | None = None
 ) -> Localized:
@@ -31,7 +38,7 @@ def localized(
     return Localized(
         attribute,
         i18n.pick_text,
-        lambda context, locale: context.locales(locale),
+        request_locales,
         fallback_attribute=fallback_attribute,
         fallback=fallback,
         first_locale_first=True,  # pick_text tries the preferred languages in order

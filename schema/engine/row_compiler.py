@@ -7,7 +7,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from graphql import FieldNode, GraphQLField, GraphQLList, GraphQLNonNull, GraphQLObjectType
+from graphql import (
+    FieldNode,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    VariableNode,
+    print_ast,
+)
 from strawberry.types.field import StrawberryField
 
 from schema.engine.arguments import Arguments, arguments_of
@@ -41,6 +49,9 @@ class Compiler(ConnectionCompiler):
         self.slots: list[Arguments] = []  # env slots: localized fields' locale arguments
         self.locales: list[Localized] = []
         self.pages: list[Child] = []
+        # Each distinct locale argument's slot: the fields that give it alike share one, so a
+        # request works out ``locale: $locale`` once for the page, not once per field.
+        self.slot_of: dict[tuple[Any, ...], int] = {}
 
     def shape(
         self,
@@ -116,8 +127,7 @@ class Compiler(ConnectionCompiler):
         fallback = reads.fallback_attribute
         if fallback is not None and fallback not in projection:
             return False
-        self.slots.append(arguments_of(definition, node))
-        self.locales.append(reads)
+        slot = self.locale_slot(reads, definition, node)
         shape.entries.append(
             (
                 key,
@@ -130,7 +140,7 @@ class Compiler(ConnectionCompiler):
                     reads.fallback,
                     reads.pick,
                     reads.first_locale_first,
-                    len(self.slots) - 1,
+                    slot,
                     # Checked for null only where the text can be missing: a constant fallback
                     # or a NOT NULL fallback column always gives one.
                     isinstance(definition.type, GraphQLNonNull)
@@ -140,6 +150,33 @@ class Compiler(ConnectionCompiler):
             )
         )
         return True
+
+    def locale_slot(self, reads: Localized, definition: GraphQLField, node: FieldNode) -> int:
+        """The env slot of the field's locale list. Its value is ``reads.locales(context, the
+        argument's value)``, which depends on nothing else: the locales function, the
+        argument's type and default, and what the field gives for it (nothing, a variable, a
+        literal). Fields alike in these share the slot."""
+        argument = definition.args.get(reads.argument)
+        given = next((item.value for item in node.arguments or () if item.name.value == reads.argument), None)
+        value: tuple[str, str] | None = None
+        if isinstance(given, VariableNode):
+            value = ("variable", given.name.value)
+        elif given is not None:
+            value = ("literal", print_ast(given))
+        key = (
+            reads.locales,
+            reads.argument,
+            None
+            if argument is None
+            else (str(argument.type), repr(argument.default_value), argument.out_name),
+            value,
+        )
+        slot = self.slot_of.get(key)
+        if slot is None:
+            slot = self.slot_of[key] = len(self.slots)
+            self.slots.append(arguments_of(definition, node))
+            self.locales.append(reads)
+        return slot
 
     def relation(
         self,

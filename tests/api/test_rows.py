@@ -106,6 +106,20 @@ ROW_CASES = [
     ),
 ]
 
+# Locale slots shared by fields that give the same argument (schema.engine.row_compiler): one
+# variable in several fields and levels, another variable, literals, and none, side by side.
+SHARED_LOCALES = Case(
+    "locale arguments shared and distinct across fields and levels",
+    """query($l: LanguageCode, $m: LanguageCode) { exchanges(first: 5) { edges { node {
+        title(locale: $l) ru: title(locale: "ru") plain: title
+        host { name(locale: $m) same: name(locale: $l) plain: name }
+        partners { name(locale: "ru") }
+        sessions { title(locale: $l) m: title(locale: $m) speakers { fullName } } } } } }""",
+    {"l": "kk", "m": "en"},
+    actors=EVERYONE,
+    headers={"Accept-Language": "ru"},
+)
+
 # A declared field below an undeclared one: the resolver runs, then rows below it.
 MIXED = Case(
     "row subtrees below resolved fields",
@@ -116,7 +130,7 @@ MIXED = Case(
 
 async def test_row_mode_matches_graphql_core(differ: Differ, world: World) -> None:
     before = plan.STATS["rows"]
-    problems = await check(differ, world, [*ROW_CASES, MIXED])
+    problems = await check(differ, world, [*ROW_CASES, SHARED_LOCALES, MIXED])
     assert not problems, report(problems)
     assert plan.STATS["rows"] - before >= len(ROW_CASES) * 2
 
