@@ -12,6 +12,7 @@ build paths, so the same function in both processes compares.
 from __future__ import annotations
 
 import argparse
+import itertools
 import re
 import shutil
 import subprocess
@@ -59,10 +60,17 @@ def functions(annotated: str, events: Sequence[str] = EVENTS) -> dict[str, list[
     return table
 
 
+def _head(dump: Path, lines: int = 40) -> list[str]:
+    """The dump's first lines, where callgrind and bench.simulated write what these read (a
+    dump runs to megabytes: not read whole)."""
+    with dump.open(errors="replace") as opened:
+        return [line.rstrip("\n") for line in itertools.islice(opened, lines)]
+
+
 def events_of(dump: Path) -> tuple[str, ...]:
     """The events of ``EVENTS`` the dump counted (its ``events:`` line): all of them with
     ``--caches``, instructions alone without."""
-    for line in dump.read_text(errors="replace").splitlines()[:40]:
+    for line in _head(dump):
         if line.startswith("events:"):
             counted = set(line.split()[1:])
             return tuple(event for event in EVENTS if event in counted)
@@ -70,7 +78,7 @@ def events_of(dump: Path) -> tuple[str, ...]:
 
 
 def requests_of(dump: Path) -> int:
-    for line in dump.read_text(errors="replace").splitlines()[:20]:
+    for line in _head(dump, 20):
         if line.startswith(REQUESTS_NOTE):
             return int(line[len(REQUESTS_NOTE) :])
     raise ValueError(f"{dump}: not kept by bench.simulated --keep (no request count)")
@@ -140,7 +148,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--top", type=int, default=40)
     args = parser.parse_args(argv)
     # Only what both dumps counted compares (a dump kept without --caches has instructions alone).
-    events = tuple(event for event in events_of(args.first) if event in events_of(args.second))
+    counted = set(events_of(args.second))
+    events = tuple(event for event in events_of(args.first) if event in counted)
     found = differences(
         functions(annotate(args.first, events), events),
         requests_of(args.first),

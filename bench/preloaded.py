@@ -37,13 +37,9 @@ def create_app() -> Any:
     return fair()
 
 
-class Preloaded(servers.ServerKind):
-    def argv(self, port: int) -> list[str]:
-        plain = servers.ASYNCPG.argv(port)
-        return [part.replace("bench.baseline_asyncpg:", "bench.preloaded:") for part in plain]
-
-
-PRELOADED = Preloaded("preloaded", "asyncpg", "the fair baseline in a process that built ours' app first")
+PRELOADED = servers.ServerKind(
+    "preloaded", "preloaded", "the fair baseline in a process that built ours' app first"
+)
 
 
 async def measure(scenario_key: str, rounds: int, database: str) -> dict[str, list[runner.Measurement]]:

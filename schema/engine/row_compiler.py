@@ -13,7 +13,6 @@ from graphql import (
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
-    VariableNode,
     print_ast,
 )
 from strawberry.types.field import StrawberryField
@@ -158,18 +157,13 @@ class Compiler(ConnectionCompiler):
         literal). Fields alike in these share the slot."""
         argument = definition.args.get(reads.argument)
         given = next((item.value for item in node.arguments or () if item.name.value == reads.argument), None)
-        value: tuple[str, str] | None = None
-        if isinstance(given, VariableNode):
-            value = ("variable", given.name.value)
-        elif given is not None:
-            value = ("literal", print_ast(given))
         key = (
             reads.locales,
             reads.argument,
             None
             if argument is None
             else (str(argument.type), repr(argument.default_value), argument.out_name),
-            value,
+            None if given is None else print_ast(given),  # a variable prints as $name
         )
         slot = self.slot_of.get(key)
         if slot is None:
