@@ -103,9 +103,10 @@ class LookupField:
         shape = compiler.shape(runtime, self.nodes, joins)
         if shape is None:
             return None
+        lists = compiler.place_lists()
         generate(shape, 0)
         return _TypeLookup(
-            fetch, shape, RowField(None, None, compiler.slots, compiler.locales, compiler.pages)
+            fetch, shape, RowField(None, None, compiler.slots, compiler.locales, compiler.pages, lists)
         )
 
 

@@ -23,8 +23,10 @@ from schema.engine.row_shapes import (
     START_CURSOR,
     TOTAL,
     TYPENAME,
+    Child,
     Connection,
     Levels,
+    RowNull,
     Shape,
     null,
 )
@@ -100,10 +102,33 @@ def finish(shape: Shape, base: int, namespace: dict[str, Any], counter: Iterator
                 value = f"(_null() if (t := {value}) is None else t)"
         elif kind == "joined":
             value = joined_expressions[detail[0]]
+        elif detail.lists_slot >= 0:  # Children: this request's list for the parent's key
+            value = _placed_list(shape, detail)
         else:  # child: filled by the next level, the key holds its place in the field order
             value = "None"
         items.append(f"{key!r}: {value}")
     return "{" + ", ".join(items) + "}"
+
+
+def _placed_list(shape: Shape, child: Child) -> str:
+    """The expression of a Children field's value: the list its level appends to, from the
+    dict of lists in env (created per request, keyed by the parents' keys). A parent without
+    a key has none (None, or a null error where the list is non-null)."""
+    lists, key = f"env[{child.lists_slot}]", f"row[{child.key_index}]"
+    if child.key_column == shape.columns[0]:  # the primary key: never null
+        return f"{lists}[{key}]"
+    missing = "_row_null()" if child.non_null else "None"
+    return f"({missing} if (k := {key}) is None else {lists}[k])"
+
+
+def _row_null() -> Any:
+    raise RowNull
+
+
+def _lists_slots(shape: Shape) -> set[int]:
+    """The env slots of the dicts of lists the shape's builders place (a joined shape has no
+    children: row_compiler joins only those)."""
+    return {child.lists_slot for child in shape.children if child.lists_slot >= 0}
 
 
 def generate(shape: Shape, base: int) -> None:
@@ -113,15 +138,26 @@ def generate(shape: Shape, base: int) -> None:
     with callgrind over asyncpg records, cheaper than one ``itemgetter`` call into locals
     (rows may also carry columns after the projection's, e.g. a page's total, so they are not
     unpacked whole)."""
-    namespace: dict[str, Any] = {"_null": null, "_datetime": dt.datetime, "_UTC": dt.UTC, "_utc": UTC_ZONE}
+    namespace: dict[str, Any] = {
+        "_null": null,
+        "_row_null": _row_null,
+        "_datetime": dt.datetime,
+        "_UTC": dt.UTC,
+        "_utc": UTC_ZONE,
+    }
     expression = finish(shape, base, namespace, itertools.count())
-    # The request's locale lists, read from env once per level, not once per row and text.
+    # The request's locale lists and children's lists, read from env once per level, not
+    # once per row.
     slots = sorted({int(slot) for slot in _ENV_ITEM.findall(expression)})
     expression = _ENV_ITEM.sub(r"e\1", expression)
     env = "".join(f"    e{slot} = env[{slot}]\n" for slot in slots)
-    # The first locale of each list read in place (None when the list is empty: in no texts).
+    # The first locale of each locale list read in place (None when the list is empty: in no
+    # texts); never of a dict of lists, where reading a key would add one.
+    placed = _lists_slots(shape)
     env += "".join(
-        f"    f{slot} = e{slot}[0] if e{slot} else None\n" for slot in slots if f"f{slot}" in expression
+        f"    f{slot} = e{slot}[0] if e{slot} else None\n"
+        for slot in slots
+        if slot not in placed and f"f{slot}" in expression
     )
     # Only a shape with children hands its rows and dicts to the next level.
     keep = "\n        objects.append(built)" if shape.children else ""

@@ -51,6 +51,14 @@ class Compiler(ConnectionCompiler):
         # Each distinct locale argument's slot: the fields that give it alike share one, so a
         # request works out ``locale: $locale`` once for the page, not once per field.
         self.slot_of: dict[tuple[Any, ...], int] = {}
+        self.lists: list[Child] = []  # Children of shapes: a fresh dict of lists per request
+
+    def place_lists(self) -> int:
+        """Give each shape's Children an env slot after the locale slots (call once the
+        selection is compiled, before its builders are generated); returns how many."""
+        for index, child in enumerate(self.lists):
+            child.lists_slot = len(self.slots) + index
+        return len(self.lists)
 
     def shape(
         self,
@@ -210,7 +218,9 @@ class Compiler(ConnectionCompiler):
         child.key_column = projection[reads.key]
         shape.column(child.key_column)
         shape.children.append(child)
-        shape.entries.append((key, "child", None))
+        shape.entries.append((key, "child", child))
+        if isinstance(reads, Children):
+            self.lists.append(child)
         return True
 
     def child(

@@ -101,8 +101,12 @@ class Run:
         while level:
             following: list[tuple[Child, Any, list[dict[str, Any]]]] = []
             for child, parents, results in level:
-                keys = parents if keyed else list(map(itemgetter(child.key_index), parents))
-                fetched = await self.fill_child(child, keys, results)
+                fetched: tuple[Shape, Sequence[Any], list[dict[str, Any]]] | None
+                if not keyed and child.lists_slot >= 0:
+                    fetched = await self.fill_lists(child)
+                else:
+                    keys = parents if keyed else list(map(itemgetter(child.key_index), parents))
+                    fetched = await self.fill_child(child, keys, results)
                 if fetched is not None:
                     shape, rows, objects = fetched
                     following.extend((grandchild, rows, objects) for grandchild in shape.children)
@@ -122,6 +126,19 @@ class Run:
         if isinstance(reads, Children):
             return await self.fill_children(child, reads, keys, wanted, results)
         return await self.fill_pages(child, reads, keys, wanted, results)
+
+    async def fill_lists(self, child: Child) -> tuple[Shape, Sequence[Any], list[dict[str, Any]]]:
+        """Children whose parents' builders placed this request's lists in their dicts
+        (Child.lists_slot): the level's rows appended to them. The dict's keys are the
+        parents' distinct keys, in order."""
+        shape = child.shape
+        assert shape is not None and shape.levels is not None and isinstance(child.reads, Children)
+        lists = self.env[child.lists_slot]
+        wanted = list(lists)
+        rows = await child.reads.fetch(self.context, wanted, self.projection(shape)) if wanted else []
+        objects: list[dict[str, Any]] = []  # filled only when the shape has children
+        shape.levels.fill(rows, self.env, lists, objects)
+        return shape, rows, objects
 
     async def fill_to_one(
         self, child: Child, reads: ToOne, keys: list[Any], wanted: list[Any], results: list[dict[str, Any]]

@@ -74,6 +74,10 @@ class Child:
     key_index: int = -1  # position of the parent's key in the parent's rows
     key_column: str = ""
     arguments: Arguments | None = None  # ChildPage: its paging arguments
+    # Children of a shape: the env slot of this request's lists by parent key, which the
+    # parents' builders place in their dicts as they build them (row_builders.finish), so the
+    # level below appends to them and nothing is placed parent by parent afterwards.
+    lists_slot: int = -1
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ row_run (one request's fetches, level by level); here, the field the plan holds.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,6 +65,7 @@ class RowField:
     slots: list[Arguments]
     locales: list[Localized]
     pages: list[Child]  # the connections in the subtree
+    lists: int = 0  # dicts of lists after the locale slots (Child.lists_slot)
     projections: dict[int, Projection] = field(default_factory=dict)
 
     def prepare(self, context: Any, variables: VariableValues) -> Run | None:
@@ -73,10 +75,12 @@ class RowField:
         if not ENABLED[0]:
             return None
         try:
-            env = [
+            env: list[Any] = [
                 reads.locales(context, arguments.values(variables).get(reads.argument))
                 for arguments, reads in zip(self.slots, self.locales, strict=True)
             ]
+            if self.lists:
+                env += [defaultdict(list) for _ in range(self.lists)]
             pages: dict[int, Any] = {}
             for child in self.pages:
                 assert child.arguments is not None and isinstance(child.reads, ChildPage)
@@ -108,6 +112,7 @@ def compile_row_field(
         connection = compiler.connection(type_, nodes, declaration.joins, reads.paging)
         if connection is None:
             return None
+        lists = compiler.place_lists()
         if connection.node is not None:
             generate(connection.node, 0)
         return RowField(
@@ -116,6 +121,7 @@ def compile_row_field(
             compiler.slots,
             compiler.locales,
             compiler.pages,
+            lists,
         )
     if not isinstance(reads, Children | ChildPage):
         # A to-one relation of a model instance stays with its loader: the loader batches it
@@ -135,8 +141,9 @@ def compile_row_field(
     )
     if child is None:
         return None
+    lists = compiler.place_lists()
     if child.shape is not None:
         generate(child.shape, 1 if isinstance(reads, Children) else 0)
     elif child.connection is not None and child.connection.node is not None:
         generate(child.connection.node, 3)
-    return RowField(child, None, compiler.slots, compiler.locales, compiler.pages)
+    return RowField(child, None, compiler.slots, compiler.locales, compiler.pages, lists)
