@@ -21,7 +21,6 @@ from contextvars import ContextVar, Token
 from typing import Any
 
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
-from tortoise.backends.base_postgres.client import translate_exceptions
 from tortoise.connection import ConnectionHandler
 from tortoise.context import require_context
 
@@ -47,21 +46,23 @@ class Pinned:
     async def fetch(self, sql: str, params: Sequence[Any]) -> Sequence[Any]:
         """The rows of one statement (what ``AsyncpgDBClient.execute_query`` returns for a
         SELECT, with the same exceptions)."""
+        client = self.client
         self.busy = True
         try:
-            rows: Sequence[Any] = await _fetch_on(self.client, self.connection, sql, params)
+            client.log.debug("%s: %s", sql, params)  # parameters hidden: exchange.db
+            rows: Sequence[Any] = await self.connection.fetch(sql, *params)
             return rows
+        except Exception as error:
+            # Tortoise's own translation (as on its execute_query: its exceptions, not
+            # asyncpg's), asked only when a statement fails: three coroutines less a statement.
+            await client._translate_exceptions(_raise, error)
+            raise
         finally:
             self.busy = False
 
 
-@translate_exceptions  # Tortoise's own, as on its execute_query: its exceptions, not asyncpg's
-async def _fetch_on(
-    client: AsyncpgDBClient, connection: Any, sql: str, params: Sequence[Any]
-) -> Sequence[Any]:
-    client.log.debug("%s: %s", sql, params)  # parameters hidden: exchange.db
-    rows: Sequence[Any] = await connection.fetch(sql, *params)
-    return rows
+async def _raise(_client: AsyncpgDBClient, error: Exception) -> None:
+    raise error
 
 
 _pinned: ContextVar[Pinned | None] = ContextVar("exchange_pinned_connection", default=None)
