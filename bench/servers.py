@@ -48,7 +48,7 @@ class ServerKind:
     command line with its own flags instead of ``exchange serve``."""
 
     name: str
-    base: str  # "ours" | "asyncpg" | "naive" | "preloaded" (bench.preloaded)
+    base: str  # "ours" | "asyncpg" | "naive" | "preloaded" (bench.preloaded) | "bare" (bench.bare)
     description: str
     env: tuple[tuple[str, str], ...] = ()
     uvicorn_flags: tuple[str, ...] | None = None
@@ -61,6 +61,7 @@ class ServerKind:
             "asyncpg": "bench.baseline_asyncpg:create_app",
             "naive": "bench.baseline_naive:create_app",
             "preloaded": "bench.preloaded:create_app",
+            "bare": "bench.bare:create_app",
         }[self.base]
         common = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1"]
         common += ["--port", str(port), "--workers", "1", "--log-level", "warning"]

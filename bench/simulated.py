@@ -1,5 +1,5 @@
 """The whole server process counted under load, over HTTP: ``python -m bench.simulated
-[--server ours|asyncpg] [--scenario page10] [--requests 300] [--concurrency 32] [--caches]``.
+[--server ours|asyncpg|bare] [--scenario page10] [--requests 300] [--concurrency 32] [--caches]``.
 
 ``bench.replay`` counts the application called in-process; this runs the server as ``bench run``
 starts it (uvicorn, httptools, uvloop, the pool, one worker) under valgrind's callgrind, with
@@ -32,6 +32,7 @@ from urllib.parse import urlparse
 import httpx
 
 from bench import datagen, inprocess, runner, servers
+from bench.bare import BARE
 
 # Cycles a simulated miss or misprediction costs on top of its instruction, roughly (a
 # first-level miss served by the second level; a mispredicted branch's pipeline refill), and
@@ -152,7 +153,9 @@ def render(name: str, scenario: str, counts: Counts, caches: bool) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.simulated", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--server", choices=("ours", "asyncpg"), default="ours")
+    parser.add_argument(
+        "--server", choices=("ours", "asyncpg", "bare"), default="ours", help="bare: bench.bare's handler"
+    )
     parser.add_argument("--scenario", default="page10")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=32)
@@ -169,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     scenario = runner.scenario(args.scenario, datagen.FULL)
     base_name = urlparse(args.database).path.lstrip("/")
     database = datagen.with_database(args.database, datagen.database_name(base_name, scenario.scale))
-    kind = {"ours": servers.OURS, "asyncpg": servers.ASYNCPG}[args.server]
+    kind = {"ours": servers.OURS, "asyncpg": servers.ASYNCPG, "bare": BARE}[args.server]
     counts = asyncio.run(
         _count(kind, scenario, database, args.requests, args.concurrency, args.caches, args.keep)
     )
