@@ -131,14 +131,17 @@ def _lists_slots(shape: Shape) -> set[int]:
     return {child.lists_slot for child in shape.children if child.lists_slot >= 0}
 
 
-def generate(shape: Shape, base: int) -> None:
+def generate(shape: Shape, base: int, connection: Connection | None = None) -> None:
     """The shape's builders: one row (``build``), and whole levels with the row's expression
     inlined in the loop (``build_rows``, ``build_keyed``, ``fill``, ``page``): a level of
-    rows costs one call, not one per row (row_run). Columns are read as ``row[i]``: measured
+    rows costs one call, not one per row (row_run). For the node of a connection per parent
+    (``connection``), ``page`` and ``whole_page`` build the page's edges around the nodes in
+    the same loop (``Connection.build_page`` takes them as they are). Columns are read as ``row[i]``: measured
     with callgrind over asyncpg records, cheaper than one ``itemgetter`` call into locals
     (rows may also carry columns after the projection's, e.g. a page's total, so they are not
     unpacked whole)."""
     namespace: dict[str, Any] = {
+        "_cursor": None if connection is None else connection.cursor,
         "_null": null,
         "_row_null": _row_null,
         "_datetime": dt.datetime,
@@ -169,6 +172,8 @@ def generate(shape: Shape, base: int) -> None:
     # root's may carry a column after the projection's (a page's total), so they are indexed.
     unpacked = _ROW_ITEM.sub(r"c\1", expression)
     columns = ", ".join(f"c{index}" for index in range(base + shape.width))
+    # A connection's edge around each node (its cursor from the row's 0-based index, c1).
+    edge = "built" if connection is None else _dict_of(connection.edge_fields, _PAGE_EDGE_VALUES)
     source = (
         f"def build(row, env):\n{env}    return {expression}\n\n"
         f"def build_rows(rows, env):\n{env}    return [{expression} for row in rows]\n\n"
@@ -183,14 +188,14 @@ def generate(shape: Shape, base: int) -> None:
         f"        {columns} = row\n"
         "        if start <= c1 < end:\n"
         f"            built = {unpacked}\n"
-        f"            nodes.append(built){kept}\n"
+        f"            nodes.append({edge}){kept}\n"
         "    return nodes\n\n"
         f"def whole_page(parent_rows, env, kept, objects):\n{env}"
         "    nodes = []\n"
         "    for row in parent_rows:\n"
         f"        {columns} = row\n"
         f"        built = {unpacked}\n"
-        f"        nodes.append(built){whole_kept}\n"
+        f"        nodes.append({edge}){whole_kept}\n"
         "    return nodes\n"
     )
     exec(compile(source, f"<rows for {shape.object_type.name}>", "exec"), namespace)  # noqa: S102
@@ -214,13 +219,15 @@ def generate_children(shape: Shape) -> None:
         if child.shape is not None:
             generate(child.shape, 1 if isinstance(child.reads, Children) else 0)
         elif child.connection is not None and child.connection.node is not None:
-            generate(child.connection.node, 3)
+            generate(child.connection.node, 3, child.connection)
     for _name, joined, _non_null in shape.joined:
         generate_children(joined)
 
 
 # What a connection's edge and pageInfo fields read, by kind (any other kind: __typename, its name).
 _EDGE_VALUES = {NODE: "node", CURSOR: "_cursor(offset)"}
+# The same inside a connection node's page builders: the node just built, its row's index.
+_PAGE_EDGE_VALUES = {NODE: "built", CURSOR: "_cursor(c1)"}
 _PAGE_INFO_VALUES = {
     HAS_NEXT: "start + len(nodes) < total",
     HAS_PREVIOUS: "start > 0",
@@ -235,21 +242,31 @@ def _dict_of(fields: list[tuple[str, str, Any]], values: dict[str, str]) -> str:
 
 def generate_connection(connection: Connection) -> None:
     """``connection.build(nodes, start, total)``: the selection's result dict (its fields in
-    order: totalCount, edges with their cursors and nodes, pageInfo, __typename)."""
+    order: totalCount, edges with their cursors and nodes, pageInfo, __typename); and
+    ``connection.build_page(edges, start, total)`` the same around edges already built (by the
+    node's page builders, ``generate``)."""
     items: list[str] = []
+    page_items: list[str] = []
     for key, kind, detail in connection.fields:
+        page_value = None
         if kind == TOTAL:
             value = "total"
         elif kind == EDGES:
             numbered = any(edge_kind == CURSOR for _key, edge_kind, _name in connection.edge_fields)
             loop = "offset, node in enumerate(nodes, start)" if numbered else "node in nodes"
             value = f"[{_dict_of(connection.edge_fields, _EDGE_VALUES)} for {loop}]"
+            page_value = "nodes"  # the edges, one per node: pageInfo counts them alike
         elif kind == PAGE_INFO:
             value = _dict_of(connection.page_info, _PAGE_INFO_VALUES)
         else:
             value = repr(detail)
         items.append(f"{key!r}: {value}")
+        page_items.append(f"{key!r}: {page_value or value}")
     namespace: dict[str, Any] = {"_cursor": connection.cursor}
-    source = f"def build(nodes, start, total):\n    return {{{', '.join(items)}}}\n"
+    source = (
+        f"def build(nodes, start, total):\n    return {{{', '.join(items)}}}\n\n"
+        f"def build_page(nodes, start, total):\n    return {{{', '.join(page_items)}}}\n"
+    )
     exec(compile(source, "<connection>", "exec"), namespace)  # noqa: S102
     connection.build = namespace["build"]
+    connection.build_page = namespace["build_page"]

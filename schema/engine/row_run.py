@@ -208,7 +208,7 @@ class Run:
         kept: list[Any] = []  # kept and objects: filled only when the node has children
         objects: list[dict[str, Any]] = []
         page_of, whole_page, env = node.levels.page, node.levels.whole_page, self.env
-        build = connection.build
+        build = connection.build_page  # page_of and whole_page build the edges
         if reads.exact is not None and reads.exact(page):  # the rows kept are the page, from 0
             for key in wanted:
                 parent_rows = by_parent.get(key)

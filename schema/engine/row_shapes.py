@@ -86,10 +86,11 @@ class Levels:
     ``build_rows(rows, env)`` the result dicts in row order; ``build_keyed(rows, env)`` them by
     the row's first column; ``fill(rows, env, lists, objects)`` each appended to its parent's
     list (``lists[row[0]]``) and, when the shape has children, to ``objects``;
-    ``page(parent_rows, start, end, env, kept, objects)`` one parent's page of a connection
-    (rows whose index ``row[1]`` is in [start, end)), its rows and dicts also appended to
-    ``kept`` and ``objects`` when the shape has children; ``whole_page(parent_rows, env, kept,
-    objects)`` the same where every row is in the page (the statement kept exactly the page)."""
+    ``page(parent_rows, start, end, env, kept, objects)`` one parent's page of a connection:
+    the edges of the rows whose index ``row[1]`` is in [start, end), their rows and node dicts
+    also appended to ``kept`` and ``objects`` when the shape has children; ``whole_page(
+    parent_rows, env, kept, objects)`` the same where every row is in the page (the statement
+    kept exactly the page)."""
 
     build_rows: Callable[[Any, list[Any]], list[dict[str, Any]]]
     build_keyed: Callable[[Any, list[Any]], dict[Any, dict[str, Any]]]
@@ -154,3 +155,6 @@ class Connection:
     # starting at offset ``start`` of ``total``, generated once the selection is compiled
     # (schema.engine.row_builders.generate_connection).
     build: Callable[[list[Any], int, int], dict[str, Any]] = field(init=False)
+    # build_page(edges, start, total): the same around a page's edges, built by the node's
+    # page builders (a connection per parent, schema.engine.row_run.fill_pages).
+    build_page: Callable[[list[Any], int, int], dict[str, Any]] = field(init=False)

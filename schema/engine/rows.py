@@ -145,5 +145,5 @@ def compile_row_field(
     if child.shape is not None:
         generate(child.shape, 1 if isinstance(reads, Children) else 0)
     elif child.connection is not None and child.connection.node is not None:
-        generate(child.connection.node, 3)
+        generate(child.connection.node, 3, child.connection)
     return RowField(child, None, compiler.slots, compiler.locales, compiler.pages, lists)
