@@ -35,16 +35,19 @@ from schema.engine.row_values import UTC_ZONE
 # ---------------------------------------------------------------- generated builders
 
 
-def finish(shape: Shape, base: int, namespace: dict[str, Any], counter: Iterator[int]) -> str:
+def finish(
+    shape: Shape, base: int, namespace: dict[str, Any], counter: Iterator[int], firsts: set[int]
+) -> str:
     """Place the shape's columns at ``base`` in its rows (joined shapes after its own columns)
-    and return the expression of its result dict over ``row`` and ``env``."""
+    and return the expression of its result dict over ``row`` and ``env``; ``firsts`` gets the
+    locale slots whose first locale the expression reads (``f<slot>``)."""
     shape.base = base
     offsets: list[int] = []
     offset = base + len(shape.columns)
     joined_expressions: list[str] = []
     for _name, joined, non_null in shape.joined:
         offsets.append(offset)
-        expression = finish(joined, offset, namespace, counter)
+        expression = finish(joined, offset, namespace, counter, firsts)
         missing = "_null()" if non_null else "None"
         joined_expressions.append(f"({missing} if row[{offset}] is None else {expression})")
         offset += joined.width
@@ -90,6 +93,7 @@ def finish(shape: Shape, base: int, namespace: dict[str, Any], counter: Iterator
                 texts = f"(None if (v := row[{base + index}]) is None else {decoder}(v))"
                 value = f"_p{number}({texts}, env[{slot}])"
             elif first_first:  # the first locale's text read in place; pick for the rest
+                firsts.add(slot)
                 texts = f"{decoder}(row[{base + index}])"
                 value = f"(t[f{slot}] if f{slot} in (t := {texts}) else _p{number}(t, env[{slot}]))"
             else:
@@ -125,12 +129,6 @@ def _row_null() -> Any:
     raise RowNull
 
 
-def _lists_slots(shape: Shape) -> set[int]:
-    """The env slots of the dicts of lists the shape's builders place (a joined shape has no
-    children: row_compiler joins only those)."""
-    return {child.lists_slot for child in shape.children if child.lists_slot >= 0}
-
-
 def generate(shape: Shape, base: int, connection: Connection | None = None) -> None:
     """The shape's builders: one row (``build``), and whole levels with the row's expression
     inlined in the loop (``build_rows``, ``build_keyed``, ``fill``, ``page``): a level of
@@ -148,20 +146,16 @@ def generate(shape: Shape, base: int, connection: Connection | None = None) -> N
         "_UTC": dt.UTC,
         "_utc": UTC_ZONE,
     }
-    expression = finish(shape, base, namespace, itertools.count())
+    firsts: set[int] = set()
+    expression = finish(shape, base, namespace, itertools.count(), firsts)
     # The request's locale lists and children's lists, read from env once per level, not
     # once per row.
     slots = sorted({int(slot) for slot in _ENV_ITEM.findall(expression)})
     expression = _ENV_ITEM.sub(r"e\1", expression)
     env = "".join(f"    e{slot} = env[{slot}]\n" for slot in slots)
     # The first locale of each locale list read in place (None when the list is empty: in no
-    # texts); never of a dict of lists, where reading a key would add one.
-    placed = _lists_slots(shape)
-    env += "".join(
-        f"    f{slot} = e{slot}[0] if e{slot} else None\n"
-        for slot in slots
-        if slot not in placed and f"f{slot}" in expression
-    )
+    # texts).
+    env += "".join(f"    f{slot} = e{slot}[0] if e{slot} else None\n" for slot in sorted(firsts))
     # Only a shape with children hands its rows and dicts to the next level.
     keep = "\n        objects.append(built)" if shape.children else ""
     kept_lines = ("kept.append(row)", "objects.append(built)") if shape.children else ()

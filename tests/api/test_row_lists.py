@@ -15,7 +15,7 @@ import pytest
 from bench.runner import operations as bench_operations
 from exchange.settings import Settings
 from schema.engine import plan
-from schema.engine.row_builders import _placed_list
+from schema.engine.row_builders import _placed_list, _row_null
 from schema.engine.row_run import Run
 from schema.engine.row_shapes import RowNull
 from tests.api import plan_fixtures
@@ -102,12 +102,8 @@ def _evaluate(shape_columns: list[str], key_column: str, non_null: bool, row: tu
     child = SimpleNamespace(lists_slot=0, key_index=1, key_column=key_column, non_null=non_null)
     expression = _placed_list(SimpleNamespace(columns=shape_columns), child)  # type: ignore[arg-type]
     env: list[Any] = [defaultdict(list)]
-    value = eval(expression, {"_row_null": _raise_row_null}, {"env": env, "row": row})
+    value = eval(expression, {"_row_null": _row_null}, {"env": env, "row": row})
     return value, env[0]
-
-
-def _raise_row_null() -> Any:
-    raise RowNull
 
 
 def test_a_parent_without_a_key_has_no_list() -> None:
