@@ -106,7 +106,11 @@ class LookupField:
         lists = compiler.place_lists()
         generate(shape, 0)
         return _TypeLookup(
-            fetch, shape, RowField(None, None, compiler.slots, compiler.locales, compiler.pages, lists)
+            fetch,
+            shape,
+            RowField(
+                None, None, compiler.slots, compiler.locales, compiler.pages, lists, memos=len(compiler.memos)
+            ),
         )
 
 

@@ -49,7 +49,14 @@ def finish(
         offsets.append(offset)
         expression = finish(joined, offset, namespace, counter, firsts)
         missing = "_null()" if non_null else "None"
-        joined_expressions.append(f"({missing} if row[{offset}] is None else {expression})")
+        key = f"row[{offset}]"  # the joined row's primary key: None when there is none
+        if joined.memo_slot >= 0:  # a shared target: built once per key in a request
+            number, memo = next(counter), f"env[{joined.memo_slot}]"
+            expression = (
+                f"(m{number} if (m{number} := {memo}.get({key})) is not None "
+                f"else {memo}.setdefault({key}, {expression}))"
+            )
+        joined_expressions.append(f"({missing} if {key} is None else {expression})")
         offset += joined.width
     for child in shape.children:
         child.key_index = base + shape.columns.index(child.key_column)

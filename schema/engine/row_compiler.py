@@ -52,12 +52,16 @@ class Compiler(ConnectionCompiler):
         # request works out ``locale: $locale`` once for the page, not once per field.
         self.slot_of: dict[tuple[Any, ...], int] = {}
         self.lists: list[Child] = []  # Children of shapes: a fresh dict of lists per request
+        self.memos: list[Shape] = []  # joined shapes built once per key: a fresh dict per request
 
     def place_lists(self) -> int:
-        """Give each shape's Children an env slot after the locale slots (call once the
-        selection is compiled, before its builders are generated); returns how many."""
+        """Give each shape's Children an env slot after the locale slots, then each shared
+        joined shape one after those (call once the selection is compiled, before its builders
+        are generated); returns how many lists."""
         for index, child in enumerate(self.lists):
             child.lists_slot = len(self.slots) + index
+        for index, shape in enumerate(self.memos):
+            shape.memo_slot = len(self.slots) + len(self.lists) + index
         return len(self.lists)
 
     def shape(
@@ -210,6 +214,8 @@ class Compiler(ConnectionCompiler):
                 # The key itself is not selected: the statement joins on the table's own
                 # column, and the joined row's primary key says whether there is one.
                 shape.joined.append((relation, target, non_null))
+                if reads.shared:
+                    self.memos.append(target)
                 shape.entries.append((key, "joined", (len(shape.joined) - 1,)))
                 return True
         child = self.child(key, reads, declaration, definition, field_nodes, given)

@@ -114,6 +114,9 @@ class Shape:
     base: int = 0
     build: Callable[[Any, list[Any]], dict[str, Any]] | None = None
     levels: Levels | None = None
+    # A joined shape built once per primary key in a request: the env slot of the request's
+    # dict of them (row_compiler.Compiler.place_memos), -1 when every row builds its own.
+    memo_slot: int = -1
 
     def column(self, name: str) -> int:
         if name not in self.columns:

@@ -66,6 +66,7 @@ class RowField:
     locales: list[Localized]
     pages: list[Child]  # the connections in the subtree
     lists: int = 0  # dicts of lists after the locale slots (Child.lists_slot)
+    memos: int = 0  # then dicts of shared joined objects by key (Shape.memo_slot)
     projections: dict[int, Projection] = field(default_factory=dict)
 
     def prepare(self, context: Any, variables: VariableValues) -> Run | None:
@@ -81,6 +82,8 @@ class RowField:
             ]
             if self.lists:
                 env += [defaultdict(list) for _ in range(self.lists)]
+            if self.memos:
+                env += [{} for _ in range(self.memos)]
             pages: dict[int, Any] = {}
             for child in self.pages:
                 assert child.arguments is not None and isinstance(child.reads, ChildPage)
@@ -122,6 +125,7 @@ def compile_row_field(
             compiler.locales,
             compiler.pages,
             lists,
+            memos=len(compiler.memos),
         )
     if not isinstance(reads, Children | ChildPage):
         # A to-one relation of a model instance stays with its loader: the loader batches it
@@ -146,4 +150,6 @@ def compile_row_field(
         generate(child.shape, 1 if isinstance(reads, Children) else 0)
     elif child.connection is not None and child.connection.node is not None:
         generate(child.connection.node, 3, child.connection)
-    return RowField(child, None, compiler.slots, compiler.locales, compiler.pages, lists)
+    return RowField(
+        child, None, compiler.slots, compiler.locales, compiler.pages, lists, memos=len(compiler.memos)
+    )

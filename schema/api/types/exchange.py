@@ -79,7 +79,7 @@ class ExperienceExchange(Node):
     @strawberry.field(
         graphql_type=Organisation,
         metadata=declare(
-            ToOne("host_id", fetches.organisations, loader="organisation", every_key=True),
+            ToOne("host_id", fetches.organisations, loader="organisation", every_key=True, shared=True),
             joins=fetches.ORGANISATION_JOINS,
         ),
     )

@@ -53,7 +53,7 @@ class Organisation(Node):
     @strawberry.field(
         graphql_type="Organisation | None",
         metadata=declare(
-            ToOne("parent_id", fetches.organisations, loader="organisation", every_key=True),
+            ToOne("parent_id", fetches.organisations, loader="organisation", every_key=True, shared=True),
             joins=fetches.ORGANISATION_JOINS,
         ),
     )

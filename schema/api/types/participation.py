@@ -64,7 +64,9 @@ class Participation(Node):
         "or when a platform admin recorded it.",
         graphql_type=Annotated["Organisation", strawberry.lazy("schema.api.types.organisation")] | None,
         metadata=declare(
-            ToOne("recorded_by_id", fetches.organisations, loader="organisation", every_key=True),
+            ToOne(
+                "recorded_by_id", fetches.organisations, loader="organisation", every_key=True, shared=True
+            ),
             joins=fetches.ORGANISATION_JOINS,
         ),
     )

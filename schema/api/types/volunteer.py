@@ -30,7 +30,9 @@ class Volunteer(Node):
         description="Sending organisation, if any.",
         graphql_type=Organisation | None,
         metadata=declare(
-            ToOne("organisation_id", fetches.organisations, loader="organisation", every_key=True),
+            ToOne(
+                "organisation_id", fetches.organisations, loader="organisation", every_key=True, shared=True
+            ),
             joins=fetches.ORGANISATION_JOINS,
         ),
     )
