@@ -21,27 +21,21 @@ settings = plan_fixtures.settings
 world = plan_fixtures.world
 differ = plan_fixtures.differ
 
+# Organisations under participants (a volunteer's, nested parents), hosts and recordedBy.
+REPEATED = """query($locale: LanguageCode) { exchanges(first: 30) { edges { node { slug
+    host { id name(locale: $locale) parent { id slug } }
+    participants(first: 10) { totalCount edges { node { role
+        volunteer { id fullName organisation { id slug name(locale: $locale) parent { slug } } }
+        recordedBy { slug } } } } } } } }"""
+
 SHARED = [
     Case(
         "organisations repeated across participants, hosts and their parents",
-        """query($locale: LanguageCode) { exchanges(first: 30) { edges { node { slug
-            host { id name(locale: $locale) parent { id slug } }
-            participants(first: 10) { totalCount edges { node { role
-                volunteer { id fullName organisation { id slug name(locale: $locale) parent { slug } } }
-                recordedBy { slug } } } } } } } }""",
+        REPEATED,
         {"locale": "ru"},
         actors=EVERYONE,
     ),
-    Case(
-        "the same document in another language right after",
-        """query($locale: LanguageCode) { exchanges(first: 30) { edges { node { slug
-            host { id name(locale: $locale) parent { id slug } }
-            participants(first: 10) { totalCount edges { node { role
-                volunteer { id fullName organisation { id slug name(locale: $locale) parent { slug } } }
-                recordedBy { slug } } } } } } } }""",
-        {"locale": "kk"},
-        actors=EVERYONE,
-    ),
+    Case("the same document in another language right after", REPEATED, {"locale": "kk"}, actors=EVERYONE),
     Case(
         "one organisation selected two ways under one volunteer",
         """{ exchanges(first: 20) { edges { node { participants(first: 5) { edges { node {
@@ -58,7 +52,7 @@ async def test_shared_targets_answer_as_graphql_core(differ: Differ, world: Worl
     assert plan.STATS["rows"] > before
     # The data repeats organisations under participants, so sharing is exercised above.
     variables = SHARED[0].variables_for(world)
-    answer = await differ.answer(SHARED[0].query, variables, world.keys[ADMIN], {}, True)
+    answer = await differ.answer(REPEATED, variables, world.keys[ADMIN], {}, True)
     named = [
         edge["node"]["volunteer"]["organisation"]["id"]
         for exchange in answer.body["data"]["exchanges"]["edges"]
