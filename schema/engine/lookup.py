@@ -103,14 +103,10 @@ class LookupField:
         shape = compiler.shape(runtime, self.nodes, joins)
         if shape is None:
             return None
-        lists = compiler.place_lists()
+        dicts = compiler.place_dicts()
         generate(shape, 0)
         return _TypeLookup(
-            fetch,
-            shape,
-            RowField(
-                None, None, compiler.slots, compiler.locales, compiler.pages, lists, memos=len(compiler.memos)
-            ),
+            fetch, shape, RowField(None, None, compiler.slots, compiler.locales, compiler.pages, *dicts)
         )
 
 

@@ -42,11 +42,9 @@ def finish(
     and return the expression of its result dict over ``row`` and ``env``; ``firsts`` gets the
     locale slots whose first locale the expression reads (``f<slot>``)."""
     shape.base = base
-    offsets: list[int] = []
     offset = base + len(shape.columns)
     joined_expressions: list[str] = []
     for _name, joined, non_null in shape.joined:
-        offsets.append(offset)
         expression = finish(joined, offset, namespace, counter, firsts)
         missing = "_null()" if non_null else "None"
         key = f"row[{offset}]"  # the joined row's primary key: None when there is none

@@ -54,15 +54,15 @@ class Compiler(ConnectionCompiler):
         self.lists: list[Child] = []  # Children of shapes: a fresh dict of lists per request
         self.memos: list[Shape] = []  # joined shapes built once per key: a fresh dict per request
 
-    def place_lists(self) -> int:
+    def place_dicts(self) -> tuple[int, int]:
         """Give each shape's Children an env slot after the locale slots, then each shared
         joined shape one after those (call once the selection is compiled, before its builders
-        are generated); returns how many lists."""
+        are generated); returns how many of each (RowField's ``lists`` and ``memos``)."""
         for index, child in enumerate(self.lists):
             child.lists_slot = len(self.slots) + index
         for index, shape in enumerate(self.memos):
             shape.memo_slot = len(self.slots) + len(self.lists) + index
-        return len(self.lists)
+        return len(self.lists), len(self.memos)
 
     def shape(
         self,

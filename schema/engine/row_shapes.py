@@ -115,7 +115,7 @@ class Shape:
     build: Callable[[Any, list[Any]], dict[str, Any]] | None = None
     levels: Levels | None = None
     # A joined shape built once per primary key in a request: the env slot of the request's
-    # dict of them (row_compiler.Compiler.place_memos), -1 when every row builds its own.
+    # dict of them (row_compiler.Compiler.place_dicts), -1 when every row builds its own.
     memo_slot: int = -1
 
     def column(self, name: str) -> int:

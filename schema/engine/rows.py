@@ -115,7 +115,7 @@ def compile_row_field(
         connection = compiler.connection(type_, nodes, declaration.joins, reads.paging)
         if connection is None:
             return None
-        lists = compiler.place_lists()
+        dicts = compiler.place_dicts()
         if connection.node is not None:
             generate(connection.node, 0)
         return RowField(
@@ -124,8 +124,7 @@ def compile_row_field(
             compiler.slots,
             compiler.locales,
             compiler.pages,
-            lists,
-            memos=len(compiler.memos),
+            *dicts,
         )
     if not isinstance(reads, Children | ChildPage):
         # A to-one relation of a model instance stays with its loader: the loader batches it
@@ -145,11 +144,9 @@ def compile_row_field(
     )
     if child is None:
         return None
-    lists = compiler.place_lists()
+    dicts = compiler.place_dicts()
     if child.shape is not None:
         generate(child.shape, 1 if isinstance(reads, Children) else 0)
     elif child.connection is not None and child.connection.node is not None:
         generate(child.connection.node, 3, child.connection)
-    return RowField(
-        child, None, compiler.slots, compiler.locales, compiler.pages, lists, memos=len(compiler.memos)
-    )
+    return RowField(child, None, compiler.slots, compiler.locales, compiler.pages, *dicts)
