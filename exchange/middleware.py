@@ -49,6 +49,17 @@ def redact_access_log() -> None:
         access.addFilter(AccessLogRedaction())
 
 
+# The scope key of a request body EdgeMiddleware has read whole (at most its max_bytes).
+BODY = "exchange.body"
+
+
+def read_body(scope: Scope) -> bytes | None:
+    """The request's body as EdgeMiddleware read it; None where it did not (GET, or an app
+    not behind it)."""
+    body: bytes | None = scope.get(BODY)
+    return body
+
+
 def current_request_id() -> str | None:
     """The id of the request being served (None outside one), for log lines anywhere."""
     return request_id_var.get()
@@ -77,21 +88,42 @@ def new_request_id() -> str:
 
 def _with_edge_headers(headers: Any, request_id: bytes) -> list[tuple[bytes, bytes]]:
     """The response's headers, then ``nosniff`` (and on HTML pages the page rules) unless the
-    response set its own, then ``X-Request-Id``."""
+    response set its own, then ``X-Request-Id``. Names are compared as sent: the ASGI
+    specification has applications send them in lower case (Starlette's responses do)."""
     headers = list(headers)
-    present: set[bytes] = set()
-    content_type = b""
-    for name, value in headers:
-        lowered = name.lower()
-        if lowered == b"content-type" and b"content-type" not in present:
-            content_type = value
-        present.add(lowered)
+    present = dict(headers)  # the last value of a repeated name; only content-type's is read
     if b"x-content-type-options" not in present:
         headers.append((b"x-content-type-options", b"nosniff"))
-    if content_type.startswith(b"text/html"):
+    if present.get(b"content-type", b"").startswith(b"text/html"):
         headers.extend((name, value) for name, value in HTML_HEADERS.items() if name not in present)
     headers.append((b"x-request-id", request_id))
     return headers
+
+
+def _request_id_and_length(headers: Any) -> tuple[str | None, int]:
+    """The first ``X-Request-Id`` and the largest ``Content-Length`` declared (0: none)."""
+    if not isinstance(headers, list | tuple):  # ASGI allows any iterable
+        headers = list(headers)
+    index = dict(headers)
+    if len(index) == len(headers):  # no name repeated (as usual): looked up, not scanned
+        incoming, length = index.get(b"x-request-id"), index.get(b"content-length")
+        try:
+            declared = int(length) if length is not None else 0
+        except ValueError:
+            declared = 0
+        return (None if incoming is None else incoming.decode("latin-1")), declared
+    incoming = None
+    declared = 0
+    for name, value in headers:
+        if name == b"x-request-id":
+            if incoming is None:
+                incoming = value
+        elif name == b"content-length":
+            try:
+                declared = max(declared, int(value))
+            except ValueError:
+                pass
+    return (None if incoming is None else incoming.decode("latin-1")), declared
 
 
 class EdgeMiddleware:
@@ -115,17 +147,7 @@ class EdgeMiddleware:
         if kind != "http" and kind != "websocket":
             await self.app(scope, receive, send)
             return
-        incoming = None
-        declared = 0
-        for name, value in scope.get("headers", ()):
-            if name == b"x-request-id":
-                if incoming is None:
-                    incoming = value.decode("latin-1")
-            elif name == b"content-length":
-                try:
-                    declared = max(declared, int(value))
-                except ValueError:
-                    pass
+        incoming, declared = _request_id_and_length(scope.get("headers", ()))
         request_id = incoming if incoming and _SAFE_ID.match(incoming) else new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
@@ -161,13 +183,17 @@ class EdgeMiddleware:
                 chunks.append(chunk)
                 if not message.get("more_body", False):
                     break
+            body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            # Also in the scope: an endpoint may take it from there instead of receiving it
+            # again (``read_body``); anything else receives it once as usual.
+            scope[BODY] = body
             delivered = False
 
             async def replay() -> Message:
                 nonlocal delivered
                 if not delivered:
                     delivered = True
-                    return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+                    return {"type": "http.request", "body": body, "more_body": False}
                 return await receive()
 
             await self.app(scope, replay, send_marked)

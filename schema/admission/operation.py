@@ -4,6 +4,7 @@ answered as JSON over HTTP; a socket carries subscriptions only)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from graphql import OperationDefinitionNode, OperationType
@@ -31,6 +32,12 @@ class Carriage:
 
 # graphql-transport-ws and graphql-ws: the connection is the stream, and nothing else is answered.
 SOCKET = Carriage(method="WEBSOCKET", json_accepted=False, streams=True)
+
+
+@functools.lru_cache(maxsize=16)  # the routes admit two methods: at most 8 carriages
+def carriage(method: str, json_accepted: bool, streams: bool) -> Carriage:
+    """The carriage of an HTTP request (one of a few, made once each)."""
+    return Carriage(method, json_accepted, streams)
 
 
 def select_operation(prepared: Prepared, name: str | None) -> OperationDefinitionNode:

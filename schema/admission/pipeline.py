@@ -21,7 +21,6 @@ afterwards an idempotency claim is settled (``settle``) or released (``release``
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +42,7 @@ from schema.admission.prepared import Prepared, prepare
 from schema.admission.pricing import price
 from schema.admission.rate_limit import charge
 from schema.admission.refusal import RequestError
-from schema.admission.slot import execution_slot
+from schema.admission.slot import ExecutionSlot
 from schema.admission.variables import coerce_variables
 
 if TYPE_CHECKING:
@@ -59,9 +58,11 @@ IDEMPOTENCY_WAIT_SECONDS = 5.0
 Caller = access.Actor | DomainError
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Arrival:
-    """An operation as its transport received it, nothing checked yet."""
+    """An operation as its transport received it, nothing checked yet (never changed once
+    made; not frozen, because a frozen dataclass sets each field through a call, and one is
+    made for every request)."""
 
     query: str | None  # None: sent by its hash alone
     operation_name: str | None
@@ -74,7 +75,7 @@ class Arrival:
     idempotency_key: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Admitted:
     """An operation that passed every step, and what the steps found."""
 
@@ -180,9 +181,9 @@ class AdmissionPipeline:
             ),
         )
 
-    def execution_slot(self) -> contextlib.AbstractAsyncContextManager[None]:
+    def execution_slot(self) -> ExecutionSlot:
         """Step 9, around execution."""
-        return execution_slot(self.execution_slots, self.settings.execution_timeout_seconds)
+        return ExecutionSlot(self.execution_slots, self.settings.execution_timeout_seconds)
 
     async def release(self, admitted: Admitted) -> None:
         """The claim given up (the execution failed), so the key may be sent again."""

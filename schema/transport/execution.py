@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from graphql import GraphQLSchema, OperationDefinitionNode
-from graphql.execution.values import VariableValues
 from starlette.responses import Response
 from strawberry.schema.base import BaseSchema
 from strawberry.types import ExecutionResult
@@ -26,6 +25,7 @@ from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from exchange import access
 from exchange.errors import TransportCode
+from schema.admission.pipeline import Admitted, Arrival
 from schema.admission.prepared import Prepared
 from schema.api.context import Context
 from schema.engine.plan import compile_operation
@@ -43,25 +43,53 @@ class Outcome:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
 class Admission:
-    """A request that passed every check before execution, and what the checks found."""
+    """A request that passed every check before execution: what it arrived as, what the checks
+    found, and the context it runs with. Made for every request, so it holds the pipeline's
+    own objects instead of copying their fields."""
 
-    query: str
-    operation_name: str | None
-    raw_variables: dict[str, Any]
-    extensions: dict[str, Any] | None
-    prepared: Prepared
-    operation: OperationDefinitionNode
-    coerced: dict[str, Any]
-    variable_values: VariableValues
-    context: Context
-    sub_response: Response
-    actor: access.Actor | None
-    headers: dict[str, str]
-    extensions_out: dict[str, Any]
-    # A subscription to stream over HTTP (text/event-stream or multipart/mixed).
-    streamed: bool = False
+    __slots__ = ("admitted", "arrival", "context", "sub_response")
+
+    def __init__(
+        self, arrival: Arrival, admitted: Admitted, context: Context, sub_response: Response
+    ) -> None:
+        self.arrival = arrival
+        self.admitted = admitted
+        self.context = context
+        self.sub_response = sub_response
+
+    @property
+    def query(self) -> str:
+        return self.admitted.query
+
+    @property
+    def operation_name(self) -> str | None:
+        return self.arrival.operation_name
+
+    @property
+    def raw_variables(self) -> dict[str, Any]:
+        return self.arrival.variables
+
+    @property
+    def extensions(self) -> dict[str, Any] | None:
+        return self.arrival.extensions
+
+    @property
+    def prepared(self) -> Prepared:
+        return self.admitted.prepared
+
+    @property
+    def operation(self) -> OperationDefinitionNode:
+        return self.admitted.operation
+
+    @property
+    def actor(self) -> access.Actor | None:
+        return self.admitted.actor
+
+    @property
+    def streamed(self) -> bool:
+        """A subscription to stream over HTTP (text/event-stream or multipart/mixed)."""
+        return self.admitted.streamed
 
 
 # How long cancelled work may take to end before the answer goes out without waiting more.
@@ -152,9 +180,9 @@ async def run_plan(
 ) -> Outcome | None:
     """The query run by its compiled plan, errors and partial data included; None when the plan
     refused the document when compiling (graphql-core runs it then, once)."""
-    plan = compile_operation(
-        schema, admitted.operation, admitted.prepared.fragments, admitted.coerced, admitted.prepared.plans
-    )
+    found = admitted.admitted
+    prepared = found.prepared
+    plan = compile_operation(schema, found.operation, prepared.fragments, found.coerced, prepared.plans)
     if plan is None:
         return None
     context = admitted.context
@@ -162,7 +190,7 @@ async def run_plan(
     context.columns = plan.columns
     try:
         planned = await until_deadline(
-            timeout_seconds, execute_plan(plan, context, admitted.variable_values), request_id
+            timeout_seconds, execute_plan(plan, context, found.variable_values), request_id
         )
     except TimeoutError:
         return timed_out(request_id, timeout_seconds)

@@ -34,7 +34,7 @@ from exchange.errors import TransportCode
 from exchange.i18n import parse_accept_language
 from exchange.settings import Settings
 from schema.admission.idempotency import replayed
-from schema.admission.operation import GRAPHQL_RESPONSE_JSON, JSON, Carriage
+from schema.admission.operation import GRAPHQL_RESPONSE_JSON, JSON, Carriage, carriage
 from schema.admission.pipeline import AdmissionPipeline, Admitted, Caller
 from schema.admission.refusal import RequestError
 from schema.api.context import Context
@@ -144,7 +144,7 @@ class ExchangeGraphQL(StreamingGraphQL):
         answer = media or JSON  # refusals before the operation is known
         try:
             admitted, admission = await self.admit(
-                request, Carriage(request.method, media is not None, streams)
+                request, carriage(request.method, media is not None, streams)
             )
             if admitted.streamed:
                 # Strawberry's subscription path, running the document admission resolved.
@@ -177,22 +177,7 @@ class ExchangeGraphQL(StreamingGraphQL):
         sub_response = await self.get_sub_response(request)
         context = self.context_for(request, sub_response, admitted.caller)
         context.extras["prepared"] = admitted.prepared  # Strawberry runs it (PreparedDocument)
-        return admitted, Admission(
-            query=admitted.query,
-            operation_name=arrival.operation_name,
-            raw_variables=arrival.variables,
-            extensions=arrival.extensions,
-            prepared=admitted.prepared,
-            operation=admitted.operation,
-            coerced=admitted.coerced,
-            variable_values=admitted.variable_values,
-            context=context,
-            sub_response=sub_response,
-            actor=admitted.actor,
-            headers=admitted.headers,
-            extensions_out=admitted.extensions_out,
-            streamed=admitted.streamed,
-        )
+        return admitted, Admission(arrival, admitted, context, sub_response)
 
     async def respond(self, request: Request, admitted: Admitted, admission: Admission) -> Outcome:
         """The answer to an admitted query or mutation: its replay, else its execution."""

@@ -9,6 +9,7 @@ import orjson
 from starlette.requests import Request
 
 from exchange.errors import TransportCode
+from exchange.middleware import read_body
 from schema.admission.operation import JSON, Carriage
 from schema.admission.pipeline import Arrival
 from schema.admission.refusal import RequestError
@@ -44,15 +45,17 @@ async def read_params(request: Request) -> dict[str, Any]:
                         f"`{name}` is not valid JSON.", TransportCode.BAD_REQUEST, 400
                     ) from error
     else:
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != JSON:
+        content_type = request.headers.get("content-type", "")
+        if content_type != JSON and content_type.split(";")[0].strip().lower() != JSON:
             raise RequestError.of(
                 "Send the request as application/json.",
                 TransportCode.UNSUPPORTED_MEDIA_TYPE,
                 415,
                 headers={"Accept-Post": JSON},
             )
-        raw = await request.body()
+        raw = read_body(request.scope)  # read whole by the edge, not received again
+        if raw is None:
+            raw = await request.body()
         if not raw:
             raise RequestError.of("The request body is empty.", TransportCode.BAD_REQUEST, 400)
         try:
@@ -65,9 +68,12 @@ async def read_params(request: Request) -> dict[str, Any]:
             raise RequestError.of(
                 "The request body must be a JSON object (no batching).", TransportCode.BAD_REQUEST, 400
             )
-    for name, kind in (("query", str), ("operationName", str), ("variables", dict), ("extensions", dict)):
+    for name, kind in _PARAMS:
         value = params.get(name)
         if value is not None and not isinstance(value, kind):
             expected = "a string" if kind is str else "an object"
             raise RequestError.of(f"`{name}` must be {expected} or null.", TransportCode.BAD_REQUEST, 400)
     return params
+
+
+_PARAMS = (("query", str), ("operationName", str), ("variables", dict), ("extensions", dict))

@@ -35,3 +35,13 @@ def test_everything_else_is_starlettes() -> None:
     assert indexed.getlist("x-repeated") == ["first", "second"]
     assert indexed.raw == RAW
     assert len(indexed.keys()) == len(RAW)
+
+
+def test_the_table_of_names_stays_small_whatever_is_asked() -> None:
+    from schema.transport import headers
+
+    indexed = IndexedHeaders({"headers": [*RAW, *((f"x-n{i}".encode(), b"v") for i in range(200))]})
+    for i in range(200):  # more names than the table keeps: each still found
+        assert indexed.get(f"X-N{i}") == "v"
+        assert f"x-n{i}" in indexed
+    assert len(headers._RAW_NAMES) <= headers._MOST_NAMES
