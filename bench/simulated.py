@@ -10,7 +10,10 @@ and the collector are all in the count, and the count does not move with the mac
 
 ``--caches`` adds callgrind's cache and branch-predictor simulation: first-level instruction
 and data cache misses and mispredicted branches per request, and an estimate of cycles that
-weighs them (``estimate``). Instructions alone do not say what a request costs in time: two
+weighs them (``estimate``). ``--last-level BYTES`` sets the size of the simulated last-level
+cache (callgrind's ``--LL``, 16-way, 64-byte lines; by default the host's last level, here a
+shared L3 of hundreds of MB) and prints its misses per request: ``--last-level 4194304``
+simulates this machine's per-core L2 (bench/RESULTS.md, session 14). Instructions alone do not say what a request costs in time: two
 programs executing the same instructions may differ in how often they miss a cache or
 mispredict a branch (bench/RESULTS.md, session 8: ours executes 1.15x the fair baseline's
 instructions for a page of 10 and takes 1.36x its CPU time).
@@ -101,6 +104,7 @@ async def _count(
     concurrency: int,
     caches: bool,
     keep: Path | None = None,
+    last_level: int | None = None,
 ) -> Counts:
     env = servers.server_env(database, 1000, {"PYTHONHASHSEED": "0"})
     with tempfile.TemporaryDirectory(prefix="bench-simulated-") as tmp:
@@ -112,6 +116,8 @@ async def _count(
         ]
         if caches:
             wrapper += ["--cache-sim=yes", "--branch-sim=yes"]
+            if last_level is not None:
+                wrapper.append(f"--LL={last_level},16,64")
         # Importing under valgrind takes a while, even with instrumentation off.
         server = await servers.start(kind, env, Path(tmp), ready_timeout=300, wrapper=wrapper)
         try:
@@ -148,6 +154,9 @@ def render(name: str, scenario: str, counts: Counts, caches: bool) -> str:
     if caches:
         parts = ", ".join(f"{event} {counts.get(event) / 1e3:.1f} k" for event in _EVENTS[1:])
         text += f"\n  {parts}; estimate {counts.estimate() / 1e6:.3f} M cycles"
+        last_level = counts.get("ILmr") + counts.get("DLmr") + counts.get("DLmw")
+        if last_level:
+            text += f"\n  last-level misses {last_level / 1e3:.2f} k (ILmr, DLmr, DLmw)"
     return text
 
 
@@ -164,7 +173,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--keep", type=Path, default=None, help="copy the measured dump here (callgrind_annotate)"
     )
+    parser.add_argument(
+        "--last-level",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="simulated last-level cache size (implies --caches), e.g. 4194304 for a 4 MiB L2",
+    )
     args = parser.parse_args(argv)
+    if args.last_level is not None:
+        if args.last_level < 65536 or args.last_level & (args.last_level - 1):
+            raise SystemExit("--last-level: a power of two of at least 65536 bytes")
+        args.caches = True
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("needs valgrind (apt-get install valgrind)")
     if args.requests <= 0 or args.concurrency <= 0:
@@ -174,7 +194,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     database = datagen.with_database(args.database, datagen.database_name(base_name, scenario.scale))
     kind = {"ours": servers.OURS, "asyncpg": servers.ASYNCPG, "bare": BARE}[args.server]
     counts = asyncio.run(
-        _count(kind, scenario, database, args.requests, args.concurrency, args.caches, args.keep)
+        _count(
+            kind, scenario, database, args.requests, args.concurrency, args.caches, args.keep, args.last_level
+        )
     )
     print(render(args.server, args.scenario, counts, args.caches))
 

@@ -57,3 +57,17 @@ def test_render_with_caches_names_every_event() -> None:
 def test_refuses_what_it_cannot_read(text: str, requests: int) -> None:
     with pytest.raises(ValueError):
         per_request(text, requests)
+
+
+def test_render_sums_the_last_level_misses() -> None:
+    counts = per_request(PROFILE.replace("6 3 3 1200", "600000 300000 300000 1200"), 300)  # ILmr DLmr DLmw
+    assert "last-level misses 4.00 k (ILmr, DLmr, DLmw)" in render("ours", "page10", counts, caches=True)
+    assert "last-level" not in render("ours", "page10", per_request("events: Ir\nsummary: 1\n", 1), True)
+
+
+@pytest.mark.parametrize("size", ["1000", "65535", "3000000"])
+def test_last_level_size_must_be_a_power_of_two(size: str) -> None:
+    from bench.simulated import main
+
+    with pytest.raises(SystemExit, match="power of two"):
+        main(["--last-level", size])
