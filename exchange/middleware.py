@@ -55,7 +55,8 @@ BODY = "exchange.body"
 
 def read_body(scope: Scope) -> bytes | None:
     """The request's body as EdgeMiddleware read it; None where it did not (GET, or an app
-    not behind it)."""
+    not behind it). A middleware placed after the edge that rewrote bodies (none does) would
+    have to drop it from the scope."""
     body: bytes | None = scope.get(BODY)
     return body
 
