@@ -423,30 +423,31 @@ def _windows(report: Report, server: str, key: str) -> dict[int, Measurement]:
     return {m.round: m for m in found.measurements if m.scenario == key}
 
 
+def _per_round(report: Report, server: str, against: str, key: str, figure: str) -> list[float]:
+    """Per round in which both were measured and both have the figure: ``server``'s over
+    ``against``'s."""
+    mine, theirs = _windows(report, server, key), _windows(report, against, key)
+    found = []
+    for round_number in sorted(set(mine) & set(theirs)):
+        a, b = getattr(mine[round_number], figure), getattr(theirs[round_number], figure)
+        if a and b:
+            found.append(a / b)
+    return found
+
+
 def ratios(report: Report, server: str, against: str, key: str) -> tuple[list[float], list[float]]:
     """Per round in which both were measured: throughput ``server / against`` and CPU per
     request ``server / against``."""
-    mine, theirs = _windows(report, server, key), _windows(report, against, key)
-    throughput, cpu = [], []
-    for round_number in sorted(set(mine) & set(theirs)):
-        a, b = mine[round_number], theirs[round_number]
-        if b.rps and a.rps:
-            throughput.append(a.rps / b.rps)
-        if a.cpu_ms_per_request and b.cpu_ms_per_request:
-            cpu.append(a.cpu_ms_per_request / b.cpu_ms_per_request)
-    return throughput, cpu
+    return (
+        _per_round(report, server, against, key, "rps"),
+        _per_round(report, server, against, key, "cpu_ms_per_request"),
+    )
 
 
 def alone_ratios(report: Report, server: str, against: str, key: str) -> list[float]:
     """Per round, ``server``'s time for a request alone over ``against``'s (each the median of
     ``Pace.alone`` requests after one untimed, timed just before the round's window)."""
-    mine, theirs = _windows(report, server, key), _windows(report, against, key)
-    found = []
-    for round_number, measured in mine.items():
-        other = theirs.get(round_number)
-        if measured.single_request_ms and other is not None and other.single_request_ms:
-            found.append(measured.single_request_ms / other.single_request_ms)
-    return found
+    return _per_round(report, server, against, key, "single_request_ms")
 
 
 def spread(values: list[float], fmt: str = "{:.2f}") -> str:

@@ -13,10 +13,12 @@ and data cache misses and mispredicted branches per request, and an estimate of 
 weighs them (``estimate``). ``--last-level BYTES`` sets the size of the simulated last-level
 cache (callgrind's ``--LL``, 16-way, 64-byte lines; by default the host's last level, here a
 shared L3 of hundreds of MB) and prints its misses per request: ``--last-level 4194304``
-simulates this machine's per-core L2 (bench/RESULTS.md, session 14). Instructions alone do not say what a request costs in time: two
-programs executing the same instructions may differ in how often they miss a cache or
-mispredict a branch (bench/RESULTS.md, session 8: ours executes 1.15x the fair baseline's
-instructions for a page of 10 and takes 1.36x its CPU time).
+simulates this machine's per-core L2 (bench/RESULTS.md, session 14).
+
+Instructions alone do not say what a request costs in time: two programs executing the same
+instructions may differ in how often they miss a cache or mispredict a branch (bench/RESULTS.md,
+session 8: ours executes 1.15x the fair baseline's instructions for a page of 10 and takes 1.36x
+its CPU time).
 """
 
 from __future__ import annotations

@@ -107,23 +107,16 @@ def _request_id_and_length(headers: Any) -> tuple[str | None, int]:
         headers = list(headers)
     index = dict(headers)
     if len(index) == len(headers):  # no name repeated (as usual): looked up, not scanned
-        incoming, length = index.get(b"x-request-id"), index.get(b"content-length")
-        try:
-            declared = int(length) if length is not None else 0
-        except ValueError:
-            declared = 0
-        return (None if incoming is None else incoming.decode("latin-1")), declared
-    incoming = None
+        incoming, lengths = index.get(b"x-request-id"), (index.get(b"content-length", b"0"),)
+    else:
+        incoming = next((value for name, value in headers if name == b"x-request-id"), None)
+        lengths = tuple(value for name, value in headers if name == b"content-length")
     declared = 0
-    for name, value in headers:
-        if name == b"x-request-id":
-            if incoming is None:
-                incoming = value
-        elif name == b"content-length":
-            try:
-                declared = max(declared, int(value))
-            except ValueError:
-                pass
+    for length in lengths:
+        try:
+            declared = max(declared, int(length))
+        except ValueError:
+            pass
     return (None if incoming is None else incoming.decode("latin-1")), declared
 
 

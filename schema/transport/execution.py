@@ -23,7 +23,6 @@ from strawberry.schema.base import BaseSchema
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
-from exchange import access
 from exchange.errors import TransportCode
 from schema.admission.pipeline import Admitted, Arrival
 from schema.admission.prepared import Prepared
@@ -81,15 +80,6 @@ class Admission:
     @property
     def operation(self) -> OperationDefinitionNode:
         return self.admitted.operation
-
-    @property
-    def actor(self) -> access.Actor | None:
-        return self.admitted.actor
-
-    @property
-    def streamed(self) -> bool:
-        """A subscription to stream over HTTP (text/event-stream or multipart/mixed)."""
-        return self.admitted.streamed
 
 
 # How long cancelled work may take to end before the answer goes out without waiting more.
@@ -176,21 +166,21 @@ def answer(result: ExecutionResult, request_id: str) -> Outcome:
 
 
 async def run_plan(
-    schema: GraphQLSchema, timeout_seconds: float, admitted: Admission, request_id: str
+    schema: GraphQLSchema, timeout_seconds: float, admission: Admission, request_id: str
 ) -> Outcome | None:
     """The query run by its compiled plan, errors and partial data included; None when the plan
     refused the document when compiling (graphql-core runs it then, once)."""
-    found = admitted.admitted
-    prepared = found.prepared
-    plan = compile_operation(schema, found.operation, prepared.fragments, found.coerced, prepared.plans)
+    admitted = admission.admitted
+    prepared = admitted.prepared
+    plan = compile_operation(schema, admitted.operation, prepared.fragments, admitted.coerced, prepared.plans)
     if plan is None:
         return None
-    context = admitted.context
+    context = admission.context
     context.release()  # loaders built before now (none, usually) loaded whole rows
     context.columns = plan.columns
     try:
         planned = await until_deadline(
-            timeout_seconds, execute_plan(plan, context, found.variable_values), request_id
+            timeout_seconds, execute_plan(plan, context, admitted.variable_values), request_id
         )
     except TimeoutError:
         return timed_out(request_id, timeout_seconds)
@@ -200,7 +190,7 @@ async def run_plan(
 
 
 async def run_graphql_core(
-    schema: BaseSchema, timeout_seconds: float, method: str, admitted: Admission, request_id: str
+    schema: BaseSchema, timeout_seconds: float, method: str, admission: Admission, request_id: str
 ) -> Outcome:
     allowed = (
         {StrawberryOperationType.QUERY}
@@ -211,12 +201,12 @@ async def run_graphql_core(
         result = await until_deadline(
             timeout_seconds,
             schema.execute(
-                admitted.query,
-                variable_values=admitted.raw_variables,
-                context_value=admitted.context,
-                operation_name=admitted.operation_name,
+                admission.query,
+                variable_values=admission.raw_variables,
+                context_value=admission.context,
+                operation_name=admission.operation_name,
                 allowed_operation_types=allowed,
-                operation_extensions=admitted.extensions,
+                operation_extensions=admission.extensions,
             ),
             request_id,
         )

@@ -41,7 +41,7 @@ class IndexedHeaders(Headers):
         return value.decode("latin-1")
 
     def get(self, key: str, default: Any = None) -> Any:
-        value = self._first.get(_RAW_NAMES.get(key) or _raw(key))
+        value = self._first.get(_raw(key))
         return default if value is None else value.decode("latin-1")
 
     def __contains__(self, key: Any) -> bool:

@@ -14,6 +14,9 @@ from schema.admission.operation import JSON, Carriage
 from schema.admission.pipeline import Arrival
 from schema.admission.refusal import RequestError
 
+# The parameters GraphQL over HTTP defines, and the JSON type each must have when given.
+_PARAMS = (("query", str), ("operationName", str), ("variables", dict), ("extensions", dict))
+
 
 async def read_arrival(request: Request, carriage: Carriage) -> Arrival:
     params = await read_params(request)
@@ -74,6 +77,3 @@ async def read_params(request: Request) -> dict[str, Any]:
             expected = "a string" if kind is str else "an object"
             raise RequestError.of(f"`{name}` must be {expected} or null.", TransportCode.BAD_REQUEST, 400)
     return params
-
-
-_PARAMS = (("query", str), ("operationName", str), ("variables", dict), ("extensions", dict))
