@@ -12,7 +12,8 @@
    the naive one (and any ``--variant`` of ours), so that the shared machine's noise falls on
    all of them alike. Per window: a short warm-up, then a load generator process (wrk, else
    bench.loadgen) keeps N connections busy; the server's CPU time (/proc/PID/stat, user and
-   system) and peak RSS (VmHWM, restarted before the window) are read around it.
+   system), PostgreSQL's (bench.database_cpu) and the server's peak RSS (VmHWM, restarted
+   before the window) are read around it.
 
 Only ratios between windows of the same round are compared (ours / fair baseline): the
 report gives their min, median and max over the rounds.
@@ -37,6 +38,7 @@ from urllib.parse import urlparse
 import httpx
 
 from bench import datagen, load, servers
+from bench.database_cpu import postgres_cpu_seconds
 from bench.pgwire import CountingProxy
 
 QUERIES = Path(__file__).with_name("queries.graphql")
@@ -171,6 +173,7 @@ class Measurement:
     server_cpu_seconds: float = 0.0
     server_system_seconds: float = 0.0
     cpu_ms_per_request: float | None = None
+    database_cpu_ms_per_request: float | None = None  # PostgreSQL's, over the same window
     peak_rss_mb: float | None = None
     generator: str = ""
     generator_cpu_seconds: float = 0.0
@@ -346,11 +349,13 @@ async def window(
             single = statistics.median(times) * 1000
     steady = generator != "wrk"
     readings: dict[str, tuple[float, float, float]] = {}
+    database: dict[str, float | None] = {}
 
     def mark(name: str) -> None:
         if name == "MEASURE":
             readings["reset"] = (float(server.reset_peak()), 0.0, 0.0)
         readings[name] = (*server.cpu_split(), time.monotonic())
+        database[name] = postgres_cpu_seconds()
 
     if steady:
         # One load process, warm-up then window without a pause: the CPU time between its
@@ -388,6 +393,10 @@ async def window(
     user_after, system_after, _ = readings["END"]
     cpu = user_after - user_before + system_after - system_before
     rss_reset = bool(readings["reset"][0])
+    database_before, database_after = database.get("MEASURE"), database.get("END")
+    database_cpu = (
+        None if database_before is None or database_after is None else database_after - database_before
+    )
     peak = server.memory_kb().get("VmHWM", 0) / 1024
     return Measurement(
         server=server.kind.name,
@@ -404,6 +413,9 @@ async def window(
         server_cpu_seconds=cpu,
         server_system_seconds=system_after - system_before,
         cpu_ms_per_request=cpu / served * 1000 if served else None,
+        database_cpu_ms_per_request=(
+            database_cpu / served * 1000 if served and database_cpu is not None else None
+        ),
         peak_rss_mb=peak if rss_reset else None,
         generator=result.generator,
         generator_cpu_seconds=result.generator_cpu_seconds,
@@ -442,6 +454,22 @@ def ratios(report: Report, server: str, against: str, key: str) -> tuple[list[fl
         _per_round(report, server, against, key, "rps"),
         _per_round(report, server, against, key, "cpu_ms_per_request"),
     )
+
+
+def total_cpu_ratios(report: Report, server: str, against: str, key: str) -> list[float]:
+    """Per round in which both have both figures: ``server``'s CPU per request, its own plus
+    PostgreSQL's, over ``against``'s (what the shared cores pay for a request)."""
+    mine, theirs = _windows(report, server, key), _windows(report, against, key)
+    found = []
+    for round_number in sorted(set(mine) & set(theirs)):
+        a, b = mine[round_number], theirs[round_number]
+        if a.cpu_ms_per_request and b.cpu_ms_per_request and a.database_cpu_ms_per_request is not None:
+            if b.database_cpu_ms_per_request is not None:
+                found.append(
+                    (a.cpu_ms_per_request + a.database_cpu_ms_per_request)
+                    / (b.cpu_ms_per_request + b.database_cpu_ms_per_request)
+                )
+    return found
 
 
 def alone_ratios(report: Report, server: str, against: str, key: str) -> list[float]:
@@ -580,6 +608,28 @@ def render(report: Report) -> str:
             f"| {_fmt(_peak(report, 'ours', key), '{:.0f}')} / {_fmt(_peak(report, 'asyncpg', key), '{:.0f}')} "
             f"| {_fmt(alone_ours)} / {_fmt(alone_fair)} |"
         )
+    database_lines = []
+    for key, title in report.scenarios.items():
+        ours, fair = _windows(report, "ours", key), _windows(report, "asyncpg", key)
+        database_ours = _median([m.database_cpu_ms_per_request for m in ours.values()])
+        if database_ours is None:
+            continue
+        database_lines.append(
+            f"| {title} | {_fmt(database_ours, '{:.2f}')} "
+            f"| {_fmt(_median([m.database_cpu_ms_per_request for m in fair.values()]), '{:.2f}')} "
+            f"| {spread(_per_round(report, 'ours', 'asyncpg', key, 'database_cpu_ms_per_request'))} "
+            f"| {spread(total_cpu_ratios(report, 'ours', 'asyncpg', key))} |"
+        )
+    if database_lines:
+        lines += [
+            "",
+            "PostgreSQL's CPU over the same windows, per request (bench.database_cpu), and the ratio of "
+            "the two together (server + PostgreSQL), which the throughput ratio follows on shared cores.",
+            "",
+            "| scenario | PostgreSQL ms/req ours | fair | PostgreSQL ratio | server + PostgreSQL ratio |",
+            "| --- | ---: | ---: | ---: | ---: |",
+            *database_lines,
+        ]
     naive = report.servers.get("naive")
     if naive and naive.measurements:
         lines += [

@@ -17,7 +17,7 @@ from exchange.invitations.session_mail import notify_session_change
 from exchange.models import Exchange, ExchangeStatus, MailKind, Session, SessionFormat, Volunteer
 from exchange.rows import instances
 from exchange.settings import Settings
-from exchange.sql import Projected, Statement, linked, linked_rows, projected, select_list
+from exchange.sql import Projected, Statement, any_of, linked, linked_rows, projected, select_list
 from exchange.validation import LocalizedText, check_capacity, check_url, localized_map
 
 VENUE_MAX = 300
@@ -164,8 +164,9 @@ async def session_rows(exchange_ids: Sequence[int], projection: Projected) -> Se
             "ORDER BY s.starts_at, s.id"
         )
 
+    one = len(exchange_ids) == 1  # is_in's text for one exchange differs from its text for several
     return await statement.fetch_kept(
-        ("sessions", id(projection)), (projection,), [list(exchange_ids)], build
+        ("sessions", id(projection), one), (projection,), [any_of(exchange_ids)], build
     )
 
 

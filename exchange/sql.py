@@ -37,11 +37,21 @@ class Statement:
         return "(" + ", ".join(placeholders or ["NULL"]) + ")"
 
     def is_in(self, column: str, values: Iterable[Any]) -> str:
-        """``column`` is one of ``values``: ``= ANY($n)`` with one array parameter on PostgreSQL
-        (the statement's text does not depend on how many values, so asyncpg's prepared
-        statement is reused), an IN list on SQLite. Values must be of the column's type."""
+        """``column`` is one of ``values``: on PostgreSQL ``= $n`` for one value, else ``= ANY($n)``
+        with one array parameter (``any_of``), so that the text takes two forms whatever the
+        number of values and asyncpg's prepared statements are reused; an IN list on SQLite.
+        Values must be of the column's type.
+
+        One value is not sent as an array of one: PostgreSQL prices a cached generic plan for
+        ``= ANY($n)`` as if the array held ten, above the custom plan for one, so it would plan
+        the statement again at every execution (a lookup by id: 0.26 against 0.11 ms of the
+        database's CPU, bench/RESULTS.md, session 15)."""
         if self.prefix == "$":
-            return f"{column} = ANY({self.param(list(values))})"
+            value = any_of(values)
+            placeholder = self.param(value)
+            return (
+                f"{column} = ANY({placeholder})" if isinstance(value, list) else f"{column} = {placeholder}"
+            )
         return f"{column} IN {self.in_list(values)}"
 
     async def fetch(self, sql: str) -> list[dict[str, Any]]:
@@ -62,8 +72,9 @@ class Statement:
         """``fetch_rows`` of a text that depends on ``key`` alone (``held``: the objects whose
         ids are in it), never on the values: on PostgreSQL built by ``build`` once and kept
         (``_TEXTS``), later ``values`` appended as the parameters ``build`` took. A text whose
-        parameters were not ``values`` serves once and is not kept. On SQLite (an IN list's
-        text depends on how many values) built every time."""
+        parameters were not ``values`` serves once and is not kept: a ``build`` that uses
+        ``is_in`` takes ``any_of(ids)``, and its key says whether there is one id. On SQLite
+        (an IN list's text depends on how many values) built every time."""
         if self.prefix != "$":
             return await self.fetch_rows(build())
         key = (*key, len(self.params))  # the placeholders' numbers start after those
@@ -91,6 +102,13 @@ class PageWindow(Protocol):
     def before(self) -> int | None: ...
 
     def window(self, total: int) -> tuple[int, int]: ...
+
+
+def any_of(values: Iterable[Any]) -> Any:
+    """The parameter ``Statement.is_in`` sends on PostgreSQL: the one value, or the list of
+    them (none or several)."""
+    found = list(values)
+    return found[0] if len(found) == 1 else found
 
 
 def window_condition(statement: Statement, page: PageWindow, index: str, total: str) -> str:
@@ -346,9 +364,10 @@ def _projected(
 
 # Statement.fetch_kept's texts: the compiled engine's row fetches on PostgreSQL depend only on
 # what the compiled query asks (the projection and the fetch), the shape of a page and the text
-# of a visibility rule, never on the values, which are parameters (the ids one array). Keyed by
-# identities and strings; each entry holds the objects whose ids are in its key, so those ids
-# stay theirs while it is kept. A few kB at most an entry, cleared when full.
+# of a visibility rule and whether there is one id (Statement.is_in), never on the values,
+# which are parameters (the ids one array, or the one id). Keyed by identities and strings;
+# each entry holds the objects whose ids are in its key, so those ids stay theirs while it is
+# kept. A few kB at most an entry, cleared when full.
 _TEXTS: dict[tuple[Any, ...], tuple[tuple[Any, ...], str]] = {}
 TEXT_ENTRIES = 1024
 
@@ -411,8 +430,9 @@ async def linked_rows(
             f"WHERE {statement.is_in(f'l.{parent_column}', parent_ids)} ORDER BY l.{parent_column}, c.id"
         )
 
-    key = ("linked", id(model), link_table, parent_column, child_column, id(projection), id(offered))
-    return await statement.fetch_kept(key, (model, projection, offered), [list(parent_ids)], build)
+    one = len(parent_ids) == 1  # is_in's text for one parent differs from its text for several
+    key = ("linked", id(model), link_table, parent_column, child_column, id(projection), id(offered), one)
+    return await statement.fetch_kept(key, (model, projection, offered), [any_of(parent_ids)], build)
 
 
 async def paged_rows(

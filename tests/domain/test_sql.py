@@ -114,11 +114,16 @@ async def test_a_remembered_text_takes_the_values_a_built_one_takes(
 
     monkeypatch.setattr(sql.Statement, "fetch_rows", recording)
     ids = [world.exchange.id, world.exchange.id + 1000]
+    one = [world.exchange.id]  # one id is sent as itself, not as an array (Statement.is_in)
     actors = [access.ANONYMOUS, access.Actor(access.Role.ADMIN), world.host_actor, world.other_actor]
     fetches: list[Any] = [
-        lambda: exchanges.partner_rows(ids, ORGANISATION),
-        lambda: sessions.session_rows(ids, SESSION),
-        lambda: sessions.speaker_rows(ids, SPEAKER),
+        fetch
+        for keys in (ids, one)
+        for fetch in (
+            lambda k=keys: exchanges.partner_rows(k, ORGANISATION),
+            lambda k=keys: sessions.session_rows(k, SESSION),
+            lambda k=keys: sessions.speaker_rows(k, SPEAKER),
+        )
     ]
     for actor in actors:
         for window in WINDOWS:
@@ -158,8 +163,29 @@ async def test_a_remembered_text_takes_the_values_a_built_one_takes(
         for fetch, expected in zip(fetches, built, strict=True):
             assert await run(fetch) == expected
     if on_postgres():  # an array of ids: remembered (an IN list on SQLite depends on the count)
-        assert len(sql._TEXTS) >= 4
+        assert len(sql._TEXTS) >= 5
         assert round_ == 1 and not missed  # the second round built nothing: every text was kept
+        # The partners of one exchange and of two: two texts, each with its own parameter.
+        ((text_of_two, params_of_two),), ((text_of_one, params_of_one),) = built[0][0], built[3][0]
+        assert params_of_two == [ids] and "l.exchange_id = ANY($1)" in text_of_two
+        assert params_of_one == one and "l.exchange_id = $1" in text_of_one
+
+
+def test_one_value_is_compared_as_itself_several_as_an_array() -> None:
+    """On PostgreSQL a lookup by one id is ``= $n``: with ``= ANY($n)`` of one element the
+    database would plan the statement again at every execution (Statement.is_in)."""
+    statement = object.__new__(sql.Statement)
+    statement.prefix, statement.params = "$", []
+    assert statement.is_in("t.id", [7]) == "t.id = $1"
+    assert statement.is_in("t.id", iter([7, 8])) == "t.id = ANY($2)"
+    assert statement.is_in("t.id", []) == "t.id = ANY($3)"  # no rows, and no syntax error
+    assert statement.params == [7, [7, 8], []]
+    assert [sql.any_of([7]), sql.any_of((7, 8)), sql.any_of([])] == [7, [7, 8], []]
+    on_sqlite = object.__new__(sql.Statement)
+    on_sqlite.prefix, on_sqlite.params = "?", []
+    assert on_sqlite.is_in("t.id", [7]) == "t.id IN (?1)"
+    assert on_sqlite.is_in("t.id", [7, 8]) == "t.id IN (?2, ?3)"
+    assert on_sqlite.is_in("t.id", []) == "t.id IN (NULL)"
 
 
 def test_remembered_texts_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:

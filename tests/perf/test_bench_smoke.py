@@ -55,6 +55,10 @@ def test_bench_smoke_run(tmp_path: Path) -> None:
         # A request alone is timed in every round, not only the first: the large result's
         # target is the median of the same-round ratios.
         assert all(m["single_request_ms"] > 0 for m in measured)
+        # PostgreSQL runs on this machine (the suite's own): its CPU is read around every window.
+        assert all(m["database_cpu_ms_per_request"] is not None for m in measured)
+        assert all(m["database_cpu_ms_per_request"] >= 0 for m in measured)
+        assert any(m["database_cpu_ms_per_request"] > 0 for m in measured)
     assert {m["scenario"] for m in servers["naive"]["measurements"]} == {"page20"}
 
     def started(name: str, round_number: int) -> float:
