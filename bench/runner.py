@@ -463,12 +463,13 @@ def total_cpu_ratios(report: Report, server: str, against: str, key: str) -> lis
     found = []
     for round_number in sorted(set(mine) & set(theirs)):
         a, b = mine[round_number], theirs[round_number]
-        if a.cpu_ms_per_request and b.cpu_ms_per_request and a.database_cpu_ms_per_request is not None:
-            if b.database_cpu_ms_per_request is not None:
-                found.append(
-                    (a.cpu_ms_per_request + a.database_cpu_ms_per_request)
-                    / (b.cpu_ms_per_request + b.database_cpu_ms_per_request)
-                )
+        if None in (a.database_cpu_ms_per_request, b.database_cpu_ms_per_request):
+            continue
+        if a.cpu_ms_per_request and b.cpu_ms_per_request:
+            found.append(
+                (a.cpu_ms_per_request + (a.database_cpu_ms_per_request or 0.0))
+                / (b.cpu_ms_per_request + (b.database_cpu_ms_per_request or 0.0))
+            )
     return found
 
 
