@@ -30,7 +30,9 @@ import re
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -435,13 +437,23 @@ def _windows(report: Report, server: str, key: str) -> dict[int, Measurement]:
     return {m.round: m for m in found.measurements if m.scenario == key}
 
 
-def _per_round(report: Report, server: str, against: str, key: str, figure: str) -> list[float]:
-    """Per round in which both were measured and both have the figure: ``server``'s over
-    ``against``'s."""
+def _server_and_database(measured: Measurement) -> float | None:
+    """The server's CPU per request plus PostgreSQL's (what the shared cores pay for it)."""
+    if measured.cpu_ms_per_request is None or measured.database_cpu_ms_per_request is None:
+        return None
+    return measured.cpu_ms_per_request + measured.database_cpu_ms_per_request
+
+
+def _per_round(
+    report: Report, server: str, against: str, key: str, figure: str | Callable[[Measurement], float | None]
+) -> list[float]:
+    """Per round in which both were measured and both have the figure (a field of
+    Measurement, or a function of one): ``server``'s over ``against``'s."""
+    read = figure if callable(figure) else attrgetter(figure)
     mine, theirs = _windows(report, server, key), _windows(report, against, key)
     found = []
     for round_number in sorted(set(mine) & set(theirs)):
-        a, b = getattr(mine[round_number], figure), getattr(theirs[round_number], figure)
+        a, b = read(mine[round_number]), read(theirs[round_number])
         if a and b:
             found.append(a / b)
     return found
@@ -458,19 +470,8 @@ def ratios(report: Report, server: str, against: str, key: str) -> tuple[list[fl
 
 def total_cpu_ratios(report: Report, server: str, against: str, key: str) -> list[float]:
     """Per round in which both have both figures: ``server``'s CPU per request, its own plus
-    PostgreSQL's, over ``against``'s (what the shared cores pay for a request)."""
-    mine, theirs = _windows(report, server, key), _windows(report, against, key)
-    found = []
-    for round_number in sorted(set(mine) & set(theirs)):
-        a, b = mine[round_number], theirs[round_number]
-        if None in (a.database_cpu_ms_per_request, b.database_cpu_ms_per_request):
-            continue
-        if a.cpu_ms_per_request and b.cpu_ms_per_request:
-            found.append(
-                (a.cpu_ms_per_request + (a.database_cpu_ms_per_request or 0.0))
-                / (b.cpu_ms_per_request + (b.database_cpu_ms_per_request or 0.0))
-            )
-    return found
+    PostgreSQL's, over ``against``'s."""
+    return _per_round(report, server, against, key, _server_and_database)
 
 
 def alone_ratios(report: Report, server: str, against: str, key: str) -> list[float]:

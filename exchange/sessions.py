@@ -164,9 +164,8 @@ async def session_rows(exchange_ids: Sequence[int], projection: Projected) -> Se
             "ORDER BY s.starts_at, s.id"
         )
 
-    one = len(exchange_ids) == 1  # is_in's text for one exchange differs from its text for several
     return await statement.fetch_kept(
-        ("sessions", id(projection), one), (projection,), [any_of(exchange_ids)], build
+        ("sessions", id(projection)), (projection,), [any_of(exchange_ids)], build
     )
 
 

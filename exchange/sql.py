@@ -72,12 +72,14 @@ class Statement:
         """``fetch_rows`` of a text that depends on ``key`` alone (``held``: the objects whose
         ids are in it), never on the values: on PostgreSQL built by ``build`` once and kept
         (``_TEXTS``), later ``values`` appended as the parameters ``build`` took. A text whose
-        parameters were not ``values`` serves once and is not kept: a ``build`` that uses
-        ``is_in`` takes ``any_of(ids)``, and its key says whether there is one id. On SQLite
-        (an IN list's text depends on how many values) built every time."""
+        parameters were not ``values`` serves once and is not kept (a ``build`` that uses
+        ``is_in`` takes ``any_of(ids)``). On SQLite (an IN list's text depends on how many
+        values) built every time."""
         if self.prefix != "$":
             return await self.fetch_rows(build())
-        key = (*key, len(self.params))  # the placeholders' numbers start after those
+        # The placeholders' numbers start after the params already taken; which values are
+        # arrays tells is_in's two texts apart (one id as itself, several as an array).
+        key = (*key, len(self.params), *[value.__class__ is list for value in values])
         found = _TEXTS.get(key)
         if found is not None:
             self.params.extend(values)
@@ -364,8 +366,8 @@ def _projected(
 
 # Statement.fetch_kept's texts: the compiled engine's row fetches on PostgreSQL depend only on
 # what the compiled query asks (the projection and the fetch), the shape of a page and the text
-# of a visibility rule and whether there is one id (Statement.is_in), never on the values,
-# which are parameters (the ids one array, or the one id). Keyed by identities and strings;
+# of a visibility rule and which parameters are arrays (Statement.is_in sends one id as
+# itself), never on the values, which are parameters. Keyed by identities and strings;
 # each entry holds the objects whose ids are in its key, so those ids stay theirs while it is
 # kept. A few kB at most an entry, cleared when full.
 _TEXTS: dict[tuple[Any, ...], tuple[tuple[Any, ...], str]] = {}
@@ -430,8 +432,7 @@ async def linked_rows(
             f"WHERE {statement.is_in(f'l.{parent_column}', parent_ids)} ORDER BY l.{parent_column}, c.id"
         )
 
-    one = len(parent_ids) == 1  # is_in's text for one parent differs from its text for several
-    key = ("linked", id(model), link_table, parent_column, child_column, id(projection), id(offered), one)
+    key = ("linked", id(model), link_table, parent_column, child_column, id(projection), id(offered))
     return await statement.fetch_kept(key, (model, projection, offered), [any_of(parent_ids)], build)
 
 
